@@ -1,0 +1,51 @@
+/**
+ * Errors thrown by `@medvault/crypto`.
+ *
+ * Modelled on viem's `BaseError`: a short message for people, optional details and meta lines, a literal
+ * `name` per subclass so callers can switch on it, and `walk()` over the `cause` chain.
+ *
+ * Rule for every subclass: no key, plaintext, nonce or secret-derived value ever reaches a message,
+ * a detail or a meta line. Authentication failures of any kind are reported as one opaque
+ * {@link DecryptionError} so an attacker learns nothing about which check failed.
+ *
+ * @module
+ */
+
+export type BaseErrorParameters = {
+  cause?: unknown
+  details?: string
+  metaMessages?: string[]
+}
+
+export class BaseError extends Error {
+  override name: string = 'MedvaultCryptoError'
+  readonly shortMessage: string
+  readonly details: string | undefined
+  readonly metaMessages: string[] | undefined
+
+  constructor(shortMessage: string, parameters: BaseErrorParameters = {}) {
+    const { cause, details, metaMessages } = parameters
+    const message = [
+      shortMessage,
+      ...(metaMessages !== undefined && metaMessages.length > 0 ? ['', ...metaMessages] : []),
+      ...(details !== undefined ? ['', `Details: ${details}`] : []),
+    ].join('\n')
+    super(message, cause === undefined ? undefined : { cause })
+    this.shortMessage = shortMessage
+    this.details = details
+    this.metaMessages = metaMessages
+  }
+
+  /** Walks the `cause` chain and returns the deepest error, or the first one `fn` accepts. */
+  walk(fn?: (err: unknown) => boolean): unknown {
+    return walk(this, fn)
+  }
+}
+
+function walk(err: unknown, fn?: (err: unknown) => boolean): unknown {
+  if (fn?.(err) === true) return err
+  if (err !== null && typeof err === 'object' && 'cause' in err && err.cause !== undefined) {
+    return walk(err.cause, fn)
+  }
+  return fn === undefined ? err : null
+}

@@ -1,0 +1,6 @@
+/**
+ * @packageDocumentation
+ *
+ * medvault's cryptographic core (work in progress).
+ */
+export const placeholder = true

@@ -49,3 +49,17 @@ function walk(err: unknown, fn?: (err: unknown) => boolean): unknown {
   }
   return fn === undefined ? err : null
 }
+
+export type DecryptionErrorType = DecryptionError & { name: 'DecryptionError' }
+
+/**
+ * The one error for every authentication failure: a wrong key, a flipped bit, a truncated, reordered or
+ * extended stream, a forged tag. Deliberately says nothing about which check failed.
+ */
+export class DecryptionError extends BaseError {
+  override name = 'DecryptionError' as const
+
+  constructor(parameters: { cause?: unknown } = {}) {
+    super('Decryption failed: the ciphertext is not authentic under this key.', parameters)
+  }
+}

@@ -3,4 +3,5 @@
  *
  * medvault's cryptographic core (work in progress).
  */
-export const placeholder = true
+export { open, seal } from './seal.ts'
+export { decryptStream, encryptStream } from './stream.ts'

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { createPublicClient, http } from 'viem'
+import { createPublicClient, createWalletClient, http } from 'viem'
 import { foundry } from 'viem/chains'
 import { describe, expect, test } from 'vitest'
 import { DEFAULT_MNEMONIC, deriveAccounts, startAnvil } from './anvil.ts'
@@ -97,8 +97,10 @@ describe('startAnvil', () => {
       'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about'
     const anvil = await startAnvil({ mnemonic, accounts: 3 })
     try {
-      const client = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl) })
-      const addresses = await client.request({ method: 'eth_accounts' })
+      const addresses = await createWalletClient({
+        chain: foundry,
+        transport: http(anvil.rpcUrl),
+      }).getAddresses()
       expect(addresses.map((a) => a.toLowerCase())).toEqual(
         deriveAccounts(mnemonic, 3).map((a) => a.address.toLowerCase()),
       )

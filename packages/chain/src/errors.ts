@@ -91,3 +91,21 @@ export class AbortError extends BaseError {
     super('The operation was aborted.', parameters)
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Event follower
+// ---------------------------------------------------------------------------------------------------------
+
+export type CheckpointCorruptErrorType = CheckpointCorruptError & { name: 'CheckpointCorruptError' }
+
+/** A checkpoint file exists but does not hold a checkpoint; it is left untouched for inspection. */
+export class CheckpointCorruptError extends BaseError {
+  override name = 'CheckpointCorruptError' as const
+
+  constructor(file: string, parameters: { cause?: unknown } = {}) {
+    super(`The checkpoint file "${file}" is not a valid checkpoint.`, {
+      ...parameters,
+      metaMessages: ['Restore it from a backup, or delete it to follow again from `fromBlock`.'],
+    })
+  }
+}

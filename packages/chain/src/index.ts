@@ -35,4 +35,20 @@ export {
   type AnvilStartErrorType,
   BaseError,
   type BaseErrorParameters,
+  CheckpointCorruptError,
+  type CheckpointCorruptErrorType,
 } from './errors.ts'
+export {
+  type Checkpoint,
+  type CheckpointStore,
+  fileCheckpointStore,
+  memoryCheckpointStore,
+} from './follow/checkpoint.ts'
+export {
+  type EventFollower,
+  type FollowEventsParameters,
+  type FollowEventsProgressEvent,
+  type FollowEventsReturnType,
+  type FollowedEvent,
+  followEvents,
+} from './follow/follow-events.ts'

@@ -77,6 +77,17 @@ export class InvalidBytesError extends BaseError {
   }
 }
 
+export type InvalidArgumentErrorType = InvalidArgumentError & { name: 'InvalidArgumentError' }
+
+/** Any other argument of the wrong type or shape. Names the argument and what was expected, never its value. */
+export class InvalidArgumentError extends BaseError {
+  override name = 'InvalidArgumentError' as const
+
+  constructor({ argument, expected }: { argument: string; expected: string }) {
+    super(`Expected \`${argument}\` to be ${expected}.`)
+  }
+}
+
 export type InvalidKeyLengthErrorType = InvalidKeyLengthError & { name: 'InvalidKeyLengthError' }
 
 /** A key (or another fixed-size value) has the wrong number of bytes. Only the lengths are reported. */

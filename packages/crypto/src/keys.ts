@@ -1,0 +1,265 @@
+/**
+ * Deterministic key derivation: from one Ethereum account (a local private key, or a wallet that signs a
+ * fixed EIP-712 message) to the three keys medvault needs.
+ *
+ * ```
+ * ikm   = the 32-byte account private key
+ *       | the 65-byte wallet signature r ‖ s ‖ v, canonicalised (low s, v ∈ {27, 28})
+ * salt  = "medvault/v1/key-derivation"
+ *
+ * encryptionSecretKey = toScalar(HKDF-SHA256(ikm, salt, "medvault/v1/encryption", 48))
+ * signingSecretKey    = toScalar(HKDF-SHA256(ikm, salt, "medvault/v1/signing",    48))
+ * tagKey              =          HKDF-SHA256(ikm, salt, "medvault/v1/tag",        32)
+ *
+ * toScalar(b) = 32-byte big-endian of  (OS2IP(b) mod (n − 1)) + 1     n = secp256k1 group order
+ * ```
+ *
+ * `toScalar` is the FIPS 186-5 A.2.1 / RFC 9380 `hash_to_field` method (also noble's `mapHashToField`):
+ * 48 bytes = 384 bits reduced modulo a 256-bit number leave a bias below 2^-128, and the `+ 1` makes zero
+ * impossible, so every output is a valid non-zero secp256k1 scalar with no retry loop.
+ *
+ * @module
+ */
+import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { hkdf } from '@noble/hashes/hkdf.js'
+import { hmac } from '@noble/hashes/hmac.js'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { keccak_256 } from '@noble/hashes/sha3.js'
+import { assertBytes, assertLength, concat, fromHex, utf8 } from './bytes.ts'
+import { InvalidArgumentError, InvalidSecretKeyError, InvalidSignatureError } from './errors.ts'
+
+/** The secp256k1 group order n. */
+const N = secp256k1.Point.Fn.ORDER
+const HALF_N = N >> 1n
+
+/** HKDF salt of every medvault key derivation. */
+export const KEY_DERIVATION_SALT = 'medvault/v1/key-derivation'
+/** HKDF info labels, one per derived key. */
+export const KEY_DERIVATION_LABELS = {
+  encryption: 'medvault/v1/encryption',
+  signing: 'medvault/v1/signing',
+  tag: 'medvault/v1/tag',
+} as const
+
+/**
+ * The fixed `purpose` a wallet signs to derive medvault keys. Changing one character changes every
+ * derived key, so it is part of the format: a new text means a new version.
+ */
+export const KEY_DERIVATION_PURPOSE =
+  'Derive my medvault encryption keys (v1). This signature is free and authorizes no transaction. ' +
+  'Anyone holding it can read my medvault records: sign it only in an app I trust with them.'
+
+/**
+ * The EIP-712 typed data a wallet signs to derive medvault keys; pass it straight to viem's
+ * `walletClient.signTypedData({ account, ...keyDerivationTypedData })`.
+ *
+ * The domain has no `chainId` and no `verifyingContract` on purpose: the keys must be the same on every
+ * chain, and no contract ever checks this signature.
+ */
+export const keyDerivationTypedData = {
+  domain: { name: 'medvault', version: '1' },
+  types: {
+    MedvaultKeyDerivation: [{ name: 'purpose', type: 'string' }],
+  },
+  primaryType: 'MedvaultKeyDerivation',
+  message: { purpose: KEY_DERIVATION_PURPOSE },
+} as const
+
+/** The keys derived from one account. All are secret; wipe them (`fill(0)`) when done. */
+export interface DerivedKeys {
+  /** 32-byte secp256k1 secret key: the Umbral delegating/receiving key. */
+  encryptionSecretKey: Uint8Array
+  /** 32-byte secp256k1 secret key: the Umbral signer (signs kfrags). */
+  signingSecretKey: Uint8Array
+  /** 32-byte HMAC key for category tags ({@link tagFor}). */
+  tagKey: Uint8Array
+}
+
+/**
+ * Derives medvault's keys from a 32-byte Ethereum account private key.
+ *
+ * @param privateKey - 32-byte secp256k1 secret key (big-endian, 1 … n−1), as in a viem `privateKeyToAccount`.
+ * @throws {InvalidKeyLengthError} if not 32 bytes.
+ * @throws {InvalidSecretKeyError} if zero or not below the group order.
+ * @example
+ * ```ts
+ * const { encryptionSecretKey, signingSecretKey, tagKey } = deriveKeysFromPrivateKey(privateKey)
+ * ```
+ */
+export function deriveKeysFromPrivateKey(privateKey: Uint8Array): DerivedKeys {
+  assertLength(privateKey, 32, 'privateKey')
+  if (!secp256k1.utils.isValidSecretKey(privateKey))
+    throw new InvalidSecretKeyError({ argument: 'privateKey' })
+  return deriveFrom(privateKey)
+}
+
+/**
+ * Derives medvault's keys from a wallet's 65-byte signature of {@link keyDerivationTypedData}.
+ *
+ * The signature is canonicalised first (high `s` replaced by `n − s` with `v` flipped, `v` ∈ {0, 1}
+ * mapped to {27, 28}), so the two valid encodings of one signature derive the same keys. This relies on
+ * the wallet signing deterministically (RFC 6979), as Ethereum wallets do; a wallet that signs with fresh
+ * randomness would derive different keys each time — see docs/crypto.md.
+ *
+ * This function does not check who signed: pass the result of viem's `signTypedData` for the account
+ * you expect, or check it first with {@link recoverKeyDerivationSigner}.
+ *
+ * @param signature - 65 bytes `r(32) ‖ s(32) ‖ v(1)`, as bytes or a `0x` hex string.
+ * @throws {InvalidSignatureError} if the length, `r`, `s` or `v` are out of range.
+ */
+export function deriveKeysFromSignature(signature: Uint8Array | `0x${string}`): DerivedKeys {
+  const ikm = canonicalSignature(signature)
+  try {
+    return deriveFrom(ikm)
+  } finally {
+    ikm.fill(0)
+  }
+}
+
+/**
+ * The 32-byte EIP-712 digest of {@link keyDerivationTypedData}: what the wallet actually signs
+ * (`keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(message))`).
+ */
+export function keyDerivationDigest(): Uint8Array {
+  const k = (b: Uint8Array) => keccak_256(b)
+  const domainType = k(utf8('EIP712Domain(string name,string version)'))
+  const domainSeparator = k(
+    concat(
+      domainType,
+      k(utf8(keyDerivationTypedData.domain.name)),
+      k(utf8(keyDerivationTypedData.domain.version)),
+    ),
+  )
+  const structType = k(utf8('MedvaultKeyDerivation(string purpose)'))
+  const structHash = k(concat(structType, k(utf8(KEY_DERIVATION_PURPOSE))))
+  return k(concat(Uint8Array.of(0x19, 0x01), domainSeparator, structHash))
+}
+
+/**
+ * Recovers the Ethereum address (lower-case `0x` hex) that produced `signature` over
+ * {@link keyDerivationTypedData}, so a caller can refuse a signature from the wrong account.
+ *
+ * @throws {InvalidSignatureError} if the signature is malformed or no key recovers from it.
+ */
+export function recoverKeyDerivationSigner(signature: Uint8Array | `0x${string}`): `0x${string}` {
+  const sig = canonicalSignature(signature)
+  try {
+    const recovered = secp256k1.Signature.fromBytes(sig.subarray(0, 64), 'compact')
+      .addRecoveryBit(sig[64]! - 27)
+      .recoverPublicKey(keyDerivationDigest())
+    const uncompressed = recovered.toBytes(false)
+    const address = keccak_256(uncompressed.subarray(1)).subarray(12)
+    let hex = '0x'
+    for (const b of address) hex += b.toString(16).padStart(2, '0')
+    return hex as `0x${string}`
+  } catch (cause) {
+    if (cause instanceof InvalidSignatureError) throw cause
+    throw new InvalidSignatureError({ reason: 'no public key recovers from this signature' })
+  }
+}
+
+/**
+ * The category tag put on chain instead of the category: HMAC-SHA256(tagKey, UTF-8(NFC(category))).
+ *
+ * The same owner and category always give the same tag (so a grant can cover "all my lab results"),
+ * while anyone without the tag key learns nothing about the category. The category is Unicode-NFC
+ * normalised so visually identical strings match; it is otherwise exact (case-sensitive, no trimming).
+ *
+ * @param tagKey - the 32-byte {@link DerivedKeys.tagKey}.
+ * @param category - any string, e.g. `'laboratory'`.
+ * @returns 32 bytes.
+ * @throws {InvalidKeyLengthError} if `tagKey` is not 32 bytes.
+ */
+export function tagFor(tagKey: Uint8Array, category: string): Uint8Array {
+  assertLength(tagKey, 32, 'tagKey')
+  if (typeof category !== 'string')
+    throw new InvalidArgumentError({ argument: 'category', expected: 'a string' })
+  return hmac(sha256, tagKey, utf8(category.normalize('NFC')))
+}
+
+/**
+ * The 33-byte compressed secp256k1 public key of a secret key (the form Umbral's
+ * `PublicKey.toCompressedBytes()` uses and the chain's key registry stores).
+ *
+ * @throws {InvalidKeyLengthError} if not 32 bytes.
+ * @throws {InvalidSecretKeyError} if not a valid scalar.
+ */
+export function getPublicKey(secretKey: Uint8Array): Uint8Array {
+  assertLength(secretKey, 32, 'secretKey')
+  if (!secp256k1.utils.isValidSecretKey(secretKey)) throw new InvalidSecretKeyError({ argument: 'secretKey' })
+  return secp256k1.getPublicKey(secretKey, true)
+}
+
+/** Maps ≥ 48 uniformly random bytes to a non-zero scalar: (OS2IP(b) mod (n − 1)) + 1, 32 bytes BE. */
+export function bytesToScalar(bytes: Uint8Array): Uint8Array {
+  assertBytes(bytes, 'bytes')
+  if (bytes.length < 48) throw new InvalidArgumentError({ argument: 'bytes', expected: 'at least 48 bytes' })
+  let x = 0n
+  for (const b of bytes) x = (x << 8n) | BigInt(b)
+  const scalar = (x % (N - 1n)) + 1n
+  const out = new Uint8Array(32)
+  let v = scalar
+  for (let i = 31; i >= 0; i--) {
+    out[i] = Number(v & 0xffn)
+    v >>= 8n
+  }
+  return out
+}
+
+function deriveFrom(ikm: Uint8Array): DerivedKeys {
+  const salt = utf8(KEY_DERIVATION_SALT)
+  const expand = (label: string, length: number) => hkdf(sha256, ikm, salt, utf8(label), length)
+  const enc = expand(KEY_DERIVATION_LABELS.encryption, 48)
+  const sig = expand(KEY_DERIVATION_LABELS.signing, 48)
+  try {
+    return {
+      encryptionSecretKey: bytesToScalar(enc),
+      signingSecretKey: bytesToScalar(sig),
+      tagKey: expand(KEY_DERIVATION_LABELS.tag, 32),
+    }
+  } finally {
+    enc.fill(0)
+    sig.fill(0)
+  }
+}
+
+function canonicalSignature(signature: Uint8Array | `0x${string}`): Uint8Array {
+  let bytes: Uint8Array
+  if (typeof signature === 'string') {
+    try {
+      bytes = fromHex(signature)
+    } catch {
+      throw new InvalidSignatureError({ reason: 'not a hex string' })
+    }
+  } else {
+    assertBytes(signature, 'signature')
+    bytes = signature
+  }
+  if (bytes.length !== 65)
+    throw new InvalidSignatureError({ reason: `expected 65 bytes, got ${bytes.length}` })
+  const view = (from: number) => {
+    let x = 0n
+    for (let i = from; i < from + 32; i++) x = (x << 8n) | BigInt(bytes[i]!)
+    return x
+  }
+  const r = view(0)
+  let s = view(32)
+  let v = bytes[64]!
+  if (r === 0n || r >= N) throw new InvalidSignatureError({ reason: 'r is out of range' })
+  if (s === 0n || s >= N) throw new InvalidSignatureError({ reason: 's is out of range' })
+  if (v === 0 || v === 1) v += 27
+  if (v !== 27 && v !== 28) throw new InvalidSignatureError({ reason: 'v must be 27, 28, 0 or 1' })
+  const out = new Uint8Array(65)
+  out.set(bytes.subarray(0, 32), 0)
+  if (s > HALF_N) {
+    // (r, s) and (r, n − s) are both valid for the same message (EIP-2 malleability); pick the low one.
+    s = N - s
+    v = v === 27 ? 28 : 27
+  }
+  for (let i = 63; i >= 32; i--) {
+    out[i] = Number(s & 0xffn)
+    s >>= 8n
+  }
+  out[64] = v
+  return out
+}

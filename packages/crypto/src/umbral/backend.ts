@@ -1,0 +1,125 @@
+/**
+ * The group-arithmetic seam of the Umbral implementation.
+ *
+ * Everything the scheme does with curve points goes through one small {@link GroupBackend}: multiply,
+ * add, check a proof equation, ECDSA over a 32-byte prehash. Two implementations exist, both MIT:
+ *
+ * - `noble` — pure TypeScript on @noble/curves. Portable, the default in browsers and wherever WebAssembly
+ *   is not allowed.
+ * - `wasm` — libsecp256k1 compiled to WebAssembly, through tiny-secp256k1. About ten times faster per
+ *   variable-base multiplication. Chosen automatically when it loads (see {@link loadWasmBackend}).
+ *
+ * Points cross the seam as 33-byte SEC1 compressed encodings (the form every Umbral hash consumes) and
+ * scalars as bigints in [0, n). The point at infinity is the 1-byte `0x00` marker and never leaves the
+ * module.
+ *
+ * Constant time: `baseMul` and `mul` are the only operations that ever see a secret scalar, and both
+ * backends implement them with constant-time algorithms (noble's `multiply`; libsecp256k1's
+ * `ecmult_gen`/`ecmult_const` behind `pointFromScalar`/`pointMultiply`). `mulPublic` and
+ * `isLinearRelation` are variable-time and are only called on public data (proof verification).
+ *
+ * @module
+ */
+import { createNobleBackend } from './backend-noble.ts'
+import { createWasmBackend } from './backend-wasm.ts'
+import { pointU } from './curve.ts'
+import { BackendUnavailableError } from './errors.ts'
+
+export type BackendName = 'noble' | 'wasm'
+
+export interface GroupBackend {
+  readonly name: BackendName
+  /** k·G in constant time; k in [1, n). */
+  baseMul(k: bigint): Uint8Array
+  /** k·P in constant time; k in [0, n) (0 gives the identity marker). */
+  mul(p: Uint8Array, k: bigint): Uint8Array
+  /** k·P in variable time: public point and public scalar only. */
+  mulPublic(p: Uint8Array, k: bigint): Uint8Array
+  /** a + b (either may be the identity marker). */
+  add(a: Uint8Array, b: Uint8Array): Uint8Array
+  /** Whether `z·p == r + h·q`, in variable time: public values only (proof verification). */
+  isLinearRelation(p: Uint8Array, z: bigint, q: Uint8Array, h: bigint, r: Uint8Array): boolean
+  /** Whether `bytes` is a 33-byte compressed encoding of a point on the curve. */
+  isValidPoint(bytes: Uint8Array): boolean
+  /** ECDSA over a 32-byte prehash, low-S, hedged with fresh randomness (RFC 6979 + extra entropy). */
+  signPrehashed(hash: Uint8Array, secretKey: Uint8Array): Uint8Array
+  /** ECDSA verification over a 32-byte prehash; rejects high-S signatures like RustCrypto's k256. */
+  verifyPrehashed(signature: Uint8Array, hash: Uint8Array, publicKey: Uint8Array): boolean
+}
+
+const registry: { wasm?: GroupBackend; wasmError?: unknown; wasmLoad?: Promise<boolean> } = {}
+let nobleInstance: GroupBackend | undefined
+let current: GroupBackend | undefined
+
+function noble(): GroupBackend {
+  nobleInstance ??= createNobleBackend()
+  return nobleInstance
+}
+
+/**
+ * Tries to load the tiny-secp256k1 (WebAssembly) backend; resolves `true` when it is ready. Never
+ * rejects: where WebAssembly or the package is missing it resolves `false` and noble stays in use.
+ * The module entry point awaits this once, so `wasm` is the default wherever it loads.
+ */
+export function loadWasmBackend(): Promise<boolean> {
+  registry.wasmLoad ??= (async () => {
+    try {
+      const tiny = await import('tiny-secp256k1')
+      const wasm = createWasmBackend(tiny)
+      selfTest(wasm, noble())
+      registry.wasm = wasm
+      return true
+    } catch (err) {
+      registry.wasmError = err
+      return false
+    }
+  })()
+  return registry.wasmLoad
+}
+
+/** A loaded backend must agree with noble on a few products before we trust it. */
+function selfTest(candidate: GroupBackend, reference: GroupBackend): void {
+  const u = pointU()
+  const k = 0x1234567890abcdef1234567890abcdef1234567890abcdefn
+  const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
+  if (
+    !same(candidate.baseMul(1n), reference.baseMul(1n)) ||
+    !same(candidate.mul(u, k), reference.mul(u, k))
+  ) {
+    throw new Error('wasm backend self-test failed')
+  }
+}
+
+/** The backend in use: the one last chosen with {@link setBackend}, else `wasm` if it loaded, else `noble`. */
+export function getBackend(): GroupBackend {
+  current ??= registry.wasm ?? noble()
+  return current
+}
+
+/** The name of the backend in use. */
+export function backendName(): BackendName {
+  return getBackend().name
+}
+
+/** Names of the backends that can be selected in this environment (after {@link loadWasmBackend} settled). */
+export function availableBackends(): BackendName[] {
+  return registry.wasm === undefined ? ['noble'] : ['noble', 'wasm']
+}
+
+/**
+ * Selects the group backend for every following operation. Objects made under one backend work under
+ * the other: they hold only encoded points. Throws {@link BackendUnavailableError} for `wasm` where
+ * tiny-secp256k1 did not load.
+ */
+export function setBackend(name: BackendName): void {
+  if (name === 'noble') {
+    current = noble()
+    return
+  }
+  if (name === 'wasm') {
+    if (registry.wasm === undefined) throw new BackendUnavailableError('wasm', { cause: registry.wasmError })
+    current = registry.wasm
+    return
+  }
+  throw new TypeError(`Unknown backend "${String(name)}": expected "noble" or "wasm".`)
+}

@@ -1,0 +1,85 @@
+import * as dagCbor from '@ipld/dag-cbor'
+import * as dagPb from '@ipld/dag-pb'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+
+export const DAG_PB = dagPb.code
+export const DAG_CBOR = dagCbor.code
+export const RAW = raw.code
+const IDENTITY = 0x00
+
+/** Codecs whose links medvault can follow (what UnixFS and envelopes use). */
+export function isSupportedCodec(code: number): boolean {
+  return code === DAG_PB || code === DAG_CBOR || code === RAW
+}
+
+/** An identity CID carries its block inside itself: nothing to store, fetch or collect. */
+export function isInline(cid: CID): boolean {
+  return cid.multihash.code === IDENTITY
+}
+
+/** The CIDs a block links to, in order. Raw blocks have none. */
+export function linksOf(cid: CID, bytes: Uint8Array): CID[] {
+  if (cid.code === DAG_PB) return dagPb.decode(bytes).Links.map((l) => l.Hash)
+  if (cid.code === DAG_CBOR) {
+    const out: CID[] = []
+    collectCids(dagCbor.decode(bytes), out)
+    return out
+  }
+  return []
+}
+
+function collectCids(value: unknown, out: CID[]): void {
+  const cid = CID.asCID(value)
+  if (cid !== null) {
+    out.push(cid)
+    return
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) collectCids(v, out)
+  } else if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
+    for (const v of Object.values(value)) collectCids(v, out)
+  }
+}
+
+export interface WalkedBlock {
+  cid: CID
+  /** the block bytes, when they were read (always for dag-pb and dag-cbor; for raw leaves only if asked) */
+  bytes: Uint8Array | undefined
+}
+
+export interface WalkSource {
+  /** read a block (may fetch it) */
+  get(cid: CID): Promise<Uint8Array>
+  /** whether a raw leaf needs no read: return true when it is known to be present */
+  skipLeaf?(cid: CID): Promise<boolean>
+}
+
+/**
+ * Depth-first, pre-order walk of a DAG (the order CAR files and Kubo's `dag export` use), each block once.
+ * Raw leaves are read only when `skipLeaf` says so is needed: gc and pin never need their bytes.
+ */
+export async function* walkDag(
+  root: CID,
+  source: WalkSource,
+  signal?: AbortSignal,
+): AsyncGenerator<WalkedBlock> {
+  const seen = new Set<string>()
+  const stack: CID[] = [root]
+  while (stack.length > 0) {
+    signal?.throwIfAborted()
+    const cid = stack.pop()!
+    const key = `${cid.code}:${Buffer.from(cid.multihash.bytes).toString('base64')}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    if (isInline(cid)) continue
+    if (cid.code === RAW && source.skipLeaf !== undefined && (await source.skipLeaf(cid))) {
+      yield { cid, bytes: undefined }
+      continue
+    }
+    const bytes = await source.get(cid)
+    yield { cid, bytes }
+    const links = linksOf(cid, bytes)
+    for (let i = links.length - 1; i >= 0; i--) stack.push(links[i]!)
+  }
+}

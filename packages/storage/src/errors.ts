@@ -1,0 +1,168 @@
+/**
+ * Errors thrown by `@medvault/storage`.
+ *
+ * Modelled on viem's `BaseError`: a short message for people, optional details and meta lines, a literal
+ * `name` per subclass so callers can switch on it, and `walk()` over the `cause` chain.
+ *
+ * Rule for every subclass: a message may name a CID, a count or a size, never the content of a block or
+ * an envelope, and never a URL with credentials in it.
+ *
+ * Aborts are not wrapped: when the caller's `signal` fires, the `AbortError` (or the signal's reason) is
+ * rethrown as it is, so `err.name === 'AbortError'` keeps working across the stack.
+ *
+ * @module
+ */
+
+export type BaseErrorParameters = {
+  cause?: unknown
+  details?: string
+  metaMessages?: string[]
+}
+
+export class BaseError extends Error {
+  override name: string = 'MedvaultStorageError'
+  readonly shortMessage: string
+  readonly details: string | undefined
+  readonly metaMessages: string[] | undefined
+
+  constructor(shortMessage: string, parameters: BaseErrorParameters = {}) {
+    const { cause, details, metaMessages } = parameters
+    const message = [
+      shortMessage,
+      ...(metaMessages !== undefined && metaMessages.length > 0 ? ['', ...metaMessages] : []),
+      ...(details !== undefined ? ['', `Details: ${details}`] : []),
+    ].join('\n')
+    super(message, cause === undefined ? undefined : { cause })
+    this.shortMessage = shortMessage
+    this.details = details
+    this.metaMessages = metaMessages
+  }
+
+  /** Walks the `cause` chain and returns the deepest error, or the first one `fn` accepts. */
+  walk(fn?: (err: unknown) => boolean): unknown {
+    return walk(this, fn)
+  }
+}
+
+function walk(err: unknown, fn?: (err: unknown) => boolean): unknown {
+  if (fn?.(err) === true) return err
+  if (err !== null && typeof err === 'object' && 'cause' in err && err.cause !== undefined) {
+    return walk(err.cause, fn)
+  }
+  return fn === undefined ? err : null
+}
+
+export type NotFoundErrorType = NotFoundError & { name: 'NotFoundError' }
+
+/**
+ * A block is not in the local store and could not be had from any configured source (peers, gateways)
+ * before the timeout. In the embedded (offline) mode this is thrown at once.
+ */
+export class NotFoundError extends BaseError {
+  override name = 'NotFoundError' as const
+  readonly cid: string
+
+  constructor(parameters: { cid: string; offline: boolean; timeoutMs?: number; cause?: unknown }) {
+    const { cid, offline, timeoutMs, cause } = parameters
+    super(`Block ${cid} was not found.`, {
+      cause,
+      metaMessages: offline
+        ? ['This storage has no network and no gateways, so only local blocks can be read.']
+        : [
+            `No peer or gateway provided it${timeoutMs !== undefined ? ` within ${timeoutMs} ms` : ''}.`,
+            'Check that a peer holding it is connected, or configure a gateway that has it.',
+          ],
+    })
+    this.cid = cid
+  }
+}
+
+export type InvalidCidErrorType = InvalidCidError & { name: 'InvalidCidError' }
+
+/** A value given as a CID is not a CID (malformed string, wrong type, unsupported multibase). */
+export class InvalidCidError extends BaseError {
+  override name = 'InvalidCidError' as const
+
+  constructor(parameters: { reason: string; cause?: unknown }) {
+    super('Invalid CID.', {
+      cause: parameters.cause,
+      details: parameters.reason,
+      metaMessages: ['Pass a CID object or a CID string such as "bafy…" (CIDv1) or "Qm…" (CIDv0).'],
+    })
+  }
+}
+
+export type StorageClosedErrorType = StorageClosedError & { name: 'StorageClosedError' }
+
+/** An operation was called on a storage that is not started (never started, or stopped). */
+export class StorageClosedError extends BaseError {
+  override name = 'StorageClosedError' as const
+
+  constructor(parameters: { operation: string; status: string }) {
+    super(`Cannot ${parameters.operation}: the storage is ${parameters.status}.`, {
+      metaMessages: ['Call `start()` first, or create a new storage after `stop()`.'],
+    })
+  }
+}
+
+export type BlockVerificationErrorType = BlockVerificationError & { name: 'BlockVerificationError' }
+
+/** The bytes of a block do not hash to the digest in its CID. The block is refused and never stored. */
+export class BlockVerificationError extends BaseError {
+  override name = 'BlockVerificationError' as const
+  readonly cid: string
+
+  constructor(parameters: { cid: string; source: 'local' | 'car' | 'network'; cause?: unknown }) {
+    const where =
+      parameters.source === 'local'
+        ? 'The copy in the local blockstore is corrupt; remove it (or run gc after unpinning) and fetch it again.'
+        : parameters.source === 'car'
+          ? 'The CAR file is corrupt or was tampered with.'
+          : 'The peer or gateway that sent it is faulty or malicious.'
+    super(`Block ${parameters.cid} failed verification: its bytes do not match its CID.`, {
+      cause: parameters.cause,
+      metaMessages: [where],
+    })
+    this.cid = parameters.cid
+  }
+}
+
+export type CarImportErrorType = CarImportError & { name: 'CarImportError' }
+
+/** A CAR stream was refused (unreadable, a bad block, or an incomplete DAG when pinning). Nothing was kept. */
+export class CarImportError extends BaseError {
+  override name = 'CarImportError' as const
+
+  constructor(parameters: { reason: string; cause?: unknown }) {
+    super('CAR import refused; no block from it was kept.', {
+      cause: parameters.cause,
+      details: parameters.reason,
+    })
+  }
+}
+
+export type NotAFileErrorType = NotAFileError & { name: 'NotAFileError' }
+
+/** `get` was asked for a CID that is not a UnixFS file or raw block (a directory, a dag-cbor envelope…). */
+export class NotAFileError extends BaseError {
+  override name = 'NotAFileError' as const
+
+  constructor(parameters: { cid: string; kind: string }) {
+    super(`CID ${parameters.cid} is a ${parameters.kind}, not a file.`, {
+      metaMessages: ['Use `getEnvelope` for dag-cbor envelopes.'],
+    })
+  }
+}
+
+export type NotAnEnvelopeErrorType = NotAnEnvelopeError & { name: 'NotAnEnvelopeError' }
+
+/** `getEnvelope` was asked for a CID whose codec is not dag-cbor. */
+export class NotAnEnvelopeError extends BaseError {
+  override name = 'NotAnEnvelopeError' as const
+
+  constructor(parameters: { cid: string; codec: number }) {
+    super(
+      `CID ${parameters.cid} is not a dag-cbor envelope (codec 0x${parameters.codec.toString(16)}, expected 0x71).`,
+    )
+  }
+}

@@ -1,0 +1,791 @@
+import { readdir, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { withBitswap } from '@helia/bitswap'
+import { fallbackRouter } from '@helia/fallback-router'
+import type { BlockBroker, Helia } from '@helia/interface'
+import type { HeliaWithLibp2p } from '@helia/libp2p'
+import { withLibp2pLight } from '@helia/libp2p'
+import { trustlessGatewayBlockBroker } from '@helia/trustless-gateway-client'
+import { type UnixFS, unixfs } from '@helia/unixfs'
+import { CarBlockIterator } from '@ipld/car/iterator'
+import { CarWriter } from '@ipld/car/writer'
+import * as dagCbor from '@ipld/dag-cbor'
+import * as dagPb from '@ipld/dag-pb'
+import { identify } from '@libp2p/identify'
+import { noise } from '@libp2p/noise'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
+import { MemoryBlockstore } from 'blockstore-core'
+import { FsBlockstore } from 'blockstore-fs'
+import { MemoryDatastore } from 'datastore-core'
+import { FsDatastore } from 'datastore-fs'
+import { createHeliaLight } from 'helia'
+import type { Blockstore } from 'interface-blockstore'
+import type { Datastore } from 'interface-datastore'
+import { Key } from 'interface-datastore'
+import { UnixFS as UnixFSData } from 'ipfs-unixfs'
+import { exporter } from 'ipfs-unixfs-exporter'
+import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { DAG_CBOR, DAG_PB, isInline, isSupportedCodec, linksOf, RAW, walkDag } from './dag.ts'
+import {
+  BaseError,
+  BlockVerificationError,
+  CarImportError,
+  InvalidCidError,
+  NotAFileError,
+  NotAnEnvelopeError,
+  NotFoundError,
+  StorageClosedError,
+} from './errors.ts'
+import { SharedExclusiveLock } from './lock.ts'
+import { DEFAULT_PROFILE, type ImportProfile, importerOptions } from './profiles.ts'
+import type {
+  CidLike,
+  ExportCarOptions,
+  GcOptions,
+  GcResult,
+  GetOptions,
+  ImportCarOptions,
+  OperationOptions,
+  PinOptions,
+  PutEnvelopeOptions,
+  PutOptions,
+  StatResult,
+  Storage,
+  StorageInit,
+} from './types.ts'
+import { VerifiedBlockstore } from './verified-blockstore.ts'
+import { blockMatchesCid, collect } from './verify.ts'
+
+const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']
+const DEFAULT_BLOCK_TIMEOUT_MS = 30_000
+const PIN_PREFIX = '/medvault/pins/'
+const DIAL_TIMEOUT_MS = 10_000
+
+type Status = Storage['status']
+
+/** The storage behind `createStorage`. Use the `Storage` interface; this class is not exported. */
+export class HeliaStorage implements Storage {
+  readonly helia: Helia
+  readonly #init: StorageInit
+  readonly #blocks: Blockstore
+  readonly #datastore: Datastore
+  readonly #local: VerifiedBlockstore
+  readonly #fs: UnixFS
+  readonly #lock = new SharedExclusiveLock()
+  readonly #offline: boolean
+  readonly #profile: ImportProfile
+  readonly #blockTimeoutMs: number
+  #status: Status = 'stopped'
+
+  constructor(init: StorageInit) {
+    this.#init = init
+    this.#profile = init.profile ?? DEFAULT_PROFILE
+    importerOptions(this.#profile) // refuse an unknown profile now, not at the first put
+    this.#blockTimeoutMs = init.blockTimeoutMs ?? DEFAULT_BLOCK_TIMEOUT_MS
+    if (init.directory !== undefined) {
+      this.#blocks = new FsBlockstore(join(init.directory, 'blocks'))
+      this.#datastore = new FsDatastore(join(init.directory, 'datastore'))
+    } else {
+      this.#blocks = new MemoryBlockstore()
+      this.#datastore = new MemoryDatastore()
+    }
+    const gateways = init.gateways ?? []
+    this.#offline = init.network === undefined && gateways.length === 0
+
+    // The hasher lookup is late-bound: Helia owns the registry of hashers but is created below.
+    const getHasher = (code: number) => this.helia.getHasher(code)
+    this.#local = new VerifiedBlockstore(this.#blocks, getHasher, init.verifyLocalBlocks ?? true)
+
+    // Nothing here may reach the internet unless configured: no routers, no brokers by default. Helia's
+    // `createHelia` would add delegated routing, public gateways, bootstrap peers, DHT, mDNS and UPnP.
+    let helia: Helia = createHeliaLight({
+      blockstore: this.#local,
+      datastore: this.#datastore,
+      codecs: [dagCbor],
+      routers: gateways.length > 0 ? [fallbackRouter({ gateways, shuffle: false })] : [],
+      blockBrokers: gateways.length > 0 ? [verifyingGatewayBroker()] : [],
+    })
+    if (init.network !== undefined) {
+      const network = init.network
+      helia = withBitswap(
+        withLibp2pLight(helia, {
+          addresses: {
+            listen: network.listen ?? DEFAULT_LISTEN,
+            ...(network.announce !== undefined ? { announce: network.announce } : {}),
+          },
+          transports: [tcp(), webSockets()],
+          connectionEncrypters: [noise()],
+          streamMuxers: [yamux()],
+          peerDiscovery: [],
+          services: { identify: identify() },
+        }),
+      )
+    }
+    this.helia = helia
+    this.#fs = unixfs(helia)
+  }
+
+  get status(): Status {
+    return this.#status
+  }
+
+  get peerId(): string | undefined {
+    return this.#libp2p()?.peerId.toString()
+  }
+
+  multiaddrs(): string[] {
+    return (
+      this.#libp2p()
+        ?.getMultiaddrs()
+        .map((m) => m.toString()) ?? []
+    )
+  }
+
+  async connect(address: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.#assertStarted('connect')
+    const libp2p = this.#libp2p()
+    if (libp2p === undefined) {
+      throw new BaseError('Cannot connect: this storage has no network.', {
+        metaMessages: ['Pass `network: {}` to createStorage to enable libp2p.'],
+      })
+    }
+    const ma = multiaddr(address)
+    const id = ma.getComponents().find((c) => c.name === 'p2p')?.value
+    if (id !== undefined) {
+      // Tagged keep-alive so libp2p redials the peer after a disconnect.
+      await libp2p.peerStore.merge(peerIdFromString(id), {
+        multiaddrs: [ma],
+        tags: { 'keep-alive': { value: 1 } },
+      })
+    }
+    await libp2p.dial(ma, {
+      signal: AbortSignal.any(
+        [options.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)].filter((s) => s !== undefined),
+      ),
+    })
+  }
+
+  async start(): Promise<void> {
+    if (this.#status !== 'stopped') return
+    this.#status = 'starting'
+    try {
+      await openStore(this.#blocks)
+      await openStore(this.#datastore)
+      await this.helia.start()
+      // Peers from config are dialled but a peer that is down must not stop the storage from starting.
+      await Promise.allSettled((this.#init.network?.peers ?? []).map(async (p) => this.connect(p)))
+    } catch (err) {
+      this.#status = 'stopped'
+      await this.helia.stop().catch(() => {})
+      throw err
+    } finally {
+      if (this.#status === 'starting') this.#status = 'started'
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#status !== 'started') return
+    this.#status = 'stopping'
+    try {
+      await this.helia.stop()
+      await closeStore(this.#datastore)
+      await closeStore(this.#blocks)
+    } finally {
+      this.#status = 'stopped'
+    }
+  }
+
+  // ------------------------------------------------------------------ put
+
+  async putBytes(bytes: Uint8Array, options: PutOptions = {}): Promise<CID> {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('putBytes expects a Uint8Array.')
+    return this.putStream([bytes], options)
+  }
+
+  async putStream(
+    source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    options: PutOptions = {},
+  ): Promise<CID> {
+    this.#assertStarted('putStream')
+    const { signal, onProgress } = options
+    signal?.throwIfAborted()
+    const profile = options.profile ?? this.#profile
+    const release = await this.#lock.shared()
+    try {
+      let bytes = 0
+      // Counting as the importer pulls: the importer pulls a chunk only when it has room to hash and write
+      // it, so the count tracks what was written within a bounded number of in-flight chunks.
+      const counted = async function* (): AsyncGenerator<Uint8Array> {
+        for await (const chunk of source) {
+          signal?.throwIfAborted()
+          if (!(chunk instanceof Uint8Array))
+            throw new TypeError('putStream sources must yield Uint8Array chunks.')
+          bytes += chunk.byteLength
+          yield chunk
+          onProgress?.({ type: 'storage:put:bytes', bytes })
+        }
+      }
+      const cid = await this.#fs.addByteStream(counted(), {
+        ...importerOptions(profile),
+        ...(signal !== undefined ? { signal } : {}),
+      })
+      signal?.throwIfAborted()
+      // The pin record is written last and in one atomic datastore write: an interrupted put leaves
+      // unpinned blocks (collected by gc) and never a pin that points at a partial DAG.
+      if (options.pin !== false) await this.#writePin(cid, signal)
+      return cid
+    } finally {
+      release()
+    }
+  }
+
+  async putEnvelope(value: unknown, options: PutEnvelopeOptions = {}): Promise<CID> {
+    this.#assertStarted('putEnvelope')
+    options.signal?.throwIfAborted()
+    const bytes = dagCbor.encode(value)
+    const cid = CID.createV1(DAG_CBOR, await sha256.digest(bytes))
+    const release = await this.#lock.shared()
+    try {
+      await this.helia.blockstore.put(cid, bytes, signalOption(options.signal))
+      if (options.pin !== false) await this.#writePin(cid, options.signal)
+      return cid
+    } finally {
+      release()
+    }
+  }
+
+  // ------------------------------------------------------------------ get
+
+  async *get(cidLike: CidLike, options: GetOptions = {}): AsyncGenerator<Uint8Array> {
+    const cid = toCid(cidLike)
+    this.#assertStarted('get')
+    const { signal, onProgress } = options
+    const offset = checkRange('offset', options.offset)
+    const length = checkRange('length', options.length)
+    if (!isSupportedCodec(cid.code) && !isInline(cid)) {
+      throw new NotAFileError({ cid: cid.toString(), kind: `block with codec 0x${cid.code.toString(16)}` })
+    }
+    if (cid.code === DAG_CBOR) throw new NotAFileError({ cid: cid.toString(), kind: 'dag-cbor envelope' })
+    const view = this.#networkView(signal)
+    let bytes = 0
+    try {
+      const entry = await exporter(cid, view, signalOption(signal))
+      if (entry.type !== 'file' && entry.type !== 'raw' && entry.type !== 'identity') {
+        throw new NotAFileError({ cid: cid.toString(), kind: entry.type })
+      }
+      const contentOptions = {
+        ...signalOption(signal),
+        ...(offset !== undefined ? { offset } : {}),
+        ...(length !== undefined ? { length } : {}),
+      }
+      for await (const chunk of entry.content(contentOptions)) {
+        bytes += chunk.byteLength
+        yield chunk
+        onProgress?.({ type: 'storage:get:bytes', bytes })
+      }
+    } catch (err) {
+      throw this.#mapError(err, cid, signal)
+    }
+  }
+
+  async getEnvelope<T = unknown>(cidLike: CidLike, options: OperationOptions<never> = {}): Promise<T> {
+    const cid = toCid(cidLike)
+    this.#assertStarted('getEnvelope')
+    if (cid.code !== DAG_CBOR) throw new NotAnEnvelopeError({ cid: cid.toString(), codec: cid.code })
+    try {
+      const bytes = await collect(this.#networkView(options.signal).get(cid))
+      return dagCbor.decode<T>(bytes)
+    } catch (err) {
+      throw this.#mapError(err, cid, options.signal)
+    }
+  }
+
+  // ------------------------------------------------------------------ pins and gc
+
+  async pin(cidLike: CidLike, options: PinOptions = {}): Promise<void> {
+    const cid = toCid(cidLike)
+    this.#assertStarted('pin')
+    const { signal, onProgress } = options
+    const release = await this.#lock.shared()
+    try {
+      if (await this.#datastore.has(pinKey(cid))) return
+      const view = this.#networkView(signal)
+      let blocks = 0
+      // Make the whole DAG local first; the pin record comes last, so an interrupted pin leaves no
+      // record and its fetched blocks are ordinary unpinned blocks.
+      for await (const block of walkDag(
+        cid,
+        {
+          get: async (c) => collect(view.get(c)),
+          skipLeaf: async (c) => this.#local.has(c),
+        },
+        signal,
+      )) {
+        blocks++
+        onProgress?.({ type: 'storage:pin:block', cid: block.cid, blocks })
+      }
+      await this.#writePin(cid, signal)
+    } catch (err) {
+      throw this.#mapError(err, cid, signal)
+    } finally {
+      release()
+    }
+  }
+
+  async unpin(cidLike: CidLike, options: OperationOptions<never> = {}): Promise<boolean> {
+    const cid = toCid(cidLike)
+    this.#assertStarted('unpin')
+    const key = pinKey(cid)
+    if (!(await this.#datastore.has(key, signalOption(options.signal)))) return false
+    await this.#datastore.delete(key, signalOption(options.signal))
+    return true
+  }
+
+  async isPinned(cidLike: CidLike, options: OperationOptions<never> = {}): Promise<boolean> {
+    const cid = toCid(cidLike)
+    this.#assertStarted('isPinned')
+    return this.#datastore.has(pinKey(cid), signalOption(options.signal))
+  }
+
+  async *listPins(options: OperationOptions<never> = {}): AsyncGenerator<CID> {
+    this.#assertStarted('listPins')
+    for await (const key of this.#datastore.queryKeys({ prefix: PIN_PREFIX }, signalOption(options.signal))) {
+      yield CID.parse(key.toString().slice(PIN_PREFIX.length))
+    }
+  }
+
+  async gc(options: GcOptions = {}): Promise<GcResult> {
+    this.#assertStarted('gc')
+    const { signal, onProgress } = options
+    const release = await this.#lock.exclusive()
+    try {
+      // Mark: every block reachable from a pin, read from local blocks only. A pinned DAG with a block
+      // missing or corrupt stops gc rather than guess (a sweep on a wrong live set would delete data).
+      const live = new Set<string>()
+      for await (const root of this.listPins(signalOption(signal))) {
+        for await (const block of walkDag(
+          root,
+          { get: async (c) => collect(this.#local.get(c, signalOption(signal))), skipLeaf: async () => true },
+          signal,
+        )) {
+          live.add(multihashKey(block.cid))
+        }
+      }
+      // Sweep. Blockstores key blocks by multihash, so a raw and a dag-pb CID of the same bytes share a file.
+      let removed = 0
+      let kept = 0
+      for await (const { cid } of this.#blocks.getAll(signalOption(signal))) {
+        signal?.throwIfAborted()
+        if (live.has(multihashKey(cid))) {
+          kept++
+          continue
+        }
+        await this.#blocks.delete(cid, signalOption(signal))
+        removed++
+        onProgress?.({ type: 'storage:gc:removed', cid, removed })
+      }
+      if (this.#init.directory !== undefined) await removeStaleTempFiles(this.#init.directory)
+      return { removed, kept }
+    } catch (err) {
+      throw this.#mapError(err, undefined, signal)
+    } finally {
+      release()
+    }
+  }
+
+  async stat(cidLike: CidLike, options: OperationOptions<never> = {}): Promise<StatResult> {
+    const cid = toCid(cidLike)
+    this.#assertStarted('stat')
+    const { signal } = options
+    const codec =
+      cid.code === DAG_PB ? 'dag-pb' : cid.code === DAG_CBOR ? 'dag-cbor' : cid.code === RAW ? 'raw' : null
+    if (codec === null)
+      throw new NotAFileError({ cid: cid.toString(), kind: `codec 0x${cid.code.toString(16)}` })
+    const pinned = await this.#datastore.has(pinKey(cid))
+    let size: number | undefined
+    let blocks = 0
+    let localBlocks = 0
+    const seen = new Set<string>()
+    const stack: CID[] = [cid]
+    try {
+      while (stack.length > 0) {
+        signal?.throwIfAborted()
+        const next = stack.pop()!
+        const key = `${next.code}:${multihashKey(next)}`
+        if (seen.has(key) || isInline(next)) continue
+        seen.add(key)
+        blocks++
+        if (!(await this.#local.has(next))) continue
+        localBlocks++
+        if (next.code === RAW && next !== cid) continue
+        const bytes = await collect(this.#local.get(next, signalOption(signal)))
+        if (next === cid) size = rootSize(cid, bytes)
+        if (next.code === DAG_PB) for (const l of dagPb.decode(bytes).Links) stack.push(l.Hash)
+        else if (next.code === DAG_CBOR) stack.push(...linksOf(next, bytes))
+      }
+    } catch (err) {
+      throw this.#mapError(err, cid, signal)
+    }
+    return { cid, codec, size, blocks, localBlocks, local: blocks === localBlocks, pinned }
+  }
+
+  // ------------------------------------------------------------------ CAR
+
+  async *exportCar(cidLike: CidLike, options: ExportCarOptions = {}): AsyncGenerator<Uint8Array> {
+    const cid = toCid(cidLike)
+    this.#assertStarted('exportCar')
+    const { signal, onProgress } = options
+    const view = this.#networkView(signal)
+    const { writer, out } = CarWriter.create([cid])
+    let failure: unknown
+    // The writer's `put` resolves once the consumer has taken the bytes, so this loop runs at the
+    // consumer's pace: memory stays at one block whatever the DAG size.
+    const producer = (async () => {
+      try {
+        let blocks = 0
+        for await (const block of walkDag(cid, { get: async (c) => collect(view.get(c)) }, signal)) {
+          await writer.put({ cid: block.cid, bytes: block.bytes! })
+          blocks++
+          onProgress?.({ type: 'storage:car:export:block', cid: block.cid, blocks })
+        }
+      } catch (err) {
+        failure = err
+      } finally {
+        await writer.close()
+      }
+    })()
+    try {
+      for await (const chunk of out) yield chunk
+      await producer
+    } finally {
+      // If the consumer stops early, let the producer finish against a closed writer.
+      await producer.catch(() => {})
+    }
+    if (failure !== undefined) throw this.#mapError(failure, cid, signal)
+  }
+
+  async importCar(
+    source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    options: ImportCarOptions = {},
+  ): Promise<CID[]> {
+    this.#assertStarted('importCar')
+    const { signal, onProgress } = options
+    signal?.throwIfAborted()
+    const release = await this.#lock.shared()
+    const written: CID[] = []
+    const pinned: CID[] = []
+    try {
+      let reader: CarBlockIterator
+      try {
+        reader = await CarBlockIterator.fromIterable(toAsync(source))
+      } catch (err) {
+        throw new CarImportError({
+          reason: 'The stream is not a readable CAR (v1 or v2) header.',
+          cause: err,
+        })
+      }
+      const roots = await reader.getRoots()
+      let blocks = 0
+      try {
+        for await (const { cid, bytes } of reader) {
+          signal?.throwIfAborted()
+          // Verify before the block touches the store: a bad block is never written, not even briefly.
+          if (!(await blockMatchesCid(cid, bytes, (code) => this.helia.getHasher(code)))) {
+            throw new CarImportError({
+              reason: `Block ${cid} does not match its CID.`,
+              cause: new BlockVerificationError({ cid: cid.toString(), source: 'car' }),
+            })
+          }
+          if (!isInline(cid) && !(await this.#local.has(cid))) {
+            await this.helia.blockstore.put(cid, bytes, signalOption(signal))
+            written.push(cid)
+          }
+          blocks++
+          onProgress?.({ type: 'storage:car:import:block', cid, blocks })
+        }
+      } catch (err) {
+        if (err instanceof CarImportError || isAbort(err, signal)) throw err
+        throw new CarImportError({ reason: 'The CAR stream is truncated or malformed.', cause: err })
+      }
+      if (options.pin !== false) {
+        for (const root of roots) {
+          for await (const _ of walkDag(
+            root,
+            {
+              get: async (c) => this.#localOrMissing(c, signal),
+              skipLeaf: async (c) => this.#localOrMissingLeaf(c),
+            },
+            signal,
+          )) {
+            // walking is the completeness check
+          }
+          if (!(await this.#datastore.has(pinKey(root)))) {
+            await this.#writePin(root, signal)
+            pinned.push(root)
+          }
+        }
+      }
+      return roots
+    } catch (err) {
+      // Roll back: nothing from a refused CAR stays (blocks that were already here are not touched).
+      for (const root of pinned) await ignoreFailure(async () => this.#datastore.delete(pinKey(root)))
+      for (const cid of written) await ignoreFailure(async () => this.#blocks.delete(cid))
+      if (err instanceof MissingBlockError) {
+        throw new CarImportError({
+          reason: `The CAR does not hold the complete DAG of its roots (block ${err.cid} is missing); import it with pin: false to keep a partial DAG.`,
+        })
+      }
+      throw this.#mapError(err, undefined, signal)
+    } finally {
+      release()
+    }
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  #assertStarted(operation: string): void {
+    if (this.#status !== 'started') throw new StorageClosedError({ operation, status: this.#status })
+  }
+
+  #libp2p(): HeliaWithLibp2p['libp2p'] | undefined {
+    if (this.#init.network === undefined || this.#status !== 'started') return undefined
+    return (this.helia as HeliaWithLibp2p).libp2p
+  }
+
+  async #writePin(cid: CID, signal: AbortSignal | undefined): Promise<void> {
+    const record = dagCbor.encode({ v: 1, cid, pinnedAt: Date.now() })
+    await this.#datastore.put(pinKey(cid), record, signalOption(signal))
+  }
+
+  async #localOrMissing(cid: CID, signal: AbortSignal | undefined): Promise<Uint8Array> {
+    if (!(await this.#local.has(cid))) throw new MissingBlockError(cid)
+    return collect(this.#local.get(cid, signalOption(signal)))
+  }
+
+  async #localOrMissingLeaf(cid: CID): Promise<boolean> {
+    if (!(await this.#local.has(cid))) throw new MissingBlockError(cid)
+    return true
+  }
+
+  /**
+   * A read-only block source over Helia's networked blockstore that gives each missing block its own
+   * timeout (a whole-read timeout would cut off a large, healthy download) and turns "nobody had it"
+   * into `NotFoundError`.
+   */
+  #networkView(signal: AbortSignal | undefined): {
+    get(cid: CID, options?: { signal?: AbortSignal }): AsyncGenerator<Uint8Array>
+  } {
+    const blockstore = this.helia.blockstore
+    const offline = this.#offline
+    const timeoutMs = this.#blockTimeoutMs
+    const local = this.#local
+    return {
+      async *get(cid: CID): AsyncGenerator<Uint8Array> {
+        if (offline || (await local.has(cid))) {
+          if (!(await local.has(cid))) throw new NotFoundError({ cid: cid.toString(), offline: true })
+          yield* local.get(cid, signalOption(signal))
+          return
+        }
+        const timeout = AbortSignal.timeout(timeoutMs)
+        const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
+        try {
+          yield await collect(blockstore.get(cid, { signal: combined }))
+        } catch (err) {
+          if (signal?.aborted === true) throw err
+          const verification = findError(err, (e) => e instanceof BlockVerificationError)
+          if (verification !== undefined) throw verification
+          throw new NotFoundError({
+            cid: cid.toString(),
+            offline: false,
+            ...(timeout.aborted ? { timeoutMs } : {}),
+            cause: err,
+          })
+        }
+      },
+    }
+  }
+
+  #mapError(err: unknown, cid: CID | undefined, signal: AbortSignal | undefined): unknown {
+    if (signal?.aborted === true) {
+      return isAbortLike(err) ? err : signal.reason
+    }
+    if (err instanceof BaseError || isAbortLike(err) || err instanceof TypeError || err instanceof RangeError)
+      return err
+    const name = (err as { name?: unknown } | null)?.name
+    if (name === 'NotFoundError' || name === 'BlockNotFoundWhileOfflineError') {
+      return new NotFoundError({ cid: cid?.toString() ?? 'unknown', offline: this.#offline, cause: err })
+    }
+    if (name === 'NotUnixFSError' || name === 'NoResolverError') {
+      return new NotAFileError({ cid: cid?.toString() ?? 'unknown', kind: 'non-UnixFS node' })
+    }
+    return err
+  }
+}
+
+class MissingBlockError extends Error {
+  override name = 'MissingBlockError'
+  readonly cid: CID
+  constructor(cid: CID) {
+    super(`Block ${cid} is missing.`)
+    this.cid = cid
+  }
+}
+
+/**
+ * Wraps Helia's trustless-gateway broker so a block that failed verification is reported as such instead of
+ * vanishing into "no gateway had it" (the broker silently moves on to the next gateway).
+ */
+function verifyingGatewayBroker(): (components: never) => BlockBroker {
+  const factory = trustlessGatewayBlockBroker({ allowInsecure: true, allowLocal: true })
+  return (components) => {
+    const inner = factory(components) as BlockBroker
+    return {
+      name: inner.name,
+      async retrieve(cid, options = {}) {
+        let rejected = false
+        const validateFn = options.validateFn
+        try {
+          return await inner.retrieve!(cid, {
+            ...options,
+            ...(validateFn !== undefined
+              ? {
+                  validateFn: async (block: Uint8Array) => {
+                    try {
+                      await validateFn(block)
+                    } catch (err) {
+                      rejected = true
+                      throw err
+                    }
+                  },
+                }
+              : {}),
+          })
+        } catch (err) {
+          if (rejected)
+            throw new BlockVerificationError({ cid: cid.toString(), source: 'network', cause: err })
+          throw err
+        }
+      },
+    }
+  }
+}
+
+function toCid(value: CidLike): CID {
+  if (typeof value === 'string') {
+    try {
+      return CID.parse(value.trim())
+    } catch (err) {
+      throw new InvalidCidError({ reason: 'The string is not a valid CID.', cause: err })
+    }
+  }
+  const cid = CID.asCID(value)
+  if (cid === null)
+    throw new InvalidCidError({ reason: `Expected a CID or a CID string, got ${typeOf(value)}.` })
+  return cid
+}
+
+function typeOf(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
+}
+
+function checkRange(name: string, value: number | undefined): number | undefined {
+  if (value === undefined) return undefined
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative safe integer.`)
+  }
+  return value
+}
+
+function rootSize(cid: CID, bytes: Uint8Array): number {
+  if (cid.code === DAG_PB) {
+    const node = dagPb.decode(bytes)
+    if (node.Data === undefined) return 0
+    const data = UnixFSData.unmarshal(node.Data)
+    return data.isDirectory() ? 0 : Number(data.fileSize())
+  }
+  return bytes.byteLength
+}
+
+function pinKey(cid: CID): Key {
+  return new Key(`${PIN_PREFIX}${cid.toString()}`)
+}
+
+function multihashKey(cid: CID): string {
+  return Buffer.from(cid.multihash.bytes).toString('base64')
+}
+
+function signalOption(signal: AbortSignal | undefined): { signal?: AbortSignal } {
+  return signal === undefined ? {} : { signal }
+}
+
+function isAbortLike(err: unknown): boolean {
+  const name = (err as { name?: unknown } | null)?.name
+  return name === 'AbortError' || name === 'TimeoutError'
+}
+
+function isAbort(err: unknown, signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true || isAbortLike(err)
+}
+
+function findError(err: unknown, fn: (e: unknown) => boolean, depth = 0): unknown {
+  if (depth > 8 || err === null || typeof err !== 'object') return undefined
+  if (fn(err)) return err
+  if (err instanceof AggregateError) {
+    for (const e of err.errors) {
+      const found = findError(e, fn, depth + 1)
+      if (found !== undefined) return found
+    }
+  }
+  return 'cause' in err ? findError(err.cause, fn, depth + 1) : undefined
+}
+
+async function ignoreFailure(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn()
+  } catch {
+    // best effort: a rollback failure must not hide the original error
+  }
+}
+
+async function* toAsync(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  yield* source
+}
+
+async function openStore(store: unknown): Promise<void> {
+  const s = store as { open?: () => Promise<void> }
+  if (typeof s.open === 'function') await s.open()
+}
+
+async function closeStore(store: unknown): Promise<void> {
+  const s = store as { close?: () => Promise<void> }
+  if (typeof s.close === 'function') await s.close()
+}
+
+/**
+ * blockstore-fs and datastore-fs write through `steno`: bytes go to `.<name>.tmp` beside the target, then a
+ * rename puts them in place, so a crash never leaves a torn block under its real name. It can leave the
+ * temp file, which nothing else removes.
+ */
+async function removeStaleTempFiles(directory: string): Promise<void> {
+  for (const sub of ['blocks', 'datastore']) {
+    let entries: string[]
+    try {
+      entries = await readdir(join(directory, sub), { recursive: true })
+    } catch {
+      continue
+    }
+    for (const entry of entries) {
+      const base = entry.split('/').pop() ?? ''
+      if (base.startsWith('.') && base.endsWith('.tmp')) {
+        await unlink(join(directory, sub, entry)).catch(() => {})
+      }
+    }
+  }
+}

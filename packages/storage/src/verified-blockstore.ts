@@ -1,0 +1,74 @@
+import type { AbortOptions } from '@libp2p/interface'
+import type { Blockstore, InputPair, Pair } from 'interface-blockstore'
+import type { CID } from 'multiformats/cid'
+import { BlockVerificationError } from './errors.ts'
+import { blockMatchesCid, collect, type HasherLookup } from './verify.ts'
+
+/**
+ * Wraps the local blockstore so that every block read back is checked against its CID.
+ *
+ * Blocks are written only after they were hashed (by the importer, or verified from a CAR or the network),
+ * so a mismatch on read means the disk copy was damaged (bit rot, a torn write after power loss, a manual
+ * edit). Serving it would spread corruption to peers, so the read fails with {@link BlockVerificationError}.
+ */
+export class VerifiedBlockstore implements Blockstore {
+  readonly #child: Blockstore
+  readonly #getHasher: HasherLookup
+  readonly #verify: boolean
+
+  constructor(child: Blockstore, getHasher: HasherLookup, verify: boolean) {
+    this.#child = child
+    this.#getHasher = getHasher
+    this.#verify = verify
+  }
+
+  get child(): Blockstore {
+    return this.#child
+  }
+
+  has(cid: CID, options?: AbortOptions): boolean | Promise<boolean> {
+    return this.#child.has(cid, options)
+  }
+
+  put(
+    cid: CID,
+    bytes: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+    options?: AbortOptions,
+  ): CID | Promise<CID> {
+    return this.#child.put(cid, bytes, options)
+  }
+
+  putMany(source: Iterable<InputPair> | AsyncIterable<InputPair>, options?: AbortOptions) {
+    return this.#child.putMany(source, options)
+  }
+
+  async *get(cid: CID, options?: AbortOptions): AsyncGenerator<Uint8Array> {
+    if (!this.#verify) {
+      yield* this.#child.get(cid, options)
+      return
+    }
+    const bytes = await collect(this.#child.get(cid, options))
+    if (!(await blockMatchesCid(cid, bytes, this.#getHasher))) {
+      throw new BlockVerificationError({ cid: cid.toString(), source: 'local' })
+    }
+    yield bytes
+  }
+
+  async *getMany(source: Iterable<CID> | AsyncIterable<CID>, options?: AbortOptions): AsyncGenerator<Pair> {
+    for await (const cid of source) {
+      yield { cid, bytes: this.get(cid, options) }
+    }
+  }
+
+  getAll(options?: AbortOptions) {
+    return this.#child.getAll(options)
+  }
+
+  delete(cid: CID, options?: AbortOptions): void | Promise<void> {
+    return this.#child.delete(cid, options)
+  }
+
+  deleteMany(source: Iterable<CID> | AsyncIterable<CID>, options?: AbortOptions) {
+    return this.#child.deleteMany(source, options)
+  }
+}

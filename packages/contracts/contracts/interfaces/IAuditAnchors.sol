@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// @title IAuditAnchors
+/// @notice Registered proxies anchor Merkle roots of their signed access receipts; anyone holding a receipt can
+/// prove that it was anchored.
+/// @dev The tree (compatible with OpenZeppelin's MerkleProof and StandardMerkleTree layout):
+/// - `receiptHash = keccak256(receipt)`, over the receipt's canonical bytes (defined by the proxy software);
+/// - leaf = `keccak256(abi.encodePacked(receiptHash))`, i.e. the receipt bytes hashed twice: a leaf preimage is
+///   32 bytes and an inner-node preimage 64 bytes, so no inner node can pose as a leaf (second-preimage safety);
+/// - inner node = `keccak256(abi.encodePacked(a, b))` with `a <= b` (the pair is sorted as uint256 before
+///   hashing), so a proof is just the sibling hashes from the leaf up, without left/right bits;
+/// - a tree of one leaf has that leaf as its root (empty proof).
+/// Any binary tree shape verifies; builders should use StandardMerkleTree's (leaves sorted, complete tree in an
+/// array). Storage: one slot per root (proxy, count, time range); the root is the key.
+interface IAuditAnchors {
+    /// @notice An anchored batch of receipts (one slot).
+    /// @param proxy The proxy operator that anchored it.
+    /// @param count Receipts in the tree.
+    /// @param fromTime Unix time of the earliest receipt.
+    /// @param toTime Unix time of the latest receipt.
+    struct Anchor {
+        address proxy;
+        uint32 count;
+        uint32 fromTime;
+        uint32 toTime;
+    }
+
+    /// @notice A proxy anchored a receipt root.
+    event ReceiptsAnchored(
+        bytes32 indexed root, address indexed proxy, uint32 count, uint32 fromTime, uint32 toTime
+    );
+
+    /// @notice The caller is not an active proxy in the ProxyRegistry.
+    error NotActiveProxy(address caller);
+
+    /// @notice The root is zero.
+    error InvalidRoot(bytes32 root);
+
+    /// @notice The root is already anchored.
+    error RootAlreadyAnchored(bytes32 root, address proxy);
+
+    /// @notice The receipt count is zero.
+    error InvalidReceiptCount(uint32 count);
+
+    /// @notice The time range is reversed or ends in the future.
+    error InvalidTimeRange(uint32 fromTime, uint32 toTime, uint64 currentTime);
+
+    /// @notice No anchor has this root.
+    error AnchorNotFound(bytes32 root);
+
+    /// @notice An address parameter was the zero address.
+    error ZeroAddress(string parameter);
+
+    /// @notice Anchors a receipt root; only an active proxy operator.
+    /// @param root The Merkle root (non-zero, not anchored yet).
+    /// @param count Number of receipts (non-zero).
+    /// @param fromTime Earliest receipt time; `fromTime <= toTime <= block.timestamp`.
+    /// @param toTime Latest receipt time.
+    function anchor(bytes32 root, uint32 count, uint32 fromTime, uint32 toTime) external;
+
+    /// @notice The anchor of `root` (reverts with {AnchorNotFound}).
+    function getAnchor(bytes32 root) external view returns (Anchor memory);
+
+    /// @notice Whether the receipt with `receiptHash = keccak256(receipt)` is in the anchored tree `root`.
+    /// @return False when `root` is not anchored or the proof does not lead to it.
+    function verifyReceipt(bytes32 root, bytes32 receiptHash, bytes32[] calldata proof) external view returns (bool);
+
+    /// @notice The leaf of a receipt: `keccak256(abi.encodePacked(receiptHash))`.
+    function leafOf(bytes32 receiptHash) external pure returns (bytes32);
+
+    /// @notice The root that `proof` leads to from `leaf` (sorted-pair keccak256).
+    function processProof(bytes32 leaf, bytes32[] calldata proof) external pure returns (bytes32);
+
+    /// @notice The proxy registry whose active proxies may anchor.
+    function proxyRegistry() external view returns (address);
+}

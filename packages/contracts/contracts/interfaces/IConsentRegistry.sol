@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IDelegateRegistry} from "./IDelegateRegistry.sol";
+import {IRecordRegistry} from "./IRecordRegistry.sol";
+
+/// @title IConsentRegistry
+/// @notice Consent grants over a patient's records: who may read what, for which purpose of use, from when until
+/// when, through which proxies, plus signed (gasless) grants and revocations and break-glass emergency access.
+/// This is the interface of the deployable `ConsentRegistry`, which also holds the records and the delegates
+/// (consent checks read record owners and tags in the same contract, which keeps a grant cheap).
+/// @dev Encodings.
+///
+/// Purpose of use (`uint8`, HL7 v3 PurposeOfUse codes; 0 and values above {MAX_PURPOSE} are invalid):
+/// 1 TREAT, 2 ETREAT, 3 BTG, 4 HRESCH, 5 CLINTRL, 6 PUBHLTH, 7 HPAYMT, 8 HOPERAT, 9 PATRQT, 10 FAMRQT,
+/// 11 PWATRNY, 12 CAREMGT, 13 COC, 14 HDIRECT, 15 HLEGAL, 16 HMARKT, 17 HQUALIMP, 18 HSYSADMIN, 19 TRAIN,
+/// 20 POPHLTH, 21 HACCRED, 22 HCOMPL, 23 HDECD, 24 HOUTCOMS, 25 HPRGRP, 26 COVAUTH, 27 DONAT, 28 FRAUD, 29 GOV,
+/// 30 RECORDMGT, 31 SYSDEV, 32 HTEST. Purposes match exactly (a TREAT grant does not allow ETREAT).
+///
+/// Scope (`ScopeKind` and `scopeTarget`):
+/// - `Record` (1): `scopeTarget` is the record id; the record must exist and be owned by the grantor.
+/// - `Records` (2): `scopeTarget` is 0 and `records` lists 1 to {MAX_RECORD_SET_SIZE} records of the grantor.
+/// - `Tag` (3): `scopeTarget` is the 8-byte tag left-aligned in 32 bytes (`bytes32(bytes8 tag)`), non-zero;
+///   covers every record of the grantor carrying that tag, including ones registered later.
+/// - `All` (4): `scopeTarget` is 0; covers every record of the grantor, including ones registered later.
+/// Every scope also requires the record's owner to be the grantor at access time.
+///
+/// Validity: a grant allows access while `notBefore <= block.timestamp < expiry` and it is not revoked.
+///
+/// Storage vs events (a grant is two storage slots):
+/// - stored: grantor, grantee, notBefore, expiry, threshold, scope kind, purpose, flags (revoked, break-glass) and
+///   a 12-byte scope key: the first 12 bytes of `scopeTarget`. Comparing 96 bits of a record id is safe: only the
+///   grantor (or their records delegate, who can add versions to any of the grantor's records anyway) can
+///   register records owned by the grantor, and the owner is checked too; a chance collision among one owner's
+///   random ids is about n²/2⁹⁷. For `Records`, membership is stored per record.
+/// - evented only: the full `scopeTarget`, the proxy set id and the kfrag bundle CID ({AccessGranted}); proxies
+///   take them from the log. Listing grants by grantor or grantee is a log query on the indexed topics of
+///   {AccessGranted} / {AccessRevoked}; {getGrant} and {isAccessAllowed} give each grant's live state.
+///
+/// Grant ids: `grantId = keccak256(abi.encode(grantor, salt))` with a salt chosen by the grantor, so nobody else
+/// can squat an id and a relayer cannot change which id a signed grant gets.
+///
+/// EIP-712 (domain: name "MedVault", version "1", chainId, verifyingContract = this contract):
+/// `Grant(address grantor,address grantee,uint8 scopeKind,bytes32 scopeTarget,bytes32[] records,uint8 purpose,uint32 notBefore,uint32 expiry,uint8 threshold,uint32 proxySetId,bytes32 salt,bytes kfragsCid,uint256 nonce,uint256 deadline)`
+/// `Revoke(bytes32 grantId,uint256 nonce,uint256 deadline)`
+/// The signer is the grantor or a live delegate of the grantor (grant permission for Grant, revoke permission for
+/// Revoke). Nonces are per signer and sequential; a signature is valid while `block.timestamp <= deadline`.
+/// Contract signers are checked with ERC-1271 `isValidSignature`.
+interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
+    /// @notice What a grant covers; see the encoding notes above.
+    enum ScopeKind {
+        None,
+        Record,
+        Records,
+        Tag,
+        All
+    }
+
+    /// @notice The terms of a new grant.
+    /// @param grantee Who may read.
+    /// @param scopeKind What it covers.
+    /// @param scopeTarget Record id (Record), left-aligned tag (Tag), or 0.
+    /// @param records The record ids of a Records scope, otherwise empty.
+    /// @param purpose The purpose-of-use code.
+    /// @param notBefore Unix time from which it holds (0: at once).
+    /// @param expiry Unix time from which it no longer holds; in the future and after `notBefore`.
+    /// @param threshold M: how many proxies must re-encrypt (1 to the proxy set's size).
+    /// @param proxySetId The proxy set (see IProxyRegistry) holding the kfrags.
+    /// @param salt Makes the grant id: `keccak256(abi.encode(grantor, salt))`.
+    /// @param kfragsCid CID of the encrypted kfrag bundle, 1 to {MAX_CID_LENGTH} bytes.
+    struct GrantParams {
+        address grantee;
+        ScopeKind scopeKind;
+        bytes32 scopeTarget;
+        bytes32[] records;
+        uint8 purpose;
+        uint32 notBefore;
+        uint32 expiry;
+        uint8 threshold;
+        uint32 proxySetId;
+        bytes32 salt;
+        bytes kfragsCid;
+    }
+
+    /// @notice A grant as stored (two slots). `flags`: bit 0 revoked, bit 1 break-glass.
+    struct Grant {
+        address grantor;
+        uint32 notBefore;
+        uint32 expiry;
+        uint8 threshold;
+        ScopeKind scopeKind;
+        uint8 purpose;
+        uint8 flags;
+        address grantee;
+        bytes12 scopeKey;
+    }
+
+    /// @notice A grant was created.
+    event AccessGranted(
+        bytes32 indexed grantId,
+        address indexed grantor,
+        address indexed grantee,
+        ScopeKind scopeKind,
+        bytes32 scopeTarget,
+        uint8 purpose,
+        uint32 notBefore,
+        uint32 expiry,
+        uint8 threshold,
+        uint32 proxySetId,
+        bytes kfragsCid
+    );
+
+    /// @notice The record list of a Records-scoped grant (emitted right after its {AccessGranted}).
+    event GrantRecordsScoped(bytes32 indexed grantId, bytes32[] records);
+
+    /// @notice A grant was revoked.
+    /// @param revokedBy The grantor, or the delegate or signer who revoked it.
+    event AccessRevoked(bytes32 indexed grantId, address indexed grantor, address indexed grantee, address revokedBy);
+
+    /// @notice A break-glass grant was authorised (emitted right after its {AccessGranted}); it is dormant until
+    /// the grantee starts an emergency access.
+    event BreakGlassAuthorized(
+        bytes32 indexed grantId, address indexed grantor, address indexed grantee, uint32 maxDuration
+    );
+
+    /// @notice A grantee broke the glass: who, which record, why, until when.
+    event EmergencyAccessStarted(
+        address indexed grantor,
+        address indexed grantee,
+        bytes32 indexed recordId,
+        bytes32 grantId,
+        uint32 endsAt,
+        string reason
+    );
+
+    /// @notice An emergency access was ended before its time box ran out.
+    event EmergencyAccessEnded(
+        address indexed grantor, bytes32 indexed recordId, bytes32 indexed grantId, address endedBy
+    );
+
+    /// @notice No grant has this id.
+    error GrantNotFound(bytes32 grantId);
+
+    /// @notice The grant id (grantor, salt) is taken.
+    error GrantAlreadyExists(bytes32 grantId);
+
+    /// @notice The grant is revoked.
+    error GrantRevoked(bytes32 grantId);
+
+    /// @notice The grant has expired.
+    error GrantExpired(bytes32 grantId, uint32 expiredAt);
+
+    /// @notice The grant is not valid yet.
+    error GrantNotYetValid(bytes32 grantId, uint32 notBefore);
+
+    /// @notice The grant names another grantee.
+    error GranteeMismatch(bytes32 grantId, address grantee);
+
+    /// @notice The grant is for another purpose.
+    error PurposeMismatch(bytes32 grantId, uint8 purpose);
+
+    /// @notice The record is not covered by the grant (or not owned by its grantor).
+    error RecordOutOfScope(bytes32 grantId, bytes32 recordId);
+
+    /// @notice The purpose code is 0 or above {MAX_PURPOSE}.
+    error InvalidPurpose(uint8 purpose);
+
+    /// @notice `expiry` is not after `notBefore`.
+    error InvalidValidity(uint32 notBefore, uint32 expiry);
+
+    /// @notice The threshold is 0 or larger than the proxy set.
+    error InvalidThreshold(uint8 threshold, uint256 proxies);
+
+    /// @notice The proxy set does not exist.
+    error UnknownProxySet(uint32 proxySetId);
+
+    /// @notice The scope kind and target (or record list) do not fit together.
+    error InvalidScope(ScopeKind scopeKind, bytes32 scopeTarget);
+
+    /// @notice A Records scope is empty or longer than {MAX_RECORD_SET_SIZE}.
+    error InvalidRecordSetSize(uint256 size, uint256 maxSize);
+
+    /// @notice A record in the scope belongs to someone other than the grantor.
+    error NotRecordOwner(bytes32 recordId, address owner, address grantor);
+
+    /// @notice The signature's deadline has passed.
+    error SignatureExpired(uint256 deadline, uint256 currentTime);
+
+    /// @notice The nonce is not the signer's next nonce (a replayed or out-of-order signature).
+    error InvalidNonce(address signer, uint256 expected, uint256 provided);
+
+    /// @notice The signature is not `signer`'s signature of this message.
+    error InvalidSignature(address signer);
+
+    /// @notice The grant is not a break-glass grant.
+    error NotBreakGlassGrant(bytes32 grantId);
+
+    /// @notice Only the grantee may break the glass.
+    error NotGrantee(bytes32 grantId, address caller);
+
+    /// @notice No emergency access is running for this grant and record.
+    error EmergencyAccessNotActive(bytes32 grantId, bytes32 recordId);
+
+    /// @notice The reason is empty or longer than {MAX_REASON_LENGTH}.
+    error InvalidReasonLength(uint256 length, uint256 maxLength);
+
+    /// @notice The break-glass time box is 0 or longer than {MAX_BREAK_GLASS_DURATION}.
+    error InvalidBreakGlassDuration(uint32 duration, uint32 maxDuration);
+
+    /// @notice Creates a grant whose grantor is the caller.
+    /// @return grantId `keccak256(abi.encode(msg.sender, params.salt))`.
+    function grant(GrantParams calldata params) external returns (bytes32 grantId);
+
+    /// @notice Creates a grant whose grantor is `grantor`; the caller is `grantor` or its grant delegate.
+    function grantFor(address grantor, GrantParams calldata params) external returns (bytes32 grantId);
+
+    /// @notice Creates a grant from the grantor's (or grant delegate's) EIP-712 `Grant` signature; anyone may
+    /// submit it and pay the gas.
+    /// @param grantor The patient whose records are shared.
+    /// @param params The grant terms, as signed.
+    /// @param signer The account that signed (the grantor or its grant delegate).
+    /// @param nonce The signer's next nonce, as signed.
+    /// @param deadline Last valid Unix time of the signature, as signed.
+    /// @param signature 65-byte ECDSA signature (r, s, v) or an ERC-1271 signature of a contract signer.
+    function grantBySig(
+        address grantor,
+        GrantParams calldata params,
+        address signer,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (bytes32 grantId);
+
+    /// @notice Revokes a grant; the caller is its grantor or the grantor's revoke delegate.
+    function revoke(bytes32 grantId) external;
+
+    /// @notice Revokes a grant from an EIP-712 `Revoke` signature of the grantor or its revoke delegate.
+    function revokeBySig(bytes32 grantId, address signer, uint256 nonce, uint256 deadline, bytes calldata signature)
+        external;
+
+    /// @notice Pre-authorises break-glass access: a grant (usually purpose ETREAT or BTG) that stays dormant until
+    /// the grantee calls {breakGlass}. The caller is `grantor` or its grant delegate.
+    /// @param maxDuration The time box of each emergency access, 1 s to {MAX_BREAK_GLASS_DURATION}.
+    function authorizeBreakGlass(address grantor, GrantParams calldata params, uint32 maxDuration)
+        external
+        returns (bytes32 grantId);
+
+    /// @notice The grantee of a live break-glass grant opens emergency access to one record for the grant's time
+    /// box (never past the grant's expiry), saying why.
+    /// @param reason Why, 1 to {MAX_REASON_LENGTH} bytes; public, so it must not contain health data.
+    /// @return endsAt When the access ends.
+    function breakGlass(bytes32 grantId, bytes32 recordId, string calldata reason) external returns (uint32 endsAt);
+
+    /// @notice Ends a running emergency access; the caller is the grantor, its revoke delegate or the grantee.
+    function endEmergencyAccess(bytes32 grantId, bytes32 recordId) external;
+
+    /// @notice Whether `grantee` may read `recordId` for `purpose` under `grantId` right now.
+    function isAccessAllowed(bytes32 grantId, bytes32 recordId, address grantee, uint8 purpose)
+        external
+        view
+        returns (bool);
+
+    /// @notice Like {isAccessAllowed} but reverts with the reason (e.g. {GrantRevoked}, {GrantExpired},
+    /// {RecordOutOfScope}) when access is not allowed.
+    function checkAccess(bytes32 grantId, bytes32 recordId, address grantee, uint8 purpose) external view;
+
+    /// @notice The stored grant (reverts with {GrantNotFound}).
+    function getGrant(bytes32 grantId) external view returns (Grant memory);
+
+    /// @notice The id a grant of `grantor` with `salt` gets.
+    function grantIdOf(address grantor, bytes32 salt) external pure returns (bytes32);
+
+    /// @notice The next EIP-712 nonce of `signer`.
+    function nonces(address signer) external view returns (uint256);
+
+    /// @notice The time box of a break-glass grant (0 for other grants).
+    function breakGlassDuration(bytes32 grantId) external view returns (uint32);
+
+    /// @notice When the emergency access of `grantId` to `recordId` ends (or ended); 0 if it never started.
+    function emergencyAccessEndsAt(bytes32 grantId, bytes32 recordId) external view returns (uint32);
+
+    /// @notice The EIP-712 domain separator.
+    function DOMAIN_SEPARATOR() external view returns (bytes32);
+
+    /// @notice The proxy registry that grants' proxy sets are checked against.
+    function proxyRegistry() external view returns (address);
+
+    /// @notice Highest assigned purpose code (32).
+    function MAX_PURPOSE() external view returns (uint8);
+
+    /// @notice Maximum records in a Records scope (64).
+    function MAX_RECORD_SET_SIZE() external view returns (uint256);
+
+    /// @notice Maximum emergency reason length in bytes (256).
+    function MAX_REASON_LENGTH() external view returns (uint256);
+
+    /// @notice Longest break-glass time box (7 days).
+    function MAX_BREAK_GLASS_DURATION() external view returns (uint32);
+}

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// @title Signatures
+/// @notice Checks that `signer` signed an EIP-712 digest: ERC-1271 for contracts, ECDSA for accounts.
+library Signatures {
+    /// @dev Half the secp256k1 order: larger `s` values are the malleable twin of a valid signature (EIP-2).
+    uint256 private constant HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
+    bytes4 private constant ERC1271_MAGIC = 0x1626ba7e;
+
+    /// @notice Whether `signature` is `signer`'s signature of `digest`; false for the zero signer.
+    function isValid(address signer, bytes32 digest, bytes calldata signature) internal view returns (bool) {
+        if (signer == address(0)) return false;
+        if (signer.code.length != 0) {
+            (bool ok, bytes memory result) =
+                signer.staticcall(abi.encodeWithSelector(ERC1271_MAGIC, digest, signature));
+            return ok && result.length >= 32 && abi.decode(result, (bytes4)) == ERC1271_MAGIC;
+        }
+        if (signature.length != 65) return false;
+        bytes32 r = bytes32(signature[0:32]);
+        bytes32 s = bytes32(signature[32:64]);
+        uint8 v = uint8(signature[64]);
+        if (v < 27) v += 27;
+        if (uint256(s) > HALF_ORDER || (v != 27 && v != 28)) return false;
+        return ecrecover(digest, v, r, s) == signer;
+    }
+}

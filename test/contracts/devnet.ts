@@ -1,0 +1,171 @@
+/**
+ * A real anvil with every medvault contract deployed, for the contract tests and the gas bench.
+ * Deliberately built from `startAnvil` + viem's `deployContract` (not @medvault/chain's actions), so the
+ * contracts are tested through nothing but their ABI.
+ */
+import { type Anvil, startAnvil } from '@medvault/chain'
+import {
+  auditAnchorsAbi,
+  auditAnchorsBytecode,
+  consentRegistryAbi,
+  consentRegistryBytecode,
+  datasetRegistryAbi,
+  datasetRegistryBytecode,
+  keyRegistryAbi,
+  keyRegistryBytecode,
+  proxyRegistryAbi,
+  proxyRegistryBytecode,
+} from '@medvault/contracts'
+import {
+  type Abi,
+  type Account,
+  type Address,
+  BaseError,
+  ContractFunctionRevertedError,
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  getContract,
+  type Hash,
+  type Hex,
+  http,
+  type TransactionReceipt,
+} from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { foundry } from 'viem/chains'
+
+export async function createContractsDevnet() {
+  const anvil: Anvil = await startAnvil()
+  const transport = http(anvil.rpcUrl)
+  const publicClient = createPublicClient({ chain: foundry, transport, pollingInterval: 10 })
+  const testClient = createTestClient({ chain: foundry, mode: 'anvil', transport, pollingInterval: 10 })
+  const accounts = anvil.accounts.map((a) => privateKeyToAccount(a.privateKey))
+  const walletOf = (account: Account) =>
+    createWalletClient({ account, chain: foundry, transport, pollingInterval: 10 })
+  const deployer = walletOf(accounts[0]!)
+
+  const deploy = async (abi: Abi, bytecode: Hex, args: readonly unknown[] = []): Promise<Address> => {
+    const hash = await deployer.deployContract({ abi, bytecode, args })
+    const receipt = await publicClient.waitForTransactionReceipt({ hash })
+    if (receipt.contractAddress == null) throw new Error('deployment failed')
+    return receipt.contractAddress
+  }
+  const keyRegistry = await deploy(keyRegistryAbi, keyRegistryBytecode)
+  const proxyRegistry = await deploy(proxyRegistryAbi, proxyRegistryBytecode)
+  const consentRegistry = await deploy(consentRegistryAbi, consentRegistryBytecode, [proxyRegistry])
+  const auditAnchors = await deploy(auditAnchorsAbi, auditAnchorsBytecode, [proxyRegistry])
+  const datasetRegistry = await deploy(datasetRegistryAbi, datasetRegistryBytecode, [accounts[0]!.address])
+
+  /** Typed contract handles acting as `account` (writes) and reading through the public client. */
+  const as = (account: Account) => {
+    const client = { public: publicClient, wallet: walletOf(account) }
+    return {
+      account,
+      keys: getContract({ abi: keyRegistryAbi, address: keyRegistry, client }),
+      proxies: getContract({ abi: proxyRegistryAbi, address: proxyRegistry, client }),
+      consent: getContract({ abi: consentRegistryAbi, address: consentRegistry, client }),
+      anchors: getContract({ abi: auditAnchorsAbi, address: auditAnchors, client }),
+      datasets: getContract({ abi: datasetRegistryAbi, address: datasetRegistry, client }),
+    }
+  }
+
+  /** Waits for a transaction and fails unless it succeeded. */
+  const mined = async (hash: Promise<Hash> | Hash): Promise<TransactionReceipt> => {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash: await hash })
+    if (receipt.status !== 'success') throw new Error(`transaction ${receipt.transactionHash} reverted`)
+    return receipt
+  }
+
+  /** The timestamp of the latest block. */
+  const now = async (): Promise<number> => Number((await publicClient.getBlock()).timestamp)
+
+  /** Moves chain time forward and mines a block, so both calls and transactions see the new time. */
+  const advance = async (seconds: number): Promise<void> => {
+    await testClient.increaseTime({ seconds })
+    await testClient.mine({ blocks: 1 })
+  }
+
+  return {
+    anvil,
+    publicClient,
+    testClient,
+    accounts,
+    walletOf,
+    addresses: { keyRegistry, proxyRegistry, consentRegistry, auditAnchors, datasetRegistry },
+    as,
+    mined,
+    now,
+    advance,
+    stop: () => anvil.stop(),
+  }
+}
+
+export type ContractsDevnet = Awaited<ReturnType<typeof createContractsDevnet>>
+
+/** The decoded custom error of a reverted call or transaction. */
+export async function revertOf(
+  promise: Promise<unknown>,
+): Promise<{ errorName: string; args: readonly unknown[] }> {
+  let error: unknown
+  try {
+    await promise
+  } catch (err) {
+    error = err
+  }
+  if (error === undefined) throw new Error('expected a revert, but the call succeeded')
+  const reverted =
+    error instanceof BaseError ? error.walk((e) => e instanceof ContractFunctionRevertedError) : undefined
+  if (!(reverted instanceof ContractFunctionRevertedError) || reverted.data === undefined) throw error
+  return { errorName: reverted.data.errorName, args: reverted.data.args ?? [] }
+}
+
+/** 32 random-looking bytes derived from a label, for record ids, salts and hashes in tests. */
+export function id(label: string): Hex {
+  let hex = ''
+  for (const ch of label.padEnd(32, '.').slice(0, 32)) hex += ch.charCodeAt(0).toString(16).padStart(2, '0')
+  return `0x${hex}`
+}
+
+/** A fake but well-formed binary CIDv1 (dag-cbor, sha2-256): 0x01 0x71 0x12 0x20 + 32 bytes. */
+export function cid(label: string): Hex {
+  return `0x01711220${id(label).slice(2)}`
+}
+
+/** A compressed secp256k1 public key shape (33 bytes); the contracts check the encoding only. */
+export function publicKey(label: string, prefix: '02' | '03' = '02'): Hex {
+  return `0x${prefix}${id(label).slice(2)}`
+}
+
+/** `IConsentRegistry.GrantParams` as viem takes it. */
+export interface GrantParams {
+  grantee: Address
+  scopeKind: number
+  scopeTarget: Hex
+  records: readonly Hex[]
+  purpose: number
+  notBefore: number
+  expiry: number
+  threshold: number
+  proxySetId: number
+  salt: Hex
+  kfragsCid: Hex
+}
+
+export const zeroHash: Hex = `0x${'0'.repeat(64)}`
+export const zeroAddress: Address = `0x${'0'.repeat(40)}`
+
+/**
+ * Registers three active proxies (accounts 7, 8, 9) and a set of them; returns the set id.
+ * The set is what grants reference.
+ */
+export async function setUpProxies(devnet: ContractsDevnet): Promise<number> {
+  const operators = devnet.accounts.slice(7, 10)
+  for (const [i, op] of operators.entries()) {
+    await devnet.mined(
+      devnet.as(op).proxies.write.registerProxy([publicKey(`proxy ${i}`), `https://proxy-${i}.example`]),
+    )
+  }
+  const count = await devnet.as(operators[0]!).proxies.read.proxySetCount()
+  await devnet.mined(devnet.as(operators[0]!).proxies.write.createProxySet([operators.map((o) => o.address)]))
+  return count + 1
+}

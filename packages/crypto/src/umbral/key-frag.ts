@@ -178,7 +178,8 @@ export class KeyFrag {
 
   /**
    * Checks the commitment to the key share and the delegator's signature. Pass the delegating and
-   * receiving keys (or `null`): a key that was signed into the kfrag must be given.
+   * receiving keys (or `null`): a key that was signed into the kfrag must be given. When both are given,
+   * the signature the receiver will check is verified too (umbral-pre leaves that to cfrag verification).
    * @throws {KeyFragVerificationError} with `reason` as in umbral-pre
    */
   verify(
@@ -204,6 +205,21 @@ export class KeyFrag {
     )
     if (!signatureFromTrustedBytes(p.signatureForProxy).verify(verifyingPk, message)) {
       throw new KeyFragVerificationError('IncorrectSignature')
+    }
+    // Stricter than umbral-pre, which leaves the receiver's signature to cfrag verification: when both
+    // keys are at hand, check it now, so a proxy never serves cfrags that every receiver will refuse.
+    if (delegatingPk !== null && receivingPk !== null) {
+      const forReceiver = kfragSignatureMessage(
+        p.id,
+        p.commitment,
+        p.precursor,
+        publicPoint(delegatingPk),
+        publicPoint(receivingPk),
+      )
+      const same = equalBytes(p.signatureForProxy, p.signatureForReceiver) && equalBytes(forReceiver, message)
+      if (!same && !signatureFromTrustedBytes(p.signatureForReceiver).verify(verifyingPk, forReceiver)) {
+        throw new KeyFragVerificationError('IncorrectSignature')
+      }
     }
     return new VerifiedKeyFrag(p, TOKEN)
   }

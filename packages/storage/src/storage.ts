@@ -148,6 +148,10 @@ export class HeliaStorage implements Storage {
 
   async connect(address: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#assertStarted('connect')
+    await this.#dial(address, options.signal)
+  }
+
+  async #dial(address: string, signal: AbortSignal | undefined): Promise<void> {
     const libp2p = this.#libp2p()
     if (libp2p === undefined) {
       throw new BaseError('Cannot connect: this storage has no network.', {
@@ -164,9 +168,7 @@ export class HeliaStorage implements Storage {
       })
     }
     await libp2p.dial(ma, {
-      signal: AbortSignal.any(
-        [options.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)].filter((s) => s !== undefined),
-      ),
+      signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)].filter((s) => s !== undefined)),
     })
   }
 
@@ -178,7 +180,7 @@ export class HeliaStorage implements Storage {
       await openStore(this.#datastore)
       await this.helia.start()
       // Peers from config are dialled but a peer that is down must not stop the storage from starting.
-      await Promise.allSettled((this.#init.network?.peers ?? []).map(async (p) => this.connect(p)))
+      await Promise.allSettled((this.#init.network?.peers ?? []).map(async (p) => this.#dial(p, undefined)))
     } catch (err) {
       this.#status = 'stopped'
       await this.helia.stop().catch(() => {})
@@ -553,7 +555,7 @@ export class HeliaStorage implements Storage {
   }
 
   #libp2p(): HeliaWithLibp2p['libp2p'] | undefined {
-    if (this.#init.network === undefined || this.#status !== 'started') return undefined
+    if (this.#init.network === undefined || this.#status === 'stopped') return undefined
     return (this.helia as HeliaWithLibp2p).libp2p
   }
 

@@ -34,8 +34,9 @@ import {
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 
-export async function createContractsDevnet() {
-  const anvil: Anvil = await startAnvil()
+/** @param options.anvilArgs extra anvil flags, e.g. `['--steps-tracing']` for `debug_traceTransaction` opcode logs. */
+export async function createContractsDevnet(options: { anvilArgs?: string[] } = {}) {
+  const anvil: Anvil = await startAnvil({ args: options.anvilArgs ?? [] })
   const transport = http(anvil.rpcUrl)
   const publicClient = createPublicClient({ chain: foundry, transport, pollingInterval: 10 })
   const testClient = createTestClient({ chain: foundry, mode: 'anvil', transport, pollingInterval: 10 })

@@ -27,7 +27,7 @@ const deployables = [
 export const compilerSettings = {
   evmVersion: 'cancun',
   viaIR: true,
-  optimizer: { enabled: true, runs: 10_000 },
+  optimizer: { enabled: true, runs: 1_000_000 },
 } as const
 
 const require = createRequire(import.meta.url)

@@ -1,0 +1,220 @@
+/**
+ * Gas of medvault's contract operations against an Ethereum Attestation Service `attest` of an equivalent
+ * schema, all on one anvil in one run, each beside its theoretical floor.
+ *
+ * Floor = 21,000 (transaction) + calldata (16 gas per non-zero byte, 4 per zero byte) + 22,100 per storage slot
+ * the transaction turns from zero to non-zero (20,000 SSTORE + 2,100 cold access) + 5,000 per slot it changes
+ * from one non-zero value to another (2,900 + 2,100). The slots are counted from the transaction's own trace
+ * (anvil's prestateTracer in diff mode: each written slot's value before and after), so the EAS row gets the same treatment.
+ * Logs, hashing, ABI decoding and reads are what a contract adds above the floor.
+ *
+ * Run: `npx -y pnpm@10 exec node bench/gas.bench.ts` (after building @medvault/chain and @medvault/contracts).
+ */
+import { createRequire } from 'node:module'
+import { purposeOfUse, scopeKind, tagScopeTarget } from '@medvault/contracts'
+import { type Abi, type Address, getContract, type Hash, type Hex, hexToBytes } from 'viem'
+import { cid, createContractsDevnet, id, setUpProxies, zeroAddress } from '../test/contracts/devnet.ts'
+import { printTable, type Row, writeResults } from './lib.ts'
+
+const require = createRequire(import.meta.url)
+type StateDiff = Record<'pre' | 'post', Record<string, { storage?: Record<string, Hex> }>>
+interface Artifact {
+  abi: Abi
+  bytecode: Hex
+}
+const easArtifact =
+  require('@ethereum-attestation-service/eas-contracts/artifacts/contracts/EAS.sol/EAS.json') as Artifact
+const schemaRegistryArtifact =
+  require('@ethereum-attestation-service/eas-contracts/artifacts/contracts/SchemaRegistry.sol/SchemaRegistry.json') as Artifact
+
+const devnet = await createContractsDevnet()
+try {
+  const { publicClient, mined } = devnet
+  const [deployer, alice, bob, relayer] = devnet.accounts as [
+    (typeof devnet.accounts)[0],
+    (typeof devnet.accounts)[0],
+    (typeof devnet.accounts)[0],
+    (typeof devnet.accounts)[0],
+  ]
+  const a = devnet.as(alice)
+  const setId = await setUpProxies(devnet)
+  const proxyOperator = devnet.as(devnet.accounts[7]!)
+
+  /** Gas used, calldata gas and the storage writes of one mined transaction. */
+  const analyse = async (hash: Hash) => {
+    const receipt = await mined(hash)
+    const tx = await publicClient.getTransaction({ hash })
+    let calldata = 0
+    for (const byte of hexToBytes(tx.input)) calldata += byte === 0 ? 4 : 16
+    // prestateTracer in diff mode lists each touched slot's value before (absent when zero) and after.
+    const diff = (await publicClient.request({
+      method: 'debug_traceTransaction' as never,
+      params: [hash, { tracer: 'prestateTracer', tracerConfig: { diffMode: true } }] as never,
+    })) as StateDiff
+    const target = (tx.to ?? '').toLowerCase()
+    const pre = diff.pre[target]?.storage ?? {}
+    const post = diff.post[target]?.storage ?? {}
+    let created = 0
+    let updated = 0
+    for (const [slot, value] of Object.entries(post)) {
+      const before = BigInt(pre[slot] ?? 0)
+      if (before === 0n && BigInt(value) !== 0n) created++
+      else if (before !== 0n && before !== BigInt(value)) updated++
+    }
+    const floor = 21_000 + calldata + 22_100 * created + 5_000 * updated
+    return { gas: Number(receipt.gasUsed), calldata, created, updated, floor }
+  }
+
+  const now = await devnet.now()
+  const grantParams = (salt: string, kind: number, target: Hex) => ({
+    grantee: bob.address,
+    scopeKind: kind,
+    scopeTarget: target,
+    records: [] as Hex[],
+    purpose: purposeOfUse.TREAT,
+    notBefore: now,
+    expiry: now + 365 * 24 * 3600,
+    threshold: 2,
+    proxySetId: setId,
+    salt: id(salt),
+    kfragsCid: cid(`kfrags ${salt}`),
+  })
+
+  // Warm-up so no row pays for a first-ever write elsewhere (e.g. the signer's nonce): steady state.
+  await mined(a.consent.write.registerRecord([id('warm'), '0x0000000000000000', cid('warm')]))
+
+  const single = await analyse(
+    await a.consent.write.registerRecord([id('one record'), '0x1a2b3c4d5e6f7081', cid('one')]),
+  )
+  const batch = await analyse(
+    await a.consent.write.registerRecords([
+      alice.address,
+      Array.from({ length: 100 }, (_, i) => ({
+        recordId: id(`batch record ${i}`),
+        tag: '0x1a2b3c4d5e6f7081' as const,
+        cid: cid(`batch ${i}`),
+      })),
+    ]),
+  )
+  const version = await analyse(await a.consent.write.addVersion([id('one record'), cid('one v2')]))
+  const grantRecord = await analyse(
+    await a.consent.write.grant([grantParams('g record', scopeKind.record, id('one record'))]),
+  )
+  const grantTag = await analyse(
+    await a.consent.write.grant([grantParams('g tag', scopeKind.tag, tagScopeTarget('0x1a2b3c4d5e6f7081'))]),
+  )
+
+  const chainId = publicClient.chain.id
+  const signAndSubmit = async (salt: string) => {
+    const params = grantParams(salt, scopeKind.record, id('one record'))
+    const nonce = await a.consent.read.nonces([alice.address])
+    const deadline = BigInt(now + 3600)
+    const signature = await devnet.walletOf(alice).signTypedData({
+      domain: {
+        name: 'MedVault',
+        version: '1',
+        chainId,
+        verifyingContract: devnet.addresses.consentRegistry,
+      },
+      types: (await import('@medvault/contracts')).grantTypes,
+      primaryType: 'Grant',
+      message: { grantor: alice.address, ...params, nonce, deadline },
+    })
+    return devnet
+      .as(relayer)
+      .consent.write.grantBySig([alice.address, params, alice.address, nonce, deadline, signature])
+  }
+  await mined(await signAndSubmit('sig warm'))
+  const bySig = await analyse(await signAndSubmit('sig measured'))
+  const revoke = await analyse(
+    await a.consent.write.revoke([await a.consent.read.grantIdOf([alice.address, id('g tag')])]),
+  )
+  const anchorTime = await devnet.now()
+  const anchor = await analyse(
+    await proxyOperator.anchors.write.anchor([id('receipt root'), 250, anchorTime - 3600, anchorTime]),
+  )
+
+  // EAS: SchemaRegistry, then EAS(registry), a schema equivalent to a grant, one attestation.
+  const deployerWallet = devnet.walletOf(deployer)
+  const deploy = async (artifact: Artifact, args: readonly unknown[] = []) =>
+    (await mined(deployerWallet.deployContract({ abi: artifact.abi, bytecode: artifact.bytecode, args })))
+      .contractAddress as Address
+  const schemaRegistry = await deploy(schemaRegistryArtifact)
+  const easAddress = await deploy(easArtifact, [schemaRegistry])
+  const client = { public: publicClient, wallet: devnet.walletOf(alice) }
+  const registry = getContract({ abi: schemaRegistryArtifact.abi, address: schemaRegistry, client })
+  const eas = getContract({ abi: easArtifact.abi, address: easAddress, client })
+  const schema = 'bytes32 recordId,uint8 purpose,uint64 notBefore,uint8 threshold,bytes kfragsCid'
+  const schemaReceipt = await mined(await registry.write.register([schema, zeroAddress, true]))
+  const schemaUid = schemaReceipt.logs[0]!.topics[1] as Hex
+  const { encodeAbiParameters, parseAbiParameters } = await import('viem')
+  const attestation = (salt: string) => ({
+    schema: schemaUid,
+    data: {
+      recipient: bob.address,
+      expirationTime: BigInt(now + 365 * 24 * 3600),
+      revocable: true,
+      refUID: `0x${'0'.repeat(64)}` as Hex,
+      data: encodeAbiParameters(parseAbiParameters(schema), [
+        id(salt),
+        purposeOfUse.TREAT,
+        BigInt(now),
+        2,
+        cid(`kfrags ${salt}`),
+      ]),
+      value: 0n,
+    },
+  })
+  await mined(await eas.write.attest([attestation('eas warm')]))
+  const easAttest = await analyse(await eas.write.attest([attestation('eas measured')]))
+  const quarterEas = Math.floor(easAttest.gas / 4)
+
+  const row = (
+    operation: string,
+    m: Awaited<ReturnType<typeof analyse>>,
+    perRecord: number,
+    target: number | undefined,
+  ): Row => {
+    const gas = Math.round(m.gas / perRecord)
+    const floor = Math.round(m.floor / perRecord)
+    return {
+      operation,
+      'gas (per record)': gas,
+      floor: floor,
+      'gas / floor': (m.gas / m.floor).toFixed(2),
+      'new / updated slots': `${m.created} / ${m.updated}`,
+      'vs EAS attest': (gas / easAttest.gas).toFixed(3),
+      target: target === undefined ? '-' : `≤ ${target}`,
+      'meets target': target === undefined ? '-' : gas <= target ? 'yes' : 'NO',
+    }
+  }
+  const rows = [
+    row('register one record', single, 1, 50_000),
+    row('register 100 records (per record)', batch, 100, 30_000),
+    row('new version of a record', version, 1, undefined),
+    row('grant, single-record scope', grantRecord, 1, quarterEas),
+    row('grant, tag scope', grantTag, 1, quarterEas),
+    row('grantBySig (relayer pays)', bySig, 1, undefined),
+    row('revoke', revoke, 1, undefined),
+    row('anchor a receipt root', anchor, 1, undefined),
+    row('EAS attest, equivalent schema (baseline)', easAttest, 1, undefined),
+  ]
+  const table = {
+    title: 'Gas on one anvil (cancun rules), medvault vs an EAS attestation',
+    rows,
+    notes: [
+      'floor = 21,000 + calldata (16/non-zero byte, 4/zero byte) + 22,100 per slot written from zero + 5,000 per non-zero slot changed; slots counted from each transaction trace.',
+      `grant target = a quarter of the EAS attest measured in this run (${easAttest.gas} / 4 = ${quarterEas}).`,
+      'Steady state: the registry, the signer nonce and the EAS schema were warmed by one earlier transaction each.',
+    ],
+  }
+  printTable(table)
+  console.log(`\nresults: ${writeResults('gas', [table])}`)
+  const failed = rows.filter((r) => r['meets target'] === 'NO')
+  if (failed.length > 0) {
+    console.error(`\nOver target: ${failed.map((r) => r.operation).join(', ')}`)
+    process.exitCode = 1
+  }
+} finally {
+  await devnet.stop()
+}

@@ -1,0 +1,44 @@
+import { proxyRegistryAbi } from '@medvault/contracts'
+import type { Address } from 'viem'
+import type { MedvaultContractsParameter } from '../addresses.ts'
+import type {
+  DuplicateProxyErrorType,
+  InvalidProxySetSizeErrorType,
+  ProxyNotActiveErrorType,
+} from '../errors.ts'
+import {
+  type ActionErrorType,
+  type WriteClient,
+  type WriteParameters,
+  type WriteReturnType,
+  write,
+} from '../internal.ts'
+
+export type CreateProxySetParameters = MedvaultContractsParameter &
+  WriteParameters & {
+    /** 1 to 32 distinct active proxy operators, in kfrag order (kfrag i is encrypted to member i). */
+    members: readonly Address[]
+  }
+
+export type CreateProxySetReturnType = WriteReturnType & { setId: number }
+
+export type CreateProxySetErrorType =
+  | InvalidProxySetSizeErrorType
+  | DuplicateProxyErrorType
+  | ProxyNotActiveErrorType
+  | ActionErrorType
+
+/** Creates an immutable proxy set that grants can reference. */
+export async function createProxySet(
+  client: WriteClient,
+  parameters: CreateProxySetParameters,
+): Promise<CreateProxySetReturnType> {
+  const { hash, result } = await write(client, {
+    address: parameters.addresses.proxyRegistry,
+    abi: proxyRegistryAbi,
+    functionName: 'createProxySet',
+    args: [parameters.members],
+    account: parameters.account,
+  })
+  return { hash, setId: result }
+}

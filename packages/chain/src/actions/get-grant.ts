@@ -1,0 +1,59 @@
+import { consentRegistryAbi, grantFlag } from '@medvault/contracts'
+import type { Address, Hex } from 'viem'
+import type { MedvaultContractsParameter } from '../addresses.ts'
+import { decodePurpose, type Purpose, type ScopeKindName } from '../encoding.ts'
+import type { GrantNotFoundErrorType } from '../errors.ts'
+import { type ActionErrorType, type ReadClient, read } from '../internal.ts'
+
+export type GetGrantParameters = MedvaultContractsParameter & { grantId: Hex }
+
+export type GetGrantReturnType = {
+  grantId: Hex
+  grantor: Address
+  grantee: Address
+  scopeKind: ScopeKindName
+  /** The first 12 bytes of the scope target (record id or tag); the full target is in the AccessGranted event. */
+  scopeKey: Hex
+  purpose: Purpose | number
+  notBefore: number
+  expiry: number
+  threshold: number
+  revoked: boolean
+  /** A break-glass grant: dormant until the grantee starts an emergency access. */
+  breakGlass: boolean
+}
+
+export type GetGrantErrorType = GrantNotFoundErrorType | ActionErrorType
+
+const scopeKindNames = ['none', 'record', 'records', 'tag', 'all'] as const
+
+/**
+ * The stored state of a grant. Whether it allows an access right now also depends on the chain time and the
+ * record: ask {@link isAccessAllowed}.
+ *
+ * @throws {GrantNotFoundError} when no grant has this id.
+ */
+export async function getGrant(
+  client: ReadClient,
+  parameters: GetGrantParameters,
+): Promise<GetGrantReturnType> {
+  const g = await read(client, {
+    address: parameters.addresses.consentRegistry,
+    abi: consentRegistryAbi,
+    functionName: 'getGrant',
+    args: [parameters.grantId],
+  })
+  return {
+    grantId: parameters.grantId,
+    grantor: g.grantor,
+    grantee: g.grantee,
+    scopeKind: scopeKindNames[g.scopeKind] ?? 'none',
+    scopeKey: g.scopeKey,
+    purpose: decodePurpose(g.purpose),
+    notBefore: g.notBefore,
+    expiry: g.expiry,
+    threshold: g.threshold,
+    revoked: (g.flags & grantFlag.revoked) !== 0,
+    breakGlass: (g.flags & grantFlag.breakGlass) !== 0,
+  }
+}

@@ -1,0 +1,86 @@
+import { consentRegistryAbi } from '@medvault/contracts'
+import type { Address, Hash, Hex } from 'viem'
+import { getContractEvents } from 'viem/actions'
+import type { MedvaultContractsParameter } from '../addresses.ts'
+import { decodePurpose, type Purpose, type ScopeKindName } from '../encoding.ts'
+import type { ActionErrorType, ReadClient } from '../internal.ts'
+
+const scopeKindNames = ['none', 'record', 'records', 'tag', 'all'] as const
+
+export type GetGrantsParameters = MedvaultContractsParameter & {
+  grantor?: Address | undefined
+  grantee?: Address | undefined
+  /** First block to search (e.g. the deployment block); default 0. */
+  fromBlock?: bigint | undefined
+  toBlock?: bigint | undefined
+}
+
+/** A grant as its events tell it (the full scope, proxy set and kfrag bundle CID are only in the events). */
+export type GrantListing = {
+  grantId: Hex
+  grantor: Address
+  grantee: Address
+  scopeKind: ScopeKindName
+  scopeTarget: Hex
+  /** The record list of a `records` scope. */
+  records: Hex[]
+  purpose: Purpose | number
+  notBefore: number
+  expiry: number
+  threshold: number
+  proxySetId: number
+  kfragsCid: Hex
+  /** Whether an `AccessRevoked` event followed (expiry is not applied: compare with chain time). */
+  revoked: boolean
+  blockNumber: bigint
+  transactionHash: Hash
+}
+
+export type GetGrantsReturnType = GrantListing[]
+
+export type GetGrantsErrorType = ActionErrorType
+
+/** Lists grants by grantor and/or grantee from the `AccessGranted`/`AccessRevoked` event topics, oldest first. */
+export async function getGrants(
+  client: ReadClient,
+  parameters: GetGrantsParameters,
+): Promise<GetGrantsReturnType> {
+  const args = {
+    ...(parameters.grantor === undefined ? {} : { grantor: parameters.grantor }),
+    ...(parameters.grantee === undefined ? {} : { grantee: parameters.grantee }),
+  }
+  const common = {
+    address: parameters.addresses.consentRegistry,
+    abi: consentRegistryAbi,
+    fromBlock: parameters.fromBlock ?? 0n,
+    toBlock: parameters.toBlock ?? 'latest',
+    strict: true,
+  } as const
+  const [granted, revoked] = await Promise.all([
+    getContractEvents(client, { ...common, eventName: 'AccessGranted', args }),
+    getContractEvents(client, { ...common, eventName: 'AccessRevoked', args }),
+  ])
+  const revokedIds = new Set(revoked.map((log) => log.args.grantId))
+  const recordSets = new Map<Hex, Hex[]>()
+  if (granted.some((log) => log.args.scopeKind === 2)) {
+    const scoped = await getContractEvents(client, { ...common, eventName: 'GrantRecordsScoped' })
+    for (const log of scoped) recordSets.set(log.args.grantId, [...log.args.records])
+  }
+  return granted.map((log) => ({
+    grantId: log.args.grantId,
+    grantor: log.args.grantor,
+    grantee: log.args.grantee,
+    scopeKind: scopeKindNames[log.args.scopeKind] ?? 'none',
+    scopeTarget: log.args.scopeTarget,
+    records: recordSets.get(log.args.grantId) ?? [],
+    purpose: decodePurpose(log.args.purpose),
+    notBefore: log.args.notBefore,
+    expiry: log.args.expiry,
+    threshold: log.args.threshold,
+    proxySetId: log.args.proxySetId,
+    kfragsCid: log.args.kfragsCid,
+    revoked: revokedIds.has(log.args.grantId),
+    blockNumber: log.blockNumber,
+    transactionHash: log.transactionHash,
+  }))
+}

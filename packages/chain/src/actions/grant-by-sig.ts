@@ -1,0 +1,51 @@
+import { consentRegistryAbi } from '@medvault/contracts'
+import type { Hex } from 'viem'
+import type { MedvaultContractsParameter } from '../addresses.ts'
+import type {
+  InvalidNonceErrorType,
+  InvalidSignatureErrorType,
+  SignatureExpiredErrorType,
+} from '../errors.ts'
+import {
+  type ActionErrorType,
+  type WriteClient,
+  type WriteParameters,
+  type WriteReturnType,
+  write,
+} from '../internal.ts'
+import type { GrantErrorType } from './grant-access.ts'
+import type { SignedGrant } from './sign-grant.ts'
+
+export type GrantBySigParameters = MedvaultContractsParameter &
+  WriteParameters & {
+    /** From {@link signGrant}. */
+    signedGrant: SignedGrant
+  }
+
+export type GrantBySigReturnType = WriteReturnType & { grantId: Hex }
+
+export type GrantBySigErrorType =
+  | SignatureExpiredErrorType
+  | InvalidNonceErrorType
+  | InvalidSignatureErrorType
+  | GrantErrorType
+  | ActionErrorType
+
+/**
+ * Submits a signed grant; the sender (any relayer account) pays the gas. A signature works once: submitting
+ * it again fails with `InvalidNonceError` (or `GrantAlreadyExistsError`).
+ */
+export async function grantBySig(
+  client: WriteClient,
+  parameters: GrantBySigParameters,
+): Promise<GrantBySigReturnType> {
+  const s = parameters.signedGrant
+  const { hash, result } = await write(client, {
+    address: parameters.addresses.consentRegistry,
+    abi: consentRegistryAbi,
+    functionName: 'grantBySig',
+    args: [s.grantor, s.params, s.signer, s.nonce, s.deadline, s.signature],
+    account: parameters.account,
+  })
+  return { hash, grantId: result }
+}

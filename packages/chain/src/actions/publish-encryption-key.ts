@@ -1,0 +1,46 @@
+import { keyRegistryAbi } from '@medvault/contracts'
+import type { MedvaultContractsParameter } from '../addresses.ts'
+import { type BytesLike, toBytesHex } from '../encoding.ts'
+import type { InvalidPublicKeyErrorType } from '../errors.ts'
+import {
+  type ActionErrorType,
+  type WriteClient,
+  type WriteParameters,
+  type WriteReturnType,
+  write,
+} from '../internal.ts'
+
+export type PublishEncryptionKeyParameters = MedvaultContractsParameter &
+  WriteParameters & {
+    /** The 33-byte compressed secp256k1 (Umbral) public key. */
+    publicKey: BytesLike
+  }
+
+export type PublishEncryptionKeyReturnType = WriteReturnType & {
+  /** 1 for a first key, incremented on every rotation. */
+  version: number
+}
+
+export type PublishEncryptionKeyErrorType = InvalidPublicKeyErrorType | ActionErrorType
+
+/**
+ * Publishes the sender's encryption public key, or rotates it, so others can grant to the sender by address.
+ *
+ * @example
+ * ```ts
+ * const { version } = await publishEncryptionKey(wallet, { addresses, publicKey: keys.encryption.publicKey })
+ * ```
+ */
+export async function publishEncryptionKey(
+  client: WriteClient,
+  parameters: PublishEncryptionKeyParameters,
+): Promise<PublishEncryptionKeyReturnType> {
+  const { hash, result } = await write(client, {
+    address: parameters.addresses.keyRegistry,
+    abi: keyRegistryAbi,
+    functionName: 'publishKey',
+    args: [toBytesHex(parameters.publicKey, 'publicKey')],
+    account: parameters.account,
+  })
+  return { hash, version: result }
+}

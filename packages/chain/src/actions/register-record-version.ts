@@ -1,0 +1,45 @@
+import { consentRegistryAbi } from '@medvault/contracts'
+import type { Hex } from 'viem'
+import type { MedvaultContractsParameter } from '../addresses.ts'
+import { type BytesLike, toBytesHex } from '../encoding.ts'
+import type { InvalidCidLengthErrorType, RecordNotFoundErrorType, UnauthorizedErrorType } from '../errors.ts'
+import {
+  type ActionErrorType,
+  type WriteClient,
+  type WriteParameters,
+  type WriteReturnType,
+  write,
+} from '../internal.ts'
+
+export type RegisterRecordVersionParameters = MedvaultContractsParameter &
+  WriteParameters & {
+    recordId: Hex
+    /** The new version's envelope CID. */
+    cid: BytesLike
+  }
+
+export type RegisterRecordVersionReturnType = WriteReturnType & {
+  /** The new, now current, version number. */
+  version: number
+}
+
+export type RegisterRecordVersionErrorType =
+  | RecordNotFoundErrorType
+  | UnauthorizedErrorType
+  | InvalidCidLengthErrorType
+  | ActionErrorType
+
+/** Adds a version that supersedes the record's current one (history stays in the events); owner or records delegate. */
+export async function registerRecordVersion(
+  client: WriteClient,
+  parameters: RegisterRecordVersionParameters,
+): Promise<RegisterRecordVersionReturnType> {
+  const { hash, result } = await write(client, {
+    address: parameters.addresses.consentRegistry,
+    abi: consentRegistryAbi,
+    functionName: 'addVersion',
+    args: [parameters.recordId, toBytesHex(parameters.cid, 'cid')],
+    account: parameters.account,
+  })
+  return { hash, version: result }
+}

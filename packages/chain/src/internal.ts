@@ -1,0 +1,124 @@
+import {
+  auditAnchorsAbi,
+  consentRegistryAbi,
+  datasetRegistryAbi,
+  keyRegistryAbi,
+  proxyRegistryAbi,
+} from '@medvault/contracts'
+import type {
+  Abi,
+  Account,
+  Address,
+  Chain,
+  Client,
+  ContractFunctionArgs,
+  ContractFunctionName,
+  ContractFunctionReturnType,
+  Hash,
+  Transport,
+} from 'viem'
+import { readContract, simulateContract, writeContract } from 'viem/actions'
+import {
+  AccountRequiredError,
+  type AccountRequiredErrorType,
+  toMedvaultError,
+  type UnknownContractErrorType,
+} from './errors.ts'
+
+/** Any viem client: actions that only read need a transport and nothing else. */
+export type ReadClient = Client<Transport, Chain | undefined, Account | undefined>
+
+/** A client that sends transactions: a wallet client, with an account attached or passed per call. */
+export type WriteClient = Client<Transport, Chain | undefined, Account | undefined>
+
+/** Options every state-changing action takes. */
+export interface WriteParameters {
+  /** The sender; default: the client's account. */
+  account?: Account | Address | undefined
+}
+
+/** What every state-changing action returns at least. */
+export interface WriteReturnType {
+  /** The transaction hash; wait for it with `waitForTransactionReceipt` (anvil's automine has mined it already). */
+  hash: Hash
+}
+
+/** Every custom error of every medvault contract, so a revert bubbling up from any of them decodes. */
+const allErrors = [consentRegistryAbi, keyRegistryAbi, proxyRegistryAbi, auditAnchorsAbi, datasetRegistryAbi]
+  .flat()
+  .filter((item) => item.type === 'error')
+
+function withAllErrors(abi: Abi): Abi {
+  return [...abi, ...allErrors] as Abi
+}
+
+/**
+ * Simulates, then sends, a contract call. Simulating first turns a revert into its domain error before any
+ * gas is spent, and gives the function's return value.
+ */
+export async function write<
+  const abi extends Abi,
+  functionName extends ContractFunctionName<abi, 'nonpayable' | 'payable'>,
+>(
+  client: WriteClient,
+  call: {
+    address: Address
+    abi: abi
+    functionName: functionName
+    args: ContractFunctionArgs<abi, 'nonpayable' | 'payable', functionName>
+  } & WriteParameters,
+): Promise<{ hash: Hash; result: ContractFunctionReturnType<abi, 'nonpayable' | 'payable', functionName> }> {
+  const account = call.account ?? client.account
+  if (account === undefined) throw new AccountRequiredError(call.functionName)
+  try {
+    const { request, result } = await simulateContract(client, {
+      address: call.address,
+      abi: withAllErrors(call.abi),
+      functionName: call.functionName,
+      args: call.args,
+      account,
+      chain: client.chain,
+    } as unknown as Parameters<typeof simulateContract>[1])
+    const hash = await writeContract(client, request as unknown as Parameters<typeof writeContract>[1])
+    return { hash, result: result as ContractFunctionReturnType<abi, 'nonpayable' | 'payable', functionName> }
+  } catch (err) {
+    throw toMedvaultError(err)
+  }
+}
+
+/** Reads a view function; a revert becomes its domain error. */
+export async function read<
+  const abi extends Abi,
+  functionName extends ContractFunctionName<abi, 'view' | 'pure'>,
+>(
+  client: ReadClient,
+  call: {
+    address: Address
+    abi: abi
+    functionName: functionName
+    args: ContractFunctionArgs<abi, 'view' | 'pure', functionName>
+    blockNumber?: bigint
+  },
+): Promise<ContractFunctionReturnType<abi, 'view' | 'pure', functionName>> {
+  try {
+    return (await readContract(client, {
+      address: call.address,
+      abi: withAllErrors(call.abi),
+      functionName: call.functionName,
+      args: call.args,
+      ...(call.blockNumber === undefined ? {} : { blockNumber: call.blockNumber }),
+    } as unknown as Parameters<typeof readContract>[1])) as ContractFunctionReturnType<
+      abi,
+      'view' | 'pure',
+      functionName
+    >
+  } catch (err) {
+    throw toMedvaultError(err)
+  }
+}
+
+/** Errors any action may throw besides its domain errors: no account, an unmapped revert, or a transport error. */
+export type ActionErrorType =
+  | AccountRequiredErrorType
+  | UnknownContractErrorType
+  | (Error & { name: 'HttpRequestError' | 'TimeoutError' | 'RpcRequestError' | 'InsufficientFundsError' })

@@ -25,6 +25,7 @@ import {
   createPublicClient,
   createTestClient,
   createWalletClient,
+  getAddress,
   getContract,
   type Hash,
   type Hex,
@@ -49,7 +50,7 @@ export async function createContractsDevnet(options: { anvilArgs?: string[] } = 
     const hash = await deployer.deployContract({ abi, bytecode, args })
     const receipt = await publicClient.waitForTransactionReceipt({ hash })
     if (receipt.contractAddress == null) throw new Error('deployment failed')
-    return receipt.contractAddress
+    return getAddress(receipt.contractAddress)
   }
   const keyRegistry = await deploy(keyRegistryAbi, keyRegistryBytecode)
   const proxyRegistry = await deploy(proxyRegistryAbi, proxyRegistryBytecode)

@@ -64,7 +64,9 @@ describe('eciesEncrypt / eciesDecrypt', () => {
     const ct = eciesEncrypt(pk, utf8('x'), utf8('a'))
     expect(() =>
       eciesDecrypt(secp256k1.utils.randomSecretKey(), ct, utf8('a')),
-    ).toThrowErrorMatchingInlineSnapshot(`[DecryptionError: Decryption failed: the ciphertext is not authentic under this key.]`)
+    ).toThrowErrorMatchingInlineSnapshot(
+      `[DecryptionError: Decryption failed: the ciphertext is not authentic under this key.]`,
+    )
     expect(() => eciesDecrypt(sk, ct, utf8('b'))).toThrow(DecryptionError)
     expect(() => eciesDecrypt(sk, ct)).toThrow(DecryptionError)
     expect(() => eciesDecrypt(sk, ct.subarray(0, 48), utf8('a'))).toThrow(DecryptionError)
@@ -79,7 +81,9 @@ describe('eciesEncrypt / eciesDecrypt', () => {
     `)
     expect(() =>
       eciesEncrypt(secp256k1.getPublicKey(sk, false), utf8('x')),
-    ).toThrowErrorMatchingInlineSnapshot(`[InvalidKeyLengthError: Expected \`recipientPublicKey\` to be 33 bytes long, got 65 bytes.]`)
+    ).toThrowErrorMatchingInlineSnapshot(
+      `[InvalidKeyLengthError: Expected \`recipientPublicKey\` to be 33 bytes long, got 65 bytes.]`,
+    )
     expect(() => eciesDecrypt(new Uint8Array(32), new Uint8Array(60))).toThrowErrorMatchingInlineSnapshot(`
       [InvalidSecretKeyError: \`recipientSecretKey\` is not a valid secp256k1 secret key.
 

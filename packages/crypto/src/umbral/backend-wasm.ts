@@ -20,14 +20,37 @@ import { IDENTITY, isIdentity, POINT_SIZE, scalarToBytes } from './curve.ts'
 type Tiny = typeof import('tiny-secp256k1')
 
 export function createWasmBackend(tiny: Tiny): GroupBackend {
-  const mul = (p: Uint8Array, k: bigint): Uint8Array => {
-    if (k === 0n || isIdentity(p)) return IDENTITY
-    return tiny.pointMultiply(p, scalarToBytes(k), true) ?? IDENTITY
+  // libsecp256k1 parses a compressed point with a square root (~65 µs in WASM) and serializes one with
+  // an inversion. So points live here in their 65-byte uncompressed form, keyed by the identity of the
+  // compressed Uint8Array the scheme layer holds: a point this backend computed is never decompressed,
+  // and a parsed one is decompressed once.
+  const uncompressed = new WeakMap<Uint8Array, Uint8Array>()
+
+  const toFull = (p: Uint8Array): Uint8Array => {
+    let full = uncompressed.get(p)
+    if (full === undefined) {
+      full = tiny.pointCompress(p, false)
+      uncompressed.set(p, full)
+    }
+    return full
   }
+  /** Compressed form of a 65-byte point: no field arithmetic, just the parity of y. */
+  const fromFull = (full: Uint8Array | null): Uint8Array => {
+    if (full === null) return IDENTITY
+    const c = new Uint8Array(POINT_SIZE)
+    c[0] = 2 | ((full[64] as number) & 1)
+    c.set(full.subarray(1, 33), 1)
+    uncompressed.set(c, full)
+    return c
+  }
+
+  const mulFull = (p: Uint8Array, k: bigint): Uint8Array | null =>
+    k === 0n || isIdentity(p) ? null : tiny.pointMultiply(toFull(p), scalarToBytes(k), false)
+  const mul = (p: Uint8Array, k: bigint): Uint8Array => fromFull(mulFull(p, k))
   const add = (a: Uint8Array, b: Uint8Array): Uint8Array => {
     if (isIdentity(a)) return b
     if (isIdentity(b)) return a
-    return tiny.pointAdd(a, b, true) ?? IDENTITY
+    return fromFull(tiny.pointAdd(toFull(a), toFull(b), false))
   }
   const eq = (a: Uint8Array, b: Uint8Array): boolean => {
     if (a.length !== b.length) return false
@@ -38,9 +61,9 @@ export function createWasmBackend(tiny: Tiny): GroupBackend {
   return {
     name: 'wasm',
     baseMul(k) {
-      const p = tiny.pointFromScalar(scalarToBytes(k), true)
-      if (p === null) throw new RangeError('invalid scalar')
-      return p
+      const full = tiny.pointFromScalar(scalarToBytes(k), false)
+      if (full === null) throw new RangeError('invalid scalar')
+      return fromFull(full)
     },
     mul,
     // libsecp256k1 exposes no variable-time multiply through tiny-secp256k1; the constant-time one is
@@ -52,14 +75,20 @@ export function createWasmBackend(tiny: Tiny): GroupBackend {
       return eq(mul(p, z), add(r, mul(q, h)))
     },
     isValidPoint(bytes) {
-      return bytes.length === POINT_SIZE && tiny.isPointCompressed(bytes) && tiny.isPoint(bytes)
+      if (bytes.length !== POINT_SIZE || (bytes[0] !== 2 && bytes[0] !== 3)) return false
+      try {
+        toFull(bytes)
+        return true
+      } catch {
+        return false
+      }
     },
     signPrehashed(hash, secretKey) {
       return tiny.sign(hash, secretKey, randomBytes(32))
     },
     verifyPrehashed(signature, hash, publicKey) {
       try {
-        return tiny.verify(hash, publicKey, signature, true)
+        return tiny.verify(hash, toFull(publicKey), signature, true)
       } catch {
         return false
       }

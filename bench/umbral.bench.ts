@@ -1,0 +1,117 @@
+/**
+ * Umbral: ours (each group backend) against the reference @nucypher/umbral-pre 0.10.0 (Rust compiled to
+ * WASM), every figure measured in the same process. Ratio = ours ÷ reference (lower is better; 1.00 is
+ * parity). Targets: the wasm backend within 1.5×, the noble backend within 10×.
+ *
+ * The operations are the ones a medvault grant and access make: encrypt a 32-byte data key,
+ * generateKFrags 2-of-3 and 10-of-20, reencrypt (a proxy), CapsuleFrag.verify (the receiver, from bytes
+ * as received), decryptReencrypted with 2 cfrags — plus decryptOriginal and KeyFrag.verify for context.
+ *
+ * Run: npx -y pnpm@10 exec node bench/umbral.bench.ts   (after `pnpm build`)
+ */
+import { createRequire } from 'node:module'
+import * as ours from '@medvault/crypto/umbral'
+import { measure, printTable, type Row, type Table, writeResults } from './lib.ts'
+
+// The reference is a devDependency of @medvault/crypto only (GPL-3.0: never a runtime dependency).
+type Ref = typeof import('@nucypher/umbral-pre')
+const ref: Ref = createRequire(new URL('../packages/crypto/package.json', import.meta.url))(
+  '@nucypher/umbral-pre',
+)
+
+const budgetMs = Number(process.env.BENCH_BUDGET_MS ?? 800)
+const dek = crypto.getRandomValues(new Uint8Array(32))
+
+interface Impl {
+  name: string
+  ops: Record<string, () => unknown>
+}
+
+function referenceOps(): Impl {
+  const alice = ref.SecretKey.random()
+  const bob = ref.SecretKey.random()
+  const signer = new ref.Signer(ref.SecretKey.random())
+  const [alicePk, bobPk, verifyingPk] = [alice.publicKey(), bob.publicKey(), signer.verifyingKey()]
+  const [capsule, ciphertext] = ref.encrypt(alicePk, dek)
+  const kfrags = ref.generateKFrags(alice, bobPk, signer, 2, 3, true, true)
+  const kfragBytes = (kfrags[0] as ref.VerifiedKeyFrag).toBytes()
+  const cfrags = kfrags.slice(0, 2).map((k) => ref.reencrypt(capsule, k))
+  const cfragBytes = (cfrags[0] as ref.VerifiedCapsuleFrag).toBytes()
+  return {
+    name: '@nucypher/umbral-pre',
+    ops: {
+      encrypt: () => ref.encrypt(alicePk, dek),
+      decryptOriginal: () => ref.decryptOriginal(alice, capsule, ciphertext),
+      'generateKFrags 2-of-3': () => ref.generateKFrags(alice, bobPk, signer, 2, 3, true, true),
+      'generateKFrags 10-of-20': () => ref.generateKFrags(alice, bobPk, signer, 10, 20, true, true),
+      'KeyFrag.verify': () => ref.KeyFrag.fromBytes(kfragBytes).verify(verifyingPk, alicePk, bobPk),
+      reencrypt: () => ref.reencrypt(capsule, kfrags[0] as ref.VerifiedKeyFrag),
+      'CapsuleFrag.verify': () =>
+        ref.CapsuleFrag.fromBytes(cfragBytes).verify(capsule, verifyingPk, alicePk, bobPk),
+      'decryptReencrypted (2 cfrags)': () =>
+        ref.decryptReencrypted(bob, alicePk, capsule, cfrags, ciphertext),
+    },
+  }
+}
+
+function ourOps(backend: ours.BackendName): Impl {
+  ours.setBackend(backend)
+  const alice = ours.SecretKey.random()
+  const bob = ours.SecretKey.random()
+  const signer = new ours.Signer(ours.SecretKey.random())
+  const [alicePk, bobPk, verifyingPk] = [alice.publicKey(), bob.publicKey(), signer.verifyingKey()]
+  const [capsule, ciphertext] = ours.encrypt(alicePk, dek)
+  const kfrags = ours.generateKFrags(alice, bobPk, signer, 2, 3, true, true)
+  const kfragBytes = (kfrags[0] as ours.VerifiedKeyFrag).toBytes()
+  const cfrags = kfrags.slice(0, 2).map((k) => ours.reencrypt(capsule, k))
+  const cfragBytes = (cfrags[0] as ours.VerifiedCapsuleFrag).toBytes()
+  const wrap =
+    (fn: () => unknown): (() => unknown) =>
+    () => {
+      ours.setBackend(backend)
+      return fn()
+    }
+  return {
+    name: `medvault (${backend})`,
+    ops: {
+      encrypt: wrap(() => ours.encrypt(alicePk, dek)),
+      decryptOriginal: wrap(() => ours.decryptOriginal(alice, capsule, ciphertext)),
+      'generateKFrags 2-of-3': wrap(() => ours.generateKFrags(alice, bobPk, signer, 2, 3, true, true)),
+      'generateKFrags 10-of-20': wrap(() => ours.generateKFrags(alice, bobPk, signer, 10, 20, true, true)),
+      'KeyFrag.verify': wrap(() => ours.KeyFrag.fromBytes(kfragBytes).verify(verifyingPk, alicePk, bobPk)),
+      reencrypt: wrap(() => ours.reencrypt(capsule, kfrags[0] as ours.VerifiedKeyFrag)),
+      'CapsuleFrag.verify': wrap(() =>
+        ours.CapsuleFrag.fromBytes(cfragBytes).verify(capsule, verifyingPk, alicePk, bobPk),
+      ),
+      'decryptReencrypted (2 cfrags)': wrap(() =>
+        ours.decryptReencrypted(bob, alicePk, capsule, cfrags, ciphertext),
+      ),
+    },
+  }
+}
+
+const impls = [referenceOps(), ...ours.availableBackends().reverse().map(ourOps)]
+const reference = impls[0] as Impl
+const rows: Row[] = []
+for (const op of Object.keys(reference.ops)) {
+  const row: Row = { operation: op }
+  let refMs = 0
+  for (const impl of impls) {
+    const { ms } = await measure(impl.ops[op] as () => unknown, { budgetMs, minIterations: 5, warmup: 3 })
+    row[`${impl.name} ms`] = ms
+    if (impl === reference) refMs = ms
+    else row[`${impl.name.replace('medvault ', '')} ratio`] = ms / refMs
+  }
+  rows.push(row)
+}
+
+const table: Table = {
+  title: 'Umbral PRE: medvault vs @nucypher/umbral-pre 0.10.0 (ms per operation; ratio = ours ÷ reference)',
+  rows,
+  notes: [
+    `Node ${process.version}; budget ${budgetMs} ms per cell. Targets: wasm ratio ≤ 1.5, noble ratio ≤ 10.`,
+    'CapsuleFrag.verify and KeyFrag.verify include parsing from bytes on both sides (the reference consumes the object).',
+  ],
+}
+printTable(table)
+console.log(`\nJSON: ${writeResults('umbral', [table])}`)

@@ -1,6 +1,6 @@
 import { createCipheriv, hkdfSync } from 'node:crypto'
 import fc from 'fast-check'
-import { describe, expect, test } from 'vitest'
+import { describe, expect, test, vi } from 'vitest'
 import { concat, toHex, utf8 } from './bytes.ts'
 import { DecryptionError } from './errors.ts'
 import {
@@ -396,6 +396,27 @@ describe('bad arguments', () => {
     expect(() => encryptStream(key, [], { concurrency: 0 })).toThrowErrorMatchingInlineSnapshot(
       `[InvalidConcurrencyError: Invalid concurrency 0: expected an integer from 1 to 64.]`,
     )
+  })
+
+  test('behavior: without crypto.subtle, auto falls back to noble and an explicit webcrypto is refused', async () => {
+    const pt = pseudoRandom(3000)
+    const expected = referenceEncrypt(key, salt, pt, 1024)
+    // An insecure browser origin: getRandomValues exists, subtle does not.
+    const real = await import('node:crypto')
+    vi.stubGlobal('crypto', { getRandomValues: <T extends Uint8Array>(a: T) => real.getRandomValues(a) })
+    try {
+      expect(await collect(encryptStreamWithSalt(key, [pt], salt, { segmentSize: 1024 }))).toEqual(expected)
+      expect(() => encryptStreamWithSalt(key, [pt], salt, { backend: 'webcrypto' })).not.toThrow()
+      await expect(
+        collect(encryptStreamWithSalt(key, [pt], salt, { backend: 'webcrypto' })),
+      ).rejects.toThrowErrorMatchingInlineSnapshot(`
+        [BackendUnavailableError: The \`webcrypto\` cipher backend is not available in this runtime.
+
+        Use \`backend: 'auto'\` (the default) to fall back to the portable implementation.]
+      `)
+    } finally {
+      vi.unstubAllGlobals()
+    }
   })
 
   test('error: a chunk that is not bytes', async () => {

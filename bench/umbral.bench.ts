@@ -13,8 +13,11 @@ import { createRequire } from 'node:module'
 import * as ours from '@medvault/crypto/umbral'
 import { measure, printTable, type Row, type Table, writeResults } from './lib.ts'
 
-// The reference is a devDependency of @medvault/crypto only (GPL-3.0: never a runtime dependency).
-type Ref = typeof import('@nucypher/umbral-pre')
+// The reference is a devDependency of @medvault/crypto only (GPL-3.0: never a runtime dependency), so it
+// is resolved from that package.
+type Ref = typeof import('../packages/crypto/node_modules/@nucypher/umbral-pre/umbral_pre_wasm.js')
+type RefVerifiedKeyFrag = InstanceType<Ref['VerifiedKeyFrag']>
+type RefVerifiedCapsuleFrag = InstanceType<Ref['VerifiedCapsuleFrag']>
 const ref: Ref = createRequire(new URL('../packages/crypto/package.json', import.meta.url))(
   '@nucypher/umbral-pre',
 )
@@ -34,9 +37,9 @@ function referenceOps(): Impl {
   const [alicePk, bobPk, verifyingPk] = [alice.publicKey(), bob.publicKey(), signer.verifyingKey()]
   const [capsule, ciphertext] = ref.encrypt(alicePk, dek)
   const kfrags = ref.generateKFrags(alice, bobPk, signer, 2, 3, true, true)
-  const kfragBytes = (kfrags[0] as ref.VerifiedKeyFrag).toBytes()
+  const kfragBytes = (kfrags[0] as RefVerifiedKeyFrag).toBytes()
   const cfrags = kfrags.slice(0, 2).map((k) => ref.reencrypt(capsule, k))
-  const cfragBytes = (cfrags[0] as ref.VerifiedCapsuleFrag).toBytes()
+  const cfragBytes = (cfrags[0] as RefVerifiedCapsuleFrag).toBytes()
   return {
     name: '@nucypher/umbral-pre',
     ops: {
@@ -45,7 +48,7 @@ function referenceOps(): Impl {
       'generateKFrags 2-of-3': () => ref.generateKFrags(alice, bobPk, signer, 2, 3, true, true),
       'generateKFrags 10-of-20': () => ref.generateKFrags(alice, bobPk, signer, 10, 20, true, true),
       'KeyFrag.verify': () => ref.KeyFrag.fromBytes(kfragBytes).verify(verifyingPk, alicePk, bobPk),
-      reencrypt: () => ref.reencrypt(capsule, kfrags[0] as ref.VerifiedKeyFrag),
+      reencrypt: () => ref.reencrypt(capsule, kfrags[0] as RefVerifiedKeyFrag),
       'CapsuleFrag.verify': () =>
         ref.CapsuleFrag.fromBytes(cfragBytes).verify(capsule, verifyingPk, alicePk, bobPk),
       'decryptReencrypted (2 cfrags)': () =>

@@ -1,7 +1,8 @@
 import { createCipheriv, hkdfSync } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, test, vi } from 'vitest'
-import { concat, toHex, utf8 } from './bytes.ts'
+import streamVectors from '../test/vectors/stream.json' with { type: 'json' }
+import { concat, fromHex, toHex, utf8 } from './bytes.ts'
 import { DecryptionError } from './errors.ts'
 import {
   decryptStream,
@@ -97,6 +98,27 @@ describe('encryptStream / decryptStream', () => {
       `"6d767331010100000010808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f92cf1946dcba4c05018bf286b30c46b3b46bcd1faa4ae695c64a9198485c78d2fbf47072feb37996a540cce6d704f51e02b0f6d0f123e2d0646a837577a6fb1c70564c0797906f00926e3f6f54aaf9f43a085511b502d9869052b89a41036bec261e7a0efed1fa8395c3c08c6b731c315c22e3c97693e01f7aa2d993"`,
     )
     expect(ct).toEqual(referenceEncrypt(key, salt, pt, 16))
+  })
+
+  test('behavior: reproduces test/vectors/stream.json on both backends and the reference, and opens it', async () => {
+    for (const v of streamVectors.vectors) {
+      const k = fromHex(v.key)
+      const pt = fromHex(v.plaintext)
+      const aad = v.aad === null ? undefined : fromHex(v.aad)
+      const opts = aad === undefined ? {} : { aad }
+      for (const backend of ['webcrypto', 'noble'] as const) {
+        const ct = await collect(
+          encryptStreamWithSalt(k, chunked(pt, [7]), fromHex(v.salt), {
+            segmentSize: v.segmentSize,
+            backend,
+            ...opts,
+          }),
+        )
+        expect(toHex(ct)).toBe(v.ciphertext)
+        expect(await collect(decryptStream(k, chunked(ct, [5]), { backend, ...opts }))).toEqual(pt)
+      }
+      expect(toHex(referenceEncrypt(k, fromHex(v.salt), pt, v.segmentSize, aad))).toBe(v.ciphertext)
+    }
   })
 
   test('behavior: header fields', async () => {

@@ -12,7 +12,7 @@
  */
 import { createRequire } from 'node:module'
 import { purposeOfUse, scopeKind, tagScopeTarget } from '@medvault/contracts'
-import { type Abi, type Address, getContract, type Hash, type Hex, hexToBytes } from 'viem'
+import { type Abi, type Address, type Hash, type Hex, hexToBytes } from 'viem'
 import { cid, createContractsDevnet, id, setUpProxies, zeroAddress } from '../test/contracts/devnet.ts'
 import { printTable, type Row, writeResults } from './lib.ts'
 
@@ -141,11 +141,16 @@ try {
       .contractAddress as Address
   const schemaRegistry = await deploy(schemaRegistryArtifact)
   const easAddress = await deploy(easArtifact, [schemaRegistry])
-  const client = { public: publicClient, wallet: devnet.walletOf(alice) }
-  const registry = getContract({ abi: schemaRegistryArtifact.abi, address: schemaRegistry, client })
-  const eas = getContract({ abi: easArtifact.abi, address: easAddress, client })
+  const aliceWallet = devnet.walletOf(alice)
   const schema = 'bytes32 recordId,uint8 purpose,uint64 notBefore,uint8 threshold,bytes kfragsCid'
-  const schemaReceipt = await mined(await registry.write.register([schema, zeroAddress, true]))
+  const schemaReceipt = await mined(
+    aliceWallet.writeContract({
+      abi: schemaRegistryArtifact.abi,
+      address: schemaRegistry,
+      functionName: 'register',
+      args: [schema, zeroAddress, true],
+    }),
+  )
   const schemaUid = schemaReceipt.logs[0]!.topics[1] as Hex
   const { encodeAbiParameters, parseAbiParameters } = await import('viem')
   const attestation = (salt: string) => ({
@@ -165,8 +170,15 @@ try {
       value: 0n,
     },
   })
-  await mined(await eas.write.attest([attestation('eas warm')]))
-  const easAttest = await analyse(await eas.write.attest([attestation('eas measured')]))
+  const attest = (salt: string) =>
+    aliceWallet.writeContract({
+      abi: easArtifact.abi,
+      address: easAddress,
+      functionName: 'attest',
+      args: [attestation(salt)],
+    })
+  await mined(attest('eas warm'))
+  const easAttest = await analyse(await attest('eas measured'))
   const quarterEas = Math.floor(easAttest.gas / 4)
 
   const row = (

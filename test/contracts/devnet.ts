@@ -25,24 +25,66 @@ import {
   createPublicClient,
   createTestClient,
   createWalletClient,
+  type GetContractReturnType,
   getAddress,
   getContract,
   type Hash,
   type Hex,
   http,
+  type PublicClient,
+  type TestClient,
   type TransactionReceipt,
+  type Transport,
+  type WalletClient,
 } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
+import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 
+type Chain = typeof foundry
+type Clients = { public: PublicClient<Transport, Chain>; wallet: WalletClient<Transport, Chain, Account> }
+
+/** Typed contract handles that write as one account. */
+export interface Actor {
+  account: PrivateKeyAccount
+  keys: GetContractReturnType<typeof keyRegistryAbi, Clients>
+  proxies: GetContractReturnType<typeof proxyRegistryAbi, Clients>
+  consent: GetContractReturnType<typeof consentRegistryAbi, Clients>
+  anchors: GetContractReturnType<typeof auditAnchorsAbi, Clients>
+  datasets: GetContractReturnType<typeof datasetRegistryAbi, Clients>
+}
+
+export interface ContractsDevnet {
+  anvil: Anvil
+  publicClient: PublicClient<Transport, Chain>
+  testClient: TestClient<'anvil', Transport, Chain>
+  /** The anvil's funded accounts (index 0 deployed everything and administers the DatasetRegistry). */
+  accounts: PrivateKeyAccount[]
+  walletOf(account: Account): WalletClient<Transport, Chain, Account>
+  addresses: Record<
+    'keyRegistry' | 'proxyRegistry' | 'consentRegistry' | 'auditAnchors' | 'datasetRegistry',
+    Address
+  >
+  /** Typed contract handles acting as `account` (writes) and reading through the public client. */
+  as(account: PrivateKeyAccount): Actor
+  /** Waits for a transaction and fails unless it succeeded. */
+  mined(hash: Promise<Hash> | Hash): Promise<TransactionReceipt>
+  /** The timestamp of the latest block. */
+  now(): Promise<number>
+  /** Moves chain time forward and mines a block, so both calls and transactions see the new time. */
+  advance(seconds: number): Promise<void>
+  stop(): Promise<void>
+}
+
 /** @param options.anvilArgs extra anvil flags, e.g. `['--steps-tracing']` for `debug_traceTransaction` opcode logs. */
-export async function createContractsDevnet(options: { anvilArgs?: string[] } = {}) {
+export async function createContractsDevnet(
+  options: { anvilArgs?: string[] } = {},
+): Promise<ContractsDevnet> {
   const anvil: Anvil = await startAnvil({ args: options.anvilArgs ?? [] })
   const transport = http(anvil.rpcUrl)
   const publicClient = createPublicClient({ chain: foundry, transport, pollingInterval: 10 })
   const testClient = createTestClient({ chain: foundry, mode: 'anvil', transport, pollingInterval: 10 })
   const accounts = anvil.accounts.map((a) => privateKeyToAccount(a.privateKey))
-  const walletOf = (account: Account) =>
+  const walletOf = (account: Account): WalletClient<Transport, Chain, Account> =>
     createWalletClient({ account, chain: foundry, transport, pollingInterval: 10 })
   const deployer = walletOf(accounts[0]!)
 
@@ -58,8 +100,7 @@ export async function createContractsDevnet(options: { anvilArgs?: string[] } = 
   const auditAnchors = await deploy(auditAnchorsAbi, auditAnchorsBytecode, [proxyRegistry])
   const datasetRegistry = await deploy(datasetRegistryAbi, datasetRegistryBytecode, [accounts[0]!.address])
 
-  /** Typed contract handles acting as `account` (writes) and reading through the public client. */
-  const as = (account: Account) => {
+  const as = (account: PrivateKeyAccount): Actor => {
     const client = { public: publicClient, wallet: walletOf(account) }
     return {
       account,
@@ -71,17 +112,14 @@ export async function createContractsDevnet(options: { anvilArgs?: string[] } = 
     }
   }
 
-  /** Waits for a transaction and fails unless it succeeded. */
   const mined = async (hash: Promise<Hash> | Hash): Promise<TransactionReceipt> => {
     const receipt = await publicClient.waitForTransactionReceipt({ hash: await hash })
     if (receipt.status !== 'success') throw new Error(`transaction ${receipt.transactionHash} reverted`)
     return receipt
   }
 
-  /** The timestamp of the latest block. */
   const now = async (): Promise<number> => Number((await publicClient.getBlock()).timestamp)
 
-  /** Moves chain time forward and mines a block, so both calls and transactions see the new time. */
   const advance = async (seconds: number): Promise<void> => {
     await testClient.increaseTime({ seconds })
     await testClient.mine({ blocks: 1 })
@@ -101,8 +139,6 @@ export async function createContractsDevnet(options: { anvilArgs?: string[] } = 
     stop: () => anvil.stop(),
   }
 }
-
-export type ContractsDevnet = Awaited<ReturnType<typeof createContractsDevnet>>
 
 /** The decoded custom error of a reverted call or transaction. */
 export async function revertOf(

@@ -329,9 +329,15 @@ async function* encryptGenerator(
   options: StreamOptions,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const { signal } = options
-  signal?.throwIfAborted()
-  const { cipher, noncePrefix } = await deriveStreamKeys(key, header, aad, options.backend ?? 'auto')
-  key.fill(0)
+  let keys: StreamKeys
+  try {
+    signal?.throwIfAborted()
+    keys = await deriveStreamKeys(key, header, aad, options.backend ?? 'auto')
+  } finally {
+    // Our copy of the data key is only needed for the HKDF above.
+    key.fill(0)
+  }
+  const { cipher, noncePrefix } = keys
   yield header.slice()
 
   const pipeline = new Pipeline(concurrency)

@@ -23,7 +23,7 @@
 import { createNobleBackend } from './backend-noble.ts'
 import { createWasmBackend } from './backend-wasm.ts'
 import { pointU } from './curve.ts'
-import { BackendUnavailableError } from './errors.ts'
+import { UmbralBackendUnavailableError } from './errors.ts'
 
 export type BackendName = 'noble' | 'wasm'
 
@@ -108,7 +108,7 @@ export function availableBackends(): BackendName[] {
 
 /**
  * Selects the group backend for every following operation. Objects made under one backend work under
- * the other: they hold only encoded points. Throws {@link BackendUnavailableError} for `wasm` where
+ * the other: they hold only encoded points. Throws {@link UmbralBackendUnavailableError} for `wasm` where
  * tiny-secp256k1 did not load.
  */
 export function setBackend(name: BackendName): void {
@@ -117,7 +117,8 @@ export function setBackend(name: BackendName): void {
     return
   }
   if (name === 'wasm') {
-    if (registry.wasm === undefined) throw new BackendUnavailableError('wasm', { cause: registry.wasmError })
+    if (registry.wasm === undefined)
+      throw new UmbralBackendUnavailableError('wasm', { cause: registry.wasmError })
     current = registry.wasm
     return
   }

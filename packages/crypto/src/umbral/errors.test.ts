@@ -5,7 +5,6 @@ import { describe, expect, test } from 'vitest'
 import { hex } from './curve.ts'
 import {
   availableBackends,
-  BackendUnavailableError,
   Capsule,
   CapsuleFrag,
   CapsuleFragVerificationError,
@@ -27,6 +26,7 @@ import {
   Signature,
   Signer,
   setBackend,
+  UmbralBackendUnavailableError,
   UmbralDeserializationError,
   type VerifiedCapsuleFrag,
   type VerifiedKeyFrag,
@@ -358,5 +358,5 @@ test('error: impossible threshold/shares are refused up front', () => {
 
 test('error: unknown backends are refused', () => {
   expect(() => setBackend('openssl' as 'noble')).toThrow(TypeError)
-  expect(new BackendUnavailableError('wasm').name).toBe('BackendUnavailableError')
+  expect(new UmbralBackendUnavailableError('wasm').name).toBe('UmbralBackendUnavailableError')
 })

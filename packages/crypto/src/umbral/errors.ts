@@ -169,11 +169,13 @@ export class DuplicateCapsuleFragsError extends BaseError {
   }
 }
 
-export type BackendUnavailableErrorType = BackendUnavailableError & { name: 'BackendUnavailableError' }
+export type UmbralBackendUnavailableErrorType = UmbralBackendUnavailableError & {
+  name: 'UmbralBackendUnavailableError'
+}
 
 /** `setBackend('wasm')` was asked for where tiny-secp256k1 could not be loaded. */
-export class BackendUnavailableError extends BaseError {
-  override name = 'BackendUnavailableError' as const
+export class UmbralBackendUnavailableError extends BaseError {
+  override name = 'UmbralBackendUnavailableError' as const
 
   constructor(backend: string, parameters: { cause?: unknown } = {}) {
     super(`The "${backend}" group backend is not available in this environment.`, {

@@ -34,8 +34,6 @@ export {
 export { Capsule } from './capsule.ts'
 export { CapsuleFrag, VerifiedCapsuleFrag } from './capsule-frag.ts'
 export {
-  BackendUnavailableError,
-  type BackendUnavailableErrorType,
   BaseError,
   CapsuleFragVerificationError,
   type CapsuleFragVerificationErrorType,
@@ -52,10 +50,13 @@ export {
   type MismatchedCapsuleFragsErrorType,
   NotEnoughCapsuleFragsError,
   type NotEnoughCapsuleFragsErrorType,
+  UmbralBackendUnavailableError,
+  type UmbralBackendUnavailableErrorType,
   UmbralDeserializationError,
   type UmbralDeserializationErrorType,
   type UmbralObjectType,
 } from './errors.ts'
+export { ReencryptionEvidence } from './evidence.ts'
 export { KeyFrag, VerifiedKeyFrag } from './key-frag.ts'
 export { PublicKey, RecoverableSignature, SecretKey, SecretKeyFactory, Signature, Signer } from './keys.ts'
 export { CurvePoint, Parameters } from './params.ts'

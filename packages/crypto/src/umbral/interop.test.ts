@@ -231,6 +231,37 @@ describe.each(ours.availableBackends())('%s backend', (backend) => {
     expect(factory.toString()).toBe(refFactory.toString())
   })
 
+  test('behavior: ReencryptionEvidence is byte-identical to the reference and parses both ways', () => {
+    ours.setBackend(backend)
+    const p = parties()
+    const [capsule] = ours.encrypt(p.pk.alice, enc('evidence'))
+    const [kfrag] = ours.generateKFrags(p.alice, p.pk.bob, p.signer, 1, 1, true, true)
+    const cfrag = ours.reencrypt(capsule, kfrag as ours.VerifiedKeyFrag)
+    const evidence = new ours.ReencryptionEvidence(capsule, cfrag, p.pk.verifying, p.pk.alice, p.pk.bob)
+    const refEvidence = new ref.ReencryptionEvidence(
+      ref.Capsule.fromBytes(capsule.toBytes()),
+      ref.CapsuleFrag.fromBytes(cfrag.toBytes()).skipVerification(),
+      p.pk.refVerifying,
+      p.pk.refAlice,
+      p.pk.refBob,
+    )
+    expect(hex(evidence.toBytes())).toBe(hex(refEvidence.toBytes()))
+    expect(evidence.kfragSignatureV).toBe(refEvidence.kfragSignatureV)
+    expect(hex(evidence.kfragValidityMessageHash)).toBe(hex(refEvidence.kfragValidityMessageHash))
+    const [x, y] = evidence.e1h.coordinates() as [Uint8Array, Uint8Array]
+    const [rx, ry] = refEvidence.e1h.coordinates() as [Uint8Array, Uint8Array]
+    expect([hex(x), hex(y)]).toEqual([hex(rx), hex(ry)])
+    expect(hex(ours.ReencryptionEvidence.fromBytes(refEvidence.toBytes()).toBytes())).toBe(
+      hex(refEvidence.toBytes()),
+    )
+    expect(hex(ref.ReencryptionEvidence.fromBytes(evidence.toBytes()).toBytes())).toBe(
+      hex(evidence.toBytes()),
+    )
+    expect(() => new ours.ReencryptionEvidence(capsule, cfrag, p.pk.bob, p.pk.alice, p.pk.bob)).toThrow(
+      'Could not find the recovery ID',
+    )
+  })
+
   test('error: what ours refuses, the reference refuses too', () => {
     ours.setBackend(backend)
     const p = parties()

@@ -1,6 +1,7 @@
 /**
  * The group backends against each other and against noble's reference arithmetic.
  */
+import { spawnSync } from 'node:child_process'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
@@ -78,5 +79,29 @@ describe.each(availableBackends())('%s backend', (name) => {
     expect(b.isValidPoint(Point.BASE.toBytes(false))).toBe(false)
     expect(b.isValidPoint(Uint8Array.of(2, ...new Uint8Array(32).fill(0xff)))).toBe(false)
     expect(b.isValidPoint(IDENTITY)).toBe(false)
+  })
+})
+
+test('behavior: where WebAssembly is missing, the module loads on noble and refuses `wasm` with a typed error', () => {
+  // A child Node process whose WebAssembly global is removed before the module loads (after the first
+  // .ts import, because Node's own type stripping needs WebAssembly).
+  const script = `
+    await import(${JSON.stringify(new URL('./curve.ts', import.meta.url).href)})
+    delete globalThis.WebAssembly
+    const m = await import(${JSON.stringify(new URL('./index.ts', import.meta.url).href)})
+    const sk = m.SecretKey.random()
+    const [capsule, ciphertext] = m.encrypt(sk.publicKey(), new Uint8Array([1, 2, 3]))
+    let refused = ''
+    try { m.setBackend('wasm') } catch (err) { refused = err.name }
+    console.log(JSON.stringify({ available: m.availableBackends(), inUse: m.backendName(),
+      plaintext: [...m.decryptOriginal(sk, capsule, ciphertext)], refused }))
+  `
+  const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+  expect(res.status, res.stderr).toBe(0)
+  expect(JSON.parse(res.stdout)).toEqual({
+    available: ['noble'],
+    inUse: 'noble',
+    plaintext: [1, 2, 3],
+    refused: 'UmbralBackendUnavailableError',
   })
 })

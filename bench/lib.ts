@@ -2,7 +2,7 @@
  * Tiny benchmark harness: every figure is measured in the same process as its baseline, so the ratio is
  * what matters, not the absolute number on this machine.
  */
-import { writeFileSync, mkdirSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 export interface Sample {

@@ -15,7 +15,9 @@ const files = readdirSync(import.meta.dirname)
 let failed = 0
 for (const file of files) {
   console.log(`\n# ${file}`)
-  const res = spawnSync(process.execPath, ['--expose-gc', join(import.meta.dirname, file)], { stdio: 'inherit' })
+  const res = spawnSync(process.execPath, ['--expose-gc', join(import.meta.dirname, file)], {
+    stdio: 'inherit',
+  })
   if (res.status !== 0) failed++
 }
 if (failed > 0) {

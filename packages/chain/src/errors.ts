@@ -11,9 +11,19 @@
  */
 
 import {
+  auditAnchorsAbi,
+  consentRegistryAbi,
+  datasetRegistryAbi,
+  keyRegistryAbi,
+  proxyRegistryAbi,
+} from '@medvault/contracts'
+import {
+  type Abi,
   type Address,
   ContractFunctionExecutionError,
   ContractFunctionRevertedError,
+  type DecodeErrorResultReturnType,
+  decodeErrorResult,
   type Hex,
   BaseError as ViemBaseError,
 } from 'viem'
@@ -115,6 +125,24 @@ export class AccountRequiredError extends BaseError {
     super(`${action} needs an account to send from.`, {
       metaMessages: ['Pass `account`, or create the wallet client with `account`.'],
     })
+  }
+}
+
+export type TransactionRevertedErrorType = TransactionRevertedError & { name: 'TransactionRevertedError' }
+
+/**
+ * A transaction passed its simulation but reverted when mined (the state changed in between, e.g. another
+ * transaction took the same record id first). Simulate again to learn the reason.
+ */
+export class TransactionRevertedError extends BaseError {
+  override name = 'TransactionRevertedError' as const
+  readonly transactionHash: Hex
+
+  constructor(functionName: string, transactionHash: Hex) {
+    super(`The ${functionName} transaction reverted when it was mined.`, {
+      metaMessages: [`Transaction: ${transactionHash}`],
+    })
+    this.transactionHash = transactionHash
   }
 }
 
@@ -1168,6 +1196,27 @@ export type MedvaultContractErrorType =
   | InstanceType<(typeof contractErrors)[ContractErrorName]>
   | UnknownContractError
 
+/** Every custom error of every medvault contract. */
+const medvaultErrorsAbi = [
+  consentRegistryAbi,
+  keyRegistryAbi,
+  proxyRegistryAbi,
+  auditAnchorsAbi,
+  datasetRegistryAbi,
+]
+  .flat()
+  .filter((item) => item.type === 'error') as Abi
+
+/** Decodes revert data that viem could not decode with the ABI it was given (e.g. a call into another contract). */
+function decodeMedvaultError(raw: Hex | undefined): DecodeErrorResultReturnType | undefined {
+  if (raw === undefined || raw.length < 10) return undefined
+  try {
+    return decodeErrorResult({ abi: medvaultErrorsAbi, data: raw })
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Turns viem's error for a reverted call into the medvault error of its custom error, keeping viem's
  * `ContractFunctionRevertedError` as `cause`. Anything else (a network failure, insufficient funds, a revert
@@ -1178,9 +1227,9 @@ export function toMedvaultError(error: unknown): unknown {
   const reverted = error.walk(
     (e) => e instanceof ContractFunctionRevertedError,
   ) as ContractFunctionRevertedError | null
-  const data = reverted?.data
-  if (reverted === null || data === undefined || data.errorName === 'Error' || data.errorName === 'Panic')
-    return error
+  if (reverted === null) return error
+  const data = reverted.data ?? decodeMedvaultError(reverted.raw)
+  if (data === undefined || data.errorName === 'Error' || data.errorName === 'Panic') return error
   const inputs = 'inputs' in data.abiItem ? data.abiItem.inputs : []
   const args = Object.fromEntries(inputs.map((input, i) => [input.name || String(i), data.args?.[i]]))
   const execution = error.walk(

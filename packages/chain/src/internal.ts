@@ -15,12 +15,15 @@ import type {
   ContractFunctionName,
   ContractFunctionReturnType,
   Hash,
+  TransactionReceipt,
   Transport,
 } from 'viem'
-import { readContract, simulateContract, writeContract } from 'viem/actions'
+import { readContract, simulateContract, waitForTransactionReceipt, writeContract } from 'viem/actions'
 import {
   AccountRequiredError,
   type AccountRequiredErrorType,
+  TransactionRevertedError,
+  type TransactionRevertedErrorType,
   toMedvaultError,
   type UnknownContractErrorType,
 } from './errors.ts'
@@ -35,12 +38,19 @@ export type WriteClient = Client<Transport, Chain | undefined, Account | undefin
 export interface WriteParameters {
   /** The sender; default: the client's account. */
   account?: Account | Address | undefined
+  /**
+   * Wait until the transaction is mined (default `true`), so that the next call sees its effect, and throw
+   * `TransactionRevertedError` if it reverted in its block. `false` returns as soon as it is sent.
+   */
+  waitForReceipt?: boolean | undefined
 }
 
 /** What every state-changing action returns at least. */
 export interface WriteReturnType {
-  /** The transaction hash; wait for it with `waitForTransactionReceipt` (anvil's automine has mined it already). */
+  /** The transaction hash. */
   hash: Hash
+  /** The receipt, unless `waitForReceipt: false`. */
+  receipt: TransactionReceipt | undefined
 }
 
 /** Every custom error of every medvault contract, so a revert bubbling up from any of them decodes. */
@@ -67,20 +77,36 @@ export async function write<
     functionName: functionName
     args: ContractFunctionArgs<abi, 'nonpayable' | 'payable', functionName>
   } & WriteParameters,
-): Promise<{ hash: Hash; result: ContractFunctionReturnType<abi, 'nonpayable' | 'payable', functionName> }> {
+): Promise<
+  WriteReturnType & { result: ContractFunctionReturnType<abi, 'nonpayable' | 'payable', functionName> }
+> {
   const account = call.account ?? client.account
   if (account === undefined) throw new AccountRequiredError(call.functionName)
   try {
+    const abi = withAllErrors(call.abi)
     const { request, result } = await simulateContract(client, {
       address: call.address,
-      abi: withAllErrors(call.abi),
+      abi,
       functionName: call.functionName,
       args: call.args,
       account,
       chain: client.chain,
     } as unknown as Parameters<typeof simulateContract>[1])
-    const hash = await writeContract(client, request as unknown as Parameters<typeof writeContract>[1])
-    return { hash, result: result as ContractFunctionReturnType<abi, 'nonpayable' | 'payable', functionName> }
+    // The simulated request carries only the function's ABI item; keep every error so that a revert at gas
+    // estimation (state changed since the simulation) still decodes.
+    const hash = await writeContract(client, { ...request, abi } as unknown as Parameters<
+      typeof writeContract
+    >[1])
+    let receipt: TransactionReceipt | undefined
+    if (call.waitForReceipt !== false) {
+      receipt = await waitForTransactionReceipt(client, { hash })
+      if (receipt.status !== 'success') throw new TransactionRevertedError(call.functionName, hash)
+    }
+    return {
+      hash,
+      receipt,
+      result: result as ContractFunctionReturnType<abi, 'nonpayable' | 'payable', functionName>,
+    }
   } catch (err) {
     throw toMedvaultError(err)
   }
@@ -120,5 +146,6 @@ export async function read<
 /** Errors any action may throw besides its domain errors: no account, an unmapped revert, or a transport error. */
 export type ActionErrorType =
   | AccountRequiredErrorType
+  | TransactionRevertedErrorType
   | UnknownContractErrorType
   | (Error & { name: 'HttpRequestError' | 'TimeoutError' | 'RpcRequestError' | 'InsufficientFundsError' })

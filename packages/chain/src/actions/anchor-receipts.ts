@@ -45,7 +45,7 @@ export async function anchorReceipts(
 ): Promise<AnchorReceiptsReturnType> {
   const { tree } = parameters
   const count = 'receipts' in tree ? tree.receipts.length : tree.count
-  const { hash } = await write(client, {
+  const { hash, receipt } = await write(client, {
     address: parameters.addresses.auditAnchors,
     abi: auditAnchorsAbi,
     functionName: 'anchor',
@@ -56,6 +56,7 @@ export async function anchorReceipts(
       toSeconds(parameters.toTime, 'toTime'),
     ],
     account: parameters.account,
+    waitForReceipt: parameters.waitForReceipt,
   })
-  return { hash, root: tree.root }
+  return { hash, receipt, root: tree.root }
 }

@@ -56,7 +56,7 @@ export async function appointDelegate(
   client: WriteClient,
   parameters: AppointDelegateParameters,
 ): Promise<AppointDelegateReturnType> {
-  const { hash } = await write(client, {
+  const { hash, receipt } = await write(client, {
     address: parameters.addresses.consentRegistry,
     abi: consentRegistryAbi,
     functionName: 'appointDelegate',
@@ -66,6 +66,7 @@ export async function appointDelegate(
       toSeconds(parameters.expiry, 'expiry'),
     ],
     account: parameters.account,
+    waitForReceipt: parameters.waitForReceipt,
   })
-  return { hash }
+  return { hash, receipt }
 }

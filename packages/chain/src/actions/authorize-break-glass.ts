@@ -42,12 +42,13 @@ export async function authorizeBreakGlass(
   if (sender === undefined) throw new AccountRequiredError('authorizeBreakGlass')
   const grantor = parameters.grantor ?? parseAccount(sender).address
   const params = encodeGrantParams(parameters)
-  const { hash, result } = await write(client, {
+  const { hash, receipt, result } = await write(client, {
     address: parameters.addresses.consentRegistry,
     abi: consentRegistryAbi,
     functionName: 'authorizeBreakGlass',
     args: [grantor, params, parameters.maxDuration],
     account: sender,
+    waitForReceipt: parameters.waitForReceipt,
   })
-  return { hash, grantId: result ?? computeGrantId(grantor, params.salt), salt: params.salt }
+  return { hash, receipt, grantId: result ?? computeGrantId(grantor, params.salt), salt: params.salt }
 }

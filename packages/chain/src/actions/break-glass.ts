@@ -48,12 +48,13 @@ export async function breakGlass(
   client: WriteClient,
   parameters: BreakGlassParameters,
 ): Promise<BreakGlassReturnType> {
-  const { hash, result } = await write(client, {
+  const { hash, receipt, result } = await write(client, {
     address: parameters.addresses.consentRegistry,
     abi: consentRegistryAbi,
     functionName: 'breakGlass',
     args: [parameters.grantId, parameters.recordId, parameters.reason],
     account: parameters.account,
+    waitForReceipt: parameters.waitForReceipt,
   })
-  return { hash, endsAt: result }
+  return { hash, receipt, endsAt: result }
 }

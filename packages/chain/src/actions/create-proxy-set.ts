@@ -33,12 +33,13 @@ export async function createProxySet(
   client: WriteClient,
   parameters: CreateProxySetParameters,
 ): Promise<CreateProxySetReturnType> {
-  const { hash, result } = await write(client, {
+  const { hash, receipt, result } = await write(client, {
     address: parameters.addresses.proxyRegistry,
     abi: proxyRegistryAbi,
     functionName: 'createProxySet',
     args: [parameters.members],
     account: parameters.account,
+    waitForReceipt: parameters.waitForReceipt,
   })
-  return { hash, setId: result }
+  return { hash, receipt, setId: result }
 }

@@ -25,12 +25,13 @@ export async function endEmergencyAccess(
   client: WriteClient,
   parameters: EndEmergencyAccessParameters,
 ): Promise<EndEmergencyAccessReturnType> {
-  const { hash } = await write(client, {
+  const { hash, receipt } = await write(client, {
     address: parameters.addresses.consentRegistry,
     abi: consentRegistryAbi,
     functionName: 'endEmergencyAccess',
     args: [parameters.grantId, parameters.recordId],
     account: parameters.account,
+    waitForReceipt: parameters.waitForReceipt,
   })
-  return { hash }
+  return { hash, receipt }
 }

@@ -79,7 +79,7 @@ export async function grantAccess(
   const params = encodeGrantParams(parameters)
   const grantor = parameters.grantor ?? from
   const address = parameters.addresses.consentRegistry
-  const { hash } =
+  const { hash, receipt } =
     grantor.toLowerCase() === from.toLowerCase()
       ? await write(client, {
           address,
@@ -87,6 +87,7 @@ export async function grantAccess(
           functionName: 'grant',
           args: [params],
           account: sender,
+          waitForReceipt: parameters.waitForReceipt,
         })
       : await write(client, {
           address,
@@ -94,6 +95,7 @@ export async function grantAccess(
           functionName: 'grantFor',
           args: [grantor, params],
           account: sender,
+          waitForReceipt: parameters.waitForReceipt,
         })
-  return { hash, grantId: computeGrantId(grantor, params.salt), salt: params.salt }
+  return { hash, receipt, grantId: computeGrantId(grantor, params.salt), salt: params.salt }
 }

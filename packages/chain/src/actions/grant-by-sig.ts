@@ -40,12 +40,13 @@ export async function grantBySig(
   parameters: GrantBySigParameters,
 ): Promise<GrantBySigReturnType> {
   const s = parameters.signedGrant
-  const { hash, result } = await write(client, {
+  const { hash, receipt, result } = await write(client, {
     address: parameters.addresses.consentRegistry,
     abi: consentRegistryAbi,
     functionName: 'grantBySig',
     args: [s.grantor, s.params, s.signer, s.nonce, s.deadline, s.signature],
     account: parameters.account,
+    waitForReceipt: parameters.waitForReceipt,
   })
-  return { hash, grantId: result }
+  return { hash, receipt, grantId: result }
 }

@@ -35,12 +35,13 @@ export async function publishEncryptionKey(
   client: WriteClient,
   parameters: PublishEncryptionKeyParameters,
 ): Promise<PublishEncryptionKeyReturnType> {
-  const { hash, result } = await write(client, {
+  const { hash, receipt, result } = await write(client, {
     address: parameters.addresses.keyRegistry,
     abi: keyRegistryAbi,
     functionName: 'publishKey',
     args: [toBytesHex(parameters.publicKey, 'publicKey')],
     account: parameters.account,
+    waitForReceipt: parameters.waitForReceipt,
   })
-  return { hash, version: result }
+  return { hash, receipt, version: result }
 }

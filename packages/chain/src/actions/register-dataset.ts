@@ -51,7 +51,7 @@ export async function registerDataset(
   client: WriteClient,
   parameters: RegisterDatasetParameters,
 ): Promise<RegisterDatasetReturnType> {
-  const { hash, result } = await write(client, {
+  const { hash, receipt, result } = await write(client, {
     address: parameters.addresses.datasetRegistry,
     abi: datasetRegistryAbi,
     functionName: 'registerDataset',
@@ -63,6 +63,7 @@ export async function registerDataset(
       parameters.licence,
     ],
     account: parameters.account,
+    waitForReceipt: parameters.waitForReceipt,
   })
-  return { hash, datasetId: result }
+  return { hash, receipt, datasetId: result }
 }

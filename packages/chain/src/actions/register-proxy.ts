@@ -35,12 +35,13 @@ export async function registerProxy(
   client: WriteClient,
   parameters: RegisterProxyParameters,
 ): Promise<RegisterProxyReturnType> {
-  const { hash } = await write(client, {
+  const { hash, receipt } = await write(client, {
     address: parameters.addresses.proxyRegistry,
     abi: proxyRegistryAbi,
     functionName: 'registerProxy',
     args: [toBytesHex(parameters.publicKey, 'publicKey'), parameters.endpoint],
     account: parameters.account,
+    waitForReceipt: parameters.waitForReceipt,
   })
-  return { hash }
+  return { hash, receipt }
 }

@@ -34,12 +34,13 @@ export async function registerRecordVersion(
   client: WriteClient,
   parameters: RegisterRecordVersionParameters,
 ): Promise<RegisterRecordVersionReturnType> {
-  const { hash, result } = await write(client, {
+  const { hash, receipt, result } = await write(client, {
     address: parameters.addresses.consentRegistry,
     abi: consentRegistryAbi,
     functionName: 'addVersion',
     args: [parameters.recordId, toBytesHex(parameters.cid, 'cid')],
     account: parameters.account,
+    waitForReceipt: parameters.waitForReceipt,
   })
-  return { hash, version: result }
+  return { hash, receipt, version: result }
 }

@@ -62,13 +62,14 @@ export async function registerRecord(
   const forOther =
     parameters.owner !== undefined &&
     (sender === undefined || parseAccount(sender).address.toLowerCase() !== parameters.owner.toLowerCase())
-  const { hash } = forOther
+  const { hash, receipt } = forOther
     ? await write(client, {
         address: parameters.addresses.consentRegistry,
         abi: consentRegistryAbi,
         functionName: 'registerRecordFor',
         args: [parameters.owner as Address, recordId, tag, cid],
         account: parameters.account,
+        waitForReceipt: parameters.waitForReceipt,
       })
     : await write(client, {
         address: parameters.addresses.consentRegistry,
@@ -76,6 +77,7 @@ export async function registerRecord(
         functionName: 'registerRecord',
         args: [recordId, tag, cid],
         account: parameters.account,
+        waitForReceipt: parameters.waitForReceipt,
       })
-  return { hash, recordId }
+  return { hash, receipt, recordId }
 }

@@ -54,12 +54,13 @@ export async function registerRecords(
     assertBytes(tag, 8, 'tag')
     return { recordId, tag, cid: toBytesHex(r.cid, 'cid') }
   })
-  const { hash } = await write(client, {
+  const { hash, receipt } = await write(client, {
     address: parameters.addresses.consentRegistry,
     abi: consentRegistryAbi,
     functionName: 'registerRecords',
     args: [owner, records],
     account: parameters.account,
+    waitForReceipt: parameters.waitForReceipt,
   })
-  return { hash, recordIds: records.map((r) => r.recordId) }
+  return { hash, receipt, recordIds: records.map((r) => r.recordId) }
 }

@@ -21,12 +21,13 @@ export async function removeDelegate(
   client: WriteClient,
   parameters: RemoveDelegateParameters,
 ): Promise<RemoveDelegateReturnType> {
-  const { hash } = await write(client, {
+  const { hash, receipt } = await write(client, {
     address: parameters.addresses.consentRegistry,
     abi: consentRegistryAbi,
     functionName: 'removeDelegate',
     args: [parameters.delegate],
     account: parameters.account,
+    waitForReceipt: parameters.waitForReceipt,
   })
-  return { hash }
+  return { hash, receipt }
 }

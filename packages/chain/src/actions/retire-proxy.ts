@@ -20,12 +20,13 @@ export async function retireProxy(
   client: WriteClient,
   parameters: RetireProxyParameters,
 ): Promise<RetireProxyReturnType> {
-  const { hash } = await write(client, {
+  const { hash, receipt } = await write(client, {
     address: parameters.addresses.proxyRegistry,
     abi: proxyRegistryAbi,
     functionName: 'retireProxy',
     args: [],
     account: parameters.account,
+    waitForReceipt: parameters.waitForReceipt,
   })
-  return { hash }
+  return { hash, receipt }
 }

@@ -28,12 +28,13 @@ export async function revokeAccess(
   client: WriteClient,
   parameters: RevokeAccessParameters,
 ): Promise<RevokeAccessReturnType> {
-  const { hash } = await write(client, {
+  const { hash, receipt } = await write(client, {
     address: parameters.addresses.consentRegistry,
     abi: consentRegistryAbi,
     functionName: 'revoke',
     args: [parameters.grantId],
     account: parameters.account,
+    waitForReceipt: parameters.waitForReceipt,
   })
-  return { hash }
+  return { hash, receipt }
 }

@@ -37,12 +37,13 @@ export async function revokeBySig(
   parameters: RevokeBySigParameters,
 ): Promise<RevokeBySigReturnType> {
   const s = parameters.signedRevoke
-  const { hash } = await write(client, {
+  const { hash, receipt } = await write(client, {
     address: parameters.addresses.consentRegistry,
     abi: consentRegistryAbi,
     functionName: 'revokeBySig',
     args: [s.grantId, s.signer, s.nonce, s.deadline, s.signature],
     account: parameters.account,
+    waitForReceipt: parameters.waitForReceipt,
   })
-  return { hash }
+  return { hash, receipt }
 }

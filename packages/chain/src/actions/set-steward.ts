@@ -26,12 +26,13 @@ export async function setSteward(
   client: WriteClient,
   parameters: SetStewardParameters,
 ): Promise<SetStewardReturnType> {
-  const { hash } = await write(client, {
+  const { hash, receipt } = await write(client, {
     address: parameters.addresses.datasetRegistry,
     abi: datasetRegistryAbi,
     functionName: 'setSteward',
     args: [parameters.steward, parameters.approved],
     account: parameters.account,
+    waitForReceipt: parameters.waitForReceipt,
   })
-  return { hash }
+  return { hash, receipt }
 }

@@ -30,12 +30,13 @@ export async function updateProxy(
   client: WriteClient,
   parameters: UpdateProxyParameters,
 ): Promise<UpdateProxyReturnType> {
-  const { hash } = await write(client, {
+  const { hash, receipt } = await write(client, {
     address: parameters.addresses.proxyRegistry,
     abi: proxyRegistryAbi,
     functionName: 'updateProxy',
     args: [toBytesHex(parameters.publicKey, 'publicKey'), parameters.endpoint],
     account: parameters.account,
+    waitForReceipt: parameters.waitForReceipt,
   })
-  return { hash }
+  return { hash, receipt }
 }

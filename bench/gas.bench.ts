@@ -211,8 +211,11 @@ try {
     row('anchor a receipt root', anchor, 1, undefined),
     row('EAS attest, equivalent schema (baseline)', easAttest, 1, undefined),
   ]
+  const { hardFork } = (await publicClient.request({ method: 'anvil_nodeInfo' as never })) as {
+    hardFork: string
+  }
   const table = {
-    title: 'Gas on one anvil (cancun rules), medvault vs an EAS attestation',
+    title: `Gas on one anvil (hardfork ${hardFork}, bytecode for cancun), medvault vs an EAS attestation`,
     rows,
     notes: [
       'floor = 21,000 + calldata (16/non-zero byte, 4/zero byte) + 22,100 per slot written from zero + 5,000 per non-zero slot changed; slots counted from each transaction trace.',

@@ -9,6 +9,7 @@
  *   everything the stream adds: its own overhead.
  * - A segment-size × concurrency sweep on 64 MiB: what the defaults are chosen from.
  * - The pure-JS fallback (noble AES-GCM) on 16 MiB, for context.
+ * - The same stream in headless Chromium against raw WebCrypto in the same page (skipped without Chromium).
  * - Peak RSS of encrypt→decrypt at 16 MiB … 1 GiB, each in its own child process: must stay flat.
  *
  * Run: npx -y pnpm@10 exec node bench/aead.bench.ts   (after `pnpm build`)
@@ -129,6 +130,77 @@ function memoryTable(): Table {
         'natural peak follows GC heuristics (tens of MiB, not growing with size). A forced GC every 16 MiB shows the ' +
         'memory the stream itself holds.',
     ],
+  }
+}
+
+// Runs inside Chromium: the same measurements as in Node, with the bundled package.
+const browserEntry = `
+import { decryptStream, encryptStream } from '@medvault/crypto'
+const MiB = 1024 * 1024
+const key = crypto.getRandomValues(new Uint8Array(32))
+async function* generate(total) {
+  const buf = new Uint8Array(MiB)
+  for (let i = 0; i < MiB; i += 65536) crypto.getRandomValues(buf.subarray(i, i + 65536))
+  for (let sent = 0; sent < total; sent += MiB) yield buf
+}
+async function drain(it) { let n = 0; for await (const c of it) n += c.length; return n }
+async function best(n, fn) { let m = Infinity; for (let i = 0; i < n; i++) { const t = performance.now(); await fn(); m = Math.min(m, performance.now() - t) } return m }
+const mbps = (bytes, ms) => bytes / MiB / (ms / 1000)
+globalThis.run = async () => {
+  const raw = 64 * MiB, big = 256 * MiB
+  const buffer = new Uint8Array(raw)
+  for (let i = 0; i < raw; i += 65536) crypto.getRandomValues(buffer.subarray(i, i + 65536))
+  const k = await crypto.subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt', 'decrypt'])
+  const iv = new Uint8Array(12)
+  const sealed = await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, k, buffer)
+  const rawEnc = mbps(raw, await best(3, () => crypto.subtle.encrypt({ name: 'AES-GCM', iv }, k, buffer)))
+  const rawDec = mbps(raw, await best(3, () => crypto.subtle.decrypt({ name: 'AES-GCM', iv }, k, sealed)))
+  const enc = mbps(big, await best(2, () => drain(encryptStream(key, generate(big)))))
+  const chunks = []
+  for await (const c of encryptStream(key, generate(raw))) chunks.push(c)
+  const dec = mbps(raw, await best(3, () => drain(decryptStream(key, chunks))))
+  return { rawEnc, rawDec, enc, dec, ua: navigator.userAgent.match(/(?:Headless)?Chrome\\/[0-9.]+/)?.[0] ?? 'Chromium' }
+}
+globalThis.ready = true
+`
+
+async function browserTable(): Promise<Table> {
+  const title =
+    'Streaming AEAD in Chromium (WebCrypto), vs raw WebCrypto AES-256-GCM one-shot in the same page'
+  // Loaded here, not at the top: vite and playwright would inflate the memory children's baseline.
+  const { bundle, chromiumPath, openPage } = await import('../test/browser/harness.ts')
+  if (chromiumPath === undefined) return { title, rows: [], notes: ['skipped: no Chromium on this machine'] }
+  const page = await openPage(await bundle(browserEntry))
+  try {
+    const r = (await page.page.evaluate(() =>
+      (globalThis as unknown as { run: () => Promise<unknown> }).run(),
+    )) as {
+      rawEnc: number
+      rawDec: number
+      enc: number
+      dec: number
+      ua: string
+    }
+    return {
+      title,
+      rows: [
+        {
+          what: 'encryptStream, 256 MiB generated on the fly',
+          'MiB/s': r.enc,
+          'raw one-shot': r.rawEnc,
+          ratio: r.enc / r.rawEnc,
+        },
+        {
+          what: 'decryptStream, 64 MiB of sealed segments',
+          'MiB/s': r.dec,
+          'raw one-shot': r.rawDec,
+          ratio: r.dec / r.rawDec,
+        },
+      ],
+      notes: [`${r.ua}, headless, same machine and run as the Node figures.`],
+    }
+  } finally {
+    await page.close()
   }
 }
 
@@ -329,6 +401,7 @@ async function main(): Promise<void> {
     ],
   })
 
+  tables.push(await browserTable())
   tables.push(memory)
   for (const t of tables) printTable(t)
   console.log(`\nwrote ${writeResults('aead', tables)}`)

@@ -1,5 +1,12 @@
-import { eip712DomainInfo, grantTypes, purposeOfUse, revokeTypes, scopeKind } from '@medvault/contracts'
-import { type Account, domainSeparator, type Hex, zeroAddress } from 'viem'
+import {
+  consentRegistryAbi,
+  eip712DomainInfo,
+  grantTypes,
+  purposeOfUse,
+  revokeTypes,
+  scopeKind,
+} from '@medvault/contracts'
+import { type Account, domainSeparator, getAddress, type Hex, zeroAddress } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
   type ContractsDevnet,
@@ -269,6 +276,48 @@ describe('ConsentRegistry EIP-712', () => {
         ),
       ),
     ).toEqual({ errorName: 'Unauthorized', args: [bob().address, alice().address, 4] })
+  })
+})
+
+describe('ConsentRegistry ERC-1271 signers', () => {
+  // Hand-assembled runtime code: a "wallet" whose isValidSignature answers the magic value 0x1626ba7e for
+  // anything, and one that answers zero. They stand in for smart-contract wallets (e.g. a Safe).
+  const approving = '0x631626ba7e60e01b60005260206000f3' as const
+  const refusing = '0x60206000f3' as const
+
+  test('behavior: a contract signer is checked with isValidSignature', async () => {
+    const r = relayer()
+    const wallet = getAddress('0x00000000000000000000000000000000000a11ce')
+    const deadline = BigInt(t0 + 3600)
+    await devnet.testClient.setCode({ address: wallet, bytecode: approving })
+    // The wallet registers a record (impersonated: it has no key), then grants over it by "signature".
+    await devnet.testClient.impersonateAccount({ address: wallet })
+    await devnet.testClient.setBalance({ address: wallet, value: 10n ** 18n })
+    const walletClient = devnet.walletOf({ address: wallet, type: 'json-rpc' })
+    await devnet.mined(
+      walletClient.writeContract({
+        address: devnet.addresses.consentRegistry,
+        abi: consentRegistryAbi,
+        functionName: 'registerRecord',
+        args: [id('wallet record'), '0x0000000000000000', cid('wallet record')],
+      }),
+    )
+    await devnet.testClient.stopImpersonatingAccount({ address: wallet })
+    const p = params('wallet grant', { scopeTarget: id('wallet record') })
+    await devnet.mined(r.consent.write.grantBySig([wallet, p, wallet, 0n, deadline, '0x1234']))
+    const grantId = await r.consent.read.grantIdOf([wallet, id('wallet grant')])
+    expect((await r.consent.read.getGrant([grantId])).grantor).toBe(wallet)
+    expect(await r.consent.read.nonces([wallet])).toBe(1n)
+
+    const refuser = getAddress('0x00000000000000000000000000000000000b0b00')
+    await devnet.testClient.setCode({ address: refuser, bytecode: refusing })
+    expect(
+      await revertOf(
+        r.consent.simulate.grantBySig([refuser, params('refused'), refuser, 0n, deadline, '0x1234'], {
+          account: r.account,
+        }),
+      ),
+    ).toEqual({ errorName: 'InvalidSignature', args: [refuser] })
   })
 })
 

@@ -22,7 +22,7 @@ const ref: Ref = createRequire(new URL('../packages/crypto/package.json', import
   '@nucypher/umbral-pre',
 )
 
-const budgetMs = Number(process.env.BENCH_BUDGET_MS ?? 800)
+const budgetMs = Number(process.env.BENCH_BUDGET_MS ?? 1500)
 const dek = crypto.getRandomValues(new Uint8Array(32))
 
 interface Impl {
@@ -95,15 +95,27 @@ function ourOps(backend: ours.BackendName): Impl {
 
 const impls = [referenceOps(), ...ours.availableBackends().reverse().map(ourOps)]
 const reference = impls[0] as Impl
+// The machine is shared: implementations are measured in interleaved rounds and each keeps its best
+// round, so a burst of load from elsewhere does not land on one column only.
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5)
 const rows: Row[] = []
 for (const op of Object.keys(reference.ops)) {
+  const best = impls.map(() => Number.POSITIVE_INFINITY)
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, impl] of impls.entries()) {
+      const { ms } = await measure(impl.ops[op] as () => unknown, {
+        budgetMs: budgetMs / rounds,
+        minIterations: 3,
+        warmup: round === 0 ? 3 : 1,
+      })
+      best[i] = Math.min(best[i] as number, ms)
+    }
+  }
   const row: Row = { operation: op }
-  let refMs = 0
-  for (const impl of impls) {
-    const { ms } = await measure(impl.ops[op] as () => unknown, { budgetMs, minIterations: 5, warmup: 3 })
-    row[`${impl.name} ms`] = ms
-    if (impl === reference) refMs = ms
-    else row[`${impl.name.replace('medvault ', '')} ratio`] = ms / refMs
+  const refMs = best[0] as number
+  for (const [i, impl] of impls.entries()) {
+    row[`${impl.name} ms`] = best[i] as number
+    if (impl !== reference) row[`${impl.name.replace('medvault ', '')} ratio`] = (best[i] as number) / refMs
   }
   rows.push(row)
 }
@@ -112,7 +124,7 @@ const table: Table = {
   title: 'Umbral PRE: medvault vs @nucypher/umbral-pre 0.10.0 (ms per operation; ratio = ours ÷ reference)',
   rows,
   notes: [
-    `Node ${process.version}; budget ${budgetMs} ms per cell. Targets: wasm ratio ≤ 1.5, noble ratio ≤ 10.`,
+    `Node ${process.version}; best of ${rounds} interleaved rounds, ${budgetMs} ms per cell in all. Targets: wasm ratio ≤ 1.5, noble ratio ≤ 10.`,
     'CapsuleFrag.verify and KeyFrag.verify include parsing from bytes on both sides (the reference consumes the object).',
   ],
 }

@@ -2,7 +2,7 @@
  * The capsule: the key-encapsulation half of Umbral (points E, V and scalar s with s·G = V + h·E).
  *
  * Formats (umbral-pre 0.10):
- * - `toBytes()` — MessagePack `[bin E(33), bin V(33), bin s(32)]` (`0x93 0xc4 0x21 …`), 104 bytes.
+ * - `toBytes()` — MessagePack `[bin E(33), bin V(33), bin s(32)]` (`0x93 0xc4 0x21 …`), 105 bytes.
  * - `toBytesSimple()` — `E ‖ V ‖ s`, 98 bytes; also the associated data of the DEM ciphertext.
  *
  * @module

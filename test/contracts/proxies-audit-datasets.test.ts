@@ -1,4 +1,6 @@
-import { concat, type Hex, keccak256, stringToHex, zeroAddress } from 'viem'
+import { buildReceiptTree, verifyReceiptProof } from '@medvault/chain'
+import fc from 'fast-check'
+import { bytesToHex, concat, type Hex, keccak256, stringToHex, zeroAddress } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
   type ContractsDevnet,
@@ -189,6 +191,31 @@ describe('AuditAnchors', () => {
     expect(await op.anchors.read.verifyReceipt([root, innerNode, path.slice(1)])).toBe(false)
     const other = tree([stranger])
     expect(await op.anchors.read.verifyReceipt([other.root, stranger, []])).toBe(false)
+  })
+
+  test('behavior: @medvault/chain builds the same trees; the contract verifies its proofs (property)', async () => {
+    const reader = devnet.as(devnet.accounts[0]!)
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.uint8Array({ minLength: 32, maxLength: 32 }), {
+          minLength: 1,
+          maxLength: 17,
+          selector: (b) => bytesToHex(b),
+        }),
+        async (raw) => {
+          const receipts = raw.map((b) => bytesToHex(b))
+          const ours = tree(receipts)
+          const theirs = buildReceiptTree(receipts)
+          expect(theirs.root).toBe(ours.root)
+          for (const r of receipts) {
+            const path = theirs.getProof(r)
+            expect(verifyReceiptProof({ root: theirs.root, receiptHash: r, proof: path })).toBe(true)
+            expect(await reader.anchors.read.processProof([keccak256(r), path])).toBe(ours.root)
+          }
+        },
+      ),
+      { numRuns: 12 },
+    )
   })
 
   test('error: every misuse of anchoring reverts with its reason', async () => {

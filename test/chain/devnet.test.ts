@@ -45,7 +45,10 @@ describe('createDevnet', () => {
   })
 
   test('behavior: two devnets are independent', async () => {
-    const [a, b] = await Promise.all([createDevnet({ accounts: 2 }), createDevnet({ accounts: 2, chainId: 1337 })])
+    const [a, b] = await Promise.all([
+      createDevnet({ accounts: 2 }),
+      createDevnet({ accounts: 2, chainId: 1337 }),
+    ])
     try {
       expect(a.rpcUrl).not.toBe(b.rpcUrl)
       expect(await b.publicClient.getChainId()).toBe(1337)

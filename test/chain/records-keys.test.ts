@@ -41,7 +41,9 @@ describe('keys', () => {
     const key = compressedKey(testKey('patient-2'))
     const { version } = await patient().publishEncryptionKey({ publicKey: Buffer.from(key.slice(2), 'hex') })
     expect(version).toBe(2)
-    expect((await devnet.publicClient.getEncryptionKey({ account: patient().account.address })).publicKey).toBe(key)
+    expect(
+      (await devnet.publicClient.getEncryptionKey({ account: patient().account.address })).publicKey,
+    ).toBe(key)
   })
 
   test('error: an account without a key', async () => {
@@ -101,7 +103,11 @@ describe('records', () => {
 
   test('behavior: a records delegate registers and versions for the patient', async () => {
     const expiry = Math.floor(Date.now() / 1000) + 3600
-    await patient().appointDelegate({ delegate: guardian().account.address, permissions: ['records'], expiry })
+    await patient().appointDelegate({
+      delegate: guardian().account.address,
+      permissions: ['records'],
+      expiry,
+    })
     expect(
       await devnet.publicClient.getDelegation({
         patient: patient().account.address,
@@ -115,13 +121,18 @@ describe('records', () => {
         permissions: ['records'],
       }),
     ).toBe(true)
-    const { recordId } = await guardian().registerRecord({ cid: cid('by-guardian'), owner: patient().account.address })
+    const { recordId } = await guardian().registerRecord({
+      cid: cid('by-guardian'),
+      owner: patient().account.address,
+    })
     expect((await devnet.publicClient.getRecord({ recordId })).owner).toBe(patient().account.address)
     const { recordIds } = await guardian().registerRecords({
       owner: patient().account.address,
       records: [{ cid: cid('g1') }, { cid: cid('g2') }],
     })
-    expect((await devnet.publicClient.getRecord({ recordId: recordIds[1]! })).owner).toBe(patient().account.address)
+    expect((await devnet.publicClient.getRecord({ recordId: recordIds[1]! })).owner).toBe(
+      patient().account.address,
+    )
     await guardian().registerRecordVersion({ recordId, cid: cid('by-guardian-v2') })
     const versions = await devnet.publicClient.getRecordVersions({ recordId })
     expect(versions[1]?.author).toBe(guardian().account.address)
@@ -168,8 +179,12 @@ describe('records', () => {
   })
 
   test('error: unknown record, bad input', async () => {
-    await expect(devnet.publicClient.getRecord({ recordId: id('nope') })).rejects.toBeInstanceOf(RecordNotFoundError)
-    await expect(patient().registerRecord({ recordId: '0x1234' as Hex, cid: cid('x') })).rejects.toThrow(TypeError)
+    await expect(devnet.publicClient.getRecord({ recordId: id('nope') })).rejects.toBeInstanceOf(
+      RecordNotFoundError,
+    )
+    await expect(patient().registerRecord({ recordId: '0x1234' as Hex, cid: cid('x') })).rejects.toThrow(
+      TypeError,
+    )
     await expect(
       registerRecord(devnet.publicClient, { addresses: devnet.addresses, cid: cid('no account') }),
     ).rejects.toMatchObject({ name: 'AccountRequiredError' })

@@ -45,6 +45,8 @@ export type WatchGrantsParameters = MedvaultContractsParameter & {
   /** Called with new grants and revocations, in chain order within each callback. */
   onGrants: (events: GrantEvent[]) => void
   onError?: ((error: Error) => void) | undefined
+  /** Deliver events from this block on (also ones already mined); default: from the next block. */
+  fromBlock?: bigint | undefined
   /** Polling interval in ms; default the client's. */
   pollingInterval?: number | undefined
 }
@@ -59,7 +61,7 @@ export type WatchGrantsErrorType = Error
  * for apps). A service that must not miss an event across restarts uses `followEvents` with a checkpoint.
  */
 export function watchGrants(client: ReadClient, parameters: WatchGrantsParameters): WatchGrantsReturnType {
-  const { addresses, grantor, grantee, onGrants, onError, pollingInterval } = parameters
+  const { addresses, grantor, grantee, onGrants, onError, pollingInterval, fromBlock } = parameters
   const args = {
     ...(grantor === undefined ? {} : { grantor }),
     ...(grantee === undefined ? {} : { grantee }),
@@ -71,6 +73,7 @@ export function watchGrants(client: ReadClient, parameters: WatchGrantsParameter
     strict: true,
     ...(onError === undefined ? {} : { onError }),
     ...(pollingInterval === undefined ? {} : { pollingInterval }),
+    ...(fromBlock === undefined ? {} : { fromBlock }),
   } as const
   const unwatchGranted = watchContractEvent(client, {
     ...common,

@@ -99,5 +99,6 @@ export {
   type StreamHeader,
   type StreamOptions,
   type StreamProgressEvent,
+  type StreamSource,
 } from './stream.ts'
 export { isWebCryptoAvailable, type StreamBackend } from './stream-backend.ts'

@@ -188,6 +188,28 @@ describe('encryptStream / decryptStream', () => {
     expect(await collect(decryptStream(key, [ct]))).toEqual(pt)
   })
 
+  test('behavior: web ReadableStream sources, async-iterable or reader-only', async () => {
+    const pt = pseudoRandom(5000)
+    const readable = (data: Uint8Array) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let off = 0; off < data.length; off += 999) controller.enqueue(data.slice(off, off + 999))
+          controller.close()
+        },
+      })
+    const ct = await collect(encryptStream(key, readable(pt), { segmentSize: 1024 }))
+    // A runtime whose ReadableStream lacks Symbol.asyncIterator (older Safari): only getReader() exists.
+    const rs = readable(ct)
+    const readerOnly = { getReader: () => rs.getReader() } as unknown as ReadableStream<Uint8Array>
+    expect(await collect(decryptStream(key, readerOnly))).toEqual(pt)
+  })
+
+  test('error: a source that is not iterable', () => {
+    expect(() => encryptStream(key, 42 as unknown as Uint8Array[])).toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: Expected \`source\` to be an async iterable, an iterable or a ReadableStream.]`,
+    )
+  })
+
   test('behavior: progress events count plaintext bytes, in order', async () => {
     const events: StreamProgressEvent[] = []
     const ct = await collect(

@@ -47,6 +47,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { assertBytes, assertLength, concat, optionalBytes, randomBytes, utf8 } from './bytes.ts'
 import {
   DecryptionError,
+  InvalidArgumentError,
   InvalidConcurrencyError,
   InvalidHeaderError,
   InvalidSegmentSizeError,
@@ -98,6 +99,45 @@ export interface StreamProgressEvent {
     /** whether it was the final segment */
     last: boolean
   }
+}
+
+/**
+ * Input of {@link encryptStream} and {@link decryptStream}: chunks of any size from an async iterable (a
+ * Node stream, an async generator), a plain iterable (an array of chunks) or a web `ReadableStream` (for
+ * example `(await fetch(url)).body`), also in browsers whose streams are not async-iterable.
+ */
+export type StreamSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | ReadableStream<Uint8Array>
+
+/** Reads a web ReadableStream through its reader where the runtime lacks `for await` support for it. */
+async function* readStream(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array, void, undefined> {
+  const reader = stream.getReader()
+  try {
+    while (true) {
+      const { done, value } = await reader.read()
+      if (done) return
+      yield value
+    }
+  } finally {
+    // Stops the producer when the consumer stops early or fails.
+    await reader.cancel().catch(() => {})
+    reader.releaseLock()
+  }
+}
+
+function iterate(source: StreamSource): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
+  if (typeof source === 'object' && source !== null) {
+    if (Symbol.asyncIterator in source || Symbol.iterator in source) {
+      return source as AsyncIterable<Uint8Array> | Iterable<Uint8Array>
+    }
+    // TypeScript's ReadableStream type is async-iterable, so past the check above it is `never`; at run
+    // time it is a ReadableStream whose runtime lacks Symbol.asyncIterator.
+    const stream = source as unknown as ReadableStream<Uint8Array>
+    if (typeof stream.getReader === 'function') return readStream(stream)
+  }
+  throw new InvalidArgumentError({
+    argument: 'source',
+    expected: 'an async iterable, an iterable or a ReadableStream',
+  })
 }
 
 /** Options shared by {@link encryptStream} and {@link decryptStream}. */
@@ -288,7 +328,7 @@ class Pipeline {
  */
 export function encryptStream(
   key: Uint8Array,
-  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  source: StreamSource,
   options: EncryptStreamOptions = {},
 ): AsyncIterable<Uint8Array> {
   return encryptStreamWithSalt(key, source, randomBytes(STREAM_SALT_LENGTH), options)
@@ -302,7 +342,7 @@ export function encryptStream(
  */
 export function encryptStreamWithSalt(
   key: Uint8Array,
-  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  source: StreamSource,
   salt: Uint8Array,
   options: EncryptStreamOptions = {},
 ): AsyncIterable<Uint8Array> {
@@ -316,7 +356,7 @@ export function encryptStreamWithSalt(
   const aad = optionalBytes(options.aad, 'aad')
   const keyCopy = new Uint8Array(key)
   const header = buildHeader(segmentSize, salt)
-  return encryptGenerator(keyCopy, source, header, segmentSize, aad, concurrency, options)
+  return encryptGenerator(keyCopy, iterate(source), header, segmentSize, aad, concurrency, options)
 }
 
 async function* encryptGenerator(
@@ -409,14 +449,14 @@ async function emit(pipeline: Pipeline, options: StreamOptions): Promise<Uint8Ar
  */
 export function decryptStream(
   key: Uint8Array,
-  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  source: StreamSource,
   options: DecryptStreamOptions = {},
 ): AsyncIterable<Uint8Array> {
   assertLength(key, STREAM_KEY_LENGTH, 'key')
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY
   checkConcurrency(concurrency)
   const aad = optionalBytes(options.aad, 'aad')
-  return decryptGenerator(new Uint8Array(key), source, aad, concurrency, options)
+  return decryptGenerator(new Uint8Array(key), iterate(source), aad, concurrency, options)
 }
 
 async function* decryptGenerator(

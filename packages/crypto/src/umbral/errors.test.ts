@@ -356,6 +356,22 @@ test('error: impossible threshold/shares are refused up front', () => {
   expect(() => generateKFrags(s.alice, s.pk.bob, s.signer, 1.5, 2, true, true)).toThrow(RangeError)
 })
 
+test('error: unverified kfrags and cfrags are refused where verified ones are required', () => {
+  const s = setup()
+  const kfrag = (s.kfrags[0] as VerifiedKeyFrag).unverify()
+  const cfrags = s.cfrags.map((c) => c.unverify())
+  expect(() => reencrypt(s.capsule, kfrag as unknown as VerifiedKeyFrag)).toThrow(TypeError)
+  expect(() =>
+    decryptReencrypted(
+      s.bob,
+      s.pk.alice,
+      s.capsule,
+      cfrags as unknown as VerifiedCapsuleFrag[],
+      s.ciphertext,
+    ),
+  ).toThrow(TypeError)
+})
+
 test('error: unknown backends are refused', () => {
   expect(() => setBackend('openssl' as 'noble')).toThrow(TypeError)
   expect(new UmbralBackendUnavailableError('wasm').name).toBe('UmbralBackendUnavailableError')

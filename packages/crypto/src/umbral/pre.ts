@@ -12,7 +12,7 @@ import {
   hashCapsulePoints,
   openOriginal,
 } from './capsule.ts'
-import { capsuleFragParts, reencryptCapsule, type VerifiedCapsuleFrag } from './capsule-frag.ts'
+import { capsuleFragParts, reencryptCapsule, VerifiedCapsuleFrag } from './capsule-frag.ts'
 import { equalBytes, Fn, IDENTITY, POINT_SIZE } from './curve.ts'
 import { demDecrypt, demEncrypt } from './dem.ts'
 import {
@@ -21,7 +21,7 @@ import {
   MismatchedCapsuleFragsError,
   NotEnoughCapsuleFragsError,
 } from './errors.ts'
-import { hashToPolynomialArg, hashToSharedSecret, makeKeyFrags, type VerifiedKeyFrag } from './key-frag.ts'
+import { hashToPolynomialArg, hashToSharedSecret, makeKeyFrags, VerifiedKeyFrag } from './key-frag.ts'
 import { type PublicKey, publicPoint, type SecretKey, type Signer, secretScalar } from './keys.ts'
 
 function assertBytes(value: unknown, what: string): asserts value is Uint8Array {
@@ -102,6 +102,9 @@ export function generateKFrags(
 
 /** Re-encrypts a capsule with a verified kfrag (the proxy's job); the cfrag carries its own proof. */
 export function reencrypt(capsule: Capsule, kfrag: VerifiedKeyFrag): VerifiedCapsuleFrag {
+  // An unverified KeyFrag must go through `verify()` (or an explicit `skipVerification()`) first.
+  if (!(kfrag instanceof VerifiedKeyFrag))
+    throw new TypeError('reencrypt() takes a VerifiedKeyFrag: call KeyFrag.verify() first.')
   return reencryptCapsule(capsule, kfrag)
 }
 
@@ -120,7 +123,11 @@ export function decryptReencrypted(
   ciphertext: Uint8Array,
 ): Uint8Array {
   assertBytes(ciphertext, 'ciphertext')
-  if (!Array.isArray(verifiedCFrags)) throw new TypeError('verifiedCFrags must be an array.')
+  if (!Array.isArray(verifiedCFrags) || !verifiedCFrags.every((c) => c instanceof VerifiedCapsuleFrag)) {
+    throw new TypeError(
+      'verifiedCFrags must be an array of VerifiedCapsuleFrag: call CapsuleFrag.verify() first.',
+    )
+  }
   const keySeed = openReencrypted(receivingSk, delegatingPk, capsule, verifiedCFrags)
   try {
     return demDecrypt(keySeed, ciphertext, capsule.toBytesSimple())

@@ -29,7 +29,7 @@ export async function bundle(source: string): Promise<string> {
         write: false,
         minify: false,
         target: 'es2022',
-        rollupOptions: { input: entry, output: { format: 'es', inlineDynamicImports: true } },
+        rollupOptions: { input: entry, output: { format: 'es', codeSplitting: false } },
       },
     })
     const outputs = (Array.isArray(out) ? out : [out]) as Rolldown.RolldownOutput[]

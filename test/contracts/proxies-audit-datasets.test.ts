@@ -91,6 +91,16 @@ describe('ProxyRegistry', () => {
       args: [op.account.address],
     })
     await devnet.mined(op.proxies.write.registerProxy([publicKey('op4'), 'https://op4.example']))
+    expect(await revertOf(op.proxies.simulate.updateProxy([publicKey('x'), 'h'.repeat(257)], o))).toEqual({
+      errorName: 'InvalidEndpointLength',
+      args: [257n, 256n],
+    })
+    expect(
+      await revertOf(op.proxies.simulate.updateProxy([`0x02${'11'.repeat(31)}`, 'https://x'], o)),
+    ).toEqual({
+      errorName: 'InvalidPublicKey',
+      args: [32n, '0x02'],
+    })
     expect(await revertOf(op.proxies.simulate.registerProxy([publicKey('x'), 'https://x'], o))).toEqual({
       errorName: 'ProxyAlreadyRegistered',
       args: [op.account.address],
@@ -358,6 +368,11 @@ describe('DatasetRegistry', () => {
       errorName: 'ZeroAddress',
       args: ['newAdmin'],
     })
+    expect(
+      await revertOf(
+        steward.datasets.simulate.transferAdmin([steward.account.address], { account: steward.account }),
+      ),
+    ).toEqual({ errorName: 'NotAdmin', args: [steward.account.address] })
     await devnet.mined(admin.datasets.write.transferAdmin([steward.account.address]))
     expect(
       await revertOf(

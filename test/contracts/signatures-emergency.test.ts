@@ -479,5 +479,18 @@ describe('ConsentRegistry break-glass', () => {
       errorName: 'ZeroAddress',
       args: ['grantor'],
     })
+
+    // Not yet valid, then expired.
+    const start = (await devnet.now()) + 500
+    const later = await authorize('er later', 3600, { notBefore: start, expiry: start + 500 })
+    expect(await revertOf(c.consent.simulate.breakGlass([later, id('s1'), 'why'], asCarol))).toEqual({
+      errorName: 'GrantNotYetValid',
+      args: [later, start],
+    })
+    await devnet.advance(1200)
+    expect(await revertOf(c.consent.simulate.breakGlass([later, id('s1'), 'why'], asCarol))).toEqual({
+      errorName: 'GrantExpired',
+      args: [later, start + 500],
+    })
   })
 })

@@ -2,7 +2,7 @@
  * Tiny benchmark harness: every figure is measured in the same process as its baseline, so the ratio is
  * what matters, not the absolute number on this machine.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 export interface Sample {
@@ -77,7 +77,18 @@ export function writeResults(name: string, tables: Table[]): string {
   return file
 }
 
-/** Peak resident set size so far, in MiB (from the kernel's high-water mark). */
+/**
+ * Peak resident set size of this process so far, in MiB. Reads the kernel's high-water mark (`VmHWM`)
+ * where there is one: `getrusage`'s `maxrss` survives `exec`, so a child spawned by a big parent would
+ * report the parent's peak.
+ */
 export function peakRssMiB(): number {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8')
+    const kb = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]
+    if (kb !== undefined) return Number(kb) / 1024
+  } catch {
+    // not Linux: fall through
+  }
   return process.resourceUsage().maxRSS / 1024
 }

@@ -11,7 +11,7 @@
  * Run: `npx -y pnpm@10 exec node bench/gas.bench.ts` (after building @medvault/chain and @medvault/contracts).
  */
 import { createRequire } from 'node:module'
-import { purposeOfUse, scopeKind, tagScopeTarget } from '@medvault/contracts'
+import { grantTypes, purposeOfUse, scopeKind, tagScopeTarget } from '@medvault/contracts'
 import { type Abi, type Address, type Hash, type Hex, hexToBytes } from 'viem'
 import { cid, createContractsDevnet, id, setUpProxies, zeroAddress } from '../test/contracts/devnet.ts'
 import { printTable, type Row, writeResults } from './lib.ts'
@@ -116,7 +116,7 @@ try {
         chainId,
         verifyingContract: devnet.addresses.consentRegistry,
       },
-      types: (await import('@medvault/contracts')).grantTypes,
+      types: grantTypes,
       primaryType: 'Grant',
       message: { grantor: alice.address, ...params, nonce, deadline },
     })
@@ -128,6 +128,25 @@ try {
   const bySig = await analyse(await signAndSubmit('sig measured'))
   const revoke = await analyse(
     await a.consent.write.revoke([await a.consent.read.grantIdOf([alice.address, id('g tag')])]),
+  )
+  const grantSet = await analyse(
+    await a.consent.write.grant([
+      {
+        ...grantParams('g set', scopeKind.records, `0x${'0'.repeat(64)}`),
+        records: [id('batch record 0'), id('batch record 1'), id('batch record 2')],
+      },
+    ]),
+  )
+  const breakGlassId = await a.consent.read.grantIdOf([alice.address, id('g glass')])
+  await mined(
+    a.consent.write.authorizeBreakGlass([
+      alice.address,
+      { ...grantParams('g glass', scopeKind.all, `0x${'0'.repeat(64)}`), purpose: purposeOfUse.ETREAT },
+      3600,
+    ]),
+  )
+  const glass = await analyse(
+    await devnet.as(bob).consent.write.breakGlass([breakGlassId, id('one record'), 'unconscious on arrival']),
   )
   const anchorTime = await devnet.now()
   const anchor = await analyse(
@@ -207,6 +226,8 @@ try {
     row('grant, single-record scope', grantRecord, 1, quarterEas),
     row('grant, tag scope', grantTag, 1, quarterEas),
     row('grantBySig (relayer pays)', bySig, 1, undefined),
+    row('grant, set of 3 records', grantSet, 1, undefined),
+    row('breakGlass (emergency access)', glass, 1, undefined),
     row('revoke', revoke, 1, undefined),
     row('anchor a receipt root', anchor, 1, undefined),
     row('EAS attest, equivalent schema (baseline)', easAttest, 1, undefined),

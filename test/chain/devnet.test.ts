@@ -1,5 +1,17 @@
 import { readFileSync } from 'node:fs'
-import { createDevnet } from '@medvault/chain'
+import {
+  AbortError,
+  AccountRequiredError,
+  createDevnet,
+  type DeployMedvaultProgressEvent,
+  deployMedvault,
+  medvaultActions,
+  startAnvil,
+} from '@medvault/chain'
+import { datasetRegistryAbi } from '@medvault/contracts'
+import { createPublicClient, createWalletClient, http } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { foundry } from 'viem/chains'
 import { describe, expect, test } from 'vitest'
 
 function isRunning(pid: number): boolean {
@@ -57,5 +69,65 @@ describe('createDevnet', () => {
     } finally {
       await Promise.all([a.stop(), b.stop()])
     }
+  })
+})
+
+describe('deployMedvault', () => {
+  test('default: on a bare anvil, with progress events and another dataset admin', async () => {
+    const anvil = await startAnvil({ accounts: 2 })
+    try {
+      const transport = http(anvil.rpcUrl)
+      const wallet = createWalletClient({
+        account: privateKeyToAccount(anvil.accounts[1]!.privateKey),
+        chain: foundry,
+        transport,
+        pollingInterval: 20,
+      })
+      const events: DeployMedvaultProgressEvent[] = []
+      const admin = anvil.accounts[0]!.address
+      const { addresses, blockNumber, hashes } = await deployMedvault(wallet, {
+        datasetAdmin: admin,
+        onProgress: (e) => events.push(e),
+      })
+      expect(events.filter((e) => e.type === 'deploy:mined').map((e) => e.contract)).toEqual([
+        'keyRegistry',
+        'proxyRegistry',
+        'consentRegistry',
+        'auditAnchors',
+        'datasetRegistry',
+      ])
+      expect(Object.keys(hashes)).toHaveLength(5)
+      const reader = createPublicClient({ chain: foundry, transport }).extend(medvaultActions(addresses))
+      expect(await reader.getBlockNumber()).toBeGreaterThanOrEqual(blockNumber)
+      expect(
+        await reader.readContract({
+          address: addresses.datasetRegistry,
+          abi: datasetRegistryAbi,
+          functionName: 'admin',
+        }),
+      ).toBe(admin)
+      expect(await reader.getProxySet({ setId: 1 }).catch((e: unknown) => (e as Error).name)).toBe(
+        'ProxySetNotFoundError',
+      )
+    } finally {
+      await anvil.stop()
+    }
+  })
+
+  test('error: no account to deploy from', async () => {
+    await using devnet = await createDevnet({ accounts: 1 })
+    await expect(deployMedvault(devnet.publicClient)).rejects.toBeInstanceOf(AccountRequiredError)
+  })
+})
+
+describe('startAnvil', () => {
+  test('error: aborted while starting', async () => {
+    const controller = new AbortController()
+    controller.abort()
+    await expect(startAnvil({ signal: controller.signal })).rejects.toBeInstanceOf(AbortError)
+    const late = new AbortController()
+    const starting = startAnvil({ signal: late.signal })
+    late.abort()
+    await expect(starting).rejects.toBeInstanceOf(AbortError)
   })
 })

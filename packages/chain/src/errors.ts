@@ -173,6 +173,24 @@ export class DeploymentFailedError extends BaseError {
 // Event follower
 // ---------------------------------------------------------------------------------------------------------
 
+export type ChainReorgErrorType = ChainReorgError & { name: 'ChainReorgError' }
+
+/** The block a follower's checkpoint points at is no longer on the chain: a reorg deeper than `confirmations`. */
+export class ChainReorgError extends BaseError {
+  override name = 'ChainReorgError' as const
+  readonly blockNumber: bigint
+
+  constructor(blockNumber: bigint) {
+    super(`Block ${blockNumber} of the checkpoint is no longer on the chain (a reorganisation).`, {
+      metaMessages: [
+        'Events delivered from the abandoned blocks may not exist any more.',
+        'Raise `confirmations`, rewind the checkpoint below the fork and reprocess.',
+      ],
+    })
+    this.blockNumber = blockNumber
+  }
+}
+
 export type CheckpointCorruptErrorType = CheckpointCorruptError & { name: 'CheckpointCorruptError' }
 
 /** A checkpoint file exists but does not hold a checkpoint; it is left untouched for inspection. */

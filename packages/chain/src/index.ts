@@ -327,6 +327,8 @@ export {
   type AnvilStartErrorType,
   BaseError,
   type BaseErrorParameters,
+  ChainReorgError,
+  type ChainReorgErrorType,
   CheckpointCorruptError,
   type CheckpointCorruptErrorType,
   ContractError,

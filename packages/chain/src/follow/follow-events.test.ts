@@ -18,7 +18,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type Anvil, startAnvil } from '../anvil.ts'
-import { CheckpointCorruptError } from '../errors.ts'
+import { ChainReorgError, CheckpointCorruptError } from '../errors.ts'
 import { fileCheckpointStore, memoryCheckpointStore } from './checkpoint.ts'
 import { type FollowedEvent, followEvents } from './follow-events.ts'
 
@@ -289,6 +289,36 @@ describe('followEvents', () => {
     controller.abort()
     await follower.stop()
     expect(follower.isStarted()).toBe(false)
+  })
+
+  test('error: a reorganisation below the checkpoint stops delivery', async () => {
+    const start = await publicClient().getBlockNumber()
+    const snapshot = await testClient().snapshot()
+    await emit(3)
+    const seen: Ping[] = []
+    const store = memoryCheckpointStore()
+    const make = () =>
+      followEvents(publicClient(), {
+        abi: pingAbi,
+        address: ping,
+        fromBlock: start + 1n,
+        checkpoint: store,
+        onEvents: (events) => {
+          seen.push(...events)
+        },
+      })
+    await make().sync()
+    expect(seen).toHaveLength(3)
+    // Another branch from the snapshot: same heights, other blocks.
+    await testClient().revert({ id: snapshot })
+    await testClient().increaseTime({ seconds: 1 })
+    await testClient().mine({ blocks: 5 })
+    const err = await make()
+      .sync()
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ChainReorgError)
+    expect((err as ChainReorgError).blockNumber).toBe(store.current?.blockNumber)
+    expect(seen).toHaveLength(3)
   })
 
   test('error: a corrupt checkpoint file', async () => {

@@ -1,7 +1,7 @@
 import type { Abi, Address, Chain, Client, ParseEventLogsReturnType, Transport } from 'viem'
 import { parseEventLogs } from 'viem'
-import { getBlockNumber, getLogs } from 'viem/actions'
-import { AbortError } from '../errors.ts'
+import { getBlock, getBlockNumber, getLogs } from 'viem/actions'
+import { AbortError, ChainReorgError } from '../errors.ts'
 import { type Checkpoint, type CheckpointStore, memoryCheckpointStore } from './checkpoint.ts'
 
 /** A decoded event of `abi`, as viem's `parseEventLogs` returns it. */
@@ -67,6 +67,11 @@ export type FollowEventsReturnType = EventFollower
  * process is killed while `onEvents` runs, that one range is delivered again on restart: make the
  * handler idempotent (each event has a unique `blockHash` + `logIndex`) when that matters.
  *
+ * Reorganisations: `confirmations` is the defence. The checkpoint also records the hash of its block; if that
+ * block is no longer on the chain (a reorg deeper than `confirmations`), every pass fails with
+ * `ChainReorgError` (reported to `onError`) and nothing more is delivered until an operator rewinds the
+ * checkpoint, because events already delivered from the abandoned branch cannot be taken back.
+ *
  * @example
  * ```ts
  * const follower = followEvents(publicClient, {
@@ -118,10 +123,20 @@ export function followEvents<const abi extends Abi>(
   const pass = async (stop: AbortSignal): Promise<void> => {
     await load()
     const head = await getBlockNumber(client, { cacheTime: 0 })
+    if (cursor?.blockHash !== undefined) {
+      // The chain under the checkpoint must not have changed: events delivered from the old branch may not
+      // exist on the new one, which no amount of re-reading can repair.
+      const current =
+        cursor.blockNumber <= head
+          ? await getBlock(client, { blockNumber: cursor.blockNumber, includeTransactions: false })
+          : undefined
+      if (current?.hash !== cursor.blockHash) throw new ChainReorgError(cursor.blockNumber)
+    }
     const safe = head - BigInt(confirmations)
     let from = cursor === undefined ? fromBlock : cursor.blockNumber + 1n
     while (from <= safe && !stop.aborted) {
       const to = from + BigInt(batchSize) - 1n < safe ? from + BigInt(batchSize) - 1n : safe
+      const { hash: toHash } = await getBlock(client, { blockNumber: to, includeTransactions: false })
       const logs = await getLogs(client, {
         ...(address === undefined ? {} : { address: address as Address | Address[] }),
         fromBlock: from,
@@ -129,7 +144,7 @@ export function followEvents<const abi extends Abi>(
       })
       const events = parseEventLogs({ abi, logs, strict: true }) as FollowedEvent<abi>[]
       if (events.length > 0) await onEvents(events, { fromBlock: from, toBlock: to })
-      const next: Checkpoint = { blockNumber: to }
+      const next: Checkpoint = { blockNumber: to, blockHash: toHash }
       await store.save(next)
       cursor = next
       onProgress?.({ type: 'batch', fromBlock: from, toBlock: to, events: events.length, head })

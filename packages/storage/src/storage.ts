@@ -2,7 +2,7 @@ import { readdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { withBitswap } from '@helia/bitswap'
 import { fallbackRouter } from '@helia/fallback-router'
-import type { BlockBroker, Helia } from '@helia/interface'
+import type { BlockBroker, Helia, Router } from '@helia/interface'
 import type { HeliaWithLibp2p } from '@helia/libp2p'
 import { withLibp2pLight } from '@helia/libp2p'
 import { trustlessGatewayBlockBroker } from '@helia/trustless-gateway-client'
@@ -107,7 +107,7 @@ export class HeliaStorage implements Storage {
       blockstore: this.#local,
       datastore: this.#datastore,
       codecs: [dagCbor],
-      routers: gateways.length > 0 ? [fallbackRouter({ gateways, shuffle: false })] : [],
+      routers: gateways.length > 0 ? [noProviders(), fallbackRouter({ gateways, shuffle: false })] : [],
       blockBrokers: gateways.length > 0 ? [verifyingGatewayBroker()] : [],
     })
     if (init.network !== undefined) {
@@ -635,6 +635,18 @@ class MissingBlockError extends Error {
   constructor(cid: CID) {
     super(`Block ${cid} is missing.`)
     this.cid = cid
+  }
+}
+
+/**
+ * A router that knows no providers. Helia 7's routing runs fallback routers (the gateways) only after
+ * the default routers; with no default router at all its merge never finishes and the lookup hangs, so
+ * an embedded storage with gateways needs one default router that ends at once.
+ */
+function noProviders(): Router {
+  return {
+    name: 'medvault-no-providers',
+    async *findProviders() {},
   }
 }
 

@@ -1,0 +1,124 @@
+/**
+ * Remote reads from trustless HTTP gateways: a real node:http server on 127.0.0.1 that serves raw blocks
+ * (`application/vnd.ipld.raw`, as in the Trustless Gateway spec) out of another storage's blockstore.
+ */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { CID, createStorage, type Storage } from '@medvault/storage'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { concat, det, sha256Hex } from './helpers.ts'
+
+const MiB = 1_048_576
+let source: Storage
+const servers: Server[] = []
+const requests: string[] = []
+
+/** Serves `/ipfs/<cid>?format=raw` from `source`; `corrupt` flips one bit of every block it sends. */
+async function gateway(corrupt: boolean): Promise<string> {
+  const server = createServer(async (req, res) => {
+    requests.push(`${corrupt ? 'bad' : 'good'} ${req.url}`)
+    const match = /^\/ipfs\/([^/?]+)/.exec(req.url ?? '')
+    const wantsRaw =
+      req.headers.accept?.includes('application/vnd.ipld.raw') || req.url?.includes('format=raw')
+    if (match === null || !wantsRaw) {
+      res.writeHead(400).end()
+      return
+    }
+    try {
+      const cid = CID.parse(match[1]!)
+      const bytes = await concat(source.helia.blockstore.get(cid, { offline: true }))
+      if (corrupt) bytes[0]! ^= 0x80
+      res.writeHead(200, { 'content-type': 'application/vnd.ipld.raw', 'content-length': bytes.byteLength })
+      res.end(bytes)
+    } catch {
+      res.writeHead(404).end()
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  servers.push(server)
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+let good: string
+let bad: string
+beforeAll(async () => {
+  source = await createStorage()
+  good = await gateway(false)
+  bad = await gateway(true)
+})
+afterAll(async () => {
+  await source.stop()
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
+})
+
+test('default: a trustless gateway is a read source; every block is verified and then kept locally', async () => {
+  const cid = await source.putStream(det(3 * MiB + 1, 'gw'))
+  const reader = await createStorage({ gateways: [good] })
+  try {
+    expect(await sha256Hex(reader.get(cid))).toEqual(await sha256Hex(det(3 * MiB + 1, 'gw')))
+    expect(await reader.stat(cid)).toMatchObject({ local: true, blocks: 5, pinned: false })
+    await reader.pin(cid)
+    expect(await reader.isPinned(cid)).toBe(true)
+  } finally {
+    await reader.stop()
+  }
+})
+
+test('behavior: envelopes and CAR export read through the gateway too', async () => {
+  const file = await source.putBytes(new TextEncoder().encode('via gateway'))
+  const env = await source.putEnvelope({ file })
+  const reader = await createStorage({ gateways: [good] })
+  try {
+    expect(await reader.getEnvelope(env)).toEqual({ file })
+    const other = await createStorage()
+    try {
+      expect((await other.importCar(reader.exportCar(env))).map(String)).toEqual([env.toString()])
+      expect(await concat(other.get(file))).toEqual(new TextEncoder().encode('via gateway'))
+    } finally {
+      await other.stop()
+    }
+  } finally {
+    await reader.stop()
+  }
+})
+
+test('error: a gateway that returns a corrupted block is refused and nothing is stored', async () => {
+  const cid = await source.putBytes(new TextEncoder().encode('tamper with me'))
+  const reader = await createStorage({ gateways: [bad], blockTimeoutMs: 5_000 })
+  try {
+    const err = await concat(reader.get(cid)).catch((e: unknown) => e)
+    expect(err).toMatchObject({ name: 'BlockVerificationError', cid: cid.toString() })
+    expect((err as Error).message).toMatchInlineSnapshot(`
+      "Block ${cid} failed verification: its bytes do not match its CID.
+
+      The peer or gateway that sent it is faulty or malicious."
+    `)
+    expect(requests).toContain(`bad /ipfs/${cid}?format=raw`)
+    expect(await reader.stat(cid)).toMatchObject({ localBlocks: 0 })
+    expect(await reader.gc()).toEqual({ removed: 0, kept: 0 })
+  } finally {
+    await reader.stop()
+  }
+})
+
+test('behavior: after a corrupt gateway, the next configured gateway is tried', async () => {
+  const cid = await source.putBytes(new TextEncoder().encode('second gateway wins'))
+  const reader = await createStorage({ gateways: [bad, good] })
+  try {
+    expect(new TextDecoder().decode(await concat(reader.get(cid)))).toBe('second gateway wins')
+    const seen = requests.filter((r) => r.endsWith(`/ipfs/${cid}?format=raw`))
+    expect(seen).toEqual([`bad /ipfs/${cid}?format=raw`, `good /ipfs/${cid}?format=raw`])
+  } finally {
+    await reader.stop()
+  }
+})
+
+test('error: a block no gateway has is NotFoundError', async () => {
+  const reader = await createStorage({ gateways: [good], blockTimeoutMs: 5_000 })
+  try {
+    const missing = 'bafkreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
+    await expect(concat(reader.get(missing))).rejects.toMatchObject({ name: 'NotFoundError', cid: missing })
+  } finally {
+    await reader.stop()
+  }
+})

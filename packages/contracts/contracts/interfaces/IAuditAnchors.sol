@@ -27,29 +27,44 @@ interface IAuditAnchors {
     }
 
     /// @notice A proxy anchored a receipt root.
+    /// @param root The Merkle root.
+    /// @param proxy The proxy operator that anchored it.
+    /// @param count Receipts in the tree.
+    /// @param fromTime Unix time of the earliest receipt.
+    /// @param toTime Unix time of the latest receipt.
     event ReceiptsAnchored(
         bytes32 indexed root, address indexed proxy, uint32 count, uint32 fromTime, uint32 toTime
     );
 
     /// @notice The caller is not an active proxy in the ProxyRegistry.
+    /// @param caller The calling account.
     error NotActiveProxy(address caller);
 
     /// @notice The root is zero.
+    /// @param root The Merkle root.
     error InvalidRoot(bytes32 root);
 
     /// @notice The root is already anchored.
+    /// @param root The Merkle root.
+    /// @param proxy The proxy operator that anchored it.
     error RootAlreadyAnchored(bytes32 root, address proxy);
 
     /// @notice The receipt count is zero.
+    /// @param count Receipts in the tree.
     error InvalidReceiptCount(uint32 count);
 
     /// @notice The time range is reversed or ends in the future.
+    /// @param fromTime Unix time of the earliest receipt.
+    /// @param toTime Unix time of the latest receipt.
+    /// @param currentTime The block timestamp.
     error InvalidTimeRange(uint32 fromTime, uint32 toTime, uint64 currentTime);
 
     /// @notice No anchor has this root.
+    /// @param root The Merkle root.
     error AnchorNotFound(bytes32 root);
 
     /// @notice An address parameter was the zero address.
+    /// @param parameter The parameter's name.
     error ZeroAddress(string parameter);
 
     /// @notice Anchors a receipt root; only an active proxy operator.
@@ -60,16 +75,23 @@ interface IAuditAnchors {
     function anchor(bytes32 root, uint32 count, uint32 fromTime, uint32 toTime) external;
 
     /// @notice The anchor of `root` (reverts with {AnchorNotFound}).
+    /// @param root The Merkle root.
     function getAnchor(bytes32 root) external view returns (Anchor memory);
 
     /// @notice Whether the receipt with `receiptHash = keccak256(receipt)` is in the anchored tree `root`.
     /// @return False when `root` is not anchored or the proof does not lead to it.
+    /// @param root The Merkle root.
+    /// @param receiptHash keccak256 of the receipt bytes.
+    /// @param proof Sibling hashes from the leaf up.
     function verifyReceipt(bytes32 root, bytes32 receiptHash, bytes32[] calldata proof) external view returns (bool);
 
     /// @notice The leaf of a receipt: `keccak256(abi.encodePacked(receiptHash))`.
+    /// @param receiptHash keccak256 of the receipt bytes.
     function leafOf(bytes32 receiptHash) external pure returns (bytes32);
 
     /// @notice The root that `proof` leads to from `leaf` (sorted-pair keccak256).
+    /// @param leaf The leaf.
+    /// @param proof Sibling hashes from the leaf up.
     function processProof(bytes32 leaf, bytes32[] calldata proof) external pure returns (bytes32);
 
     /// @notice The proxy registry whose active proxies may anchor.

@@ -96,6 +96,17 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
     }
 
     /// @notice A grant was created.
+    /// @param grantId The grant id.
+    /// @param grantor The patient who granted.
+    /// @param grantee The grantee.
+    /// @param scopeKind The scope kind.
+    /// @param scopeTarget The scope target.
+    /// @param purpose The purpose-of-use code.
+    /// @param notBefore Unix time from which the grant holds.
+    /// @param expiry Unix time from which it no longer holds.
+    /// @param threshold The threshold given.
+    /// @param proxySetId The proxy set id.
+    /// @param kfragsCid CID of the encrypted kfrag bundle.
     event AccessGranted(
         bytes32 indexed grantId,
         address indexed grantor,
@@ -111,19 +122,34 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
     );
 
     /// @notice The record list of a Records-scoped grant (emitted right after its {AccessGranted}).
+    /// @param grantId The grant id.
+    /// @param records The record ids.
     event GrantRecordsScoped(bytes32 indexed grantId, bytes32[] records);
 
     /// @notice A grant was revoked.
     /// @param revokedBy The grantor, or the delegate or signer who revoked it.
+    /// @param grantId The grant id.
+    /// @param grantor The patient who granted.
+    /// @param grantee The grantee.
     event AccessRevoked(bytes32 indexed grantId, address indexed grantor, address indexed grantee, address revokedBy);
 
     /// @notice A break-glass grant was authorised (emitted right after its {AccessGranted}); it is dormant until
     /// the grantee starts an emergency access.
+    /// @param grantId The grant id.
+    /// @param grantor The patient who granted.
+    /// @param grantee The grantee.
+    /// @param maxDuration The longest time box, in seconds.
     event BreakGlassAuthorized(
         bytes32 indexed grantId, address indexed grantor, address indexed grantee, uint32 maxDuration
     );
 
     /// @notice A grantee broke the glass: who, which record, why, until when.
+    /// @param grantor The patient who granted.
+    /// @param grantee The grantee.
+    /// @param recordId The record id.
+    /// @param grantId The grant id.
+    /// @param endsAt When the emergency access ends (Unix seconds).
+    /// @param reason Why, as given by the grantee (public text).
     event EmergencyAccessStarted(
         address indexed grantor,
         address indexed grantee,
@@ -134,84 +160,132 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
     );
 
     /// @notice An emergency access was ended before its time box ran out.
+    /// @param grantor The patient who granted.
+    /// @param recordId The record id.
+    /// @param grantId The grant id.
+    /// @param endedBy Who ended it.
     event EmergencyAccessEnded(
         address indexed grantor, bytes32 indexed recordId, bytes32 indexed grantId, address endedBy
     );
 
     /// @notice No grant has this id.
+    /// @param grantId The grant id.
     error GrantNotFound(bytes32 grantId);
 
     /// @notice The grant id (grantor, salt) is taken.
+    /// @param grantId The grant id.
     error GrantAlreadyExists(bytes32 grantId);
 
     /// @notice The grant is revoked.
+    /// @param grantId The grant id.
     error GrantRevoked(bytes32 grantId);
 
     /// @notice The grant has expired.
+    /// @param grantId The grant id.
+    /// @param expiredAt The grant's expiry (Unix seconds).
     error GrantExpired(bytes32 grantId, uint32 expiredAt);
 
     /// @notice The grant is not valid yet.
+    /// @param grantId The grant id.
+    /// @param notBefore Unix time from which the grant holds.
     error GrantNotYetValid(bytes32 grantId, uint32 notBefore);
 
     /// @notice The grant names another grantee.
+    /// @param grantId The grant id.
+    /// @param grantee The grantee.
     error GranteeMismatch(bytes32 grantId, address grantee);
 
     /// @notice The grant is for another purpose.
+    /// @param grantId The grant id.
+    /// @param purpose The purpose-of-use code.
     error PurposeMismatch(bytes32 grantId, uint8 purpose);
 
     /// @notice The record is not covered by the grant (or not owned by its grantor).
+    /// @param grantId The grant id.
+    /// @param recordId The record id.
     error RecordOutOfScope(bytes32 grantId, bytes32 recordId);
 
     /// @notice The purpose code is 0 or above {MAX_PURPOSE}.
+    /// @param purpose The purpose-of-use code.
     error InvalidPurpose(uint8 purpose);
 
     /// @notice `expiry` is not after `notBefore`.
+    /// @param notBefore Unix time from which the grant holds.
+    /// @param expiry Unix time from which it no longer holds.
     error InvalidValidity(uint32 notBefore, uint32 expiry);
 
     /// @notice The threshold is 0 or larger than the proxy set.
+    /// @param threshold The threshold given.
+    /// @param proxies The proxy set's size.
     error InvalidThreshold(uint8 threshold, uint256 proxies);
 
     /// @notice The proxy set does not exist.
+    /// @param proxySetId The proxy set id.
     error UnknownProxySet(uint32 proxySetId);
 
     /// @notice The scope kind and target (or record list) do not fit together.
+    /// @param scopeKind The scope kind.
+    /// @param scopeTarget The scope target.
     error InvalidScope(ScopeKind scopeKind, bytes32 scopeTarget);
 
     /// @notice A Records scope is empty or longer than {MAX_RECORD_SET_SIZE}.
+    /// @param size The number of items given.
+    /// @param maxSize The maximum number of items.
     error InvalidRecordSetSize(uint256 size, uint256 maxSize);
 
     /// @notice A record in the scope belongs to someone other than the grantor.
+    /// @param recordId The record id.
+    /// @param owner The record's owner.
+    /// @param grantor The patient who granted.
     error NotRecordOwner(bytes32 recordId, address owner, address grantor);
 
     /// @notice The signature's deadline has passed.
+    /// @param deadline The signature's last valid Unix time.
+    /// @param currentTime The block timestamp.
     error SignatureExpired(uint256 deadline, uint256 currentTime);
 
     /// @notice The nonce is not the signer's next nonce (a replayed or out-of-order signature).
+    /// @param signer The account named as signer.
+    /// @param expected The signer's next nonce.
+    /// @param provided The nonce given.
     error InvalidNonce(address signer, uint256 expected, uint256 provided);
 
     /// @notice The signature is not `signer`'s signature of this message.
+    /// @param signer The account named as signer.
     error InvalidSignature(address signer);
 
     /// @notice The grant is not a break-glass grant.
+    /// @param grantId The grant id.
     error NotBreakGlassGrant(bytes32 grantId);
 
     /// @notice Only the grantee may break the glass.
+    /// @param grantId The grant id.
+    /// @param caller The calling account.
     error NotGrantee(bytes32 grantId, address caller);
 
     /// @notice No emergency access is running for this grant and record.
+    /// @param grantId The grant id.
+    /// @param recordId The record id.
     error EmergencyAccessNotActive(bytes32 grantId, bytes32 recordId);
 
     /// @notice The reason is empty or longer than {MAX_REASON_LENGTH}.
+    /// @param length The length given, in bytes.
+    /// @param maxLength The maximum length, in bytes.
     error InvalidReasonLength(uint256 length, uint256 maxLength);
 
     /// @notice The break-glass time box is 0 or longer than {MAX_BREAK_GLASS_DURATION}.
+    /// @param duration The time box given, in seconds.
+    /// @param maxDuration The longest time box, in seconds.
     error InvalidBreakGlassDuration(uint32 duration, uint32 maxDuration);
 
     /// @notice Creates a grant whose grantor is the caller.
     /// @return grantId `keccak256(abi.encode(msg.sender, params.salt))`.
+    /// @param params The grant terms.
     function grant(GrantParams calldata params) external returns (bytes32 grantId);
 
     /// @notice Creates a grant whose grantor is `grantor`; the caller is `grantor` or its grant delegate.
+    /// @param grantor The patient who granted.
+    /// @param params The grant terms.
     function grantFor(address grantor, GrantParams calldata params) external returns (bytes32 grantId);
 
     /// @notice Creates a grant from the grantor's (or grant delegate's) EIP-712 `Grant` signature; anyone may
@@ -232,15 +306,23 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
     ) external returns (bytes32 grantId);
 
     /// @notice Revokes a grant; the caller is its grantor or the grantor's revoke delegate.
+    /// @param grantId The grant id.
     function revoke(bytes32 grantId) external;
 
     /// @notice Revokes a grant from an EIP-712 `Revoke` signature of the grantor or its revoke delegate.
+    /// @param grantId The grant id.
+    /// @param signer The account named as signer.
+    /// @param nonce The signer's nonce, as signed.
+    /// @param deadline The signature's last valid Unix time.
+    /// @param signature The signature.
     function revokeBySig(bytes32 grantId, address signer, uint256 nonce, uint256 deadline, bytes calldata signature)
         external;
 
     /// @notice Pre-authorises break-glass access: a grant (usually purpose ETREAT or BTG) that stays dormant until
     /// the grantee calls {breakGlass}. The caller is `grantor` or its grant delegate.
     /// @param maxDuration The time box of each emergency access, 1 s to {MAX_BREAK_GLASS_DURATION}.
+    /// @param grantor The patient who granted.
+    /// @param params The grant terms.
     function authorizeBreakGlass(address grantor, GrantParams calldata params, uint32 maxDuration)
         external
         returns (bytes32 grantId);
@@ -249,12 +331,20 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
     /// box (never past the grant's expiry), saying why.
     /// @param reason Why, 1 to {MAX_REASON_LENGTH} bytes; public, so it must not contain health data.
     /// @return endsAt When the access ends.
+    /// @param grantId The grant id.
+    /// @param recordId The record id.
     function breakGlass(bytes32 grantId, bytes32 recordId, string calldata reason) external returns (uint32 endsAt);
 
     /// @notice Ends a running emergency access; the caller is the grantor, its revoke delegate or the grantee.
+    /// @param grantId The grant id.
+    /// @param recordId The record id.
     function endEmergencyAccess(bytes32 grantId, bytes32 recordId) external;
 
     /// @notice Whether `grantee` may read `recordId` for `purpose` under `grantId` right now.
+    /// @param grantId The grant id.
+    /// @param recordId The record id.
+    /// @param grantee The grantee.
+    /// @param purpose The purpose-of-use code.
     function isAccessAllowed(bytes32 grantId, bytes32 recordId, address grantee, uint8 purpose)
         external
         view
@@ -262,21 +352,32 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
 
     /// @notice Like {isAccessAllowed} but reverts with the reason (e.g. {GrantRevoked}, {GrantExpired},
     /// {RecordOutOfScope}) when access is not allowed.
+    /// @param grantId The grant id.
+    /// @param recordId The record id.
+    /// @param grantee The grantee.
+    /// @param purpose The purpose-of-use code.
     function checkAccess(bytes32 grantId, bytes32 recordId, address grantee, uint8 purpose) external view;
 
     /// @notice The stored grant (reverts with {GrantNotFound}).
+    /// @param grantId The grant id.
     function getGrant(bytes32 grantId) external view returns (Grant memory);
 
     /// @notice The id a grant of `grantor` with `salt` gets.
+    /// @param grantor The patient who granted.
+    /// @param salt The salt.
     function grantIdOf(address grantor, bytes32 salt) external pure returns (bytes32);
 
     /// @notice The next EIP-712 nonce of `signer`.
+    /// @param signer The account named as signer.
     function nonces(address signer) external view returns (uint256);
 
     /// @notice The time box of a break-glass grant (0 for other grants).
+    /// @param grantId The grant id.
     function breakGlassDuration(bytes32 grantId) external view returns (uint32);
 
     /// @notice When the emergency access of `grantId` to `recordId` ends (or ended); 0 if it never started.
+    /// @param grantId The grant id.
+    /// @param recordId The record id.
     function emergencyAccessEndsAt(bytes32 grantId, bytes32 recordId) external view returns (uint32);
 
     /// @notice The EIP-712 domain separator.

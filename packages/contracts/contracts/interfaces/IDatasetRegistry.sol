@@ -27,15 +27,26 @@ interface IDatasetRegistry {
     }
 
     /// @notice The admin approved a steward.
+    /// @param steward The steward.
     event StewardApproved(address indexed steward);
 
     /// @notice The admin removed a steward.
+    /// @param steward The steward.
     event StewardRemoved(address indexed steward);
 
     /// @notice The admin role moved.
+    /// @param previousAdmin The former admin.
+    /// @param newAdmin The new admin.
     event AdminTransferred(address indexed previousAdmin, address indexed newAdmin);
 
     /// @notice A dataset was registered.
+    /// @param datasetId The dataset id, keccak256(cid).
+    /// @param steward The steward.
+    /// @param cid The CID, binary.
+    /// @param manifestHash Hash of the dataset manifest.
+    /// @param ruleSetHash Hash of the de-identification rule set.
+    /// @param consentSnapshotBlock The block whose consent state the export used.
+    /// @param licence The licence (SPDX id or URL).
     event DatasetRegistered(
         bytes32 indexed datasetId,
         address indexed steward,
@@ -47,40 +58,60 @@ interface IDatasetRegistry {
     );
 
     /// @notice Only the admin may do this.
+    /// @param caller The calling account.
     error NotAdmin(address caller);
 
     /// @notice Only an approved steward may register datasets.
+    /// @param caller The calling account.
     error NotSteward(address caller);
 
     /// @notice An address parameter was the zero address.
+    /// @param parameter The parameter's name.
     error ZeroAddress(string parameter);
 
     /// @notice This CID is already registered.
+    /// @param datasetId The dataset id, keccak256(cid).
     error DatasetAlreadyRegistered(bytes32 datasetId);
 
     /// @notice No dataset has this id.
+    /// @param datasetId The dataset id, keccak256(cid).
     error DatasetNotFound(bytes32 datasetId);
 
     /// @notice The CID is empty or longer than {MAX_CID_LENGTH}.
+    /// @param length The length given, in bytes.
+    /// @param maxLength The maximum length, in bytes.
     error InvalidCidLength(uint256 length, uint256 maxLength);
 
     /// @notice The licence is empty or longer than {MAX_LICENCE_LENGTH}.
+    /// @param length The length given, in bytes.
+    /// @param maxLength The maximum length, in bytes.
     error InvalidLicenceLength(uint256 length, uint256 maxLength);
 
     /// @notice A hash parameter was zero.
+    /// @param parameter The parameter's name.
     error ZeroHash(string parameter);
 
     /// @notice The consent snapshot block is not in the past.
+    /// @param snapshotBlock The snapshot block given.
+    /// @param currentBlock The current block number.
     error SnapshotBlockNotInPast(uint64 snapshotBlock, uint256 currentBlock);
 
     /// @notice Approves (`approved`) or removes a steward; only the admin.
+    /// @param steward The steward.
+    /// @param approved True to approve, false to remove.
     function setSteward(address steward, bool approved) external;
 
     /// @notice Moves the admin role; only the admin.
+    /// @param newAdmin The new admin.
     function transferAdmin(address newAdmin) external;
 
     /// @notice Registers a dataset; only an approved steward.
     /// @return datasetId `keccak256(cid)`.
+    /// @param cid The CID, binary.
+    /// @param manifestHash Hash of the dataset manifest.
+    /// @param ruleSetHash Hash of the de-identification rule set.
+    /// @param consentSnapshotBlock The block whose consent state the export used.
+    /// @param licence The licence (SPDX id or URL).
     function registerDataset(
         bytes calldata cid,
         bytes32 manifestHash,
@@ -90,9 +121,11 @@ interface IDatasetRegistry {
     ) external returns (bytes32 datasetId);
 
     /// @notice The dataset (reverts with {DatasetNotFound}).
+    /// @param datasetId The dataset id, keccak256(cid).
     function getDataset(bytes32 datasetId) external view returns (Dataset memory);
 
     /// @notice Whether `account` is an approved steward.
+    /// @param account The account.
     function isSteward(address account) external view returns (bool);
 
     /// @notice The admin.

@@ -18,9 +18,15 @@ interface IDelegateRegistry {
     }
 
     /// @notice A patient appointed (or re-appointed with new terms) a delegate.
+    /// @param patient The patient.
+    /// @param delegate The delegate.
+    /// @param permissions Permission bit mask (1 records, 2 grant, 4 revoke).
+    /// @param expiry Unix time from which it no longer holds.
     event DelegateAppointed(address indexed patient, address indexed delegate, uint8 permissions, uint32 expiry);
 
     /// @notice A patient removed a delegate before its expiry.
+    /// @param patient The patient.
+    /// @param delegate The delegate.
     event DelegateRemoved(address indexed patient, address indexed delegate);
 
     /// @notice The caller may not act for `owner`: it is neither `owner` nor a live delegate holding `permission`.
@@ -34,9 +40,11 @@ interface IDelegateRegistry {
     error ZeroAddress(string parameter);
 
     /// @notice A patient tried to appoint themself.
+    /// @param patient The patient.
     error SelfDelegation(address patient);
 
     /// @notice The permission mask is 0 or has bits outside `1 | 2 | 4`.
+    /// @param permissions Permission bit mask (1 records, 2 grant, 4 revoke).
     error InvalidPermissions(uint8 permissions);
 
     /// @notice A time that must lie in the future does not.
@@ -45,6 +53,8 @@ interface IDelegateRegistry {
     error ExpiryNotInFuture(uint64 timestamp, uint64 currentTime);
 
     /// @notice The patient has no delegation to this delegate.
+    /// @param patient The patient.
+    /// @param delegate The delegate.
     error DelegationNotFound(address patient, address delegate);
 
     /// @notice Appoints `delegate` for the caller, replacing any earlier terms.
@@ -54,11 +64,17 @@ interface IDelegateRegistry {
     function appointDelegate(address delegate, uint8 permissions, uint32 expiry) external;
 
     /// @notice Removes the caller's delegation to `delegate`.
+    /// @param delegate The delegate.
     function removeDelegate(address delegate) external;
 
     /// @notice The stored delegation (zeroes when none).
+    /// @param patient The patient.
+    /// @param delegate The delegate.
     function getDelegation(address patient, address delegate) external view returns (Delegation memory);
 
     /// @notice Whether `delegate` may act for `patient` with every bit of `permissions` right now.
+    /// @param patient The patient.
+    /// @param delegate The delegate.
+    /// @param permissions Permission bit mask (1 records, 2 grant, 4 revoke).
     function isDelegate(address patient, address delegate, uint8 permissions) external view returns (bool);
 }

@@ -23,12 +23,19 @@ interface IProxyRegistry {
     }
 
     /// @notice An operator registered a proxy.
+    /// @param operator The proxy operator.
+    /// @param publicKey The 33-byte compressed public key.
+    /// @param endpoint The proxy's endpoint URL.
     event ProxyRegistered(address indexed operator, bytes publicKey, string endpoint);
 
     /// @notice An operator changed its proxy's endpoint and/or public key.
+    /// @param operator The proxy operator.
+    /// @param publicKey The 33-byte compressed public key.
+    /// @param endpoint The proxy's endpoint URL.
     event ProxyUpdated(address indexed operator, bytes publicKey, string endpoint);
 
     /// @notice An operator retired its proxy for good.
+    /// @param operator The proxy operator.
     event ProxyRetired(address indexed operator);
 
     /// @notice A proxy set was created.
@@ -38,24 +45,34 @@ interface IProxyRegistry {
     event ProxySetCreated(uint32 indexed setId, address indexed creator, address[] members);
 
     /// @notice The caller already has a proxy (active or retired).
+    /// @param operator The proxy operator.
     error ProxyAlreadyRegistered(address operator);
 
     /// @notice The address has no active proxy.
+    /// @param operator The proxy operator.
     error ProxyNotActive(address operator);
 
     /// @notice The public key is not a 33-byte compressed point.
+    /// @param length The length given, in bytes.
+    /// @param prefix The first byte given (0x00 when empty).
     error InvalidPublicKey(uint256 length, bytes1 prefix);
 
     /// @notice The endpoint is empty or longer than {MAX_ENDPOINT_LENGTH}.
+    /// @param length The length given, in bytes.
+    /// @param maxLength The maximum length, in bytes.
     error InvalidEndpointLength(uint256 length, uint256 maxLength);
 
     /// @notice The set is empty or larger than {MAX_SET_SIZE}.
+    /// @param size The number of items given.
+    /// @param maxSize The maximum number of items.
     error InvalidProxySetSize(uint256 size, uint256 maxSize);
 
     /// @notice The same operator appears twice in a set.
+    /// @param operator The proxy operator.
     error DuplicateProxy(address operator);
 
     /// @notice No set has this id.
+    /// @param setId The proxy set id.
     error ProxySetNotFound(uint32 setId);
 
     /// @notice Registers the caller as a proxy operator.
@@ -64,6 +81,8 @@ interface IProxyRegistry {
     function registerProxy(bytes calldata publicKey, string calldata endpoint) external;
 
     /// @notice Changes the caller's proxy endpoint and public key.
+    /// @param publicKey The 33-byte compressed public key.
+    /// @param endpoint The proxy's endpoint URL.
     function updateProxy(bytes calldata publicKey, string calldata endpoint) external;
 
     /// @notice Retires the caller's proxy for good.
@@ -75,15 +94,19 @@ interface IProxyRegistry {
     function createProxySet(address[] calldata members) external returns (uint32 setId);
 
     /// @notice The proxy of `operator` (all fields zero when never registered).
+    /// @param operator The proxy operator.
     function getProxy(address operator) external view returns (Proxy memory);
 
     /// @notice Whether `operator` has a registered, non-retired proxy.
+    /// @param operator The proxy operator.
     function isActiveProxy(address operator) external view returns (bool);
 
     /// @notice The members of set `setId` (reverts with {ProxySetNotFound}).
+    /// @param setId The proxy set id.
     function proxySetMembers(uint32 setId) external view returns (address[] memory);
 
     /// @notice The number of members of set `setId`, 0 when the set does not exist.
+    /// @param setId The proxy set id.
     function proxySetSize(uint32 setId) external view returns (uint256);
 
     /// @notice The number of sets created so far (the last set id).

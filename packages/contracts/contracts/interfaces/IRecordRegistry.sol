@@ -34,6 +34,10 @@ interface IRecordRegistry {
     }
 
     /// @notice A record was registered; `cid` is its version 1.
+    /// @param recordId The record id.
+    /// @param owner The record's owner.
+    /// @param tag The 8-byte tag (0 for none).
+    /// @param cid The CID, binary.
     event RecordRegistered(bytes32 indexed recordId, address indexed owner, bytes8 tag, bytes cid);
 
     /// @notice A new version superseded the record's previous one.
@@ -44,24 +48,37 @@ interface IRecordRegistry {
     event RecordVersionAdded(bytes32 indexed recordId, uint32 indexed version, bytes cid, address author);
 
     /// @notice The record id is zero.
+    /// @param recordId The record id.
     error InvalidRecordId(bytes32 recordId);
 
     /// @notice The record id is taken.
+    /// @param recordId The record id.
+    /// @param owner The record's owner.
     error RecordAlreadyRegistered(bytes32 recordId, address owner);
 
     /// @notice No record has this id.
+    /// @param recordId The record id.
     error RecordNotFound(bytes32 recordId);
 
     /// @notice The CID is empty or longer than {MAX_CID_LENGTH}.
+    /// @param length The length given, in bytes.
+    /// @param maxLength The maximum length, in bytes.
     error InvalidCidLength(uint256 length, uint256 maxLength);
 
     /// @notice A batch is empty.
     error EmptyBatch();
 
     /// @notice Registers one record owned by the caller.
+    /// @param recordId The record id.
+    /// @param tag The 8-byte tag (0 for none).
+    /// @param cid The CID, binary.
     function registerRecord(bytes32 recordId, bytes8 tag, bytes calldata cid) external;
 
     /// @notice Registers one record owned by `owner`; the caller is `owner` or its delegate with the records permission.
+    /// @param owner The account acted for (the record owner).
+    /// @param recordId The record id.
+    /// @param tag The 8-byte tag (0 for none).
+    /// @param cid The CID, binary.
     function registerRecordFor(address owner, bytes32 recordId, bytes8 tag, bytes calldata cid) external;
 
     /// @notice Registers many records owned by `owner` in one transaction (all or nothing).
@@ -71,12 +88,16 @@ interface IRecordRegistry {
 
     /// @notice Adds a version superseding the current one; only the owner or a records delegate.
     /// @return version The new version number.
+    /// @param recordId The record id.
+    /// @param cid The CID, binary.
     function addVersion(bytes32 recordId, bytes calldata cid) external returns (uint32 version);
 
     /// @notice The stored record (reverts with {RecordNotFound}).
+    /// @param recordId The record id.
     function getRecord(bytes32 recordId) external view returns (Record memory);
 
     /// @notice The owner of a record, the zero address when unknown.
+    /// @param recordId The record id.
     function ownerOf(bytes32 recordId) external view returns (address);
 
     /// @notice Maximum CID length in bytes (128).

@@ -1,0 +1,173 @@
+/**
+ * Interrupted writes (abort, a throwing source, SIGKILL) leave the store readable, earlier CIDs intact and
+ * pins consistent; gc then removes exactly the orphans.
+ */
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { type CID, createStorage, type Storage } from '@medvault/storage'
+import { afterEach, expect, test } from 'vitest'
+import { concat, det, sha256Hex, tempDir } from './helpers.ts'
+
+const MiB = 1_048_576
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+async function persistent(): Promise<{ storage: Storage; path: string }> {
+  const dir = await tempDir()
+  const storage = await createStorage({ directory: dir.path })
+  cleanups.push(dir.remove, () => storage.stop())
+  return { storage, path: dir.path }
+}
+
+async function pins(storage: Storage): Promise<string[]> {
+  const out: string[] = []
+  for await (const c of storage.listPins()) out.push(c.toString())
+  return out.sort()
+}
+
+/** Reads every block in the store and checks it against its CID: no torn or corrupt block anywhere. */
+async function assertEveryBlockIntact(storage: Storage): Promise<number> {
+  let n = 0
+  for await (const { cid, bytes } of storage.helia.blockstore.getAll()) {
+    const data = await concat(bytes)
+    expect(createHash('sha256').update(data).digest().equals(Buffer.from(cid.multihash.digest))).toBe(true)
+    n++
+  }
+  return n
+}
+
+async function* slow(
+  source: AsyncIterable<Uint8Array>,
+  onChunk: (i: number) => void,
+): AsyncGenerator<Uint8Array> {
+  let i = 0
+  for await (const chunk of source) {
+    onChunk(i++)
+    yield chunk
+  }
+}
+
+async function earlier(storage: Storage): Promise<CID> {
+  return storage.putStream(det(2 * MiB + 3, 'earlier'))
+}
+
+test('behavior: an abort half-way through a put leaves earlier content and pins intact; gc removes the orphans', async () => {
+  const { storage } = await persistent()
+  const before = await earlier(storage)
+  const controller = new AbortController()
+  const err = await storage
+    .putStream(
+      slow(det(32 * MiB, 'aborted'), (i) => {
+        if (i === 12) controller.abort()
+      }),
+      { signal: controller.signal },
+    )
+    .catch((e: unknown) => e)
+  expect(err).toMatchObject({ name: 'AbortError' })
+  expect(await pins(storage)).toEqual([before.toString()])
+  expect(await sha256Hex(storage.get(before))).toEqual(await sha256Hex(det(2 * MiB + 3, 'earlier')))
+  const { removed, kept } = await storage.gc()
+  expect(removed).toBeGreaterThan(0)
+  expect(kept).toBe(4)
+  expect(await assertEveryBlockIntact(storage)).toBe(4)
+})
+
+test('behavior: a source that throws is passed through; nothing is pinned, the store stays usable', async () => {
+  const { storage } = await persistent()
+  const before = await earlier(storage)
+  const boom = new Error('source failed')
+  const err = await storage
+    .putStream(
+      slow(det(16 * MiB, 'throws'), (i) => {
+        if (i === 5) throw boom
+      }),
+    )
+    .catch((e: unknown) => e)
+  expect(err).toBe(boom)
+  expect(await pins(storage)).toEqual([before.toString()])
+  // the same put, completed this time, reuses the blocks the failed one left and gets pinned
+  const again = await storage.putStream(det(16 * MiB, 'throws'))
+  expect(await pins(storage)).toEqual([before.toString(), again.toString()].sort())
+  await storage.gc()
+  expect(await sha256Hex(storage.get(again))).toEqual(await sha256Hex(det(16 * MiB, 'throws')))
+})
+
+test('behavior: gc waits for a put in progress instead of collecting its blocks', async () => {
+  const { storage } = await persistent()
+  let gcDone: Promise<unknown> | undefined
+  const put = storage.putStream(
+    slow(det(8 * MiB, 'racing-gc'), (i) => {
+      if (i === 3) gcDone = storage.gc()
+    }),
+  )
+  const cid = await put
+  await gcDone
+  expect(await storage.stat(cid)).toMatchObject({ local: true, pinned: true })
+  expect(await sha256Hex(storage.get(cid))).toEqual(await sha256Hex(det(8 * MiB, 'racing-gc')))
+})
+
+test('behavior: a store reopened after stop has its blocks and pins', async () => {
+  const dir = await tempDir()
+  cleanups.push(dir.remove)
+  const first = await createStorage({ directory: dir.path })
+  const file = await earlier(first)
+  const env = await first.putEnvelope({ file })
+  await first.stop()
+  const second = await createStorage({ directory: dir.path })
+  cleanups.push(() => second.stop())
+  expect(await pins(second)).toEqual([file.toString(), env.toString()].sort())
+  expect(await second.getEnvelope(env)).toEqual({ file })
+  expect(await second.gc()).toEqual({ removed: 0, kept: 5 })
+})
+
+test('behavior: a child SIGKILLed during a 200 MiB put leaves a consistent store that reopens', async () => {
+  const dir = await tempDir()
+  cleanups.push(dir.remove)
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'crash-child.ts'), dir.path], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.on('exit', (_code, signal) => resolve(signal)),
+  )
+  let early: string[] = []
+  let killedAt = 0
+  for await (const line of createInterface({ input: child.stdout })) {
+    const [kind, ...rest] = line.split(' ')
+    if (kind === 'early') early = rest
+    if (kind === 'progress' && Number(rest[0]) >= 48 * MiB && killedAt === 0) {
+      killedAt = Number(rest[0])
+      child.kill('SIGKILL')
+    }
+    expect(kind).not.toBe('done')
+  }
+  expect(await exited, stderr).toBe('SIGKILL')
+  expect(killedAt).toBeGreaterThan(0)
+  expect(early).toHaveLength(2)
+
+  const storage = await createStorage({ directory: dir.path })
+  cleanups.push(() => storage.stop())
+  // every block on disk, including the half-written put's, is whole
+  const onDisk = await assertEveryBlockIntact(storage)
+  expect(onDisk).toBeGreaterThan(6)
+  expect(await pins(storage)).toEqual([...early].sort())
+  expect(new TextDecoder().decode(await concat(storage.get(early[0]!)))).toBe('written before the crash')
+  expect(await sha256Hex(storage.get(early[1]!))).toEqual(await sha256Hex(det(3 * MiB + 5, 'before-crash')))
+  const { removed, kept } = await storage.gc()
+  expect(kept).toBe(6)
+  expect(removed).toBe(onDisk - 6)
+  // no steno temp file (`.<block>.data.tmp`) is left behind either
+  const files = await readdir(dir.path, { recursive: true })
+  expect(files.filter((f) => f.endsWith('.tmp'))).toEqual([])
+  // and the store takes new writes
+  const after = await storage.putStream(det(4 * MiB, 'after-crash'))
+  expect(await storage.stat(after)).toMatchObject({ local: true, pinned: true })
+})

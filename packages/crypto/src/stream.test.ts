@@ -60,7 +60,7 @@ function referenceEncrypt(
   s: Uint8Array,
   pt: Uint8Array,
   segmentSize: number,
-  aad = new Uint8Array(),
+  aad: Uint8Array = new Uint8Array(),
 ) {
   const header = new Uint8Array(42)
   header.set([0x6d, 0x76, 0x73, 0x31, 1, 1], 0)

@@ -453,9 +453,9 @@ export {
 export {
   type Checkpoint,
   type CheckpointStore,
-  fileCheckpointStore,
   memoryCheckpointStore,
 } from './follow/checkpoint.ts'
+export { fileCheckpointStore } from './follow/file-checkpoint-store.ts'
 export {
   type EventFollower,
   type FollowEventsParameters,

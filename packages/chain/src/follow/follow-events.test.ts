@@ -19,7 +19,8 @@ import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type Anvil, startAnvil } from '../anvil.ts'
 import { ChainReorgError, CheckpointCorruptError } from '../errors.ts'
-import { fileCheckpointStore, memoryCheckpointStore } from './checkpoint.ts'
+import { memoryCheckpointStore } from './checkpoint.ts'
+import { fileCheckpointStore } from './file-checkpoint-store.ts'
 import { type FollowedEvent, followEvents } from './follow-events.ts'
 
 const pingAbi = parseAbi(['event Ping(uint256 n)'])
@@ -196,7 +197,7 @@ describe('followEvents', () => {
     try {
       const modules = {
         follow: fileURLToPath(new URL('./follow-events.ts', import.meta.url)),
-        checkpoint: fileURLToPath(new URL('./checkpoint.ts', import.meta.url)),
+        checkpoint: fileURLToPath(new URL('./file-checkpoint-store.ts', import.meta.url)),
       }
       // The child records each range, and hangs (never returns) in the third one: it is killed there.
       const script = `

@@ -2,8 +2,8 @@
  * The libsecp256k1 group backend, through tiny-secp256k1 (libsecp256k1 compiled to WebAssembly, MIT).
  *
  * Loaded with a dynamic `import()` so that an environment without WebAssembly (or a bundle that leaves
- * tiny-secp256k1 out) still works on the noble backend. After loading, a self-test (1·G, and U·k against
- * noble) must pass before the backend is offered.
+ * tiny-secp256k1 out) still works on the noble backend, or handed in by the application with
+ * `useTinySecp256k1`. A self-test (1·G, and U·k against noble) must pass before the backend is offered.
  *
  * Constant time: `baseMul` is `pointFromScalar` (libsecp256k1 `ecmult_gen`) and `mul` is `pointMultiply`
  * (`ecmult_const`), both constant-time in the scalar. Point addition is libsecp256k1's `pubkey_combine`,
@@ -17,7 +17,11 @@ import { randomBytes } from '@noble/hashes/utils.js'
 import type { GroupBackend } from './backend.ts'
 import { IDENTITY, isIdentity, POINT_SIZE, scalarToBytes } from './curve.ts'
 
-type Tiny = typeof import('tiny-secp256k1')
+/** The subset of tiny-secp256k1's API this backend uses. */
+export type Tiny = Pick<
+  typeof import('tiny-secp256k1'),
+  'pointCompress' | 'pointMultiply' | 'pointAdd' | 'pointFromScalar' | 'sign' | 'verify'
+>
 
 export function createWasmBackend(tiny: Tiny): GroupBackend {
   // libsecp256k1 parses a compressed point with a square root (~65 µs in WASM) and serializes one with

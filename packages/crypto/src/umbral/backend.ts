@@ -21,7 +21,7 @@
  * @module
  */
 import { createNobleBackend } from './backend-noble.ts'
-import { createWasmBackend } from './backend-wasm.ts'
+import { createWasmBackend, type Tiny } from './backend-wasm.ts'
 import { pointU } from './curve.ts'
 import { UmbralBackendUnavailableError } from './errors.ts'
 
@@ -50,6 +50,8 @@ export interface GroupBackend {
 const registry: { wasm?: GroupBackend; wasmError?: unknown; wasmLoad?: Promise<boolean> } = {}
 let nobleInstance: GroupBackend | undefined
 let current: GroupBackend | undefined
+/** Whether `setBackend` was called: automatic choices never override an explicit one. */
+let explicit = false
 
 function noble(): GroupBackend {
   nobleInstance ??= createNobleBackend()
@@ -60,14 +62,17 @@ function noble(): GroupBackend {
  * Tries to load the tiny-secp256k1 (WebAssembly) backend; resolves `true` when it is ready. Never
  * rejects: where WebAssembly or the package is missing it resolves `false` and noble stays in use.
  * The module entry point awaits this once, so `wasm` is the default wherever it loads.
+ *
+ * The specifier is deliberately opaque to bundlers: a browser bundle does not pull in (or choke on)
+ * tiny-secp256k1's `.wasm` import, and runs on noble unless the app hands the module over with
+ * {@link useTinySecp256k1}.
  */
 export function loadWasmBackend(): Promise<boolean> {
   registry.wasmLoad ??= (async () => {
     try {
-      const tiny = await import('tiny-secp256k1')
-      const wasm = createWasmBackend(tiny)
-      selfTest(wasm, noble())
-      registry.wasm = wasm
+      const specifier = 'tiny-secp256k1'
+      const tiny = (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as Tiny
+      installWasm(tiny)
       return true
     } catch (err) {
       registry.wasmError = err
@@ -75,6 +80,31 @@ export function loadWasmBackend(): Promise<boolean> {
     }
   })()
   return registry.wasmLoad
+}
+
+/**
+ * Installs the wasm backend from a tiny-secp256k1 module the application imported itself — the way to
+ * get it in a browser bundle (whose bundler must support WebAssembly imports). It becomes the backend in
+ * use unless {@link setBackend} chose one explicitly.
+ * @throws {Error} if the module fails the self-test against noble
+ *
+ * @example
+ * ```ts
+ * import * as tiny from 'tiny-secp256k1'
+ * import { useTinySecp256k1 } from '@medvault/crypto/umbral'
+ * useTinySecp256k1(tiny)
+ * ```
+ */
+export function useTinySecp256k1(tiny: Tiny): void {
+  installWasm(tiny)
+  if (!explicit) current = registry.wasm
+}
+
+function installWasm(tiny: Tiny): void {
+  const wasm = createWasmBackend(tiny)
+  selfTest(wasm, noble())
+  registry.wasm = wasm
+  registry.wasmError = undefined
 }
 
 /** A loaded backend must agree with noble on a few products before we trust it. */
@@ -114,12 +144,14 @@ export function availableBackends(): BackendName[] {
 export function setBackend(name: BackendName): void {
   if (name === 'noble') {
     current = noble()
+    explicit = true
     return
   }
   if (name === 'wasm') {
     if (registry.wasm === undefined)
       throw new UmbralBackendUnavailableError('wasm', { cause: registry.wasmError })
     current = registry.wasm
+    explicit = true
     return
   }
   throw new TypeError(`Unknown backend "${String(name)}": expected "noble" or "wasm".`)

@@ -30,6 +30,7 @@ export {
   backendName,
   loadWasmBackend,
   setBackend,
+  useTinySecp256k1,
 } from './backend.ts'
 export { Capsule } from './capsule.ts'
 export { CapsuleFrag, VerifiedCapsuleFrag } from './capsule-frag.ts'

@@ -285,6 +285,7 @@ export {
   type Purpose,
   type Scope,
   type ScopeKindName,
+  scopeKindName,
   type Timestamp,
   toBytesHex,
   toSeconds,

@@ -21,6 +21,12 @@ export function decodePurpose(code: number): Purpose | number {
 /** A name of the contract's `ScopeKind` enum. */
 export type ScopeKindName = keyof typeof scopeKind
 
+/** The name of a `ScopeKind` value (`'none'` for anything unknown). */
+export function scopeKindName(kind: number): ScopeKindName {
+  const entry = Object.entries(scopeKind).find(([, value]) => value === kind)
+  return entry === undefined ? 'none' : (entry[0] as ScopeKindName)
+}
+
 /**
  * What a grant covers: one record, a list of records (1 to 64), every record carrying an 8-byte tag (also
  * ones registered later), or every record of the grantor.

@@ -310,6 +310,7 @@ export {
   type Purpose,
   type Scope,
   type ScopeKindName,
+  scopeKindName,
   type Timestamp,
   toBytesHex,
   toSeconds,

@@ -1,7 +1,7 @@
 import { consentRegistryAbi, grantFlag } from '@medvault/contracts'
 import type { Address, Hex } from 'viem'
 import type { MedvaultContractsParameter } from '../addresses.ts'
-import { decodePurpose, type Purpose, type ScopeKindName } from '../encoding.ts'
+import { decodePurpose, type Purpose, type ScopeKindName, scopeKindName } from '../encoding.ts'
 import type { GrantNotFoundErrorType } from '../errors.ts'
 import { type ActionErrorType, type ReadClient, read } from '../internal.ts'
 
@@ -25,8 +25,6 @@ export type GetGrantReturnType = {
 
 export type GetGrantErrorType = GrantNotFoundErrorType | ActionErrorType
 
-const scopeKindNames = ['none', 'record', 'records', 'tag', 'all'] as const
-
 /**
  * The stored state of a grant. Whether it allows an access right now also depends on the chain time and the
  * record: ask {@link isAccessAllowed}.
@@ -47,7 +45,7 @@ export async function getGrant(
     grantId: parameters.grantId,
     grantor: g.grantor,
     grantee: g.grantee,
-    scopeKind: scopeKindNames[g.scopeKind] ?? 'none',
+    scopeKind: scopeKindName(g.scopeKind),
     scopeKey: g.scopeKey,
     purpose: decodePurpose(g.purpose),
     notBefore: g.notBefore,

@@ -2,10 +2,8 @@ import { consentRegistryAbi } from '@medvault/contracts'
 import type { Address, Hash, Hex } from 'viem'
 import { getContractEvents } from 'viem/actions'
 import type { MedvaultContractsParameter } from '../addresses.ts'
-import { decodePurpose, type Purpose, type ScopeKindName } from '../encoding.ts'
+import { decodePurpose, type Purpose, type ScopeKindName, scopeKindName } from '../encoding.ts'
 import type { ActionErrorType, ReadClient } from '../internal.ts'
-
-const scopeKindNames = ['none', 'record', 'records', 'tag', 'all'] as const
 
 export type GetGrantsParameters = MedvaultContractsParameter & {
   grantor?: Address | undefined
@@ -70,7 +68,7 @@ export async function getGrants(
     grantId: log.args.grantId,
     grantor: log.args.grantor,
     grantee: log.args.grantee,
-    scopeKind: scopeKindNames[log.args.scopeKind] ?? 'none',
+    scopeKind: scopeKindName(log.args.scopeKind),
     scopeTarget: log.args.scopeTarget,
     records: recordSets.get(log.args.grantId) ?? [],
     purpose: decodePurpose(log.args.purpose),

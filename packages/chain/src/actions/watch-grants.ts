@@ -2,10 +2,8 @@ import { consentRegistryAbi } from '@medvault/contracts'
 import type { Address, Hash, Hex } from 'viem'
 import { watchContractEvent } from 'viem/actions'
 import type { MedvaultContractsParameter } from '../addresses.ts'
-import { decodePurpose, type Purpose, type ScopeKindName } from '../encoding.ts'
+import { decodePurpose, type Purpose, type ScopeKindName, scopeKindName } from '../encoding.ts'
 import type { ReadClient } from '../internal.ts'
-
-const scopeKindNames = ['none', 'record', 'records', 'tag', 'all'] as const
 
 /** A grant or a revocation seen on chain. */
 export type GrantEvent =
@@ -85,7 +83,7 @@ export function watchGrants(client: ReadClient, parameters: WatchGrantsParameter
           grantId: log.args.grantId,
           grantor: log.args.grantor,
           grantee: log.args.grantee,
-          scopeKind: scopeKindNames[log.args.scopeKind] ?? 'none',
+          scopeKind: scopeKindName(log.args.scopeKind),
           scopeTarget: log.args.scopeTarget,
           purpose: decodePurpose(log.args.purpose),
           notBefore: log.args.notBefore,

@@ -1,4 +1,5 @@
 import { purposeOfUse, scopeKind, tagScopeTarget } from '@medvault/contracts'
+import fc from 'fast-check'
 import type { Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
@@ -354,6 +355,67 @@ describe('ConsentRegistry grants', () => {
     expect(
       await revertOf(guardian.consent.simulate.grantFor([carol().address, params('not my patient')], g)),
     ).toEqual({ errorName: 'Unauthorized', args: [guardian.account.address, carol().address, 2] })
+  })
+
+  test('behavior: isAccessAllowed agrees with a reference model over random grants and queries (property)', async () => {
+    const a = alice()
+    const tags: Record<string, Hex> = { a1: tagA, a2: tagA, a3: tagB, a4: noTag }
+    const aliceRecords = ['a1', 'a2', 'a3', 'a4']
+    const grantees = [bob().address, carol().address]
+    let run = 0
+    const scope = fc.oneof(
+      fc.record({ kind: fc.constant(scopeKind.record), record: fc.constantFrom(...aliceRecords) }),
+      fc.record({
+        kind: fc.constant(scopeKind.records),
+        records: fc.subarray(aliceRecords, { minLength: 1 }),
+      }),
+      fc.record({ kind: fc.constant(scopeKind.tag), tag: fc.constantFrom(tagA, tagB) }),
+      fc.record({ kind: fc.constant(scopeKind.all) }),
+    )
+    await fc.assert(
+      fc.asyncProperty(
+        scope,
+        fc.constantFrom(TREAT, HRESCH),
+        fc.constantFrom(...grantees),
+        fc.boolean(),
+        fc.boolean(),
+        async (sc, purpose, grantee, future, revoked) => {
+          const salt = `model ${run++}`
+          const now = await devnet.now()
+          const target =
+            sc.kind === scopeKind.record
+              ? id(sc.record)
+              : sc.kind === scopeKind.tag
+                ? tagScopeTarget(sc.tag as `0x${string}`)
+                : zeroHash
+          const grantId = await grant(salt, {
+            grantee,
+            purpose,
+            scopeKind: sc.kind,
+            scopeTarget: target,
+            records: sc.kind === scopeKind.records ? sc.records.map((r) => id(r)) : [],
+            notBefore: future ? now + 1_000_000 : 0,
+            expiry: now + 2_000_000,
+          })
+          if (revoked) await devnet.mined(a.consent.write.revoke([grantId]))
+          for (const record of [...aliceRecords, 'b1', 'unknown']) {
+            const inScope =
+              aliceRecords.includes(record) &&
+              (sc.kind === scopeKind.all ||
+                (sc.kind === scopeKind.record && sc.record === record) ||
+                (sc.kind === scopeKind.records && sc.records.includes(record)) ||
+                (sc.kind === scopeKind.tag && tags[record] === sc.tag))
+            for (const who of grantees) {
+              for (const p of [TREAT, HRESCH]) {
+                const expected = inScope && !revoked && !future && who === grantee && p === purpose
+                expect(await allowed(grantId, id(record), who, p)).toBe(expected)
+              }
+            }
+          }
+        },
+      ),
+      { numRuns: 15 },
+    )
   })
 
   test('behavior: a grant stops covering a record whose owner is not the grantor', async () => {

@@ -12,6 +12,7 @@
 import { getBackend } from './backend.ts'
 import { type Capsule, capsuleParts } from './capsule.ts'
 import {
+  copyBytes,
   DST,
   encodedPoint,
   equalBytes,
@@ -193,7 +194,7 @@ export class CapsuleFrag {
     const fields: Uint8Array[] = []
     let pos = 0
     for (const size of sizes) {
-      fields.push(data.slice(pos, pos + size))
+      fields.push(copyBytes(data, pos, pos + size))
       pos += size
     }
     return fromRaw(...(fields as Parameters<typeof fromRaw>))

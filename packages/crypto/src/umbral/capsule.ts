@@ -9,6 +9,7 @@
  */
 import { getBackend } from './backend.ts'
 import {
+  copyBytes,
   DST,
   encodedPoint,
   equalBytes,
@@ -85,9 +86,9 @@ export class Capsule {
       throw new UmbralDeserializationError('Capsule', `expected ${2 * POINT_SIZE + SCALAR_SIZE} bytes`)
     }
     return fromComponents(
-      data.slice(0, POINT_SIZE),
-      data.slice(POINT_SIZE, 2 * POINT_SIZE),
-      data.slice(2 * POINT_SIZE),
+      copyBytes(data, 0, POINT_SIZE),
+      copyBytes(data, POINT_SIZE, 2 * POINT_SIZE),
+      copyBytes(data, 2 * POINT_SIZE),
     )
   }
 

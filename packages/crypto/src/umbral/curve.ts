@@ -22,6 +22,16 @@ export const POINT_SIZE = 33
 /** The SEC1 encoding of the point at infinity. Never hashed or serialized: only an internal marker. */
 export const IDENTITY: Uint8Array = Uint8Array.of(0)
 
+/**
+ * A private copy of (part of) a caller's byte array, always a plain Uint8Array (a Node Buffer's `slice`
+ * would share memory). Inputs are copied before they are validated, so a caller mutating its array
+ * afterwards cannot change — or bypass the validation of — what we hold; backends key caches by the
+ * identity of these copies.
+ */
+export function copyBytes(bytes: Uint8Array, start?: number, end?: number): Uint8Array {
+  return new Uint8Array(bytes.subarray(start, end))
+}
+
 export function isIdentity(p: Uint8Array): boolean {
   return p.length === 1 && p[0] === 0
 }

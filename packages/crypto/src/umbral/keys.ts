@@ -11,6 +11,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { randomBytes } from '@noble/hashes/utils.js'
 import { getBackend } from './backend.ts'
 import {
+  copyBytes,
   equalBytes,
   fmtPublic,
   hashToNonZeroScalar,
@@ -124,10 +125,11 @@ export class PublicKey {
    */
   static fromCompressedBytes(data: Uint8Array): PublicKey {
     assertBytes(data, 'data')
-    if (data.length !== POINT_SIZE || !getBackend().isValidPoint(data)) {
+    const point = copyBytes(data)
+    if (point.length !== POINT_SIZE || !getBackend().isValidPoint(point)) {
       throw new UmbralDeserializationError('PublicKey', 'not a 33-byte compressed secp256k1 point')
     }
-    return new PublicKey(data.slice(), TOKEN)
+    return new PublicKey(point, TOKEN)
   }
 
   /**
@@ -186,15 +188,16 @@ export class Signature {
    */
   static fromBEBytes(data: Uint8Array): Signature {
     assertBytes(data, 'data')
-    if (data.length !== 64) {
-      throw new UmbralDeserializationError('Signature', `expected 64 bytes, got ${data.length}`)
+    const bytes = copyBytes(data)
+    if (bytes.length !== 64) {
+      throw new UmbralDeserializationError('Signature', `expected 64 bytes, got ${bytes.length}`)
     }
-    const r = bytesToNumberBE(data.subarray(0, 32))
-    const s = bytesToNumberBE(data.subarray(32))
+    const r = bytesToNumberBE(bytes.subarray(0, 32))
+    const s = bytesToNumberBE(bytes.subarray(32))
     if (r === 0n || r >= N || s === 0n || s >= N) {
       throw new UmbralDeserializationError('Signature', 'r or s is zero or not below the group order')
     }
-    return new Signature(data.slice(), TOKEN)
+    return new Signature(bytes, TOKEN)
   }
 
   /**
@@ -289,13 +292,14 @@ export class RecoverableSignature {
   /** @throws {UmbralDeserializationError} */
   static fromBEBytes(data: Uint8Array): RecoverableSignature {
     assertBytes(data, 'data')
-    if (data.length !== 65) {
+    const bytes = copyBytes(data)
+    if (bytes.length !== 65) {
       throw new UmbralDeserializationError('RecoverableSignature', 'Invalid size of a recoverable signature')
     }
-    Signature.fromBEBytes(data.subarray(0, 64))
-    if ((data[64] as number) > 3)
+    Signature.fromBEBytes(bytes.subarray(0, 64))
+    if ((bytes[64] as number) > 3)
       throw new UmbralDeserializationError('RecoverableSignature', 'Invalid recovery byte')
-    return new RecoverableSignature(data.slice(), TOKEN)
+    return new RecoverableSignature(bytes, TOKEN)
   }
 
   toBEBytes(): Uint8Array {
@@ -354,7 +358,7 @@ export class SecretKeyFactory {
         `Bytestring size mismatch: expected ${SEED_SIZE} bytes, got ${seed.length}`,
       )
     }
-    return new SecretKeyFactory(seed.slice(), TOKEN)
+    return new SecretKeyFactory(copyBytes(seed), TOKEN)
   }
 
   /** 64 secret bytes derived from the label (HKDF info `SECRET_DERIVATION/` ‖ label). */

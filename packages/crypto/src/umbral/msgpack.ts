@@ -57,7 +57,7 @@ export function decodeMsgpack(bytes: Uint8Array): MsgValue {
     if (tag === 0xc4 || tag === 0xc5 || tag === 0xc6) {
       const n = uint(tag === 0xc4 ? 1 : tag === 0xc5 ? 2 : 4)
       need(n)
-      const v = bytes.slice(pos, pos + n)
+      const v = new Uint8Array(bytes.subarray(pos, pos + n))
       pos += n
       return v
     }

@@ -15,10 +15,12 @@ import {
   encrypt,
   generateKFrags,
   KeyFrag,
+  PublicKey,
   reencrypt,
   SecretKey,
   Signer,
   setBackend,
+  UmbralDeserializationError,
   type VerifiedCapsuleFrag,
   type VerifiedKeyFrag,
 } from './index.ts'
@@ -105,6 +107,30 @@ describe.each(availableBackends())('%s backend', (backend) => {
     expect(CapsuleFrag.fromBytes(cfrag.toBytes()).equals(cfrag.unverify())).toBe(true)
     expect(CapsuleFrag.fromBytesSimple(cfrag.toBytesSimple()).equals(cfrag.unverify())).toBe(true)
     expect(SecretKey.fromBEBytes(alice.toBEBytes()).publicKey().equals(alice.publicKey())).toBe(true)
+  })
+
+  test('behavior: parsed objects do not alias the caller’s bytes (Node Buffers included)', () => {
+    const buffers = [
+      Buffer.from(capsule.toBytes()),
+      Buffer.from(capsule.toBytesSimple()),
+      Buffer.from(kfrag.toBytes()),
+      Buffer.from(cfrag.toBytes()),
+      Buffer.from(alice.publicKey().toCompressedBytes()),
+    ]
+    const [c1, c2, k, cf, pk] = [
+      Capsule.fromBytes(buffers[0] as Buffer),
+      Capsule.fromBytesSimple(buffers[1] as Buffer),
+      KeyFrag.fromBytes(buffers[2] as Buffer),
+      CapsuleFrag.fromBytes(buffers[3] as Buffer),
+      PublicKey.fromCompressedBytes(buffers[4] as Buffer),
+    ]
+    for (const b of buffers) b.fill(0x55)
+    expect(c1.equals(capsule) && c2.equals(capsule)).toBe(true)
+    k.verify(signing.publicKey(), alice.publicKey(), bob.publicKey())
+    cf.verify(capsule, signing.publicKey(), alice.publicKey(), bob.publicKey())
+    expect(pk.equals(alice.publicKey())).toBe(true)
+    // A mutated array is validated afresh, not recognised from a cache.
+    expect(() => PublicKey.fromCompressedBytes(buffers[4] as Buffer)).toThrow(UmbralDeserializationError)
   })
 
   test('behavior: any single-bit change of the ciphertext is refused with DecryptionError', () => {

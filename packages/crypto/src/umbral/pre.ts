@@ -13,7 +13,7 @@ import {
   openOriginal,
 } from './capsule.ts'
 import { capsuleFragParts, reencryptCapsule, VerifiedCapsuleFrag } from './capsule-frag.ts'
-import { equalBytes, Fn, IDENTITY, POINT_SIZE } from './curve.ts'
+import { equalBytes, Fn, IDENTITY, invertSecret, POINT_SIZE } from './curve.ts'
 import { demDecrypt, demEncrypt } from './dem.ts'
 import {
   DecryptionError,
@@ -176,7 +176,7 @@ function openReencrypted(
   const d = hashToSharedSecret(precursor, pubKey, dhPoint)
   const { e, v, s } = capsuleParts(capsule)
   const h = hashCapsulePoints(e, v)
-  const lhs = backend.mul(publicPoint(delegatingPk), Fn.mul(s, Fn.inv(d)))
+  const lhs = backend.mul(publicPoint(delegatingPk), Fn.mul(s, invertSecret(d)))
   const rhs = backend.add(backend.mul(ePrime, h), vPrime)
   if (lhs.length !== POINT_SIZE || !equalBytes(lhs, rhs)) throw new NotEnoughCapsuleFragsError(cfrags.length)
 
@@ -200,7 +200,7 @@ function lagrangeAtZero(xs: readonly bigint[]): bigint[] | undefined {
       num = Fn.mul(num, xj)
       den = Fn.mul(den, diff)
     }
-    out.push(Fn.mul(num, Fn.inv(den)))
+    out.push(Fn.mul(num, invertSecret(den)))
   }
   return out
 }

@@ -38,7 +38,12 @@ export type GetGrantsReturnType = GrantListing[]
 
 export type GetGrantsErrorType = ActionErrorType
 
-/** Lists grants by grantor and/or grantee from the `AccessGranted`/`AccessRevoked` event topics, oldest first. */
+/**
+ * Lists grants by grantor and/or grantee from the `AccessGranted`/`AccessRevoked` event topics, oldest first.
+ *
+ * One `eth_getLogs` per event over `fromBlock..toBlock`: public providers cap the range or the result size, so on
+ * a long chain pass a recent `fromBlock` (e.g. the deployment block) or keep an index with `followEvents`.
+ */
 export async function getGrants(
   client: ReadClient,
   parameters: GetGrantsParameters,

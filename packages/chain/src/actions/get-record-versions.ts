@@ -28,6 +28,7 @@ export type GetRecordVersionsErrorType = ActionErrorType
 /**
  * The version history of a record, read from its `RecordRegistered` and `RecordVersionAdded` events (the
  * chain stores only the current version number; CIDs live in the logs, which are just as tamper-evident).
+ * Pass the deployment block as `fromBlock` on providers that cap `eth_getLogs` ranges.
  */
 export async function getRecordVersions(
   client: ReadClient,

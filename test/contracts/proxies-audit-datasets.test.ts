@@ -1,6 +1,25 @@
 import { buildReceiptTree, verifyReceiptProof } from '@medvault/chain'
+import {
+  auditAnchorsAbi,
+  auditAnchorsBytecode,
+  consentRegistryAbi,
+  consentRegistryBytecode,
+  datasetRegistryAbi,
+  datasetRegistryBytecode,
+} from '@medvault/contracts'
 import fc from 'fast-check'
-import { bytesToHex, concat, type Hex, keccak256, stringToHex, zeroAddress } from 'viem'
+import {
+  type Abi,
+  BaseError,
+  bytesToHex,
+  concat,
+  decodeErrorResult,
+  encodeDeployData,
+  type Hex,
+  keccak256,
+  stringToHex,
+  zeroAddress,
+} from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
   type ContractsDevnet,
@@ -18,6 +37,41 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await devnet?.stop()
+})
+
+describe('constructors', () => {
+  test('error: every constructor refuses the zero address', async () => {
+    const deployRevert = async (abi: Abi, bytecode: Hex) => {
+      const err = await devnet.publicClient
+        .call({
+          account: devnet.accounts[0]!,
+          data: encodeDeployData({ abi, bytecode, args: [zeroAddress] }),
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+      // eth_call of creation code: the node hands back the revert data on the RPC error; decode it by the ABI.
+      const withData =
+        err instanceof BaseError ? err.walk((e) => typeof (e as { data?: unknown }).data === 'string') : null
+      const data = (withData as { data?: Hex } | null)?.data
+      if (data === undefined) throw err ?? new Error('deployed')
+      const { errorName, args } = decodeErrorResult({ abi, data })
+      return { errorName, args }
+    }
+    expect(await deployRevert(consentRegistryAbi, consentRegistryBytecode)).toEqual({
+      errorName: 'ZeroAddress',
+      args: ['proxyRegistry'],
+    })
+    expect(await deployRevert(auditAnchorsAbi, auditAnchorsBytecode)).toEqual({
+      errorName: 'ZeroAddress',
+      args: ['proxyRegistry'],
+    })
+    expect(await deployRevert(datasetRegistryAbi, datasetRegistryBytecode)).toEqual({
+      errorName: 'ZeroAddress',
+      args: ['admin'],
+    })
+  })
 })
 
 describe('ProxyRegistry', () => {

@@ -21,7 +21,11 @@ test('default: a networked storage listens on loopback only and dials nothing by
   const addrs = s.multiaddrs()
   expect(addrs.length).toBe(2)
   for (const a of addrs) expect(a).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+(\/ws)?\/p2p\/12D3Koo/)
-  const libp2p = (s.helia as unknown as { libp2p: import('@libp2p/interface').Libp2p }).libp2p
+  const libp2p = (
+    s.helia as unknown as {
+      libp2p: { services: object; getConnections(): unknown[]; peerStore: { all(): Promise<unknown[]> } }
+    }
+  ).libp2p
   // no DHT, AutoNAT, UPnP, relay, delegated routing, mDNS or bootstrap: identify is the only libp2p service
   expect(Object.keys(libp2p.services)).toEqual(['identify'])
   expect(s.helia.hasRouter('libp2p-router')).toBe(true)

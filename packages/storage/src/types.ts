@@ -136,6 +136,10 @@ export interface StatResult {
  * Content-addressed storage over Helia. Create one with `createStorage`.
  */
 export interface Storage extends Startable {
+  /** Opens the stores, starts Helia (and libp2p) and dials the configured peers. Idempotent. */
+  start(): Promise<void>
+  /** Stops libp2p and Helia and closes the stores. Idempotent; operations then throw `StorageClosedError`. */
+  stop(): Promise<void>
   readonly status: 'stopped' | 'starting' | 'started' | 'stopping'
   /** The Helia node underneath (an escape hatch: blocks written through it bypass pins and the gc lock). */
   readonly helia: Helia

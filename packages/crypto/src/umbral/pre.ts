@@ -165,22 +165,26 @@ function openReencrypted(
   const lambdas = lagrangeAtZero(xs)
   if (lambdas === undefined) throw new DuplicateCapsuleFragsError()
 
+  // With E' = Σ λ_i·E1_i and V' = Σ λ_i·V1_i, the reference checks (s/d)·pk_A = h·E' + V' and opens
+  // d·(E' + V'). Folding d into the coefficients (E'' = d·E', V'' = d·V') gives the same check as
+  // s·pk_A = h·E'' + V'' and the same key seed E'' + V'', one multiplication and one inversion cheaper.
+  const d = hashToSharedSecret(precursor, pubKey, dhPoint)
   let ePrime = IDENTITY
   let vPrime = IDENTITY
   cfrags.forEach((c, i) => {
-    const lambda = lambdas[i] as bigint
-    ePrime = backend.add(ePrime, backend.mul(c.e1, lambda))
-    vPrime = backend.add(vPrime, backend.mul(c.v1, lambda))
+    const coefficient = Fn.mul(d, lambdas[i] as bigint)
+    ePrime = backend.add(ePrime, backend.mul(c.e1, coefficient))
+    vPrime = backend.add(vPrime, backend.mul(c.v1, coefficient))
   })
 
-  const d = hashToSharedSecret(precursor, pubKey, dhPoint)
   const { e, v, s } = capsuleParts(capsule)
   const h = hashCapsulePoints(e, v)
-  const lhs = backend.mul(publicPoint(delegatingPk), Fn.mul(s, invertSecret(d)))
+  // s and pk_A are public; E'' is secret-derived, so it is multiplied on the constant-time path.
+  const lhs = backend.mulPublic(publicPoint(delegatingPk), s)
   const rhs = backend.add(backend.mul(ePrime, h), vPrime)
   if (lhs.length !== POINT_SIZE || !equalBytes(lhs, rhs)) throw new NotEnoughCapsuleFragsError(cfrags.length)
 
-  const shared = backend.mul(backend.add(ePrime, vPrime), d)
+  const shared = backend.add(ePrime, vPrime)
   if (shared.length !== POINT_SIZE) throw new NotEnoughCapsuleFragsError(cfrags.length)
   return shared.slice()
 }

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { readdir } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { type CID, createStorage, type Storage } from '@medvault/storage'
@@ -170,4 +170,28 @@ test('behavior: a child SIGKILLed during a 200 MiB put leaves a consistent store
   // and the store takes new writes
   const after = await storage.putStream(det(4 * MiB, 'after-crash'))
   expect(await storage.stat(after)).toMatchObject({ local: true, pinned: true })
+})
+
+test('error: a block damaged on disk is refused on read, not served', async () => {
+  const dir = await tempDir()
+  cleanups.push(dir.remove)
+  const first = await createStorage({ directory: dir.path })
+  const cid = await first.putBytes(new TextEncoder().encode('one block, soon damaged'))
+  await first.stop()
+  const files = (await readdir(join(dir.path, 'blocks'), { recursive: true })).filter((f) =>
+    f.endsWith('.data'),
+  )
+  expect(files).toHaveLength(1)
+  const path = join(dir.path, 'blocks', files[0]!)
+  const bytes = await readFile(path)
+  bytes[0]! ^= 0x01
+  await writeFile(path, bytes)
+  const second = await createStorage({ directory: dir.path })
+  cleanups.push(() => second.stop())
+  const err = await concat(second.get(cid)).catch((e: unknown) => e)
+  expect(err).toMatchObject({ name: 'BlockVerificationError', cid: cid.toString() })
+  expect((err as Error).message).toContain('The copy in the local blockstore is corrupt')
+  await expect(concat(second.exportCar(cid))).rejects.toMatchObject({
+    name: 'BlockVerificationError',
+  })
 })

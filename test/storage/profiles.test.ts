@@ -6,7 +6,13 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createStorage, type ImportProfile, type Storage } from '@medvault/storage'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { det } from './helpers.ts'
+import { det, sha256Hex } from './helpers.ts'
+
+async function* toAsync(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  yield* source
+}
 
 interface Vector {
   input: string
@@ -105,6 +111,8 @@ for (const [profile, list] of Object.entries(cases) as [ImportProfile, Case[]][]
       test(c.name, async () => {
         const cid = await storage.putStream(c.input(), { profile, pin: false })
         expect(cid.toString()).toBe(expected(...c.row))
+        // and it reads back byte for byte
+        expect(await sha256Hex(storage.get(cid))).toEqual(await sha256Hex(toAsync(c.input())))
       })
     }
   })

@@ -155,6 +155,17 @@ describe('CAR', () => {
     }
   })
 
+  test('behavior: a consumer that stops reading an export early does not leave it hanging', async () => {
+    const cid = await storage.putStream(det(4 * MiB, 'car-early'))
+    let chunks = 0
+    for await (const _ of storage.exportCar(cid)) {
+      if (++chunks === 2) break
+    }
+    expect(chunks).toBe(2)
+    // the storage is still usable (and stop() in afterAll does not hang)
+    expect((await concat(storage.exportCar(cid))).byteLength).toBeGreaterThan(4 * MiB)
+  })
+
   test('behavior: imports a CAR exported by Kubo (gateway-conformance fixture)', async () => {
     const other = await createStorage()
     try {

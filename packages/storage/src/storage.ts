@@ -442,7 +442,10 @@ export class HeliaStorage implements Storage {
     const cid = toCid(cidLike)
     this.#assertStarted('exportCar')
     const { signal, onProgress } = options
-    const view = this.#networkView(signal)
+    // Stops the walk when the consumer stops reading early.
+    const stop = new AbortController()
+    const walkSignal = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal])
+    const view = this.#networkView(walkSignal)
     const { writer, out } = CarWriter.create([cid])
     let failure: unknown
     // The writer's `put` resolves once the consumer has taken the bytes, so this loop runs at the
@@ -450,7 +453,7 @@ export class HeliaStorage implements Storage {
     const producer = (async () => {
       try {
         let blocks = 0
-        for await (const block of walkDag(cid, { get: async (c) => collect(view.get(c)) }, signal)) {
+        for await (const block of walkDag(cid, { get: async (c) => collect(view.get(c)) }, walkSignal)) {
           await writer.put({ cid: block.cid, bytes: block.bytes! })
           blocks++
           onProgress?.({ type: 'storage:car:export:block', cid: block.cid, blocks })
@@ -461,12 +464,31 @@ export class HeliaStorage implements Storage {
         await writer.close()
       }
     })()
+    const iterator = out[Symbol.asyncIterator]()
+    let finished = false
     try {
-      for await (const chunk of out) yield chunk
-      await producer
+      while (true) {
+        const next = await iterator.next()
+        if (next.done === true) break
+        yield next.value
+      }
+      finished = true
     } finally {
-      // If the consumer stops early, let the producer finish against a closed writer.
-      await producer.catch(() => {})
+      if (!finished) {
+        // The consumer left (break, return, throw): stop the walk, and keep draining so that a `put`
+        // waiting for a reader settles and the producer can close the writer.
+        stop.abort()
+        void (async () => {
+          try {
+            while ((await iterator.next()).done !== true) {
+              // discard
+            }
+          } catch {
+            // nothing is listening any more
+          }
+        })()
+      }
+      await producer
     }
     if (failure !== undefined) throw this.#mapError(failure, cid, signal)
   }

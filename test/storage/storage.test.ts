@@ -85,6 +85,11 @@ describe('envelopes', () => {
     expect(await storage.stat(cid)).toMatchObject({ codec: 'dag-cbor', blocks: 2, local: true, pinned: true })
   })
 
+  test('error: a value outside the IPLD data model is refused with a TypeError', async () => {
+    await expect(storage.putEnvelope({ a: undefined })).rejects.toThrow(TypeError)
+    await expect(storage.putEnvelope({ f: () => 1 })).rejects.toThrow(TypeError)
+  })
+
   test('error: getEnvelope of a UnixFS CID and get of an envelope are refused', async () => {
     const file = await storage.putBytes(new Uint8Array([1]))
     const env = await storage.putEnvelope({ a: 1 })
@@ -176,6 +181,7 @@ describe('CAR', () => {
       // the multiblock file inside, by its Kubo CID (fixture table)
       const multiblock = CID.parse('bafybeigcisqd7m5nf3qmuvjdbakl5bdnh4ocrmacaqkpuh77qjvggmt2sa')
       expect(Buffer.from(await concat(other.get(multiblock)))).toEqual(fixture('gwc-multiblock.txt'))
+      await expect(concat(other.get(roots[0]!))).rejects.toMatchObject({ name: 'NotAFileError' })
     } finally {
       await other.stop()
     }
@@ -267,6 +273,17 @@ describe('errors', () => {
         name: 'AbortError',
       },
     )
+  })
+
+  test('behavior: a storage can be stopped and started again', async () => {
+    const s = await createStorage({ directory: join(dir.path, 'restart') })
+    const cid = await s.putBytes(new Uint8Array([1, 2, 3]))
+    await s.stop()
+    expect(s.status).toBe('stopped')
+    await s.start()
+    expect(s.status).toBe('started')
+    expect(await concat(s.get(cid))).toEqual(new Uint8Array([1, 2, 3]))
+    await s.stop()
   })
 
   test('error: every operation on a stopped storage throws StorageClosedError', async () => {

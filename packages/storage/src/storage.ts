@@ -249,7 +249,15 @@ export class HeliaStorage implements Storage {
   async putEnvelope(value: unknown, options: PutEnvelopeOptions = {}): Promise<CID> {
     this.#assertStarted('putEnvelope')
     options.signal?.throwIfAborted()
-    const bytes = dagCbor.encode(value)
+    let bytes: Uint8Array
+    try {
+      bytes = dagCbor.encode(value)
+    } catch (err) {
+      // e.g. `undefined`, a function, a class instance, NaN: not in the IPLD data model
+      throw new TypeError('putEnvelope: the value cannot be encoded as dag-cbor (IPLD data model only).', {
+        cause: err,
+      })
+    }
     const cid = CID.createV1(DAG_CBOR, await sha256.digest(bytes))
     const release = await this.#lock.shared()
     try {

@@ -61,6 +61,7 @@ export class Capsule {
    * @throws {InvalidCapsuleError} if the capsule does not verify
    */
   static fromBytes(data: Uint8Array): Capsule {
+    if (!(data instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array.')
     let e: Uint8Array
     let v: Uint8Array
     let s: Uint8Array

@@ -119,6 +119,7 @@ export class ReencryptionEvidence {
 
   /** @throws {UmbralDeserializationError} */
   static fromBytes(data: Uint8Array): ReencryptionEvidence {
+    if (!(data instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array.')
     let parts: EvidenceParts
     try {
       const arr = asArray(decodeMsgpack(data), 16)

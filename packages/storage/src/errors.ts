@@ -115,7 +115,7 @@ export class BlockVerificationError extends BaseError {
   constructor(parameters: { cid: string; source: 'local' | 'car' | 'network'; cause?: unknown }) {
     const where =
       parameters.source === 'local'
-        ? 'The copy in the local blockstore is corrupt; remove it (or run gc after unpinning) and fetch it again.'
+        ? 'The copy in the local blockstore was corrupt and has been removed; put, import or fetch it again.'
         : parameters.source === 'car'
           ? 'The CAR file is corrupt or was tampered with.'
           : 'The peer or gateway that sent it is faulty or malicious.'

@@ -9,7 +9,8 @@ import { blockMatchesCid, collect, type HasherLookup } from './verify.ts'
  *
  * Blocks are written only after they were hashed (by the importer, or verified from a CAR or the network),
  * so a mismatch on read means the disk copy was damaged (bit rot, a torn write after power loss, a manual
- * edit). Serving it would spread corruption to peers, so the read fails with {@link BlockVerificationError}.
+ * edit). Serving it would spread corruption to peers, so the read fails with {@link BlockVerificationError}
+ * and the bad copy is deleted.
  */
 export class VerifiedBlockstore implements Blockstore {
   readonly #child: Blockstore
@@ -47,6 +48,13 @@ export class VerifiedBlockstore implements Blockstore {
     // consumer (exporter, bitswap) concatenates again anyway, and measured slower than reading it whole.
     const bytes = await collect(this.#child.get(cid, options))
     if (this.#verify && !(await blockMatchesCid(cid, bytes, this.#getHasher))) {
+      // The copy is provably wrong and worthless. Removing it lets the store heal: a later put of the same
+      // content, a CAR import or a network fetch writes a good copy (they skip blocks that exist).
+      try {
+        await this.#child.delete(cid)
+      } catch {
+        // best effort; the error below is what matters
+      }
       throw new BlockVerificationError({ cid: cid.toString(), source: 'local' })
     }
     yield bytes

@@ -618,11 +618,11 @@ export class HeliaStorage implements Storage {
     const local = this.#local
     return {
       async *get(cid: CID): AsyncGenerator<Uint8Array> {
-        if (offline || (await local.has(cid))) {
-          if (!(await local.has(cid))) throw new NotFoundError({ cid: cid.toString(), offline: true })
+        if (await local.has(cid)) {
           yield* local.get(cid, signalOption(signal))
           return
         }
+        if (offline) throw new NotFoundError({ cid: cid.toString(), offline: true })
         const timeout = AbortSignal.timeout(timeoutMs)
         const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
         try {

@@ -3,7 +3,7 @@
  */
 import { createStorage, type Storage } from '@medvault/storage'
 import { afterEach, expect, test } from 'vitest'
-import { det, sha256Hex } from './helpers.ts'
+import { det, sha256Hex, tempDir } from './helpers.ts'
 
 const MiB = 1_048_576
 const started: Storage[] = []
@@ -50,6 +50,21 @@ test('default: the embedded storage has no libp2p at all', async () => {
     await expect(s.connect('/ip4/127.0.0.1/tcp/1')).rejects.toThrow(/no network/)
   } finally {
     await s.stop()
+  }
+})
+
+test('behavior: a persistent networked storage keeps its peer id across restarts', async () => {
+  const dir = await tempDir()
+  try {
+    const first = await createStorage({ directory: dir.path, network: {} })
+    const id = first.peerId
+    expect(id).toMatch(/^12D3Koo/)
+    await first.stop()
+    const second = await createStorage({ directory: dir.path, network: {} })
+    expect(second.peerId).toBe(id)
+    await second.stop()
+  } finally {
+    await dir.remove()
   }
 })
 

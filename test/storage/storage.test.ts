@@ -133,6 +133,28 @@ describe('pins and gc', () => {
     expect(await sha256Hex(storage.get(a))).toEqual(await sha256Hex(det(MiB + 10, 'shared')))
   })
 
+  test('behavior: pin, gc, and CAR export/import report progress per block', async () => {
+    const cid = await storage.putStream(det(2 * MiB + 1, 'progress'), { pin: false })
+    const pinEvents: StorageProgressEvent[] = []
+    await storage.pin(cid, { onProgress: (e) => pinEvents.push(e) })
+    expect(pinEvents.at(-1)).toMatchObject({ type: 'storage:pin:block', blocks: 4 })
+    const exportEvents: StorageProgressEvent[] = []
+    const car = await concat(storage.exportCar(cid, { onProgress: (e) => exportEvents.push(e) }))
+    expect(exportEvents.map((e) => e.type)).toEqual(Array(4).fill('storage:car:export:block'))
+    const other = await createStorage()
+    try {
+      const importEvents: StorageProgressEvent[] = []
+      await other.importCar([car], { onProgress: (e) => importEvents.push(e) })
+      expect(importEvents.at(-1)).toMatchObject({ type: 'storage:car:import:block', blocks: 4 })
+      await other.unpin(cid)
+      const gcEvents: StorageProgressEvent[] = []
+      expect(await other.gc({ onProgress: (e) => gcEvents.push(e) })).toEqual({ removed: 4, kept: 0 })
+      expect(gcEvents.at(-1)).toMatchObject({ type: 'storage:gc:removed', removed: 4 })
+    } finally {
+      await other.stop()
+    }
+  })
+
   test('behavior: listPins lists every pinned root, envelope pins keep their linked content', async () => {
     const file = await storage.putBytes(new Uint8Array([4, 5, 6]), { pin: false })
     const env = await storage.putEnvelope({ content: file })

@@ -143,7 +143,7 @@ test('behavior: a child SIGKILLed during a 200 MiB put leaves a consistent store
   for await (const line of createInterface({ input: child.stdout })) {
     const [kind, ...rest] = line.split(' ')
     if (kind === 'early') early = rest
-    if (kind === 'progress' && Number(rest[0]) >= 48 * MiB && killedAt === 0) {
+    if (kind === 'progress' && Number(rest[0]) >= 32 * MiB && killedAt === 0) {
       killedAt = Number(rest[0])
       child.kill('SIGKILL')
     }

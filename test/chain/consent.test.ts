@@ -19,7 +19,7 @@ import {
   signGrant,
   UnauthorizedError,
 } from '@medvault/chain'
-import { ContractFunctionRevertedError, type Hex } from 'viem'
+import { ContractFunctionRevertedError, encodeAbiParameters, type Hex, keccak256 } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { cid, compressedKey, testKey } from './helpers.ts'
 
@@ -94,7 +94,11 @@ describe('grantAccess / isAccessAllowed / revokeAccess', () => {
       revoked: false,
       breakGlass: false,
     })
-    expect(grant.scopeKey).toBe(records[0]!.slice(0, 26))
+    expect(grant.scopeKey).toBe(
+      keccak256(
+        encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [grantId, records[0]!]),
+      ).slice(0, 26),
+    )
     expect(salt).toMatch(/^0x[0-9a-f]{64}$/)
 
     await patient().revokeAccess({ grantId })

@@ -1,6 +1,6 @@
 import { purposeOfUse, scopeKind, tagScopeTarget } from '@medvault/contracts'
 import fc from 'fast-check'
-import type { Hex } from 'viem'
+import { encodeAbiParameters, type Hex, keccak256 } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
   type ContractsDevnet,
@@ -93,7 +93,10 @@ describe('ConsentRegistry grants', () => {
       purpose: TREAT,
       flags: 0,
       grantee: bob().address,
-      scopeKey: id('a1').slice(0, 26),
+      // Not the id's prefix: keccak256(abi.encode(grantId, recordId))[0:12].
+      scopeKey: keccak256(
+        encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [grantId, id('a1')]),
+      ).slice(0, 26),
     })
     const [event] = await a.consent.getEvents.AccessGranted({ grantId }, { fromBlock: 0n })
     expect(event?.args).toEqual({
@@ -134,6 +137,23 @@ describe('ConsentRegistry grants', () => {
     ).toEqual({
       errorName: 'GrantNotFound',
       args: [id('no such grant')],
+    })
+  })
+
+  test('behavior: a single-record grant covers only its record, not another one sharing its first 12 bytes', async () => {
+    // Ids that differ only in their last bytes (e.g. counters, left-padded numbers) must not share a grant.
+    const a = alice()
+    const first = `0x${'00'.repeat(31)}01` as Hex
+    const second = `0x${'00'.repeat(31)}02` as Hex
+    await devnet.mined(a.consent.write.registerRecord([first, noTag, cid('first')]))
+    const grantId = await grant('shared id prefix', { scopeTarget: first })
+    // Registered after the grant too: the grant's stored key must not be derivable from the id alone.
+    await devnet.mined(a.consent.write.registerRecord([second, noTag, cid('second')]))
+    expect(await allowed(grantId, first)).toBe(true)
+    expect(await allowed(grantId, second)).toBe(false)
+    expect(await revertOf(a.consent.read.checkAccess([grantId, second, bob().address, TREAT]))).toEqual({
+      errorName: 'RecordOutOfScope',
+      args: [grantId, second],
     })
   })
 

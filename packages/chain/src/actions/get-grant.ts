@@ -12,7 +12,10 @@ export type GetGrantReturnType = {
   grantor: Address
   grantee: Address
   scopeKind: ScopeKindName
-  /** The first 12 bytes of the scope target (record id or tag); the full target is in the AccessGranted event. */
+  /**
+   * Record scope: `keccak256(abi.encode(grantId, recordId))`'s first 12 bytes; tag scope: the tag; else zero.
+   * The full target is in the AccessGranted event.
+   */
   scopeKey: Hex
   purpose: Purpose | number
   notBefore: number

@@ -82,7 +82,11 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
         bytes kfragsCid;
     }
 
-    /// @notice A grant as stored (two slots). `flags`: bit 0 revoked, bit 1 break-glass.
+    /// @notice A grant as stored (two slots). `flags`: bit 0 revoked, bit 1 break-glass. `scopeKey`: for a
+    /// Record scope the first 12 bytes of `keccak256(abi.encode(grantId, recordId))` (not the id's own prefix,
+    /// which ids such as counters share; the grant id is unknown until the grant, so no record can be made to
+    /// collide with it short of a 2^96 search), for a Tag scope the tag, otherwise 0. The full target is in
+    /// the {AccessGranted} event.
     struct Grant {
         address grantor;
         uint32 notBefore;

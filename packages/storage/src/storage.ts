@@ -262,8 +262,16 @@ export class HeliaStorage implements Storage {
     const release = await this.#lock.shared()
     try {
       await this.helia.blockstore.put(cid, bytes, signalOption(options.signal))
-      if (options.pin !== false) await this.#writePin(cid, options.signal)
+      if (options.pin !== false) {
+        // A pin is recursive: it protects what the envelope links to, so those blocks must be here (or be
+        // fetched now) before the pin record exists. A pin over a missing block would make every later gc
+        // stop, since gc cannot tell which blocks such a DAG still needs.
+        await this.#makeLocal(cid, options.signal, undefined)
+        await this.#writePin(cid, options.signal)
+      }
       return cid
+    } catch (err) {
+      throw this.#mapError(err, cid, options.signal)
     } finally {
       release()
     }
@@ -324,21 +332,7 @@ export class HeliaStorage implements Storage {
     const release = await this.#lock.shared()
     try {
       if (await this.#datastore.has(pinKey(cid))) return
-      const view = this.#networkView(signal)
-      let blocks = 0
-      // Make the whole DAG local first; the pin record comes last, so an interrupted pin leaves no
-      // record and its fetched blocks are ordinary unpinned blocks.
-      for await (const block of walkDag(
-        cid,
-        {
-          get: async (c) => collect(view.get(c)),
-          skipLeaf: async (c) => this.#local.has(c),
-        },
-        signal,
-      )) {
-        blocks++
-        onProgress?.({ type: 'storage:pin:block', cid: block.cid, blocks })
-      }
+      await this.#makeLocal(cid, signal, onProgress)
       await this.#writePin(cid, signal)
     } catch (err) {
       throw this.#mapError(err, cid, signal)
@@ -374,18 +368,7 @@ export class HeliaStorage implements Storage {
     const { signal, onProgress } = options
     const release = await this.#lock.exclusive()
     try {
-      // Mark: every block reachable from a pin, read from local blocks only. A pinned DAG with a block
-      // missing or corrupt stops gc rather than guess (a sweep on a wrong live set would delete data).
-      const live = new Set<string>()
-      for await (const root of this.listPins(signalOption(signal))) {
-        for await (const block of walkDag(
-          root,
-          { get: async (c) => collect(this.#local.get(c, signalOption(signal))), skipLeaf: async () => true },
-          signal,
-        )) {
-          live.add(multihashKey(block.cid))
-        }
-      }
+      const live = await this.#markLive(signal)
       // Sweep. Blockstores key blocks by multihash, so a raw and a dag-pb CID of the same bytes share a file.
       let removed = 0
       let kept = 0
@@ -509,6 +492,8 @@ export class HeliaStorage implements Storage {
     const { signal, onProgress } = options
     signal?.throwIfAborted()
     const release = await this.#lock.shared()
+    // what the finally releases: the shared lock, or the exclusive one a rollback takes instead
+    let releaseAll = release
     const written: CID[] = []
     const pinned: CID[] = []
     try {
@@ -564,9 +549,21 @@ export class HeliaStorage implements Storage {
       }
       return roots
     } catch (err) {
-      // Roll back: nothing from a refused CAR stays (blocks that were already here are not touched).
+      // Roll back: nothing from a refused CAR stays. Blocks that were here before the import are not
+      // touched. A block this import wrote may meanwhile be relied on by another operation (a put or an
+      // import of the same content skips blocks that exist, then pins them), so the rollback waits until no
+      // put, pin or import runs (the exclusive lock) and deletes only the blocks that no pin reaches: it is a
+      // gc limited to this import's blocks.
       for (const root of pinned) await ignoreFailure(async () => this.#datastore.delete(pinKey(root)))
-      for (const cid of written) await ignoreFailure(async () => this.#blocks.delete(cid))
+      release()
+      releaseAll = await this.#lock.exclusive()
+      await ignoreFailure(async () => {
+        if (written.length === 0) return
+        const live = await this.#markLive(undefined)
+        for (const cid of written) {
+          if (!live.has(multihashKey(cid))) await ignoreFailure(async () => this.#blocks.delete(cid))
+        }
+      })
       if (err instanceof MissingBlockError) {
         throw new CarImportError({
           reason: `The CAR does not hold the complete DAG of its roots (block ${err.cid} is missing); import it with pin: false to keep a partial DAG.`,
@@ -574,11 +571,55 @@ export class HeliaStorage implements Storage {
       }
       throw this.#mapError(err, undefined, signal)
     } finally {
-      release()
+      releaseAll()
     }
   }
 
   // ------------------------------------------------------------------ internals
+
+  /**
+   * Makes the whole DAG under `cid` local (fetching what is missing when there is a network or a gateway).
+   * Pins call this before writing their record, so an interrupted pin leaves no record and its fetched
+   * blocks are ordinary unpinned blocks.
+   */
+  async #makeLocal(
+    cid: CID,
+    signal: AbortSignal | undefined,
+    onProgress: PinOptions['onProgress'] | undefined,
+  ): Promise<void> {
+    const view = this.#networkView(signal)
+    let blocks = 0
+    for await (const block of walkDag(
+      cid,
+      {
+        get: async (c) => collect(view.get(c)),
+        skipLeaf: async (c) => this.#local.has(c),
+      },
+      signal,
+    )) {
+      blocks++
+      onProgress?.({ type: 'storage:pin:block', cid: block.cid, blocks })
+    }
+  }
+
+  /**
+   * Mark: the multihash of every block reachable from a pin, read from local blocks only. A pinned DAG
+   * with a block missing or corrupt throws rather than guess (a sweep on a wrong live set would delete
+   * data). Call it holding the exclusive lock.
+   */
+  async #markLive(signal: AbortSignal | undefined): Promise<Set<string>> {
+    const live = new Set<string>()
+    for await (const root of this.listPins(signalOption(signal))) {
+      for await (const block of walkDag(
+        root,
+        { get: async (c) => collect(this.#local.get(c, signalOption(signal))), skipLeaf: async () => true },
+        signal,
+      )) {
+        live.add(multihashKey(block.cid))
+      }
+    }
+    return live
+  }
 
   #assertStarted(operation: string): void {
     if (this.#status !== 'started') throw new StorageClosedError({ operation, status: this.#status })

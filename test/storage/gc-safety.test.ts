@@ -1,0 +1,168 @@
+/**
+ * gc's promise: it never deletes a pinned block or a block of a pinned DAG, whatever runs at the same time
+ * (puts, pins, unpins, CAR imports that fail and roll back), and envelopes pin the content they link to.
+ */
+import { createHash } from 'node:crypto'
+import { CID, createStorage, type Storage } from '@medvault/storage'
+import { afterEach, expect, test } from 'vitest'
+import { concat, det, sha256Hex } from './helpers.ts'
+
+const MiB = 1_048_576
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+async function memory(): Promise<Storage> {
+  const storage = await createStorage()
+  cleanups.push(() => storage.stop())
+  return storage
+}
+
+async function intact(storage: Storage, cid: CID, size: number, seed: string): Promise<void> {
+  expect(await storage.stat(cid)).toMatchObject({ local: true })
+  expect(await sha256Hex(storage.get(cid))).toEqual(await sha256Hex(det(size, seed)))
+}
+
+/** Yields the source's chunks, calling `onChunk(i)` before chunk i is handed to the importer. */
+async function* tapped(
+  source: AsyncIterable<Uint8Array>,
+  onChunk: (i: number) => void | Promise<void>,
+): AsyncGenerator<Uint8Array> {
+  let i = 0
+  for await (const chunk of source) {
+    await onChunk(i++)
+    yield chunk
+  }
+}
+
+/** A CARv1 section (varint length, CID bytes, block bytes). */
+function carSection(cid: CID, bytes: Uint8Array): Uint8Array {
+  const body = Buffer.concat([cid.bytes, bytes])
+  const len: number[] = []
+  let n = body.length
+  while (n >= 0x80) {
+    len.push((n & 0x7f) | 0x80)
+    n >>>= 7
+  }
+  len.push(n)
+  return Buffer.concat([Buffer.from(len), body])
+}
+
+function badBlock(): { cid: CID; bytes: Uint8Array } {
+  const digest = createHash('sha256').update('what the CID says').digest()
+  // raw codec, sha2-256 multihash of other bytes than the ones that follow
+  const cid = CID.decode(Buffer.concat([Buffer.from([0x01, 0x55, 0x12, 0x20]), digest]))
+  return { cid, bytes: new TextEncoder().encode('something else') }
+}
+
+test('behavior: gc racing puts and pins of content that shares blocks with an unpinned DAG keeps them all', async () => {
+  const storage = await memory()
+  // X is unpinned; Y and Z share X's first three 1 MiB leaves (same seed, same offsets)
+  const x = await storage.putStream(det(3 * MiB + 5, 'shared'), { pin: false })
+  const gcs: Array<Promise<unknown>> = []
+  const y = storage.putStream(
+    tapped(det(3 * MiB + 9, 'shared'), (i) => {
+      // gc asked while Y is half written: Y's importer skipped the leaves X already had
+      if (i === 1 || i === 2) gcs.push(storage.gc())
+    }),
+  )
+  const pinX = storage.pin(x) // asked before any gc, so X is pinned before gc marks
+  const z = storage.putStream(det(3 * MiB + 13, 'shared'))
+  const [cy, cz] = await Promise.all([y, z, pinX])
+  await Promise.all(gcs)
+  expect((await storage.gc()).removed).toBe(0)
+  await intact(storage, x, 3 * MiB + 5, 'shared')
+  await intact(storage, cy, 3 * MiB + 9, 'shared')
+  await intact(storage, cz, 3 * MiB + 13, 'shared')
+})
+
+test('behavior: unpinning one of two pins that share blocks keeps the shared blocks; the other pin stays whole', async () => {
+  const storage = await memory()
+  const a = await storage.putStream(det(2 * MiB + 1, 'two-pins'))
+  const b = await storage.putStream(det(2 * MiB + 2, 'two-pins'))
+  await storage.unpin(b)
+  const { removed } = await storage.gc()
+  expect(removed).toBe(2) // b's root and its own 2-byte tail leaf; the two shared 1 MiB leaves stay
+  await intact(storage, a, 2 * MiB + 1, 'two-pins')
+  expect(await storage.stat(b)).toMatchObject({ local: false, localBlocks: 0 }) // its root is gone
+})
+
+test('behavior: a refused CAR import does not roll back blocks a concurrent put of the same content relies on', async () => {
+  const storage = await memory()
+  const source = await memory()
+  const seed = 'car-vs-put'
+  const size = 3 * MiB + 7
+  const root = await source.putStream(det(size, seed))
+  const good = await concat(source.exportCar(root))
+  const bad = badBlock()
+  let goodBlocks = 0
+  let allGoodSeen: () => void = () => {}
+  const seen = new Promise<void>((resolve) => {
+    allGoodSeen = resolve
+  })
+  let carryOn: () => void = () => {}
+  const resume = new Promise<void>((resolve) => {
+    carryOn = resolve
+  })
+  async function* car(): AsyncGenerator<Uint8Array> {
+    yield good
+    await resume
+    yield carSection(bad.cid, bad.bytes)
+  }
+  const imported = storage
+    .importCar(car(), {
+      onProgress: () => {
+        if (++goodBlocks === 5) allGoodSeen()
+      },
+    })
+    .catch((e: unknown) => e)
+  await seen // the import wrote all five good blocks; the put below finds them present and skips them
+  const cid = await storage.putStream(det(size, seed))
+  carryOn() // now the import meets the bad block and rolls back
+  expect(await imported).toMatchObject({ name: 'CarImportError' })
+  expect(cid.equals(root)).toBe(true)
+  expect(await storage.isPinned(cid)).toBe(true)
+  await intact(storage, cid, size, seed)
+  expect(await storage.gc()).toEqual({ removed: 0, kept: 5 })
+  await intact(storage, cid, size, seed)
+})
+
+test('behavior: a refused CAR import still removes its own blocks that nothing else holds', async () => {
+  const storage = await memory()
+  const source = await memory()
+  const root = await source.putStream(det(2 * MiB + 1, 'refused'))
+  const good = await concat(source.exportCar(root))
+  const bad = badBlock()
+  await expect(storage.importCar([good, carSection(bad.cid, bad.bytes)])).rejects.toMatchObject({
+    name: 'CarImportError',
+  })
+  expect(await storage.stat(root)).toMatchObject({ localBlocks: 0 })
+  expect(await storage.gc()).toEqual({ removed: 0, kept: 0 })
+})
+
+test('behavior: a pinned envelope protects the UnixFS content it links to, until it is unpinned', async () => {
+  const storage = await memory()
+  const content = await storage.putStream(det(2 * MiB + 3, 'linked'))
+  const envelope = await storage.putEnvelope({ v: 1, content, nested: [{ again: content }] })
+  await storage.unpin(content)
+  expect((await storage.gc()).removed).toBe(0)
+  await intact(storage, content, 2 * MiB + 3, 'linked')
+  await storage.unpin(envelope)
+  expect(await storage.gc()).toEqual({ removed: 5, kept: 0 }) // the envelope and the content's 4 blocks
+})
+
+test('error: pinning an envelope whose linked content is not here is refused, and gc keeps working', async () => {
+  const storage = await memory()
+  const elsewhere = await (await memory()).putBytes(new TextEncoder().encode('only on another node'))
+  const kept = await storage.putBytes(new TextEncoder().encode('kept'))
+  await expect(storage.putEnvelope({ content: elsewhere })).rejects.toMatchObject({ name: 'NotFoundError' })
+  // an envelope whose content lives elsewhere can still be stored, unpinned
+  const unpinned = await storage.putEnvelope({ content: elsewhere }, { pin: false })
+  expect(await storage.getEnvelope(unpinned)).toEqual({ content: elsewhere })
+  await expect(storage.pin(unpinned)).rejects.toMatchObject({ name: 'NotFoundError' })
+  expect(await storage.isPinned(unpinned)).toBe(false)
+  const { kept: n } = await storage.gc()
+  expect(n).toBe(1)
+  expect(new TextDecoder().decode(await concat(storage.get(kept)))).toBe('kept')
+})

@@ -6,6 +6,7 @@ import {
   type GrantEvent,
   GrantExpiredError,
   GrantNotYetValidError,
+  GrantOutlivesDelegationError,
   GrantRevokedError,
   grantBySig,
   InvalidNonceError,
@@ -198,8 +199,17 @@ describe('grantAccess / isAccessAllowed / revokeAccess', () => {
       permissions: ['grant', 'revoke'],
       expiry,
     })
+    // What a guardian grants ends with its term.
+    const tooLong = await guardian()
+      .grantAccess({ ...(await terms()), grantor: patient().account.address })
+      .catch((e: unknown) => e)
+    expect(tooLong).toBeInstanceOf(GrantOutlivesDelegationError)
+    expect((tooLong as GrantOutlivesDelegationError).args).toMatchObject({
+      delegate: guardian().account.address,
+      delegationExpiry: expiry,
+    })
     const { grantId } = await guardian().grantAccess({
-      ...(await terms()),
+      ...(await terms({ expiry })),
       grantor: patient().account.address,
     })
     expect((await devnet.publicClient.getGrant({ grantId })).grantor).toBe(patient().account.address)

@@ -357,7 +357,24 @@ describe('ConsentRegistry grants', () => {
     const g = { account: guardian.account }
     const expiry = (await devnet.now()) + 3600
     await devnet.mined(a.consent.write.appointDelegate([guardian.account.address, 2, expiry]))
-    await devnet.mined(guardian.consent.write.grantFor([a.account.address, params('by guardian')]))
+    // A delegate cannot confer access beyond its own term, directly or as a break-glass authorisation.
+    expect(
+      await revertOf(guardian.consent.simulate.grantFor([a.account.address, params('too long')], g)),
+    ).toEqual({
+      errorName: 'GrantOutlivesDelegation',
+      args: [guardian.account.address, t0 + 10 * 24 * 3600, expiry],
+    })
+    expect(
+      await revertOf(
+        guardian.consent.simulate.authorizeBreakGlass([a.account.address, params('glass too long'), 3600], g),
+      ),
+    ).toEqual({
+      errorName: 'GrantOutlivesDelegation',
+      args: [guardian.account.address, t0 + 10 * 24 * 3600, expiry],
+    })
+    await devnet.mined(
+      guardian.consent.write.grantFor([a.account.address, params('by guardian', { expiry })]),
+    )
     const grantId = await a.consent.read.grantIdOf([a.account.address, id('by guardian')])
     expect((await a.consent.read.getGrant([grantId])).grantor).toBe(a.account.address)
     expect(await allowed(grantId, id('a1'))).toBe(true)

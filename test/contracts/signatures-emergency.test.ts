@@ -224,13 +224,20 @@ describe('ConsentRegistry EIP-712', () => {
   test('behavior: a grant delegate signs for the patient with its own nonce', async () => {
     const r = relayer()
     const guardian = devnet.accounts[5]!
-    await devnet.mined(
-      devnet
-        .as(alice())
-        .consent.write.appointDelegate([guardian.address, 2 | 4, (await devnet.now()) + 3600]),
-    )
-    const p = params('guardian signed')
+    const term = (await devnet.now()) + 3600
+    await devnet.mined(devnet.as(alice()).consent.write.appointDelegate([guardian.address, 2 | 4, term]))
     const deadline = BigInt(t0 + 3600)
+    // Signed, but lasting past the guardian's term: refused however it is submitted.
+    const long = params('guardian signed too long')
+    const longSig = await signGrant(guardian, alice().address, long, 0n, deadline)
+    expect(
+      await revertOf(
+        r.consent.simulate.grantBySig([alice().address, long, guardian.address, 0n, deadline, longSig], {
+          account: r.account,
+        }),
+      ),
+    ).toEqual({ errorName: 'GrantOutlivesDelegation', args: [guardian.address, long.expiry, term] })
+    const p = params('guardian signed', { expiry: term })
     const signature = await signGrant(guardian, alice().address, p, 0n, deadline)
     await devnet.mined(
       r.consent.write.grantBySig([alice().address, p, guardian.address, 0n, deadline, signature]),

@@ -337,6 +337,8 @@ export {
   type GrantNotFoundErrorType,
   GrantNotYetValidError,
   type GrantNotYetValidErrorType,
+  GrantOutlivesDelegationError,
+  type GrantOutlivesDelegationErrorType,
   GrantRevokedError,
   type GrantRevokedErrorType,
   InvalidBreakGlassDurationError,

@@ -485,6 +485,28 @@ export class DelegationNotFoundError extends ContractError<
   }
 }
 
+export type GrantOutlivesDelegationErrorType = GrantOutlivesDelegationError & {
+  name: 'GrantOutlivesDelegationError'
+}
+
+/** The contract reverted with `GrantOutlivesDelegation(delegate, expiry, delegationExpiry)`. */
+export class GrantOutlivesDelegationError extends ContractError<
+  'GrantOutlivesDelegation',
+  { delegate: Address; expiry: number; delegationExpiry: number }
+> {
+  override name = 'GrantOutlivesDelegationError' as const
+
+  constructor(
+    parameters: ContractErrorParameters<{ delegate: Address; expiry: number; delegationExpiry: number }>,
+  ) {
+    const a = parameters.args
+    super(
+      `A delegate's grant may not expire (${a.expiry}) after its delegation does (${a.delegationExpiry}).`,
+      { ...parameters, errorName: 'GrantOutlivesDelegation' },
+    )
+  }
+}
+
 export type GrantNotFoundErrorType = GrantNotFoundError & { name: 'GrantNotFoundError' }
 
 /** The contract reverted with `GrantNotFound(grantId)`. */
@@ -1162,6 +1184,7 @@ export const contractErrors = {
   InvalidPermissions: InvalidPermissionsError,
   ExpiryNotInFuture: ExpiryNotInFutureError,
   DelegationNotFound: DelegationNotFoundError,
+  GrantOutlivesDelegation: GrantOutlivesDelegationError,
   GrantNotFound: GrantNotFoundError,
   GrantAlreadyExists: GrantAlreadyExistsError,
   GrantRevoked: GrantRevokedError,

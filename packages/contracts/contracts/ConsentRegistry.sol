@@ -58,7 +58,7 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
     /// @inheritdoc IConsentRegistry
     function grantFor(address grantor, GrantParams calldata params) external returns (bytes32 grantId) {
         if (grantor == address(0)) revert ZeroAddress("grantor");
-        _authorize(msg.sender, grantor, PERMISSION_GRANT);
+        _authorizeGrant(msg.sender, grantor, params.expiry);
         return _grant(grantor, params, 0);
     }
 
@@ -73,7 +73,7 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
     ) external returns (bytes32 grantId) {
         if (grantor == address(0)) revert ZeroAddress("grantor");
         _useSignature(signer, nonce, deadline, _hashGrant(grantor, params, nonce, deadline), signature);
-        _authorize(signer, grantor, PERMISSION_GRANT);
+        _authorizeGrant(signer, grantor, params.expiry);
         return _grant(grantor, params, 0);
     }
 
@@ -100,7 +100,7 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
         returns (bytes32 grantId)
     {
         if (grantor == address(0)) revert ZeroAddress("grantor");
-        _authorize(msg.sender, grantor, PERMISSION_GRANT);
+        _authorizeGrant(msg.sender, grantor, params.expiry);
         if (maxDuration == 0 || maxDuration > MAX_BREAK_GLASS_DURATION) {
             revert InvalidBreakGlassDuration(maxDuration, MAX_BREAK_GLASS_DURATION);
         }

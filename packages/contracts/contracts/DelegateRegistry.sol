@@ -45,6 +45,17 @@ abstract contract DelegateRegistry is IDelegateRegistry {
         if (actor != owner && !_holds(owner, actor, permission)) revert Unauthorized(actor, owner, permission);
     }
 
+    /// @dev {_authorize} for a grant lasting until `grantExpiry`: a delegate's grants may not outlast the
+    /// delegation, so an expired guardian leaves no access of its own making behind.
+    function _authorizeGrant(address actor, address owner, uint32 grantExpiry) internal view {
+        if (actor == owner) return;
+        Delegation memory d = _delegations[owner][actor];
+        if (d.permissions & PERMISSION_GRANT == 0 || block.timestamp >= d.expiry) {
+            revert Unauthorized(actor, owner, PERMISSION_GRANT);
+        }
+        if (grantExpiry > d.expiry) revert GrantOutlivesDelegation(actor, grantExpiry, d.expiry);
+    }
+
     function _holds(address patient, address delegate, uint8 permissions) private view returns (bool) {
         Delegation memory d = _delegations[patient][delegate];
         return permissions != 0 && d.permissions & permissions == permissions && block.timestamp < d.expiry;

@@ -5,6 +5,7 @@ import type { MedvaultContractsParameter } from '../addresses.ts'
 import {
   AccountRequiredError,
   type GrantAlreadyExistsErrorType,
+  type GrantOutlivesDelegationErrorType,
   type InvalidCidLengthErrorType,
   type InvalidPurposeErrorType,
   type InvalidRecordSetSizeErrorType,
@@ -43,6 +44,7 @@ export type GrantAccessReturnType = WriteReturnType & {
 /** Every way a grant can be refused. */
 export type GrantErrorType =
   | GrantAlreadyExistsErrorType
+  | GrantOutlivesDelegationErrorType
   | InvalidPurposeErrorType
   | InvalidValidityErrorType
   | InvalidThresholdErrorType

@@ -287,7 +287,8 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
     /// @param params The grant terms.
     function grant(GrantParams calldata params) external returns (bytes32 grantId);
 
-    /// @notice Creates a grant whose grantor is `grantor`; the caller is `grantor` or its grant delegate.
+    /// @notice Creates a grant whose grantor is `grantor`; the caller is `grantor` or its grant delegate, whose
+    /// grants may not expire after its delegation does ({GrantOutlivesDelegation}).
     /// @param grantor The patient who granted.
     /// @param params The grant terms.
     function grantFor(address grantor, GrantParams calldata params) external returns (bytes32 grantId);

@@ -57,6 +57,13 @@ interface IDelegateRegistry {
     /// @param delegate The delegate.
     error DelegationNotFound(address patient, address delegate);
 
+    /// @notice A delegate tried to grant access lasting beyond its own delegation: what a guardian confers
+    /// ends with its term (the patient, granting directly, has no such cap).
+    /// @param delegate The delegate.
+    /// @param expiry The grant's expiry.
+    /// @param delegationExpiry When the delegation ends.
+    error GrantOutlivesDelegation(address delegate, uint32 expiry, uint32 delegationExpiry);
+
     /// @notice Appoints `delegate` for the caller, replacing any earlier terms.
     /// @param delegate The guardian.
     /// @param permissions Bit mask of `1` records, `2` grant, `4` revoke (non-zero).

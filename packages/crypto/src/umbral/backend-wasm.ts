@@ -5,8 +5,15 @@
  * tiny-secp256k1 out) still works on the noble backend, or handed in by the application with
  * `useTinySecp256k1`. A self-test (1·G, and U·k against noble) must pass before the backend is offered.
  *
- * Constant time: `baseMul` is `pointFromScalar` (libsecp256k1 `ecmult_gen`) and `mul` is `pointMultiply`
- * (`ecmult_const`), both constant-time in the scalar. Point addition is libsecp256k1's `pubkey_combine`,
+ * Constant time: `baseMul` is `pointFromScalar` (libsecp256k1 `ecmult_gen`, constant-time). `pointMultiply`
+ * is NOT constant-time: tiny-secp256k1 implements it with `secp256k1_ec_pubkey_tweak_mul`, which runs
+ * libsecp256k1's variable-time `ecmult` (Strauss wNAF; the tweak is assumed public there), and
+ * tiny-secp256k1 exposes no `ecmult_const` (no ECDH). So `mul`, which sees secrets, never hands it the
+ * secret: it multiplies by a fresh random b first and then by k·b⁻¹ (multiplicative scalar splitting with
+ * base-point blinding, Coron 1999 / Clavier–Joye). Each call's two scalars are uniformly random and the
+ * second base point is a random multiple of the input, so the running time is a fresh random variable
+ * each call, whose distribution does not depend on k — not constant-time in the strict sense, and twice the
+ * cost. `mulPublic` (proof verification) calls `pointMultiply` directly. Point addition is libsecp256k1's `pubkey_combine`,
  * whose running time varies only in the exceptional cases (equal or opposite inputs) that occur with
  * negligible probability for honest data. ECDSA is libsecp256k1's `ecdsa_sign` (constant-time) and
  * strict `ecdsa_verify` (low-S only).
@@ -15,7 +22,15 @@
  */
 import { randomBytes } from '@noble/hashes/utils.js'
 import type { GroupBackend } from './backend.ts'
-import { IDENTITY, isIdentity, POINT_SIZE, scalarToBytes } from './curve.ts'
+import {
+  Fn,
+  IDENTITY,
+  invertSecret,
+  isIdentity,
+  POINT_SIZE,
+  randomNonZeroScalar,
+  scalarToBytes,
+} from './curve.ts'
 
 /** The subset of tiny-secp256k1's API this backend uses. */
 export type Tiny = Pick<
@@ -48,9 +63,17 @@ export function createWasmBackend(tiny: Tiny): GroupBackend {
     return c
   }
 
-  const mulFull = (p: Uint8Array, k: bigint): Uint8Array | null =>
-    k === 0n || isIdentity(p) ? null : tiny.pointMultiply(toFull(p), scalarToBytes(k), false)
-  const mul = (p: Uint8Array, k: bigint): Uint8Array => fromFull(mulFull(p, k))
+  /** Variable-time k·P: public scalars only. */
+  const mulPublic = (p: Uint8Array, k: bigint): Uint8Array =>
+    k === 0n || isIdentity(p) ? IDENTITY : fromFull(tiny.pointMultiply(toFull(p), scalarToBytes(k), false))
+  /** k·P for a secret k as (k·b⁻¹)·(b·P), b fresh and random: pointMultiply never sees k (see above). */
+  const mulSecret = (p: Uint8Array, k: bigint): Uint8Array => {
+    if (k === 0n || isIdentity(p)) return IDENTITY
+    const b = randomNonZeroScalar()
+    // b ≠ 0 and P ≠ O in a prime-order group: b·P is never the identity.
+    const blinded = tiny.pointMultiply(toFull(p), scalarToBytes(b), false) as Uint8Array
+    return fromFull(tiny.pointMultiply(blinded, scalarToBytes(Fn.mul(k, invertSecret(b))), false))
+  }
   const add = (a: Uint8Array, b: Uint8Array): Uint8Array => {
     if (isIdentity(a)) return b
     if (isIdentity(b)) return a
@@ -69,14 +92,12 @@ export function createWasmBackend(tiny: Tiny): GroupBackend {
       if (full === null) throw new RangeError('invalid scalar')
       return fromFull(full)
     },
-    mul,
-    // libsecp256k1 exposes no variable-time multiply through tiny-secp256k1; the constant-time one is
-    // still the fastest available here.
-    mulPublic: mul,
+    mul: mulSecret,
+    mulPublic,
     add,
     isLinearRelation(p, z, q, h, r) {
       // z·p − h·q == r  ⇔  z·p == r + h·q
-      return eq(mul(p, z), add(r, mul(q, h)))
+      return eq(mulPublic(p, z), add(r, mulPublic(q, h)))
     },
     isValidPoint(bytes) {
       if (bytes.length !== POINT_SIZE || (bytes[0] !== 2 && bytes[0] !== 3)) return false

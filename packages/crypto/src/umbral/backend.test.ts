@@ -4,36 +4,66 @@
 import { spawnSync } from 'node:child_process'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import fc from 'fast-check'
-import { describe, expect, test } from 'vitest'
+import * as tiny from 'tiny-secp256k1'
+import { describe, expect, test, vi } from 'vitest'
 import { availableBackends, getBackend, setBackend } from './backend.ts'
-import { mulSecretGlv, splitScalar } from './backend-noble.ts'
-import { Fn, hex, IDENTITY, N, pointG, pointU } from './curve.ts'
+import { createNobleBackend } from './backend-noble.ts'
+import { createWasmBackend } from './backend-wasm.ts'
+import { Fn, hex, IDENTITY, N, pointG, pointU, scalarToBytes } from './curve.ts'
 import './index.ts'
 
 const { Point } = secp256k1
 const scalar = fc.bigInt({ min: 1n, max: N - 1n })
 const edgeScalars = [1n, 2n, 3n, 15n, 16n, (1n << 128n) - 1n, 1n << 128n, N - 1n, N - 2n, N >> 1n]
 
-test('behavior: the GLV split recombines to k', () => {
-  const lambda = 0x5363ad4cc05c30e0a5261c028812645a122e22ea20816678df02967c1b23bd72n
-  fc.assert(
-    fc.property(scalar, (k) => {
-      const { k1, k1neg, k2, k2neg } = splitScalar(k)
-      expect(Fn.create((k1neg ? -k1 : k1) + (k2neg ? -k2 : k2) * lambda)).toBe(k)
-    }),
-  )
+test('behavior: noble `mul` blinds the secret scalar with fresh randomness on every call', () => {
+  // An unblinded multiplication walks the same digits (and the same additions of the identity for zero
+  // digits) every time it sees the same secret, so its timing can be averaged over many calls; noble's
+  // `multiply` re-randomises the scalar (k + r·n) each time. Blinding is observable as randomness drawn.
+  const b = createNobleBackend()
+  const p = Point.BASE.multiply(0x1234567n).toBytes(true)
+  const k = 15n // GLV halves (15, 0): almost every window digit is zero
+  const expected = hex(Point.BASE.multiply(0x1234567n * 15n).toBytes(true))
+  const spy = vi.spyOn(globalThis.crypto, 'getRandomValues')
+  try {
+    for (let i = 0; i < 3; i++) {
+      const before = spy.mock.calls.length
+      const product = hex(b.mul(p, k))
+      expect(spy.mock.calls.length).toBeGreaterThan(before)
+      expect(product).toBe(expected)
+    }
+  } finally {
+    spy.mockRestore()
+  }
 })
 
-test('behavior: the constant-time GLV multiplication equals noble’s', () => {
+test('behavior: wasm `mul` never hands the secret scalar to pointMultiply (variable-time in libsecp256k1)', () => {
+  // tiny-secp256k1's pointMultiply is secp256k1_ec_pubkey_tweak_mul, i.e. libsecp256k1's variable-time
+  // `ecmult`: it may only ever see values independent of the secret.
+  const tweaks: string[] = []
+  const spying = {
+    ...tiny,
+    pointMultiply: (p: Uint8Array, tweak: Uint8Array, compressed?: boolean) => {
+      tweaks.push(hex(tweak))
+      return tiny.pointMultiply(p, tweak, compressed)
+    },
+  }
+  const b = createWasmBackend(spying)
   const p = Point.BASE.multiply(0x1234567n)
-  for (const k of edgeScalars) expect(mulSecretGlv(p, k).equals(p.multiplyUnsafe(k))).toBe(true)
-  fc.assert(
-    fc.property(scalar, scalar, (a, k) => {
-      const q = Point.BASE.multiply(a)
-      expect(mulSecretGlv(q, k).equals(q.multiplyUnsafe(k))).toBe(true)
-    }),
-    { numRuns: 40 },
-  )
+  const k = 0x1234567890abcdef1234567890abcdefn
+  const calls: string[][] = []
+  for (let i = 0; i < 2; i++) {
+    tweaks.length = 0
+    expect(hex(b.mul(p.toBytes(true), k))).toBe(hex(p.multiply(k).toBytes(true)))
+    calls.push([...tweaks])
+  }
+  expect(calls.flat()).not.toContain(hex(scalarToBytes(k)))
+  // Fresh blinding per call: the two calls share no tweak.
+  expect(calls[0]?.some((t) => calls[1]?.includes(t))).toBe(false)
+  // Public multiplications (proof verification) keep the direct, fast path.
+  tweaks.length = 0
+  b.mulPublic(p.toBytes(true), k)
+  expect(tweaks).toEqual([hex(scalarToBytes(k))])
 })
 
 describe.each(availableBackends())('%s backend', (name) => {

@@ -13,9 +13,11 @@
  * scalars as bigints in [0, n). The point at infinity is the 1-byte `0x00` marker and never leaves the
  * module.
  *
- * Constant time: `baseMul` and `mul` are the only operations that ever see a secret scalar, and both
- * backends implement them with constant-time algorithms (noble's `multiply`; libsecp256k1's
- * `ecmult_gen`/`ecmult_const` behind `pointFromScalar`/`pointMultiply`). `mulPublic` and
+ * Constant time: `baseMul` and `mul` are the only operations that ever see a secret scalar. noble runs
+ * both on its constant-time, scalar-blinded `multiply`. In the wasm backend `baseMul` is libsecp256k1's
+ * constant-time `ecmult_gen` (`pointFromScalar`), but tiny-secp256k1's `pointMultiply` is the
+ * variable-time `ecmult` (it is `ec_pubkey_tweak_mul`), so its `mul` only ever hands it random values:
+ * k·P = (k·b⁻¹)·(b·P) with a fresh random b per call (see backend-wasm.ts). `mulPublic` and
  * `isLinearRelation` are variable-time and are only called on public data (proof verification).
  *
  * @module
@@ -29,9 +31,9 @@ export type BackendName = 'noble' | 'wasm'
 
 export interface GroupBackend {
   readonly name: BackendName
-  /** k·G in constant time; k in [1, n). */
+  /** k·G in constant time; k in [1, n). May be secret. */
   baseMul(k: bigint): Uint8Array
-  /** k·P in constant time; k in [0, n) (0 gives the identity marker). */
+  /** k·P for a secret k (constant-time or randomised per call, never k itself to a variable-time routine); k in [0, n) (0 gives the identity marker). */
   mul(p: Uint8Array, k: bigint): Uint8Array
   /** k·P in variable time: public point and public scalar only. */
   mulPublic(p: Uint8Array, k: bigint): Uint8Array

@@ -24,6 +24,7 @@ import {
   ContractFunctionRevertedError,
   type DecodeErrorResultReturnType,
   decodeErrorResult,
+  type Hash,
   type Hex,
   BaseError as ViemBaseError,
 } from 'viem'
@@ -105,9 +106,20 @@ export type AbortErrorType = AbortError & { name: 'AbortError' }
 /** The operation was cancelled through its `signal`. */
 export class AbortError extends BaseError {
   override name = 'AbortError' as const
+  /**
+   * Set when a state-changing action was aborted after its transaction was sent: a sent transaction cannot be
+   * recalled, so it may still be mined; follow it by this hash.
+   */
+  readonly hash: Hash | undefined
 
-  constructor(parameters: { cause?: unknown } = {}) {
-    super('The operation was aborted.', parameters)
+  constructor(parameters: { cause?: unknown; hash?: Hash | undefined } = {}) {
+    super(
+      parameters.hash === undefined
+        ? 'The operation was aborted.'
+        : `The operation was aborted after its transaction ${parameters.hash} was sent; it may still be mined.`,
+      { cause: parameters.cause },
+    )
+    this.hash = parameters.hash
   }
 }
 

@@ -20,6 +20,8 @@ import type {
 } from 'viem'
 import { readContract, simulateContract, waitForTransactionReceipt, writeContract } from 'viem/actions'
 import {
+  AbortError,
+  type AbortErrorType,
   AccountRequiredError,
   type AccountRequiredErrorType,
   TransactionRevertedError,
@@ -43,6 +45,12 @@ export interface WriteParameters {
    * `TransactionRevertedError` if it reverted in its block. `false` returns as soon as it is sent.
    */
   waitForReceipt?: boolean | undefined
+  /**
+   * Cancels the action with `AbortError`. Aborted before the transaction is sent, nothing is sent. A sent
+   * transaction cannot be recalled: an abort then only stops the wait for its receipt, and the `AbortError`
+   * carries the `hash` of a transaction that may still be mined.
+   */
+  signal?: AbortSignal | undefined
 }
 
 /** What every state-changing action returns at least. */
@@ -82,24 +90,29 @@ export async function write<
 > {
   const account = call.account ?? client.account
   if (account === undefined) throw new AccountRequiredError(call.functionName)
+  const { signal } = call
   try {
     const abi = withAllErrors(call.abi)
-    const { request, result } = await simulateContract(client, {
-      address: call.address,
-      abi,
-      functionName: call.functionName,
-      args: call.args,
-      account,
-      chain: client.chain,
-    } as unknown as Parameters<typeof simulateContract>[1])
+    const { request, result } = await abortable(signal, undefined, () =>
+      simulateContract(client, {
+        address: call.address,
+        abi,
+        functionName: call.functionName,
+        args: call.args,
+        account,
+        chain: client.chain,
+      } as unknown as Parameters<typeof simulateContract>[1]),
+    )
     // The simulated request carries only the function's ABI item; keep every error so that a revert at gas
     // estimation (state changed since the simulation) still decodes.
+    // Last point at which an abort leaves nothing behind; the send itself is not raced (it may already be out).
+    if (signal?.aborted === true) throw new AbortError({ cause: signal.reason })
     const hash = await writeContract(client, { ...request, abi } as unknown as Parameters<
       typeof writeContract
     >[1])
     let receipt: TransactionReceipt | undefined
     if (call.waitForReceipt !== false) {
-      receipt = await waitForTransactionReceipt(client, { hash })
+      receipt = await abortable(signal, hash, () => waitForTransactionReceipt(client, { hash }))
       if (receipt.status !== 'success') throw new TransactionRevertedError(call.functionName, hash)
     }
     return {
@@ -110,6 +123,33 @@ export async function write<
   } catch (err) {
     throw toMedvaultError(err)
   }
+}
+
+/**
+ * Runs `run` unless `signal` is already aborted, and rejects with `AbortError` as soon as it aborts. The
+ * underlying request is left to settle on its own (viem's calls take no signal); its outcome is then ignored.
+ */
+function abortable<T>(
+  signal: AbortSignal | undefined,
+  hash: Hash | undefined,
+  run: () => Promise<T>,
+): Promise<T> {
+  if (signal === undefined) return run()
+  if (signal.aborted) return Promise.reject(new AbortError({ cause: signal.reason, hash }))
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new AbortError({ cause: signal.reason, hash }))
+    signal.addEventListener('abort', onAbort, { once: true })
+    run().then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
 }
 
 /** Reads a view function; a revert becomes its domain error. */
@@ -145,6 +185,7 @@ export async function read<
 
 /** Errors any action may throw besides its domain errors: no account, an unmapped revert, or a transport error. */
 export type ActionErrorType =
+  | AbortErrorType
   | AccountRequiredErrorType
   | TransactionRevertedErrorType
   | UnknownContractErrorType

@@ -57,6 +57,7 @@ export async function anchorReceipts(
     ],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
+    signal: parameters.signal,
   })
   return { hash, receipt, root: tree.root }
 }

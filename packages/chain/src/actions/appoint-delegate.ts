@@ -67,6 +67,7 @@ export async function appointDelegate(
     ],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
+    signal: parameters.signal,
   })
   return { hash, receipt }
 }

@@ -49,6 +49,7 @@ export async function authorizeBreakGlass(
     args: [grantor, params, parameters.maxDuration],
     account: sender,
     waitForReceipt: parameters.waitForReceipt,
+    signal: parameters.signal,
   })
   return { hash, receipt, grantId: result ?? computeGrantId(grantor, params.salt), salt: params.salt }
 }

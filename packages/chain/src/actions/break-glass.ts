@@ -55,6 +55,7 @@ export async function breakGlass(
     args: [parameters.grantId, parameters.recordId, parameters.reason],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
+    signal: parameters.signal,
   })
   return { hash, receipt, endsAt: result }
 }

@@ -40,6 +40,7 @@ export async function createProxySet(
     args: [parameters.members],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
+    signal: parameters.signal,
   })
   return { hash, receipt, setId: result }
 }

@@ -32,6 +32,7 @@ export async function endEmergencyAccess(
     args: [parameters.grantId, parameters.recordId],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
+    signal: parameters.signal,
   })
   return { hash, receipt }
 }

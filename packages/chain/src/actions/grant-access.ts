@@ -90,6 +90,7 @@ export async function grantAccess(
           args: [params],
           account: sender,
           waitForReceipt: parameters.waitForReceipt,
+          signal: parameters.signal,
         })
       : await write(client, {
           address,
@@ -98,6 +99,7 @@ export async function grantAccess(
           args: [grantor, params],
           account: sender,
           waitForReceipt: parameters.waitForReceipt,
+          signal: parameters.signal,
         })
   return { hash, receipt, grantId: computeGrantId(grantor, params.salt), salt: params.salt }
 }

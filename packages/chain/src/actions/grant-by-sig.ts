@@ -47,6 +47,7 @@ export async function grantBySig(
     args: [s.grantor, s.params, s.signer, s.nonce, s.deadline, s.signature],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
+    signal: parameters.signal,
   })
   return { hash, receipt, grantId: result }
 }

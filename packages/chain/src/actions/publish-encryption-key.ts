@@ -42,6 +42,7 @@ export async function publishEncryptionKey(
     args: [toBytesHex(parameters.publicKey, 'publicKey')],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
+    signal: parameters.signal,
   })
   return { hash, receipt, version: result }
 }

@@ -64,6 +64,7 @@ export async function registerDataset(
     ],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
+    signal: parameters.signal,
   })
   return { hash, receipt, datasetId: result }
 }

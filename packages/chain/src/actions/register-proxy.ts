@@ -42,6 +42,7 @@ export async function registerProxy(
     args: [toBytesHex(parameters.publicKey, 'publicKey'), parameters.endpoint],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
+    signal: parameters.signal,
   })
   return { hash, receipt }
 }

@@ -41,6 +41,7 @@ export async function registerRecordVersion(
     args: [parameters.recordId, toBytesHex(parameters.cid, 'cid')],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
+    signal: parameters.signal,
   })
   return { hash, receipt, version: result }
 }

@@ -70,6 +70,7 @@ export async function registerRecord(
         args: [parameters.owner as Address, recordId, tag, cid],
         account: parameters.account,
         waitForReceipt: parameters.waitForReceipt,
+        signal: parameters.signal,
       })
     : await write(client, {
         address: parameters.addresses.consentRegistry,
@@ -78,6 +79,7 @@ export async function registerRecord(
         args: [recordId, tag, cid],
         account: parameters.account,
         waitForReceipt: parameters.waitForReceipt,
+        signal: parameters.signal,
       })
   return { hash, receipt, recordId }
 }

@@ -61,6 +61,7 @@ export async function registerRecords(
     args: [owner, records],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
+    signal: parameters.signal,
   })
   return { hash, receipt, recordIds: records.map((r) => r.recordId) }
 }

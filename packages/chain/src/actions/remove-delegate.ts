@@ -28,6 +28,7 @@ export async function removeDelegate(
     args: [parameters.delegate],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
+    signal: parameters.signal,
   })
   return { hash, receipt }
 }

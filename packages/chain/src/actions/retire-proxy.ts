@@ -27,6 +27,7 @@ export async function retireProxy(
     args: [],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
+    signal: parameters.signal,
   })
   return { hash, receipt }
 }

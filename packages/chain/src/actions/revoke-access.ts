@@ -35,6 +35,7 @@ export async function revokeAccess(
     args: [parameters.grantId],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
+    signal: parameters.signal,
   })
   return { hash, receipt }
 }

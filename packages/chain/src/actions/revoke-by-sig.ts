@@ -44,6 +44,7 @@ export async function revokeBySig(
     args: [s.grantId, s.signer, s.nonce, s.deadline, s.signature],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
+    signal: parameters.signal,
   })
   return { hash, receipt }
 }

@@ -33,6 +33,7 @@ export async function setSteward(
     args: [parameters.steward, parameters.approved],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
+    signal: parameters.signal,
   })
   return { hash, receipt }
 }

@@ -37,6 +37,7 @@ export async function updateProxy(
     args: [toBytesHex(parameters.publicKey, 'publicKey'), parameters.endpoint],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
+    signal: parameters.signal,
   })
   return { hash, receipt }
 }

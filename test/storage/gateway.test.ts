@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { inspect } from 'node:util'
 import { CID, createStorage, type Storage } from '@medvault/storage'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { concat, det, sha256Hex } from './helpers.ts'
@@ -120,5 +121,24 @@ test('error: a block no gateway has is NotFoundError', async () => {
     await expect(concat(reader.get(missing))).rejects.toMatchObject({ name: 'NotFoundError', cid: missing })
   } finally {
     await reader.stop()
+  }
+})
+
+test('error: gateway URLs that cannot work are refused at creation, and no error repeats their credentials', async () => {
+  const cases: Array<[string, RegExp]> = [
+    // the gateway client cannot send credentials (it would silently drop them and get 401s)
+    [`${good.replace('http://', 'http://alice:s3cret@')}`, /credentials/],
+    ['http://alice:s3cret@[not-a-host', /not a valid URL/],
+    ['ftp://alice:s3cret@127.0.0.1:21', /http or https/],
+    // requests go to /ipfs/<cid> at the origin; a path prefix would be dropped without a word
+    [`${good}/some/prefix`, /path/],
+  ]
+  for (const [url, reason] of cases) {
+    const err = await createStorage({ gateways: [url] }).catch((e: unknown) => e)
+    expect(err).toMatchObject({ name: 'InvalidGatewayError' })
+    expect((err as Error).message).toMatch(reason)
+    const everything = inspect(err, { depth: 20, showHidden: true })
+    expect(everything).not.toContain('s3cret')
+    expect(everything).not.toContain('alice')
   }
 })

@@ -105,6 +105,54 @@ export class StorageClosedError extends BaseError {
   }
 }
 
+export type StorageLockedErrorType = StorageLockedError & { name: 'StorageLockedError' }
+
+/**
+ * The store directory is open in another live process (or in another storage of this process). Two storages
+ * on one directory would corrupt each other, so the second one is refused.
+ */
+export class StorageLockedError extends BaseError {
+  override name = 'StorageLockedError' as const
+  /** the pid named in the lock file, when it could be read */
+  readonly pid: number | undefined
+  /** the lock file */
+  readonly path: string
+
+  constructor(parameters: { pid: number | undefined; path: string }) {
+    const { pid, path } = parameters
+    super(
+      pid === undefined
+        ? 'The storage directory is locked by another opener.'
+        : `The storage directory is in use by process ${pid}${pid === process.pid ? ' (this process)' : ''}.`,
+      {
+        metaMessages: [
+          'Stop the storage that has it open first, or use another directory.',
+          'If that process is gone and its pid now belongs to another program, delete the lock file.',
+        ],
+      },
+    )
+    this.pid = pid
+    this.path = path
+  }
+}
+
+export type InvalidGatewayErrorType = InvalidGatewayError & { name: 'InvalidGatewayError' }
+
+/**
+ * A configured gateway URL cannot be used. The message shows the URL with any `user:password@` replaced by
+ * `***@`, or only its position in the list when it does not parse (then nothing of it is repeated).
+ */
+export class InvalidGatewayError extends BaseError {
+  override name = 'InvalidGatewayError' as const
+
+  constructor(parameters: { index: number; url: string | undefined; reason: string }) {
+    const { index, url, reason } = parameters
+    super(`Gateway ${index + 1}${url !== undefined ? ` (${url})` : ''}: ${reason}`, {
+      metaMessages: ['Give the gateway as an http(s) origin, e.g. `https://trustless-gateway.link`.'],
+    })
+  }
+}
+
 export type BlockVerificationErrorType = BlockVerificationError & { name: 'BlockVerificationError' }
 
 /** The bytes of a block do not hash to the digest in its CID. The block is refused and never stored. */

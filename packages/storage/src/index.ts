@@ -33,6 +33,8 @@ export {
   type CarImportErrorType,
   InvalidCidError,
   type InvalidCidErrorType,
+  InvalidGatewayError,
+  type InvalidGatewayErrorType,
   NotAFileError,
   type NotAFileErrorType,
   NotAnEnvelopeError,
@@ -41,6 +43,8 @@ export {
   type NotFoundErrorType,
   StorageClosedError,
   type StorageClosedErrorType,
+  StorageLockedError,
+  type StorageLockedErrorType,
 } from './errors.ts'
 export { DEFAULT_PROFILE, type ImportProfile, PROFILES } from './profiles.ts'
 export type {

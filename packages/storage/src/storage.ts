@@ -31,11 +31,13 @@ import { exporter } from 'ipfs-unixfs-exporter'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { DAG_CBOR, DAG_PB, isInline, isSupportedCodec, linksOf, RAW, walkDag } from './dag.ts'
+import { lockDirectory } from './directory-lock.ts'
 import {
   BaseError,
   BlockVerificationError,
   CarImportError,
   InvalidCidError,
+  InvalidGatewayError,
   NotAFileError,
   NotAnEnvelopeError,
   NotFoundError,
@@ -81,6 +83,7 @@ export class HeliaStorage implements Storage {
   readonly #profile: ImportProfile
   readonly #blockTimeoutMs: number
   #status: Status = 'stopped'
+  #unlockDirectory: (() => Promise<void>) | undefined
 
   constructor(init: StorageInit) {
     this.#init = init
@@ -94,7 +97,7 @@ export class HeliaStorage implements Storage {
       this.#blocks = new MemoryBlockstore()
       this.#datastore = new MemoryDatastore()
     }
-    const gateways = init.gateways ?? []
+    const gateways = (init.gateways ?? []).map(gatewayOrigin)
     this.#offline = init.network === undefined && gateways.length === 0
 
     // The hasher lookup is late-bound: Helia owns the registry of hashers but is created below.
@@ -176,6 +179,8 @@ export class HeliaStorage implements Storage {
     if (this.#status !== 'stopped') return
     this.#status = 'starting'
     try {
+      if (this.#init.directory !== undefined)
+        this.#unlockDirectory = await lockDirectory(this.#init.directory)
       await openStore(this.#blocks)
       await openStore(this.#datastore)
       await this.helia.start()
@@ -184,6 +189,7 @@ export class HeliaStorage implements Storage {
     } catch (err) {
       this.#status = 'stopped'
       await this.helia.stop().catch(() => {})
+      await this.#releaseDirectory()
       throw err
     } finally {
       if (this.#status === 'starting') this.#status = 'started'
@@ -198,8 +204,15 @@ export class HeliaStorage implements Storage {
       await closeStore(this.#datastore)
       await closeStore(this.#blocks)
     } finally {
+      await this.#releaseDirectory()
       this.#status = 'stopped'
     }
+  }
+
+  async #releaseDirectory(): Promise<void> {
+    const unlock = this.#unlockDirectory
+    this.#unlockDirectory = undefined
+    await unlock?.().catch(() => {})
   }
 
   // ------------------------------------------------------------------ put
@@ -758,6 +771,45 @@ function verifyingGatewayBroker(): (components: never) => BlockBroker {
       },
     }
   }
+}
+
+/**
+ * Checks a gateway URL and returns its origin. Helia's gateway client keeps only the scheme, host and port
+ * (the URL becomes a multiaddr) and sends no credentials, so a URL with `user:password@` or a path prefix
+ * would be accepted and then fail with 401s or 404s as "not found": it is refused here instead. Nothing of a
+ * URL's credentials goes into the error (not even as the cause: Node's invalid-URL error carries the input).
+ */
+function gatewayOrigin(value: string, index: number): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new InvalidGatewayError({ index, url: undefined, reason: 'not a valid URL.' })
+  }
+  const hasCredentials = url.username !== '' || url.password !== ''
+  url.username = ''
+  url.password = ''
+  const shown = hasCredentials ? url.href.replace('://', '://***@') : url.href
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidGatewayError({ index, url: shown, reason: 'the URL must be http or https.' })
+  }
+  if (hasCredentials) {
+    throw new InvalidGatewayError({
+      index,
+      url: shown,
+      reason:
+        'credentials in gateway URLs are not supported (the gateway client cannot send them); use a gateway that needs none, or a local proxy that adds them.',
+    })
+  }
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    throw new InvalidGatewayError({
+      index,
+      url: shown,
+      reason:
+        'a gateway is an origin: blocks are requested at /ipfs/<cid>, so a path or query would be ignored.',
+    })
+  }
+  return url.origin
 }
 
 function toCid(value: CidLike): CID {

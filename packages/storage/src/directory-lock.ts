@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto'
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { StorageLockedError } from './errors.ts'
+
+/** Lock files held by this process (one storage per directory here too). */
+const held = new Set<string>()
+
+/**
+ * Takes the store directory's lock file, `<directory>/lock`, holding the owner's pid.
+ *
+ * Why: two storages on one directory corrupt each other (one's gc deletes the blocks of the other's put in
+ * progress, which its in-process lock cannot see). A lock held by a live process is refused with
+ * {@link StorageLockedError}; one whose pid is dead (a crash, SIGKILL) or unreadable is taken over.
+ *
+ * The lock file is written whole under a temporary name and then hard-linked into place: `link` fails if the
+ * name exists, so exactly one opener wins, and nobody ever reads a half-written lock.
+ *
+ * Limits: a pid reused by an unrelated process after a crash keeps the lock until that process ends (remove
+ * the file by hand); the pid means nothing across machines, so do not share a store over a network file
+ * system.
+ *
+ * @returns a function that releases the lock (only if the file is still ours)
+ */
+export async function lockDirectory(directory: string): Promise<() => Promise<void>> {
+  const dir = resolve(directory)
+  const path = join(dir, 'lock')
+  if (held.has(path)) throw new StorageLockedError({ pid: process.pid, path })
+  await mkdir(dir, { recursive: true })
+  const token = `${process.pid}\n${randomBytes(8).toString('hex')}\n`
+  const temp = join(dir, `.lock.${process.pid}.${randomBytes(4).toString('hex')}`)
+  await writeFile(temp, token)
+  try {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await link(temp, path)
+        held.add(path)
+        return async () => {
+          held.delete(path)
+          if ((await readFile(path, 'utf8').catch(() => '')) === token) await unlink(path).catch(() => {})
+        }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      }
+      const current = await readFile(path, 'utf8').catch(() => undefined)
+      if (current === undefined) continue // removed meanwhile: try again
+      const pid = Number.parseInt(current, 10)
+      if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new StorageLockedError({ pid, path })
+      }
+      await takeOver(path, current)
+    }
+    throw new StorageLockedError({ pid: undefined, path })
+  } finally {
+    await unlink(temp).catch(() => {})
+  }
+}
+
+/**
+ * Removes a stale lock file, unless another opener replaced it meanwhile: the file is first renamed aside
+ * (atomic), and if what was moved is not the stale lock that was read, it is linked back (never over a newer
+ * lock) for its owner.
+ */
+async function takeOver(path: string, stale: string): Promise<void> {
+  const aside = `${path}.stale.${process.pid}.${randomBytes(4).toString('hex')}`
+  try {
+    await rename(path, aside)
+  } catch {
+    return // already gone
+  }
+  const moved = await readFile(aside, 'utf8').catch(() => undefined)
+  if (moved !== stale) await link(aside, path).catch(() => {})
+  await unlink(aside).catch(() => {})
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0) // signal 0: only checks that the process exists
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' // exists, owned by another user
+  }
+}

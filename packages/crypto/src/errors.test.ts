@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { describe, expect, test } from 'vitest'
 import {
   BackendUnavailableError,
@@ -83,5 +84,47 @@ describe('errors', () => {
       Use \`backend: 'auto'\` (the default) to fall back to the portable implementation.",
       ]
     `)
+  })
+})
+
+describe('one errors entry point', () => {
+  const umbralErrors = [
+    'UmbralDeserializationError',
+    'InvalidCapsuleError',
+    'KeyFragVerificationError',
+    'CapsuleFragVerificationError',
+    'NotEnoughCapsuleFragsError',
+    'MismatchedCapsuleFragsError',
+    'DuplicateCapsuleFragsError',
+    'UmbralBackendUnavailableError',
+  ]
+
+  test('behavior: the Umbral error classes are exported from ./errors too, as the same classes', async () => {
+    const errors: Record<string, unknown> = await import('./errors.ts')
+    const umbral: Record<string, unknown> = await import('./umbral/errors.ts')
+    for (const name of umbralErrors) {
+      expect(errors[name], name).toBeTypeOf('function')
+      expect(errors[name], name).toBe(umbral[name])
+    }
+    expect(umbral.BaseError).toBe(errors.BaseError)
+    expect(umbral.DecryptionError).toBe(errors.DecryptionError)
+  })
+
+  test('behavior: each errors module loads on its own, in either order (no import cycle)', () => {
+    for (const order of [
+      ['./errors.ts', './umbral/errors.ts'],
+      ['./umbral/errors.ts', './errors.ts'],
+    ]) {
+      const urls = order.map((p) => JSON.stringify(new URL(p, import.meta.url).href))
+      const script = `
+        const a = await import(${urls[0]})
+        const b = await import(${urls[1]})
+        const e = new a.InvalidCapsuleError()
+        console.log(JSON.stringify([e instanceof b.BaseError, e.name, typeof b.InvalidCapsuleError]))
+      `
+      const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+      expect(res.status, res.stderr).toBe(0)
+      expect(JSON.parse(res.stdout)).toEqual([true, 'InvalidCapsuleError', 'function'])
+    }
   })
 })

@@ -11,58 +11,36 @@
  * @module
  */
 
-export type BaseErrorParameters = {
-  cause?: unknown
-  details?: string
-  metaMessages?: string[]
-}
+import { BaseError } from './base-error.ts'
 
-export class BaseError extends Error {
-  override name: string = 'MedvaultCryptoError'
-  readonly shortMessage: string
-  readonly details: string | undefined
-  readonly metaMessages: string[] | undefined
-
-  constructor(shortMessage: string, parameters: BaseErrorParameters = {}) {
-    const { cause, details, metaMessages } = parameters
-    const message = [
-      shortMessage,
-      ...(metaMessages !== undefined && metaMessages.length > 0 ? ['', ...metaMessages] : []),
-      ...(details !== undefined ? ['', `Details: ${details}`] : []),
-    ].join('\n')
-    super(message, cause === undefined ? undefined : { cause })
-    this.shortMessage = shortMessage
-    this.details = details
-    this.metaMessages = metaMessages
-  }
-
-  /** Walks the `cause` chain and returns the deepest error, or the first one `fn` accepts. */
-  walk(fn?: (err: unknown) => boolean): unknown {
-    return walk(this, fn)
-  }
-}
-
-function walk(err: unknown, fn?: (err: unknown) => boolean): unknown {
-  if (fn?.(err) === true) return err
-  if (err !== null && typeof err === 'object' && 'cause' in err && err.cause !== undefined) {
-    return walk(err.cause, fn)
-  }
-  return fn === undefined ? err : null
-}
-
-export type DecryptionErrorType = DecryptionError & { name: 'DecryptionError' }
-
-/**
- * The one error for every authentication failure: a wrong key, a flipped bit, a truncated, reordered or
- * extended stream, a forged tag. Deliberately says nothing about which check failed.
- */
-export class DecryptionError extends BaseError {
-  override name = 'DecryptionError' as const
-
-  constructor(parameters: { cause?: unknown } = {}) {
-    super('Decryption failed: the ciphertext is not authentic under this key.', parameters)
-  }
-}
+export {
+  BaseError,
+  type BaseErrorParameters,
+  DecryptionError,
+  type DecryptionErrorType,
+} from './base-error.ts'
+// The Umbral errors, so that `@medvault/crypto/errors` is the one place to import any error from.
+export {
+  CapsuleFragVerificationError,
+  type CapsuleFragVerificationErrorType,
+  type CapsuleFragVerificationFailure,
+  DuplicateCapsuleFragsError,
+  type DuplicateCapsuleFragsErrorType,
+  InvalidCapsuleError,
+  type InvalidCapsuleErrorType,
+  KeyFragVerificationError,
+  type KeyFragVerificationErrorType,
+  type KeyFragVerificationFailure,
+  MismatchedCapsuleFragsError,
+  type MismatchedCapsuleFragsErrorType,
+  NotEnoughCapsuleFragsError,
+  type NotEnoughCapsuleFragsErrorType,
+  UmbralBackendUnavailableError,
+  type UmbralBackendUnavailableErrorType,
+  UmbralDeserializationError,
+  type UmbralDeserializationErrorType,
+  type UmbralObjectType,
+} from './umbral/errors.ts'
 
 export type InvalidBytesErrorType = InvalidBytesError & { name: 'InvalidBytesError' }
 

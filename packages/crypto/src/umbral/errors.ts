@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { BaseError, DecryptionError } from '../errors.ts'
+import { BaseError, DecryptionError } from '../base-error.ts'
 
 export { BaseError, DecryptionError }
 

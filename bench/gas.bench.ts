@@ -105,11 +105,11 @@ try {
   )
 
   const chainId = publicClient.chain.id
-  const signAndSubmit = async (salt: string) => {
-    const params = grantParams(salt, scopeKind.record, id('one record'))
-    const nonce = await a.consent.read.nonces([alice.address])
+  const signAndSubmit = async (salt: string, signer = alice, record = 'one record') => {
+    const params = grantParams(salt, scopeKind.record, id(record))
+    const nonce = await a.consent.read.nonces([signer.address])
     const deadline = BigInt(now + 3600)
-    const signature = await devnet.walletOf(alice).signTypedData({
+    const signature = await devnet.walletOf(signer).signTypedData({
       domain: {
         name: 'MedVault',
         version: '1',
@@ -118,14 +118,20 @@ try {
       },
       types: grantTypes,
       primaryType: 'Grant',
-      message: { grantor: alice.address, ...params, nonce, deadline },
+      message: { grantor: signer.address, ...params, nonce, deadline },
     })
     return devnet
       .as(relayer)
-      .consent.write.grantBySig([alice.address, params, alice.address, nonce, deadline, signature])
+      .consent.write.grantBySig([signer.address, params, signer.address, nonce, deadline, signature])
   }
   await mined(await signAndSubmit('sig warm'))
   const bySig = await analyse(await signAndSubmit('sig measured'))
+  // A patient's very first signature also turns their nonce slot from 0 to 1 (22,100 instead of 5,000).
+  const newcomer = devnet.accounts[4]!
+  await mined(
+    devnet.as(newcomer).consent.write.registerRecord([id('newcomer record'), '0x0000000000000000', cid('n')]),
+  )
+  const bySigFirst = await analyse(await signAndSubmit('sig first', newcomer, 'newcomer record'))
   const revoke = await analyse(
     await a.consent.write.revoke([await a.consent.read.grantIdOf([alice.address, id('g tag')])]),
   )
@@ -205,6 +211,8 @@ try {
     m: Awaited<ReturnType<typeof analyse>>,
     perRecord: number,
     target: number | undefined,
+    /** A target the issue sets; a miss fails the run. Otherwise the row is informative only. */
+    hard = true,
   ): Row => {
     const gas = Math.round(m.gas / perRecord)
     const floor = Math.round(m.floor / perRecord)
@@ -216,7 +224,7 @@ try {
       'new / updated slots': `${m.created} / ${m.updated}`,
       'vs EAS attest': (gas / easAttest.gas).toFixed(3),
       target: target === undefined ? '-' : `≤ ${target}`,
-      'meets target': target === undefined ? '-' : gas <= target ? 'yes' : 'NO',
+      'meets target': target === undefined ? '-' : gas <= target ? 'yes' : hard ? 'NO' : 'no (see README)',
     }
   }
   const rows = [
@@ -225,7 +233,9 @@ try {
     row('new version of a record', version, 1, undefined),
     row('grant, single-record scope', grantRecord, 1, quarterEas),
     row('grant, tag scope', grantTag, 1, quarterEas),
-    row('grantBySig (relayer pays)', bySig, 1, undefined),
+    // Shown against the grant target, not enforced: see "grantBySig and the quarter" in the package README.
+    row('grantBySig (relayer pays)', bySig, 1, quarterEas, false),
+    row("grantBySig, the signer's first signature", bySigFirst, 1, undefined),
     row('grant, set of 3 records', grantSet, 1, undefined),
     row('breakGlass (emergency access)', glass, 1, undefined),
     row('revoke', revoke, 1, undefined),
@@ -241,7 +251,7 @@ try {
     notes: [
       'floor = 21,000 + calldata (16/non-zero byte, 4/zero byte) + 22,100 per slot written from zero + 5,000 per non-zero slot changed; slots counted from each transaction trace.',
       `grant target = a quarter of the EAS attest measured in this run (${easAttest.gas} / 4 = ${quarterEas}).`,
-      'Steady state: the registry, the signer nonce and the EAS schema were warmed by one earlier transaction each.',
+      "Steady state: the registry, the signer nonce and the EAS schema were warmed by one earlier transaction each (except the row of a signer's first signature).",
     ],
   }
   printTable(table)

@@ -142,3 +142,29 @@ test('error: gateway URLs that cannot work are refused at creation, and no error
     expect(everything).not.toContain('alice')
   }
 })
+
+test('error: a gateway that never answers gives NotFoundError after blockTimeoutMs; a caller abort stays an abort', async () => {
+  const held: Array<() => void> = []
+  const silent = createServer((_req, res) => {
+    held.push(() => res.destroy())
+  })
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`
+  const reader = await createStorage({ gateways: [url], blockTimeoutMs: 500 })
+  try {
+    const missing = 'bafkreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
+    const err = await concat(reader.get(missing)).catch((e: unknown) => e)
+    expect(err).toMatchObject({ name: 'NotFoundError', cid: missing })
+    expect((err as Error).message).toContain('within 500 ms')
+    const controller = new AbortController()
+    const reading = reader.getEnvelope('bafyreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', {
+      signal: controller.signal,
+    })
+    controller.abort()
+    await expect(reading).rejects.toMatchObject({ name: 'AbortError' })
+  } finally {
+    await reader.stop()
+    for (const end of held) end()
+    await new Promise((r) => silent.close(r))
+  }
+})

@@ -49,6 +49,22 @@ function carSection(cid: CID, bytes: Uint8Array): Uint8Array {
   return Buffer.concat([Buffer.from(len), body])
 }
 
+/** A CARv1 header for one root: dag-cbor `{ roots: [root], version: 1 }` behind a varint length. */
+function carHeader(root: CID): Uint8Array {
+  const cidBytes = Buffer.concat([Buffer.from([0x00]), root.bytes]) // tag 42 payload: 0x00 + binary CID
+  const body = Buffer.concat([
+    Buffer.from([0xa2]), // map(2)
+    Buffer.from([0x65]),
+    Buffer.from('roots'),
+    Buffer.from([0x81, 0xd8, 0x2a, 0x58, cidBytes.length]), // array(1), tag(42), bytes(n)
+    cidBytes,
+    Buffer.from([0x67]),
+    Buffer.from('version'),
+    Buffer.from([0x01]),
+  ])
+  return Buffer.concat([Buffer.from([body.length]), body])
+}
+
 function badBlock(): { cid: CID; bytes: Uint8Array } {
   const digest = createHash('sha256').update('what the CID says').digest()
   // raw codec, sha2-256 multihash of other bytes than the ones that follow
@@ -165,4 +181,28 @@ test('error: pinning an envelope whose linked content is not here is refused, an
   const { kept: n } = await storage.gc()
   expect(n).toBe(1)
   expect(new TextDecoder().decode(await concat(storage.get(kept)))).toBe('kept')
+})
+
+test('error: a CAR cut off in the middle of a block is refused; the blocks before the cut are not kept', async () => {
+  const storage = await memory()
+  const source = await memory()
+  const root = await source.putStream(det(2 * MiB + 1, 'truncated'))
+  const car = await concat(source.exportCar(root))
+  const err = await storage
+    .importCar([car.subarray(0, car.length - 100)], { pin: false })
+    .catch((e: unknown) => e)
+  expect(err).toMatchObject({ name: 'CarImportError' })
+  expect(await storage.gc()).toEqual({ removed: 0, kept: 0 })
+})
+
+test('error: a CAR whose root block hashes right but does not decode is refused, nothing written', async () => {
+  const storage = await memory()
+  const junk = new TextEncoder().encode('not a dag-pb node')
+  const digest = createHash('sha256').update(junk).digest()
+  const root = CID.decode(Buffer.concat([Buffer.from([0x01, 0x70, 0x12, 0x20]), digest])) // dag-pb
+  const header = carHeader(root)
+  const err = await storage.importCar([header, carSection(root, junk)]).catch((e: unknown) => e)
+  expect(err).toMatchObject({ name: 'CarImportError' })
+  expect(await storage.gc()).toEqual({ removed: 0, kept: 0 })
+  expect(await storage.isPinned(root)).toBe(false)
 })

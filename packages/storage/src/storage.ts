@@ -544,15 +544,25 @@ export class HeliaStorage implements Storage {
       }
       if (options.pin !== false) {
         for (const root of roots) {
-          for await (const _ of walkDag(
-            root,
-            {
-              get: async (c) => this.#localOrMissing(c, signal),
-              skipLeaf: async (c) => this.#localOrMissingLeaf(c),
-            },
-            signal,
-          )) {
-            // walking is the completeness check
+          try {
+            for await (const _ of walkDag(
+              root,
+              {
+                get: async (c) => this.#localOrMissing(c, signal),
+                skipLeaf: async (c) => this.#localOrMissingLeaf(c),
+              },
+              signal,
+            )) {
+              // walking is the completeness check
+            }
+          } catch (err) {
+            if (err instanceof MissingBlockError || err instanceof BaseError || isAbort(err, signal))
+              throw err
+            // the bytes match the CID but do not decode as its codec says (dag-pb, dag-cbor)
+            throw new CarImportError({
+              reason: `A block of the DAG of ${root} does not decode as its codec says.`,
+              cause: err,
+            })
           }
           if (!(await this.#datastore.has(pinKey(root)))) {
             await this.#writePin(root, signal)

@@ -1,4 +1,4 @@
-import { AbortError, createDevnet, type Devnet, RecordNotFoundError } from '@medvault/chain'
+import { AbortError, createDevnet, type Devnet, deployMedvault, RecordNotFoundError } from '@medvault/chain'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { cid, id } from './helpers.ts'
 
@@ -51,6 +51,31 @@ describe('signal on state-changing actions', () => {
       expect((await devnet.publicClient.getRecord({ recordId: id('sent then aborted') })).owner).toBe(
         patient().account.address,
       )
+    } finally {
+      await devnet.testClient.setAutomine(true)
+    }
+  })
+
+  test('behavior: deployMedvault stops sending on abort, and stops waiting with the pending hash', async () => {
+    const before = await sentCount()
+    const aborted = new AbortController()
+    aborted.abort()
+    await expect(deployMedvault(patient(), { signal: aborted.signal })).rejects.toBeInstanceOf(AbortError)
+    expect(await sentCount('pending')).toBe(before)
+
+    await devnet.testClient.setAutomine(false)
+    try {
+      const controller = new AbortController()
+      const error = await deployMedvault(patient(), {
+        signal: controller.signal,
+        // All five creations are in the pool: give up waiting before any is mined.
+        onProgress: (event) => {
+          if (event.type === 'deploy:sent' && event.contract === 'datasetRegistry') controller.abort()
+        },
+      }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(AbortError)
+      expect((error as AbortError).hash).toMatch(/^0x[0-9a-f]{64}$/)
+      expect(await sentCount('pending')).toBe(before + 5)
     } finally {
       await devnet.testClient.setAutomine(true)
     }

@@ -14,8 +14,8 @@ import { type Address, getContractAddress, type Hash } from 'viem'
 import { deployContract, getTransactionCount, waitForTransactionReceipt } from 'viem/actions'
 import { parseAccount } from 'viem/utils'
 import type { MedvaultAddresses } from './addresses.ts'
-import { AccountRequiredError, DeploymentFailedError } from './errors.ts'
-import type { WriteClient, WriteParameters } from './internal.ts'
+import { AbortError, AccountRequiredError, DeploymentFailedError } from './errors.ts'
+import { abortable, type WriteClient, type WriteParameters } from './internal.ts'
 
 export type DeployMedvaultProgressEvent = {
   type: 'deploy:sent' | 'deploy:mined'
@@ -39,7 +39,7 @@ export interface DeployMedvaultReturnType {
   hashes: Record<keyof MedvaultAddresses, Hash>
 }
 
-export type DeployMedvaultErrorType = DeploymentFailedError | AccountRequiredError
+export type DeployMedvaultErrorType = DeploymentFailedError | AccountRequiredError | AbortError
 
 /**
  * Deploys every medvault contract from `@medvault/contracts`, in dependency order, with one account.
@@ -96,8 +96,11 @@ export async function deployMedvault(
     },
   ] as const
 
+  const { signal } = parameters
   const hashes = {} as Record<keyof MedvaultAddresses, Hash>
   for (const [i, step] of plan.entries()) {
+    // Contracts already sent may still be mined; an abort only stops sending the rest and waiting.
+    if (signal?.aborted === true) throw new AbortError({ cause: signal.reason })
     const hash = await deployContract(client, {
       abi: step.abi,
       bytecode: step.bytecode,
@@ -111,10 +114,12 @@ export async function deployMedvault(
   }
   let blockNumber = 0n
   for (const step of plan) {
-    const receipt = await waitForTransactionReceipt(client, {
-      hash: hashes[step.contract],
-      ...(parameters.pollingInterval === undefined ? {} : { pollingInterval: parameters.pollingInterval }),
-    })
+    const receipt = await abortable(signal, hashes[step.contract], () =>
+      waitForTransactionReceipt(client, {
+        hash: hashes[step.contract],
+        ...(parameters.pollingInterval === undefined ? {} : { pollingInterval: parameters.pollingInterval }),
+      }),
+    )
     if (
       receipt.status !== 'success' ||
       receipt.contractAddress?.toLowerCase() !== addresses[step.contract].toLowerCase()

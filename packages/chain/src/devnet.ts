@@ -69,7 +69,11 @@ export async function createDevnet(options: CreateDevnetOptions = {}): Promise<D
     const transport = http(anvil.rpcUrl)
     const accounts = anvil.accounts.map((a) => privateKeyToAccount(a.privateKey))
     const deployer = createWalletClient({ account: accounts[0]!, chain, transport, pollingInterval })
-    const { addresses, blockNumber } = await deployMedvault(deployer, { pollingInterval })
+    // The signal covers the deployment too; an abort stops anvil below.
+    const { addresses, blockNumber } = await deployMedvault(deployer, {
+      pollingInterval,
+      signal: options.signal,
+    })
     const actions = medvaultActions(addresses)
     const publicClient = createPublicClient({ chain, transport, pollingInterval }).extend(actions)
     const walletClients = accounts.map((account) =>

@@ -129,7 +129,7 @@ export async function write<
  * Runs `run` unless `signal` is already aborted, and rejects with `AbortError` as soon as it aborts. The
  * underlying request is left to settle on its own (viem's calls take no signal); its outcome is then ignored.
  */
-function abortable<T>(
+export function abortable<T>(
   signal: AbortSignal | undefined,
   hash: Hash | undefined,
   run: () => Promise<T>,

@@ -206,3 +206,39 @@ test('error: a CAR whose root block hashes right but does not decode is refused,
   expect(await storage.gc()).toEqual({ removed: 0, kept: 0 })
   expect(await storage.isPinned(root)).toBe(false)
 })
+
+test('error: gc over a pinned DAG with a node missing stops with PinnedDagIncompleteError and deletes nothing', async () => {
+  const storage = await memory()
+  const pinned = await storage.putStream(det(3 * MiB + 1, 'lost-block'))
+  const unpinned = await storage.putStream(det(MiB + 1, 'garbage'), { pin: false })
+  // a missing raw leaf does not stop gc (leaves link to nothing); the rest of the pinned DAG is kept
+  const leaf = await firstLeaf('lost-block')
+  await storage.helia.blockstore.delete(leaf)
+  expect(await storage.gc()).toEqual({ removed: 3, kept: 4 })
+  await storage.putStream(det(3 * MiB + 1, 'lost-block')) // restores the leaf
+  await storage.putStream(det(MiB + 1, 'garbage'), { pin: false })
+  // a missing dag-pb node (as after a damaged copy was found and deleted) hides what it links to
+  await storage.helia.blockstore.delete(pinned)
+  const err = await storage.gc().catch((e: unknown) => e)
+  expect(err).toMatchObject({
+    name: 'PinnedDagIncompleteError',
+    root: pinned.toString(),
+    cid: pinned.toString(),
+  })
+  expect((err as Error).message).toContain('Nothing was deleted')
+  expect(await storage.stat(unpinned)).toMatchObject({ local: true })
+  expect(await storage.helia.blockstore.has(leaf)).toBe(true)
+  // pin() is the repair tool: it walks the DAG even when already pinned (offline here: nowhere to fetch)
+  await expect(storage.pin(pinned)).rejects.toMatchObject({ name: 'NotFoundError', cid: pinned.toString() })
+  // putting the same content again restores the node, and gc works again
+  await storage.putStream(det(3 * MiB + 1, 'lost-block'))
+  expect(await storage.gc()).toEqual({ removed: 3, kept: 5 })
+  await intact(storage, pinned, 3 * MiB + 1, 'lost-block')
+})
+
+/** The raw-leaf CID of the first 1 MiB of `det(…, seed)` (the default profile's first chunk). */
+async function firstLeaf(seed: string): Promise<CID> {
+  const first = (await det(MiB, seed).next()).value as Uint8Array
+  const digest = createHash('sha256').update(first).digest()
+  return CID.decode(Buffer.concat([Buffer.from([0x01, 0x55, 0x12, 0x20]), digest]))
+}

@@ -153,6 +153,37 @@ export class InvalidGatewayError extends BaseError {
   }
 }
 
+export type PinnedDagIncompleteErrorType = PinnedDagIncompleteError & { name: 'PinnedDagIncompleteError' }
+
+/**
+ * `gc()` found a pinned DAG with a block missing (or damaged, and so deleted) in the local store. A pin
+ * protects a whole DAG, and without that block gc cannot know which other blocks the DAG still needs, so
+ * it stops before deleting anything.
+ */
+export class PinnedDagIncompleteError extends BaseError {
+  override name = 'PinnedDagIncompleteError' as const
+  /** the pinned root */
+  readonly root: string
+  /** the block that could not be read, when known */
+  readonly cid: string | undefined
+
+  constructor(parameters: { root: string; cid: string | undefined; cause?: unknown }) {
+    const { root, cid, cause } = parameters
+    super(
+      `gc stopped: the pinned DAG ${root} is incomplete here${cid !== undefined ? ` (block ${cid})` : ''}.`,
+      {
+        cause,
+        metaMessages: [
+          'Nothing was deleted.',
+          `Restore the block (put or import the same content again, or pin(${root}) on a storage with a peer or gateway that has it), or unpin(${root}).`,
+        ],
+      },
+    )
+    this.root = root
+    this.cid = cid
+  }
+}
+
 export type BlockVerificationErrorType = BlockVerificationError & { name: 'BlockVerificationError' }
 
 /** The bytes of a block do not hash to the digest in its CID. The block is refused and never stored. */

@@ -41,6 +41,8 @@ export {
   type NotAnEnvelopeErrorType,
   NotFoundError,
   type NotFoundErrorType,
+  PinnedDagIncompleteError,
+  type PinnedDagIncompleteErrorType,
   StorageClosedError,
   type StorageClosedErrorType,
   StorageLockedError,

@@ -41,6 +41,7 @@ import {
   NotAFileError,
   NotAnEnvelopeError,
   NotFoundError,
+  PinnedDagIncompleteError,
   StorageClosedError,
 } from './errors.ts'
 import { SharedExclusiveLock } from './lock.ts'
@@ -344,9 +345,10 @@ export class HeliaStorage implements Storage {
     const { signal, onProgress } = options
     const release = await this.#lock.shared()
     try {
-      if (await this.#datastore.has(pinKey(cid))) return
+      // Walked even when already pinned: pin() is also how a pinned DAG that lost a block (a damaged copy
+      // is deleted on read) gets it back from a peer or gateway.
       await this.#makeLocal(cid, signal, onProgress)
-      await this.#writePin(cid, signal)
+      if (!(await this.#datastore.has(pinKey(cid)))) await this.#writePin(cid, signal)
     } catch (err) {
       throw this.#mapError(err, cid, signal)
     } finally {
@@ -633,12 +635,24 @@ export class HeliaStorage implements Storage {
   async #markLive(signal: AbortSignal | undefined): Promise<Set<string>> {
     const live = new Set<string>()
     for await (const root of this.listPins(signalOption(signal))) {
-      for await (const block of walkDag(
-        root,
-        { get: async (c) => collect(this.#local.get(c, signalOption(signal))), skipLeaf: async () => true },
-        signal,
-      )) {
-        live.add(multihashKey(block.cid))
+      let reading: CID | undefined
+      try {
+        for await (const block of walkDag(
+          root,
+          {
+            get: async (c) => {
+              reading = c
+              return collect(this.#local.get(c, signalOption(signal)))
+            },
+            skipLeaf: async () => true,
+          },
+          signal,
+        )) {
+          live.add(multihashKey(block.cid))
+        }
+      } catch (err) {
+        if (isAbort(err, signal)) throw err
+        throw new PinnedDagIncompleteError({ root: root.toString(), cid: reading?.toString(), cause: err })
       }
     }
     return live

@@ -179,9 +179,11 @@ function openReencrypted(
 
   const { e, v, s } = capsuleParts(capsule)
   const h = hashCapsulePoints(e, v)
-  // s and pk_A are public; E'' is secret-derived, so it is multiplied on the constant-time path.
+  // s, pk_A and h are public, so both products use the variable-time path. E'' is secret-derived, but a
+  // variable-time multiplication branches and indexes tables only on the scalar's digits (here the public
+  // h); the point enters only through the field arithmetic, exactly as on the constant-time path.
   const lhs = backend.mulPublic(publicPoint(delegatingPk), s)
-  const rhs = backend.add(backend.mul(ePrime, h), vPrime)
+  const rhs = backend.add(backend.mulPublic(ePrime, h), vPrime)
   if (lhs.length !== POINT_SIZE || !equalBytes(lhs, rhs)) throw new NotEnoughCapsuleFragsError(cfrags.length)
 
   const shared = backend.add(ePrime, vPrime)

@@ -9,7 +9,7 @@
  * Constant time: `baseMul` and `mul` are noble's `multiply` — a fixed sequence of complete additions and
  * doublings (a precomputed signed-window table for G and U, a 4-bit fixed window for any other point)
  * over a scalar blinded with fresh randomness on every call (k + r·n, r a random 128-bit number), so the
- * digits it walks are never the same twice for the same secret. `mulPublic` and `isLinearRelation` use
+ * digits it walks are a fresh random pattern on every call, not a function of the secret. `mulPublic` and `isLinearRelation` use
  * `multiplyUnsafe` / `mulAddUnsafe` and only ever see public values.
  *
  * A faster unblinded GLV fixed-window multiplication was used here before and removed in review: it walked
@@ -31,7 +31,8 @@ export function createNobleBackend(): GroupBackend {
 
   const u = pointU()
   const uPoint = Point.fromBytes(u)
-  // Window 8: 32 windows of 128 points; built on the first U·k, then every U·k costs ~32 additions.
+  // Window 8: 49 windows of 128 points (noble sizes the table for its 384-bit blinded scalars); built on
+  // the first U·k, then every U·k costs ~49 additions.
   uPoint.precompute(8)
   cache.set(u, uPoint)
   // BASE already carries noble's precomputed table.

@@ -49,20 +49,27 @@ function carSection(cid: CID, bytes: Uint8Array): Uint8Array {
   return Buffer.concat([Buffer.from(len), body])
 }
 
-/** A CARv1 header for one root: dag-cbor `{ roots: [root], version: 1 }` behind a varint length. */
-function carHeader(root: CID): Uint8Array {
-  const cidBytes = Buffer.concat([Buffer.from([0x00]), root.bytes]) // tag 42 payload: 0x00 + binary CID
+/** A CARv1 header: dag-cbor `{ roots, version: 1 }` behind a varint length (small headers only). */
+function carHeader(...roots: CID[]): Uint8Array {
   const body = Buffer.concat([
     Buffer.from([0xa2]), // map(2)
     Buffer.from([0x65]),
     Buffer.from('roots'),
-    Buffer.from([0x81, 0xd8, 0x2a, 0x58, cidBytes.length]), // array(1), tag(42), bytes(n)
-    cidBytes,
+    Buffer.from([0x80 + roots.length]), // array(n)
+    ...roots.map((root) => {
+      const cidBytes = Buffer.concat([Buffer.from([0x00]), root.bytes]) // tag 42 payload: 0x00 + binary CID
+      return Buffer.concat([Buffer.from([0xd8, 0x2a, 0x58, cidBytes.length]), cidBytes]) // tag(42), bytes(n)
+    }),
     Buffer.from([0x67]),
     Buffer.from('version'),
     Buffer.from([0x01]),
   ])
   return Buffer.concat([Buffer.from([body.length]), body])
+}
+
+/** The sections of a CARv1 with a one-byte header length (what exportCar writes for one root). */
+function sections(car: Uint8Array): Uint8Array {
+  return car.subarray(1 + car[0]!)
 }
 
 function badBlock(): { cid: CID; bytes: Uint8Array } {
@@ -142,6 +149,43 @@ test('behavior: a refused CAR import does not roll back blocks a concurrent put 
   await intact(storage, cid, size, seed)
   expect(await storage.gc()).toEqual({ removed: 0, kept: 5 })
   await intact(storage, cid, size, seed)
+})
+
+test('behavior: a pin made while a CAR import is under way survives the rollback of that import', async () => {
+  const storage = await memory()
+  const source = await memory()
+  const small = await source.putStream(det(2 * MiB + 1, 'pinned-twice'))
+  const big = await source.putStream(det(48 * MiB + 1, 'walked-long')) // 49 leaves to walk
+  const missing = await (await memory()).putBytes(new TextEncoder().encode('in no CAR'))
+  // the second root links to a big DAG the CAR holds, then to a block it does not: pinning it fails late
+  const envelope = await source.putEnvelope({ a: big, later: missing }, { pin: false }) // dag-cbor keys sort by length
+  const car = Buffer.concat([
+    carHeader(small, envelope),
+    sections(await concat(source.exportCar(small))),
+    sections(await concat(source.exportCar(big))),
+    carSection(envelope, await concat(source.helia.blockstore.get(envelope))),
+  ])
+  let settled = false
+  const imported = storage
+    .importCar([car])
+    .catch((e: unknown) => e)
+    .finally(() => {
+      settled = true
+    })
+  // as soon as the import has pinned `small`, the caller pins it too, while the import walks `envelope`
+  while (!settled && !(await storage.isPinned(small))) {
+    // wait for the import's pin record
+  }
+  const pinnedMeanwhile = settled ? undefined : storage.pin(small)
+  expect(await imported).toMatchObject({ name: 'CarImportError' })
+  expect(pinnedMeanwhile).toBeDefined()
+  await pinnedMeanwhile
+  // the caller's pin is kept (and so its blocks); the import's other blocks are rolled back
+  expect(await storage.isPinned(small)).toBe(true)
+  await intact(storage, small, 2 * MiB + 1, 'pinned-twice')
+  expect(await storage.stat(big)).toMatchObject({ localBlocks: 0 })
+  expect((await storage.gc()).removed).toBe(0)
+  await intact(storage, small, 2 * MiB + 1, 'pinned-twice')
 })
 
 test('behavior: a refused CAR import still removes its own blocks that nothing else holds', async () => {

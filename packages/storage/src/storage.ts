@@ -80,6 +80,8 @@ export class HeliaStorage implements Storage {
   readonly #local: VerifiedBlockstore
   readonly #fs: UnixFS
   readonly #lock = new SharedExclusiveLock()
+  /** one set per CAR import under way: the pin keys other operations wrote meanwhile (see importCar) */
+  readonly #pinWatchers = new Set<Set<string>>()
   readonly #offline: boolean
   readonly #profile: ImportProfile
   readonly #blockTimeoutMs: number
@@ -348,7 +350,9 @@ export class HeliaStorage implements Storage {
       // Walked even when already pinned: pin() is also how a pinned DAG that lost a block (a damaged copy
       // is deleted on read) gets it back from a peer or gateway.
       await this.#makeLocal(cid, signal, onProgress)
-      if (!(await this.#datastore.has(pinKey(cid)))) await this.#writePin(cid, signal)
+      // Always written (not only when missing): a CAR import under way that pinned the same root must
+      // learn of this pin so that its rollback leaves the record alone.
+      await this.#writePin(cid, signal)
     } catch (err) {
       throw this.#mapError(err, cid, signal)
     } finally {
@@ -511,6 +515,8 @@ export class HeliaStorage implements Storage {
     let releaseAll = release
     const written: CID[] = []
     const pinned: CID[] = []
+    const repinned = new Set<string>()
+    this.#pinWatchers.add(repinned)
     try {
       let reader: CarBlockIterator
       try {
@@ -566,10 +572,11 @@ export class HeliaStorage implements Storage {
               cause: err,
             })
           }
-          if (!(await this.#datastore.has(pinKey(root)))) {
-            await this.#writePin(root, signal)
-            pinned.push(root)
-          }
+          // Written even when the root is pinned already, for the same reason as in pin(): another import
+          // of it that fails must not take this import's pin with it.
+          const existed = await this.#datastore.has(pinKey(root))
+          await this.#writePin(root, signal, repinned)
+          if (!existed) pinned.push(root)
         }
       }
       return roots
@@ -579,9 +586,14 @@ export class HeliaStorage implements Storage {
       // import of the same content skips blocks that exist, then pins them), so the rollback waits until no
       // put, pin or import runs (the exclusive lock) and deletes only the blocks that no pin reaches: it is a
       // gc limited to this import's blocks.
-      for (const root of pinned) await ignoreFailure(async () => this.#datastore.delete(pinKey(root)))
+      // The same goes for this import's pin records: one that another put or pin wrote again meanwhile is
+      // that operation's pin now, and stays.
       release()
       releaseAll = await this.#lock.exclusive()
+      for (const root of pinned) {
+        const key = pinKey(root)
+        if (!repinned.has(key.toString())) await ignoreFailure(async () => this.#datastore.delete(key))
+      }
       await ignoreFailure(async () => {
         if (written.length === 0) return
         const live = await this.#markLive(undefined)
@@ -596,6 +608,7 @@ export class HeliaStorage implements Storage {
       }
       throw this.#mapError(err, undefined, signal)
     } finally {
+      this.#pinWatchers.delete(repinned)
       releaseAll()
     }
   }
@@ -667,9 +680,12 @@ export class HeliaStorage implements Storage {
     return (this.helia as HeliaWithLibp2p).libp2p
   }
 
-  async #writePin(cid: CID, signal: AbortSignal | undefined): Promise<void> {
+  async #writePin(cid: CID, signal: AbortSignal | undefined, writer?: Set<string>): Promise<void> {
     const record = dagCbor.encode({ v: 1, cid, pinnedAt: Date.now() })
-    await this.#datastore.put(pinKey(cid), record, signalOption(signal))
+    const key = pinKey(cid)
+    // Told before the write, so a rollback never deletes a record whose writer has already returned.
+    for (const watcher of this.#pinWatchers) if (watcher !== writer) watcher.add(key.toString())
+    await this.#datastore.put(key, record, signalOption(signal))
   }
 
   async #localOrMissing(cid: CID, signal: AbortSignal | undefined): Promise<Uint8Array> {

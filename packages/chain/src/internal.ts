@@ -15,6 +15,7 @@ import type {
   ContractFunctionName,
   ContractFunctionReturnType,
   Hash,
+  Log,
   TransactionReceipt,
   Transport,
 } from 'viem'
@@ -150,6 +151,13 @@ export function abortable<T>(
       },
     )
   })
+}
+
+/** The logs `address` emitted in `receipt` (none without a receipt), for decoding what a write really did. */
+export function logsOf(receipt: TransactionReceipt | undefined, address: Address): Log[] {
+  if (receipt === undefined) return []
+  const target = address.toLowerCase()
+  return receipt.logs.filter((log) => log.address.toLowerCase() === target)
 }
 
 /** Reads a view function; a revert becomes its domain error. */

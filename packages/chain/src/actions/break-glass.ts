@@ -1,5 +1,5 @@
 import { consentRegistryAbi } from '@medvault/contracts'
-import type { Hex } from 'viem'
+import { type Hex, parseEventLogs } from 'viem'
 import type { MedvaultContractsParameter } from '../addresses.ts'
 import type {
   GrantExpiredErrorType,
@@ -13,6 +13,7 @@ import type {
 } from '../errors.ts'
 import {
   type ActionErrorType,
+  logsOf,
   type WriteClient,
   type WriteParameters,
   type WriteReturnType,
@@ -57,5 +58,11 @@ export async function breakGlass(
     waitForReceipt: parameters.waitForReceipt,
     signal: parameters.signal,
   })
-  return { hash, receipt, endsAt: result }
+  // The mined value, not the simulated one: the state can move between simulation and inclusion.
+  const [event] = parseEventLogs({
+    abi: consentRegistryAbi,
+    eventName: 'EmergencyAccessStarted',
+    logs: logsOf(receipt, parameters.addresses.consentRegistry),
+  })
+  return { hash, receipt, endsAt: event?.args.endsAt ?? result }
 }

@@ -1,5 +1,5 @@
 import { proxyRegistryAbi } from '@medvault/contracts'
-import type { Address } from 'viem'
+import { type Address, parseEventLogs } from 'viem'
 import type { MedvaultContractsParameter } from '../addresses.ts'
 import type {
   DuplicateProxyErrorType,
@@ -8,6 +8,7 @@ import type {
 } from '../errors.ts'
 import {
   type ActionErrorType,
+  logsOf,
   type WriteClient,
   type WriteParameters,
   type WriteReturnType,
@@ -42,5 +43,11 @@ export async function createProxySet(
     waitForReceipt: parameters.waitForReceipt,
     signal: parameters.signal,
   })
-  return { hash, receipt, setId: result }
+  // The mined value, not the simulated one: the state can move between simulation and inclusion.
+  const [event] = parseEventLogs({
+    abi: proxyRegistryAbi,
+    eventName: 'ProxySetCreated',
+    logs: logsOf(receipt, parameters.addresses.proxyRegistry),
+  })
+  return { hash, receipt, setId: event?.args.setId ?? result }
 }

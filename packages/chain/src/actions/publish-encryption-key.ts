@@ -1,9 +1,11 @@
 import { keyRegistryAbi } from '@medvault/contracts'
+import { parseEventLogs } from 'viem'
 import type { MedvaultContractsParameter } from '../addresses.ts'
 import { type BytesLike, toBytesHex } from '../encoding.ts'
 import type { InvalidPublicKeyErrorType } from '../errors.ts'
 import {
   type ActionErrorType,
+  logsOf,
   type WriteClient,
   type WriteParameters,
   type WriteReturnType,
@@ -44,5 +46,11 @@ export async function publishEncryptionKey(
     waitForReceipt: parameters.waitForReceipt,
     signal: parameters.signal,
   })
-  return { hash, receipt, version: result }
+  // The mined value, not the simulated one: the state can move between simulation and inclusion.
+  const [event] = parseEventLogs({
+    abi: keyRegistryAbi,
+    eventName: 'EncryptionKeyPublished',
+    logs: logsOf(receipt, parameters.addresses.keyRegistry),
+  })
+  return { hash, receipt, version: event?.args.version ?? result }
 }

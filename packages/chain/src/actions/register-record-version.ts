@@ -1,10 +1,11 @@
 import { consentRegistryAbi } from '@medvault/contracts'
-import type { Hex } from 'viem'
+import { type Hex, parseEventLogs } from 'viem'
 import type { MedvaultContractsParameter } from '../addresses.ts'
 import { type BytesLike, toBytesHex } from '../encoding.ts'
 import type { InvalidCidLengthErrorType, RecordNotFoundErrorType, UnauthorizedErrorType } from '../errors.ts'
 import {
   type ActionErrorType,
+  logsOf,
   type WriteClient,
   type WriteParameters,
   type WriteReturnType,
@@ -43,5 +44,11 @@ export async function registerRecordVersion(
     waitForReceipt: parameters.waitForReceipt,
     signal: parameters.signal,
   })
-  return { hash, receipt, version: result }
+  // The mined value, not the simulated one: the state can move between simulation and inclusion.
+  const [event] = parseEventLogs({
+    abi: consentRegistryAbi,
+    eventName: 'RecordVersionAdded',
+    logs: logsOf(receipt, parameters.addresses.consentRegistry),
+  })
+  return { hash, receipt, version: event?.args.version ?? result }
 }

@@ -10,7 +10,9 @@ import { createInterface } from 'node:readline'
 import type { Readable, Writable } from 'node:stream'
 import { createStorage } from '@medvault/storage'
 import { afterEach, expect, test } from 'vitest'
-import { concat, tempDir } from './helpers.ts'
+import { concat, det, sha256Hex, tempDir } from './helpers.ts'
+
+const MiB = 1_048_576
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -93,4 +95,37 @@ test('behavior: a lock file that names no live process (or nothing readable) is 
   await writeFile(join(dir.path, 'lock'), 'not a pid\n')
   const storage = await createStorage({ directory: dir.path })
   await storage.stop()
+})
+
+async function reopenedTooEarly(storage: unknown): Promise<void> {
+  await (storage as { stop(): Promise<void> }).stop()
+}
+
+test('behavior: stop() lets a put in progress finish before it gives up the directory', async () => {
+  const dir = await tempDir()
+  cleanups.push(dir.remove)
+  const storage = await createStorage({ directory: dir.path })
+  let stopping: Promise<void> | undefined
+  let secondOpener: unknown
+  async function* source(): AsyncGenerator<Uint8Array> {
+    let i = 0
+    for await (const chunk of det(6 * MiB, 'stop-mid-put')) {
+      if (i === 1) stopping = storage.stop()
+      if (i === 4) {
+        secondOpener = await createStorage({ directory: dir.path }).catch((e: unknown) => e)
+        if (secondOpener instanceof Object && 'stop' in secondOpener)
+          cleanups.push(() => reopenedTooEarly(secondOpener))
+      }
+      i++
+      yield chunk
+    }
+  }
+  const cid = await storage.putStream(source())
+  await stopping
+  expect(secondOpener).toMatchObject({ name: 'StorageLockedError', pid: process.pid })
+  expect(storage.status).toBe('stopped')
+  const reopened = await createStorage({ directory: dir.path })
+  cleanups.push(() => reopened.stop())
+  expect(await reopened.stat(cid)).toMatchObject({ local: true, pinned: true })
+  expect(await sha256Hex(reopened.get(cid))).toEqual(await sha256Hex(det(6 * MiB, 'stop-mid-put')))
 })

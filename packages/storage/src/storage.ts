@@ -202,11 +202,16 @@ export class HeliaStorage implements Storage {
   async stop(): Promise<void> {
     if (this.#status !== 'started') return
     this.#status = 'stopping'
+    // New operations are refused from here on; puts, pins, imports and a gc already running finish first
+    // (their callers can abort them). Only then is the directory given up: another storage opened on it
+    // at once could otherwise run gc while this one still writes a DAG it has not pinned yet.
+    const release = await this.#lock.exclusive()
     try {
       await this.helia.stop()
       await closeStore(this.#datastore)
       await closeStore(this.#blocks)
     } finally {
+      release()
       await this.#releaseDirectory()
       this.#status = 'stopped'
     }
@@ -377,7 +382,12 @@ export class HeliaStorage implements Storage {
 
   async *listPins(options: OperationOptions<never> = {}): AsyncGenerator<CID> {
     this.#assertStarted('listPins')
-    for await (const key of this.#datastore.queryKeys({ prefix: PIN_PREFIX }, signalOption(options.signal))) {
+    yield* this.#pinRoots(options.signal)
+  }
+
+  /** The pinned roots, for operations already under way (they finish even while the storage stops). */
+  async *#pinRoots(signal: AbortSignal | undefined): AsyncGenerator<CID> {
+    for await (const key of this.#datastore.queryKeys({ prefix: PIN_PREFIX }, signalOption(signal))) {
       yield CID.parse(key.toString().slice(PIN_PREFIX.length))
     }
   }
@@ -647,7 +657,7 @@ export class HeliaStorage implements Storage {
    */
   async #markLive(signal: AbortSignal | undefined): Promise<Set<string>> {
     const live = new Set<string>()
-    for await (const root of this.listPins(signalOption(signal))) {
+    for await (const root of this.#pinRoots(signal)) {
       let reading: CID | undefined
       try {
         for await (const block of walkDag(

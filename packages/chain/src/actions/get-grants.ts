@@ -1,6 +1,6 @@
 import { consentRegistryAbi } from '@medvault/contracts'
 import type { Address, Hash, Hex } from 'viem'
-import { getContractEvents } from 'viem/actions'
+import { getBlockNumber, getContractEvents } from 'viem/actions'
 import type { MedvaultContractsParameter } from '../addresses.ts'
 import { decodePurpose, type Purpose, type ScopeKindName, scopeKindName } from '../encoding.ts'
 import type { ActionErrorType, ReadClient } from '../internal.ts'
@@ -56,7 +56,9 @@ export async function getGrants(
     address: parameters.addresses.consentRegistry,
     abi: consentRegistryAbi,
     fromBlock: parameters.fromBlock ?? 0n,
-    toBlock: parameters.toBlock ?? 'latest',
+    // One fixed block for every query: with 'latest', a revocation mined between the two requests could be
+    // missed while its grant is listed (or the other way round).
+    toBlock: parameters.toBlock ?? (await getBlockNumber(client, { cacheTime: 0 })),
     strict: true,
   } as const
   const [granted, revoked] = await Promise.all([

@@ -286,3 +286,23 @@ async function firstLeaf(seed: string): Promise<CID> {
   const digest = createHash('sha256').update(first).digest()
   return CID.decode(Buffer.concat([Buffer.from([0x01, 0x55, 0x12, 0x20]), digest]))
 }
+
+test('error: a DAG whose links medvault cannot follow (dag-json) is not pinned, so gc cannot drop its linked blocks', async () => {
+  const storage = await memory()
+  const leafBytes = new TextEncoder().encode('a leaf under a dag-json node')
+  const leaf = CID.decode(
+    Buffer.concat([Buffer.from([0x01, 0x55, 0x12, 0x20]), createHash('sha256').update(leafBytes).digest()]),
+  )
+  const nodeBytes = new TextEncoder().encode(`{"leaf":{"/":"${leaf}"}}`)
+  const digest = createHash('sha256').update(nodeBytes).digest()
+  const node = CID.decode(Buffer.concat([Buffer.from([0x01, 0xa9, 0x02, 0x12, 0x20]), digest])) // dag-json 0x0129
+  const car = Buffer.concat([carHeader(node), carSection(node, nodeBytes), carSection(leaf, leafBytes)])
+  const err = await storage.importCar([car]).catch((e: unknown) => e)
+  expect(err).toMatchObject({ name: 'CarImportError' })
+  expect((err as Error).message).toContain('0x129')
+  expect(await storage.isPinned(node)).toBe(false)
+  await expect(storage.pin(node)).rejects.toMatchObject({ name: 'UnsupportedCodecError' })
+  // without pinning, the blocks are kept as they are (and are ordinary garbage for gc)
+  expect(await storage.importCar([car], { pin: false })).toEqual([node])
+  expect(await storage.gc()).toEqual({ removed: 2, kept: 0 })
+})

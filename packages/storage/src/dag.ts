@@ -2,6 +2,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import * as dagPb from '@ipld/dag-pb'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
+import { UnsupportedCodecError } from './errors.ts'
 
 export const DAG_PB = dagPb.code
 export const DAG_CBOR = dagCbor.code
@@ -73,6 +74,9 @@ export async function* walkDag(
     if (seen.has(key)) continue
     seen.add(key)
     if (isInline(cid)) continue
+    // A block whose links cannot be read would end the walk early without a word: a pin over it would
+    // leave what it links to unprotected from gc, an export would be incomplete.
+    if (!isSupportedCodec(cid.code)) throw new UnsupportedCodecError({ cid: cid.toString(), codec: cid.code })
     if (cid.code === RAW && source.skipLeaf !== undefined && (await source.skipLeaf(cid))) {
       yield { cid, bytes: undefined }
       continue

@@ -184,6 +184,26 @@ export class PinnedDagIncompleteError extends BaseError {
   }
 }
 
+export type UnsupportedCodecErrorType = UnsupportedCodecError & { name: 'UnsupportedCodecError' }
+
+/**
+ * A DAG holds a block whose codec medvault cannot read links from (only dag-pb, dag-cbor and raw are
+ * followed). Pinning it would protect that block but not what it links to, so it is refused (so is a CAR
+ * export, which would be incomplete).
+ */
+export class UnsupportedCodecError extends BaseError {
+  override name = 'UnsupportedCodecError' as const
+  readonly cid: string
+
+  constructor(parameters: { cid: string; codec: number }) {
+    const { cid, codec } = parameters
+    super(`Block ${cid} has codec 0x${codec.toString(16)}, whose links medvault cannot follow.`, {
+      metaMessages: ['Only dag-pb (UnixFS), dag-cbor and raw blocks can be pinned or exported.'],
+    })
+    this.cid = cid
+  }
+}
+
 export type BlockVerificationErrorType = BlockVerificationError & { name: 'BlockVerificationError' }
 
 /** The bytes of a block do not hash to the digest in its CID. The block is refused and never stored. */

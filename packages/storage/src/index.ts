@@ -47,6 +47,8 @@ export {
   type StorageClosedErrorType,
   StorageLockedError,
   type StorageLockedErrorType,
+  UnsupportedCodecError,
+  type UnsupportedCodecErrorType,
 } from './errors.ts'
 export { DEFAULT_PROFILE, type ImportProfile, PROFILES } from './profiles.ts'
 export type {

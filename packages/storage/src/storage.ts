@@ -43,6 +43,7 @@ import {
   NotFoundError,
   PinnedDagIncompleteError,
   StorageClosedError,
+  UnsupportedCodecError,
 } from './errors.ts'
 import { SharedExclusiveLock } from './lock.ts'
 import { DEFAULT_PROFILE, type ImportProfile, importerOptions } from './profiles.ts'
@@ -574,6 +575,12 @@ export class HeliaStorage implements Storage {
               // walking is the completeness check
             }
           } catch (err) {
+            if (err instanceof UnsupportedCodecError) {
+              throw new CarImportError({
+                reason: `${err.shortMessage} Import it with pin: false to keep its blocks unpinned.`,
+                cause: err,
+              })
+            }
             if (err instanceof MissingBlockError || err instanceof BaseError || isAbort(err, signal))
               throw err
             // the bytes match the CID but do not decode as its codec says (dag-pb, dag-cbor)

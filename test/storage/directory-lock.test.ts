@@ -129,3 +129,15 @@ test('behavior: stop() lets a put in progress finish before it gives up the dire
   expect(await reopened.stat(cid)).toMatchObject({ local: true, pinned: true })
   expect(await sha256Hex(reopened.get(cid))).toEqual(await sha256Hex(det(6 * MiB, 'stop-mid-put')))
 })
+
+test('error: a lock taken on another host is never taken over, even when its pid is free or equal to ours here', async () => {
+  const dir = await tempDir()
+  cleanups.push(dir.remove)
+  for (const pid of [2 ** 22 + 12345, process.pid]) {
+    // e.g. two containers sharing a volume: each has its own pid namespace, so the pid proves nothing
+    await writeFile(join(dir.path, 'lock'), `${pid}\nsome-other-host\n0123456789abcdef\n`)
+    const err = await createStorage({ directory: dir.path }).catch((e: unknown) => e)
+    expect(err).toMatchObject({ name: 'StorageLockedError', pid, host: 'some-other-host' })
+    expect((err as Error).message).toContain('some-other-host')
+  }
+})

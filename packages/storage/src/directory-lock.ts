@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { StorageLockedError } from './errors.ts'
 
@@ -7,18 +8,20 @@ import { StorageLockedError } from './errors.ts'
 const held = new Set<string>()
 
 /**
- * Takes the store directory's lock file, `<directory>/lock`, holding the owner's pid.
+ * Takes the store directory's lock file, `<directory>/lock`, holding the owner's pid and host name.
  *
  * Why: two storages on one directory corrupt each other (one's gc deletes the blocks of the other's put in
  * progress, which its in-process lock cannot see). A lock held by a live process is refused with
- * {@link StorageLockedError}; one whose pid is dead (a crash, SIGKILL) or unreadable is taken over.
+ * {@link StorageLockedError}; one whose pid is dead (a crash, SIGKILL) or unreadable is taken over. A lock
+ * written on another host is never taken over: a pid means nothing outside its own pid namespace (two
+ * containers sharing a volume both run as pid 1).
  *
  * The lock file is written whole under a temporary name and then hard-linked into place: `link` fails if the
  * name exists, so exactly one opener wins, and nobody ever reads a half-written lock.
  *
- * Limits: a pid reused by an unrelated process after a crash keeps the lock until that process ends (remove
- * the file by hand); the pid means nothing across machines, so do not share a store over a network file
- * system.
+ * Limits: a pid reused by an unrelated process after a crash keeps the lock until that process ends, and a
+ * host that crashed keeps its lock: remove the file by hand. Containers sharing a volume must have distinct
+ * host names.
  *
  * @returns a function that releases the lock (only if the file is still ours)
  */
@@ -27,7 +30,8 @@ export async function lockDirectory(directory: string): Promise<() => Promise<vo
   const path = join(dir, 'lock')
   if (held.has(path)) throw new StorageLockedError({ pid: process.pid, path })
   await mkdir(dir, { recursive: true })
-  const token = `${process.pid}\n${randomBytes(8).toString('hex')}\n`
+  const host = hostname()
+  const token = `${process.pid}\n${host}\n${randomBytes(8).toString('hex')}\n`
   const temp = join(dir, `.lock.${process.pid}.${randomBytes(4).toString('hex')}`)
   await writeFile(temp, token)
   try {
@@ -44,8 +48,13 @@ export async function lockDirectory(directory: string): Promise<() => Promise<vo
       }
       const current = await readFile(path, 'utf8').catch(() => undefined)
       if (current === undefined) continue // removed meanwhile: try again
-      const pid = Number.parseInt(current, 10)
-      if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+      const [pidLine = '', hostLine] = current.split('\n')
+      const pid = Number.parseInt(pidLine, 10)
+      const valid = Number.isSafeInteger(pid) && pid > 0
+      if (valid && hostLine !== undefined && hostLine !== '' && hostLine !== host) {
+        throw new StorageLockedError({ pid, path, host: hostLine })
+      }
+      if (valid && pid !== process.pid && isAlive(pid)) {
         throw new StorageLockedError({ pid, path })
       }
       await takeOver(path, current)

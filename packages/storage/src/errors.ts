@@ -115,23 +115,30 @@ export class StorageLockedError extends BaseError {
   override name = 'StorageLockedError' as const
   /** the pid named in the lock file, when it could be read */
   readonly pid: number | undefined
+  /** the host named in the lock file, when it is not this host */
+  readonly host: string | undefined
   /** the lock file */
   readonly path: string
 
-  constructor(parameters: { pid: number | undefined; path: string }) {
-    const { pid, path } = parameters
+  constructor(parameters: { pid: number | undefined; path: string; host?: string }) {
+    const { pid, path, host } = parameters
     super(
       pid === undefined
         ? 'The storage directory is locked by another opener.'
-        : `The storage directory is in use by process ${pid}${pid === process.pid ? ' (this process)' : ''}.`,
+        : host !== undefined
+          ? `The storage directory is locked by process ${pid} on host ${host}.`
+          : `The storage directory is in use by process ${pid}${pid === process.pid ? ' (this process)' : ''}.`,
       {
         metaMessages: [
           'Stop the storage that has it open first, or use another directory.',
-          'If that process is gone and its pid now belongs to another program, delete the lock file.',
+          host !== undefined
+            ? 'A lock from another host is never taken over; if that host no longer uses the directory, delete the lock file.'
+            : 'If that process is gone and its pid now belongs to another program, delete the lock file.',
         ],
       },
     )
     this.pid = pid
+    this.host = host
     this.path = path
   }
 }

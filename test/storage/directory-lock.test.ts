@@ -141,3 +141,19 @@ test('error: a lock taken on another host is never taken over, even when its pid
     expect((err as Error).message).toContain('some-other-host')
   }
 })
+
+test('error: two storages started at the same moment on one directory: exactly one opens it', async () => {
+  const dir = await tempDir()
+  cleanups.push(dir.remove)
+  const results = await Promise.allSettled([
+    createStorage({ directory: dir.path }),
+    createStorage({ directory: dir.path }),
+    createStorage({ directory: dir.path }),
+  ])
+  const opened = results.filter((r) => r.status === 'fulfilled')
+  for (const r of opened) cleanups.push(() => r.value.stop())
+  expect(opened).toHaveLength(1)
+  for (const r of results.filter((r) => r.status === 'rejected')) {
+    expect(r.reason).toMatchObject({ name: 'StorageLockedError' })
+  }
+})

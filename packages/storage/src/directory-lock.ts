@@ -4,7 +4,7 @@ import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { StorageLockedError } from './errors.ts'
 
-/** Lock files held by this process (one storage per directory here too). */
+/** Lock files held, or being taken, by this process (one storage per directory here too). */
 const held = new Set<string>()
 
 /**
@@ -29,16 +29,20 @@ export async function lockDirectory(directory: string): Promise<() => Promise<vo
   const dir = resolve(directory)
   const path = join(dir, 'lock')
   if (held.has(path)) throw new StorageLockedError({ pid: process.pid, path })
-  await mkdir(dir, { recursive: true })
+  // Claimed before the first await, so a second storage of this process starting at the same moment is
+  // refused here rather than mistaking this process's fresh lock file for a stale one.
+  held.add(path)
+  let acquired = false
   const host = hostname()
   const token = `${process.pid}\n${host}\n${randomBytes(8).toString('hex')}\n`
   const temp = join(dir, `.lock.${process.pid}.${randomBytes(4).toString('hex')}`)
-  await writeFile(temp, token)
   try {
+    await mkdir(dir, { recursive: true })
+    await writeFile(temp, token)
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         await link(temp, path)
-        held.add(path)
+        acquired = true
         return async () => {
           held.delete(path)
           if ((await readFile(path, 'utf8').catch(() => '')) === token) await unlink(path).catch(() => {})
@@ -61,6 +65,7 @@ export async function lockDirectory(directory: string): Promise<() => Promise<vo
     }
     throw new StorageLockedError({ pid: undefined, path })
   } finally {
+    if (!acquired) held.delete(path)
     await unlink(temp).catch(() => {})
   }
 }

@@ -1,6 +1,8 @@
 /**
  * Gas of medvault's contract operations against an Ethereum Attestation Service `attest` of an equivalent
- * schema, all on one anvil in one run, each beside its theoretical floor.
+ * schema, all on one anvil in one run, each beside its theoretical floor. The signature-relayed `grantBySig`
+ * is also set against EAS's own signature-relayed path, `attestByDelegation` (EIP-712 signed by the attester,
+ * per-attester nonce and deadline, submitted by the same relayer), in a second table.
  *
  * Floor = 21,000 (transaction) + calldata (16 gas per non-zero byte, 4 per zero byte) + 22,100 per storage slot
  * the transaction turns from zero to non-zero (20,000 SSTORE + 2,100 cold access) + 5,000 per slot it changes
@@ -12,7 +14,17 @@
  */
 import { createRequire } from 'node:module'
 import { grantTypes, purposeOfUse, scopeKind, tagScopeTarget } from '@medvault/contracts'
-import { type Abi, type Address, type Hash, type Hex, hexToBytes } from 'viem'
+import {
+  type Abi,
+  type Address,
+  type Hash,
+  type Hex,
+  hexToBytes,
+  keccak256,
+  parseEventLogs,
+  parseSignature,
+  toHex,
+} from 'viem'
 import { cid, createContractsDevnet, id, setUpProxies, zeroAddress } from '../test/contracts/devnet.ts'
 import { printTable, type Row, writeResults } from './lib.ts'
 
@@ -206,6 +218,90 @@ try {
   const easAttest = await analyse(await attest('eas measured'))
   const quarterEas = Math.floor(easAttest.gas / 4)
 
+  // EAS's own signature-relayed path, the like-for-like baseline for grantBySig: the attester (alice) signs
+  // the EIP-712 `Attest` struct, the relayer submits `attestByDelegation`. The type string is EAS's
+  // ATTEST_TYPEHASH preimage (contracts/eip1271/EIP1271Verifier.sol); checked against the deployed contract.
+  const easRead = <T>(functionName: string, args: readonly unknown[] = []) =>
+    publicClient.readContract({ abi: easArtifact.abi, address: easAddress, functionName, args }) as Promise<T>
+  const attestTypes = {
+    Attest: [
+      { name: 'attester', type: 'address' },
+      { name: 'schema', type: 'bytes32' },
+      { name: 'recipient', type: 'address' },
+      { name: 'expirationTime', type: 'uint64' },
+      { name: 'revocable', type: 'bool' },
+      { name: 'refUID', type: 'bytes32' },
+      { name: 'data', type: 'bytes' },
+      { name: 'value', type: 'uint256' },
+      { name: 'nonce', type: 'uint256' },
+      { name: 'deadline', type: 'uint64' },
+    ],
+  } as const
+  const attestTypeString = `Attest(${attestTypes.Attest.map((f) => `${f.type} ${f.name}`).join(',')})`
+  if (keccak256(toHex(attestTypeString)) !== (await easRead<Hex>('getAttestTypeHash'))) {
+    throw new Error(`EAS Attest type hash differs from ${attestTypeString}`)
+  }
+  // ERC-5267: the domain (name "EAS", version from the deployed contract) is read, not assumed.
+  const [, easName, easVersion] = await easRead<readonly [Hex, string, string]>('eip712Domain')
+  const attestByDelegation = async (salt: string, attester = alice) => {
+    const { schema: schemaId, data } = attestation(salt)
+    const nonce = await easRead<bigint>('getNonce', [attester.address])
+    const deadline = BigInt(now + 3600)
+    const signature = parseSignature(
+      await devnet.walletOf(attester).signTypedData({
+        domain: { name: easName, version: easVersion, chainId, verifyingContract: easAddress },
+        types: attestTypes,
+        primaryType: 'Attest',
+        message: { attester: attester.address, schema: schemaId, ...data, nonce, deadline },
+      }),
+    )
+    const hash = await devnet.walletOf(relayer).writeContract({
+      abi: easArtifact.abi,
+      address: easAddress,
+      functionName: 'attestByDelegation',
+      args: [
+        {
+          schema: schemaId,
+          data,
+          signature: {
+            v: Number(signature.v ?? BigInt(signature.yParity + 27)),
+            r: signature.r,
+            s: signature.s,
+          },
+          attester: attester.address,
+          deadline,
+        },
+      ],
+    })
+    const measured = await analyse(hash)
+    // Prove the delegated attestation really happened, attributed to the signer, not the relayer.
+    const [attested] = parseEventLogs({
+      abi: easArtifact.abi,
+      eventName: 'Attested',
+      logs: (await mined(hash)).logs,
+    }) as unknown as [{ args: { uid: Hex; attester: Address } }?]
+    const stored = attested
+      ? await easRead<{ uid: Hex; attester: Address; recipient: Address; data: Hex }>('getAttestation', [
+          attested.args.uid,
+        ])
+      : undefined
+    if (
+      stored?.uid !== attested?.args.uid ||
+      stored?.attester !== attester.address ||
+      stored?.recipient !== bob.address ||
+      stored?.data !== data.data ||
+      (await easRead<bigint>('getNonce', [attester.address])) !== nonce + 1n
+    ) {
+      throw new Error('attestByDelegation did not store the signed attestation')
+    }
+    return measured
+  }
+  // Alice's EAS nonce is still 0 here (plain attests do not touch it): her first signature, then steady state
+  // (nonce 1 → 2), like the two grantBySig rows.
+  const easDelegatedFirst = await attestByDelegation('eas delegated first')
+  const easDelegated = await attestByDelegation('eas delegated measured')
+  const quarterDelegated = Math.floor(easDelegated.gas / 4)
+
   const row = (
     operation: string,
     m: Awaited<ReturnType<typeof analyse>>,
@@ -241,6 +337,25 @@ try {
     row('revoke', revoke, 1, undefined),
     row('anchor a receipt root', anchor, 1, undefined),
     row('EAS attest, equivalent schema (baseline)', easAttest, 1, undefined),
+    row('EAS attestByDelegation (relayer pays)', easDelegated, 1, undefined),
+    row("EAS attestByDelegation, the attester's first signature", easDelegatedFirst, 1, undefined),
+  ]
+  // Signature-relayed against signature-relayed: same relayer, same schema, a per-signer nonce and a deadline
+  // on both sides. Informative like the grantBySig row above: a miss does not fail the run.
+  const relayed = (operation: string, ours: number, theirs: number): Row => {
+    const quarter = Math.floor(theirs / 4)
+    return {
+      operation,
+      'medvault grantBySig': ours,
+      'EAS attestByDelegation': theirs,
+      ratio: (ours / theirs).toFixed(3),
+      'quarter of EAS': quarter,
+      'meets quarter': ours <= quarter ? 'yes' : 'no (see README)',
+    }
+  }
+  const relayedRows = [
+    relayed('steady state (nonce 1 → 2)', bySig.gas, easDelegated.gas),
+    relayed("the signer's first signature (nonce 0 → 1)", bySigFirst.gas, easDelegatedFirst.gas),
   ]
   const { hardFork } = (await publicClient.request({ method: 'anvil_nodeInfo' as never })) as {
     hardFork: string
@@ -254,8 +369,16 @@ try {
       "Steady state: the registry, the signer nonce and the EAS schema were warmed by one earlier transaction each (except the row of a signer's first signature).",
     ],
   }
+  const relayedTable = {
+    title: 'Signature-relayed grants: medvault grantBySig vs EAS attestByDelegation (same run)',
+    rows: relayedRows,
+    notes: [
+      `quarter = a quarter of the attestByDelegation measured in this run (steady state ${easDelegated.gas} / 4 = ${quarterDelegated}).`,
+    ],
+  }
   printTable(table)
-  console.log(`\nresults: ${writeResults('gas', [table])}`)
+  printTable(relayedTable)
+  console.log(`\nresults: ${writeResults('gas', [table, relayedTable])}`)
   const failed = rows.filter((r) => r['meets target'] === 'NO')
   if (failed.length > 0) {
     console.error(`\nOver target: ${failed.map((r) => r.operation).join(', ')}`)

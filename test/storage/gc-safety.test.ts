@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto'
 import { CID, createStorage, type Storage } from '@medvault/storage'
 import { afterEach, expect, test } from 'vitest'
-import { concat, det, sha256Hex } from './helpers.ts'
+import { concat, det, sha256Hex, tempDir } from './helpers.ts'
 
 const MiB = 1_048_576
 const cleanups: Array<() => Promise<void>> = []
@@ -305,4 +305,27 @@ test('error: a DAG whose links medvault cannot follow (dag-json) is not pinned, 
   // without pinning, the blocks are kept as they are (and are ordinary garbage for gc)
   expect(await storage.importCar([car], { pin: false })).toEqual([node])
   expect(await storage.gc()).toEqual({ removed: 2, kept: 0 })
+})
+
+test('behavior: an import that fails while the storage stops does not touch the directory after stop()', async () => {
+  const dir = await tempDir()
+  cleanups.push(dir.remove)
+  const storage = await createStorage({ directory: dir.path })
+  const source = await memory()
+  const root = await source.putStream(det(2 * MiB + 1, 'stop-during-import'))
+  const good = await concat(source.exportCar(root))
+  const bad = badBlock()
+  let stopping: Promise<void> | undefined
+  async function* car(): AsyncGenerator<Uint8Array> {
+    yield good
+    stopping = storage.stop() // waits for the import, which now fails
+    yield carSection(bad.cid, bad.bytes)
+  }
+  expect(await storage.importCar(car()).catch((e: unknown) => e)).toMatchObject({ name: 'CarImportError' })
+  await stopping
+  // the rollback did not run after stop() had released the directory: the blocks are there, unpinned
+  const reopened = await createStorage({ directory: dir.path })
+  cleanups.push(() => reopened.stop())
+  expect(await reopened.stat(root)).toMatchObject({ local: true, pinned: false })
+  expect(await reopened.gc()).toEqual({ removed: 4, kept: 0 })
 })

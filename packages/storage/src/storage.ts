@@ -212,9 +212,10 @@ export class HeliaStorage implements Storage {
       await closeStore(this.#datastore)
       await closeStore(this.#blocks)
     } finally {
-      release()
       await this.#releaseDirectory()
       this.#status = 'stopped'
+      // Last: an import rollback waiting for this lock must see 'stopped' (see importCar).
+      release()
     }
   }
 
@@ -607,6 +608,10 @@ export class HeliaStorage implements Storage {
       // that operation's pin now, and stays.
       release()
       releaseAll = await this.#lock.exclusive()
+      // stop() ran first and gave up the directory, which another storage may own by now: deleting
+      // anything could take blocks it relies on. The import's pins and blocks stay, as after a crash (pins
+      // only of complete DAGs; the blocks are unpinned garbage otherwise).
+      if (this.#status === 'stopped') throw this.#mapError(err, undefined, signal)
       for (const root of pinned) {
         const key = pinKey(root)
         if (!repinned.has(key.toString())) await ignoreFailure(async () => this.#datastore.delete(key))

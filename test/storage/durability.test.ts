@@ -199,3 +199,25 @@ test('error: a block damaged on disk is refused on read, not served', async () =
   expect((await second.putBytes(new TextEncoder().encode('one block, soon damaged'))).equals(cid)).toBe(true)
   expect(new TextDecoder().decode(await concat(second.get(cid)))).toBe('one block, soon damaged')
 })
+
+test('behavior: temp files a crash left are removed when the store opens; gc leaves those of writes in flight alone', async () => {
+  const dir = await tempDir()
+  cleanups.push(dir.remove)
+  const first = await createStorage({ directory: dir.path })
+  await first.putBytes(new TextEncoder().encode('so the sub-directories exist'))
+  await first.stop()
+  const leftovers = [
+    join(dir.path, 'blocks', '.crashed.data.tmp'),
+    join(dir.path, 'datastore', '.crashed.data.tmp'),
+  ]
+  for (const f of leftovers) await writeFile(f, 'half')
+  const storage = await createStorage({ directory: dir.path })
+  cleanups.push(() => storage.stop())
+  expect((await readdir(dir.path, { recursive: true })).filter((f) => f.endsWith('.tmp'))).toEqual([])
+  // a write in flight (a block fetched by a get, a libp2p peer record) has its temp file beside the target:
+  // deleting it would make that write fail, so gc does not
+  const inFlight = join(dir.path, 'datastore', '.in-flight.data.tmp')
+  await writeFile(inFlight, 'being written')
+  await storage.gc()
+  expect(await readFile(inFlight, 'utf8')).toBe('being written')
+})

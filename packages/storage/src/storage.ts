@@ -183,8 +183,13 @@ export class HeliaStorage implements Storage {
     if (this.#status !== 'stopped') return
     this.#status = 'starting'
     try {
-      if (this.#init.directory !== undefined)
+      if (this.#init.directory !== undefined) {
         this.#unlockDirectory = await lockDirectory(this.#init.directory)
+        // Only here, with the directory locked and nothing started, can a temp file be known stale: later
+        // one may belong to a write in flight (a block fetched by a get, a libp2p peer record) that gc's
+        // lock does not cover.
+        await removeStaleTempFiles(this.#init.directory)
+      }
       await openStore(this.#blocks)
       await openStore(this.#datastore)
       await this.helia.start()
@@ -413,7 +418,6 @@ export class HeliaStorage implements Storage {
         removed++
         onProgress?.({ type: 'storage:gc:removed', cid, removed })
       }
-      if (this.#init.directory !== undefined) await removeStaleTempFiles(this.#init.directory)
       return { removed, kept }
     } catch (err) {
       throw this.#mapError(err, undefined, signal)
@@ -970,7 +974,7 @@ async function closeStore(store: unknown): Promise<void> {
 /**
  * blockstore-fs and datastore-fs write through `steno`: bytes go to `.<name>.tmp` beside the target, then a
  * rename puts them in place, so a crash never leaves a torn block under its real name. It can leave the
- * temp file, which nothing else removes.
+ * temp file, which nothing else removes: `start()` does.
  */
 async function removeStaleTempFiles(directory: string): Promise<void> {
   for (const sub of ['blocks', 'datastore']) {

@@ -3,8 +3,10 @@ import {
   checkAccess,
   createDevnet,
   type Devnet,
+  GrantAlreadyExistsError,
   type GrantEvent,
   GrantExpiredError,
+  GrantIdCancelledError,
   GrantNotYetValidError,
   GrantOutlivesDelegationError,
   GrantRevokedError,
@@ -267,23 +269,40 @@ describe('signGrant + grantBySig', () => {
     // The patient paid nothing.
     expect(await devnet.publicClient.getBalance({ address: patient().account.address })).toBe(balanceBefore)
     expect((await devnet.publicClient.getGrant({ grantId })).grantor).toBe(patient().account.address)
-    expect(await devnet.publicClient.getSignatureNonce({ signer: patient().account.address })).toBe(
-      signed.nonce + 1n,
-    )
+    // An account's signature goes out in the 64-byte EIP-2098 form (32 bytes less calldata for the relayer).
+    expect(signed.signature).toHaveLength(2 + 2 * 64)
+    expect(signed).not.toHaveProperty('nonce')
   })
 
-  test('error: a replayed signature is refused', async () => {
+  test('error: a replayed signature is refused (its salt is its nonce)', async () => {
     const signed = await patient().signGrant({ ...(await terms()), deadline: (await now()) + 600 })
     await relayer().grantBySig({ signedGrant: signed })
     const err = await stranger()
       .grantBySig({ signedGrant: signed })
       .catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(InvalidNonceError)
-    expect((err as InvalidNonceError).args).toEqual({
-      signer: patient().account.address,
-      expected: signed.nonce + 1n,
-      provided: signed.nonce,
+    expect(err).toBeInstanceOf(GrantAlreadyExistsError)
+    expect((err as GrantAlreadyExistsError).args).toEqual({ grantId: signed.grantId })
+  })
+
+  test('behavior: cancelGrantSalt voids an unused signature', async () => {
+    const signed = await patient().signGrant({ ...(await terms()), deadline: (await now()) + 600 })
+    const { grantId } = await patient().cancelGrantSalt({
+      grantor: signed.grantor,
+      salt: signed.params.salt,
     })
+    expect(grantId).toBe(signed.grantId)
+    const err = await relayer()
+      .grantBySig({ signedGrant: signed })
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(GrantIdCancelledError)
+    expect((err as GrantIdCancelledError).args).toEqual({ grantId: signed.grantId })
+    await expect(devnet.publicClient.getGrant({ grantId })).rejects.toBeInstanceOf(GrantIdCancelledError)
+    // Only the grantor or its grant delegate may cancel.
+    const other = await patient().signGrant({ ...(await terms()), deadline: (await now()) + 600 })
+    await expect(
+      stranger().cancelGrantSalt({ grantor: other.grantor, salt: other.params.salt }),
+    ).rejects.toBeInstanceOf(UnauthorizedError)
+    await relayer().grantBySig({ signedGrant: other })
   })
 
   test('error: an expired deadline, a tampered term, a wrong signer', async () => {
@@ -308,15 +327,16 @@ describe('signGrant + grantBySig', () => {
     await expect(relayer().grantBySig({ signedGrant: forged })).rejects.toBeInstanceOf(UnauthorizedError)
   })
 
-  test('behavior: several signatures with consecutive nonces, and a signed revocation', async () => {
+  test('behavior: several outstanding signatures submitted in any order, and a signed revocation', async () => {
     const nonce = await devnet.publicClient.getSignatureNonce({ signer: patient().account.address })
     const deadline = (await now()) + 600
-    const first = await patient().signGrant({ ...(await terms()), deadline, nonce })
-    const second = await patient().signGrant({ ...(await terms()), deadline, nonce: nonce + 1n })
-    await relayer().grantBySig({ signedGrant: first })
+    const first = await patient().signGrant({ ...(await terms()), deadline })
+    const second = await patient().signGrant({ ...(await terms()), deadline })
     await relayer().grantBySig({ signedGrant: second })
+    await relayer().grantBySig({ signedGrant: first })
+    // Signed grants use no nonce; the revocation takes the signer's next revocation nonce.
     const revoke = await patient().signRevoke({ grantId: second.grantId, deadline })
-    expect(revoke.nonce).toBe(nonce + 2n)
+    expect(revoke.nonce).toBe(nonce)
     await relayer().revokeBySig({ signedRevoke: revoke })
     expect((await devnet.publicClient.getGrant({ grantId: second.grantId })).revoked).toBe(true)
     expect((await devnet.publicClient.getGrant({ grantId: first.grantId })).revoked).toBe(false)

@@ -6,7 +6,16 @@ import {
   revokeTypes,
   scopeKind,
 } from '@medvault/contracts'
-import { type Account, domainSeparator, getAddress, type Hex, zeroAddress } from 'viem'
+import {
+  type Account,
+  domainSeparator,
+  getAddress,
+  type Hex,
+  parseSignature,
+  serializeCompactSignature,
+  signatureToCompactSignature,
+  zeroAddress,
+} from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
   type ContractsDevnet,
@@ -71,13 +80,19 @@ const domain = () => ({
   verifyingContract: devnet.addresses.consentRegistry,
 })
 
-async function signGrant(signer: Account, grantor: Hex, p: GrantParams, nonce: bigint, deadline: bigint) {
+/** A signed Grant has no nonce: its salt is its single-use nonce (the grant id it makes exists only once). */
+async function signGrant(signer: Account, grantor: Hex, p: GrantParams, deadline: bigint) {
   return devnet.walletOf(signer).signTypedData({
     domain: domain(),
     types: grantTypes,
     primaryType: 'Grant',
-    message: { grantor, ...p, nonce, deadline },
+    message: { grantor, ...p, deadline },
   })
+}
+
+/** The 64-byte EIP-2098 form (r, yParity ‖ s) of a 65-byte signature. */
+function compact(signature: Hex): Hex {
+  return serializeCompactSignature(signatureToCompactSignature(parseSignature(signature)))
 }
 
 async function signRevoke(signer: Account, grantId: Hex, nonce: bigint, deadline: bigint) {
@@ -104,124 +119,243 @@ describe('ConsentRegistry EIP-712', () => {
 
   test('default: a relayer submits a patient-signed grant and revocation; the patient pays nothing', async () => {
     const r = relayer()
+    const a = { account: r.account }
     const deadline = BigInt(t0 + 3600)
     const p = params('sig grant')
     const balance = await devnet.publicClient.getBalance({ address: alice().address })
-    const signature = await signGrant(alice(), alice().address, p, 0n, deadline)
-    await devnet.mined(
-      r.consent.write.grantBySig([alice().address, p, alice().address, 0n, deadline, signature]),
-    )
+    const revokeNonce = await r.consent.read.nonces([alice().address])
+    const signature = await signGrant(alice(), alice().address, p, deadline)
+    await devnet.mined(r.consent.write.grantBySig([alice().address, p, alice().address, deadline, signature]))
     const grantId = await r.consent.read.grantIdOf([alice().address, id('sig grant')])
     expect((await r.consent.read.getGrant([grantId])).grantor).toBe(alice().address)
     expect(await r.consent.read.isAccessAllowed([grantId, id('s1'), bob().address, TREAT])).toBe(true)
-    expect(await r.consent.read.nonces([alice().address])).toBe(1n)
+    // A signed grant consumes no nonce: the revocation nonce is untouched.
+    expect(await r.consent.read.nonces([alice().address])).toBe(revokeNonce)
 
-    // Replaying the same signature: the nonce is used.
-    expect(
-      await revertOf(
-        r.consent.simulate.grantBySig([alice().address, p, alice().address, 0n, deadline, signature], {
-          account: r.account,
-        }),
-      ),
-    ).toEqual({ errorName: 'InvalidNonce', args: [alice().address, 1n, 0n] })
+    // Replaying the same signature, in either encoding: the salt (its nonce) made a grant id that exists.
+    for (const replay of [signature, compact(signature)]) {
+      expect(
+        await revertOf(
+          r.consent.simulate.grantBySig([alice().address, p, alice().address, deadline, replay], a),
+        ),
+      ).toEqual({ errorName: 'GrantAlreadyExists', args: [grantId] })
+    }
 
-    const revokeSig = await signRevoke(alice(), grantId, 1n, deadline)
-    await devnet.mined(r.consent.write.revokeBySig([grantId, alice().address, 1n, deadline, revokeSig]))
+    const revokeSig = await signRevoke(alice(), grantId, revokeNonce, deadline)
+    await devnet.mined(
+      r.consent.write.revokeBySig([grantId, alice().address, revokeNonce, deadline, revokeSig]),
+    )
     expect(await r.consent.read.isAccessAllowed([grantId, id('s1'), bob().address, TREAT])).toBe(false)
     const [revoked] = await r.consent.getEvents.AccessRevoked({ grantId }, { fromBlock: 0n })
     expect(revoked?.args.revokedBy).toBe(alice().address)
     expect(
       await revertOf(
-        r.consent.simulate.revokeBySig([grantId, alice().address, 1n, deadline, revokeSig], {
-          account: r.account,
-        }),
+        r.consent.simulate.revokeBySig([grantId, alice().address, revokeNonce, deadline, revokeSig], a),
       ),
-    ).toEqual({ errorName: 'InvalidNonce', args: [alice().address, 2n, 1n] })
+    ).toEqual({ errorName: 'InvalidNonce', args: [alice().address, revokeNonce + 1n, revokeNonce] })
+    // Even with the nonce left aside, the grant stays revoked (and stays in the record): replaying the grant
+    // signature after the revocation cannot bring it back.
+    expect(
+      await revertOf(
+        r.consent.simulate.grantBySig([alice().address, p, alice().address, deadline, signature], a),
+      ),
+    ).toEqual({ errorName: 'GrantAlreadyExists', args: [grantId] })
     expect(await devnet.publicClient.getBalance({ address: alice().address })).toBe(balance)
   })
 
-  test('error: expired deadline, bad nonce, wrong signer, tampered terms, zero signer, malformed signature', async () => {
+  test('behavior: signatures are unordered (any number outstanding) and a 64-byte EIP-2098 signature is accepted', async () => {
+    const r = relayer()
+    const deadline = BigInt(t0 + 3600)
+    const first = params('unordered 1')
+    const second = params('unordered 2')
+    const firstSig = await signGrant(alice(), alice().address, first, deadline)
+    const secondSig = await signGrant(alice(), alice().address, second, deadline)
+    // Submitted in the opposite order to signing, the second one in the compact form.
+    await devnet.mined(
+      r.consent.write.grantBySig([alice().address, second, alice().address, deadline, compact(secondSig)]),
+    )
+    await devnet.mined(
+      r.consent.write.grantBySig([alice().address, first, alice().address, deadline, firstSig]),
+    )
+    for (const salt of ['unordered 1', 'unordered 2']) {
+      const grantId = await r.consent.read.grantIdOf([alice().address, id(salt)])
+      expect(await r.consent.read.isAccessAllowed([grantId, id('s1'), bob().address, TREAT])).toBe(true)
+    }
+  })
+
+  test('behavior: cancelGrantSalt voids an unused signature with a tombstone that grants nothing', async () => {
     const r = relayer()
     const a = { account: r.account }
-    const nonce = await r.consent.read.nonces([alice().address])
+    const deadline = BigInt(t0 + 3600)
+    const p = params('cancelled salt')
+    const signature = await signGrant(alice(), alice().address, p, deadline)
+    const grantId = await r.consent.read.grantIdOf([alice().address, id('cancelled salt')])
+    const hash = await devnet
+      .as(alice())
+      .consent.write.cancelGrantSalt([alice().address, id('cancelled salt')])
+    await devnet.mined(hash)
+    const [event] = await r.consent.getEvents.GrantSaltCancelled({ grantId }, { fromBlock: 0n })
+    expect(event?.args).toEqual({
+      grantId,
+      grantor: alice().address,
+      salt: id('cancelled salt'),
+      cancelledBy: alice().address,
+    })
+    for (const sig of [signature, compact(signature)]) {
+      expect(
+        await revertOf(
+          r.consent.simulate.grantBySig([alice().address, p, alice().address, deadline, sig], a),
+        ),
+      ).toEqual({ errorName: 'GrantIdCancelled', args: [grantId] })
+    }
+    // Nor can the patient herself use the salt any more, and the tombstone is no grant to anyone.
+    expect(await revertOf(devnet.as(alice()).consent.simulate.grant([p], { account: alice() }))).toEqual({
+      errorName: 'GrantIdCancelled',
+      args: [grantId],
+    })
+    expect(await revertOf(r.consent.read.getGrant([grantId]))).toEqual({
+      errorName: 'GrantIdCancelled',
+      args: [grantId],
+    })
+    expect(await r.consent.read.isAccessAllowed([grantId, id('s1'), zeroAddress, 0])).toBe(false)
+    expect(await r.consent.read.isAccessAllowed([grantId, id('s1'), bob().address, TREAT])).toBe(false)
+    expect(await revertOf(r.consent.read.checkAccess([grantId, id('s1'), zeroAddress, 0]))).toEqual({
+      errorName: 'GrantIdCancelled',
+      args: [grantId],
+    })
+    expect(
+      await revertOf(devnet.as(alice()).consent.simulate.revoke([grantId], { account: alice() })),
+    ).toEqual({
+      errorName: 'GrantIdCancelled',
+      args: [grantId],
+    })
+    expect(
+      await revertOf(
+        devnet.as(bob()).consent.simulate.breakGlass([grantId, id('s1'), 'why'], { account: bob() }),
+      ),
+    ).toEqual({ errorName: 'NotBreakGlassGrant', args: [grantId] })
+  })
+
+  test('error: cancelGrantSalt by a stranger, of the zero grantor, of an existing grant, twice', async () => {
+    const al = devnet.as(alice())
+    await devnet.mined(al.consent.write.grant([params('cancel errors existing')]))
+    const existing = await al.consent.read.grantIdOf([alice().address, id('cancel errors existing')])
+    expect(
+      await revertOf(
+        al.consent.simulate.cancelGrantSalt([alice().address, id('cancel errors existing')], {
+          account: alice(),
+        }),
+      ),
+    ).toEqual({ errorName: 'GrantAlreadyExists', args: [existing] })
+    expect(
+      await revertOf(
+        devnet
+          .as(carol())
+          .consent.simulate.cancelGrantSalt([alice().address, id('cancel errors')], { account: carol() }),
+      ),
+    ).toEqual({ errorName: 'Unauthorized', args: [carol().address, alice().address, 2] })
+    expect(
+      await revertOf(
+        al.consent.simulate.cancelGrantSalt([zeroAddress, id('cancel errors')], { account: alice() }),
+      ),
+    ).toEqual({ errorName: 'ZeroAddress', args: ['grantor'] })
+    await devnet.mined(al.consent.write.cancelGrantSalt([alice().address, id('cancel errors')]))
+    const cancelled = await al.consent.read.grantIdOf([alice().address, id('cancel errors')])
+    expect(
+      await revertOf(
+        al.consent.simulate.cancelGrantSalt([alice().address, id('cancel errors')], { account: alice() }),
+      ),
+    ).toEqual({ errorName: 'GrantIdCancelled', args: [cancelled] })
+  })
+
+  test('error: expired deadline, wrong signer, tampered terms, zero signer, malformed signature', async () => {
+    const r = relayer()
+    const a = { account: r.account }
     const deadline = BigInt(t0 + 3600)
     const p = params('sig errors')
-    const submit = (grantor: Hex, terms: GrantParams, signer: Hex, n: bigint, d: bigint, sig: Hex) =>
-      revertOf(r.consent.simulate.grantBySig([grantor, terms, signer, n, d, sig], a))
+    const submit = (grantor: Hex, terms: GrantParams, signer: Hex, d: bigint, sig: Hex) =>
+      revertOf(r.consent.simulate.grantBySig([grantor, terms, signer, d, sig], a))
 
     const stale = BigInt((await devnet.now()) - 1)
     const expired = await submit(
       alice().address,
       p,
       alice().address,
-      nonce,
       stale,
-      await signGrant(alice(), alice().address, p, nonce, stale),
+      await signGrant(alice(), alice().address, p, stale),
     )
     expect(expired.errorName).toBe('SignatureExpired')
     expect(expired.args[0]).toBe(stale)
 
-    const ahead = await signGrant(alice(), alice().address, p, nonce + 5n, deadline)
-    expect(await submit(alice().address, p, alice().address, nonce + 5n, deadline, ahead)).toEqual({
-      errorName: 'InvalidNonce',
-      args: [alice().address, nonce, nonce + 5n],
+    const byCarol = await signGrant(carol(), alice().address, p, deadline)
+    expect(await submit(alice().address, p, alice().address, deadline, byCarol)).toEqual({
+      errorName: 'InvalidSignature',
+      args: [alice().address],
     })
-
-    const byCarol = await signGrant(carol(), alice().address, p, nonce, deadline)
-    expect(await submit(alice().address, p, alice().address, nonce, deadline, byCarol)).toEqual({
+    expect(await submit(alice().address, p, alice().address, deadline, compact(byCarol))).toEqual({
       errorName: 'InvalidSignature',
       args: [alice().address],
     })
 
-    const good = await signGrant(alice(), alice().address, p, nonce, deadline)
+    const good = await signGrant(alice(), alice().address, p, deadline)
+    expect(
+      await submit(alice().address, { ...p, grantee: carol().address }, alice().address, deadline, good),
+    ).toEqual({ errorName: 'InvalidSignature', args: [alice().address] })
+    // The salt is signed: a relayer cannot move a signature to another grant id.
     expect(
       await submit(
         alice().address,
-        { ...p, grantee: carol().address },
+        { ...p, salt: id('another salt') },
         alice().address,
-        nonce,
         deadline,
-        good,
+        compact(good),
       ),
     ).toEqual({ errorName: 'InvalidSignature', args: [alice().address] })
-    expect(await submit(alice().address, p, alice().address, nonce, deadline + 1n, good)).toEqual({
+    expect(await submit(alice().address, p, alice().address, deadline + 1n, good)).toEqual({
       errorName: 'InvalidSignature',
       args: [alice().address],
     })
-    expect(await submit(alice().address, p, zeroAddress, nonce, deadline, good)).toEqual({
+    expect(await submit(alice().address, p, zeroAddress, deadline, good)).toEqual({
       errorName: 'ZeroAddress',
       args: ['signer'],
     })
-    expect(await submit(zeroAddress, p, alice().address, nonce, deadline, good)).toEqual({
+    expect(await submit(zeroAddress, p, alice().address, deadline, good)).toEqual({
       errorName: 'ZeroAddress',
       args: ['grantor'],
     })
-    expect(
-      await submit(alice().address, p, alice().address, nonce, deadline, good.slice(0, 130) as Hex),
-    ).toEqual({
+    expect(await submit(alice().address, p, alice().address, deadline, good.slice(0, 128) as Hex)).toEqual({
       errorName: 'InvalidSignature',
       args: [alice().address],
     })
-    // The malleable twin (s' = n - s, v flipped) of a valid signature is refused.
+    // The malleable twin (s' = n - s, v flipped) of a valid signature is refused, in both encodings.
     const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
     const s = BigInt(`0x${good.slice(66, 130)}`)
     const v = Number.parseInt(good.slice(130), 16)
-    const twin =
-      `${good.slice(0, 66)}${(n - s).toString(16).padStart(64, '0')}${(v === 27 ? 28 : 27).toString(16)}` as Hex
-    expect(await submit(alice().address, p, alice().address, nonce, deadline, twin)).toEqual({
+    const highS = (n - s).toString(16).padStart(64, '0')
+    const twin = `${good.slice(0, 66)}${highS}${(v === 27 ? 28 : 27).toString(16)}` as Hex
+    expect(await submit(alice().address, p, alice().address, deadline, twin)).toEqual({
+      errorName: 'InvalidSignature',
+      args: [alice().address],
+    })
+    // The twin squeezed into EIP-2098 (top bit = parity): refused too, whatever s the contract reads from it.
+    const compactTwin = `${good.slice(0, 66)}${(BigInt(`0x${highS}`) | (1n << 255n)).toString(16)}` as Hex
+    expect(await submit(alice().address, p, alice().address, deadline, compactTwin)).toEqual({
       errorName: 'InvalidSignature',
       args: [alice().address],
     })
     // A valid signature of someone who may not grant for alice.
-    const carolNonce = await r.consent.read.nonces([carol().address])
-    const carolSigned = await signGrant(carol(), alice().address, p, carolNonce, deadline)
-    expect(await submit(alice().address, p, carol().address, carolNonce, deadline, carolSigned)).toEqual({
+    const carolSigned = await signGrant(carol(), alice().address, p, deadline)
+    expect(await submit(alice().address, p, carol().address, deadline, carolSigned)).toEqual({
       errorName: 'Unauthorized',
       args: [carol().address, alice().address, 2],
     })
+    // None of the refusals used the salt up: the good signature still works once.
+    await devnet.mined(
+      r.consent.write.grantBySig([alice().address, p, alice().address, deadline, compact(good)]),
+    )
   })
 
-  test('behavior: a grant delegate signs for the patient with its own nonce', async () => {
+  test('behavior: a grant delegate signs for the patient and can cancel what it signed', async () => {
     const r = relayer()
     const guardian = devnet.accounts[5]!
     const term = (await devnet.now()) + 3600
@@ -229,33 +363,53 @@ describe('ConsentRegistry EIP-712', () => {
     const deadline = BigInt(t0 + 3600)
     // Signed, but lasting past the guardian's term: refused however it is submitted.
     const long = params('guardian signed too long')
-    const longSig = await signGrant(guardian, alice().address, long, 0n, deadline)
+    const longSig = await signGrant(guardian, alice().address, long, deadline)
     expect(
       await revertOf(
-        r.consent.simulate.grantBySig([alice().address, long, guardian.address, 0n, deadline, longSig], {
+        r.consent.simulate.grantBySig([alice().address, long, guardian.address, deadline, longSig], {
           account: r.account,
         }),
       ),
     ).toEqual({ errorName: 'GrantOutlivesDelegation', args: [guardian.address, long.expiry, term] })
     const p = params('guardian signed', { expiry: term })
-    const signature = await signGrant(guardian, alice().address, p, 0n, deadline)
+    const signature = await signGrant(guardian, alice().address, p, deadline)
     await devnet.mined(
-      r.consent.write.grantBySig([alice().address, p, guardian.address, 0n, deadline, signature]),
+      r.consent.write.grantBySig([alice().address, p, guardian.address, deadline, signature]),
     )
     const grantId = await r.consent.read.grantIdOf([alice().address, id('guardian signed')])
     expect((await r.consent.read.getGrant([grantId])).grantor).toBe(alice().address)
-    expect(await r.consent.read.nonces([guardian.address])).toBe(1n)
 
-    const revokeSig = await signRevoke(guardian, grantId, 1n, deadline)
-    await devnet.mined(r.consent.write.revokeBySig([grantId, guardian.address, 1n, deadline, revokeSig]))
+    // The guardian voids another signature it gave out; the grant id is the patient's.
+    const unused = params('guardian unused', { expiry: term })
+    const unusedSig = await signGrant(guardian, alice().address, unused, deadline)
+    await devnet.mined(
+      devnet.as(guardian).consent.write.cancelGrantSalt([alice().address, id('guardian unused')]),
+    )
+    const unusedId = await r.consent.read.grantIdOf([alice().address, id('guardian unused')])
+    expect(
+      await revertOf(
+        r.consent.simulate.grantBySig([alice().address, unused, guardian.address, deadline, unusedSig], {
+          account: r.account,
+        }),
+      ),
+    ).toEqual({ errorName: 'GrantIdCancelled', args: [unusedId] })
+
+    const revokeNonce = await r.consent.read.nonces([guardian.address])
+    const revokeSig = await signRevoke(guardian, grantId, revokeNonce, deadline)
+    await devnet.mined(
+      r.consent.write.revokeBySig([grantId, guardian.address, revokeNonce, deadline, revokeSig]),
+    )
     expect((await r.consent.read.getGrant([grantId])).flags & 1).toBe(1)
+    expect(await r.consent.read.nonces([guardian.address])).toBe(revokeNonce + 1n)
   })
 
-  test('error: revokeBySig with an expired deadline, a wrong signer or an unauthorised signer', async () => {
+  test('error: revokeBySig with an expired deadline, a wrong signer, an unauthorised signer, a bad nonce, another grant', async () => {
     const r = relayer()
     const a = { account: r.account }
     await devnet.mined(devnet.as(alice()).consent.write.grant([params('revoke sig errors')]))
+    await devnet.mined(devnet.as(alice()).consent.write.grant([params('revoke sig other')]))
     const grantId = await r.consent.read.grantIdOf([alice().address, id('revoke sig errors')])
+    const otherId = await r.consent.read.grantIdOf([alice().address, id('revoke sig other')])
     const nonce = await r.consent.read.nonces([alice().address])
     const stale = BigInt((await devnet.now()) - 1)
     const expired = await revertOf(
@@ -283,6 +437,17 @@ describe('ConsentRegistry EIP-712', () => {
         ),
       ),
     ).toEqual({ errorName: 'Unauthorized', args: [bob().address, alice().address, 4] })
+    const ahead = await signRevoke(alice(), grantId, nonce + 5n, deadline)
+    expect(
+      await revertOf(
+        r.consent.simulate.revokeBySig([grantId, alice().address, nonce + 5n, deadline, ahead], a),
+      ),
+    ).toEqual({ errorName: 'InvalidNonce', args: [alice().address, nonce, nonce + 5n] })
+    // The revocation is bound to its grant id: it cannot revoke another grant.
+    const good = await signRevoke(alice(), grantId, nonce, deadline)
+    expect(
+      await revertOf(r.consent.simulate.revokeBySig([otherId, alice().address, nonce, deadline, good], a)),
+    ).toEqual({ errorName: 'InvalidSignature', args: [alice().address] })
   })
 })
 
@@ -311,20 +476,28 @@ describe('ConsentRegistry ERC-1271 signers', () => {
     )
     await devnet.testClient.stopImpersonatingAccount({ address: wallet })
     const p = params('wallet grant', { scopeTarget: id('wallet record') })
-    await devnet.mined(r.consent.write.grantBySig([wallet, p, wallet, 0n, deadline, '0x1234']))
+    await devnet.mined(r.consent.write.grantBySig([wallet, p, wallet, deadline, '0x1234']))
     const grantId = await r.consent.read.grantIdOf([wallet, id('wallet grant')])
     expect((await r.consent.read.getGrant([grantId])).grantor).toBe(wallet)
-    expect(await r.consent.read.nonces([wallet])).toBe(1n)
+    // Replay protection does not depend on the signature scheme: the grant id is taken.
+    expect(
+      await revertOf(
+        r.consent.simulate.grantBySig([wallet, p, wallet, deadline, '0x1234'], { account: r.account }),
+      ),
+    ).toEqual({ errorName: 'GrantAlreadyExists', args: [grantId] })
 
     const refuser = getAddress('0x00000000000000000000000000000000000b0b00')
     await devnet.testClient.setCode({ address: refuser, bytecode: refusing })
-    expect(
-      await revertOf(
-        r.consent.simulate.grantBySig([refuser, params('refused'), refuser, 0n, deadline, '0x1234'], {
-          account: r.account,
-        }),
-      ),
-    ).toEqual({ errorName: 'InvalidSignature', args: [refuser] })
+    // Neither a 65-byte nor a 64-byte blob that is no ECDSA signature of the refuser gets past ERC-1271.
+    for (const sig of ['0x1234', `0x${'11'.repeat(64)}`, `0x${'11'.repeat(65)}`] as const) {
+      expect(
+        await revertOf(
+          r.consent.simulate.grantBySig([refuser, params('refused'), refuser, deadline, sig], {
+            account: r.account,
+          }),
+        ),
+      ).toEqual({ errorName: 'InvalidSignature', args: [refuser] })
+    }
   })
 })
 

@@ -43,6 +43,12 @@ export {
   breakGlass,
 } from './actions/break-glass.ts'
 export {
+  type CancelGrantSaltErrorType,
+  type CancelGrantSaltParameters,
+  type CancelGrantSaltReturnType,
+  cancelGrantSalt,
+} from './actions/cancel-grant-salt.ts'
+export {
   type CheckAccessErrorType,
   type CheckAccessParameters,
   type CheckAccessReturnType,
@@ -333,6 +339,8 @@ export {
   type GrantExpiredErrorType,
   GranteeMismatchError,
   type GranteeMismatchErrorType,
+  GrantIdCancelledError,
+  type GrantIdCancelledErrorType,
   GrantNotFoundError,
   type GrantNotFoundErrorType,
   GrantNotYetValidError,

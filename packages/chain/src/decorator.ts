@@ -15,6 +15,11 @@ import {
 } from './actions/authorize-break-glass.ts'
 import { type BreakGlassParameters, type BreakGlassReturnType, breakGlass } from './actions/break-glass.ts'
 import {
+  type CancelGrantSaltParameters,
+  type CancelGrantSaltReturnType,
+  cancelGrantSalt,
+} from './actions/cancel-grant-salt.ts'
+import {
   type CheckAccessParameters,
   type CheckAccessReturnType,
   checkAccess,
@@ -193,6 +198,9 @@ export type MedvaultActions = {
   signGrant: (parameters: Omit<SignGrantParameters, 'addresses'>) => Promise<SignGrantReturnType>
   signRevoke: (parameters: Omit<SignRevokeParameters, 'addresses'>) => Promise<SignRevokeReturnType>
   grantBySig: (parameters: Omit<GrantBySigParameters, 'addresses'>) => Promise<GrantBySigReturnType>
+  cancelGrantSalt: (
+    parameters: Omit<CancelGrantSaltParameters, 'addresses'>,
+  ) => Promise<CancelGrantSaltReturnType>
   revokeBySig: (parameters: Omit<RevokeBySigParameters, 'addresses'>) => Promise<RevokeBySigReturnType>
   watchGrants: (parameters: Omit<WatchGrantsParameters, 'addresses'>) => WatchGrantsReturnType
   authorizeBreakGlass: (
@@ -260,6 +268,7 @@ export function medvaultActions(addresses: MedvaultAddresses): (client: WriteCli
     signGrant: (parameters) => signGrant(client, { ...parameters, addresses }),
     signRevoke: (parameters) => signRevoke(client, { ...parameters, addresses }),
     grantBySig: (parameters) => grantBySig(client, { ...parameters, addresses }),
+    cancelGrantSalt: (parameters) => cancelGrantSalt(client, { ...parameters, addresses }),
     revokeBySig: (parameters) => revokeBySig(client, { ...parameters, addresses }),
     watchGrants: (parameters) => watchGrants(client, { ...parameters, addresses }),
     authorizeBreakGlass: (parameters) => authorizeBreakGlass(client, { ...parameters, addresses }),

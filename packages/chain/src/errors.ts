@@ -547,6 +547,22 @@ export class GrantAlreadyExistsError extends ContractError<'GrantAlreadyExists',
   }
 }
 
+export type GrantIdCancelledErrorType = GrantIdCancelledError & { name: 'GrantIdCancelledError' }
+
+/** The contract reverted with `GrantIdCancelled(grantId)`: the grant id's salt was cancelled. */
+export class GrantIdCancelledError extends ContractError<'GrantIdCancelled', { grantId: Hex }> {
+  override name = 'GrantIdCancelledError' as const
+
+  constructor(parameters: ContractErrorParameters<{ grantId: Hex }>) {
+    const a = parameters.args
+    super(`Grant id ${a.grantId} was cancelled: no grant can have it.`, {
+      ...parameters,
+      errorName: 'GrantIdCancelled',
+      hint: `Sign the grant again with another salt.`,
+    })
+  }
+}
+
 export type GrantRevokedErrorType = GrantRevokedError & { name: 'GrantRevokedError' }
 
 /** The contract reverted with `GrantRevoked(grantId)`. */
@@ -1199,6 +1215,7 @@ export const contractErrors = {
   GrantOutlivesDelegation: GrantOutlivesDelegationError,
   GrantNotFound: GrantNotFoundError,
   GrantAlreadyExists: GrantAlreadyExistsError,
+  GrantIdCancelled: GrantIdCancelledError,
   GrantRevoked: GrantRevokedError,
   GrantExpired: GrantExpiredError,
   GrantNotYetValid: GrantNotYetValidError,

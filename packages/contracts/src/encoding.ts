@@ -80,7 +80,10 @@ export const grantFlag = { revoked: 1, breakGlass: 2 } as const
 /** Name and version of the ConsentRegistry's EIP-712 domain (add `chainId` and `verifyingContract`). */
 export const eip712DomainInfo = { name: 'MedVault', version: '1' } as const
 
-/** EIP-712 types of a signed grant (`ConsentRegistry.grantBySig`), for viem's `signTypedData`. */
+/**
+ * EIP-712 types of a signed grant (`ConsentRegistry.grantBySig`), for viem's `signTypedData`. No nonce field:
+ * the signed `salt` is the signature's unordered single-use nonce (the grant id it makes can be created once).
+ */
 export const grantTypes = {
   Grant: [
     { name: 'grantor', type: 'address' },
@@ -95,7 +98,6 @@ export const grantTypes = {
     { name: 'proxySetId', type: 'uint32' },
     { name: 'salt', type: 'bytes32' },
     { name: 'kfragsCid', type: 'bytes' },
-    { name: 'nonce', type: 'uint256' },
     { name: 'deadline', type: 'uint256' },
   ],
 } as const

@@ -9,7 +9,7 @@ export type GetSignatureNonceReturnType = bigint
 
 export type GetSignatureNonceErrorType = ActionErrorType
 
-/** The next EIP-712 nonce of `signer` for signed grants and revocations (sequential, per signer). */
+/** The next EIP-712 nonce of `signer` for signed revocations (sequential, per signer); signed grants use their salt. */
 export async function getSignatureNonce(
   client: ReadClient,
   parameters: GetSignatureNonceParameters,

@@ -2,7 +2,7 @@ import { consentRegistryAbi } from '@medvault/contracts'
 import type { Hex } from 'viem'
 import type { MedvaultContractsParameter } from '../addresses.ts'
 import type {
-  InvalidNonceErrorType,
+  GrantIdCancelledErrorType,
   InvalidSignatureErrorType,
   SignatureExpiredErrorType,
 } from '../errors.ts'
@@ -26,14 +26,15 @@ export type GrantBySigReturnType = WriteReturnType & { grantId: Hex }
 
 export type GrantBySigErrorType =
   | SignatureExpiredErrorType
-  | InvalidNonceErrorType
+  | GrantIdCancelledErrorType
   | InvalidSignatureErrorType
   | GrantErrorType
   | ActionErrorType
 
 /**
- * Submits a signed grant; the sender (any relayer account) pays the gas. A signature works once: submitting
- * it again fails with `InvalidNonceError` (or `GrantAlreadyExistsError`).
+ * Submits a signed grant; the sender (any relayer account) pays the gas. A signature works once: its salt is its
+ * nonce, so submitting it again fails with `GrantAlreadyExistsError`, and after `cancelGrantSalt` with
+ * `GrantIdCancelledError`.
  */
 export async function grantBySig(
   client: WriteClient,
@@ -44,7 +45,7 @@ export async function grantBySig(
     address: parameters.addresses.consentRegistry,
     abi: consentRegistryAbi,
     functionName: 'grantBySig',
-    args: [s.grantor, s.params, s.signer, s.nonce, s.deadline, s.signature],
+    args: [s.grantor, s.params, s.signer, s.deadline, s.signature],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
     signal: parameters.signal,

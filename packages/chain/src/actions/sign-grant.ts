@@ -1,5 +1,12 @@
 import { eip712DomainInfo, grantTypes } from '@medvault/contracts'
 import type { Account, Address, Hex, TypedDataDomain } from 'viem'
+import {
+  isAddressEqual,
+  parseSignature,
+  recoverTypedDataAddress,
+  serializeCompactSignature,
+  signatureToCompactSignature,
+} from 'viem'
 import { getChainId, signTypedData } from 'viem/actions'
 import { parseAccount } from 'viem/utils'
 import type { MedvaultAddresses, MedvaultContractsParameter } from '../addresses.ts'
@@ -7,7 +14,6 @@ import { type Timestamp, toSeconds } from '../encoding.ts'
 import { AccountRequiredError } from '../errors.ts'
 import { computeGrantId, encodeGrantParams, type GrantParams, type GrantTerms } from '../grant.ts'
 import type { ActionErrorType, WriteClient } from '../internal.ts'
-import { getSignatureNonce } from './get-signature-nonce.ts'
 
 export type SignGrantParameters = MedvaultContractsParameter &
   GrantTerms & {
@@ -17,8 +23,6 @@ export type SignGrantParameters = MedvaultContractsParameter &
     grantor?: Address | undefined
     /** Last valid time of the signature. */
     deadline: Timestamp
-    /** The signer's nonce; default: read from the chain (pass it to sign several grants before any is submitted). */
-    nonce?: bigint | undefined
   }
 
 /** Everything a relayer needs to submit the grant with {@link grantBySig}. Contains no secret. */
@@ -26,8 +30,11 @@ export type SignedGrant = {
   grantor: Address
   signer: Address
   params: GrantParams
-  nonce: bigint
   deadline: bigint
+  /**
+   * The signature. An account's ECDSA signature is in the 64-byte EIP-2098 form (r, yParity ‖ s), 32 bytes of
+   * calldata cheaper than 65; any other signature (ERC-1271 of a contract signer) as the wallet returned it.
+   */
   signature: Hex
   /** The id the grant will get. */
   grantId: Hex
@@ -51,8 +58,10 @@ export async function consentDomain(
 
 /**
  * Signs a grant off chain (EIP-712 `Grant`), so that a relayer can submit it and pay the gas: the patient
- * needs no ether. The signature binds every term, the grant id (through the salt), the signer's nonce and a
- * deadline; it works once.
+ * needs no ether. The signature binds every term, the grant id (through the salt) and a deadline; it works once.
+ * The salt is the signature's nonce: unordered and single-use, since the grant id it makes can be created once
+ * (a replay fails with `GrantAlreadyExistsError`). No nonce is read from the chain, so any number of grants can
+ * be signed ahead; void an unused one with `cancelGrantSalt` (or let its deadline pass).
  *
  * @example
  * ```ts
@@ -71,22 +80,40 @@ export async function signGrant(
   const grantor = parameters.grantor ?? signer
   const params = encodeGrantParams(parameters)
   const deadline = BigInt(toSeconds(parameters.deadline, 'deadline'))
-  const nonce =
-    parameters.nonce ?? (await getSignatureNonce(client, { addresses: parameters.addresses, signer }))
-  const signature = await signTypedData(client, {
-    account: accountLike,
+  const typedData = {
     domain: await consentDomain(client, parameters.addresses),
     types: grantTypes,
     primaryType: 'Grant',
-    message: { grantor, ...params, nonce, deadline },
-  })
+    message: { grantor, ...params, deadline },
+  } as const
+  const signature = await signTypedData(client, { account: accountLike, ...typedData })
   return {
     grantor,
     signer,
     params,
-    nonce,
     deadline,
-    signature,
+    signature: await compactIfEcdsa(signature, signer, () =>
+      recoverTypedDataAddress({ ...typedData, signature }),
+    ),
     grantId: computeGrantId(grantor, params.salt),
+  }
+}
+
+/**
+ * The EIP-2098 form of a 65-byte signature that recovers to `signer` (the contract's ECDSA check takes both
+ * forms); anything else unchanged, since a contract signer's ERC-1271 check needs its own bytes.
+ */
+async function compactIfEcdsa(
+  signature: Hex,
+  signer: Address,
+  recover: () => Promise<Address>,
+): Promise<Hex> {
+  if (signature.length !== 132) return signature
+  try {
+    if (!isAddressEqual(await recover(), signer)) return signature
+    return serializeCompactSignature(signatureToCompactSignature(parseSignature(signature)))
+  } catch {
+    // Not a recoverable ECDSA signature (e.g. a contract wallet's own format): submitted as it is.
+    return signature
   }
 }

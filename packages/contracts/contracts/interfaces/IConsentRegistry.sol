@@ -41,10 +41,16 @@ import {IRecordRegistry} from "./IRecordRegistry.sol";
 /// can squat an id and a relayer cannot change which id a signed grant gets.
 ///
 /// EIP-712 (domain: name "MedVault", version "1", chainId, verifyingContract = this contract):
-/// `Grant(address grantor,address grantee,uint8 scopeKind,bytes32 scopeTarget,bytes32[] records,uint8 purpose,uint32 notBefore,uint32 expiry,uint8 threshold,uint32 proxySetId,bytes32 salt,bytes kfragsCid,uint256 nonce,uint256 deadline)`
+/// `Grant(address grantor,address grantee,uint8 scopeKind,bytes32 scopeTarget,bytes32[] records,uint8 purpose,uint32 notBefore,uint32 expiry,uint8 threshold,uint32 proxySetId,bytes32 salt,bytes kfragsCid,uint256 deadline)`
 /// `Revoke(bytes32 grantId,uint256 nonce,uint256 deadline)`
 /// The signer is the grantor or a live delegate of the grantor (grant permission for Grant, revoke permission for
-/// Revoke). Nonces are per signer and sequential; a signature is valid while `block.timestamp <= deadline`.
+/// Revoke); a signature is valid while `block.timestamp <= deadline`.
+/// Replay protection: a signed Grant's nonce is its `salt`, an unordered single-use nonce (like Permit2's
+/// unordered nonces) that costs no storage of its own: the grant id `keccak256(abi.encode(grantor, salt))` can be
+/// created once and is never freed, so a replay fails with {GrantAlreadyExists}. An unused signature is voided
+/// with {cancelGrantSalt} (a later submission fails with {GrantIdCancelled}) or lapses at its deadline. Grants
+/// signed by different delegates of one grantor share the grantor's salt space. Revocations keep a sequential
+/// per-signer nonce ({nonces}).
 /// Contract signers are checked with ERC-1271 `isValidSignature`.
 interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
     /// @notice What a grant covers; see the encoding notes above.
@@ -82,7 +88,8 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
         bytes kfragsCid;
     }
 
-    /// @notice A grant as stored (two slots). `flags`: bit 0 revoked, bit 1 break-glass. `scopeKey`: for a
+    /// @notice A grant as stored (two slots). `flags`: bit 0 revoked, bit 1 break-glass, bit 2 cancelled salt
+    /// (a tombstone from {cancelGrantSalt}, always with bit 0). `scopeKey`: for a
     /// Record scope the first 12 bytes of `keccak256(abi.encode(grantId, recordId))` (not the id's own prefix,
     /// which ids such as counters share; the grant id is unknown until the grant, so no record can be made to
     /// collide with it short of a 2^96 search), for a Tag scope the tag, otherwise 0. The full target is in
@@ -98,6 +105,15 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
         address grantee;
         bytes12 scopeKey;
     }
+
+    /// @notice A grant id was reserved without a grant, voiding every signature over its salt.
+    /// @param grantId The cancelled grant id.
+    /// @param grantor The patient whose salt it was.
+    /// @param salt The cancelled salt.
+    /// @param cancelledBy The grantor or its grant delegate.
+    event GrantSaltCancelled(
+        bytes32 indexed grantId, address indexed grantor, bytes32 salt, address indexed cancelledBy
+    );
 
     /// @notice A grant was created.
     /// @param grantId The grant id.
@@ -248,6 +264,10 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
     /// @param currentTime The block timestamp.
     error SignatureExpired(uint256 deadline, uint256 currentTime);
 
+    /// @notice The grant id's salt was cancelled with {cancelGrantSalt}: no grant can ever have this id.
+    /// @param grantId The grant id.
+    error GrantIdCancelled(bytes32 grantId);
+
     /// @notice The nonce is not the signer's next nonce (a replayed or out-of-order signature).
     /// @param signer The account named as signer.
     /// @param expected The signer's next nonce.
@@ -294,21 +314,30 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
     function grantFor(address grantor, GrantParams calldata params) external returns (bytes32 grantId);
 
     /// @notice Creates a grant from the grantor's (or grant delegate's) EIP-712 `Grant` signature; anyone may
-    /// submit it and pay the gas.
+    /// submit it and pay the gas. The signed salt is the signature's single-use nonce: a second submission
+    /// reverts with {GrantAlreadyExists}, one after {cancelGrantSalt} with {GrantIdCancelled}.
     /// @param grantor The patient whose records are shared.
     /// @param params The grant terms, as signed.
     /// @param signer The account that signed (the grantor or its grant delegate).
-    /// @param nonce The signer's next nonce, as signed.
     /// @param deadline Last valid Unix time of the signature, as signed.
-    /// @param signature 65-byte ECDSA signature (r, s, v) or an ERC-1271 signature of a contract signer.
+    /// @param signature ECDSA signature, 65 bytes (r, s, v) or 64 bytes (r, vs; EIP-2098), with a low `s`; or an
+    /// ERC-1271 signature of a contract signer.
     function grantBySig(
         address grantor,
         GrantParams calldata params,
         address signer,
-        uint256 nonce,
         uint256 deadline,
         bytes calldata signature
     ) external returns (bytes32 grantId);
+
+    /// @notice Voids every unused `Grant` signature over `salt` for `grantor` by reserving its grant id without a
+    /// grant (a tombstone: {getGrant} and {checkAccess} revert with {GrantIdCancelled}, {isAccessAllowed} is
+    /// false). The caller is `grantor` or its grant delegate. Reverts with {GrantAlreadyExists} if the grant
+    /// exists (revoke it instead) and with {GrantIdCancelled} if the salt is already cancelled.
+    /// @param grantor The patient whose salt it is.
+    /// @param salt The salt to cancel.
+    /// @return grantId The cancelled grant id.
+    function cancelGrantSalt(address grantor, bytes32 salt) external returns (bytes32 grantId);
 
     /// @notice Revokes a grant; the caller is its grantor or the grantor's revoke delegate.
     /// @param grantId The grant id.
@@ -363,7 +392,7 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
     /// @param purpose The purpose-of-use code.
     function checkAccess(bytes32 grantId, bytes32 recordId, address grantee, uint8 purpose) external view;
 
-    /// @notice The stored grant (reverts with {GrantNotFound}).
+    /// @notice The stored grant (reverts with {GrantNotFound}, or {GrantIdCancelled} for a cancelled salt).
     /// @param grantId The grant id.
     function getGrant(bytes32 grantId) external view returns (Grant memory);
 
@@ -372,7 +401,7 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
     /// @param salt The salt.
     function grantIdOf(address grantor, bytes32 salt) external pure returns (bytes32);
 
-    /// @notice The next EIP-712 nonce of `signer`.
+    /// @notice The next EIP-712 `Revoke` nonce of `signer` (signed grants use their salt instead).
     /// @param signer The account named as signer.
     function nonces(address signer) external view returns (uint256);
 

@@ -92,9 +92,24 @@ try {
     // The order rotates every round: a put that follows another one competes with the kernel writing back
     // the first one's 256 MiB of dirty pages, a bias that would otherwise always fall on the same side.
     const puts: Array<[string, () => Promise<void>]> = [
-      ['helia put', async () => void (heliaCid = await fs.addByteStream(det(SIZE, seed)))],
-      ['storage put', async () => void (ourCid = await storage.putStream(det(SIZE, seed)))],
-      ['storage put (no verify)', async () => void (rawCid = await unverified.putStream(det(SIZE, seed)))],
+      [
+        'helia put',
+        async () => {
+          heliaCid = await fs.addByteStream(det(SIZE, seed))
+        },
+      ],
+      [
+        'storage put',
+        async () => {
+          ourCid = await storage.putStream(det(SIZE, seed))
+        },
+      ],
+      [
+        'storage put (no verify)',
+        async () => {
+          rawCid = await unverified.putStream(det(SIZE, seed))
+        },
+      ],
     ]
     for (let i = 0; i < puts.length; i++) {
       const [name, put] = puts[(round + i) % puts.length]!

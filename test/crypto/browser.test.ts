@@ -96,6 +96,7 @@ describe.skipIf(chromiumPath === undefined)('@medvault/crypto in Chromium', () =
   })
 
   test('behavior: key derivation and tags match the committed vectors', async () => {
+    expect(vectors.fromPrivateKey.length).toBeGreaterThan(0)
     for (const v of vectors.fromPrivateKey) {
       expect(await call('derive', v.privateKey)).toEqual({
         e: v.encryptionSecretKey,
@@ -105,8 +106,12 @@ describe.skipIf(chromiumPath === undefined)('@medvault/crypto in Chromium', () =
     }
     const s = vectors.fromSignature[0]!
     expect(await call<string>('deriveSig', s.signature)).toBe(s.tagKey)
-    const t = vectors.tags[0]!
-    expect(await call<string>('tag', t.tagKey, t.category)).toBe(hex(tagFor(bytes(t.tagKey), t.category)))
+    // Against the committed tags (cross-checked with noble's HMAC in src/keys.test.ts), not Node's output.
+    expect(vectors.tags.length).toBeGreaterThan(0)
+    for (const t of vectors.tags) {
+      expect(await call<string>('tag', t.tagKey, t.category)).toBe(t.tag)
+      expect(hex(tagFor(bytes(t.tagKey), t.category))).toBe(t.tag)
+    }
   })
 
   test('error: a tampered stream is refused in the browser with DecryptionError', async () => {

@@ -106,7 +106,10 @@ test('behavior: gc waits for a put in progress instead of collecting its blocks'
     }),
   )
   const cid = await put
-  await gcDone
+  // gc was really started mid-put (otherwise this test would race nothing)
+  expect(gcDone).toBeInstanceOf(Promise)
+  // it ran after the put: nothing removed, and the put's 8 leaves and root kept
+  expect(await gcDone).toEqual({ removed: 0, kept: 9 })
   expect(await storage.stat(cid)).toMatchObject({ local: true, pinned: true })
   expect(await sha256Hex(storage.get(cid))).toEqual(await sha256Hex(det(8 * MiB, 'racing-gc')))
 })

@@ -93,7 +93,10 @@ test('behavior: gc racing puts and pins of content that shares blocks with an un
   const pinX = storage.pin(x) // asked before any gc, so X is pinned before gc marks
   const z = storage.putStream(det(3 * MiB + 13, 'shared'))
   const [cy, cz] = await Promise.all([y, z, pinX])
-  await Promise.all(gcs)
+  // both gcs really ran while Y was half written (an empty list would make this test race nothing)
+  expect(gcs).toHaveLength(2)
+  // every block in this store belongs to X (pinned before any gc) or to a put in flight: nothing is garbage
+  for (const result of await Promise.all(gcs)) expect(result).toMatchObject({ removed: 0 })
   expect((await storage.gc()).removed).toBe(0)
   await intact(storage, x, 3 * MiB + 5, 'shared')
   await intact(storage, cy, 3 * MiB + 9, 'shared')
@@ -322,7 +325,10 @@ test('behavior: an import that fails while the storage stops does not touch the 
     yield carSection(bad.cid, bad.bytes)
   }
   expect(await storage.importCar(car()).catch((e: unknown) => e)).toMatchObject({ name: 'CarImportError' })
+  // stop() was really called while the import ran
+  expect(stopping).toBeInstanceOf(Promise)
   await stopping
+  expect(storage.status).toBe('stopped')
   // the rollback did not run after stop() had released the directory: the blocks are there, unpinned
   const reopened = await createStorage({ directory: dir.path })
   cleanups.push(() => reopened.stop())

@@ -72,6 +72,9 @@ describe.each(availableBackends())('%s backend', (backend) => {
     expect(Capsule.fromBytesSimple(bytes(e2e.capsule_simple)).equals(capsule)).toBe(true)
     expect(text(decryptOriginal(dsk, capsule, bytes(e2e.ciphertext)))).toBe(e2e.plaintext_utf8)
 
+    // The vector holds three of each: the loops below must not run over an empty list.
+    const counts = [e2e.kfrags_msgpack, e2e.cfrags_msgpack, e2e.cfrags_simple].map((list) => list.length)
+    expect(counts).toEqual([3, 3, 3])
     const kfrags = e2e.kfrags_msgpack.map((k: string) => {
       const kfrag = KeyFrag.fromBytes(bytes(k))
       expect(hex(kfrag.toBytes())).toBe(k)
@@ -147,6 +150,7 @@ describe.each(availableBackends())('%s backend', (backend) => {
     const vpk = PublicKey.fromCompressedBytes(bytes(pyKfrags.verifying_pk))
     const dpk = bytes(pyKfrags.delegating_pk)
     const rpk = bytes(pyKfrags.receiving_pk)
+    expect(pyKfrags.vectors.length).toBeGreaterThan(0)
     for (const { kfrag } of pyKfrags.vectors as { kfrag: string }[]) {
       // id(32) | key(32) | precursor(33) | commitment(33) | sigForProxy(64) | sigForReceiver(64) | flags(2)
       const raw = bytes(kfrag)
@@ -169,6 +173,7 @@ describe.each(availableBackends())('%s backend', (backend) => {
     const g = getBackend()
     const capsule = bytes(pyCfrags.capsule)
     const [e, v] = [capsule.subarray(0, 33), capsule.subarray(33, 66)]
+    expect(pyCfrags.vectors.length).toBeGreaterThan(0)
     for (const vector of pyCfrags.vectors as { kfrag: string; cfrag: string }[]) {
       const rk = BigInt(`0x${vector.kfrag.slice(64, 128)}`)
       const parts = capsuleFragParts(CapsuleFrag.fromBytesSimple(bytes(vector.cfrag)))

@@ -1,7 +1,7 @@
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { utf8 } from './bytes.ts'
+import { concat, fromHex, utf8 } from './bytes.ts'
 import { DecryptionError } from './errors.ts'
 import { open, SEAL_OVERHEAD, seal } from './seal.ts'
 
@@ -19,6 +19,27 @@ describe('seal / open', () => {
     const sealed = seal(key, utf8('layout'), aad)
     const nonce = sealed.subarray(0, 24)
     expect(xchacha20poly1305(key, nonce, aad).decrypt(sealed.subarray(24))).toEqual(utf8('layout'))
+  })
+
+  test('behavior: opens the known-answer vector of draft-irtf-cfrg-xchacha-03 §A.3.1 (independent source)', () => {
+    // The draft's AEAD_XChaCha20_Poly1305 example, laid out as seal() writes it: nonce ‖ ciphertext ‖ tag.
+    const draftKey = fromHex('808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f')
+    const nonce = fromHex('404142434445464748494a4b4c4d4e4f5051525354555657')
+    const aad = fromHex('50515253c0c1c2c3c4c5c6c7')
+    const plaintext =
+      "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it."
+    const ciphertext = fromHex(
+      'bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb' +
+        '731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b452' +
+        '2f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff9' +
+        '21f9664c97637da9768812f615c68b13b52e',
+    )
+    const tag = fromHex('c0875924c1c7987947deafd8780acf49')
+    const sealed = concat(nonce, ciphertext, tag)
+    expect(new TextDecoder().decode(open(draftKey, sealed, aad))).toBe(plaintext)
+    const forged = sealed.slice()
+    forged[forged.length - 1]! ^= 1
+    expect(() => open(draftKey, forged, aad)).toThrow(DecryptionError)
   })
 
   test('behavior: a fresh nonce each time', () => {

@@ -94,6 +94,8 @@ test('behavior: a lock file that names no live process (or nothing readable) is 
   cleanups.push(dir.remove)
   await writeFile(join(dir.path, 'lock'), 'not a pid\n')
   const storage = await createStorage({ directory: dir.path })
+  // taken over: the lock now names this process
+  expect((await readFile(join(dir.path, 'lock'), 'utf8')).split('\n')[0]).toBe(String(process.pid))
   await storage.stop()
 })
 

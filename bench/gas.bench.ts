@@ -313,9 +313,8 @@ try {
     operation: string,
     m: Awaited<ReturnType<typeof analyse>>,
     perRecord: number,
+    /** A target the issue sets; a miss fails the run. */
     target: number | undefined,
-    /** A target the issue sets; a miss fails the run. Otherwise the row is informative only. */
-    hard = true,
   ): Row => {
     const gas = Math.round(m.gas / perRecord)
     const floor = Math.round(m.floor / perRecord)
@@ -327,7 +326,7 @@ try {
       'new / updated slots': `${m.created} / ${m.updated}`,
       'vs EAS attest': (gas / easAttest.gas).toFixed(3),
       target: target === undefined ? '-' : `≤ ${target}`,
-      'meets target': target === undefined ? '-' : gas <= target ? 'yes' : hard ? 'NO' : 'no (see README)',
+      'meets target': target === undefined ? '-' : gas <= target ? 'yes' : 'NO',
     }
   }
   const rows = [
@@ -336,10 +335,11 @@ try {
     row('new version of a record', version, 1, undefined),
     row('grant, single-record scope', grantRecord, 1, quarterEas),
     row('grant, tag scope', grantTag, 1, quarterEas),
-    // Shown against the grant target, not enforced: see "grantBySig and the quarter" in the package README.
-    row('grantBySig (relayer pays), 65-byte signature', bySig, 1, quarterEas, false),
-    row('grantBySig, 64-byte EIP-2098 signature', bySigCompact, 1, quarterEas, false),
-    row("grantBySig, the signer's first signature", bySigFirst, 1, undefined),
+    // The relayed grant is held to the same quarter as a direct one (see "grantBySig and the quarter" in the
+    // package README): a miss fails the run.
+    row('grantBySig (relayer pays), 65-byte signature', bySig, 1, quarterEas),
+    row('grantBySig, 64-byte EIP-2098 signature', bySigCompact, 1, quarterEas),
+    row("grantBySig, the signer's first signature", bySigFirst, 1, quarterEas),
     row('grant, set of 3 records', grantSet, 1, undefined),
     row('breakGlass (emergency access)', glass, 1, undefined),
     row('revoke', revoke, 1, undefined),

@@ -203,7 +203,7 @@ export async function setUpProxies(devnet: ContractsDevnet): Promise<number> {
       devnet.as(op).proxies.write.registerProxy([publicKey(`proxy ${i}`), `https://proxy-${i}.example`]),
     )
   }
-  const count = await devnet.as(operators[0]!).proxies.read.proxySetCount()
-  await devnet.mined(devnet.as(operators[0]!).proxies.write.createProxySet([operators.map((o) => o.address)]))
+  const count = await devnet.as(operators[0]!).consent.read.proxySetCount()
+  await devnet.mined(devnet.as(operators[0]!).consent.write.createProxySet([operators.map((o) => o.address)]))
   return count + 1
 }

@@ -91,9 +91,9 @@ describe('ProxyRegistry', () => {
     expect((await p1!.proxies.read.getProxy([p1!.account.address])).endpoint).toBe('https://p1-new.example')
 
     const receipt = await devnet.mined(
-      p3!.proxies.write.createProxySet([[p1!.account.address, p2!.account.address]]),
+      p3!.consent.write.createProxySet([[p1!.account.address, p2!.account.address]]),
     )
-    const [created] = await p3!.proxies.getEvents.ProxySetCreated(
+    const [created] = await p3!.consent.getEvents.ProxySetCreated(
       {},
       { fromBlock: receipt.blockNumber, toBlock: receipt.blockNumber },
     )
@@ -103,19 +103,20 @@ describe('ProxyRegistry', () => {
       creator: p3!.account.address,
       members: [p1!.account.address, p2!.account.address],
     })
-    expect(await p3!.proxies.read.proxySetMembers([setId])).toEqual([
+    expect(await p3!.consent.read.proxySetMembers([setId])).toEqual([
       p1!.account.address,
       p2!.account.address,
     ])
-    expect(await p3!.proxies.read.proxySetSize([setId])).toBe(2n)
+    expect(await p3!.consent.read.proxySetSize([setId])).toBe(2n)
+    expect(await p3!.consent.read.proxySetCount()).toBe(setId)
 
     await devnet.mined(p2!.proxies.write.retireProxy())
     expect(await p2!.proxies.read.isActiveProxy([p2!.account.address])).toBe(false)
     expect(await p2!.proxies.read.isActiveProxy([p1!.account.address])).toBe(true)
     // Existing sets keep their members; a retired proxy cannot join a new set.
-    expect(await p3!.proxies.read.proxySetSize([setId])).toBe(2n)
+    expect(await p3!.consent.read.proxySetSize([setId])).toBe(2n)
     expect(
-      await revertOf(p3!.proxies.simulate.createProxySet([[p2!.account.address]], { account: p3!.account })),
+      await revertOf(p3!.consent.simulate.createProxySet([[p2!.account.address]], { account: p3!.account })),
     ).toEqual({ errorName: 'ProxyNotActive', args: [p2!.account.address] })
   })
 
@@ -159,21 +160,21 @@ describe('ProxyRegistry', () => {
       errorName: 'ProxyAlreadyRegistered',
       args: [op.account.address],
     })
-    expect(await revertOf(op.proxies.simulate.createProxySet([[]], o))).toEqual({
+    expect(await revertOf(op.consent.simulate.createProxySet([[]], o))).toEqual({
       errorName: 'InvalidProxySetSize',
       args: [0n, 32n],
     })
     expect(
-      await revertOf(op.proxies.simulate.createProxySet([Array(33).fill(op.account.address)], o)),
+      await revertOf(op.consent.simulate.createProxySet([Array(33).fill(op.account.address)], o)),
     ).toEqual({ errorName: 'InvalidProxySetSize', args: [33n, 32n] })
     expect(
-      await revertOf(op.proxies.simulate.createProxySet([[op.account.address, op.account.address]], o)),
+      await revertOf(op.consent.simulate.createProxySet([[op.account.address, op.account.address]], o)),
     ).toEqual({ errorName: 'DuplicateProxy', args: [op.account.address] })
-    expect(await revertOf(op.proxies.simulate.createProxySet([[stranger.address]], o))).toEqual({
+    expect(await revertOf(op.consent.simulate.createProxySet([[stranger.address]], o))).toEqual({
       errorName: 'ProxyNotActive',
       args: [stranger.address],
     })
-    expect(await revertOf(op.proxies.read.proxySetMembers([4242]))).toEqual({
+    expect(await revertOf(op.consent.read.proxySetMembers([4242]))).toEqual({
       errorName: 'ProxySetNotFound',
       args: [4242],
     })

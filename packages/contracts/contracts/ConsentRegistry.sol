@@ -7,7 +7,8 @@ import {RecordRegistry} from "./RecordRegistry.sol";
 import {Signatures} from "./libraries/Signatures.sol";
 
 /// @title ConsentRegistry
-/// @notice Records, delegates, consent grants and break-glass access in one contract. See {IConsentRegistry}.
+/// @notice Records, delegates, proxy sets, consent grants and break-glass access in one contract.
+/// See {IConsentRegistry}.
 contract ConsentRegistry is IConsentRegistry, RecordRegistry {
     /// @inheritdoc IConsentRegistry
     uint8 public constant MAX_PURPOSE = 32;
@@ -17,6 +18,8 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
     uint256 public constant MAX_REASON_LENGTH = 256;
     /// @inheritdoc IConsentRegistry
     uint32 public constant MAX_BREAK_GLASS_DURATION = 7 days;
+    /// @inheritdoc IConsentRegistry
+    uint256 public constant MAX_PROXY_SET_SIZE = 32;
 
     uint8 private constant FLAG_REVOKED = 1;
     uint8 private constant FLAG_BREAK_GLASS = 2;
@@ -43,13 +46,36 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
     mapping(bytes32 grantId => mapping(bytes32 recordId => uint32 endsAt)) private _emergencyAccesses;
     /// @dev Revocation nonces only: a signed grant's nonce is its salt (see {grantBySig}).
     mapping(address signer => uint256 nonce) private _nonces;
+    /// @dev Immutable once created; `_grant` reads a set's length (one cold SLOAD) where a call into the
+    /// ProxyRegistry cost a cold account access, the call and the same SLOAD over there (~5,100 gas).
+    mapping(uint32 setId => address[] members) private _proxySets;
+    uint32 private _proxySetCount;
 
-    /// @param proxyRegistry_ The ProxyRegistry whose sets grants reference.
+    /// @param proxyRegistry_ The ProxyRegistry whose active proxies may join a proxy set.
     constructor(IProxyRegistry proxyRegistry_) {
         if (address(proxyRegistry_) == address(0)) revert ZeroAddress("proxyRegistry");
         _proxyRegistry = proxyRegistry_;
         _deployChainId = block.chainid;
         _deployDomainSeparator = _buildDomainSeparator();
+    }
+
+    // ---------------------------------------------------------------- proxy sets
+
+    /// @inheritdoc IConsentRegistry
+    function createProxySet(address[] calldata members) external returns (uint32 setId) {
+        uint256 size = members.length;
+        if (size == 0 || size > MAX_PROXY_SET_SIZE) revert InvalidProxySetSize(size, MAX_PROXY_SET_SIZE);
+        for (uint256 i = 0; i < size; ++i) {
+            address member = members[i];
+            if (!_proxyRegistry.isActiveProxy(member)) revert ProxyNotActive(member);
+            // Sets are small (<= 32): a quadratic duplicate check is cheaper than a scratch mapping.
+            for (uint256 j = 0; j < i; ++j) {
+                if (members[j] == member) revert DuplicateProxy(member);
+            }
+        }
+        setId = ++_proxySetCount;
+        _proxySets[setId] = members;
+        emit ProxySetCreated(setId, msg.sender, members);
     }
 
     // ---------------------------------------------------------------- grants
@@ -216,6 +242,23 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
     }
 
     /// @inheritdoc IConsentRegistry
+    function proxySetMembers(uint32 setId) external view returns (address[] memory) {
+        address[] storage members = _proxySets[setId];
+        if (members.length == 0) revert ProxySetNotFound(setId);
+        return members;
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function proxySetSize(uint32 setId) external view returns (uint256) {
+        return _proxySets[setId].length;
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function proxySetCount() external view returns (uint32) {
+        return _proxySetCount;
+    }
+
+    /// @inheritdoc IConsentRegistry
     function DOMAIN_SEPARATOR() public view returns (bytes32) {
         // Recomputed after a chain fork so signatures for one chain never validate on the other.
         return block.chainid == _deployChainId ? _deployDomainSeparator : _buildDomainSeparator();
@@ -246,7 +289,7 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
         if (p.expiry <= block.timestamp) revert ExpiryNotInFuture(p.expiry, uint64(block.timestamp));
         if (p.expiry <= p.notBefore) revert InvalidValidity(p.notBefore, p.expiry);
         _checkCid(p.kfragsCid);
-        uint256 proxies = _proxyRegistry.proxySetSize(p.proxySetId);
+        uint256 proxies = _proxySets[p.proxySetId].length;
         if (proxies == 0) revert UnknownProxySet(p.proxySetId);
         if (p.threshold == 0 || p.threshold > proxies) revert InvalidThreshold(p.threshold, proxies);
 
@@ -282,17 +325,20 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
             revert InvalidScope(kind, target);
         }
 
-        _grants[grantId] = Grant({
-            grantor: grantor,
-            notBefore: p.notBefore,
-            expiry: p.expiry,
-            threshold: p.threshold,
-            scopeKind: kind,
-            purpose: p.purpose,
-            flags: flags,
-            grantee: p.grantee,
-            scopeKey: kind == ScopeKind.Record ? _recordKey(grantId, target) : bytes12(target)
-        });
+        _storeGrant(
+            _grants[grantId],
+            Grant({
+                grantor: grantor,
+                notBefore: p.notBefore,
+                expiry: p.expiry,
+                threshold: p.threshold,
+                scopeKind: kind,
+                purpose: p.purpose,
+                flags: flags,
+                grantee: p.grantee,
+                scopeKey: kind == ScopeKind.Record ? _recordKey(grantId, target) : bytes12(target)
+            })
+        );
         emit AccessGranted(
             grantId,
             grantor,
@@ -307,6 +353,21 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
             p.kfragsCid
         );
         if (kind == ScopeKind.Records) emit GrantRecordsScoped(grantId, p.records);
+    }
+
+    /// @dev Writes the two slots of a new grant with one SSTORE each, laid out as the compiler lays out `Grant`
+    /// (first slot: grantor, notBefore, expiry, threshold, scopeKind, purpose, flags from the low-order end;
+    /// second: grantee, then scopeKey). A plain struct assignment stores the first slot field by field, a
+    /// read-modify-write per field (~700 gas more). The layout is checked by the tests through {getGrant}.
+    function _storeGrant(Grant storage slot, Grant memory g) private {
+        uint256 first = uint256(uint160(g.grantor)) | (uint256(g.notBefore) << 160) | (uint256(g.expiry) << 192)
+            | (uint256(g.threshold) << 224) | (uint256(uint8(g.scopeKind)) << 232) | (uint256(g.purpose) << 240)
+            | (uint256(g.flags) << 248);
+        uint256 second = uint256(uint160(g.grantee)) | (uint256(uint96(g.scopeKey)) << 160);
+        assembly ("memory-safe") {
+            sstore(slot.slot, first)
+            sstore(add(slot.slot, 1), second)
+        }
     }
 
     function _revoke(bytes32 grantId, address actor) private {

@@ -8,12 +8,8 @@ import {IProxyRegistry} from "./interfaces/IProxyRegistry.sol";
 contract ProxyRegistry is IProxyRegistry {
     /// @inheritdoc IProxyRegistry
     uint256 public constant MAX_ENDPOINT_LENGTH = 256;
-    /// @inheritdoc IProxyRegistry
-    uint256 public constant MAX_SET_SIZE = 32;
 
     mapping(address operator => Proxy proxy) private _proxies;
-    mapping(uint32 setId => address[] members) private _sets;
-    uint32 private _setCount;
 
     /// @inheritdoc IProxyRegistry
     function registerProxy(bytes calldata publicKey, string calldata endpoint) external {
@@ -38,23 +34,6 @@ contract ProxyRegistry is IProxyRegistry {
     }
 
     /// @inheritdoc IProxyRegistry
-    function createProxySet(address[] calldata members) external returns (uint32 setId) {
-        if (members.length == 0 || members.length > MAX_SET_SIZE) {
-            revert InvalidProxySetSize(members.length, MAX_SET_SIZE);
-        }
-        for (uint256 i = 0; i < members.length; ++i) {
-            _activeProxy(members[i]);
-            // Sets are small (<= 32): a quadratic duplicate check is cheaper than a scratch mapping.
-            for (uint256 j = 0; j < i; ++j) {
-                if (members[j] == members[i]) revert DuplicateProxy(members[i]);
-            }
-        }
-        setId = ++_setCount;
-        _sets[setId] = members;
-        emit ProxySetCreated(setId, msg.sender, members);
-    }
-
-    /// @inheritdoc IProxyRegistry
     function getProxy(address operator) external view returns (Proxy memory) {
         return _proxies[operator];
     }
@@ -63,23 +42,6 @@ contract ProxyRegistry is IProxyRegistry {
     function isActiveProxy(address operator) external view returns (bool) {
         Proxy storage proxy = _proxies[operator];
         return proxy.registeredAt != 0 && !proxy.retired;
-    }
-
-    /// @inheritdoc IProxyRegistry
-    function proxySetMembers(uint32 setId) external view returns (address[] memory) {
-        address[] storage members = _sets[setId];
-        if (members.length == 0) revert ProxySetNotFound(setId);
-        return members;
-    }
-
-    /// @inheritdoc IProxyRegistry
-    function proxySetSize(uint32 setId) external view returns (uint256) {
-        return _sets[setId].length;
-    }
-
-    /// @inheritdoc IProxyRegistry
-    function proxySetCount() external view returns (uint32) {
-        return _setCount;
     }
 
     function _activeProxy(address operator) private view returns (Proxy storage proxy) {

@@ -1,4 +1,4 @@
-import { proxyRegistryAbi } from '@medvault/contracts'
+import { consentRegistryAbi } from '@medvault/contracts'
 import { type Address, parseEventLogs } from 'viem'
 import type { MedvaultContractsParameter } from '../addresses.ts'
 import type {
@@ -29,14 +29,14 @@ export type CreateProxySetErrorType =
   | ProxyNotActiveErrorType
   | ActionErrorType
 
-/** Creates an immutable proxy set that grants can reference. */
+/** Creates an immutable proxy set that grants can reference (kept by the ConsentRegistry, which checks grants against it). */
 export async function createProxySet(
   client: WriteClient,
   parameters: CreateProxySetParameters,
 ): Promise<CreateProxySetReturnType> {
   const { hash, receipt, result } = await write(client, {
-    address: parameters.addresses.proxyRegistry,
-    abi: proxyRegistryAbi,
+    address: parameters.addresses.consentRegistry,
+    abi: consentRegistryAbi,
     functionName: 'createProxySet',
     args: [parameters.members],
     account: parameters.account,
@@ -45,9 +45,9 @@ export async function createProxySet(
   })
   // The mined value, not the simulated one: the state can move between simulation and inclusion.
   const [event] = parseEventLogs({
-    abi: proxyRegistryAbi,
+    abi: consentRegistryAbi,
     eventName: 'ProxySetCreated',
-    logs: logsOf(receipt, parameters.addresses.proxyRegistry),
+    logs: logsOf(receipt, parameters.addresses.consentRegistry),
   })
   return { hash, receipt, setId: event?.args.setId ?? result }
 }

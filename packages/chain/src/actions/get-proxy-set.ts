@@ -1,4 +1,4 @@
-import { proxyRegistryAbi } from '@medvault/contracts'
+import { consentRegistryAbi } from '@medvault/contracts'
 import type { Address } from 'viem'
 import type { MedvaultContractsParameter } from '../addresses.ts'
 import type { ProxySetNotFoundErrorType } from '../errors.ts'
@@ -21,8 +21,8 @@ export async function getProxySet(
   parameters: GetProxySetParameters,
 ): Promise<GetProxySetReturnType> {
   return read(client, {
-    address: parameters.addresses.proxyRegistry,
-    abi: proxyRegistryAbi,
+    address: parameters.addresses.consentRegistry,
+    abi: consentRegistryAbi,
     functionName: 'proxySetMembers',
     args: [parameters.setId],
   })

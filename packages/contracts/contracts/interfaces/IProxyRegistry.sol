@@ -2,11 +2,10 @@
 pragma solidity 0.8.30;
 
 /// @title IProxyRegistry
-/// @notice Re-encryption proxies (run by node operators) and the proxy sets that grants reference.
-/// @dev A proxy is identified by its operator address: one proxy per operator account. A proxy set is an
-/// immutable, ordered list of 1 to {MAX_SET_SIZE} active proxies; kfrag `i` of a grant's bundle is encrypted to
-/// member `i` of the grant's set. Retiring a proxy does not change existing sets: a grant whose set lost members
-/// keeps working while at least `threshold` members still serve.
+/// @notice Re-encryption proxies, run by node operators.
+/// @dev A proxy is identified by its operator address: one proxy per operator account. The proxy sets that
+/// grants reference live in the ConsentRegistry (see IConsentRegistry.createProxySet), which checks a grant's
+/// threshold against its set's size with an in-contract read instead of a cross-contract call.
 interface IProxyRegistry {
     /// @notice A registered proxy.
     /// @param publicKeyX The x coordinate of the proxy's 33-byte compressed Umbral/ECIES public key.
@@ -38,12 +37,6 @@ interface IProxyRegistry {
     /// @param operator The proxy operator.
     event ProxyRetired(address indexed operator);
 
-    /// @notice A proxy set was created.
-    /// @param setId The new set's id (sequential, starting at 1).
-    /// @param creator Who created it.
-    /// @param members The member operators, in kfrag order.
-    event ProxySetCreated(uint32 indexed setId, address indexed creator, address[] members);
-
     /// @notice The caller already has a proxy (active or retired).
     /// @param operator The proxy operator.
     error ProxyAlreadyRegistered(address operator);
@@ -62,19 +55,6 @@ interface IProxyRegistry {
     /// @param maxLength The maximum length, in bytes.
     error InvalidEndpointLength(uint256 length, uint256 maxLength);
 
-    /// @notice The set is empty or larger than {MAX_SET_SIZE}.
-    /// @param size The number of items given.
-    /// @param maxSize The maximum number of items.
-    error InvalidProxySetSize(uint256 size, uint256 maxSize);
-
-    /// @notice The same operator appears twice in a set.
-    /// @param operator The proxy operator.
-    error DuplicateProxy(address operator);
-
-    /// @notice No set has this id.
-    /// @param setId The proxy set id.
-    error ProxySetNotFound(uint32 setId);
-
     /// @notice Registers the caller as a proxy operator.
     /// @param publicKey The proxy's 33-byte compressed public key (kfrags are encrypted to it).
     /// @param endpoint The proxy's endpoint URL (1 to {MAX_ENDPOINT_LENGTH} bytes, no credentials).
@@ -88,11 +68,6 @@ interface IProxyRegistry {
     /// @notice Retires the caller's proxy for good.
     function retireProxy() external;
 
-    /// @notice Creates an immutable proxy set from active proxies.
-    /// @param members 1 to {MAX_SET_SIZE} distinct active proxy operators, in kfrag order.
-    /// @return setId The new set's id.
-    function createProxySet(address[] calldata members) external returns (uint32 setId);
-
     /// @notice The proxy of `operator` (all fields zero when never registered).
     /// @param operator The proxy operator.
     function getProxy(address operator) external view returns (Proxy memory);
@@ -101,20 +76,6 @@ interface IProxyRegistry {
     /// @param operator The proxy operator.
     function isActiveProxy(address operator) external view returns (bool);
 
-    /// @notice The members of set `setId` (reverts with {ProxySetNotFound}).
-    /// @param setId The proxy set id.
-    function proxySetMembers(uint32 setId) external view returns (address[] memory);
-
-    /// @notice The number of members of set `setId`, 0 when the set does not exist.
-    /// @param setId The proxy set id.
-    function proxySetSize(uint32 setId) external view returns (uint256);
-
-    /// @notice The number of sets created so far (the last set id).
-    function proxySetCount() external view returns (uint32);
-
     /// @notice Maximum endpoint length in bytes (256).
     function MAX_ENDPOINT_LENGTH() external view returns (uint256);
-
-    /// @notice Maximum members of a set (32).
-    function MAX_SET_SIZE() external view returns (uint256);
 }

@@ -38,6 +38,19 @@ try {
     u.CapsuleFrag.fromBytes(bytes(c)).verify(capsule, vpk, dsk.publicKey(), rsk.publicKey()))
   result.reencrypted = text(u.decryptReencrypted(rsk, dsk.publicKey(), capsule, cfrags, bytes(v.ciphertext)))
 
+  // Refusals on the browser's backend: a malicious proxy's cfrag (one bit of the vector's cfrag flipped),
+  // the wrong secret key, an altered ciphertext.
+  const refusal = (fn) => { try { fn(); return 'accepted' } catch (err) { return err.name } }
+  const badCfrag = bytes(v.cfrags_simple[0])
+  badCfrag[badCfrag.length - 1] ^= 1
+  const badCiphertext = bytes(v.ciphertext)
+  badCiphertext[badCiphertext.length - 1] ^= 1
+  result.refusals = [
+    refusal(() => u.CapsuleFrag.fromBytesSimple(badCfrag).verify(capsule, vpk, dsk.publicKey(), rsk.publicKey())),
+    refusal(() => u.decryptOriginal(rsk, capsule, bytes(v.ciphertext))),
+    refusal(() => u.decryptOriginal(dsk, capsule, badCiphertext)),
+  ]
+
   // A fresh delegation made in the browser, handed to Node as bytes.
   const alice = u.SecretKey.random()
   const bob = u.SecretKey.random()
@@ -66,6 +79,7 @@ describe.skipIf(chromiumPath === undefined)('in Chromium (Vite bundle, no WebAss
     available: string[]
     original?: string
     reencrypted?: string
+    refusals?: string[]
     error?: string
     fresh: {
       bob: string
@@ -91,6 +105,11 @@ describe.skipIf(chromiumPath === undefined)('in Chromium (Vite bundle, no WebAss
     expect(result.available).toEqual(['noble'])
     expect(result.original).toBe('peace at dawn')
     expect(result.reencrypted).toBe('peace at dawn')
+  })
+
+  test('error: a tampered cfrag, the wrong key and an altered ciphertext are refused in the browser', () => {
+    expect(result.error).toBeUndefined()
+    expect(result.refusals).toEqual(['CapsuleFragVerificationError', 'DecryptionError', 'DecryptionError'])
   })
 
   test('behavior: kfrags and capsules made in the browser are re-encrypted and opened in Node', () => {

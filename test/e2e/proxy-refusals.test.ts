@@ -38,7 +38,6 @@ const keysOf = (i: number) => deriveKeysFromPrivateKey(hexToBytes(devnet.anvil.a
 const umbralKey = (i: number) => SecretKey.fromBEBytes(keysOf(i).encryptionSecretKey)
 const chainNow = async () => Number((await devnet.publicClient.getBlock()).timestamp)
 
-
 /** A 1-of-1 grant to the clinician; `kfrag` replaces the sealed kfrag of the bundle when given. */
 async function grant(options: { expiresIn?: number; kfrag?: Uint8Array } = {}) {
   const salt = bytesToHex(crypto.getRandomValues(new Uint8Array(32)))

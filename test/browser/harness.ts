@@ -9,10 +9,19 @@ import { join } from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { build, type Rolldown } from 'vite'
 
-/** The Chromium binary, or undefined when this machine has none (browser tests then skip). */
+/**
+ * The Chromium binary, or undefined when this machine has none (browser tests then skip on a developer's
+ * machine). In CI (`CI=true`) a missing browser is an error, never a silent skip: the test script installs
+ * Debian's chromium, so its absence means that step broke.
+ */
 export const chromiumPath: string | undefined = [process.env.MEDVAULT_CHROMIUM, '/usr/bin/chromium'].find(
   (p): p is string => p !== undefined && p !== '' && existsSync(p),
 )
+if (chromiumPath === undefined && process.env.CI === 'true') {
+  throw new Error(
+    'CI=true but no Chromium at /usr/bin/chromium or $MEDVAULT_CHROMIUM: browser tests cannot run.',
+  )
+}
 
 /** Bundles `source` (an ES module; bare imports resolve from the repo root) into one browser script. */
 export async function bundle(source: string): Promise<string> {

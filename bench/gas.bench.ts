@@ -171,7 +171,15 @@ try {
     ]),
   )
   const glass = await analyse(
-    await devnet.as(bob).consent.write.breakGlass([breakGlassId, id('one record'), 'unconscious on arrival']),
+    // A reason code plus a non-zero reference (the digest of an off-chain note): the costlier realistic case.
+    await devnet
+      .as(bob)
+      .consent.write.breakGlass([
+        breakGlassId,
+        id('one record'),
+        purposeOfUse.ETREAT,
+        id('off-chain note digest'),
+      ]),
   )
   const anchorTime = await devnet.now()
   const anchor = await analyse(

@@ -16,8 +16,8 @@ import {
   RootAlreadyAnchoredError,
   verifyReceiptProof,
 } from '@medvault/chain'
-import { auditAnchorsAbi } from '@medvault/contracts'
-import { type Hex, keccak256, toHex } from 'viem'
+import { auditAnchorsAbi, consentRegistryAbi, purposeOfUse } from '@medvault/contracts'
+import { type Hex, keccak256, parseEventLogs, toHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { cid, compressedKey, id, testKey } from './helpers.ts'
 
@@ -203,12 +203,28 @@ describe('emergency access', () => {
     // Dormant until the glass is broken.
     expect(await devnet.publicClient.isAccessAllowed(query)).toBe(false)
 
+    const reasonRef = keccak256(toHex('salted digest of an off-chain note'))
     const { endsAt, receipt } = await clinician().breakGlass({
       grantId,
       recordId: recordIds[0]!,
-      reason: 'unconscious patient in the emergency department',
+      reasonCode: 'ETREAT',
+      reasonRef,
     })
-    expect(receipt?.logs.length).toBeGreaterThan(0)
+    // The public event says who, which record and why as a code; no free text.
+    const [started] = parseEventLogs({
+      abi: consentRegistryAbi,
+      eventName: 'EmergencyAccessStarted',
+      logs: receipt?.logs ?? [],
+    })
+    expect(started?.args).toEqual({
+      grantor: patient().account.address,
+      grantee: clinician().account.address,
+      recordId: recordIds[0]!,
+      grantId,
+      endsAt,
+      reasonCode: purposeOfUse.ETREAT,
+      reasonRef,
+    })
     expect(await devnet.publicClient.isAccessAllowed(query)).toBe(true)
     expect(await devnet.publicClient.getEmergencyAccess({ grantId, recordId: recordIds[0]! })).toEqual({
       endsAt,
@@ -224,7 +240,7 @@ describe('emergency access', () => {
     )
 
     // The time box runs out by itself.
-    await clinician().breakGlass({ grantId, recordId: recordIds[1]!, reason: 'second emergency' })
+    await clinician().breakGlass({ grantId, recordId: recordIds[1]!, reasonCode: 'BTG' })
     await devnet.testClient.increaseTime({ seconds: 3601 })
     await devnet.testClient.mine({ blocks: 1 })
     expect(await devnet.publicClient.isAccessAllowed({ ...query, recordId: recordIds[1]! })).toBe(false)
@@ -247,11 +263,11 @@ describe('emergency access', () => {
       maxDuration: 60,
     })
     await expect(
-      steward().breakGlass({ grantId: bg.grantId, recordId, reason: 'not mine' }),
+      steward().breakGlass({ grantId: bg.grantId, recordId, reasonCode: 'ETREAT' }),
     ).rejects.toBeInstanceOf(NotGranteeError)
     const plain = await patient().grantAccess({ ...common, grantee: clinician().account.address })
     await expect(
-      clinician().breakGlass({ grantId: plain.grantId, recordId, reason: 'x' }),
+      clinician().breakGlass({ grantId: plain.grantId, recordId, reasonCode: 'ETREAT' }),
     ).rejects.toBeInstanceOf(NotBreakGlassGrantError)
   })
 })

@@ -65,7 +65,7 @@ describe('values returned by state-changing actions', () => {
     })
     const { endsAt } = await inOneLaterBlock(
       1,
-      () => clinician.breakGlass({ grantId, recordId, reason: 'arrived unconscious' }),
+      () => clinician.breakGlass({ grantId, recordId, reasonCode: 'ETREAT' }),
       600,
     )
     expect(endsAt).toBe((await devnet.publicClient.getEmergencyAccess({ grantId, recordId })).endsAt)

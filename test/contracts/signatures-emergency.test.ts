@@ -31,7 +31,7 @@ import {
 let devnet: ContractsDevnet
 let setId: number
 let t0: number
-const { TREAT, ETREAT } = purposeOfUse
+const { TREAT, ETREAT, BTG } = purposeOfUse
 
 beforeAll(async () => {
   devnet = await createContractsDevnet()
@@ -231,7 +231,7 @@ describe('ConsentRegistry EIP-712', () => {
     })
     expect(
       await revertOf(
-        devnet.as(bob()).consent.simulate.breakGlass([grantId, id('s1'), 'why'], { account: bob() }),
+        devnet.as(bob()).consent.simulate.breakGlass([grantId, id('s1'), BTG, zeroHash], { account: bob() }),
       ),
     ).toEqual({ errorName: 'NotBreakGlassGrant', args: [grantId] })
   })
@@ -527,9 +527,10 @@ describe('ConsentRegistry break-glass', () => {
       args: [grantId, id('s1')],
     })
 
-    const receipt = await devnet.mined(
-      c.consent.write.breakGlass([grantId, id('s1'), 'unconscious on arrival, ER']),
-    )
+    // The why is a code plus an opaque reference (here standing for the digest of an encrypted note kept off
+    // chain): nothing in the public event can carry clinical text.
+    const reasonRef = id('digest of an encrypted note')
+    const receipt = await devnet.mined(c.consent.write.breakGlass([grantId, id('s1'), ETREAT, reasonRef]))
     const started = await a.consent.getEvents.EmergencyAccessStarted(
       { grantor: alice().address },
       { fromBlock: receipt.blockNumber, toBlock: receipt.blockNumber },
@@ -541,8 +542,11 @@ describe('ConsentRegistry break-glass', () => {
       recordId: id('s1'),
       grantId,
       endsAt: Number(block.timestamp) + 3600,
-      reason: 'unconscious on arrival, ER',
+      reasonCode: ETREAT,
+      reasonRef,
     })
+    // Fixed-size data only (grantId, endsAt, code, ref): no dynamic field where free text could hide.
+    expect(started[0]?.data.length).toBe(2 + 4 * 64)
     expect(await a.consent.read.emergencyAccessEndsAt([grantId, id('s1')])).toBe(
       Number(block.timestamp) + 3600,
     )
@@ -574,7 +578,7 @@ describe('ConsentRegistry break-glass', () => {
     const a = devnet.as(alice())
     const c = devnet.as(carol())
     const grantId = await authorize('er lapses', 600)
-    await devnet.mined(c.consent.write.breakGlass([grantId, id('s2'), 'stroke alert']))
+    await devnet.mined(c.consent.write.breakGlass([grantId, id('s2'), BTG, zeroHash]))
     expect(await a.consent.read.isAccessAllowed([grantId, id('s2'), carol().address, ETREAT])).toBe(true)
     await devnet.advance(700)
     expect(await a.consent.read.isAccessAllowed([grantId, id('s2'), carol().address, ETREAT])).toBe(false)
@@ -587,48 +591,54 @@ describe('ConsentRegistry break-glass', () => {
     const asCarol = { account: carol() }
     const grantId = await authorize('er errors')
     expect(
-      await revertOf(a.consent.simulate.breakGlass([grantId, id('s1'), 'curious'], { account: bob() })),
+      await revertOf(a.consent.simulate.breakGlass([grantId, id('s1'), BTG, zeroHash], { account: bob() })),
     ).toEqual({
       errorName: 'NotGrantee',
       args: [grantId, bob().address],
     })
-    expect(await revertOf(c.consent.simulate.breakGlass([grantId, id('s1'), ''], asCarol))).toEqual({
-      errorName: 'InvalidReasonLength',
-      args: [0n, 256n],
+    expect(await revertOf(c.consent.simulate.breakGlass([grantId, id('s1'), 0, zeroHash], asCarol))).toEqual({
+      errorName: 'InvalidPurpose',
+      args: [0],
     })
+    expect(await revertOf(c.consent.simulate.breakGlass([grantId, id('s1'), 33, zeroHash], asCarol))).toEqual(
+      {
+        errorName: 'InvalidPurpose',
+        args: [33],
+      },
+    )
     expect(
-      await revertOf(c.consent.simulate.breakGlass([grantId, id('s1'), 'x'.repeat(257)], asCarol)),
+      await revertOf(c.consent.simulate.breakGlass([grantId, id('nowhere'), BTG, zeroHash], asCarol)),
     ).toEqual({
-      errorName: 'InvalidReasonLength',
-      args: [257n, 256n],
-    })
-    expect(await revertOf(c.consent.simulate.breakGlass([grantId, id('nowhere'), 'why'], asCarol))).toEqual({
       errorName: 'RecordNotFound',
       args: [id('nowhere')],
     })
-    expect(await revertOf(c.consent.simulate.breakGlass([id('no grant'), id('s1'), 'why'], asCarol))).toEqual(
-      {
-        errorName: 'GrantNotFound',
-        args: [id('no grant')],
-      },
-    )
+    expect(
+      await revertOf(c.consent.simulate.breakGlass([id('no grant'), id('s1'), BTG, zeroHash], asCarol)),
+    ).toEqual({
+      errorName: 'GrantNotFound',
+      args: [id('no grant')],
+    })
     await devnet.mined(a.consent.write.grant([params('plain', { grantee: carol().address })]))
     const plain = await a.consent.read.grantIdOf([alice().address, id('plain')])
-    expect(await revertOf(c.consent.simulate.breakGlass([plain, id('s1'), 'why'], asCarol))).toEqual({
+    expect(await revertOf(c.consent.simulate.breakGlass([plain, id('s1'), BTG, zeroHash], asCarol))).toEqual({
       errorName: 'NotBreakGlassGrant',
       args: [plain],
     })
     const narrow = await authorize('er narrow', 3600, { scopeKind: scopeKind.record, scopeTarget: id('s1') })
-    expect(await revertOf(c.consent.simulate.breakGlass([narrow, id('s2'), 'why'], asCarol))).toEqual({
-      errorName: 'RecordOutOfScope',
-      args: [narrow, id('s2')],
-    })
+    expect(await revertOf(c.consent.simulate.breakGlass([narrow, id('s2'), BTG, zeroHash], asCarol))).toEqual(
+      {
+        errorName: 'RecordOutOfScope',
+        args: [narrow, id('s2')],
+      },
+    )
     await devnet.mined(a.consent.write.revoke([narrow]))
-    expect(await revertOf(c.consent.simulate.breakGlass([narrow, id('s1'), 'why'], asCarol))).toEqual({
-      errorName: 'GrantRevoked',
-      args: [narrow],
-    })
-    await devnet.mined(c.consent.write.breakGlass([grantId, id('s1'), 'chest pain']))
+    expect(await revertOf(c.consent.simulate.breakGlass([narrow, id('s1'), BTG, zeroHash], asCarol))).toEqual(
+      {
+        errorName: 'GrantRevoked',
+        args: [narrow],
+      },
+    )
+    await devnet.mined(c.consent.write.breakGlass([grantId, id('s1'), BTG, zeroHash]))
     expect(
       await revertOf(a.consent.simulate.endEmergencyAccess([grantId, id('s1')], { account: bob() })),
     ).toEqual({
@@ -663,12 +673,12 @@ describe('ConsentRegistry break-glass', () => {
     // Not yet valid, then expired.
     const start = (await devnet.now()) + 500
     const later = await authorize('er later', 3600, { notBefore: start, expiry: start + 500 })
-    expect(await revertOf(c.consent.simulate.breakGlass([later, id('s1'), 'why'], asCarol))).toEqual({
+    expect(await revertOf(c.consent.simulate.breakGlass([later, id('s1'), BTG, zeroHash], asCarol))).toEqual({
       errorName: 'GrantNotYetValid',
       args: [later, start],
     })
     await devnet.advance(1200)
-    expect(await revertOf(c.consent.simulate.breakGlass([later, id('s1'), 'why'], asCarol))).toEqual({
+    expect(await revertOf(c.consent.simulate.breakGlass([later, id('s1'), BTG, zeroHash], asCarol))).toEqual({
       errorName: 'GrantExpired',
       args: [later, start + 500],
     })

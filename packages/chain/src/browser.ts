@@ -367,8 +367,6 @@ export {
   type InvalidPublicKeyErrorType,
   InvalidPurposeError,
   type InvalidPurposeErrorType,
-  InvalidReasonLengthError,
-  type InvalidReasonLengthErrorType,
   InvalidReceiptCountError,
   type InvalidReceiptCountErrorType,
   InvalidRecordIdError,

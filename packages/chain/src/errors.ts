@@ -875,24 +875,6 @@ export class EmergencyAccessNotActiveError extends ContractError<
   }
 }
 
-export type InvalidReasonLengthErrorType = InvalidReasonLengthError & { name: 'InvalidReasonLengthError' }
-
-/** The contract reverted with `InvalidReasonLength(length, maxLength)`. */
-export class InvalidReasonLengthError extends ContractError<
-  'InvalidReasonLength',
-  { length: bigint; maxLength: bigint }
-> {
-  override name = 'InvalidReasonLengthError' as const
-
-  constructor(parameters: ContractErrorParameters<{ length: bigint; maxLength: bigint }>) {
-    const a = parameters.args
-    super(`The reason must be 1 to ${a.maxLength} bytes (got ${a.length}).`, {
-      ...parameters,
-      errorName: 'InvalidReasonLength',
-    })
-  }
-}
-
 export type InvalidBreakGlassDurationErrorType = InvalidBreakGlassDurationError & {
   name: 'InvalidBreakGlassDurationError'
 }
@@ -1235,7 +1217,6 @@ export const contractErrors = {
   NotBreakGlassGrant: NotBreakGlassGrantError,
   NotGrantee: NotGranteeError,
   EmergencyAccessNotActive: EmergencyAccessNotActiveError,
-  InvalidReasonLength: InvalidReasonLengthError,
   InvalidBreakGlassDuration: InvalidBreakGlassDurationError,
   ProxyAlreadyRegistered: ProxyAlreadyRegisteredError,
   ProxyNotActive: ProxyNotActiveError,

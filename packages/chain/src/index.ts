@@ -392,8 +392,6 @@ export {
   type InvalidPublicKeyErrorType,
   InvalidPurposeError,
   type InvalidPurposeErrorType,
-  InvalidReasonLengthError,
-  type InvalidReasonLengthErrorType,
   InvalidReceiptCountError,
   type InvalidReceiptCountErrorType,
   InvalidRecordIdError,

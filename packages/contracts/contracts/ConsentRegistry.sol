@@ -15,8 +15,6 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
     /// @inheritdoc IConsentRegistry
     uint256 public constant MAX_RECORD_SET_SIZE = 64;
     /// @inheritdoc IConsentRegistry
-    uint256 public constant MAX_REASON_LENGTH = 256;
-    /// @inheritdoc IConsentRegistry
     uint32 public constant MAX_BREAK_GLASS_DURATION = 7 days;
     /// @inheritdoc IConsentRegistry
     uint256 public constant MAX_PROXY_SET_SIZE = 32;
@@ -164,19 +162,21 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
     }
 
     /// @inheritdoc IConsentRegistry
-    function breakGlass(bytes32 grantId, bytes32 recordId, string calldata reason) external returns (uint32 endsAt) {
+    function breakGlass(bytes32 grantId, bytes32 recordId, uint8 reasonCode, bytes32 reasonRef)
+        external
+        returns (uint32 endsAt)
+    {
         Grant memory g = _grants[grantId];
         if (g.grantor == address(0)) revert GrantNotFound(grantId);
         if (g.flags & FLAG_BREAK_GLASS == 0) revert NotBreakGlassGrant(grantId);
         if (msg.sender != g.grantee) revert NotGrantee(grantId, msg.sender);
-        uint256 length = bytes(reason).length;
-        if (length == 0 || length > MAX_REASON_LENGTH) revert InvalidReasonLength(length, MAX_REASON_LENGTH);
+        if (reasonCode == 0 || reasonCode > MAX_PURPOSE) revert InvalidPurpose(reasonCode);
         _checkValid(grantId, g, true);
         _checkScope(grantId, g, recordId, true);
         uint256 end = block.timestamp + _breakGlassDurations[grantId];
         endsAt = uint32(end < g.expiry ? end : g.expiry);
         _emergencyAccesses[grantId][recordId] = endsAt;
-        emit EmergencyAccessStarted(g.grantor, msg.sender, recordId, grantId, endsAt, reason);
+        emit EmergencyAccessStarted(g.grantor, msg.sender, recordId, grantId, endsAt, reasonCode, reasonRef);
     }
 
     /// @inheritdoc IConsentRegistry

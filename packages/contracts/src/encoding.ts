@@ -128,7 +128,6 @@ export const limits = {
   maxEndpointLength: 256,
   maxProxySetSize: 32,
   maxRecordSetSize: 64,
-  maxReasonLength: 256,
   maxLicenceLength: 256,
   maxBreakGlassDuration: 7 * 24 * 3600,
 } as const

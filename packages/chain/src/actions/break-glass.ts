@@ -1,12 +1,13 @@
 import { consentRegistryAbi } from '@medvault/contracts'
-import { type Hex, parseEventLogs } from 'viem'
+import { type Hex, parseEventLogs, zeroHash } from 'viem'
 import type { MedvaultContractsParameter } from '../addresses.ts'
+import { encodePurpose, type Purpose } from '../encoding.ts'
 import type {
   GrantExpiredErrorType,
   GrantNotFoundErrorType,
   GrantNotYetValidErrorType,
   GrantRevokedErrorType,
-  InvalidReasonLengthErrorType,
+  InvalidPurposeErrorType,
   NotBreakGlassGrantErrorType,
   NotGranteeErrorType,
   RecordOutOfScopeErrorType,
@@ -24,8 +25,16 @@ export type BreakGlassParameters = MedvaultContractsParameter &
   WriteParameters & {
     grantId: Hex
     recordId: Hex
-    /** Why (1 to 256 bytes). It is public and permanent: never put health data in it. */
-    reason: string
+    /**
+     * Why, as a purpose-of-use code (`'ETREAT'`, `'BTG'`, … or its `uint8`). A code, not text: the event is
+     * public and permanent beside the patient's address, so no clinical words may go on chain.
+     */
+    reasonCode: Purpose | number
+    /**
+     * Optional opaque reference (default zero): e.g. a salted hash of, or the digest of an encrypted, note kept
+     * off chain, so an auditor given the note can match it. Never an unsalted hash of guessable text.
+     */
+    reasonRef?: Hex | undefined
   }
 
 export type BreakGlassReturnType = WriteReturnType & {
@@ -41,10 +50,10 @@ export type BreakGlassErrorType =
   | GrantExpiredErrorType
   | GrantNotYetValidErrorType
   | RecordOutOfScopeErrorType
-  | InvalidReasonLengthErrorType
+  | InvalidPurposeErrorType
   | ActionErrorType
 
-/** The grantee of a break-glass grant opens a time-boxed emergency access to one record, saying why. */
+/** The grantee of a break-glass grant opens a time-boxed emergency access to one record, saying why as a code. */
 export async function breakGlass(
   client: WriteClient,
   parameters: BreakGlassParameters,
@@ -53,7 +62,12 @@ export async function breakGlass(
     address: parameters.addresses.consentRegistry,
     abi: consentRegistryAbi,
     functionName: 'breakGlass',
-    args: [parameters.grantId, parameters.recordId, parameters.reason],
+    args: [
+      parameters.grantId,
+      parameters.recordId,
+      encodePurpose(parameters.reasonCode),
+      parameters.reasonRef ?? zeroHash,
+    ],
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
     signal: parameters.signal,

@@ -174,20 +174,25 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
         bytes32 indexed grantId, address indexed grantor, address indexed grantee, uint32 maxDuration
     );
 
-    /// @notice A grantee broke the glass: who, which record, why, until when.
+    /// @notice A grantee broke the glass: who, which record, why (as a code), until when. The event is public
+    /// and sits next to the patient's address and record id, so it carries no free text: the why is a
+    /// purpose-of-use code and an optional opaque reference to a note kept off chain.
     /// @param grantor The patient who granted.
     /// @param grantee The grantee.
     /// @param recordId The record id.
     /// @param grantId The grant id.
     /// @param endsAt When the emergency access ends (Unix seconds).
-    /// @param reason Why, as given by the grantee (public text).
+    /// @param reasonCode Why, as an HL7 v3 purpose-of-use code (usually ETREAT or BTG; 1 to {MAX_PURPOSE}).
+    /// @param reasonRef An opaque 32-byte reference chosen by the grantee (0 if none), e.g. a salted commitment to
+    /// or the digest of an encrypted note stored off chain; it reveals nothing by itself.
     event EmergencyAccessStarted(
         address indexed grantor,
         address indexed grantee,
         bytes32 indexed recordId,
         bytes32 grantId,
         uint32 endsAt,
-        string reason
+        uint8 reasonCode,
+        bytes32 reasonRef
     );
 
     /// @notice An emergency access was ended before its time box ran out.
@@ -303,11 +308,6 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
     /// @param recordId The record id.
     error EmergencyAccessNotActive(bytes32 grantId, bytes32 recordId);
 
-    /// @notice The reason is empty or longer than {MAX_REASON_LENGTH}.
-    /// @param length The length given, in bytes.
-    /// @param maxLength The maximum length, in bytes.
-    error InvalidReasonLength(uint256 length, uint256 maxLength);
-
     /// @notice The break-glass time box is 0 or longer than {MAX_BREAK_GLASS_DURATION}.
     /// @param duration The time box given, in seconds.
     /// @param maxDuration The longest time box, in seconds.
@@ -395,12 +395,18 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
         returns (bytes32 grantId);
 
     /// @notice The grantee of a live break-glass grant opens emergency access to one record for the grant's time
-    /// box (never past the grant's expiry), saying why.
-    /// @param reason Why, 1 to {MAX_REASON_LENGTH} bytes; public, so it must not contain health data.
-    /// @return endsAt When the access ends.
+    /// box (never past the grant's expiry), saying why as a code. There is no free-text reason: everything here
+    /// is public forever, next to the patient's address, so clinical text must never reach the chain.
     /// @param grantId The grant id.
     /// @param recordId The record id.
-    function breakGlass(bytes32 grantId, bytes32 recordId, string calldata reason) external returns (uint32 endsAt);
+    /// @param reasonCode Why, as a purpose-of-use code, 1 to {MAX_PURPOSE} (else {InvalidPurpose}); usually ETREAT
+    /// (2) or BTG (3).
+    /// @param reasonRef Optional opaque reference (0 for none): a salted hash or the digest of an encrypted note
+    /// kept off chain, so an auditor given the note can check it; never a plain hash of guessable text.
+    /// @return endsAt When the access ends.
+    function breakGlass(bytes32 grantId, bytes32 recordId, uint8 reasonCode, bytes32 reasonRef)
+        external
+        returns (uint32 endsAt);
 
     /// @notice Ends a running emergency access; the caller is the grantor, its revoke delegate or the grantee.
     /// @param grantId The grant id.
@@ -472,9 +478,6 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
 
     /// @notice Maximum records in a Records scope (64).
     function MAX_RECORD_SET_SIZE() external view returns (uint256);
-
-    /// @notice Maximum emergency reason length in bytes (256).
-    function MAX_REASON_LENGTH() external view returns (uint256);
 
     /// @notice Longest break-glass time box (7 days).
     function MAX_BREAK_GLASS_DURATION() external view returns (uint32);

@@ -28,6 +28,15 @@ describe('createDevnet', () => {
     const devnet = await createDevnet()
     try {
       const { publicClient, addresses } = devnet
+      // Exactly the five contracts, each at its own address.
+      expect(Object.keys(addresses).sort()).toEqual([
+        'auditAnchors',
+        'consentRegistry',
+        'datasetRegistry',
+        'keyRegistry',
+        'proxyRegistry',
+      ])
+      expect(new Set(Object.values(addresses)).size).toBe(5)
       for (const address of Object.values(addresses)) {
         expect(await publicClient.getCode({ address })).toMatch(/^0x[0-9a-f]{100,}$/)
       }

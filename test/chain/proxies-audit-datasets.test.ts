@@ -6,6 +6,7 @@ import {
   type Devnet,
   DuplicateProxyError,
   EmergencyAccessNotActiveError,
+  InvalidPurposeError,
   NotActiveProxyError,
   NotBreakGlassGrantError,
   NotGranteeError,
@@ -246,7 +247,7 @@ describe('emergency access', () => {
     expect(await devnet.publicClient.isAccessAllowed({ ...query, recordId: recordIds[1]! })).toBe(false)
   })
 
-  test('error: only the grantee, only a break-glass grant', async () => {
+  test('error: only the grantee, only a break-glass grant, only an assigned reason code', async () => {
     const { recordId } = await patient().registerRecord({ cid: cid('e2') })
     const { setId } = await patient().createProxySet({ members: [operator(4).account.address] })
     const common = {
@@ -265,6 +266,14 @@ describe('emergency access', () => {
     await expect(
       steward().breakGlass({ grantId: bg.grantId, recordId, reasonCode: 'ETREAT' }),
     ).rejects.toBeInstanceOf(NotGranteeError)
+    // The why must be an assigned purpose code; there is no free-text field to fall back on.
+    for (const reasonCode of [0, 33]) {
+      const refused = await clinician()
+        .breakGlass({ grantId: bg.grantId, recordId, reasonCode })
+        .catch((e: unknown) => e)
+      expect(refused).toBeInstanceOf(InvalidPurposeError)
+      expect((refused as InvalidPurposeError).args).toEqual({ purpose: reasonCode })
+    }
     const plain = await patient().grantAccess({ ...common, grantee: clinician().account.address })
     await expect(
       clinician().breakGlass({ grantId: plain.grantId, recordId, reasonCode: 'ETREAT' }),

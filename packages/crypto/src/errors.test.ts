@@ -13,6 +13,7 @@ import {
   InvalidSecretKeyError,
   InvalidSegmentSizeError,
   InvalidSignatureError,
+  SignerMismatchError,
   StreamTooLongError,
   UnsupportedVersionError,
 } from './errors.ts'
@@ -50,6 +51,7 @@ describe('errors', () => {
       new InvalidPublicKeyError({ argument: 'recipientPublicKey' }),
       new InvalidSignatureError({ reason: 'v must be 27, 28, 0 or 1' }),
       new BackendUnavailableError({ backend: 'webcrypto' }),
+      new SignerMismatchError({ chainId: 31337, keyRegistry: '0x5FbDB2315678afecb367f032d93F642f64180aa3' }),
     ]
     expect(all.map((e) => `${e.name}: ${e.message}`)).toMatchInlineSnapshot(`
       [
@@ -82,6 +84,10 @@ describe('errors', () => {
         "BackendUnavailableError: The \`webcrypto\` cipher backend is not available in this runtime.
 
       Use \`backend: 'auto'\` (the default) to fall back to the portable implementation.",
+        "SignerMismatchError: The key-derivation signature was not made by the expected account for this deployment.
+
+      Expected a signature of keyDerivationTypedData({ chainId: 31337, keyRegistry: 0x5FbDB2315678afecb367f032d93F642f64180aa3 }) by \`account\`.
+      Ask the same account to sign the typed data for this chain id and KeyRegistry.",
       ]
     `)
   })

@@ -184,6 +184,30 @@ export class InvalidSignatureError extends BaseError {
   }
 }
 
+export type SignerMismatchErrorType = SignerMismatchError & { name: 'SignerMismatchError' }
+
+/**
+ * A key-derivation signature that was not made by the expected account for this chain id and KeyRegistry:
+ * signed by another account, or for another deployment (the two cannot be told apart from the signature).
+ * Names the deployment, which is public, never the signature.
+ */
+export class SignerMismatchError extends BaseError {
+  override name = 'SignerMismatchError' as const
+  readonly chainId: number
+  readonly keyRegistry: `0x${string}`
+
+  constructor({ chainId, keyRegistry }: { chainId: number; keyRegistry: `0x${string}` }) {
+    super('The key-derivation signature was not made by the expected account for this deployment.', {
+      metaMessages: [
+        `Expected a signature of keyDerivationTypedData({ chainId: ${chainId}, keyRegistry: ${keyRegistry} }) by \`account\`.`,
+        'Ask the same account to sign the typed data for this chain id and KeyRegistry.',
+      ],
+    })
+    this.chainId = chainId
+    this.keyRegistry = keyRegistry
+  }
+}
+
 export type BackendUnavailableErrorType = BackendUnavailableError & { name: 'BackendUnavailableError' }
 
 /** The requested cipher backend cannot run here (for example WebCrypto without `crypto.subtle`). */

@@ -25,8 +25,13 @@ import { hkdf } from '@noble/hashes/hkdf.js'
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { keccak_256 } from '@noble/hashes/sha3.js'
-import { assertBytes, assertLength, concat, fromHex, utf8 } from './bytes.ts'
-import { InvalidArgumentError, InvalidSecretKeyError, InvalidSignatureError } from './errors.ts'
+import { assertBytes, assertLength, concat, fromHex, toHex, utf8 } from './bytes.ts'
+import {
+  InvalidArgumentError,
+  InvalidSecretKeyError,
+  InvalidSignatureError,
+  SignerMismatchError,
+} from './errors.ts'
 
 /** The secp256k1 group order n. */
 const N = secp256k1.Point.Fn.ORDER
@@ -46,24 +51,79 @@ export const KEY_DERIVATION_LABELS = {
  * derived key, so it is part of the format: a new text means a new version.
  */
 export const KEY_DERIVATION_PURPOSE =
-  'Derive my medvault encryption keys (v1). This signature is free and authorizes no transaction. ' +
-  'Anyone holding it can read my medvault records: sign it only in an app I trust with them.'
+  'Derive my medvault encryption keys (v2) for the medvault deployment named in this request. ' +
+  'This signature is free and authorizes no transaction. Anyone holding it can read my medvault records: ' +
+  'sign it only in an app I trust with them.'
+
+/** The EIP-712 domain name and version of the key-derivation message. */
+export const KEY_DERIVATION_DOMAIN_NAME = 'medvault'
+export const KEY_DERIVATION_DOMAIN_VERSION = '2'
 
 /**
- * The EIP-712 typed data a wallet signs to derive medvault keys; pass it straight to viem's
- * `walletClient.signTypedData({ account, ...keyDerivationTypedData })`.
- *
- * The domain has no `chainId` and no `verifyingContract` on purpose: the keys must be the same on every
- * chain, and no contract ever checks this signature.
+ * Where keys are derived: one medvault deployment. The wallet signs a message bound to both, so a
+ * signature asked for by another chain or another deployment derives other keys.
  */
-export const keyDerivationTypedData = {
-  domain: { name: 'medvault', version: '1' },
+export interface KeyDerivationDomain {
+  /** EIP-155 chain id of the deployment: a positive safe integer, as viem's `chain.id`. */
+  chainId: number
+  /**
+   * Address of the deployment's KeyRegistry contract: `0x` and 40 hex digits (20 bytes). All lower- or
+   * upper-case, or mixed case with a valid EIP-55 checksum.
+   */
+  keyRegistry: `0x${string}`
+}
+
+/** {@link KeyDerivationDomain} plus the account that must have signed. */
+export interface KeyDerivationSignerParameters extends KeyDerivationDomain {
+  /** The Ethereum address (20 bytes, `0x` hex, any case) expected to have signed. */
+  account: `0x${string}`
+}
+
+/** The EIP-712 typed data of the key-derivation message, in the shape viem's `signTypedData` takes. */
+export interface KeyDerivationTypedData {
+  domain: {
+    name: typeof KEY_DERIVATION_DOMAIN_NAME
+    version: typeof KEY_DERIVATION_DOMAIN_VERSION
+    chainId: number
+    /** The KeyRegistry address, EIP-55 checksummed (what wallets display). */
+    verifyingContract: `0x${string}`
+  }
   types: {
-    MedvaultKeyDerivation: [{ name: 'purpose', type: 'string' }],
-  },
-  primaryType: 'MedvaultKeyDerivation',
-  message: { purpose: KEY_DERIVATION_PURPOSE },
-} as const
+    MedvaultKeyDerivation: readonly [{ readonly name: 'purpose'; readonly type: 'string' }]
+  }
+  primaryType: 'MedvaultKeyDerivation'
+  message: { purpose: typeof KEY_DERIVATION_PURPOSE }
+}
+
+/**
+ * The EIP-712 typed data a wallet signs to derive medvault keys for one deployment; pass it straight to
+ * viem's `walletClient.signTypedData({ account, ...keyDerivationTypedData({ chainId, keyRegistry }) })`.
+ *
+ * The domain carries `chainId` and `verifyingContract` (the KeyRegistry): the wallet shows both, and a
+ * site that asks for a signature for another chain or contract gets a signature that derives other keys.
+ * No contract verifies this signature; `verifyingContract` is there to bind it, not to be called.
+ *
+ * @throws {InvalidArgumentError} if `chainId` is not a positive safe integer or `keyRegistry` is not an address.
+ * @example
+ * ```ts
+ * const typedData = keyDerivationTypedData({ chainId: 31337, keyRegistry: devnet.addresses.keyRegistry })
+ * const signature = await walletClient.signTypedData({ account, ...typedData })
+ * ```
+ */
+export function keyDerivationTypedData(domain: KeyDerivationDomain): KeyDerivationTypedData {
+  const { chainId, keyRegistry } = checkDomain(domain)
+  return {
+    domain: {
+      name: KEY_DERIVATION_DOMAIN_NAME,
+      version: KEY_DERIVATION_DOMAIN_VERSION,
+      chainId,
+      verifyingContract: toChecksumAddress(keyRegistry),
+    },
+    types: { MedvaultKeyDerivation: [{ name: 'purpose', type: 'string' }] },
+    primaryType: 'MedvaultKeyDerivation',
+    message: { purpose: KEY_DERIVATION_PURPOSE },
+  }
+}
 
 /** The keys derived from one account. All are secret; wipe them (`fill(0)`) when done. */
 export interface DerivedKeys {
@@ -77,6 +137,9 @@ export interface DerivedKeys {
 
 /**
  * Derives medvault's keys from a 32-byte Ethereum account private key.
+ *
+ * The result does not depend on the chain or the deployment: whoever holds the private key can always
+ * re-derive it, and no signature that could leak is ever made.
  *
  * @param privateKey - 32-byte secp256k1 secret key (big-endian, 1 … n−1), as in a viem `privateKeyToAccount`.
  * @throws {InvalidKeyLengthError} if not 32 bytes.
@@ -94,20 +157,40 @@ export function deriveKeysFromPrivateKey(privateKey: Uint8Array): DerivedKeys {
 }
 
 /**
- * Derives medvault's keys from a wallet's 65-byte signature of {@link keyDerivationTypedData}.
+ * Derives medvault's keys from a wallet's 65-byte signature of
+ * {@link keyDerivationTypedData}`({ chainId, keyRegistry })`, after checking that `account` made it for
+ * exactly that chain id and KeyRegistry.
+ *
+ * The check makes a mix-up loud: a signature for another deployment, or from another account the wallet
+ * switched to, would otherwise derive valid-looking keys that open nothing.
  *
  * The signature is canonicalised first (high `s` replaced by `n − s` with `v` flipped, `v` ∈ {0, 1}
  * mapped to {27, 28}), so the two valid encodings of one signature derive the same keys. This relies on
  * the wallet signing deterministically (RFC 6979), as Ethereum wallets do; a wallet that signs with fresh
  * randomness would derive different keys each time — see docs/crypto.md.
  *
- * This function does not check who signed: pass the result of viem's `signTypedData` for the account
- * you expect, or check it first with {@link recoverKeyDerivationSigner}.
+ * **Warning**: the signature is as secret as the keys. Anyone who obtains it derives every key.
  *
  * @param signature - 65 bytes `r(32) ‖ s(32) ‖ v(1)`, as bytes or a `0x` hex string.
+ * @param parameters - the deployment (`chainId`, `keyRegistry`) and the `account` that signed.
  * @throws {InvalidSignatureError} if the length, `r`, `s` or `v` are out of range.
+ * @throws {SignerMismatchError} if the signature is not `account`'s over this chain id and KeyRegistry.
+ * @throws {InvalidArgumentError} if `chainId`, `keyRegistry` or `account` are malformed.
+ * @example
+ * ```ts
+ * const domain = { chainId: 31337, keyRegistry: devnet.addresses.keyRegistry }
+ * const signature = await walletClient.signTypedData({ account, ...keyDerivationTypedData(domain) })
+ * const keys = deriveKeysFromSignature(signature, { ...domain, account: account.address })
+ * ```
  */
-export function deriveKeysFromSignature(signature: Uint8Array | `0x${string}`): DerivedKeys {
+export function deriveKeysFromSignature(
+  signature: Uint8Array | `0x${string}`,
+  parameters: KeyDerivationSignerParameters,
+): DerivedKeys {
+  const account = checkAddress(parameters?.account, 'account')
+  const domain = checkDomain(parameters)
+  const recovered = recoverKeyDerivationSigner(signature, domain)
+  if (recovered.toLowerCase() !== account.toLowerCase()) throw new SignerMismatchError(domain)
   const ikm = canonicalSignature(signature)
   try {
     return deriveFrom(ikm)
@@ -117,17 +200,25 @@ export function deriveKeysFromSignature(signature: Uint8Array | `0x${string}`): 
 }
 
 /**
- * The 32-byte EIP-712 digest of {@link keyDerivationTypedData}: what the wallet actually signs
- * (`keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(message))`).
+ * The 32-byte EIP-712 digest of {@link keyDerivationTypedData}`(domain)`: what the wallet actually signs,
+ * `keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(message))` with
+ * `EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)`.
+ *
+ * @throws {InvalidArgumentError} if `chainId` or `keyRegistry` is malformed.
  */
-export function keyDerivationDigest(): Uint8Array {
+export function keyDerivationDigest(domain: KeyDerivationDomain): Uint8Array {
+  const { chainId, keyRegistry } = checkDomain(domain)
   const k = (b: Uint8Array) => keccak_256(b)
-  const domainType = k(utf8('EIP712Domain(string name,string version)'))
+  const domainType = k(
+    utf8('EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)'),
+  )
   const domainSeparator = k(
     concat(
       domainType,
-      k(utf8(keyDerivationTypedData.domain.name)),
-      k(utf8(keyDerivationTypedData.domain.version)),
+      k(utf8(KEY_DERIVATION_DOMAIN_NAME)),
+      k(utf8(KEY_DERIVATION_DOMAIN_VERSION)),
+      uint256(BigInt(chainId)),
+      concat(new Uint8Array(12), fromHex(keyRegistry)),
     ),
   )
   const structType = k(utf8('MedvaultKeyDerivation(string purpose)'))
@@ -136,25 +227,31 @@ export function keyDerivationDigest(): Uint8Array {
 }
 
 /**
- * Recovers the Ethereum address (lower-case `0x` hex) that produced `signature` over
- * {@link keyDerivationTypedData}, so a caller can refuse a signature from the wrong account.
+ * Recovers the Ethereum address that produced `signature` over
+ * {@link keyDerivationTypedData}`(domain)`, EIP-55 checksummed (as viem's `account.address`), so a caller
+ * can refuse a signature from the wrong account. A signature made for another chain id or KeyRegistry
+ * recovers an unrelated address, never its signer's.
  *
  * @throws {InvalidSignatureError} if the signature is malformed or no key recovers from it.
+ * @throws {InvalidArgumentError} if `chainId` or `keyRegistry` is malformed.
  */
-export function recoverKeyDerivationSigner(signature: Uint8Array | `0x${string}`): `0x${string}` {
+export function recoverKeyDerivationSigner(
+  signature: Uint8Array | `0x${string}`,
+  domain: KeyDerivationDomain,
+): `0x${string}` {
+  const digest = keyDerivationDigest(domain)
   const sig = canonicalSignature(signature)
   try {
     const recovered = secp256k1.Signature.fromBytes(sig.subarray(0, 64), 'compact')
       .addRecoveryBit(sig[64]! - 27)
-      .recoverPublicKey(keyDerivationDigest())
+      .recoverPublicKey(digest)
     const uncompressed = recovered.toBytes(false)
-    const address = keccak_256(uncompressed.subarray(1)).subarray(12)
-    let hex = '0x'
-    for (const b of address) hex += b.toString(16).padStart(2, '0')
-    return hex as `0x${string}`
+    return toChecksumAddress(`0x${toHex(keccak_256(uncompressed.subarray(1)).subarray(12))}`)
   } catch (cause) {
     if (cause instanceof InvalidSignatureError) throw cause
     throw new InvalidSignatureError({ reason: 'no public key recovers from this signature' })
+  } finally {
+    sig.fill(0)
   }
 }
 
@@ -261,5 +358,46 @@ function canonicalSignature(signature: Uint8Array | `0x${string}`): Uint8Array {
     s >>= 8n
   }
   out[64] = v
+  return out
+}
+
+function checkDomain(domain: KeyDerivationDomain): KeyDerivationDomain {
+  if (domain === null || typeof domain !== 'object')
+    throw new InvalidArgumentError({ argument: 'domain', expected: 'an object { chainId, keyRegistry }' })
+  const { chainId } = domain
+  if (typeof chainId !== 'number' || !Number.isSafeInteger(chainId) || chainId <= 0)
+    throw new InvalidArgumentError({ argument: 'chainId', expected: 'a positive safe integer' })
+  return { chainId, keyRegistry: checkAddress(domain.keyRegistry, 'keyRegistry') }
+}
+
+/** Accepts `0x` + 40 hex digits; mixed case must carry a valid EIP-55 checksum (a typo is then caught). */
+function checkAddress(address: unknown, argument: string): `0x${string}` {
+  if (typeof address !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(address))
+    throw new InvalidArgumentError({ argument, expected: 'a 20-byte address: 0x and 40 hex digits' })
+  const digits = address.slice(2)
+  const mixed = digits !== digits.toLowerCase() && digits !== digits.toUpperCase()
+  if (mixed && toChecksumAddress(address as `0x${string}`) !== address)
+    throw new InvalidArgumentError({ argument, expected: 'an address with a valid EIP-55 checksum' })
+  return address as `0x${string}`
+}
+
+/** EIP-55: hex digit i is upper-case when nibble i of keccak256(lower-case hex) is ≥ 8. */
+function toChecksumAddress(address: `0x${string}`): `0x${string}` {
+  const lower = address.slice(2).toLowerCase()
+  const hash = keccak_256(utf8(lower))
+  let out = '0x'
+  for (let i = 0; i < 40; i++) {
+    const nibble = (hash[i >> 1]! >> (i % 2 === 0 ? 4 : 0)) & 0x0f
+    out += nibble >= 8 ? lower[i]!.toUpperCase() : lower[i]
+  }
+  return out as `0x${string}`
+}
+
+function uint256(x: bigint): Uint8Array {
+  const out = new Uint8Array(32)
+  for (let i = 31; i >= 0; i--) {
+    out[i] = Number(x & 0xffn)
+    x >>= 8n
+  }
   return out
 }

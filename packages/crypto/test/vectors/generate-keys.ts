@@ -43,15 +43,27 @@ const fromPrivateKey = privateKeys.map((pk) => ({
   ...described(deriveKeysFromPrivateKey(fromHex(pk))),
 }))
 
+// A deployment: anvil's chain id and the address anvil gives the first contract account #0 deploys.
+const domain = { chainId: 31337, keyRegistry: '0x5fbdb2315678afecb367f032d93f642f64180aa3' } as const
+// The same registry address on another chain, and another registry on the same chain.
+const otherDomains = [
+  { chainId: 1, keyRegistry: domain.keyRegistry },
+  { chainId: 31337, keyRegistry: '0xe7f1725e7734ce288f8367e1bb143e90bb3f0512' },
+] as const
+
 const fromSignature = []
 for (const pk of privateKeys.slice(0, 2)) {
   const account = privateKeyToAccount(pk)
-  const signature = await account.signTypedData(keyDerivationTypedData)
-  fromSignature.push({
-    address: account.address.toLowerCase(),
-    signature: signature.slice(2),
-    ...described(deriveKeysFromSignature(signature)),
-  })
+  for (const d of [domain, ...otherDomains]) {
+    const signature = await account.signTypedData(keyDerivationTypedData(d))
+    fromSignature.push({
+      chainId: d.chainId,
+      keyRegistry: d.keyRegistry,
+      address: account.address,
+      signature: signature.slice(2),
+      ...described(deriveKeysFromSignature(signature, { ...d, account: account.address })),
+    })
+  }
 }
 
 const categories = ['laboratory', 'mental-health', 'Laboratory', 'café', '']
@@ -63,9 +75,10 @@ const tags = categories.map((category) => ({
 }))
 
 const out = {
-  description: 'medvault key derivation v1 test vectors: see README.md',
-  typedData: keyDerivationTypedData,
-  digest: toHex(keyDerivationDigest()),
+  description: 'medvault key derivation test vectors (wallet message v2): see README.md',
+  domain,
+  typedData: keyDerivationTypedData(domain),
+  digests: [domain, ...otherDomains].map((d) => ({ ...d, digest: toHex(keyDerivationDigest(d)) })),
   fromPrivateKey,
   fromSignature,
   tags,

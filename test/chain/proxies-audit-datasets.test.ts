@@ -5,7 +5,10 @@ import {
   createDevnet,
   type Devnet,
   DuplicateProxyError,
+  EmergencyAccessAlreadyActiveError,
+  EmergencyAccessHaltedError,
   EmergencyAccessNotActiveError,
+  EmergencyAccessNotHaltedError,
   InvalidPurposeError,
   NotActiveProxyError,
   NotBreakGlassGrantError,
@@ -15,6 +18,7 @@ import {
   ProxyNotActiveError,
   ProxySetNotFoundError,
   RootAlreadyAnchoredError,
+  UnauthorizedError,
   verifyReceiptProof,
 } from '@medvault/chain'
 import { auditAnchorsAbi, consentRegistryAbi, purposeOfUse } from '@medvault/contracts'
@@ -205,12 +209,13 @@ describe('emergency access', () => {
     expect(await devnet.publicClient.isAccessAllowed(query)).toBe(false)
 
     const reasonRef = keccak256(toHex('salted digest of an off-chain note'))
-    const { endsAt, receipt } = await clinician().breakGlass({
+    const { endsAt, window, receipt } = await clinician().breakGlass({
       grantId,
       recordId: recordIds[0]!,
       reasonCode: 'ETREAT',
       reasonRef,
     })
+    expect(window).toBe(1)
     // The public event says who, which record and why as a code; no free text.
     const [started] = parseEventLogs({
       abi: consentRegistryAbi,
@@ -218,25 +223,55 @@ describe('emergency access', () => {
       logs: receipt?.logs ?? [],
     })
     expect(started?.args).toEqual({
+      grantId,
+      recordId: recordIds[0]!,
       grantor: patient().account.address,
       grantee: clinician().account.address,
-      recordId: recordIds[0]!,
-      grantId,
       endsAt,
+      window: 1,
       reasonCode: purposeOfUse.ETREAT,
       reasonRef,
     })
     expect(await devnet.publicClient.isAccessAllowed(query)).toBe(true)
     expect(await devnet.publicClient.getEmergencyAccess({ grantId, recordId: recordIds[0]! })).toEqual({
       endsAt,
+      halted: false,
       maxDuration: 3600,
+      windowsOpened: 1,
     })
     // Only the record named in the emergency.
     expect(await devnet.publicClient.isAccessAllowed({ ...query, recordId: recordIds[1]! })).toBe(false)
 
+    // The patient's end holds: the grantee cannot reopen the record until the patient re-authorises it.
     await patient().endEmergencyAccess({ grantId, recordId: recordIds[0]! })
     expect(await devnet.publicClient.isAccessAllowed(query)).toBe(false)
+    expect((await devnet.publicClient.getEmergencyAccess({ grantId, recordId: recordIds[0]! })).halted).toBe(
+      true,
+    )
+    const reopened = await clinician()
+      .breakGlass({ grantId, recordId: recordIds[0]!, reasonCode: 'BTG' })
+      .catch((e: unknown) => e)
+    expect(reopened).toBeInstanceOf(EmergencyAccessHaltedError)
+    expect((reopened as EmergencyAccessHaltedError).args).toEqual({ grantId, recordId: recordIds[0]! })
     await expect(patient().endEmergencyAccess({ grantId, recordId: recordIds[0]! })).rejects.toBeInstanceOf(
+      EmergencyAccessHaltedError,
+    )
+    await expect(
+      clinician().reauthorizeBreakGlass({ grantId, recordId: recordIds[0]! }),
+    ).rejects.toBeInstanceOf(UnauthorizedError)
+    await patient().reauthorizeBreakGlass({ grantId, recordId: recordIds[0]! })
+    await expect(
+      patient().reauthorizeBreakGlass({ grantId, recordId: recordIds[0]! }),
+    ).rejects.toBeInstanceOf(EmergencyAccessNotHaltedError)
+    const second = await clinician().breakGlass({ grantId, recordId: recordIds[0]!, reasonCode: 'BTG' })
+    expect(second.window).toBe(2)
+    // One window at a time per record.
+    await expect(
+      clinician().breakGlass({ grantId, recordId: recordIds[0]!, reasonCode: 'BTG' }),
+    ).rejects.toBeInstanceOf(EmergencyAccessAlreadyActiveError)
+    // The grantee closing its own window early is no halt.
+    await clinician().endEmergencyAccess({ grantId, recordId: recordIds[0]! })
+    await expect(clinician().endEmergencyAccess({ grantId, recordId: recordIds[0]! })).rejects.toBeInstanceOf(
       EmergencyAccessNotActiveError,
     )
 
@@ -245,6 +280,70 @@ describe('emergency access', () => {
     await devnet.testClient.increaseTime({ seconds: 3601 })
     await devnet.testClient.mine({ blocks: 1 })
     expect(await devnet.publicClient.isAccessAllowed({ ...query, recordId: recordIds[1]! })).toBe(false)
+
+    // The audit trail: every window, how it ended, and every halt, by grant.
+    const { windows, halts } = await devnet.publicClient.getEmergencyAccesses({ grantId })
+    const patientAddress = patient().account.address
+    const clinicianAddress = clinician().account.address
+    expect(
+      windows.map((w) => ({
+        record: recordIds.indexOf(w.recordId),
+        window: w.window,
+        reasonCode: w.reasonCode,
+        grantor: w.grantor,
+        grantee: w.grantee,
+        endedBy: w.endedBy,
+        ranFull: w.endedAt === undefined,
+      })),
+    ).toEqual([
+      {
+        record: 0,
+        window: 1,
+        reasonCode: 'ETREAT',
+        grantor: patientAddress,
+        grantee: clinicianAddress,
+        endedBy: patientAddress,
+        ranFull: false,
+      },
+      {
+        record: 0,
+        window: 2,
+        reasonCode: 'BTG',
+        grantor: patientAddress,
+        grantee: clinicianAddress,
+        endedBy: clinicianAddress,
+        ranFull: false,
+      },
+      {
+        record: 1,
+        window: 3,
+        reasonCode: 'BTG',
+        grantor: patientAddress,
+        grantee: clinicianAddress,
+        endedBy: undefined,
+        ranFull: true,
+      },
+    ])
+    for (const w of windows) {
+      const block = await devnet.publicClient.getBlock({ blockNumber: w.blockNumber })
+      expect(w.startedAt).toBe(Number(block.timestamp))
+      expect(w.endsAt).toBe(w.startedAt + 3600)
+      if (w.endedAt !== undefined) expect(w.endedAt).toBeGreaterThanOrEqual(w.startedAt)
+    }
+    expect(windows[0]!.reasonRef).toBe(reasonRef)
+    expect(halts.map((h) => [h.kind, recordIds.indexOf(h.recordId), h.by])).toEqual([
+      ['halted', 0, patientAddress],
+      ['reauthorized', 0, patientAddress],
+    ])
+    // The same windows by record and by grantor (the grantor filter also finds this patient's other grants).
+    const byRecord = await devnet.publicClient.getEmergencyAccesses({ recordId: recordIds[1]! })
+    expect(byRecord.windows).toEqual([windows[2]])
+    expect(byRecord.halts).toEqual([])
+    const byGrantor = await devnet.publicClient.getEmergencyAccesses({ grantor: patientAddress })
+    expect(byGrantor.windows.filter((w) => w.grantId === grantId)).toEqual(windows)
+    expect((await devnet.publicClient.getEmergencyAccesses({ grantor: clinicianAddress })).windows).toEqual(
+      [],
+    )
   })
 
   test('error: only the grantee, only a break-glass grant, only an assigned reason code', async () => {

@@ -515,7 +515,7 @@ describe('ConsentRegistry break-glass', () => {
     return a.consent.read.grantIdOf([alice().address, id(salt)])
   }
 
-  test('default: dormant until the glass is broken; time-boxed, evented with who/which/why, endable by the patient', async () => {
+  test('default: dormant until the glass is broken; time-boxed, evented with who/which/why, endable (and halted) by the patient', async () => {
     const a = devnet.as(alice())
     const c = devnet.as(carol())
     const grantId = await authorize('er')
@@ -537,16 +537,17 @@ describe('ConsentRegistry break-glass', () => {
     )
     const block = await devnet.publicClient.getBlock({ blockNumber: receipt.blockNumber })
     expect(started[0]?.args).toEqual({
+      grantId,
+      recordId: id('s1'),
       grantor: alice().address,
       grantee: carol().address,
-      recordId: id('s1'),
-      grantId,
       endsAt: Number(block.timestamp) + 3600,
+      window: 1,
       reasonCode: ETREAT,
       reasonRef,
     })
-    // Fixed-size data only (grantId, endsAt, code, ref): no dynamic field where free text could hide.
-    expect(started[0]?.data.length).toBe(2 + 4 * 64)
+    // Fixed-size data only (grantee, endsAt, window, code, ref): no dynamic field where free text could hide.
+    expect(started[0]?.data.length).toBe(2 + 5 * 64)
     expect(await a.consent.read.emergencyAccessEndsAt([grantId, id('s1')])).toBe(
       Number(block.timestamp) + 3600,
     )
@@ -566,10 +567,11 @@ describe('ConsentRegistry break-glass', () => {
       grantId,
       endedBy: alice().address,
     })
+    // The patient's end halted the record for this grant: ending again has nothing left to do.
     expect(
       await revertOf(a.consent.simulate.endEmergencyAccess([grantId, id('s1')], { account: alice() })),
     ).toEqual({
-      errorName: 'EmergencyAccessNotActive',
+      errorName: 'EmergencyAccessHalted',
       args: [grantId, id('s1')],
     })
   })

@@ -112,20 +112,28 @@ describe('time boundaries', () => {
     const endsAt = startedAt + maxDuration
     expect(await a.consent.read.emergencyAccessEndsAt([grantId, id('t1')])).toBe(endsAt)
 
+    const rebreak = (blockNumber: bigint) =>
+      c.consent.simulate.breakGlass([grantId, id('t1'), ETREAT, zeroHash], { account: carol(), blockNumber })
     let blockNumber = await mineAt(endsAt - 1)
     expect(await a.consent.read.isAccessAllowed(query, { blockNumber })).toBe(true)
+    // The window still runs at endsAt - 1: no second window on the record yet.
+    expect(await revertOf(rebreak(blockNumber))).toEqual({
+      errorName: 'EmergencyAccessAlreadyActive',
+      args: [grantId, id('t1'), endsAt],
+    })
     blockNumber = await mineAt(endsAt)
     expect(await a.consent.read.isAccessAllowed(query, { blockNumber })).toBe(false)
     expect(await revertOf(a.consent.read.checkAccess(query, { blockNumber }))).toEqual({
       errorName: 'EmergencyAccessNotActive',
       args: [grantId, id('t1')],
     })
-    // Nothing left to end at that second either.
+    // Nothing left for the grantee to end at that second, and from that second a new window may open.
     expect(
       await revertOf(
-        a.consent.simulate.endEmergencyAccess([grantId, id('t1')], { account: alice(), blockNumber }),
+        c.consent.simulate.endEmergencyAccess([grantId, id('t1')], { account: carol(), blockNumber }),
       ),
     ).toEqual({ errorName: 'EmergencyAccessNotActive', args: [grantId, id('t1')] })
+    expect((await rebreak(blockNumber)).result).toBe(endsAt + maxDuration)
   })
 
   test('behavior: an emergency access never outlives its grant: capped at expiry, allowed at expiry - 1, refused at expiry', async () => {

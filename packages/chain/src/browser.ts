@@ -91,6 +91,14 @@ export {
   getEmergencyAccess,
 } from './actions/get-emergency-access.ts'
 export {
+  type BreakGlassHaltChange,
+  type EmergencyAccessWindow,
+  type GetEmergencyAccessesErrorType,
+  type GetEmergencyAccessesParameters,
+  type GetEmergencyAccessesReturnType,
+  getEmergencyAccesses,
+} from './actions/get-emergency-accesses.ts'
+export {
   type GetEncryptionKeyErrorType,
   type GetEncryptionKeyParameters,
   type GetEncryptionKeyReturnType,
@@ -171,6 +179,12 @@ export {
   type PublishEncryptionKeyReturnType,
   publishEncryptionKey,
 } from './actions/publish-encryption-key.ts'
+export {
+  type ReauthorizeBreakGlassErrorType,
+  type ReauthorizeBreakGlassParameters,
+  type ReauthorizeBreakGlassReturnType,
+  reauthorizeBreakGlass,
+} from './actions/reauthorize-break-glass.ts'
 export {
   type RegisterDatasetErrorType,
   type RegisterDatasetParameters,
@@ -309,6 +323,8 @@ export {
   type AnvilStartErrorType,
   BaseError,
   type BaseErrorParameters,
+  BreakGlassWindowsExhaustedError,
+  type BreakGlassWindowsExhaustedErrorType,
   ChainReorgError,
   type ChainReorgErrorType,
   CheckpointCorruptError,
@@ -327,8 +343,14 @@ export {
   type DeploymentFailedErrorType,
   DuplicateProxyError,
   type DuplicateProxyErrorType,
+  EmergencyAccessAlreadyActiveError,
+  type EmergencyAccessAlreadyActiveErrorType,
+  EmergencyAccessHaltedError,
+  type EmergencyAccessHaltedErrorType,
   EmergencyAccessNotActiveError,
   type EmergencyAccessNotActiveErrorType,
+  EmergencyAccessNotHaltedError,
+  type EmergencyAccessNotHaltedErrorType,
   EmptyBatchError,
   type EmptyBatchErrorType,
   ExpiryNotInFutureError,

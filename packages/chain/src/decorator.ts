@@ -47,6 +47,11 @@ import {
   getEmergencyAccess,
 } from './actions/get-emergency-access.ts'
 import {
+  type GetEmergencyAccessesParameters,
+  type GetEmergencyAccessesReturnType,
+  getEmergencyAccesses,
+} from './actions/get-emergency-accesses.ts'
+import {
   type GetEncryptionKeyParameters,
   type GetEncryptionKeyReturnType,
   getEncryptionKey,
@@ -87,6 +92,11 @@ import {
   type PublishEncryptionKeyReturnType,
   publishEncryptionKey,
 } from './actions/publish-encryption-key.ts'
+import {
+  type ReauthorizeBreakGlassParameters,
+  type ReauthorizeBreakGlassReturnType,
+  reauthorizeBreakGlass,
+} from './actions/reauthorize-break-glass.ts'
 import {
   type RegisterDatasetParameters,
   type RegisterDatasetReturnType,
@@ -210,9 +220,15 @@ export type MedvaultActions = {
   endEmergencyAccess: (
     parameters: Omit<EndEmergencyAccessParameters, 'addresses'>,
   ) => Promise<EndEmergencyAccessReturnType>
+  reauthorizeBreakGlass: (
+    parameters: Omit<ReauthorizeBreakGlassParameters, 'addresses'>,
+  ) => Promise<ReauthorizeBreakGlassReturnType>
   getEmergencyAccess: (
     parameters: Omit<GetEmergencyAccessParameters, 'addresses'>,
   ) => Promise<GetEmergencyAccessReturnType>
+  getEmergencyAccesses: (
+    parameters?: Omit<GetEmergencyAccessesParameters, 'addresses'>,
+  ) => Promise<GetEmergencyAccessesReturnType>
   registerProxy: (parameters: Omit<RegisterProxyParameters, 'addresses'>) => Promise<RegisterProxyReturnType>
   updateProxy: (parameters: Omit<UpdateProxyParameters, 'addresses'>) => Promise<UpdateProxyReturnType>
   retireProxy: (parameters?: Omit<RetireProxyParameters, 'addresses'>) => Promise<RetireProxyReturnType>
@@ -274,7 +290,9 @@ export function medvaultActions(addresses: MedvaultAddresses): (client: WriteCli
     authorizeBreakGlass: (parameters) => authorizeBreakGlass(client, { ...parameters, addresses }),
     breakGlass: (parameters) => breakGlass(client, { ...parameters, addresses }),
     endEmergencyAccess: (parameters) => endEmergencyAccess(client, { ...parameters, addresses }),
+    reauthorizeBreakGlass: (parameters) => reauthorizeBreakGlass(client, { ...parameters, addresses }),
     getEmergencyAccess: (parameters) => getEmergencyAccess(client, { ...parameters, addresses }),
+    getEmergencyAccesses: (parameters = {}) => getEmergencyAccesses(client, { ...parameters, addresses }),
     registerProxy: (parameters) => registerProxy(client, { ...parameters, addresses }),
     updateProxy: (parameters) => updateProxy(client, { ...parameters, addresses }),
     retireProxy: (parameters = {}) => retireProxy(client, { ...parameters, addresses }),

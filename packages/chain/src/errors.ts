@@ -875,6 +875,92 @@ export class EmergencyAccessNotActiveError extends ContractError<
   }
 }
 
+export type EmergencyAccessHaltedErrorType = EmergencyAccessHaltedError & {
+  name: 'EmergencyAccessHaltedError'
+}
+
+/** The contract reverted with `EmergencyAccessHalted(grantId, recordId)`. */
+export class EmergencyAccessHaltedError extends ContractError<
+  'EmergencyAccessHalted',
+  { grantId: Hex; recordId: Hex }
+> {
+  override name = 'EmergencyAccessHaltedError' as const
+
+  constructor(parameters: ContractErrorParameters<{ grantId: Hex; recordId: Hex }>) {
+    const a = parameters.args
+    super(`The patient halted emergency access to record ${a.recordId} under grant ${a.grantId}.`, {
+      ...parameters,
+      errorName: 'EmergencyAccessHalted',
+      hint: 'Only a new authorisation by the patient or a grant delegate (reauthorizeBreakGlass) lifts the halt.',
+    })
+  }
+}
+
+export type EmergencyAccessNotHaltedErrorType = EmergencyAccessNotHaltedError & {
+  name: 'EmergencyAccessNotHaltedError'
+}
+
+/** The contract reverted with `EmergencyAccessNotHalted(grantId, recordId)`. */
+export class EmergencyAccessNotHaltedError extends ContractError<
+  'EmergencyAccessNotHalted',
+  { grantId: Hex; recordId: Hex }
+> {
+  override name = 'EmergencyAccessNotHaltedError' as const
+
+  constructor(parameters: ContractErrorParameters<{ grantId: Hex; recordId: Hex }>) {
+    const a = parameters.args
+    super(`Emergency access to record ${a.recordId} under grant ${a.grantId} is not halted.`, {
+      ...parameters,
+      errorName: 'EmergencyAccessNotHalted',
+    })
+  }
+}
+
+export type EmergencyAccessAlreadyActiveErrorType = EmergencyAccessAlreadyActiveError & {
+  name: 'EmergencyAccessAlreadyActiveError'
+}
+
+/** The contract reverted with `EmergencyAccessAlreadyActive(grantId, recordId, endsAt)`. */
+export class EmergencyAccessAlreadyActiveError extends ContractError<
+  'EmergencyAccessAlreadyActive',
+  { grantId: Hex; recordId: Hex; endsAt: number }
+> {
+  override name = 'EmergencyAccessAlreadyActiveError' as const
+
+  constructor(parameters: ContractErrorParameters<{ grantId: Hex; recordId: Hex; endsAt: number }>) {
+    const a = parameters.args
+    super(
+      `An emergency access to record ${a.recordId} under grant ${a.grantId} is already running (until ${a.endsAt}).`,
+      {
+        ...parameters,
+        errorName: 'EmergencyAccessAlreadyActive',
+        hint: 'One window runs at a time per record: end it (endEmergencyAccess) or let it lapse first.',
+      },
+    )
+  }
+}
+
+export type BreakGlassWindowsExhaustedErrorType = BreakGlassWindowsExhaustedError & {
+  name: 'BreakGlassWindowsExhaustedError'
+}
+
+/** The contract reverted with `BreakGlassWindowsExhausted(grantId, maxWindows)`. */
+export class BreakGlassWindowsExhaustedError extends ContractError<
+  'BreakGlassWindowsExhausted',
+  { grantId: Hex; maxWindows: number }
+> {
+  override name = 'BreakGlassWindowsExhaustedError' as const
+
+  constructor(parameters: ContractErrorParameters<{ grantId: Hex; maxWindows: number }>) {
+    const a = parameters.args
+    super(`Grant ${a.grantId} has opened all ${a.maxWindows} emergency-access windows it may.`, {
+      ...parameters,
+      errorName: 'BreakGlassWindowsExhausted',
+      hint: 'The patient must authorise a new break-glass grant (authorizeBreakGlass).',
+    })
+  }
+}
+
 export type InvalidBreakGlassDurationErrorType = InvalidBreakGlassDurationError & {
   name: 'InvalidBreakGlassDurationError'
 }
@@ -1217,6 +1303,10 @@ export const contractErrors = {
   NotBreakGlassGrant: NotBreakGlassGrantError,
   NotGrantee: NotGranteeError,
   EmergencyAccessNotActive: EmergencyAccessNotActiveError,
+  EmergencyAccessHalted: EmergencyAccessHaltedError,
+  EmergencyAccessNotHalted: EmergencyAccessNotHaltedError,
+  EmergencyAccessAlreadyActive: EmergencyAccessAlreadyActiveError,
+  BreakGlassWindowsExhausted: BreakGlassWindowsExhaustedError,
   InvalidBreakGlassDuration: InvalidBreakGlassDurationError,
   ProxyAlreadyRegistered: ProxyAlreadyRegisteredError,
   ProxyNotActive: ProxyNotActiveError,

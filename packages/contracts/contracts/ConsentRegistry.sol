@@ -18,6 +18,8 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
     uint32 public constant MAX_BREAK_GLASS_DURATION = 7 days;
     /// @inheritdoc IConsentRegistry
     uint256 public constant MAX_PROXY_SET_SIZE = 32;
+    /// @inheritdoc IConsentRegistry
+    uint16 public constant MAX_BREAK_GLASS_WINDOWS = 64;
 
     uint8 private constant FLAG_REVOKED = 1;
     uint8 private constant FLAG_BREAK_GLASS = 2;
@@ -34,14 +36,21 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
     bytes32 private constant NAME_HASH = keccak256("MedVault");
     bytes32 private constant VERSION_HASH = keccak256("1");
 
+    /// @dev A break-glass grant's time box and how many windows it has opened (one slot, read and rewritten by
+    /// every {breakGlass}).
+    struct BreakGlass {
+        uint32 maxDuration;
+        uint16 windowsOpened;
+    }
+
     IProxyRegistry private immutable _proxyRegistry;
     uint256 private immutable _deployChainId;
     bytes32 private immutable _deployDomainSeparator;
 
     mapping(bytes32 grantId => Grant grant) private _grants;
     mapping(bytes32 grantId => mapping(bytes32 recordId => bool inScope)) private _grantRecords;
-    mapping(bytes32 grantId => uint32 maxDuration) private _breakGlassDurations;
-    mapping(bytes32 grantId => mapping(bytes32 recordId => uint32 endsAt)) private _emergencyAccesses;
+    mapping(bytes32 grantId => BreakGlass terms) private _breakGlass;
+    mapping(bytes32 grantId => mapping(bytes32 recordId => EmergencyAccess access)) private _emergencyAccesses;
     /// @dev Revocation nonces only: a signed grant's nonce is its salt (see {grantBySig}).
     mapping(address signer => uint256 nonce) private _nonces;
     /// @dev Immutable once created; `_grant` reads a set's length (one cold SLOAD) where a call into the
@@ -157,7 +166,7 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
             revert InvalidBreakGlassDuration(maxDuration, MAX_BREAK_GLASS_DURATION);
         }
         grantId = _grant(grantor, params, FLAG_BREAK_GLASS);
-        _breakGlassDurations[grantId] = maxDuration;
+        _breakGlass[grantId] = BreakGlass(maxDuration, 0);
         emit BreakGlassAuthorized(grantId, grantor, params.grantee, maxDuration);
     }
 
@@ -173,10 +182,22 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
         if (reasonCode == 0 || reasonCode > MAX_PURPOSE) revert InvalidPurpose(reasonCode);
         _checkValid(grantId, g, true);
         _checkScope(grantId, g, recordId, true);
-        uint256 end = block.timestamp + _breakGlassDurations[grantId];
+        EmergencyAccess storage access = _emergencyAccesses[grantId][recordId];
+        // A halt holds until the grantor authorises again: without it, the grantee could reopen the record in the
+        // block after the patient ended it, and keep doing so until the grant expired.
+        if (access.halted) revert EmergencyAccessHalted(grantId, recordId);
+        // One window at a time per record, so each window is a distinct, evented interval and re-breaking cannot
+        // push a running window's end out unseen.
+        uint32 running = access.endsAt;
+        if (running > block.timestamp) revert EmergencyAccessAlreadyActive(grantId, recordId, running);
+        BreakGlass storage terms = _breakGlass[grantId];
+        uint16 window = terms.windowsOpened + 1;
+        if (window > MAX_BREAK_GLASS_WINDOWS) revert BreakGlassWindowsExhausted(grantId, MAX_BREAK_GLASS_WINDOWS);
+        terms.windowsOpened = window;
+        uint256 end = block.timestamp + terms.maxDuration;
         endsAt = uint32(end < g.expiry ? end : g.expiry);
-        _emergencyAccesses[grantId][recordId] = endsAt;
-        emit EmergencyAccessStarted(g.grantor, msg.sender, recordId, grantId, endsAt, reasonCode, reasonRef);
+        access.endsAt = endsAt;
+        emit EmergencyAccessStarted(grantId, recordId, g.grantor, msg.sender, endsAt, window, reasonCode, reasonRef);
     }
 
     /// @inheritdoc IConsentRegistry
@@ -184,13 +205,39 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
         Grant storage g = _grants[grantId];
         address grantor = g.grantor;
         if (grantor == address(0)) revert GrantNotFound(grantId);
-        if (msg.sender != g.grantee) _authorize(msg.sender, grantor, PERMISSION_REVOKE);
-        if (_emergencyAccesses[grantId][recordId] <= block.timestamp) {
-            revert EmergencyAccessNotActive(grantId, recordId);
+        if (g.flags & FLAG_BREAK_GLASS == 0) revert NotBreakGlassGrant(grantId);
+        EmergencyAccess storage access = _emergencyAccesses[grantId][recordId];
+        bool running = access.endsAt > block.timestamp;
+        if (msg.sender == grantor || _holds(grantor, msg.sender, PERMISSION_REVOKE)) {
+            if (access.halted) revert EmergencyAccessHalted(grantId, recordId);
+            access.halted = true;
+            // Keeps a non-zero "ended at" time so the view still tells that an access happened.
+            if (running) {
+                access.endsAt = uint32(block.timestamp);
+                emit EmergencyAccessEnded(grantId, recordId, grantor, msg.sender);
+            }
+            emit BreakGlassHalted(grantId, recordId, grantor, msg.sender);
+        } else {
+            if (msg.sender != g.grantee) revert Unauthorized(msg.sender, grantor, PERMISSION_REVOKE);
+            if (!running) revert EmergencyAccessNotActive(grantId, recordId);
+            // The grantee closing its own window is no halt: it may open another, which counts as one more.
+            access.endsAt = uint32(block.timestamp);
+            emit EmergencyAccessEnded(grantId, recordId, grantor, msg.sender);
         }
-        // Keeps a non-zero "ended at" time so the view still tells that an access happened.
-        _emergencyAccesses[grantId][recordId] = uint32(block.timestamp);
-        emit EmergencyAccessEnded(grantor, recordId, grantId, msg.sender);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function reauthorizeBreakGlass(bytes32 grantId, bytes32 recordId) external {
+        Grant storage g = _grants[grantId];
+        address grantor = g.grantor;
+        if (grantor == address(0)) revert GrantNotFound(grantId);
+        if (g.flags & FLAG_BREAK_GLASS == 0) revert NotBreakGlassGrant(grantId);
+        // Re-opening break-glass confers access as a grant does, so a delegate's term must cover the grant's.
+        _authorizeGrant(msg.sender, grantor, g.expiry);
+        EmergencyAccess storage access = _emergencyAccesses[grantId][recordId];
+        if (!access.halted) revert EmergencyAccessNotHalted(grantId, recordId);
+        access.halted = false;
+        emit BreakGlassReauthorized(grantId, recordId, grantor, msg.sender);
     }
 
     // ---------------------------------------------------------------- views
@@ -228,11 +275,21 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
 
     /// @inheritdoc IConsentRegistry
     function breakGlassDuration(bytes32 grantId) external view returns (uint32) {
-        return _breakGlassDurations[grantId];
+        return _breakGlass[grantId].maxDuration;
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function breakGlassWindowsOpened(bytes32 grantId) external view returns (uint16) {
+        return _breakGlass[grantId].windowsOpened;
     }
 
     /// @inheritdoc IConsentRegistry
     function emergencyAccessEndsAt(bytes32 grantId, bytes32 recordId) external view returns (uint32) {
+        return _emergencyAccesses[grantId][recordId].endsAt;
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function getEmergencyAccess(bytes32 grantId, bytes32 recordId) external view returns (EmergencyAccess memory) {
         return _emergencyAccesses[grantId][recordId];
     }
 
@@ -497,7 +554,7 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
         }
         if (!_checkValid(grantId, g, strict)) return false;
         if (!_checkScope(grantId, g, recordId, strict)) return false;
-        if (g.flags & FLAG_BREAK_GLASS != 0 && _emergencyAccesses[grantId][recordId] <= block.timestamp) {
+        if (g.flags & FLAG_BREAK_GLASS != 0 && _emergencyAccesses[grantId][recordId].endsAt <= block.timestamp) {
             if (strict) revert EmergencyAccessNotActive(grantId, recordId);
             return false;
         }

@@ -56,7 +56,8 @@ abstract contract DelegateRegistry is IDelegateRegistry {
         if (grantExpiry > d.expiry) revert GrantOutlivesDelegation(actor, grantExpiry, d.expiry);
     }
 
-    function _holds(address patient, address delegate, uint8 permissions) private view returns (bool) {
+    /// @dev Whether `delegate` is a live delegate of `patient` with every bit of `permissions`.
+    function _holds(address patient, address delegate, uint8 permissions) internal view returns (bool) {
         Delegation memory d = _delegations[patient][delegate];
         return permissions != 0 && d.permissions & permissions == permissions && block.timestamp < d.expiry;
     }

@@ -130,4 +130,6 @@ export const limits = {
   maxRecordSetSize: 64,
   maxLicenceLength: 256,
   maxBreakGlassDuration: 7 * 24 * 3600,
+  /** Emergency-access windows one break-glass grant may open, over all its records. */
+  maxBreakGlassWindows: 64,
 } as const

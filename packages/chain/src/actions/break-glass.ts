@@ -3,6 +3,9 @@ import { type Hex, parseEventLogs, zeroHash } from 'viem'
 import type { MedvaultContractsParameter } from '../addresses.ts'
 import { encodePurpose, type Purpose } from '../encoding.ts'
 import type {
+  BreakGlassWindowsExhaustedErrorType,
+  EmergencyAccessAlreadyActiveErrorType,
+  EmergencyAccessHaltedErrorType,
   GrantExpiredErrorType,
   GrantNotFoundErrorType,
   GrantNotYetValidErrorType,
@@ -40,6 +43,11 @@ export type BreakGlassParameters = MedvaultContractsParameter &
 export type BreakGlassReturnType = WriteReturnType & {
   /** Unix time when the emergency access ends. */
   endsAt: number
+  /**
+   * The window's number within its grant (1 = first), read from the mined event; `undefined` with
+   * `waitForReceipt: false`.
+   */
+  window: number | undefined
 }
 
 export type BreakGlassErrorType =
@@ -51,9 +59,17 @@ export type BreakGlassErrorType =
   | GrantNotYetValidErrorType
   | RecordOutOfScopeErrorType
   | InvalidPurposeErrorType
+  | EmergencyAccessHaltedErrorType
+  | EmergencyAccessAlreadyActiveErrorType
+  | BreakGlassWindowsExhaustedErrorType
   | ActionErrorType
 
-/** The grantee of a break-glass grant opens a time-boxed emergency access to one record, saying why as a code. */
+/**
+ * The grantee of a break-glass grant opens a time-boxed emergency access window on one record, saying why as a
+ * code. One window runs at a time per record (`EmergencyAccessAlreadyActiveError`); a record the patient halted
+ * stays closed until the patient re-authorises it (`EmergencyAccessHaltedError`); a grant opens at most
+ * `limits.maxBreakGlassWindows` windows (`BreakGlassWindowsExhaustedError`).
+ */
 export async function breakGlass(
   client: WriteClient,
   parameters: BreakGlassParameters,
@@ -78,5 +94,5 @@ export async function breakGlass(
     eventName: 'EmergencyAccessStarted',
     logs: logsOf(receipt, parameters.addresses.consentRegistry),
   })
-  return { hash, receipt, endsAt: event?.args.endsAt ?? result }
+  return { hash, receipt, endsAt: event?.args.endsAt ?? result, window: event?.args.window }
 }

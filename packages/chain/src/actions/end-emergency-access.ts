@@ -1,7 +1,13 @@
 import { consentRegistryAbi } from '@medvault/contracts'
 import type { Hex } from 'viem'
 import type { MedvaultContractsParameter } from '../addresses.ts'
-import type { EmergencyAccessNotActiveErrorType, UnauthorizedErrorType } from '../errors.ts'
+import type {
+  EmergencyAccessHaltedErrorType,
+  EmergencyAccessNotActiveErrorType,
+  GrantNotFoundErrorType,
+  NotBreakGlassGrantErrorType,
+  UnauthorizedErrorType,
+} from '../errors.ts'
 import {
   type ActionErrorType,
   type WriteClient,
@@ -16,11 +22,22 @@ export type EndEmergencyAccessParameters = MedvaultContractsParameter &
 export type EndEmergencyAccessReturnType = WriteReturnType
 
 export type EndEmergencyAccessErrorType =
+  | GrantNotFoundErrorType
+  | NotBreakGlassGrantErrorType
   | EmergencyAccessNotActiveErrorType
+  | EmergencyAccessHaltedErrorType
   | UnauthorizedErrorType
   | ActionErrorType
 
-/** Ends a running emergency access early; the patient, their revoke delegate or the grantee. */
+/**
+ * Ends emergency access to a record of a break-glass grant.
+ *
+ * Sent by the patient or their revoke delegate, it ends the running window (if any) and **halts** the record
+ * for this grant: the grantee cannot open another window on it until the patient (or a grant delegate) calls
+ * {@link reauthorizeBreakGlass}. It also works with no window running, to halt ahead; a record already halted
+ * fails with `EmergencyAccessHaltedError`. Sent by the grantee, it only closes its own running window early
+ * (`EmergencyAccessNotActiveError` when none runs).
+ */
 export async function endEmergencyAccess(
   client: WriteClient,
   parameters: EndEmergencyAccessParameters,

@@ -126,6 +126,15 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
     /// @param members The member operators, in kfrag order.
     event ProxySetCreated(uint32 indexed setId, address indexed creator, address[] members);
 
+    /// @notice Emergency access of one grant to one record (one slot).
+    /// @param endsAt When its last window ends or ended (Unix seconds); 0 if none ever opened.
+    /// @param halted Whether the grantor (or its revoke delegate) halted it: no window opens until
+    /// {reauthorizeBreakGlass}.
+    struct EmergencyAccess {
+        uint32 endsAt;
+        bool halted;
+    }
+
     /// @notice A grant was created.
     /// @param grantId The grant id.
     /// @param grantor The patient who granted.
@@ -174,34 +183,58 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
         bytes32 indexed grantId, address indexed grantor, address indexed grantee, uint32 maxDuration
     );
 
-    /// @notice A grantee broke the glass: who, which record, why (as a code), until when. The event is public
-    /// and sits next to the patient's address and record id, so it carries no free text: the why is a
-    /// purpose-of-use code and an optional opaque reference to a note kept off chain.
-    /// @param grantor The patient who granted.
-    /// @param grantee The grantee.
-    /// @param recordId The record id.
+    /// @notice A grantee broke the glass: which grant and record, whose, who, why (as a code), until when, and
+    /// which window of the grant this is. The event is public and sits next to the patient's address and record
+    /// id, so it carries no free text: the why is a purpose-of-use code and an optional opaque reference to a
+    /// note kept off chain. Grant, record and grantor are topics, so a client lists the windows of any of them
+    /// with one log query.
     /// @param grantId The grant id.
-    /// @param endsAt When the emergency access ends (Unix seconds).
+    /// @param recordId The record id.
+    /// @param grantor The patient who granted.
+    /// @param grantee The grantee, who broke the glass.
+    /// @param endsAt When the window ends at the latest (Unix seconds); {EmergencyAccessEnded} reports an earlier end.
+    /// @param window The window's number within its grant, 1 to {MAX_BREAK_GLASS_WINDOWS}.
     /// @param reasonCode Why, as an HL7 v3 purpose-of-use code (usually ETREAT or BTG; 1 to {MAX_PURPOSE}).
     /// @param reasonRef An opaque 32-byte reference chosen by the grantee (0 if none), e.g. a salted commitment to
     /// or the digest of an encrypted note stored off chain; it reveals nothing by itself.
     event EmergencyAccessStarted(
-        address indexed grantor,
-        address indexed grantee,
+        bytes32 indexed grantId,
         bytes32 indexed recordId,
-        bytes32 grantId,
+        address indexed grantor,
+        address grantee,
         uint32 endsAt,
+        uint16 window,
         uint8 reasonCode,
         bytes32 reasonRef
     );
 
-    /// @notice An emergency access was ended before its time box ran out.
-    /// @param grantor The patient who granted.
-    /// @param recordId The record id.
+    /// @notice A running emergency access was ended before its time box ran out (its window closed at this
+    /// block's time).
     /// @param grantId The grant id.
-    /// @param endedBy Who ended it.
+    /// @param recordId The record id.
+    /// @param grantor The patient who granted.
+    /// @param endedBy Who ended it: the grantee, the grantor or the grantor's revoke delegate.
     event EmergencyAccessEnded(
-        address indexed grantor, bytes32 indexed recordId, bytes32 indexed grantId, address endedBy
+        bytes32 indexed grantId, bytes32 indexed recordId, address indexed grantor, address endedBy
+    );
+
+    /// @notice The grantor (or its revoke delegate) halted break-glass for one record of a grant: no window can
+    /// open on it until {BreakGlassReauthorized}.
+    /// @param grantId The grant id.
+    /// @param recordId The record id.
+    /// @param grantor The patient who granted.
+    /// @param haltedBy The grantor or its revoke delegate.
+    event BreakGlassHalted(
+        bytes32 indexed grantId, bytes32 indexed recordId, address indexed grantor, address haltedBy
+    );
+
+    /// @notice The grantor (or its grant delegate) lifted a halt: the grantee may open windows on the record again.
+    /// @param grantId The grant id.
+    /// @param recordId The record id.
+    /// @param grantor The patient who granted.
+    /// @param authorizedBy The grantor or its grant delegate.
+    event BreakGlassReauthorized(
+        bytes32 indexed grantId, bytes32 indexed recordId, address indexed grantor, address authorizedBy
     );
 
     /// @notice No grant has this id.
@@ -308,6 +341,30 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
     /// @param recordId The record id.
     error EmergencyAccessNotActive(bytes32 grantId, bytes32 recordId);
 
+    /// @notice The grantor (or its revoke delegate) halted break-glass on this record of the grant: no window
+    /// opens on it until the grantor or its grant delegate calls {reauthorizeBreakGlass}. Also what ending an
+    /// already halted record reverts with.
+    /// @param grantId The grant id.
+    /// @param recordId The record id.
+    error EmergencyAccessHalted(bytes32 grantId, bytes32 recordId);
+
+    /// @notice {reauthorizeBreakGlass} on a record that is not halted.
+    /// @param grantId The grant id.
+    /// @param recordId The record id.
+    error EmergencyAccessNotHalted(bytes32 grantId, bytes32 recordId);
+
+    /// @notice A window is already running for this grant and record; it must end or lapse before another opens.
+    /// @param grantId The grant id.
+    /// @param recordId The record id.
+    /// @param endsAt When the running window ends (Unix seconds).
+    error EmergencyAccessAlreadyActive(bytes32 grantId, bytes32 recordId, uint32 endsAt);
+
+    /// @notice The grant has opened all the emergency-access windows it may ({MAX_BREAK_GLASS_WINDOWS}); the
+    /// patient must authorise a new break-glass grant.
+    /// @param grantId The grant id.
+    /// @param maxWindows The most windows one grant may open.
+    error BreakGlassWindowsExhausted(bytes32 grantId, uint16 maxWindows);
+
     /// @notice The break-glass time box is 0 or longer than {MAX_BREAK_GLASS_DURATION}.
     /// @param duration The time box given, in seconds.
     /// @param maxDuration The longest time box, in seconds.
@@ -397,6 +454,9 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
     /// @notice The grantee of a live break-glass grant opens emergency access to one record for the grant's time
     /// box (never past the grant's expiry), saying why as a code. There is no free-text reason: everything here
     /// is public forever, next to the patient's address, so clinical text must never reach the chain.
+    /// Refused while a window on the record is running ({EmergencyAccessAlreadyActive}), while the grantor has
+    /// the record halted ({EmergencyAccessHalted}), and once the grant opened {MAX_BREAK_GLASS_WINDOWS} windows
+    /// ({BreakGlassWindowsExhausted}).
     /// @param grantId The grant id.
     /// @param recordId The record id.
     /// @param reasonCode Why, as a purpose-of-use code, 1 to {MAX_PURPOSE} (else {InvalidPurpose}); usually ETREAT
@@ -408,10 +468,22 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
         external
         returns (uint32 endsAt);
 
-    /// @notice Ends a running emergency access; the caller is the grantor, its revoke delegate or the grantee.
+    /// @notice Ends emergency access to a record of a break-glass grant.
+    /// - The grantor or its revoke delegate: ends the running window, if any, and halts the record for this
+    ///   grant, so the grantee cannot open another window on it until {reauthorizeBreakGlass}. Works with no
+    ///   window running too (to halt ahead); reverts with {EmergencyAccessHalted} if the record is already halted.
+    /// - The grantee: ends its own running window early (else {EmergencyAccessNotActive}); no halt.
     /// @param grantId The grant id.
     /// @param recordId The record id.
     function endEmergencyAccess(bytes32 grantId, bytes32 recordId) external;
+
+    /// @notice Lifts the halt that {endEmergencyAccess} by the grantor (or its revoke delegate) put on a record,
+    /// so the grantee may break the glass on it again. The caller is the grantor or its grant delegate (whose
+    /// delegation must last as long as the grant: {GrantOutlivesDelegation}). Windows already opened still count
+    /// towards {MAX_BREAK_GLASS_WINDOWS}.
+    /// @param grantId The grant id.
+    /// @param recordId The record id.
+    function reauthorizeBreakGlass(bytes32 grantId, bytes32 recordId) external;
 
     /// @notice Whether `grantee` may read `recordId` for `purpose` under `grantId` right now.
     /// @param grantId The grant id.
@@ -453,6 +525,17 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
     /// @param recordId The record id.
     function emergencyAccessEndsAt(bytes32 grantId, bytes32 recordId) external view returns (uint32);
 
+    /// @notice The emergency-access state of `grantId` on `recordId`: when its last window ends (or ended; 0 if
+    /// none ever opened) and whether the grantor halted it.
+    /// @param grantId The grant id.
+    /// @param recordId The record id.
+    function getEmergencyAccess(bytes32 grantId, bytes32 recordId) external view returns (EmergencyAccess memory);
+
+    /// @notice How many emergency-access windows `grantId` has opened, over all its records (at most
+    /// {MAX_BREAK_GLASS_WINDOWS}).
+    /// @param grantId The grant id.
+    function breakGlassWindowsOpened(bytes32 grantId) external view returns (uint16);
+
     /// @notice The EIP-712 domain separator.
     function DOMAIN_SEPARATOR() external view returns (bytes32);
 
@@ -481,4 +564,9 @@ interface IConsentRegistry is IRecordRegistry, IDelegateRegistry {
 
     /// @notice Longest break-glass time box (7 days).
     function MAX_BREAK_GLASS_DURATION() external view returns (uint32);
+
+    /// @notice Most emergency-access windows one break-glass grant may open, over all its records (64: one for
+    /// every record a Records scope can list). Bounds what a grant can ever expose to
+    /// `MAX_BREAK_GLASS_WINDOWS * maxDuration`, even if the patient never looks.
+    function MAX_BREAK_GLASS_WINDOWS() external view returns (uint16);
 }

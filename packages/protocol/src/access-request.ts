@@ -215,8 +215,7 @@ export function accessRequestBody(request: AccessRequest, signature: Hex): Acces
  */
 export function parseAccessRequestBody(input: unknown): { request: AccessRequest; signature: Hex } {
   const obj = expectObject(BODY, parseJson(BODY, input, MAX_REQUEST_BODY_BYTES))
-  if (!Object.hasOwn(obj, 'v')) expectKeys(BODY, obj, '', ['v'])
-  expectVersion(BODY, own(obj, 'v'), [1])
+  expectVersion(BODY, obj, '', [1])
   expectKeys(BODY, obj, '', ['v', ...REQUEST_FIELDS, 'signature'])
   const request = checkAccessRequest(BODY, obj)
   return { request, signature: expectSignature(BODY, own(obj, 'signature')) }

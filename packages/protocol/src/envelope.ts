@@ -135,8 +135,7 @@ export function wrappedKeyOf(envelope: RecordEnvelope, level: ScopeLevel): Uint8
 function checkRecordEnvelope(value: unknown): RecordEnvelope {
   const obj = expectObject(FORMAT, value)
   // The version first: a future version may have other fields, and must be refused as a version.
-  if (!Object.hasOwn(obj, 'v')) expectKeys(FORMAT, obj, '', ['v'])
-  expectVersion(FORMAT, own(obj, 'v'), [...RECORD_ENVELOPE_VERSIONS])
+  expectVersion(FORMAT, obj, '', RECORD_ENVELOPE_VERSIONS)
   expectKeys(
     FORMAT,
     obj,

@@ -64,10 +64,20 @@ export function join(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`
 }
 
-/** `v` must be one of `supported`. */
-export function expectVersion(format: FormatName, value: unknown, supported: number[]): number {
+/**
+ * The object's `v` must be present and one of `supported`. Checked before any other field: another version
+ * may have other fields, and must be refused as a version.
+ */
+export function expectVersion(
+  format: FormatName,
+  obj: Fields,
+  path: string,
+  supported: readonly number[],
+): number {
+  if (!Object.hasOwn(obj, 'v')) throw new MissingFieldError({ format, field: join(path, 'v') })
+  const value = obj.v
   if (typeof value !== 'number' || !supported.includes(value)) {
-    throw new UnsupportedFormatVersionError({ format, version: value, supported })
+    throw new UnsupportedFormatVersionError({ format, version: value, supported: [...supported] })
   }
   return value
 }

@@ -142,8 +142,7 @@ export function parseKfragBundle(value: unknown): KfragBundle {
  */
 export function kfragBundleToIpld(bundle: KfragBundle): Fields {
   const b = expectObject(FORMAT, bundle as unknown)
-  if (!Object.hasOwn(b, 'v')) expectKeys(FORMAT, b, '', ['v'])
-  expectVersion(FORMAT, own(b, 'v'), [...KFRAG_BUNDLE_VERSIONS])
+  expectVersion(FORMAT, b, '', KFRAG_BUNDLE_VERSIONS)
   expectKeys(FORMAT, b, '', BUNDLE_FIELDS)
   const entries = expectArray(FORMAT, own(b, 'entries'), 'entries', 1, MAX_BUNDLE_ENTRIES)
   const value = {
@@ -267,8 +266,7 @@ function scopeFromIpld(value: unknown, path: string): BundleScope {
 
 function checkBundle(value: unknown): KfragBundle {
   const obj = expectObject(FORMAT, value)
-  if (!Object.hasOwn(obj, 'v')) expectKeys(FORMAT, obj, '', ['v'])
-  expectVersion(FORMAT, own(obj, 'v'), [...KFRAG_BUNDLE_VERSIONS])
+  expectVersion(FORMAT, obj, '', KFRAG_BUNDLE_VERSIONS)
   expectKeys(FORMAT, obj, '', BUNDLE_FIELDS)
 
   const grantId = bytesToHex(expectBytes(FORMAT, own(obj, 'grantId'), 'grantId', 32))

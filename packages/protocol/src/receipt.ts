@@ -181,8 +181,7 @@ export function parseAccessResponseBody(input: unknown): {
   signature: Hex
 } {
   const obj = expectObject(RESPONSE, parseJson(RESPONSE, input, MAX_RESPONSE_BODY_BYTES))
-  if (!Object.hasOwn(obj, 'v')) expectKeys(RESPONSE, obj, '', ['v'])
-  expectVersion(RESPONSE, own(obj, 'v'), [1])
+  expectVersion(RESPONSE, obj, '', [1])
   expectKeys(RESPONSE, obj, '', ['v', 'cfrag', 'receipt'])
   const cfrag = hexToBytes(expectHexRange(RESPONSE, own(obj, 'cfrag'), 'cfrag', CFRAG_LENGTH, CFRAG_LENGTH))
   const { receipt, signature } = parseReceiptBody(RESPONSE, own(obj, 'receipt'), 'receipt')
@@ -206,8 +205,7 @@ function parseReceiptBody(
 ): { receipt: AccessReceipt; signature: Hex } {
   const obj = expectObject(format, value, path === '' ? undefined : path)
   const p = (k: string) => (path === '' ? k : `${path}.${k}`)
-  if (!Object.hasOwn(obj, 'v')) expectKeys(format, obj, path, ['v'])
-  expectVersion(format, own(obj, 'v'), [1])
+  expectVersion(format, obj, path, [1])
   expectKeys(format, obj, path, ['v', ...RECEIPT_FIELDS, 'signature'])
   return {
     receipt: fields(format, obj, p),

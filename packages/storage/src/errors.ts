@@ -233,6 +233,72 @@ export class BlockVerificationError extends BaseError {
   }
 }
 
+export type UnverifiableCidErrorType = UnverifiableCidError & { name: 'UnverifiableCidError' }
+
+/**
+ * A CID that no block can be proven to match, so no block is accepted, stored or served under it:
+ *
+ * - `digest-length`: the digest is not the full length its hash function gives. A shortened digest matches
+ *   content it was not made from (a 0-byte sha2-256 digest matches any bytes at all), so a CAR, a peer or a
+ *   gateway could place its own bytes under it.
+ * - `unknown-hash`: this storage has no hasher for the hash function, so it cannot check any block.
+ * - `identity-too-long`: an identity CID (its digest is the content itself) longer than
+ *   128 bytes, the limit Kubo and Helia apply too.
+ *
+ * The message names the hash function and the lengths, never the block; an identity CID is not spelled out
+ * either (it is the content).
+ */
+export class UnverifiableCidError extends BaseError {
+  override name = 'UnverifiableCidError' as const
+  /** the CID as a string, or a description of it for identity CIDs (which are their content) */
+  readonly cid: string | undefined
+  readonly reason: 'digest-length' | 'unknown-hash' | 'identity-too-long'
+  /** the hash function's name, or its multicodec code in hex when it has none here */
+  readonly hash: string
+  /** the length of the digest the CID carries */
+  readonly digestLength: number
+  /** the length a digest of this hash function has (the maximum for identity), when known */
+  readonly expectedLength: number | undefined
+
+  constructor(parameters: {
+    cid: string | undefined
+    reason: 'digest-length' | 'unknown-hash' | 'identity-too-long'
+    hash: string
+    digestLength: number
+    expectedLength?: number
+    cause?: unknown
+  }) {
+    const { cid, reason, hash, digestLength, expectedLength, cause } = parameters
+    const subject = cid === undefined ? 'A CID' : `CID ${cid}`
+    const shortMessage =
+      reason === 'digest-length'
+        ? `${subject} carries a ${digestLength}-byte ${hash} digest; a ${hash} digest is ${expectedLength} bytes.`
+        : reason === 'unknown-hash'
+          ? `${subject} uses hash function ${hash}, which this storage has no hasher for.`
+          : // an identity CID is its content: it is described, never spelled out
+            `An identity CID of ${digestLength} bytes is over the ${expectedLength}-byte limit.`
+    super(shortMessage, {
+      cause,
+      metaMessages:
+        reason === 'digest-length'
+          ? [
+              'A shortened digest matches content it was not made from (a 0-byte one matches any bytes), so no block is accepted under it.',
+              'Use the CID with the full digest.',
+            ]
+          : reason === 'unknown-hash'
+            ? [
+                'Its blocks cannot be verified, so none is accepted under it. medvault verifies sha2-256 CIDs.',
+              ]
+            : ['Store content that large as a block under a sha2-256 CID.'],
+    })
+    this.cid = cid
+    this.reason = reason
+    this.hash = hash
+    this.digestLength = digestLength
+    this.expectedLength = expectedLength
+  }
+}
+
 export type CarImportErrorType = CarImportError & { name: 'CarImportError' }
 
 /** A CAR stream was refused (unreadable, a bad block, or an incomplete DAG when pinning). Nothing was kept. */

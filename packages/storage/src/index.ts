@@ -49,6 +49,8 @@ export {
   type StorageLockedErrorType,
   UnsupportedCodecError,
   type UnsupportedCodecErrorType,
+  UnverifiableCidError,
+  type UnverifiableCidErrorType,
 } from './errors.ts'
 export { DEFAULT_PROFILE, type ImportProfile, PROFILES } from './profiles.ts'
 export type {

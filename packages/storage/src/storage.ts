@@ -44,6 +44,7 @@ import {
   PinnedDagIncompleteError,
   StorageClosedError,
   UnsupportedCodecError,
+  UnverifiableCidError,
 } from './errors.ts'
 import { SharedExclusiveLock } from './lock.ts'
 import { DEFAULT_PROFILE, type ImportProfile, importerOptions } from './profiles.ts'
@@ -63,7 +64,7 @@ import type {
   StorageInit,
 } from './types.ts'
 import { VerifiedBlockstore } from './verified-blockstore.ts'
-import { blockMatchesCid, collect } from './verify.ts'
+import { assertVerifiableCid, blockMatchesCid, cidLabel, collect, fullDigestSha256 } from './verify.ts'
 
 const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']
 const DEFAULT_BLOCK_TIMEOUT_MS = 30_000
@@ -86,6 +87,8 @@ export class HeliaStorage implements Storage {
   readonly #offline: boolean
   readonly #profile: ImportProfile
   readonly #blockTimeoutMs: number
+  // Late-bound: Helia owns the registry of hashers but is created in the constructor, after this.
+  readonly #getHasher = (code: number) => this.helia.getHasher(code)
   #status: Status = 'stopped'
   #unlockDirectory: (() => Promise<void>) | undefined
 
@@ -104,9 +107,7 @@ export class HeliaStorage implements Storage {
     const gateways = (init.gateways ?? []).map(gatewayOrigin)
     this.#offline = init.network === undefined && gateways.length === 0
 
-    // The hasher lookup is late-bound: Helia owns the registry of hashers but is created below.
-    const getHasher = (code: number) => this.helia.getHasher(code)
-    this.#local = new VerifiedBlockstore(this.#blocks, getHasher, init.verifyLocalBlocks ?? true)
+    this.#local = new VerifiedBlockstore(this.#blocks, this.#getHasher, init.verifyLocalBlocks ?? true)
 
     // Nothing here may reach the internet unless configured: no routers, no brokers by default. Helia's
     // `createHelia` would add delegated routing, public gateways, bootstrap peers, DHT, mDNS and UPnP.
@@ -114,6 +115,8 @@ export class HeliaStorage implements Storage {
       blockstore: this.#local,
       datastore: this.#datastore,
       codecs: [dagCbor],
+      // replaces Helia's sha2-256, which accepts a digest truncated to 20 bytes from peers and gateways
+      hashers: [fullDigestSha256],
       routers: gateways.length > 0 ? [noProviders(), fallbackRouter({ gateways, shuffle: false })] : [],
       blockBrokers: gateways.length > 0 ? [verifyingGatewayBroker()] : [],
     })
@@ -317,6 +320,8 @@ export class HeliaStorage implements Storage {
       throw new NotAFileError({ cid: cid.toString(), kind: `block with codec 0x${cid.code.toString(16)}` })
     }
     if (cid.code === DAG_CBOR) throw new NotAFileError({ cid: cid.toString(), kind: 'dag-cbor envelope' })
+    // Before anything is looked up: the exporter reads some CIDs (identity ones) without asking the view.
+    await assertVerifiableCid(cid, this.#getHasher)
     const view = this.#networkView(signal)
     let bytes = 0
     try {
@@ -544,15 +549,18 @@ export class HeliaStorage implements Storage {
         })
       }
       const roots = await reader.getRoots()
+      // A root no block can be proven to match would be returned (and pinned) as if it were content.
+      for (const root of roots) await this.#assertCarCid(root)
       let blocks = 0
       try {
         for await (const { cid, bytes } of reader) {
           signal?.throwIfAborted()
+          await this.#assertCarCid(cid)
           // Verify before the block touches the store: a bad block is never written, not even briefly.
-          if (!(await blockMatchesCid(cid, bytes, (code) => this.helia.getHasher(code)))) {
+          if (!(await blockMatchesCid(cid, bytes, this.#getHasher))) {
             throw new CarImportError({
-              reason: `Block ${cid} does not match its CID.`,
-              cause: new BlockVerificationError({ cid: cid.toString(), source: 'car' }),
+              reason: `Block ${cidLabel(cid)} does not match its CID.`,
+              cause: new BlockVerificationError({ cid: cidLabel(cid), source: 'car' }),
             })
           }
           if (!isInline(cid) && !(await this.#local.has(cid))) {
@@ -640,6 +648,16 @@ export class HeliaStorage implements Storage {
   }
 
   // ------------------------------------------------------------------ internals
+
+  /** Refuses a CAR whose roots or blocks carry a CID that no block can be proven to match. */
+  async #assertCarCid(cid: CID): Promise<void> {
+    try {
+      await assertVerifiableCid(cid, this.#getHasher)
+    } catch (err) {
+      if (!(err instanceof UnverifiableCidError)) throw err
+      throw new CarImportError({ reason: err.shortMessage, cause: err })
+    }
+  }
 
   /**
    * Makes the whole DAG under `cid` local (fetching what is missing when there is a network or a gateway).
@@ -736,8 +754,17 @@ export class HeliaStorage implements Storage {
     const offline = this.#offline
     const timeoutMs = this.#blockTimeoutMs
     const local = this.#local
+    const getHasher = this.#getHasher
     return {
       async *get(cid: CID): AsyncGenerator<Uint8Array> {
+        // Every block of every read passes here (the exporter's and the DAG walks' too): a CID no block can be
+        // proven to match is refused before the blockstore, a peer or a gateway is asked for it.
+        await assertVerifiableCid(cid, getHasher)
+        // The content of an identity CID is its digest: nothing to look up (the exporter asks for raw ones).
+        if (isInline(cid)) {
+          yield cid.multihash.digest
+          return
+        }
         if (await local.has(cid)) {
           yield* local.get(cid, signalOption(signal))
           return
@@ -749,7 +776,10 @@ export class HeliaStorage implements Storage {
           yield await collect(blockstore.get(cid, { signal: combined }))
         } catch (err) {
           if (signal?.aborted === true) throw err
-          const verification = findError(err, (e) => e instanceof BlockVerificationError)
+          const verification = findError(
+            err,
+            (e) => e instanceof BlockVerificationError || e instanceof UnverifiableCidError,
+          )
           if (verification !== undefined) throw verification
           throw new NotFoundError({
             cid: cid.toString(),
@@ -811,7 +841,7 @@ function verifyingGatewayBroker(): (components: never) => BlockBroker {
     return {
       name: inner.name,
       async retrieve(cid, options = {}) {
-        let rejected = false
+        let rejected: unknown
         const validateFn = options.validateFn
         try {
           return await inner.retrieve!(cid, {
@@ -822,7 +852,7 @@ function verifyingGatewayBroker(): (components: never) => BlockBroker {
                     try {
                       await validateFn(block)
                     } catch (err) {
-                      rejected = true
+                      rejected = err
                       throw err
                     }
                   },
@@ -830,7 +860,18 @@ function verifyingGatewayBroker(): (components: never) => BlockBroker {
               : {}),
           })
         } catch (err) {
-          if (rejected)
+          // The CID itself cannot be verified (the full-digest hasher refused the truncation): no gateway can
+          // send a block that passes, so that is the error, now naming the CID.
+          if (rejected instanceof UnverifiableCidError) {
+            throw new UnverifiableCidError({
+              cid: cid.toString(),
+              reason: rejected.reason,
+              hash: rejected.hash,
+              digestLength: rejected.digestLength,
+              ...(rejected.expectedLength !== undefined ? { expectedLength: rejected.expectedLength } : {}),
+            })
+          }
+          if (rejected !== undefined)
             throw new BlockVerificationError({ cid: cid.toString(), source: 'network', cause: err })
           throw err
         }

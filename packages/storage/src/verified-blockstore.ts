@@ -2,7 +2,7 @@ import type { AbortOptions } from '@libp2p/interface'
 import type { Blockstore, InputPair, Pair } from 'interface-blockstore'
 import type { CID } from 'multiformats/cid'
 import { BlockVerificationError } from './errors.ts'
-import { blockMatchesCid, collect, type HasherLookup } from './verify.ts'
+import { assertVerifiableCid, blockMatchesCid, collect, type HasherLookup } from './verify.ts'
 
 /**
  * Wraps the local blockstore so that every block read back is checked against its CID.
@@ -11,6 +11,10 @@ import { blockMatchesCid, collect, type HasherLookup } from './verify.ts'
  * so a mismatch on read means the disk copy was damaged (bit rot, a torn write after power loss, a manual
  * edit). Serving it would spread corruption to peers, so the read fails with {@link BlockVerificationError}
  * and the bad copy is deleted.
+ *
+ * A CID that no block can be proven to match (a truncated digest, a hash function with no hasher, an identity
+ * CID over 128 bytes) is refused both ways with `UnverifiableCidError`: nothing is written under it, and
+ * whatever an older version or another program left under it is not served (it stays on disk for gc).
  */
 export class VerifiedBlockstore implements Blockstore {
   readonly #child: Blockstore
@@ -31,19 +35,32 @@ export class VerifiedBlockstore implements Blockstore {
     return this.#child.has(cid, options)
   }
 
-  put(
+  // Checked whatever `verify` says: it costs no hashing, and it keeps every write path (Helia's network fetches
+  // included, which write here after their own, truncation-tolerant check) from storing under such a CID.
+  async put(
     cid: CID,
     bytes: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
     options?: AbortOptions,
-  ): CID | Promise<CID> {
+  ): Promise<CID> {
+    await assertVerifiableCid(cid, this.#getHasher)
     return this.#child.put(cid, bytes, options)
   }
 
   putMany(source: Iterable<InputPair> | AsyncIterable<InputPair>, options?: AbortOptions) {
-    return this.#child.putMany(source, options)
+    const getHasher = this.#getHasher
+    return this.#child.putMany(
+      (async function* () {
+        for await (const pair of source) {
+          await assertVerifiableCid(pair.cid, getHasher)
+          yield pair
+        }
+      })(),
+      options,
+    )
   }
 
   async *get(cid: CID, options?: AbortOptions): AsyncGenerator<Uint8Array> {
+    if (this.#verify) await assertVerifiableCid(cid, this.#getHasher)
     // One buffer per block (blocks are ≤ 2 MiB): blockstore-fs streams a file in 64 KiB pieces that every
     // consumer (exporter, bitswap) concatenates again anyway, and measured slower than reading it whole.
     const bytes = await collect(this.#child.get(cid, options))

@@ -1,32 +1,149 @@
 import { createHash } from 'node:crypto'
 import type { CID } from 'multiformats/cid'
 import type { MultihashHasher } from 'multiformats/hashes/interface'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { UnverifiableCidError } from './errors.ts'
 
 const SHA2_256 = 0x12
+const SHA2_256_LENGTH = 32
 const IDENTITY = 0x00
+
+/** Largest identity CID accepted: the limit of Kubo (go-verifcid) and of Helia's identity blockstore. */
+export const MAX_IDENTITY_DIGEST_LENGTH = 128
 
 export type HasherLookup = (code: number) => MultihashHasher | Promise<MultihashHasher>
 
-/** True when `bytes` hash to the digest in `cid`. sha2-256 goes through node:crypto (the fast path). */
+type Verifier = { kind: 'sha2-256' } | { kind: 'identity' } | { kind: 'hasher'; hasher: MultihashHasher }
+
+const SHA: Verifier = { kind: 'sha2-256' }
+const INLINE: Verifier = { kind: 'identity' }
+
+/** Full digest length of each hasher met so far, measured once (a hasher does not state it). */
+const fullLengths = new WeakMap<MultihashHasher, number>()
+
+/**
+ * How a block under `cid` is checked. Throws {@link UnverifiableCidError} when no block could ever be proven to
+ * match it: a digest shorter or longer than its hash function gives (the multihash spec allows truncation,
+ * but a 0-byte sha2-256 digest matches any bytes, and a 16-byte one is far weaker than what the patient
+ * registered), a hash function with no hasher here, or an identity CID over {@link MAX_IDENTITY_DIGEST_LENGTH}.
+ */
+async function verifierFor(cid: CID, getHasher: HasherLookup): Promise<Verifier> {
+  const { code, digest } = cid.multihash
+  if (code === SHA2_256) {
+    if (digest.byteLength !== SHA2_256_LENGTH) {
+      throw new UnverifiableCidError({
+        cid: cid.toString(),
+        reason: 'digest-length',
+        hash: 'sha2-256',
+        digestLength: digest.byteLength,
+        expectedLength: SHA2_256_LENGTH,
+      })
+    }
+    return SHA
+  }
+  if (code === IDENTITY) {
+    if (digest.byteLength > MAX_IDENTITY_DIGEST_LENGTH) {
+      throw new UnverifiableCidError({
+        cid: cidLabel(cid),
+        reason: 'identity-too-long',
+        hash: 'identity',
+        digestLength: digest.byteLength,
+        expectedLength: MAX_IDENTITY_DIGEST_LENGTH,
+      })
+    }
+    return INLINE
+  }
+  let hasher: MultihashHasher
+  try {
+    hasher = await getHasher(code)
+  } catch (err) {
+    throw new UnverifiableCidError({
+      cid: cid.toString(),
+      reason: 'unknown-hash',
+      hash: `0x${code.toString(16)}`,
+      digestLength: digest.byteLength,
+      cause: err,
+    })
+  }
+  let length = fullLengths.get(hasher)
+  if (length === undefined) {
+    length = (await hasher.digest(new Uint8Array(0))).digest.byteLength
+    fullLengths.set(hasher, length)
+  }
+  if (digest.byteLength !== length) {
+    throw new UnverifiableCidError({
+      cid: cid.toString(),
+      reason: 'digest-length',
+      hash: hasher.name,
+      digestLength: digest.byteLength,
+      expectedLength: length,
+    })
+  }
+  return { kind: 'hasher', hasher }
+}
+
+/**
+ * Throws {@link UnverifiableCidError} unless a block could be proven to match `cid`. Called before anything is
+ * looked up, fetched or stored under a CID, so that a CID no block can be checked against never reaches a peer,
+ * a gateway or the blockstore.
+ */
+export async function assertVerifiableCid(cid: CID, getHasher: HasherLookup): Promise<void> {
+  await verifierFor(cid, getHasher)
+}
+
+/**
+ * True when `bytes` hash to exactly the digest in `cid` (identity: are exactly that digest). Throws
+ * {@link UnverifiableCidError} for a CID no block can match (see {@link assertVerifiableCid}). sha2-256 goes
+ * through node:crypto (the fast path).
+ */
 export async function blockMatchesCid(
   cid: CID,
   bytes: Uint8Array,
   getHasher: HasherLookup,
 ): Promise<boolean> {
+  const verifier = await verifierFor(cid, getHasher)
   const expected = cid.multihash.digest
-  let actual: Uint8Array
-  if (cid.multihash.code === SHA2_256) {
-    actual = createHash('sha256').update(bytes).digest()
-  } else if (cid.multihash.code === IDENTITY) {
-    actual = bytes
-  } else {
-    const hasher = await getHasher(cid.multihash.code)
-    actual = (await hasher.digest(bytes)).digest
-  }
-  if (actual.byteLength < expected.byteLength) return false
-  // Truncated digests are allowed by the multihash spec: compare the prefix the CID carries.
-  for (let i = 0; i < expected.byteLength; i++) if (actual[i] !== expected[i]) return false
-  return cid.multihash.code === IDENTITY ? actual.byteLength === expected.byteLength : true
+  const actual =
+    verifier.kind === 'sha2-256'
+      ? createHash('sha256').update(bytes).digest()
+      : verifier.kind === 'identity'
+        ? bytes
+        : (await verifier.hasher.digest(bytes)).digest
+  return actual.byteLength === expected.byteLength && Buffer.from(expected).equals(actual)
+}
+
+/**
+ * How a CID is named in an error. An identity CID is its content, so it is described instead of spelled out:
+ * errors never repeat a block.
+ */
+export function cidLabel(cid: CID): string {
+  return cid.multihash.code === IDENTITY
+    ? `identity CID of ${cid.multihash.digest.byteLength} bytes (codec 0x${cid.code.toString(16)})`
+    : cid.toString()
+}
+
+/**
+ * sha2-256 for Helia's own block checks, held to the full digest. Helia checks a block from a peer or a gateway
+ * with `digest(block, { truncate: <the CID's digest length> })` and so accepts a digest cut to 20 bytes; this
+ * hasher refuses any truncation, so `storage.helia.blockstore` (what a gateway or bitswap server built on this
+ * storage reads) takes only full digests too.
+ */
+export const fullDigestSha256: MultihashHasher<typeof SHA2_256> = {
+  name: sha256.name,
+  code: SHA2_256,
+  encode: (input) => sha256.encode(input),
+  digest(input, options) {
+    if (options?.truncate !== undefined && options.truncate !== SHA2_256_LENGTH) {
+      throw new UnverifiableCidError({
+        cid: undefined,
+        reason: 'digest-length',
+        hash: 'sha2-256',
+        digestLength: options.truncate,
+        expectedLength: SHA2_256_LENGTH,
+      })
+    }
+    return sha256.digest(input)
+  },
 }
 
 /** Concatenates a block's chunks; blocks are bounded (≤ 2 MiB by the bitswap spec) so this is safe. */

@@ -40,7 +40,15 @@ globalThis.api = {
   open: (k, s) => hex(mv.open(bytes(k), bytes(s))),
   eciesEncrypt: (pk, p) => hex(mv.eciesEncrypt(bytes(pk), bytes(p))),
   eciesDecrypt: (sk, c) => hex(mv.eciesDecrypt(bytes(sk), bytes(c))),
-  derive: (pk) => { const k = mv.deriveKeysFromPrivateKey(bytes(pk)); return { e: hex(k.encryptionSecretKey), s: hex(k.signingSecretKey), t: hex(k.tagKey) } },
+  derive: (pk, scopes) => {
+    const k = mv.deriveKeysFromPrivateKey(bytes(pk))
+    const p = mv.publicKeys(k)
+    return {
+      root: hex(k.root), receiving: hex(k.receivingSecretKey), ecies: hex(k.eciesSecretKey), signing: hex(k.signingSecretKey), tag: hex(k.tagKey),
+      receivingPublic: hex(p.receiving), verifyingPublic: hex(p.verifying),
+      delegating: scopes.map((scope) => hex(mv.deriveDelegatingKey(k, scope))),
+    }
+  },
   deriveSig: (sig, chainId, keyRegistry, account) => hex(mv.deriveKeysFromSignature('0x' + sig, { chainId, keyRegistry, account }).tagKey),
   tag: (k, c) => hex(mv.tagFor(bytes(k), c)),
   tamper: async (k, c) => { try { await collect(mv.decryptStream(bytes(k), [bytes(c)])); return 'opened' } catch (e) { return e.name } },
@@ -87,7 +95,7 @@ describe.skipIf(chromiumPath === undefined)('@medvault/crypto in Chromium', () =
   test('behavior: seal and ECIES cross between Node and the browser', async () => {
     expect(open(key, bytes(await call<string>('seal', hex(key), hex(plaintext))))).toEqual(plaintext)
     expect(await call<string>('open', hex(key), hex(seal(key, plaintext)))).toBe(hex(plaintext))
-    const sk = deriveKeysFromPrivateKey(bytes(vectors.fromPrivateKey[0]!.privateKey)).encryptionSecretKey
+    const sk = deriveKeysFromPrivateKey(bytes(vectors.fromPrivateKey[0]!.privateKey)).eciesSecretKey
     const pk = getPublicKey(sk)
     expect(eciesDecrypt(sk, bytes(await call<string>('eciesEncrypt', hex(pk), hex(plaintext))))).toEqual(
       plaintext,
@@ -98,10 +106,21 @@ describe.skipIf(chromiumPath === undefined)('@medvault/crypto in Chromium', () =
   test('behavior: key derivation and tags match the committed vectors', async () => {
     expect(vectors.fromPrivateKey.length).toBeGreaterThan(0)
     for (const v of vectors.fromPrivateKey) {
-      expect(await call('derive', v.privateKey)).toEqual({
-        e: v.encryptionSecretKey,
-        s: v.signingSecretKey,
-        t: v.tagKey,
+      expect(
+        await call(
+          'derive',
+          v.privateKey,
+          v.delegating.map((d) => d.scope),
+        ),
+      ).toEqual({
+        root: v.root,
+        receiving: v.receivingSecretKey,
+        ecies: v.eciesSecretKey,
+        signing: v.signingSecretKey,
+        tag: v.tagKey,
+        receivingPublic: v.receivingPublicKey,
+        verifyingPublic: v.verifyingPublicKey,
+        delegating: v.delegating.map((d) => d.secretKey),
       })
     }
     const s = vectors.fromSignature[0]!

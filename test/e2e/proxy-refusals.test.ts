@@ -5,7 +5,13 @@
  * that has expired, and a kfrag copied from another grant's bundle.
  */
 import { computeGrantId, createDevnet, type Devnet, type DevnetWalletClient } from '@medvault/chain'
-import { deriveKeysFromPrivateKey, eciesEncrypt, getPublicKey } from '@medvault/crypto'
+import {
+  deriveDelegatingKey,
+  deriveKeysFromPrivateKey,
+  eciesEncrypt,
+  getPublicKey,
+  publicKeys,
+} from '@medvault/crypto'
 import {
   type Capsule,
   CapsuleFrag,
@@ -35,7 +41,9 @@ const clinician = () => devnet.walletClients[2] as DevnetWalletClient
 const stranger = () => devnet.walletClients[3] as DevnetWalletClient
 const operator = () => devnet.walletClients[4] as DevnetWalletClient
 const keysOf = (i: number) => deriveKeysFromPrivateKey(hexToBytes(devnet.anvil.accounts[i]!.privateKey))
-const umbralKey = (i: number) => SecretKey.fromBEBytes(keysOf(i).encryptionSecretKey)
+const receivingKey = (i: number) => SecretKey.fromBEBytes(keysOf(i).receivingSecretKey)
+/** The patient's (account 1) delegating key of the one record. */
+const recordKey = () => SecretKey.fromBEBytes(deriveDelegatingKey(keysOf(1), { record: recordId }))
 const chainNow = async () => Number((await devnet.publicClient.getBlock()).timestamp)
 
 /** A 1-of-1 grant to the clinician; `kfrag` replaces the sealed kfrag of the bundle when given. */
@@ -43,15 +51,12 @@ async function grant(options: { expiresIn?: number; kfrag?: Uint8Array } = {}) {
   const salt = bytesToHex(crypto.getRandomValues(new Uint8Array(32)))
   const grantId = computeGrantId(patient().account.address, salt)
   const signer = new Signer(SecretKey.fromBEBytes(keysOf(1).signingSecretKey))
-  const [kfrag] = generateKFrags(umbralKey(1), umbralKey(2).publicKey(), signer, 1, 1, true, true)
-  const sealed = eciesEncrypt(
-    getPublicKey(keysOf(4).encryptionSecretKey),
-    kfrag!.toBytes(),
-    kfragAad(grantId, 0),
-  )
+  const [kfrag] = generateKFrags(recordKey(), receivingKey(2).publicKey(), signer, 1, 1, true, true)
+  const sealed = eciesEncrypt(getPublicKey(keysOf(4).eciesSecretKey), kfrag!.toBytes(), kfragAad(grantId, 0))
   const bundle: KfragBundle = {
     v: 1,
     verifyingKey: signer.verifyingKey().toCompressedBytes(),
+    delegatingKey: recordKey().publicKey().toCompressedBytes(),
     kfrags: [options.kfrag ?? sealed],
   }
   const kfragsCid = await storage.putEnvelope(bundle)
@@ -96,20 +101,21 @@ beforeAll(async () => {
   storage = await createStorage()
   for (const i of [1, 2]) {
     await devnet.walletClients[i]!.publishEncryptionKey({
-      publicKey: getPublicKey(keysOf(i).encryptionSecretKey),
+      publicKey: publicKeys(keysOf(i)).receiving,
     })
   }
   await operator().registerProxy({
-    publicKey: getPublicKey(keysOf(4).encryptionSecretKey),
+    publicKey: getPublicKey(keysOf(4).eciesSecretKey),
     endpoint: 'http://127.0.0.1/proxy-0',
   })
   ;({ setId } = await patient().createProxySet({ members: [operator().account.address] }))
-  ;[capsule, wrappedKey] = encrypt(umbralKey(1).publicKey(), dek)
+  recordId = bytesToHex(crypto.getRandomValues(new Uint8Array(32)))
+  ;[capsule, wrappedKey] = encrypt(recordKey().publicKey(), dek)
   const envelopeCid = await storage.putEnvelope({ v: 1, capsule: capsule.toBytes(), wrappedKey })
-  ;({ recordId } = await patient().registerRecord({ cid: envelopeCid }))
+  await patient().registerRecord({ cid: envelopeCid, recordId })
   proxy = new DemoProxy(
     { client: devnet.publicClient, storage },
-    { operator: operator().account.address, index: 0, secretKey: keysOf(4).encryptionSecretKey },
+    { operator: operator().account.address, index: 0, secretKey: keysOf(4).eciesSecretKey },
   )
 })
 afterAll(async () => {
@@ -123,12 +129,12 @@ describe('DemoProxy', () => {
     const cfrag = CapsuleFrag.fromBytes(await proxy.reencrypt(await request(grantId))).verify(
       capsule,
       new Signer(SecretKey.fromBEBytes(keysOf(1).signingSecretKey)).verifyingKey(),
-      umbralKey(1).publicKey(),
-      umbralKey(2).publicKey(),
+      recordKey().publicKey(),
+      receivingKey(2).publicKey(),
     )
-    expect(decryptReencrypted(umbralKey(2), umbralKey(1).publicKey(), capsule, [cfrag], wrappedKey)).toEqual(
-      dek,
-    )
+    expect(
+      decryptReencrypted(receivingKey(2), recordKey().publicKey(), capsule, [cfrag], wrappedKey),
+    ).toEqual(dek)
     expect(proxy.receipts.at(-1)).toMatchObject({ grantId, recordId, grantee: clinician().account.address })
   })
 

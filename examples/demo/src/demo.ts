@@ -17,11 +17,13 @@ import { join } from 'node:path'
 import { computeGrantId, createDevnet, type DevnetWalletClient } from '@medvault/chain'
 import {
   decryptStream,
+  deriveDelegatingKey,
   deriveKeysFromPrivateKey,
   eciesEncrypt,
   encryptStream,
   getPublicKey,
   open,
+  publicKeys,
   seal,
 } from '@medvault/crypto'
 import {
@@ -91,11 +93,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const clinicianKeys = keysOf(1)
 
     const proxies = await step('keys published; 3 proxies registered as a set', async () => {
-      await patient.publishEncryptionKey({ publicKey: getPublicKey(patientKeys.encryptionSecretKey) })
-      await clinician.publishEncryptionKey({ publicKey: getPublicKey(clinicianKeys.encryptionSecretKey) })
+      await patient.publishEncryptionKey({ publicKey: publicKeys(patientKeys).receiving })
+      await clinician.publishEncryptionKey({ publicKey: publicKeys(clinicianKeys).receiving })
       const proxies: DemoProxy[] = []
       for (const [index, operator] of operators.slice(0, SHARES).entries()) {
-        const secretKey = keysOf(2 + index).encryptionSecretKey
+        // A proxy's kfrags are sealed to its ECIES key, never to a key that also does Umbral.
+        const secretKey = keysOf(2 + index).eciesSecretKey
         await operator.registerProxy({
           publicKey: getPublicKey(secretKey),
           endpoint: `http://127.0.0.1/proxy-${index}`,
@@ -119,8 +122,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         const dek = crypto.getRandomValues(new Uint8Array(32))
         const segment = 64 * 1024
         const content = await storage.putStream(encryptStream(dek, [plaintext], { segmentSize: segment }))
-        const patientPk = PublicKey.fromCompressedBytes(getPublicKey(patientKeys.encryptionSecretKey))
-        const [capsule, wrappedKey] = encrypt(patientPk, dek)
+        // The record's own delegating key: kfrags made from it re-encrypt this record's capsule and no other.
+        const recordId = bytesToHex(crypto.getRandomValues(new Uint8Array(32)))
+        const recordPk = PublicKey.fromCompressedBytes(
+          getPublicKey(deriveDelegatingKey(patientKeys, { record: recordId })),
+        )
+        const [capsule, wrappedKey] = encrypt(recordPk, dek)
         const meta = seal(
           dek,
           new TextEncoder().encode(JSON.stringify({ mediaType: 'application/fhir+json', type: 'Bundle' })),
@@ -137,7 +144,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         }
         const cid = await storage.putEnvelope(envelope)
         await storage.pin(cid)
-        const { recordId } = await patient.registerRecord({ cid })
+        await patient.registerRecord({ cid, recordId })
         return { recordId, envelopeCid: cid }
       },
     )
@@ -150,8 +157,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       const { publicKey: clinicianPk } = await patient.getEncryptionKey({
         account: clinician.account.address,
       })
+      const recordKey = SecretKey.fromBEBytes(deriveDelegatingKey(patientKeys, { record: recordId }))
       const kfrags = generateKFrags(
-        SecretKey.fromBEBytes(patientKeys.encryptionSecretKey),
+        recordKey,
         PublicKey.fromCompressedBytes(hexToBytes(clinicianPk)),
         signer,
         THRESHOLD,
@@ -162,6 +170,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       const bundle: KfragBundle = {
         v: 1,
         verifyingKey: signer.verifyingKey().toCompressedBytes(),
+        delegatingKey: recordKey.publicKey().toCompressedBytes(),
         kfrags: await Promise.all(
           kfrags.map(async (kfrag, i) => {
             const proxy = await patient.getProxy({ operator: proxies[i]!.operator })
@@ -199,8 +208,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       return CapsuleFrag.fromBytes(bytes).verify(
         capsule,
         PublicKey.fromCompressedBytes(bundle.verifyingKey),
-        PublicKey.fromCompressedBytes(getPublicKey(patientKeys.encryptionSecretKey)),
-        PublicKey.fromCompressedBytes(getPublicKey(clinicianKeys.encryptionSecretKey)),
+        PublicKey.fromCompressedBytes(bundle.delegatingKey),
+        PublicKey.fromCompressedBytes(publicKeys(clinicianKeys).receiving),
       )
     }
     const bundleOf = async (id: Hex): Promise<KfragBundle> => {
@@ -217,9 +226,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       const req = await request()
       const cfrags = await Promise.all(proxies.slice(0, THRESHOLD).map((p) => p.reencrypt(req)))
       const verified = await Promise.all(cfrags.map(verifyCfrag))
+      const delegatingPk = PublicKey.fromCompressedBytes((await bundleOf(grantId)).delegatingKey)
       const dek = decryptReencrypted(
-        SecretKey.fromBEBytes(clinicianKeys.encryptionSecretKey),
-        PublicKey.fromCompressedBytes(getPublicKey(patientKeys.encryptionSecretKey)),
+        SecretKey.fromBEBytes(clinicianKeys.receivingSecretKey),
+        delegatingPk,
         capsule,
         verified,
         envelope.wrappedKey,
@@ -240,8 +250,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       // Fewer than the threshold: the data key cannot be opened.
       try {
         decryptReencrypted(
-          SecretKey.fromBEBytes(clinicianKeys.encryptionSecretKey),
-          PublicKey.fromCompressedBytes(getPublicKey(patientKeys.encryptionSecretKey)),
+          SecretKey.fromBEBytes(clinicianKeys.receivingSecretKey),
+          delegatingPk,
           capsule,
           verified.slice(0, 1),
           envelope.wrappedKey,

@@ -27,6 +27,8 @@ export interface KfragBundle {
   v: 1
   /** The grantor's Umbral verifying key (signer), compressed. */
   verifyingKey: Uint8Array
+  /** The public delegating key of the grant's scope (here: the record's own), compressed; the kfrags are made from it. */
+  delegatingKey: Uint8Array
   kfrags: Uint8Array[]
 }
 

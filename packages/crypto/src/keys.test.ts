@@ -1,6 +1,7 @@
 import { hkdfSync } from 'node:crypto'
 import { mapHashToField } from '@noble/curves/abstract/modular.js'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { hkdf } from '@noble/hashes/hkdf.js'
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import fc from 'fast-check'
@@ -9,72 +10,168 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, test } from 'vitest'
 import vectors from '../test/vectors/keys.json' with { type: 'json' }
 import { fromHex, toHex, utf8 } from './bytes.ts'
-import { SignerMismatchError } from './errors.ts'
+import { eciesDecrypt, eciesEncrypt } from './ecies.ts'
+import { DecryptionError, KeyFragVerificationError, SignerMismatchError } from './errors.ts'
 import {
   bytesToScalar,
+  type DelegationScope,
+  type DerivedKeys,
+  deriveDelegatingKey,
   deriveKeysFromPrivateKey,
+  deriveKeysFromRoot,
   deriveKeysFromSignature,
   getPublicKey,
-  KEY_DERIVATION_LABELS,
-  KEY_DERIVATION_SALT,
   type KeyDerivationDomain,
   keyDerivationDigest,
   keyDerivationTypedData,
+  publicKeys,
   recoverKeyDerivationSigner,
   tagFor,
 } from './keys.ts'
+import {
+  decryptOriginal,
+  decryptReencrypted,
+  encrypt,
+  generateKFrags,
+  KeyFrag,
+  reencrypt,
+  SecretKey,
+  Signer,
+} from './umbral/index.ts'
 
 const N = secp256k1.Point.Fn.ORDER
 
-/** Independent derivation: OpenSSL's HKDF and noble's mapHashToField. */
-function reference(ikm: Uint8Array) {
-  const h = (label: string, len: number) =>
-    new Uint8Array(hkdfSync('sha256', ikm, utf8(KEY_DERIVATION_SALT), utf8(label), len))
+type Hkdf = (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number) => Uint8Array
+const nobleHkdf: Hkdf = (ikm, salt, info, length) => hkdf(sha256, ikm, salt, info, length)
+const opensslHkdf: Hkdf = (ikm, salt, info, length) =>
+  new Uint8Array(hkdfSync('sha256', ikm, salt, info, length))
+type VectorScope = { record: string } | { tag: string } | 'all'
+type VectorScopes = ReadonlyArray<{ scope: unknown }>
+
+/**
+ * A second, deliberately tiny derivation written from docs/crypto.md alone: the labels are literals here
+ * (not the module's constants), HKDF is called directly (@noble/hashes, and OpenSSL via node:crypto), the
+ * scalar reduction is noble-curves' mapHashToField and the public keys noble's getPublicKey.
+ */
+function reference(
+  ikm: Uint8Array,
+  source: 'private-key' | 'wallet-signature',
+  kdf: Hkdf,
+  vectorScopes: VectorScopes,
+) {
+  const scopes = vectorScopes as ReadonlyArray<{ scope: VectorScope }>
+  const root = kdf(ikm, utf8('medvault/v2/root'), utf8(`medvault/v2/root/${source}`), 32)
+  const salt = utf8('medvault/v2/keys')
+  const sk = (info: Uint8Array) => mapHashToField(kdf(root, salt, info, 48), N)
+  const pk = (secret: Uint8Array) => toHex(secp256k1.getPublicKey(secret, true))
+  const withId = (label: string, id: string) => Uint8Array.from([...utf8(label), 0, ...fromHex(id)])
+  const receiving = sk(utf8('medvault/v2/umbral-receiving'))
+  const ecies = sk(utf8('medvault/v2/ecies'))
+  const signing = sk(utf8('medvault/v2/kfrag-signing'))
   return {
-    encryptionSecretKey: toHex(mapHashToField(h(KEY_DERIVATION_LABELS.encryption, 48), N)),
-    signingSecretKey: toHex(mapHashToField(h(KEY_DERIVATION_LABELS.signing, 48), N)),
-    tagKey: toHex(h(KEY_DERIVATION_LABELS.tag, 32)),
+    root: toHex(root),
+    receivingSecretKey: toHex(receiving),
+    receivingPublicKey: pk(receiving),
+    eciesSecretKey: toHex(ecies),
+    eciesPublicKey: pk(ecies),
+    signingSecretKey: toHex(signing),
+    verifyingPublicKey: pk(signing),
+    tagKey: toHex(kdf(root, salt, utf8('medvault/v2/tag'), 32)),
+    delegating: scopes.map(({ scope }) => {
+      const secret =
+        scope === 'all'
+          ? sk(utf8('medvault/v2/umbral-delegating/all'))
+          : 'record' in scope
+            ? sk(withId('medvault/v2/umbral-delegating/record', scope.record))
+            : sk(withId('medvault/v2/umbral-delegating/tag', scope.tag))
+      return { scope, secretKey: toHex(secret), publicKey: pk(secret) }
+    }),
   }
 }
 
-const hexKeys = (k: ReturnType<typeof deriveKeysFromPrivateKey>) => ({
-  encryptionSecretKey: toHex(k.encryptionSecretKey),
-  signingSecretKey: toHex(k.signingSecretKey),
-  tagKey: toHex(k.tagKey),
-})
+/** The implementation's output in the vector file's shape, for the vector's own scopes. */
+function described(keys: DerivedKeys, scopes: VectorScopes = []) {
+  const published = publicKeys(keys)
+  return {
+    root: toHex(keys.root),
+    receivingSecretKey: toHex(keys.receivingSecretKey),
+    receivingPublicKey: toHex(published.receiving),
+    eciesSecretKey: toHex(keys.eciesSecretKey),
+    eciesPublicKey: toHex(getPublicKey(keys.eciesSecretKey)),
+    signingSecretKey: toHex(keys.signingSecretKey),
+    verifyingPublicKey: toHex(published.verifying),
+    tagKey: toHex(keys.tagKey),
+    delegating: scopes.map(({ scope }) => {
+      const secret = deriveDelegatingKey(keys, scope as DelegationScope)
+      return { scope, secretKey: toHex(secret), publicKey: toHex(getPublicKey(secret)) }
+    }),
+  }
+}
+
+/** A vector without its inputs: the expected output of `described`. */
+const vectorKeys = (v: object) => {
+  const {
+    privateKey: _p,
+    chainId: _c,
+    keyRegistry: _k,
+    address: _a,
+    signature: _s,
+    ...keys
+  } = v as Record<string, unknown>
+  return keys
+}
+
+const pk0 = fromHex(vectors.fromPrivateKey[0]!.privateKey)
+const pk1 = fromHex(vectors.fromPrivateKey[1]!.privateKey)
 
 describe('deriveKeysFromPrivateKey', () => {
   test('default', () => {
-    const keys = deriveKeysFromPrivateKey(fromHex(vectors.fromPrivateKey[0]!.privateKey))
-    expect(keys.encryptionSecretKey.length).toBe(32)
-    expect(keys.signingSecretKey.length).toBe(32)
-    expect(keys.tagKey.length).toBe(32)
+    const keys = deriveKeysFromPrivateKey(pk0)
+    expect(Object.keys(keys)).toEqual([
+      'root',
+      'receivingSecretKey',
+      'eciesSecretKey',
+      'signingSecretKey',
+      'tagKey',
+    ])
+    for (const key of Object.values(keys)) expect(key).toHaveLength(32)
   })
 
-  test('behavior: reproduces keys.json and an independent implementation', () => {
+  test('behavior: reproduces keys.json exactly, and so does an independent re-derivation', () => {
+    expect(vectors.fromPrivateKey.length).toBe(4)
     for (const v of vectors.fromPrivateKey) {
       const keys = deriveKeysFromPrivateKey(fromHex(v.privateKey))
-      expect(hexKeys(keys)).toEqual({
-        encryptionSecretKey: v.encryptionSecretKey,
-        signingSecretKey: v.signingSecretKey,
-        tagKey: v.tagKey,
-      })
-      expect(hexKeys(keys)).toEqual(reference(fromHex(v.privateKey)))
-      expect(toHex(getPublicKey(keys.encryptionSecretKey))).toBe(v.encryptionPublicKey)
-      expect(toHex(getPublicKey(keys.signingSecretKey))).toBe(v.signingPublicKey)
+      expect(described(keys, v.delegating)).toEqual(vectorKeys(v))
+      for (const kdf of [nobleHkdf, opensslHkdf])
+        expect(reference(fromHex(v.privateKey), 'private-key', kdf, v.delegating)).toEqual(vectorKeys(v))
     }
   })
 
-  test('behavior: every derived scalar is valid, distinct per label (property)', () => {
+  test('behavior: every role key and every delegating key is a valid scalar, all pairwise distinct (property)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (pk) => {
-        fc.pre(secp256k1.utils.isValidSecretKey(pk))
-        const keys = deriveKeysFromPrivateKey(pk)
-        expect(secp256k1.utils.isValidSecretKey(keys.encryptionSecretKey)).toBe(true)
-        expect(secp256k1.utils.isValidSecretKey(keys.signingSecretKey)).toBe(true)
-        expect(keys.encryptionSecretKey).not.toEqual(keys.signingSecretKey)
-        expect(keys.encryptionSecretKey).not.toEqual(pk)
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        (pk, id1, id2) => {
+          fc.pre(secp256k1.utils.isValidSecretKey(pk) && toHex(id1) !== toHex(id2))
+          const keys = deriveKeysFromPrivateKey(pk)
+          const scalars = [
+            keys.receivingSecretKey,
+            keys.eciesSecretKey,
+            keys.signingSecretKey,
+            deriveDelegatingKey(keys, { record: id1 }),
+            deriveDelegatingKey(keys, { record: id2 }),
+            // The same 32 bytes as a tag and as a record id give different keys.
+            deriveDelegatingKey(keys, { tag: id1 }),
+            deriveDelegatingKey(keys, { tag: id2 }),
+            deriveDelegatingKey(keys, 'all'),
+          ]
+          for (const sk of scalars) expect(secp256k1.utils.isValidSecretKey(sk)).toBe(true)
+          const all = [pk, keys.root, keys.tagKey, ...scalars].map(toHex)
+          expect(new Set(all).size).toBe(all.length)
+        },
+      ),
       { numRuns: 50 },
     )
   })
@@ -89,6 +186,155 @@ describe('deriveKeysFromPrivateKey', () => {
     expect(() => deriveKeysFromPrivateKey(n)).toThrow('`privateKey` is not a valid secp256k1 secret key.')
     expect(() => deriveKeysFromPrivateKey(new Uint8Array(31))).toThrowErrorMatchingInlineSnapshot(
       `[InvalidKeyLengthError: Expected \`privateKey\` to be 32 bytes long, got 31 bytes.]`,
+    )
+  })
+})
+
+describe('deriveKeysFromRoot', () => {
+  test('default: the root alone gives back every key', () => {
+    const keys = deriveKeysFromPrivateKey(pk0)
+    const again = deriveKeysFromRoot(keys.root)
+    expect(again).toEqual(keys)
+    expect(again.root).not.toBe(keys.root) // a copy: wiping one leaves the other intact
+  })
+
+  test('error: a root that is not 32 bytes', () => {
+    expect(() => deriveKeysFromRoot(new Uint8Array(31))).toThrowErrorMatchingInlineSnapshot(
+      `[InvalidKeyLengthError: Expected \`root\` to be 32 bytes long, got 31 bytes.]`,
+    )
+  })
+})
+
+describe('deriveDelegatingKey', () => {
+  const keys = deriveKeysFromPrivateKey(pk0)
+  const recordA = `0x${'00'.repeat(31)}01` as const
+  const recordB = `0x${'a5'.repeat(32)}` as const
+
+  test('default: one key per record, none equal to another scope or a role key', () => {
+    const a = deriveDelegatingKey(keys, { record: recordA })
+    expect(toHex(a)).toBe(vectors.fromPrivateKey[0]!.delegating[0]!.secretKey)
+    const others = [
+      deriveDelegatingKey(keys, { record: recordB }),
+      deriveDelegatingKey(keys, { tag: recordA }),
+      deriveDelegatingKey(keys, 'all'),
+      keys.receivingSecretKey,
+      keys.eciesSecretKey,
+      keys.signingSecretKey,
+      keys.tagKey,
+      keys.root,
+    ]
+    for (const other of others) expect(toHex(other)).not.toBe(toHex(a))
+  })
+
+  test('behavior: root or keys, bytes or hex, any hex case: the same key', () => {
+    const expected = deriveDelegatingKey(keys, { record: recordB })
+    expect(deriveDelegatingKey(keys.root, { record: recordB })).toEqual(expected)
+    expect(deriveDelegatingKey(keys, { record: fromHex(recordB) })).toEqual(expected)
+    expect(deriveDelegatingKey(keys, { record: `0x${recordB.slice(2).toUpperCase()}` })).toEqual(expected)
+    // Another account's key for the same record differs.
+    expect(deriveDelegatingKey(deriveKeysFromPrivateKey(pk1), { record: recordB })).not.toEqual(expected)
+  })
+
+  test('behavior: a kfrag from one record’s delegating key opens no other scope’s capsule (real Umbral)', () => {
+    const patient = deriveKeysFromPrivateKey(pk0)
+    const clinician = SecretKey.fromBEBytes(deriveKeysFromPrivateKey(pk1).receivingSecretKey)
+    const signer = new Signer(SecretKey.fromBEBytes(patient.signingSecretKey))
+    const scopeKey = (scope: DelegationScope) => SecretKey.fromBEBytes(deriveDelegatingKey(patient, scope))
+    const recordKey = scopeKey({ record: recordA })
+    const [kfrag] = generateKFrags(recordKey, clinician.publicKey(), signer, 1, 1, true, true)
+
+    // Control: the grant's own record opens.
+    const dek = crypto.getRandomValues(new Uint8Array(32))
+    const [capsule, wrapped] = encrypt(recordKey.publicKey(), dek)
+    const cfrag = reencrypt(capsule, kfrag!)
+    expect(decryptReencrypted(clinician, recordKey.publicKey(), capsule, [cfrag], wrapped)).toEqual(dek)
+
+    for (const scope of [{ record: recordB }, { tag: recordA }, 'all'] as DelegationScope[]) {
+      const other = scopeKey(scope)
+      const [otherCapsule, otherWrapped] = encrypt(other.publicKey(), dek)
+      // A proxy holding this kfrag re-encrypts the other capsule anyway: the result opens nothing.
+      const wrong = reencrypt(otherCapsule, kfrag!)
+      const refusals = [other.publicKey(), recordKey.publicKey()].map((delegating) => {
+        try {
+          decryptReencrypted(clinician, delegating, otherCapsule, [wrong], otherWrapped)
+          return 'opened'
+        } catch (err) {
+          return (err as Error).name
+        }
+      })
+      // Under the capsule's own key the cfrag fails Umbral's check; under the kfrag's key the data key fails.
+      expect(refusals).toEqual(['NotEnoughCapsuleFragsError', 'DecryptionError'])
+      // And the kfrag does not verify as one made from the other scope's key.
+      expect(() =>
+        KeyFrag.fromBytes(kfrag!.toBytes()).verify(
+          signer.verifyingKey(),
+          other.publicKey(),
+          clinician.publicKey(),
+        ),
+      ).toThrow(KeyFragVerificationError)
+    }
+  })
+
+  test('error: malformed scopes and roots', () => {
+    expect(() =>
+      deriveDelegatingKey(keys, { record: new Uint8Array(31) }),
+    ).toThrowErrorMatchingInlineSnapshot(
+      `[InvalidKeyLengthError: Expected \`scope.record\` to be 32 bytes long, got 31 bytes.]`,
+    )
+    expect(() => deriveDelegatingKey(keys, { tag: '0x1234' })).toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: Expected \`scope.tag\` to be 32 bytes, as a Uint8Array or 0x and 64 hex digits.]`,
+    )
+    const both = { record: recordA, tag: recordB } as unknown as DelegationScope
+    expect(() => deriveDelegatingKey(keys, both)).toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: Expected \`scope\` to be { record: 32 bytes }, { tag: 32 bytes } or 'all'.]`,
+    )
+    for (const bad of [{}, 'ALL', null, undefined])
+      expect(() => deriveDelegatingKey(keys, bad as unknown as DelegationScope)).toThrow('Expected `scope`')
+    expect(() => deriveDelegatingKey(new Uint8Array(16), 'all')).toThrowErrorMatchingInlineSnapshot(
+      `[InvalidKeyLengthError: Expected \`root\` to be 32 bytes long, got 16 bytes.]`,
+    )
+  })
+})
+
+describe('publicKeys', () => {
+  test('default: the receiving and verifying keys, as Umbral computes them', () => {
+    const keys = deriveKeysFromPrivateKey(pk0)
+    const published = publicKeys(keys)
+    expect(Object.keys(published)).toEqual(['receiving', 'verifying'])
+    expect(published.receiving).toEqual(
+      SecretKey.fromBEBytes(keys.receivingSecretKey).publicKey().toCompressedBytes(),
+    )
+    expect(published.verifying).toEqual(
+      new Signer(SecretKey.fromBEBytes(keys.signingSecretKey)).verifyingKey().toCompressedBytes(),
+    )
+    expect(toHex(published.receiving)).toBe(vectors.fromPrivateKey[0]!.receivingPublicKey)
+    expect(toHex(published.verifying)).toBe(vectors.fromPrivateKey[0]!.verifyingPublicKey)
+  })
+
+  test('error: not derived keys', () => {
+    expect(() => publicKeys(null as unknown as DerivedKeys)).toThrowErrorMatchingInlineSnapshot(
+      `[InvalidArgumentError: Expected \`keys\` to be the DerivedKeys of an account.]`,
+    )
+    const keys = deriveKeysFromPrivateKey(pk0)
+    expect(() => publicKeys({ ...keys, signingSecretKey: new Uint8Array(32) })).toThrow(
+      '`signingSecretKey` is not a valid secp256k1 secret key.',
+    )
+  })
+})
+
+describe('one key per role', () => {
+  test('behavior: ECIES to the ECIES key does not open with the receiving key, nor Umbral to the receiving key with the ECIES key', () => {
+    const keys = deriveKeysFromPrivateKey(pk0)
+    const message = utf8('a kfrag')
+    const boxed = eciesEncrypt(getPublicKey(keys.eciesSecretKey), message)
+    expect(eciesDecrypt(keys.eciesSecretKey, boxed)).toEqual(message)
+    expect(() => eciesDecrypt(keys.receivingSecretKey, boxed)).toThrow(DecryptionError)
+
+    const receiving = SecretKey.fromBEBytes(keys.receivingSecretKey)
+    const [capsule, ciphertext] = encrypt(receiving.publicKey(), message)
+    expect(decryptOriginal(receiving, capsule, ciphertext)).toEqual(message)
+    expect(() => decryptOriginal(SecretKey.fromBEBytes(keys.eciesSecretKey), capsule, ciphertext)).toThrow(
+      DecryptionError,
     )
   })
 })
@@ -157,12 +403,9 @@ describe('EIP-712 key-derivation message', () => {
     for (const v of vectors.fromSignature) {
       const d = { chainId: v.chainId, keyRegistry: v.keyRegistry as `0x${string}` }
       const keys = deriveKeysFromSignature(`0x${v.signature}`, { ...d, account: v.address as `0x${string}` })
-      expect(hexKeys(keys)).toEqual({
-        encryptionSecretKey: v.encryptionSecretKey,
-        signingSecretKey: v.signingSecretKey,
-        tagKey: v.tagKey,
-      })
-      expect(hexKeys(keys)).toEqual(reference(fromHex(v.signature)))
+      expect(described(keys, v.delegating)).toEqual(vectorKeys(v))
+      for (const kdf of [nobleHkdf, opensslHkdf])
+        expect(reference(fromHex(v.signature), 'wallet-signature', kdf, v.delegating)).toEqual(vectorKeys(v))
       expect(recoverKeyDerivationSigner(`0x${v.signature}`, d)).toBe(v.address)
       const viemAddress = await recoverTypedDataAddress({
         ...keyDerivationTypedData(d),
@@ -181,7 +424,7 @@ describe('EIP-712 key-derivation message', () => {
         v.keyRegistry === domain.keyRegistry,
     )!
     expect(sig.slice(2)).toBe(expected.signature)
-    expect(hexKeys(deriveKeysFromSignature(sig, { ...domain, account: account0.address })).tagKey).toBe(
+    expect(described(deriveKeysFromSignature(sig, { ...domain, account: account0.address })).tagKey).toBe(
       expected.tagKey,
     )
   })
@@ -189,10 +432,16 @@ describe('EIP-712 key-derivation message', () => {
   test('behavior: the same wallet signing for another chain id or another KeyRegistry derives other keys', async () => {
     const keys = await Promise.all(
       [domain, otherChain, otherRegistry].map(async (d) =>
-        hexKeys(deriveKeysFromSignature(await sign(d), { ...d, account: account0.address })),
+        described(deriveKeysFromSignature(await sign(d), { ...d, account: account0.address })),
       ),
     )
-    const all = keys.flatMap((k) => [k.encryptionSecretKey, k.signingSecretKey, k.tagKey])
+    const all = keys.flatMap((k) => [
+      k.root,
+      k.receivingSecretKey,
+      k.eciesSecretKey,
+      k.signingSecretKey,
+      k.tagKey,
+    ])
     expect(new Set(all).size).toBe(all.length)
   })
 
@@ -233,15 +482,15 @@ describe('EIP-712 key-derivation message', () => {
       account: v.address as `0x${string}`,
     }
     const sig = fromHex(v.signature)
-    const expected = hexKeys(deriveKeysFromSignature(sig, params))
+    const expected = described(deriveKeysFromSignature(sig, params))
     const zeroOne = sig.slice()
     zeroOne[64] = sig[64]! - 27
-    expect(hexKeys(deriveKeysFromSignature(zeroOne, params))).toEqual(expected)
+    expect(described(deriveKeysFromSignature(zeroOne, params))).toEqual(expected)
     const high = sig.slice()
     const s = BigInt(`0x${toHex(sig.subarray(32, 64))}`)
     high.set(fromHex((N - s).toString(16).padStart(64, '0')), 32)
     high[64] = sig[64] === 27 ? 28 : 27
-    expect(hexKeys(deriveKeysFromSignature(high, params))).toEqual(expected)
+    expect(described(deriveKeysFromSignature(high, params))).toEqual(expected)
     expect(recoverKeyDerivationSigner(high, params)).toBe(v.address)
   })
 

@@ -1,22 +1,29 @@
 /**
- * Deterministic key derivation: from one Ethereum account (a local private key, or a wallet that signs a
- * fixed EIP-712 message) to the three keys medvault needs.
+ * Deterministic key derivation: from one Ethereum account (a local private key, or a wallet that signs an
+ * EIP-712 message bound to one deployment) to a root secret, and from the root to one key per role.
  *
  * ```
- * ikm   = the 32-byte account private key
- *       | the 65-byte wallet signature r ‖ s ‖ v, canonicalised (low s, v ∈ {27, 28})
- * salt  = "medvault/v1/key-derivation"
+ * root = HKDF-SHA256(ikm = the 32-byte account private key,       salt = "medvault/v2/root", info = "medvault/v2/root/private-key",      32)
+ *      | HKDF-SHA256(ikm = the 65-byte canonical wallet signature, salt = "medvault/v2/root", info = "medvault/v2/root/wallet-signature", 32)
  *
- * encryptionSecretKey = toScalar(HKDF-SHA256(ikm, salt, "medvault/v1/encryption", 48))
- * signingSecretKey    = toScalar(HKDF-SHA256(ikm, salt, "medvault/v1/signing",    48))
- * tagKey              =          HKDF-SHA256(ikm, salt, "medvault/v1/tag",        32)
+ * with salt = "medvault/v2/keys":
+ * receivingSecretKey = toScalar(HKDF-SHA256(root, salt, "medvault/v2/umbral-receiving", 48))   Umbral receiving key
+ * eciesSecretKey     = toScalar(HKDF-SHA256(root, salt, "medvault/v2/ecies",            48))   ECIES key (proxies)
+ * signingSecretKey   = toScalar(HKDF-SHA256(root, salt, "medvault/v2/kfrag-signing",    48))   signs kfrags
+ * tagKey             =          HKDF-SHA256(root, salt, "medvault/v2/tag",              32)    HMAC key for tags
+ * delegating(record) = toScalar(HKDF-SHA256(root, salt, "medvault/v2/umbral-delegating/record" ‖ 0x00 ‖ recordId(32), 48))
+ * delegating(tag)    = toScalar(HKDF-SHA256(root, salt, "medvault/v2/umbral-delegating/tag"    ‖ 0x00 ‖ tag(32),      48))
+ * delegating(all)    = toScalar(HKDF-SHA256(root, salt, "medvault/v2/umbral-delegating/all", 48))
  *
  * toScalar(b) = 32-byte big-endian of  (OS2IP(b) mod (n − 1)) + 1     n = secp256k1 group order
  * ```
  *
- * `toScalar` is the FIPS 186-5 A.2.1 / RFC 9380 `hash_to_field` method (also noble's `mapHashToField`):
- * 48 bytes = 384 bits reduced modulo a 256-bit number leave a bias below 2^-128, and the `+ 1` makes zero
- * impossible, so every output is a valid non-zero secp256k1 scalar with no retry loop.
+ * One key per role so that no key does two jobs: the key that opens re-encrypted capsules is not the
+ * one proxies' kfrags are sealed to, and a grant's kfrags (made from one scope's delegating key) reach only
+ * that scope. `toScalar` is the FIPS 186-5 A.2.1 / RFC 9380 `hash_to_field` method (also noble's
+ * `mapHashToField`): 48 bytes = 384 bits reduced modulo a 256-bit number leave a bias below 2^-128, and the
+ * `+ 1` makes zero impossible, so every output is a valid non-zero secp256k1 scalar with no retry loop.
+ * docs/crypto.md specifies all of it byte for byte.
  *
  * @module
  */
@@ -37,13 +44,24 @@ import {
 const N = secp256k1.Point.Fn.ORDER
 const HALF_N = N >> 1n
 
-/** HKDF salt of every medvault key derivation. */
-export const KEY_DERIVATION_SALT = 'medvault/v1/key-derivation'
-/** HKDF info labels, one per derived key. */
+/** HKDF salt of the root derivation (UTF-8). */
+export const KEY_DERIVATION_ROOT_SALT = 'medvault/v2/root'
+/** HKDF salt of every key derived from the root (UTF-8). */
+export const KEY_DERIVATION_SALT = 'medvault/v2/keys'
+/**
+ * HKDF info labels (UTF-8), one per derived key. A delegating key's info is its label, then (for a record or
+ * a tag) a 0x00 byte and the 32-byte id.
+ */
 export const KEY_DERIVATION_LABELS = {
-  encryption: 'medvault/v1/encryption',
-  signing: 'medvault/v1/signing',
-  tag: 'medvault/v1/tag',
+  rootFromPrivateKey: 'medvault/v2/root/private-key',
+  rootFromWalletSignature: 'medvault/v2/root/wallet-signature',
+  receiving: 'medvault/v2/umbral-receiving',
+  ecies: 'medvault/v2/ecies',
+  signing: 'medvault/v2/kfrag-signing',
+  tag: 'medvault/v2/tag',
+  delegatingRecord: 'medvault/v2/umbral-delegating/record',
+  delegatingTag: 'medvault/v2/umbral-delegating/tag',
+  delegatingAll: 'medvault/v2/umbral-delegating/all',
 } as const
 
 /**
@@ -125,15 +143,43 @@ export function keyDerivationTypedData(domain: KeyDerivationDomain): KeyDerivati
   }
 }
 
-/** The keys derived from one account. All are secret; wipe them (`fill(0)`) when done. */
+/**
+ * The keys derived from one account. All are secret; wipe them (`fill(0)`) when done.
+ *
+ * Publish {@link publicKeys}`(keys)` (the receiving and verifying keys) in the KeyRegistry; a proxy operator
+ * registers `getPublicKey(keys.eciesSecretKey)` in the ProxyRegistry. Delegating keys, one per record, tag
+ * or "all my records", come from {@link deriveDelegatingKey}.
+ */
 export interface DerivedKeys {
-  /** 32-byte secp256k1 secret key: the Umbral delegating/receiving key. */
-  encryptionSecretKey: Uint8Array
-  /** 32-byte secp256k1 secret key: the Umbral signer (signs kfrags). */
+  /** 32-byte root secret every other key derives from. Whoever holds it holds every key below. */
+  root: Uint8Array
+  /** 32-byte secp256k1 secret key: the Umbral receiving key (opens what proxies re-encrypt for this account). */
+  receivingSecretKey: Uint8Array
+  /** 32-byte secp256k1 secret key: the ECIES key (a proxy's kfrags are sealed to its public key). */
+  eciesSecretKey: Uint8Array
+  /** 32-byte secp256k1 secret key: the Umbral signer of kfrags; its public key is the verifying key. */
   signingSecretKey: Uint8Array
   /** 32-byte HMAC key for category tags ({@link tagFor}). */
   tagKey: Uint8Array
 }
+
+/** What an account publishes in the KeyRegistry: two 33-byte compressed secp256k1 public keys. */
+export interface PublishedKeys {
+  /** 33 bytes: public key of {@link DerivedKeys.receivingSecretKey}; grantors make kfrags to it. */
+  receiving: Uint8Array
+  /** 33 bytes: public key of {@link DerivedKeys.signingSecretKey}; proxies and grantees verify kfrags with it. */
+  verifying: Uint8Array
+}
+
+/**
+ * What an Umbral delegating key is for: one record (its 32-byte record id), one category tag (the 32-byte
+ * {@link tagFor} output, not the shorter on-chain form) or `'all'` of the owner's records. Ids are bytes or
+ * `0x` hex.
+ */
+export type DelegationScope =
+  | { record: Uint8Array | `0x${string}` }
+  | { tag: Uint8Array | `0x${string}` }
+  | 'all'
 
 /**
  * Derives medvault's keys from a 32-byte Ethereum account private key.
@@ -142,18 +188,21 @@ export interface DerivedKeys {
  * re-derive it, and no signature that could leak is ever made.
  *
  * @param privateKey - 32-byte secp256k1 secret key (big-endian, 1 … n−1), as in a viem `privateKeyToAccount`.
+ * @returns the root and the role keys, 32 bytes each.
  * @throws {InvalidKeyLengthError} if not 32 bytes.
  * @throws {InvalidSecretKeyError} if zero or not below the group order.
  * @example
  * ```ts
- * const { encryptionSecretKey, signingSecretKey, tagKey } = deriveKeysFromPrivateKey(privateKey)
+ * const keys = deriveKeysFromPrivateKey(privateKey)
+ * const { receiving, verifying } = publicKeys(keys) // publish in the KeyRegistry
+ * const recordKey = deriveDelegatingKey(keys, { record: recordId })
  * ```
  */
 export function deriveKeysFromPrivateKey(privateKey: Uint8Array): DerivedKeys {
   assertLength(privateKey, 32, 'privateKey')
   if (!secp256k1.utils.isValidSecretKey(privateKey))
     throw new InvalidSecretKeyError({ argument: 'privateKey' })
-  return deriveFrom(privateKey)
+  return keysFromRoot(deriveRoot(privateKey, KEY_DERIVATION_LABELS.rootFromPrivateKey))
 }
 
 /**
@@ -173,6 +222,7 @@ export function deriveKeysFromPrivateKey(privateKey: Uint8Array): DerivedKeys {
  *
  * @param signature - 65 bytes `r(32) ‖ s(32) ‖ v(1)`, as bytes or a `0x` hex string.
  * @param parameters - the deployment (`chainId`, `keyRegistry`) and the `account` that signed.
+ * @returns the root and the role keys, 32 bytes each.
  * @throws {InvalidSignatureError} if the length, `r`, `s` or `v` are out of range.
  * @throws {SignerMismatchError} if the signature is not `account`'s over this chain id and KeyRegistry.
  * @throws {InvalidArgumentError} if `chainId`, `keyRegistry` or `account` are malformed.
@@ -193,9 +243,86 @@ export function deriveKeysFromSignature(
   if (recovered.toLowerCase() !== account.toLowerCase()) throw new SignerMismatchError(domain)
   const ikm = canonicalSignature(signature)
   try {
-    return deriveFrom(ikm)
+    return keysFromRoot(deriveRoot(ikm, KEY_DERIVATION_LABELS.rootFromWalletSignature))
   } finally {
     ikm.fill(0)
+  }
+}
+
+/**
+ * Derives the role keys from a 32-byte root ({@link DerivedKeys.root}), for an app that keeps only the root.
+ *
+ * @param root - the 32-byte root secret.
+ * @returns the same `root` (a copy) and the role keys, 32 bytes each.
+ * @throws {InvalidKeyLengthError} if not 32 bytes.
+ */
+export function deriveKeysFromRoot(root: Uint8Array): DerivedKeys {
+  assertLength(root, 32, 'root')
+  return keysFromRoot(root.slice())
+}
+
+/**
+ * The Umbral delegating key of one scope: the key a record's data key is encapsulated to at that level, and
+ * the key a grant's kfrags are made from. Each record, each tag and "all" get their own key, distinct from
+ * each other and from every role key, so the kfrags of one grant — even in the hands of colluding proxies —
+ * re-encrypt only capsules of that grant's scope.
+ *
+ * @param rootOrKeys - the 32-byte root, or the {@link DerivedKeys} holding it.
+ * @param scope - `{ record: recordId }` (32 bytes), `{ tag }` (32 bytes) or `'all'`.
+ * @returns a 32-byte secp256k1 secret key (`SecretKey.fromBEBytes` in `@medvault/crypto/umbral`).
+ * @throws {InvalidKeyLengthError} if the root, record id or tag is not 32 bytes.
+ * @throws {InvalidArgumentError} if `scope` is none of the three forms.
+ * @example
+ * ```ts
+ * const sk = SecretKey.fromBEBytes(deriveDelegatingKey(keys, { record: recordId }))
+ * const [capsule, wrappedKey] = encrypt(sk.publicKey(), dek)
+ * ```
+ */
+export function deriveDelegatingKey(
+  rootOrKeys: Uint8Array | Pick<DerivedKeys, 'root'>,
+  scope: DelegationScope,
+): Uint8Array {
+  const root = rootOrKeys instanceof Uint8Array ? rootOrKeys : rootOrKeys?.root
+  assertLength(root, 32, 'root')
+  let info: Uint8Array
+  if (scope === 'all') info = utf8(KEY_DERIVATION_LABELS.delegatingAll)
+  else if (scope !== null && typeof scope === 'object' && 'record' in scope && !('tag' in scope))
+    info = concat(
+      utf8(KEY_DERIVATION_LABELS.delegatingRecord),
+      Uint8Array.of(0),
+      scopeId(scope.record, 'scope.record'),
+    )
+  else if (scope !== null && typeof scope === 'object' && 'tag' in scope && !('record' in scope))
+    info = concat(
+      utf8(KEY_DERIVATION_LABELS.delegatingTag),
+      Uint8Array.of(0),
+      scopeId(scope.tag, 'scope.tag'),
+    )
+  else
+    throw new InvalidArgumentError({
+      argument: 'scope',
+      expected: "{ record: 32 bytes }, { tag: 32 bytes } or 'all'",
+    })
+  return scalar(root, info)
+}
+
+/**
+ * The two public keys an account publishes in the KeyRegistry: the Umbral receiving key and the kfrag
+ * verifying key (the public key of the signing key). Not the ECIES key: that one is a proxy operator's,
+ * registered in the ProxyRegistry as `getPublicKey(keys.eciesSecretKey)`.
+ *
+ * @param keys - derived keys (only `receivingSecretKey` and `signingSecretKey` are read).
+ * @returns `{ receiving, verifying }`, 33-byte compressed secp256k1 points.
+ * @throws {InvalidKeyLengthError} / {InvalidSecretKeyError} if a key is malformed.
+ */
+export function publicKeys(
+  keys: Pick<DerivedKeys, 'receivingSecretKey' | 'signingSecretKey'>,
+): PublishedKeys {
+  if (keys === null || typeof keys !== 'object')
+    throw new InvalidArgumentError({ argument: 'keys', expected: 'the DerivedKeys of an account' })
+  return {
+    receiving: publicKeyOf(keys.receivingSecretKey, 'receivingSecretKey'),
+    verifying: publicKeyOf(keys.signingSecretKey, 'signingSecretKey'),
   }
 }
 
@@ -282,8 +409,12 @@ export function tagFor(tagKey: Uint8Array, category: string): Uint8Array {
  * @throws {InvalidSecretKeyError} if not a valid scalar.
  */
 export function getPublicKey(secretKey: Uint8Array): Uint8Array {
-  assertLength(secretKey, 32, 'secretKey')
-  if (!secp256k1.utils.isValidSecretKey(secretKey)) throw new InvalidSecretKeyError({ argument: 'secretKey' })
+  return publicKeyOf(secretKey, 'secretKey')
+}
+
+function publicKeyOf(secretKey: Uint8Array, argument: string): Uint8Array {
+  assertLength(secretKey, 32, argument)
+  if (!secp256k1.utils.isValidSecretKey(secretKey)) throw new InvalidSecretKeyError({ argument })
   return secp256k1.getPublicKey(secretKey, true)
 }
 
@@ -303,21 +434,42 @@ export function bytesToScalar(bytes: Uint8Array): Uint8Array {
   return out
 }
 
-function deriveFrom(ikm: Uint8Array): DerivedKeys {
-  const salt = utf8(KEY_DERIVATION_SALT)
-  const expand = (label: string, length: number) => hkdf(sha256, ikm, salt, utf8(label), length)
-  const enc = expand(KEY_DERIVATION_LABELS.encryption, 48)
-  const sig = expand(KEY_DERIVATION_LABELS.signing, 48)
-  try {
-    return {
-      encryptionSecretKey: bytesToScalar(enc),
-      signingSecretKey: bytesToScalar(sig),
-      tagKey: expand(KEY_DERIVATION_LABELS.tag, 32),
-    }
-  } finally {
-    enc.fill(0)
-    sig.fill(0)
+function deriveRoot(ikm: Uint8Array, label: string): Uint8Array {
+  return hkdf(sha256, ikm, utf8(KEY_DERIVATION_ROOT_SALT), utf8(label), 32)
+}
+
+/** Takes ownership of `root` (it is returned inside the keys). */
+function keysFromRoot(root: Uint8Array): DerivedKeys {
+  return {
+    root,
+    receivingSecretKey: scalar(root, utf8(KEY_DERIVATION_LABELS.receiving)),
+    eciesSecretKey: scalar(root, utf8(KEY_DERIVATION_LABELS.ecies)),
+    signingSecretKey: scalar(root, utf8(KEY_DERIVATION_LABELS.signing)),
+    tagKey: hkdf(sha256, root, utf8(KEY_DERIVATION_SALT), utf8(KEY_DERIVATION_LABELS.tag), 32),
   }
+}
+
+/** toScalar(HKDF-SHA256(root, KEY_DERIVATION_SALT, info, 48)); wipes the 48 intermediate bytes. */
+function scalar(root: Uint8Array, info: Uint8Array): Uint8Array {
+  const okm = hkdf(sha256, root, utf8(KEY_DERIVATION_SALT), info, 48)
+  try {
+    return bytesToScalar(okm)
+  } finally {
+    okm.fill(0)
+  }
+}
+
+function scopeId(id: unknown, argument: string): Uint8Array {
+  if (typeof id === 'string') {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(id))
+      throw new InvalidArgumentError({
+        argument,
+        expected: '32 bytes, as a Uint8Array or 0x and 64 hex digits',
+      })
+    return fromHex(id)
+  }
+  assertLength(id, 32, argument)
+  return id
 }
 
 function canonicalSignature(signature: Uint8Array | `0x${string}`): Uint8Array {

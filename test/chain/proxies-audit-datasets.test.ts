@@ -111,26 +111,59 @@ describe('audit anchors', () => {
     })
     const tree = buildReceiptTree(receipts)
     const t = await now()
-    await operator(3).anchorReceipts({ tree, fromTime: t - 3600, toTime: t })
-    expect(await devnet.publicClient.getAnchor({ root: tree.root })).toEqual({
+    const { receipt } = await operator(3).anchorReceipts({ tree, fromTime: t - 3600, toTime: t })
+    const proxy = operator(3).account.address
+    const block = await devnet.publicClient.getBlock({ blockNumber: receipt!.blockNumber })
+    expect(await devnet.publicClient.getAnchor({ proxy, root: tree.root })).toEqual({
+      proxy,
       root: tree.root,
-      proxy: operator(3).account.address,
       count: 13,
       fromTime: t - 3600,
       toTime: t,
+      anchoredAt: Number(block.timestamp),
     })
     for (const receiptHash of receipts) {
       const proof = tree.getProof(receiptHash)
       expect(verifyReceiptProof({ root: tree.root, receiptHash, proof })).toBe(true)
-      expect(await devnet.publicClient.verifyReceiptInclusion({ root: tree.root, receiptHash, proof })).toBe(
-        true,
-      )
+      expect(
+        await devnet.publicClient.verifyReceiptInclusion({ proxy, root: tree.root, receiptHash, proof }),
+      ).toBe(true)
+      // Only the anchor of the proxy named counts: no other account anchored this root.
+      expect(
+        await devnet.publicClient.verifyReceiptInclusion({
+          proxy: operator(0).account.address,
+          root: tree.root,
+          receiptHash,
+          proof,
+        }),
+      ).toBe(false)
     }
     const outsider = keccak256(toHex('never logged'))
     const proof = tree.getProof(receipts[0]!)
     expect(
-      await devnet.publicClient.verifyReceiptInclusion({ root: tree.root, receiptHash: outsider, proof }),
+      await devnet.publicClient.verifyReceiptInclusion({
+        proxy,
+        root: tree.root,
+        receiptHash: outsider,
+        proof,
+      }),
     ).toBe(false)
+  })
+
+  test('attack: another proxy anchoring the same root first (forged count and range) neither blocks nor alters the honest anchor', async () => {
+    const tree = buildReceiptTree(receipts.slice(0, 5))
+    const t = await now()
+    // Any account can register a proxy; operator 1 plays the one copying a root from the mempool.
+    const copier = operator(1)
+    await copier.anchorReceipts({ tree: { root: tree.root, count: 1 }, fromTime: 0, toTime: 0 })
+    await operator(3).anchorReceipts({ tree, fromTime: t - 60, toTime: t })
+    const honest = await devnet.publicClient.getAnchor({
+      proxy: operator(3).account.address,
+      root: tree.root,
+    })
+    expect([honest.count, honest.fromTime, honest.toTime]).toEqual([5, t - 60, t])
+    const copied = await devnet.publicClient.getAnchor({ proxy: copier.account.address, root: tree.root })
+    expect([copied.count, copied.fromTime, copied.toTime]).toEqual([1, 0, 0])
   })
 
   test('behavior: the TypeScript tree hashes exactly as the contract (leafOf, processProof)', async () => {
@@ -157,7 +190,7 @@ describe('audit anchors', () => {
     }
   })
 
-  test('error: only an active proxy anchors, once per root', async () => {
+  test('error: only an active proxy anchors, once per root and proxy', async () => {
     const tree = buildReceiptTree([keccak256(toHex('x'))])
     const t = await now()
     const err = await anchorReceipts(patient(), {
@@ -171,9 +204,14 @@ describe('audit anchors', () => {
     await expect(operator(3).anchorReceipts({ tree, fromTime: t, toTime: t })).rejects.toBeInstanceOf(
       RootAlreadyAnchoredError,
     )
-    await expect(devnet.publicClient.getAnchor({ root: id('no root') })).rejects.toBeInstanceOf(
-      AnchorNotFoundError,
-    )
+    const missing = await devnet.publicClient
+      .getAnchor({ proxy: operator(3).account.address, root: id('no root') })
+      .catch((e: unknown) => e)
+    expect(missing).toBeInstanceOf(AnchorNotFoundError)
+    expect((missing as AnchorNotFoundError).args).toEqual({
+      proxy: operator(3).account.address,
+      root: id('no root'),
+    })
   })
 })
 

@@ -62,6 +62,7 @@ test('default: the README example', async () => {
   await proxyA.anchorReceipts({ tree, fromTime: now - 60, toTime: now })
   expect(
     await devnet.publicClient.verifyReceiptInclusion({
+      proxy: proxyA.account.address, // the proxy that signed the receipt: only its own anchor counts
       root: tree.root,
       receiptHash: receipts[1]!,
       proof: tree.getProof(receipts[1]!),

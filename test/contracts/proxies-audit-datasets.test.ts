@@ -220,11 +220,12 @@ describe('AuditAnchors', () => {
     const { root, proof } = tree(receipts)
     const now = await devnet.now()
     const receipt = await devnet.mined(op.anchors.write.anchor([root, 5, now - 600, now]))
-    expect(await op.anchors.read.getAnchor([root])).toEqual({
-      proxy: op.account.address,
+    const block = await devnet.publicClient.getBlock({ blockNumber: receipt.blockNumber })
+    expect(await op.anchors.read.getAnchor([op.account.address, root])).toEqual({
       count: 5,
       fromTime: now - 600,
       toTime: now,
+      anchoredAt: Number(block.timestamp),
     })
     const [event] = await op.anchors.getEvents.ReceiptsAnchored(
       { root },
@@ -238,24 +239,36 @@ describe('AuditAnchors', () => {
       toTime: now,
     })
 
-    for (const r of receipts) expect(await op.anchors.read.verifyReceipt([root, r, proof(r)])).toBe(true)
+    for (const r of receipts)
+      expect(await op.anchors.read.verifyReceipt([op.account.address, root, r, proof(r)])).toBe(true)
     expect(await op.anchors.read.leafOf([receipts[0]!])).toBe(keccak256(receipts[0]!))
     expect(await op.anchors.read.processProof([keccak256(receipts[0]!), proof(receipts[0]!)])).toBe(root)
     // Wrong receipt, wrong proof, truncated proof, an inner node passed off as a leaf, an unanchored root.
     const stranger = keccak256(stringToHex('never happened'))
-    expect(await op.anchors.read.verifyReceipt([root, stranger, proof(receipts[0]!)])).toBe(false)
-    expect(await op.anchors.read.verifyReceipt([root, receipts[0]!, proof(receipts[1]!)])).toBe(false)
-    expect(await op.anchors.read.verifyReceipt([root, receipts[0]!, proof(receipts[0]!).slice(1)])).toBe(
-      false,
-    )
+    expect(
+      await op.anchors.read.verifyReceipt([op.account.address, root, stranger, proof(receipts[0]!)]),
+    ).toBe(false)
+    expect(
+      await op.anchors.read.verifyReceipt([op.account.address, root, receipts[0]!, proof(receipts[1]!)]),
+    ).toBe(false)
+    expect(
+      await op.anchors.read.verifyReceipt([
+        op.account.address,
+        root,
+        receipts[0]!,
+        proof(receipts[0]!).slice(1),
+      ]),
+    ).toBe(false)
     const path = proof(receipts[0]!)
     const innerNode =
       BigInt(keccak256(receipts[0]!)) < BigInt(path[0]!)
         ? keccak256(concat([keccak256(receipts[0]!), path[0]!]))
         : keccak256(concat([path[0]!, keccak256(receipts[0]!)]))
-    expect(await op.anchors.read.verifyReceipt([root, innerNode, path.slice(1)])).toBe(false)
+    expect(await op.anchors.read.verifyReceipt([op.account.address, root, innerNode, path.slice(1)])).toBe(
+      false,
+    )
     const other = tree([stranger])
-    expect(await op.anchors.read.verifyReceipt([other.root, stranger, []])).toBe(false)
+    expect(await op.anchors.read.verifyReceipt([op.account.address, other.root, stranger, []])).toBe(false)
   })
 
   test('behavior: @medvault/chain builds the same trees; the contract verifies its proofs (property)', async () => {
@@ -310,9 +323,9 @@ describe('AuditAnchors', () => {
       errorName: 'RootAlreadyAnchored',
       args: [id('root'), op.account.address],
     })
-    expect(await revertOf(op.anchors.read.getAnchor([id('unknown root')]))).toEqual({
+    expect(await revertOf(op.anchors.read.getAnchor([op.account.address, id('unknown root')]))).toEqual({
       errorName: 'AnchorNotFound',
-      args: [id('unknown root')],
+      args: [op.account.address, id('unknown root')],
     })
     await devnet.mined(op.proxies.write.retireProxy())
     expect(await revertOf(op.anchors.simulate.anchor([id('root 2'), 1, now - 1, now], o))).toEqual({

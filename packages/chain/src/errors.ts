@@ -1149,13 +1149,13 @@ export class InvalidTimeRangeError extends ContractError<
 
 export type AnchorNotFoundErrorType = AnchorNotFoundError & { name: 'AnchorNotFoundError' }
 
-/** The contract reverted with `AnchorNotFound(root)`. */
-export class AnchorNotFoundError extends ContractError<'AnchorNotFound', { root: Hex }> {
+/** The contract reverted with `AnchorNotFound(proxy, root)`. */
+export class AnchorNotFoundError extends ContractError<'AnchorNotFound', { proxy: Address; root: Hex }> {
   override name = 'AnchorNotFoundError' as const
 
-  constructor(parameters: ContractErrorParameters<{ root: Hex }>) {
+  constructor(parameters: ContractErrorParameters<{ proxy: Address; root: Hex }>) {
     const a = parameters.args
-    super(`No anchor has root ${a.root}.`, { ...parameters, errorName: 'AnchorNotFound' })
+    super(`Proxy ${a.proxy} never anchored root ${a.root}.`, { ...parameters, errorName: 'AnchorNotFound' })
   }
 }
 

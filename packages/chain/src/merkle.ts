@@ -27,7 +27,10 @@ export interface ReceiptTree {
 }
 
 /**
- * Builds the Merkle tree of a batch of access receipts, as a proxy does before anchoring its root.
+ * Builds the Merkle tree of a batch of access receipts, as a proxy does before anchoring its root. On chain the
+ * root is anchored per proxy (`anchorReceipts`), and a receipt is proved against the anchor of the proxy that
+ * signed it (`verifyReceiptInclusion({ proxy, root, receiptHash, proof })`): another account may anchor the same
+ * root, but only under its own address.
  *
  * Leaves are sorted, so the root does not depend on the order receipts arrived in; a level with an odd
  * number of nodes carries its last node up unchanged. Proofs verify with {@link verifyReceiptProof} and
@@ -74,7 +77,10 @@ export function buildReceiptTree(receiptHashes: readonly Hex[]): ReceiptTree {
   }
 }
 
-/** Whether `proof` links `receiptHash` to `root` (the same check as the contract's view function). */
+/**
+ * Whether `proof` links `receiptHash` to `root` (the contract's proof check, offline). It says nothing about who
+ * anchored `root`: check that on chain with `verifyReceiptInclusion` or `getAnchor` for the receipt's proxy.
+ */
 export function verifyReceiptProof(parameters: {
   root: Hex
   receiptHash: Hex

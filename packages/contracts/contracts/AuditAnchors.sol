@@ -9,7 +9,8 @@ import {IProxyRegistry} from "./interfaces/IProxyRegistry.sol";
 contract AuditAnchors is IAuditAnchors {
     IProxyRegistry private immutable _proxyRegistry;
 
-    mapping(bytes32 root => Anchor anchor) private _anchors;
+    /// @dev Keyed by proxy first: another proxy's anchor of the same root is another entry (see {IAuditAnchors}).
+    mapping(address proxy => mapping(bytes32 root => Anchor anchor)) private _anchors;
 
     /// @param proxyRegistry_ The ProxyRegistry whose active proxies may anchor.
     constructor(IProxyRegistry proxyRegistry_) {
@@ -25,21 +26,25 @@ contract AuditAnchors is IAuditAnchors {
         if (fromTime > toTime || toTime > block.timestamp) {
             revert InvalidTimeRange(fromTime, toTime, uint64(block.timestamp));
         }
-        address existing = _anchors[root].proxy;
-        if (existing != address(0)) revert RootAlreadyAnchored(root, existing);
-        _anchors[root] = Anchor(msg.sender, count, fromTime, toTime);
+        Anchor storage slot = _anchors[msg.sender][root];
+        if (slot.count != 0) revert RootAlreadyAnchored(root, msg.sender);
+        _anchors[msg.sender][root] = Anchor(count, fromTime, toTime, uint40(block.timestamp));
         emit ReceiptsAnchored(root, msg.sender, count, fromTime, toTime);
     }
 
     /// @inheritdoc IAuditAnchors
-    function getAnchor(bytes32 root) external view returns (Anchor memory a) {
-        a = _anchors[root];
-        if (a.proxy == address(0)) revert AnchorNotFound(root);
+    function getAnchor(address proxy, bytes32 root) external view returns (Anchor memory a) {
+        a = _anchors[proxy][root];
+        if (a.count == 0) revert AnchorNotFound(proxy, root);
     }
 
     /// @inheritdoc IAuditAnchors
-    function verifyReceipt(bytes32 root, bytes32 receiptHash, bytes32[] calldata proof) external view returns (bool) {
-        return _anchors[root].proxy != address(0) && processProof(leafOf(receiptHash), proof) == root;
+    function verifyReceipt(address proxy, bytes32 root, bytes32 receiptHash, bytes32[] calldata proof)
+        external
+        view
+        returns (bool)
+    {
+        return _anchors[proxy][root].count != 0 && processProof(leafOf(receiptHash), proof) == root;
     }
 
     /// @inheritdoc IAuditAnchors

@@ -38,7 +38,12 @@ export type AnchorReceiptsErrorType =
   | InvalidTimeRangeErrorType
   | ActionErrorType
 
-/** A registered proxy anchors the Merkle root of a batch of signed access receipts. */
+/**
+ * A registered proxy anchors the Merkle root of a batch of its signed access receipts, as its own: the anchor is
+ * keyed by (proxy, root), so another account anchoring the same root first neither blocks it nor changes what
+ * `getAnchor({ proxy, root })` reads back. Anchoring the same root twice from one proxy fails with
+ * `RootAlreadyAnchoredError`.
+ */
 export async function anchorReceipts(
   client: WriteClient,
   parameters: AnchorReceiptsParameters,

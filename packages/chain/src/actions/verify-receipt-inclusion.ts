@@ -1,9 +1,11 @@
 import { auditAnchorsAbi } from '@medvault/contracts'
-import type { Hex } from 'viem'
+import type { Address, Hex } from 'viem'
 import type { MedvaultContractsParameter } from '../addresses.ts'
 import { type ActionErrorType, type ReadClient, read } from '../internal.ts'
 
 export type VerifyReceiptInclusionParameters = MedvaultContractsParameter & {
+  /** The proxy that signed the receipt: only its own anchor of `root` counts. */
+  proxy: Address
   root: Hex
   /** `keccak256(receipt bytes)`. */
   receiptHash: Hex
@@ -16,8 +18,9 @@ export type VerifyReceiptInclusionReturnType = boolean
 export type VerifyReceiptInclusionErrorType = ActionErrorType
 
 /**
- * Asks the chain whether a receipt is in an anchored tree: false when the root was never anchored or the
- * proof does not lead to it. (`verifyReceiptProof` checks the same proof offline, without the anchor.)
+ * Asks the chain whether a receipt is in a tree that `proxy` anchored: false when that proxy never anchored the
+ * root (whoever else did) or the proof does not lead to it. (`verifyReceiptProof` checks the same proof
+ * offline, without the anchor.)
  */
 export async function verifyReceiptInclusion(
   client: ReadClient,
@@ -27,6 +30,6 @@ export async function verifyReceiptInclusion(
     address: parameters.addresses.auditAnchors,
     abi: auditAnchorsAbi,
     functionName: 'verifyReceipt',
-    args: [parameters.root, parameters.receiptHash, parameters.proof],
+    args: [parameters.proxy, parameters.root, parameters.receiptHash, parameters.proof],
   })
 }

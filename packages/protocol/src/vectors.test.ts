@@ -60,7 +60,9 @@ type EnvelopeJson = {
 }
 type EnvelopeVectors = {
   keys: { dek: Hex[]; delegating: Record<string, Hex> }
-  metaPlaintext: string
+  recordId: Hex
+  metaAad: string
+  metaPlaintext: string[]
   vectors: Array<{ name: string; dek: number; envelope: EnvelopeJson; cbor: Hex; cid: string }>
 }
 type BundleJson = {
@@ -188,7 +190,9 @@ describe('golden vectors', () => {
             dek,
           )
         }
-        expect(new TextDecoder().decode(open(dek, envelope.meta))).toBe(file.metaPlaintext)
+        expect(file.metaAad).toBe(`medvault/meta/v1/${file.recordId}`)
+        const meta = open(dek, envelope.meta, stringToBytes(file.metaAad))
+        expect(new TextDecoder().decode(meta)).toBe(file.metaPlaintext[vector.dek])
       },
     )
 

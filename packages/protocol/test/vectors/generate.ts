@@ -39,6 +39,7 @@ import {
 } from '../../src/index.ts'
 
 const dir = import.meta.dirname
+const utf8 = new TextEncoder()
 const FILES = ['inputs.json', 'envelope.json', 'kfrag-bundle.json', 'access-request.json', 'receipt.json']
 const fresh = process.argv.includes('--fresh')
 const key = (byte: number): Hex => bytesToHex(new Uint8Array(32).fill(byte))
@@ -68,7 +69,11 @@ const address = (hex: Hex): Address => privateKeyToAccount(hex).address
 const proxies = [address(KEYS.accounts.proxy0), address(KEYS.accounts.proxy1), address(KEYS.accounts.proxy2)]
 const grantor = address(KEYS.accounts.grantor)
 const grantee = address(KEYS.accounts.grantee)
-const META = '{"mediaType":"application/fhir+json","type":"Observation"}'
+/** The metadata of each envelope vector: JSON sealed under the dek with AAD `medvault/meta/v1/<recordId>`. */
+const META = [
+  '{"mediaType":"application/fhir+json","name":"observation.json"}',
+  '{"mediaType":"application/fhir+json","tag":"laboratory","name":"observation.json"}',
+]
 
 // ---------------------------------------------------------------------------------------------------------
 // Randomised inputs: made once with real crypto, then kept.
@@ -119,7 +124,7 @@ function makeInputs(): Inputs {
     const [capsule, wrapped] = encrypt(pk(level), hexToBytes(dek))
     return { capsule: bytesToHex(capsule.toBytesSimple()), wrapped: bytesToHex(wrapped) }
   }
-  const envelope = (dek: Hex, levels: Record<string, Hex>) => {
+  const envelope = (dek: Hex, levels: Record<string, Hex>, meta: string) => {
     const capsules: Record<string, Hex> = {}
     const wrappedKeys: Record<string, Hex> = {}
     for (const [level, delegating] of Object.entries(levels)) {
@@ -127,11 +132,15 @@ function makeInputs(): Inputs {
       capsules[level] = w.capsule
       wrappedKeys[level] = w.wrapped
     }
-    return { capsules, wrappedKeys, meta: bytesToHex(seal(hexToBytes(dek), new TextEncoder().encode(META))) }
+    const sealed = seal(hexToBytes(dek), utf8.encode(meta), utf8.encode(`medvault/meta/v1/${RECORD_1}`))
+    return { capsules, wrappedKeys, meta: bytesToHex(sealed) }
   }
   const { record, tag, all } = KEYS.delegating
   return {
-    envelopes: [envelope(KEYS.dek[0], { record, all }), envelope(KEYS.dek[1], { record, tag, all })],
+    envelopes: [
+      envelope(KEYS.dek[0], { record, all }, META[0]!),
+      envelope(KEYS.dek[1], { record, tag, all }, META[1]!),
+    ],
     bundles: BUNDLES.map((b) => ({
       kfrags: b.entries.map(([scope, delegating]) =>
         generateKFrags(
@@ -193,11 +202,13 @@ const second: RecordEnvelope = {
 }
 write('envelope.json', {
   description:
-    'Record envelope v1: fields (bytes as hex, CIDs as strings) → canonical DAG-CBOR and CIDv1 (dag-cbor, sha2-256). Each capsule opens with the delegating secret key of its level to the dek (Umbral decryptOriginal); meta opens with the dek (seal).',
+    'Record envelope v1: fields (bytes as hex, CIDs as strings) → canonical DAG-CBOR and CIDv1 (dag-cbor, sha2-256). Each capsule opens with the delegating secret key of its level to the dek (Umbral decryptOriginal); meta opens with the dek (open) and the AAD metaAad, to metaPlaintext[i].',
   keys: {
     dek: KEYS.dek,
     delegating: { record: KEYS.delegating.record, tag: KEYS.delegating.tag, all: KEYS.delegating.all },
   },
+  recordId: RECORD_1,
+  metaAad: `medvault/meta/v1/${RECORD_1}`,
   metaPlaintext: META,
   vectors: [
     {

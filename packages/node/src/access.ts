@@ -1,0 +1,521 @@
+/**
+ * How the proxy decides and answers one access request. Each step is a small function that either returns
+ * what the next needs or throws the refusal with its own code:
+ *
+ * 1. parse the body strictly (protocol's `parseAccessRequestBody`);
+ * 2. verify the EIP-712 signature under this proxy's own domain, and that the request names this proxy;
+ * 3. freshness (`issuedAt` within the window, not in the future);
+ * 4. the grant, from the index: known, not revoked, the signer is its grantee, the purpose is its purpose,
+ *    the record is in its scope, this proxy is in its proxy set;
+ * 5. each request is answered once (replay cache keyed on the request's EIP-712 digest);
+ * 6. the chain's own `checkAccess` at the latest block (one constant-cost view call) is the final authority;
+ * 7. the capsule of the grant's scope level from the record's current chain-registered, CID-verified
+ *    envelope — never one the requester supplies — whose hash must be the request's `capsuleHash`;
+ * 8. this proxy's kfrag from the grant's bundle (checked against the chain), opened and verified against the
+ *    grantor's and grantee's keys, and applied in a worker thread;
+ * 9. a receipt signed by the operator, appended durably to the receipt log before the answer leaves.
+ *
+ * @module
+ */
+import {
+  ContractError,
+  checkAccess,
+  getEncryptionKey,
+  KeyNotPublishedError,
+  type MedvaultAddresses,
+} from '@medvault/chain'
+import {
+  type AccessReceipt,
+  type AccessRequest,
+  type AccessResponseBody,
+  accessReceiptTypedData,
+  accessResponseBody,
+  capsuleHash,
+  capsuleOf,
+  checkFreshness,
+  FutureRequestError,
+  hashAccessRequest,
+  type KfragBundle,
+  type KfragSlot,
+  kfragFor,
+  BaseError as ProtocolBaseError,
+  type ProtocolDomain,
+  ProxyMismatchError,
+  parseAccessRequestBody,
+  parseKfragBundle,
+  parseRecordEnvelope,
+  type RecordEnvelope,
+  SignatureRecoveryError,
+  StaleRequestError,
+  verifyAccessRequest,
+} from '@medvault/protocol'
+import type { Storage } from '@medvault/storage'
+import { CID } from '@medvault/storage'
+import {
+  type Account,
+  type Address,
+  bytesToHex,
+  type Chain,
+  type Client,
+  type Hex,
+  hexToBytes,
+  isAddressEqual,
+  type LocalAccount,
+  type Transport,
+} from 'viem'
+import {
+  AccessDeniedError,
+  BadSignatureError,
+  CapsuleMismatchError,
+  FutureAccessRequestError,
+  GrantExpiredRefusalError,
+  GrantNotYetValidRefusalError,
+  GrantRevokedRefusalError,
+  InvalidEnvelopeError,
+  InvalidKfragBundleError,
+  MalformedAccessRequestError,
+  NotGranteeError,
+  NotInProxySetError,
+  PurposeMismatchRefusalError,
+  RecordOutOfScopeRefusalError,
+  ReplayedAccessRequestError,
+  StaleAccessRequestError,
+  UnknownGrantError,
+  UnknownRecordError,
+  UpstreamUnavailableError,
+  WrongProxyError,
+} from './errors.ts'
+import type { GrantIndex, IndexedGrant, IndexedRecord } from './grant-index.ts'
+import type { ReceiptLog } from './receipt-log.ts'
+import type { ReplayCache } from './replay-cache.ts'
+import type { WorkerPool } from './worker-pool.ts'
+
+/**
+ * Fault injection for tests only: replaces the cfrag this proxy answers with. See `ProxyComponents.tamper`.
+ */
+export type CfragTamper = (cfrag: Uint8Array, context: { grantId: Hex; recordId: Hex }) => Uint8Array
+
+/** Everything a request is decided with; built once per `start()`. */
+export interface AccessContext {
+  self: Address
+  domain: ProtocolDomain
+  account: LocalAccount
+  client: Client<Transport, Chain | undefined, Account | undefined>
+  addresses: MedvaultAddresses
+  storage: Pick<Storage, 'getEnvelope'>
+  index: GrantIndex
+  replay: ReplayCache
+  documents: DocumentCache
+  pool: WorkerPool
+  receipts: ReceiptLog
+  freshnessSeconds: number
+  maxClockSkewSeconds: number
+  fetchTimeoutMs: number
+  now: () => number
+  tamper?: CfragTamper | undefined
+}
+
+/** Decides one request (its raw JSON body) and returns the answer, or throws a `ProxyRefusalError`. */
+export async function answerAccessRequest(ctx: AccessContext, body: unknown): Promise<AccessResponseBody> {
+  const { request, signature } = parseRequest(body)
+  const signer = await authenticate(ctx, request, signature)
+  checkFresh(ctx, request)
+  const grant = await lookupGrant(ctx, request.grantId)
+  checkGrantTerms(grant, request, signer)
+  const record = await lookupRecord(ctx, grant, request.recordId)
+  const members = await lookupProxySet(ctx, grant)
+  const requestHash = hashAccessRequest(ctx.domain, request)
+  claimOnce(ctx, request, requestHash)
+  await confirmOnChain(ctx, request, signer)
+  const bundle = await loadBundle(ctx, grant, members)
+  const slot = slotFor(ctx, grant, bundle, request.recordId)
+  const capsule = await currentCapsule(ctx, record, slot, request)
+  const receivingKey = await granteeReceivingKey(ctx, grant, bundle)
+  const cfrag = await reencryptWithKfrag(ctx, request, bundle, slot, capsule, receivingKey)
+  const answered = ctx.tamper === undefined ? cfrag : ctx.tamper(cfrag, { ...request })
+  const receipt: AccessReceipt = {
+    proxy: ctx.self,
+    grantId: request.grantId,
+    recordId: request.recordId,
+    requester: signer,
+    capsuleHash: request.capsuleHash,
+    requestHash,
+    at: ctx.now(),
+  }
+  const receiptSignature = await ctx.account.signTypedData(accessReceiptTypedData(ctx.domain, receipt))
+  await ctx.receipts.append({ receipt, signature: receiptSignature })
+  return accessResponseBody({ cfrag: answered, receipt, signature: receiptSignature })
+}
+
+function parseRequest(body: unknown): { request: AccessRequest; signature: Hex } {
+  try {
+    return parseAccessRequestBody(body)
+  } catch (err) {
+    // The protocol's messages name the field and what was expected, never the value found.
+    const reason = err instanceof ProtocolBaseError ? err.shortMessage : 'not an access request'
+    throw new MalformedAccessRequestError({ reason, cause: err })
+  }
+}
+
+async function authenticate(ctx: AccessContext, request: AccessRequest, signature: Hex): Promise<Address> {
+  try {
+    return await verifyAccessRequest({ domain: ctx.domain, proxy: ctx.self, request, signature })
+  } catch (err) {
+    if (err instanceof ProxyMismatchError) {
+      throw new WrongProxyError({ expected: ctx.self, received: request.proxy, cause: err })
+    }
+    if (err instanceof SignatureRecoveryError) throw new BadSignatureError({ cause: err })
+    throw new MalformedAccessRequestError({
+      reason: err instanceof ProtocolBaseError ? err.shortMessage : 'unreadable field',
+      cause: err,
+    })
+  }
+}
+
+function checkFresh(ctx: AccessContext, request: AccessRequest): void {
+  const now = ctx.now()
+  try {
+    checkFreshness(request.issuedAt, now, ctx.freshnessSeconds, ctx.maxClockSkewSeconds)
+  } catch (err) {
+    if (err instanceof StaleRequestError) {
+      throw new StaleAccessRequestError({
+        issuedAt: request.issuedAt,
+        now,
+        windowSeconds: ctx.freshnessSeconds,
+      })
+    }
+    if (err instanceof FutureRequestError) {
+      throw new FutureAccessRequestError({
+        issuedAt: request.issuedAt,
+        now,
+        maxSkewSeconds: ctx.maxClockSkewSeconds,
+      })
+    }
+    throw err
+  }
+}
+
+/** The grant from the index; on a miss the index first catches up with the head (a grant just made). */
+async function lookupGrant(ctx: AccessContext, grantId: Hex): Promise<IndexedGrant> {
+  const known = ctx.index.grant(grantId)
+  if (known !== undefined) return known
+  await catchUp(ctx)
+  const grant = ctx.index.grant(grantId)
+  if (grant === undefined) throw new UnknownGrantError({ grantId })
+  return grant
+}
+
+function checkGrantTerms(grant: IndexedGrant, request: AccessRequest, signer: Address): void {
+  const { grantId } = request
+  if (grant.revoked) throw new GrantRevokedRefusalError({ grantId })
+  if (!isAddressEqual(grant.grantee, signer)) throw new NotGranteeError({ grantId, signer })
+  if (grant.purpose !== request.purpose)
+    throw new PurposeMismatchRefusalError({ grantId, purpose: request.purpose })
+  // A record grant names its record: any other record id is refused before anything is read for it.
+  if (grant.scopeKind === 'record' && grant.scopeTarget !== request.recordId.toLowerCase()) {
+    throw new RecordOutOfScopeRefusalError({ grantId, recordId: request.recordId })
+  }
+  if (grant.scopeKind === 'records' && !grant.records.includes(request.recordId.toLowerCase() as Hex)) {
+    throw new RecordOutOfScopeRefusalError({ grantId, recordId: request.recordId })
+  }
+}
+
+/** The record from the index, and the tag/owner part of the scope check (which needs the record). */
+async function lookupRecord(ctx: AccessContext, grant: IndexedGrant, recordId: Hex): Promise<IndexedRecord> {
+  let record = ctx.index.record(recordId)
+  if (record === undefined) {
+    await catchUp(ctx)
+    record = ctx.index.record(recordId)
+  }
+  if (record === undefined) throw new UnknownRecordError({ recordId })
+  const ownedByGrantor = isAddressEqual(record.owner, grant.grantor)
+  const tagged = grant.scopeKind !== 'tag' || record.tag === grant.scopeTarget.slice(0, 18)
+  if (!ownedByGrantor || !tagged) {
+    throw new RecordOutOfScopeRefusalError({ grantId: grant.grantId, recordId })
+  }
+  return record
+}
+
+async function lookupProxySet(ctx: AccessContext, grant: IndexedGrant): Promise<readonly Address[]> {
+  let members = ctx.index.proxySet(grant.proxySetId)
+  if (members === undefined) {
+    await catchUp(ctx)
+    members = ctx.index.proxySet(grant.proxySetId)
+  }
+  if (members === undefined || !members.some((m) => isAddressEqual(m, ctx.self))) {
+    throw new NotInProxySetError({ grantId: grant.grantId, proxy: ctx.self })
+  }
+  return members
+}
+
+/** Each request once: claimed synchronously, so two concurrent copies cannot both pass. */
+function claimOnce(ctx: AccessContext, request: AccessRequest, requestHash: Hex): void {
+  const expiresAt = request.issuedAt + ctx.freshnessSeconds
+  if (!ctx.replay.claim(requestHash, expiresAt, ctx.now()))
+    throw new ReplayedAccessRequestError({ requestHash })
+}
+
+const chainRefusals: Record<string, (grantId: Hex, recordId: Hex, purpose: number, cause: unknown) => Error> =
+  {
+    GrantNotFound: (grantId, _r, _p, cause) => new UnknownGrantError({ grantId, cause }),
+    GrantRevoked: (grantId, _r, _p, cause) => new GrantRevokedRefusalError({ grantId, cause }),
+    GrantExpired: (grantId, _r, _p, cause) => new GrantExpiredRefusalError({ grantId, cause }),
+    GrantNotYetValid: (grantId, _r, _p, cause) => new GrantNotYetValidRefusalError({ grantId, cause }),
+    PurposeMismatch: (grantId, _r, purpose, cause) =>
+      new PurposeMismatchRefusalError({ grantId, purpose, cause }),
+    RecordOutOfScope: (grantId, recordId, _p, cause) =>
+      new RecordOutOfScopeRefusalError({ grantId, recordId, cause }),
+    RecordNotFound: (grantId, recordId, _p, cause) =>
+      new RecordOutOfScopeRefusalError({ grantId, recordId, cause }),
+  }
+
+/**
+ * The chain's verdict at the latest block: revocations, expiry (chain time), break-glass windows and
+ * ownership as they are now, whatever the index has seen so far.
+ */
+async function confirmOnChain(ctx: AccessContext, request: AccessRequest, signer: Address): Promise<void> {
+  const { grantId, recordId, purpose } = request
+  try {
+    await checkAccess(ctx.client, { addresses: ctx.addresses, grantId, recordId, grantee: signer, purpose })
+  } catch (err) {
+    if (err instanceof ContractError) {
+      if (err.errorName === 'GranteeMismatch') throw new NotGranteeError({ grantId, signer, cause: err })
+      const refusal = chainRefusals[err.errorName]
+      if (refusal !== undefined) throw refusal(grantId, recordId, purpose, err)
+      throw new AccessDeniedError({ grantId, reason: err.errorName, cause: err })
+    }
+    throw new UpstreamUnavailableError({ what: 'chain', cause: err })
+  }
+}
+
+async function catchUp(ctx: AccessContext): Promise<void> {
+  try {
+    await ctx.index.catchUp()
+  } catch (err) {
+    throw new UpstreamUnavailableError({ what: 'chain', cause: err })
+  }
+}
+
+/** The grant's kfrag bundle, checked against the grant as the chain registered it. */
+async function loadBundle(
+  ctx: AccessContext,
+  grant: IndexedGrant,
+  members: readonly Address[],
+): Promise<KfragBundle> {
+  const { grantId } = grant
+  const invalid = (reason: string, cause?: unknown) => new InvalidKfragBundleError({ grantId, reason, cause })
+  const cid = decodeCid(grant.kfragsCid)
+  if (cid === undefined) throw invalid('the registered bundle CID is not a CID')
+  const bundle = await ctx.documents.get(
+    ctx,
+    cid,
+    'bundle',
+    (value) => {
+      try {
+        return parseKfragBundle(value)
+      } catch (err) {
+        throw invalid('not a kfrag bundle v1', err)
+      }
+    },
+    (err) => invalid('its CID names no dag-cbor document', err),
+  )
+  if (bundle.grantId.toLowerCase() !== grantId.toLowerCase()) throw invalid('it names another grant')
+  if (!isAddressEqual(bundle.grantor, grant.grantor)) throw invalid('it names another grantor')
+  if (!isAddressEqual(bundle.grantee, grant.grantee)) throw invalid('it names another grantee')
+  if (bundle.threshold !== grant.threshold) throw invalid('its threshold is not the grant’s')
+  const sameSet =
+    bundle.proxies.length === members.length && bundle.proxies.every((p, i) => isAddressEqual(p, members[i]!))
+  if (!sameSet) throw invalid('its proxy list is not the grant’s proxy set')
+  return bundle
+}
+
+/** This proxy's slot, whose scope must be the grant's own: a record grant never uses a tag or all kfrag. */
+function slotFor(ctx: AccessContext, grant: IndexedGrant, bundle: KfragBundle, recordId: Hex): KfragSlot {
+  const invalid = (reason: string, cause?: unknown) =>
+    new InvalidKfragBundleError({ grantId: grant.grantId, reason, cause })
+  let slot: KfragSlot
+  try {
+    slot = kfragFor(bundle, { recordId, proxy: ctx.self })
+  } catch (err) {
+    throw invalid('it holds no kfrag for this record and proxy', err)
+  }
+  const scope = slot.scope
+  const matches =
+    grant.scopeKind === 'record' || grant.scopeKind === 'records'
+      ? scope.kind === 'record' && scope.recordId.toLowerCase() === recordId.toLowerCase()
+      : grant.scopeKind === 'tag'
+        ? scope.kind === 'tag' && scope.tag.toLowerCase() === grant.scopeTarget.slice(0, 18)
+        : grant.scopeKind === 'all' && scope.kind === 'all'
+  if (!matches) throw invalid(`its ${scope.kind} kfrags do not match the grant's ${grant.scopeKind} scope`)
+  return slot
+}
+
+/**
+ * The capsule of the slot's level in the record's current registered envelope, checked against the request.
+ * On a mismatch the index catches up once: the record may have a version newer than the index knew.
+ */
+async function currentCapsule(
+  ctx: AccessContext,
+  record: IndexedRecord,
+  slot: KfragSlot,
+  request: AccessRequest,
+): Promise<Uint8Array> {
+  const capsule = await capsuleAt(ctx, record, slot)
+  if (capsuleHash(capsule) === request.capsuleHash.toLowerCase()) return capsule
+  await catchUp(ctx)
+  const latest = ctx.index.record(record.recordId)
+  if (latest !== undefined && latest.cid !== record.cid) {
+    const newer = await capsuleAt(ctx, latest, slot)
+    if (capsuleHash(newer) === request.capsuleHash.toLowerCase()) return newer
+  }
+  throw new CapsuleMismatchError({ recordId: record.recordId })
+}
+
+async function capsuleAt(ctx: AccessContext, record: IndexedRecord, slot: KfragSlot): Promise<Uint8Array> {
+  const { recordId } = record
+  const cid = decodeCid(record.cid)
+  if (cid === undefined) throw new InvalidEnvelopeError({ recordId })
+  const envelope = await ctx.documents.get<RecordEnvelope>(
+    ctx,
+    cid,
+    'envelope',
+    (value) => {
+      try {
+        return parseRecordEnvelope(value)
+      } catch (err) {
+        throw new InvalidEnvelopeError({ recordId, cause: err })
+      }
+    },
+    (err) => new InvalidEnvelopeError({ recordId, cause: err }),
+  )
+  try {
+    return capsuleOf(envelope, slot.level)
+  } catch (err) {
+    throw new InvalidEnvelopeError({ recordId, cause: err })
+  }
+}
+
+/**
+ * The grantee's receiving key as published on chain; the bundle's kfrags must have been made for it, so a
+ * cfrag goes only to the key the grantee itself publishes.
+ */
+async function granteeReceivingKey(
+  ctx: AccessContext,
+  grant: IndexedGrant,
+  bundle: KfragBundle,
+): Promise<Uint8Array> {
+  let published: Hex
+  try {
+    published = (await getEncryptionKey(ctx.client, { addresses: ctx.addresses, account: grant.grantee }))
+      .publicKey
+  } catch (err) {
+    if (err instanceof KeyNotPublishedError) {
+      throw new InvalidKfragBundleError({
+        grantId: grant.grantId,
+        reason: 'the grantee publishes no receiving key',
+        cause: err,
+      })
+    }
+    throw new UpstreamUnavailableError({ what: 'chain', cause: err })
+  }
+  if (published.toLowerCase() !== bytesToHex(bundle.receivingKey)) {
+    throw new InvalidKfragBundleError({
+      grantId: grant.grantId,
+      reason: "its receiving key is not the grantee's published key",
+    })
+  }
+  return bundle.receivingKey
+}
+
+const workerFailures: Record<'kfrag_sealed' | 'kfrag_unverified', string> = {
+  kfrag_sealed: 'the kfrag for this proxy does not open (wrong key, slot or grant)',
+  kfrag_unverified: 'the kfrag for this proxy does not verify against the grant’s keys',
+} as const
+
+async function reencryptWithKfrag(
+  ctx: AccessContext,
+  request: AccessRequest,
+  bundle: KfragBundle,
+  slot: KfragSlot,
+  capsule: Uint8Array,
+  receivingKey: Uint8Array,
+): Promise<Uint8Array> {
+  const outcome = await ctx.pool.run({
+    sealedKfrag: slot.sealedKfrag,
+    aad: slot.aad,
+    capsule,
+    verifyingKey: bundle.verifyingKey,
+    delegatingKey: slot.delegatingKey,
+    receivingKey,
+  })
+  if (outcome.ok) return outcome.cfrag
+  if (outcome.failure === 'capsule_invalid') throw new InvalidEnvelopeError({ recordId: request.recordId })
+  throw new InvalidKfragBundleError({ grantId: request.grantId, reason: workerFailures[outcome.failure] })
+}
+
+function decodeCid(bytes: Hex): CID | undefined {
+  try {
+    return CID.decode(hexToBytes(bytes))
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Envelopes and bundles by CID. Content under a CID never changes, so parsed documents are cached (bounded,
+ * least recently used first out); failures are not cached.
+ */
+export interface DocumentCache {
+  /**
+   * @param parse - checks the decoded value; throws the refusal for a document that is not one.
+   * @param invalid - the refusal for a CID the store refuses as no envelope at all (wrong codec, bad CID).
+   */
+  get<T>(
+    ctx: AccessContext,
+    cid: CID,
+    kind: 'envelope' | 'bundle',
+    parse: (value: unknown) => T,
+    invalid: (cause: unknown) => Error,
+  ): Promise<T>
+}
+
+export function createDocumentCache(capacity = 1024): DocumentCache {
+  const cache = new Map<string, Promise<unknown>>()
+  return {
+    get(ctx, cid, kind, parse, invalid) {
+      const id = `${kind}:${cid.toString()}`
+      const hit = cache.get(id)
+      if (hit !== undefined) {
+        cache.delete(id)
+        cache.set(id, hit)
+        return hit as never
+      }
+      const loading = fetchDocument(ctx, cid, invalid).then(parse)
+      cache.set(id, loading)
+      loading.catch(() => cache.delete(id))
+      if (cache.size > capacity) cache.delete(cache.keys().next().value as string)
+      return loading
+    },
+  }
+}
+
+/** Storage errors that say the CID itself is unusable, not that the store failed to answer. */
+const INVALID_DOCUMENT_ERRORS = new Set([
+  'NotAnEnvelopeError',
+  'InvalidCidError',
+  'UnverifiableCidError',
+  'UnsupportedCodecError',
+])
+
+async function fetchDocument(
+  ctx: AccessContext,
+  cid: CID,
+  invalid: (cause: unknown) => Error,
+): Promise<unknown> {
+  try {
+    return await ctx.storage.getEnvelope(cid, { signal: AbortSignal.timeout(ctx.fetchTimeoutMs) })
+  } catch (err) {
+    if (err instanceof Error && INVALID_DOCUMENT_ERRORS.has(err.name)) throw invalid(err)
+    throw new UpstreamUnavailableError({ what: 'storage', cause: err })
+  }
+}

@@ -1,0 +1,457 @@
+/**
+ * The proxy's index of what the chain says, fed by a checkpointed event follower over the ConsentRegistry:
+ * grants (terms, kfrag bundle CID, revocation), proxy sets, and each record's owner, tag and current
+ * envelope CID. A request is then checked with map lookups — the same cost with ten thousand grants on chain
+ * as with one — and no request ever scans the chain's history.
+ *
+ * With a directory the index is durable: one append-only JSON-lines file holds the index operations and,
+ * after each block range, a checkpoint line. A restart replays the file and follows on from the last
+ * checkpoint. Operations are idempotent, so a range delivered twice (after a crash between its operations
+ * and its checkpoint) changes nothing.
+ *
+ * @module
+ */
+import { createReadStream } from 'node:fs'
+import { mkdir, open, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import {
+  type Checkpoint,
+  type CheckpointStore,
+  followEvents,
+  type MedvaultAddresses,
+  memoryCheckpointStore,
+  type ScopeKindName,
+  scopeKindName,
+} from '@medvault/chain'
+import { consentRegistryAbi } from '@medvault/contracts'
+import {
+  type Address,
+  type Chain,
+  type Client,
+  getAddress,
+  type Hex,
+  type ParseEventLogsReturnType,
+  type Transport,
+} from 'viem'
+import { GrantIndexCorruptError } from './errors.ts'
+
+/** A grant as its events describe it. */
+export interface IndexedGrant {
+  grantId: Hex
+  grantor: Address
+  grantee: Address
+  scopeKind: ScopeKindName
+  /** Record id (record scope), left-aligned 8-byte tag (tag scope), else zero. */
+  scopeTarget: Hex
+  /** The records of a records-list scope (lowercase hex), empty otherwise. */
+  records: Hex[]
+  purpose: number
+  notBefore: number
+  expiry: number
+  threshold: number
+  proxySetId: number
+  /** CID bytes of the kfrag bundle, as registered. */
+  kfragsCid: Hex
+  revoked: boolean
+}
+
+/** A record as its events describe it. */
+export interface IndexedRecord {
+  recordId: Hex
+  owner: Address
+  /** The 8-byte tag, `0x0000000000000000` when none. */
+  tag: Hex
+  /** The current version (1 = as registered). */
+  version: number
+  /** CID bytes of the current version's envelope. */
+  cid: Hex
+}
+
+/** One index change; also the line format of the index file (with `t: 'checkpoint'` lines between ranges). */
+export type IndexOp =
+  | ({ t: 'grant' } & Omit<IndexedGrant, 'revoked' | 'records'>)
+  | { t: 'records'; grantId: Hex; records: Hex[] }
+  | { t: 'revoke'; grantId: Hex }
+  | { t: 'set'; setId: number; members: Address[] }
+  | { t: 'record'; recordId: Hex; owner: Address; tag: Hex; cid: Hex }
+  | { t: 'version'; recordId: Hex; version: number; cid: Hex }
+
+export interface GrantIndexInit {
+  addresses: MedvaultAddresses
+  /** First block to read when there is no checkpoint: the deployment block. Default 0. */
+  fromBlock?: bigint | undefined
+  /** Index an event only this many blocks below the head. Default 0. */
+  confirmations?: number | undefined
+  /** Milliseconds between polls once caught up. Default 1000. */
+  pollingInterval?: number | undefined
+  /** Most blocks per `eth_getLogs`. Default 1000. */
+  batchSize?: number | undefined
+  /** Directory of the durable index; in memory when omitted. */
+  dir?: string | undefined
+  /** Errors of background polls (the follower keeps going). */
+  onError?: ((error: Error) => void) | undefined
+}
+
+export interface GrantIndex {
+  /** Loads the index (replaying its file), catches up with the chain once, then keeps polling. */
+  start(): Promise<void>
+  /** Stops polling (after the range in flight); the index stays in memory for a later `start()`. */
+  stop(): Promise<void>
+  /** Reads up to the current head now; concurrent callers share one pass. */
+  catchUp(): Promise<void>
+  grant(grantId: Hex): IndexedGrant | undefined
+  record(recordId: Hex): IndexedRecord | undefined
+  proxySet(setId: number): readonly Address[] | undefined
+  /** The last block fully indexed. */
+  readonly indexedBlock: bigint | undefined
+  readonly counts: { grants: number; records: number; proxySets: number }
+}
+
+/** The index file name inside its directory. */
+export const GRANT_INDEX_FILE = 'grant-index.ndjson'
+
+// followEvents decodes strictly (`strict: true`), so every argument is present.
+type ConsentEvent = ParseEventLogsReturnType<typeof consentRegistryAbi, undefined, true>[number]
+
+/** Creates a grant index over the ConsentRegistry of `addresses` (not started). */
+export function createGrantIndex(
+  client: Client<Transport, Chain | undefined>,
+  init: GrantIndexInit,
+): GrantIndex {
+  const state = new IndexState()
+  const store = init.dir === undefined ? memoryStore() : fileStore(init.dir, state)
+  const follower = followEvents(client, {
+    abi: consentRegistryAbi,
+    address: init.addresses.consentRegistry,
+    fromBlock: init.fromBlock ?? 0n,
+    confirmations: init.confirmations ?? 0,
+    batchSize: init.batchSize ?? 1000,
+    checkpoint: store,
+    onEvents: async (events) => {
+      const ops = (events as ConsentEvent[]).flatMap(toOps)
+      await store.append(ops)
+      for (const op of ops) state.apply(op)
+    },
+  })
+  const pollingInterval = init.pollingInterval ?? 1000
+  let running: { stop: AbortController; loop: Promise<void> } | undefined
+  let inflight: Promise<void> | undefined
+  let queued: Promise<void> | undefined
+
+  const pass = async (): Promise<void> => {
+    await store.open()
+    await follower.sync()
+  }
+
+  // At most one pass runs; a caller arriving during it gets the next one, which starts after it and so sees
+  // every block mined before the call.
+  const catchUp = (): Promise<void> => {
+    if (inflight === undefined) {
+      inflight = pass().finally(() => {
+        inflight = undefined
+      })
+      return inflight
+    }
+    if (queued === undefined) {
+      queued = inflight
+        .catch(() => {})
+        .then(() => {
+          queued = undefined
+          return catchUp()
+        })
+    }
+    return queued
+  }
+
+  const loop = async (signal: AbortSignal): Promise<void> => {
+    while (!signal.aborted) {
+      await sleep(pollingInterval, signal)
+      if (signal.aborted) break
+      try {
+        await catchUp()
+      } catch (err) {
+        init.onError?.(err instanceof Error ? err : new Error(String(err)))
+      }
+    }
+  }
+
+  return {
+    async start() {
+      if (running !== undefined) return
+      await store.open()
+      await catchUp()
+      const stop = new AbortController()
+      running = { stop, loop: loop(stop.signal) }
+    },
+    async stop() {
+      const current = running
+      running = undefined
+      current?.stop.abort()
+      await current?.loop
+      await inflight?.catch(() => {})
+      await queued?.catch(() => {})
+      await store.close()
+    },
+    catchUp,
+    grant: (grantId) => state.grants.get(key(grantId)),
+    record: (recordId) => state.records.get(key(recordId)),
+    proxySet: (setId) => state.sets.get(setId),
+    get indexedBlock() {
+      return follower.checkpoint?.blockNumber
+    },
+    get counts() {
+      return { grants: state.grants.size, records: state.records.size, proxySets: state.sets.size }
+    },
+  }
+}
+
+const key = (hex: Hex): Hex => hex.toLowerCase() as Hex
+
+/** The index in memory; every operation is idempotent. */
+class IndexState {
+  readonly grants = new Map<Hex, IndexedGrant>()
+  readonly records = new Map<Hex, IndexedRecord>()
+  readonly sets = new Map<number, Address[]>()
+
+  apply(op: IndexOp): void {
+    switch (op.t) {
+      case 'grant': {
+        const { t: _, ...terms } = op
+        const known = this.grants.get(key(op.grantId))
+        // A grant id is created once on chain; a re-delivered event must not undo a revocation or a list.
+        this.grants.set(key(op.grantId), {
+          ...terms,
+          records: known?.records ?? [],
+          revoked: known?.revoked ?? false,
+        })
+        return
+      }
+      case 'records': {
+        const grant = this.grants.get(key(op.grantId))
+        if (grant !== undefined) grant.records = op.records.map(key)
+        return
+      }
+      case 'revoke': {
+        const grant = this.grants.get(key(op.grantId))
+        if (grant !== undefined) grant.revoked = true
+        return
+      }
+      case 'set':
+        this.sets.set(op.setId, op.members)
+        return
+      case 'record':
+        if (!this.records.has(key(op.recordId))) {
+          this.records.set(key(op.recordId), {
+            recordId: op.recordId,
+            owner: op.owner,
+            tag: op.tag,
+            version: 1,
+            cid: op.cid,
+          })
+        }
+        return
+      case 'version': {
+        const record = this.records.get(key(op.recordId))
+        if (record !== undefined && op.version > record.version) {
+          record.version = op.version
+          record.cid = op.cid
+        }
+        return
+      }
+    }
+  }
+}
+
+/** The index operations of one decoded ConsentRegistry event (none for events the proxy does not need). */
+export function toOps(event: ConsentEvent): IndexOp[] {
+  switch (event.eventName) {
+    case 'AccessGranted': {
+      const a = event.args
+      return [
+        {
+          t: 'grant',
+          grantId: key(a.grantId),
+          grantor: getAddress(a.grantor),
+          grantee: getAddress(a.grantee),
+          scopeKind: scopeKindName(a.scopeKind),
+          scopeTarget: key(a.scopeTarget),
+          purpose: a.purpose,
+          notBefore: a.notBefore,
+          expiry: a.expiry,
+          threshold: a.threshold,
+          proxySetId: a.proxySetId,
+          kfragsCid: key(a.kfragsCid),
+        },
+      ]
+    }
+    case 'GrantRecordsScoped':
+      return [{ t: 'records', grantId: key(event.args.grantId), records: event.args.records.map(key) }]
+    case 'AccessRevoked':
+      return [{ t: 'revoke', grantId: key(event.args.grantId) }]
+    case 'ProxySetCreated':
+      return [{ t: 'set', setId: event.args.setId, members: event.args.members.map((m) => getAddress(m)) }]
+    case 'RecordRegistered':
+      return [
+        {
+          t: 'record',
+          recordId: key(event.args.recordId),
+          owner: getAddress(event.args.owner),
+          tag: key(event.args.tag),
+          cid: key(event.args.cid),
+        },
+      ]
+    case 'RecordVersionAdded':
+      return [
+        {
+          t: 'version',
+          recordId: key(event.args.recordId),
+          version: event.args.version,
+          cid: key(event.args.cid),
+        },
+      ]
+    default:
+      return []
+  }
+}
+
+/** A checkpoint store that also persists the index operations ahead of each checkpoint. */
+interface IndexStore extends CheckpointStore {
+  open(): Promise<void>
+  append(ops: IndexOp[]): Promise<void>
+  close(): Promise<void>
+}
+
+function memoryStore(): IndexStore {
+  const checkpoints = memoryCheckpointStore()
+  return {
+    load: () => checkpoints.load(),
+    save: (c) => checkpoints.save(c),
+    async open() {},
+    async append() {},
+    async close() {},
+  }
+}
+
+type CheckpointLine = { t: 'checkpoint'; blockNumber: string; blockHash?: Hex }
+
+function fileStore(dir: string, state: IndexState): IndexStore {
+  const path = join(dir, GRANT_INDEX_FILE)
+  let handle: Awaited<ReturnType<typeof open>> | undefined
+  let loaded = false
+  let checkpoint: Checkpoint | undefined
+  let torn = false
+
+  const write = async (lines: string[]): Promise<void> => {
+    if (handle === undefined) handle = await open(path, 'a')
+    const text = `${torn ? '\n' : ''}${lines.join('\n')}\n`
+    torn = false
+    await handle.write(text)
+    await handle.datasync()
+  }
+
+  return {
+    async open() {
+      if (loaded) return
+      await mkdir(dir, { recursive: true })
+      const replayed = await replayFile(path, state)
+      checkpoint = replayed.checkpoint
+      torn = replayed.torn
+      loaded = true
+    },
+    async load() {
+      return checkpoint
+    },
+    async save(next) {
+      const line: CheckpointLine = {
+        t: 'checkpoint',
+        blockNumber: next.blockNumber.toString(),
+        ...(next.blockHash === undefined ? {} : { blockHash: next.blockHash }),
+      }
+      await write([JSON.stringify(line)])
+      checkpoint = next
+    },
+    async append(ops) {
+      if (ops.length > 0) await write(ops.map((op) => JSON.stringify(op)))
+    },
+    async close() {
+      await handle?.close()
+      handle = undefined
+    },
+  }
+}
+
+/** Replays the index file into `state`; returns its last checkpoint and whether its last line is torn. */
+async function replayFile(
+  path: string,
+  state: IndexState,
+): Promise<{ checkpoint: Checkpoint | undefined; torn: boolean }> {
+  const exists = await stat(path).then(
+    () => true,
+    () => false,
+  )
+  if (!exists) return { checkpoint: undefined, torn: false }
+  const lines = createInterface({
+    input: createReadStream(path, 'utf8'),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  })
+  let checkpoint: Checkpoint | undefined
+  let number = 0
+  let pending: { text: string; number: number } | undefined
+  const apply = (text: string, at: number): void => {
+    const value = parseIndexLine(text, at)
+    if (value.t === 'checkpoint') {
+      checkpoint = {
+        blockNumber: BigInt(value.blockNumber),
+        ...(value.blockHash === undefined ? {} : { blockHash: value.blockHash }),
+      }
+    } else {
+      state.apply(value)
+    }
+  }
+  for await (const text of lines) {
+    number++
+    if (pending !== undefined) apply(pending.text, pending.number)
+    pending = text === '' ? undefined : { text, number }
+  }
+  if (pending === undefined) return { checkpoint, torn: false }
+  try {
+    apply(pending.text, pending.number)
+    return { checkpoint, torn: false }
+  } catch {
+    // A crash mid-append tears only the last line; its range had no checkpoint yet and comes again.
+    return { checkpoint, torn: true }
+  }
+}
+
+const OP_TYPES = new Set(['grant', 'records', 'revoke', 'set', 'record', 'version', 'checkpoint'])
+
+function parseIndexLine(text: string, line: number): IndexOp | CheckpointLine {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    throw new GrantIndexCorruptError({ file: GRANT_INDEX_FILE, line, cause: err })
+  }
+  if (typeof value !== 'object' || value === null || !OP_TYPES.has((value as { t?: unknown }).t as string)) {
+    throw new GrantIndexCorruptError({ file: GRANT_INDEX_FILE, line })
+  }
+  const op = value as IndexOp | CheckpointLine
+  if (op.t === 'checkpoint' && !/^\d+$/.test(op.blockNumber)) {
+    throw new GrantIndexCorruptError({ file: GRANT_INDEX_FILE, line })
+  }
+  return op
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const timer = setTimeout(done, ms)
+    function done(): void {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}

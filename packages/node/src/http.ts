@@ -1,0 +1,114 @@
+/**
+ * The proxy's HTTP surface (Fastify): `POST /v1/reencrypt` and `GET /v1/health`. Every refusal is
+ * `{ error: { code, message } }` with the refusal's status; nothing of the request (capsule hashes aside,
+ * which are public) is echoed, and bodies are never logged.
+ *
+ * @module
+ */
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import type { Address } from 'viem'
+import { type AccessContext, answerAccessRequest } from './access.ts'
+import {
+  BaseError,
+  InternalProxyError,
+  MalformedAccessRequestError,
+  ProxyRefusalError,
+  RequestBodyTooLargeError,
+  RouteNotFoundError,
+  UnsupportedMediaTypeError,
+} from './errors.ts'
+
+/** What `GET /v1/health` answers. */
+export interface ProxyHealth {
+  ok: true
+  /** The operator address (the proxy's identity on chain). */
+  address: Address
+  chainId: number
+  /** The last block the grant index has fully read, as a decimal string; null before the first pass. */
+  indexedBlock: string | null
+}
+
+/** What the proxy reports about each request: codes and ids only, never request or key bytes. */
+export interface ProxyLogger {
+  info?(message: string, fields: Record<string, unknown>): void
+  error?(message: string, fields: Record<string, unknown>): void
+}
+
+export interface ServerInit {
+  bodyLimit: number
+  health: () => ProxyHealth
+  logger?: ProxyLogger | undefined
+}
+
+/** A Fastify instance with the proxy's routes (not listening). */
+export function buildServer(ctx: AccessContext, init: ServerInit): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: init.bodyLimit,
+    // Bounded waits so a slow client cannot hold a connection open.
+    requestTimeout: 30_000,
+    connectionTimeout: 30_000,
+    return503OnClosing: true,
+  })
+  // Only JSON, read as text: protocol's strict parser (exact fields, bounded size) does the parsing.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body))
+
+  app.post('/v1/reencrypt', async (request, reply) => {
+    const answer = await answerAccessRequest(ctx, request.body)
+    init.logger?.info?.('answered', { grantId: answer.receipt.grantId, recordId: answer.receipt.recordId })
+    return reply.header('cache-control', 'no-store').send(answer)
+  })
+  app.get('/v1/health', async (_request, reply) =>
+    reply.header('cache-control', 'no-store').send(init.health()),
+  )
+
+  app.setNotFoundHandler((_request, reply) => {
+    const refusal = new RouteNotFoundError()
+    reply.code(refusal.status).send(errorBody(refusal))
+  })
+  app.setErrorHandler((error, _request, reply) => {
+    const refusal = toRefusal(error, init.bodyLimit)
+    if (refusal.status >= 500) init.logger?.error?.('failed', { code: refusal.code, error: describe(error) })
+    else init.logger?.info?.('refused', { code: refusal.code })
+    reply.code(refusal.status).header('cache-control', 'no-store').send(errorBody(refusal))
+  })
+  return app
+}
+
+function errorBody(refusal: ProxyRefusalError): { error: { code: string; message: string } } {
+  return { error: { code: refusal.code, message: refusal.shortMessage } }
+}
+
+/** Fastify's own errors (body limit, media type, empty body) and anything unexpected, as refusals. */
+function toRefusal(error: unknown, bodyLimit: number): ProxyRefusalError {
+  if (error instanceof ProxyRefusalError) return error
+  const code = (error as Partial<FastifyError>).code
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new RequestBodyTooLargeError({ limit: bodyLimit })
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new UnsupportedMediaTypeError()
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new MalformedAccessRequestError({ reason: 'the body is empty' })
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new MalformedAccessRequestError({ reason: 'the Content-Length does not match the body' })
+  }
+  const status = (error as Partial<FastifyError>).statusCode
+  if (status === 413) return new RequestBodyTooLargeError({ limit: bodyLimit })
+  if (status === 415) return new UnsupportedMediaTypeError()
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new MalformedAccessRequestError({ reason: 'the HTTP request is malformed' })
+  }
+  return new InternalProxyError({ cause: error })
+}
+
+/** An unexpected error for the operator's log: its name and, for medvault errors, the short message only. */
+function describe(error: unknown): string {
+  if (error instanceof ProxyRefusalError) {
+    const cause = error.cause
+    return cause === undefined ? error.name : `${error.name} (cause: ${describe(cause)})`
+  }
+  if (error instanceof BaseError) return `${error.name}: ${error.shortMessage}`
+  return error instanceof Error ? error.name : 'unknown'
+}

@@ -1,0 +1,115 @@
+/**
+ * @packageDocumentation
+ *
+ * medvault's node: the HTTP **re-encryption proxy**. A proxy holds only its operator account key and the
+ * ECIES key its kfrags are sealed to. It re-encrypts only what the chain authorised — the capsule of the
+ * grant's scope level in the record's current chain-registered, CID-verified envelope, never a capsule
+ * the requester supplies — for the grantee's EIP-712-signed, fresh, never-replayed request addressed to it,
+ * and answers with the capsule fragment and an access receipt signed by its operator, logged durably.
+ *
+ * Grants, proxy sets and record versions come from an index fed by a checkpointed event follower, so a
+ * request costs the same with ten thousand grants on chain as with one; the chain's `checkAccess` view at
+ * the latest block is the final authority. Umbral work runs in worker threads.
+ *
+ * HTTP API v1: `POST /v1/reencrypt` (an `AccessRequestBody` of `@medvault/protocol` → an
+ * `AccessResponseBody`), `GET /v1/health`. Refusals are `{ error: { code, message } }`; codes and statuses
+ * are listed in {@link proxyErrorStatus}.
+ *
+ * @example
+ * ```ts
+ * import { createProxy } from '@medvault/node'
+ *
+ * await using proxy = await createProxy(
+ *   { account: privateKeyToAccount(operatorKey), eciesSecretKey, receiptsDir: './receipts', indexDir: './index' },
+ *   { publicClient, storage, addresses, deployBlock },
+ * )
+ * await operator.registerProxy({ publicKey: getPublicKey(eciesSecretKey), endpoint: proxy.url })
+ * ```
+ */
+
+export type { AccessContext, CfragTamper } from './access.ts'
+export {
+  AccessDeniedError,
+  type AccessDeniedErrorType,
+  BadSignatureError,
+  type BadSignatureErrorType,
+  BaseError,
+  type BaseErrorParameters,
+  CapsuleMismatchError,
+  type CapsuleMismatchErrorType,
+  FutureAccessRequestError,
+  type FutureAccessRequestErrorType,
+  GrantExpiredRefusalError,
+  type GrantExpiredRefusalErrorType,
+  GrantIndexCorruptError,
+  type GrantIndexCorruptErrorType,
+  GrantNotYetValidRefusalError,
+  type GrantNotYetValidRefusalErrorType,
+  GrantRevokedRefusalError,
+  type GrantRevokedRefusalErrorType,
+  InternalProxyError,
+  type InternalProxyErrorType,
+  InvalidEnvelopeError,
+  type InvalidEnvelopeErrorType,
+  InvalidKfragBundleError,
+  type InvalidKfragBundleErrorType,
+  InvalidProxyInitError,
+  type InvalidProxyInitErrorType,
+  MalformedAccessRequestError,
+  type MalformedAccessRequestErrorType,
+  NotGranteeError,
+  type NotGranteeErrorType,
+  NotInProxySetError,
+  type NotInProxySetErrorType,
+  type ProxyErrorCode,
+  ProxyRefusalError,
+  ProxyShuttingDownError,
+  type ProxyShuttingDownErrorType,
+  PurposeMismatchRefusalError,
+  type PurposeMismatchRefusalErrorType,
+  proxyErrorStatus,
+  ReceiptLogCorruptError,
+  type ReceiptLogCorruptErrorType,
+  RecordOutOfScopeRefusalError,
+  type RecordOutOfScopeRefusalErrorType,
+  ReencryptionWorkerError,
+  type ReencryptionWorkerErrorType,
+  ReplayedAccessRequestError,
+  type ReplayedAccessRequestErrorType,
+  RequestBodyTooLargeError,
+  type RequestBodyTooLargeErrorType,
+  RouteNotFoundError,
+  type RouteNotFoundErrorType,
+  StaleAccessRequestError,
+  type StaleAccessRequestErrorType,
+  UnknownGrantError,
+  type UnknownGrantErrorType,
+  UnknownRecordError,
+  type UnknownRecordErrorType,
+  UnsupportedMediaTypeError,
+  type UnsupportedMediaTypeErrorType,
+  UpstreamUnavailableError,
+  type UpstreamUnavailableErrorType,
+  WorkerPoolClosedError,
+  type WorkerPoolClosedErrorType,
+  WrongProxyError,
+  type WrongProxyErrorType,
+} from './errors.ts'
+export {
+  createGrantIndex,
+  GRANT_INDEX_FILE,
+  type GrantIndex,
+  type GrantIndexInit,
+  type IndexedGrant,
+  type IndexedRecord,
+  type IndexOp,
+} from './grant-index.ts'
+export type { ProxyHealth, ProxyLogger } from './http.ts'
+export { createProxy, type ProxyComponents, type ProxyInit, type ReencryptionProxy } from './proxy.ts'
+export {
+  fileReceiptLog,
+  memoryReceiptLog,
+  RECEIPT_LOG_FILE,
+  type ReceiptLog,
+  type SignedReceipt,
+} from './receipt-log.ts'

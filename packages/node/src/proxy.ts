@@ -1,0 +1,354 @@
+/**
+ * `createProxy`: a re-encryption proxy as a `Startable` service — the HTTP server, the grant index, the
+ * worker pool and the receipt log, composed from settings ({@link ProxyInit}) and injected neighbours
+ * ({@link ProxyComponents}).
+ *
+ * @module
+ */
+import { availableParallelism } from 'node:os'
+import type { MedvaultAddresses } from '@medvault/chain'
+import { MAX_REQUEST_BODY_BYTES, type ProtocolDomain } from '@medvault/protocol'
+import type { Storage } from '@medvault/storage'
+import type { FastifyInstance } from 'fastify'
+import {
+  type Account,
+  type Address,
+  type Chain,
+  type Client,
+  type Hex,
+  hexToBytes,
+  isHex,
+  type LocalAccount,
+  type Transport,
+} from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { getChainId } from 'viem/actions'
+import { type AccessContext, type CfragTamper, createDocumentCache } from './access.ts'
+import { InvalidProxyInitError } from './errors.ts'
+import { createGrantIndex, type GrantIndex } from './grant-index.ts'
+import { buildServer, type ProxyHealth, type ProxyLogger } from './http.ts'
+import { fileReceiptLog, memoryReceiptLog, type ReceiptLog, type SignedReceipt } from './receipt-log.ts'
+import { createReplayCache, type ReplayCache } from './replay-cache.ts'
+import { createWorkerPool, type WorkerPool } from './worker-pool.ts'
+
+/** A proxy's settings. */
+export interface ProxyInit {
+  /**
+   * The operator account: the address registered in the ProxyRegistry, which signs receipts. A viem local
+   * account (`privateKeyToAccount(…)`) or a 32-byte private key as hex.
+   */
+  account: LocalAccount | Hex
+  /**
+   * The secret key whose public key the operator registered in the ProxyRegistry (kfrags are sealed to it):
+   * 32 bytes, or hex. The proxy holds no other secret.
+   */
+  eciesSecretKey: Uint8Array | Hex
+  /** Interface to listen on. Default `127.0.0.1`. */
+  host?: string | undefined
+  /** Port to listen on; 0 picks a free one, which later restarts reuse. Default 0. */
+  port?: number | undefined
+  /** How old a request may be, in seconds. Default 300. */
+  freshnessSeconds?: number | undefined
+  /** How far ahead of this proxy's clock a request may be dated, in seconds. Default 30. */
+  maxClockSkewSeconds?: number | undefined
+  /** Largest request body in bytes (larger: 413). Default 4096 (`MAX_REQUEST_BODY_BYTES`). */
+  bodyLimit?: number | undefined
+  /** Directory of the durable receipt log; in memory when omitted. */
+  receiptsDir?: string | undefined
+  /** Directory of the durable grant index (operations and checkpoints); in memory when omitted. */
+  indexDir?: string | undefined
+  /** Re-encryption worker threads. Default: the number of cores. */
+  workers?: number | undefined
+  /** Index events only this many blocks below the head. Default 0. */
+  confirmations?: number | undefined
+  /** Milliseconds between index polls. Default 1000 (a miss also catches up at once). */
+  pollingInterval?: number | undefined
+  /** Longest wait for an envelope or bundle from storage, in ms. Default 10000. */
+  fetchTimeoutMs?: number | undefined
+  /** Start listening in `createProxy`. Default true. */
+  start?: boolean | undefined
+}
+
+/** What a proxy is given rather than configured with. */
+export interface ProxyComponents {
+  /** A viem public client of the chain the deployment is on (the medvault actions need not be attached). */
+  publicClient: Client<Transport, Chain | undefined, Account | undefined>
+  /** Where envelopes and kfrag bundles are read; every block is checked against its CID. */
+  storage: Pick<Storage, 'getEnvelope'>
+  /** The medvault deployment. */
+  addresses: MedvaultAddresses
+  /** The deployment block: the grant index starts reading there. Default 0. */
+  deployBlock?: bigint | undefined
+  /** Receives one line per answer or refusal (codes and ids only). */
+  logger?: ProxyLogger | undefined
+  /**
+   * **For fault-injection tests only.** Replaces each cfrag this proxy answers with (e.g. flips a byte),
+   * to show that clients detect a lying proxy. It is a component, not a setting, so no configuration file
+   * or environment variable can turn it on; production code never passes it.
+   */
+  tamper?: CfragTamper | undefined
+}
+
+/** A running (or stopped) re-encryption proxy. */
+export interface ReencryptionProxy {
+  /** The operator address. */
+  readonly address: Address
+  /** `http://host:port` once started; the same after a restart. */
+  readonly url: string
+  start(): Promise<void>
+  /** Stops listening (requests in flight finish), the index poller and the workers. */
+  stop(): Promise<void>
+  isStarted(): boolean
+  /** Every receipt signed, oldest first (from the log file when `receiptsDir` is set, across restarts). */
+  receipts(): AsyncIterable<SignedReceipt>
+  /** What `GET /v1/health` answers. */
+  health(): ProxyHealth
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+/**
+ * Creates a re-encryption proxy and (unless `start: false`) starts it: the grant index catches up with the
+ * chain, then the HTTP server listens.
+ *
+ * @example
+ * ```ts
+ * import { createProxy } from '@medvault/node'
+ *
+ * await using proxy = await createProxy(
+ *   { account: operatorKey, eciesSecretKey, receiptsDir: './receipts' },
+ *   { publicClient, storage, addresses, deployBlock },
+ * )
+ * await operator.registerProxy({ publicKey: getPublicKey(eciesSecretKey), endpoint: proxy.url })
+ * ```
+ * @throws {InvalidProxyInitError} for a missing or malformed setting.
+ */
+export async function createProxy(init: ProxyInit, components: ProxyComponents): Promise<ReencryptionProxy> {
+  const proxy = new ProxyService(checkInit(init), components)
+  if (init.start !== false) await proxy.start()
+  return proxy
+}
+
+interface CheckedInit {
+  account: LocalAccount
+  eciesSecretKey: Uint8Array
+  host: string
+  port: number
+  freshnessSeconds: number
+  maxClockSkewSeconds: number
+  bodyLimit: number
+  receiptsDir: string | undefined
+  indexDir: string | undefined
+  workers: number
+  confirmations: number
+  pollingInterval: number
+  fetchTimeoutMs: number
+}
+
+function checkInit(init: ProxyInit): CheckedInit {
+  const int = (setting: string, value: number | undefined, fallback: number, min: number, max: number) => {
+    const v = value ?? fallback
+    if (!Number.isSafeInteger(v) || v < min || v > max) {
+      throw new InvalidProxyInitError({ setting, expected: `an integer from ${min} to ${max}` })
+    }
+    return v
+  }
+  return {
+    account: toAccount(init.account),
+    eciesSecretKey: toSecretKey(init.eciesSecretKey),
+    host: init.host ?? '127.0.0.1',
+    port: int('port', init.port, 0, 0, 65_535),
+    freshnessSeconds: int('freshnessSeconds', init.freshnessSeconds, 300, 1, 86_400),
+    maxClockSkewSeconds: int('maxClockSkewSeconds', init.maxClockSkewSeconds, 30, 0, 3_600),
+    bodyLimit: int('bodyLimit', init.bodyLimit, MAX_REQUEST_BODY_BYTES, 256, 1_048_576),
+    receiptsDir: init.receiptsDir,
+    indexDir: init.indexDir,
+    workers: int('workers', init.workers, availableParallelism(), 1, 256),
+    confirmations: int('confirmations', init.confirmations, 0, 0, 1_000),
+    pollingInterval: int('pollingInterval', init.pollingInterval, 1000, 1, 3_600_000),
+    fetchTimeoutMs: int('fetchTimeoutMs', init.fetchTimeoutMs, 10_000, 1, 600_000),
+  }
+}
+
+function toAccount(account: LocalAccount | Hex): LocalAccount {
+  if (typeof account === 'string') {
+    if (!isHex(account) || account.length !== 66) {
+      throw new InvalidProxyInitError({
+        setting: 'account',
+        expected: 'a local account or a 32-byte hex private key',
+      })
+    }
+    return privateKeyToAccount(account)
+  }
+  if (account?.type !== 'local' || typeof account.signTypedData !== 'function') {
+    throw new InvalidProxyInitError({
+      setting: 'account',
+      expected: 'a viem local account that signs typed data',
+    })
+  }
+  return account
+}
+
+function toSecretKey(key: Uint8Array | Hex): Uint8Array {
+  const bytes = typeof key === 'string' && isHex(key) ? hexToBytes(key) : key
+  if (!(bytes instanceof Uint8Array) || bytes.length !== 32) {
+    throw new InvalidProxyInitError({ setting: 'eciesSecretKey', expected: '32 bytes (or their hex)' })
+  }
+  return Uint8Array.from(bytes)
+}
+
+/** The parts that live between a `start()` and its `stop()`. */
+interface Running {
+  server: FastifyInstance
+  pool: WorkerPool
+  receipts: ReceiptLog
+}
+
+class ProxyService implements ReencryptionProxy {
+  readonly address: Address
+  readonly #init: CheckedInit
+  readonly #components: ProxyComponents
+  readonly #index: GrantIndex
+  // Kept across stop/start: a request answered before a restart in this process stays answered.
+  readonly #replay: ReplayCache = createReplayCache()
+  readonly #documents = createDocumentCache()
+  readonly #memoryReceipts: ReceiptLog | undefined
+  #port: number
+  #chainId: number | undefined
+  #running: Running | undefined
+  #transition: Promise<void> = Promise.resolve()
+
+  constructor(init: CheckedInit, components: ProxyComponents) {
+    this.#init = init
+    this.#components = components
+    this.address = init.account.address
+    this.#port = init.port
+    this.#memoryReceipts = init.receiptsDir === undefined ? memoryReceiptLog() : undefined
+    this.#index = createGrantIndex(components.publicClient, {
+      addresses: components.addresses,
+      fromBlock: components.deployBlock,
+      confirmations: init.confirmations,
+      pollingInterval: init.pollingInterval,
+      dir: init.indexDir,
+      onError: (err) => components.logger?.error?.('index poll failed', { error: err.name }),
+    })
+  }
+
+  get url(): string {
+    const host = this.#init.host.includes(':') ? `[${this.#init.host}]` : this.#init.host
+    return `http://${host}:${this.#port}`
+  }
+
+  isStarted(): boolean {
+    return this.#running !== undefined
+  }
+
+  start(): Promise<void> {
+    this.#transition = this.#transition.catch(() => {}).then(() => this.#start())
+    return this.#transition
+  }
+
+  stop(): Promise<void> {
+    this.#transition = this.#transition.catch(() => {}).then(() => this.#stop())
+    return this.#transition
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop()
+  }
+
+  health(): ProxyHealth {
+    const block = this.#index.indexedBlock
+    return {
+      ok: true,
+      address: this.address,
+      chainId: this.#chainId ?? this.#components.publicClient.chain?.id ?? 0,
+      indexedBlock: block === undefined ? null : block.toString(),
+    }
+  }
+
+  async *receipts(): AsyncIterable<SignedReceipt> {
+    if (this.#memoryReceipts !== undefined) {
+      yield* this.#memoryReceipts.entries()
+      return
+    }
+    // The file is the record, whether or not the proxy is running now.
+    const log = this.#running?.receipts ?? (await fileReceiptLog(this.#init.receiptsDir!))
+    try {
+      yield* log.entries()
+    } finally {
+      if (log !== this.#running?.receipts) await log.close()
+    }
+  }
+
+  async #start(): Promise<void> {
+    if (this.#running !== undefined) return
+    const { publicClient } = this.#components
+    this.#chainId ??= publicClient.chain?.id ?? (await getChainId(publicClient))
+    await this.#index.start()
+    const receipts = this.#memoryReceipts ?? (await fileReceiptLog(this.#init.receiptsDir!))
+    if (this.#memoryReceipts === undefined) await this.#rememberAnswered(receipts)
+    const pool = createWorkerPool({ size: this.#init.workers, eciesSecretKey: this.#init.eciesSecretKey })
+    const server = buildServer(this.#context(pool, receipts), {
+      bodyLimit: this.#init.bodyLimit,
+      health: () => this.health(),
+      logger: this.#components.logger,
+    })
+    try {
+      await server.listen({ host: this.#init.host, port: this.#port })
+    } catch (err) {
+      await Promise.allSettled([
+        pool.close(),
+        receipts === this.#memoryReceipts ? undefined : receipts.close(),
+      ])
+      await this.#index.stop()
+      throw err
+    }
+    const address = server.server.address()
+    if (address !== null && typeof address === 'object') this.#port = address.port
+    this.#running = { server, pool, receipts }
+  }
+
+  async #stop(): Promise<void> {
+    const running = this.#running
+    if (running === undefined) return
+    this.#running = undefined
+    await running.server.close()
+    await this.#index.stop()
+    await running.pool.close()
+    if (running.receipts !== this.#memoryReceipts) await running.receipts.close()
+  }
+
+  /** After a process restart the replay cache is empty: receipts still inside the window refill it. */
+  async #rememberAnswered(receipts: ReceiptLog): Promise<void> {
+    const now = Math.floor(Date.now() / 1000)
+    const horizon = this.#init.freshnessSeconds + this.#init.maxClockSkewSeconds
+    for await (const { receipt } of receipts.entries()) {
+      if (receipt.at + horizon >= now) this.#replay.claim(receipt.requestHash, receipt.at + horizon, now)
+    }
+  }
+
+  #context(pool: WorkerPool, receipts: ReceiptLog): AccessContext {
+    const domain: ProtocolDomain = {
+      chainId: this.#chainId!,
+      verifyingContract: this.#components.addresses.consentRegistry,
+    }
+    return {
+      self: this.address,
+      domain,
+      account: this.#init.account,
+      client: this.#components.publicClient,
+      addresses: this.#components.addresses,
+      storage: this.#components.storage,
+      index: this.#index,
+      replay: this.#replay,
+      documents: this.#documents,
+      pool,
+      receipts,
+      freshnessSeconds: this.#init.freshnessSeconds,
+      maxClockSkewSeconds: this.#init.maxClockSkewSeconds,
+      fetchTimeoutMs: this.#init.fetchTimeoutMs,
+      now: () => Math.floor(Date.now() / 1000),
+      tamper: this.#components.tamper,
+    }
+  }
+}

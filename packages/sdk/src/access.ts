@@ -1,0 +1,394 @@
+/**
+ * A grantee's read: find the grant that covers the record, check it on chain, ask the grant's proxies
+ * (hedged: M at once, one more after a short delay or at once on a failure), verify every cfrag and receipt,
+ * and open the data key with M verified cfrags.
+ *
+ * Nothing a proxy returns is trusted: a cfrag must pass its Umbral proof against the capsule of the
+ * registered envelope, the grantor's verifying key, the scope's delegating key and the reader's receiving
+ * key; the receipt must be signed by the proxy that was asked, for exactly this request. A proxy that is
+ * down, slow or lying costs time, never the read, while M honest proxies answer.
+ *
+ * @module
+ */
+import {
+  GrantExpiredError as ChainGrantExpiredError,
+  GrantNotYetValidError as ChainGrantNotYetValidError,
+  GrantRevokedError as ChainGrantRevokedError,
+  checkAccess,
+  type GrantListing,
+  getGrants,
+  getProxy,
+  getProxySet,
+  type Purpose,
+} from '@medvault/chain'
+import { publicKeys } from '@medvault/crypto'
+import {
+  Capsule,
+  CapsuleFrag,
+  decryptReencrypted,
+  PublicKey,
+  SecretKey,
+  type VerifiedCapsuleFrag,
+} from '@medvault/crypto/umbral'
+import {
+  type AccessReceipt,
+  type AccessRequest,
+  accessRequestBody,
+  accessRequestTypedData,
+  bundleEntryFor,
+  capsuleHash,
+  capsuleOf,
+  hashAccessRequest,
+  type KfragBundle,
+  normalizeSignature,
+  type ProtocolDomain,
+  parseKfragBundle,
+  randomNonce,
+  verifyReceipt,
+  wrappedKeyOf,
+} from '@medvault/protocol'
+import { type Address, type Hex, isAddressEqual } from 'viem'
+import { cidFromHex, type LoadedRecord, storageIntegrity } from './content.ts'
+import type { VaultContext } from './context.ts'
+import {
+  GrantExpiredError,
+  GrantNotYetValidError,
+  GrantRevokedError,
+  IntegrityError,
+  InvalidOptionError,
+  KeyMismatchError,
+  NoGrantError,
+  NotEnoughProxiesError,
+  ProxyError,
+} from './errors.ts'
+import { covers, toGrant } from './grants.ts'
+import { hedge } from './hedge.ts'
+import { equalBytes } from './identity.ts'
+import { parsePurpose } from './options.ts'
+import { displayEndpoint, type ProxyEndpoint, requestReencryption } from './proxy-client.ts'
+import type { VaultProgressEvent } from './types.ts'
+
+/** What a verified proxy answer leaves: its cfrag and its signed receipt. */
+export interface VerifiedAnswer {
+  proxy: Address
+  cfrag: VerifiedCapsuleFrag
+  receipt: AccessReceipt
+  signature: Hex
+}
+
+/** Codes a proxy answers with when the grant itself does not allow the read: the chain says why. */
+const GRANT_STATE_CODES = new Set([
+  'grant_revoked',
+  'grant_expired',
+  'grant_not_yet_valid',
+  'not_grantee',
+  'record_out_of_scope',
+  'purpose_mismatch',
+  'unknown_grant',
+])
+
+/**
+ * Opens the data key of the current version of a record the reader does not own, through the proxies.
+ *
+ * @throws {NoGrantError} no grant covers it; {@link GrantRevokedError} / {@link GrantExpiredError} /
+ *   {@link GrantNotYetValidError} the covering grant does not hold; {@link NotEnoughProxiesError} fewer
+ *   than M proxies returned a verified re-encryption; {@link IntegrityError} the bundle or data key do not
+ *   check out.
+ */
+export async function openAsGrantee(
+  ctx: VaultContext,
+  loaded: LoadedRecord,
+  options: {
+    purpose?: Purpose | number | undefined
+    signal?: AbortSignal | undefined
+    onProgress?: ((event: VaultProgressEvent) => void) | undefined
+  },
+): Promise<{ dek: Uint8Array; grantId: Hex; answers: VerifiedAnswer[] }> {
+  const { signal, onProgress } = options
+  const { recordId } = loaded
+  if (loaded.version !== loaded.currentVersion) {
+    throw new InvalidOptionError({
+      option: 'version',
+      expected: `the current version (${loaded.currentVersion}): proxies re-encrypt only the current version for grantees`,
+    })
+  }
+  const purpose = options.purpose === undefined ? undefined : parsePurpose(options.purpose)
+  const grant = await findGrant(ctx, loaded, purpose)
+  signal?.throwIfAborted()
+
+  let bundle: KfragBundle
+  try {
+    bundle = parseKfragBundle(
+      await ctx.storage.getEnvelope(cidFromHex(grant.kfragsCid), signal === undefined ? {} : { signal }),
+    )
+  } catch (err) {
+    const mapped = storageIntegrity(err, 'kfrag bundle', recordId)
+    if (mapped !== err || !(err instanceof Error) || err.name.endsWith('AbortError')) throw mapped
+    if (signal?.aborted === true) throw err
+    throw new IntegrityError({
+      target: 'kfrag bundle',
+      recordId,
+      reason: 'the kfrag bundle is not valid',
+      cause: err,
+    })
+  }
+  const keys = await ctx.keys()
+  const mine = publicKeys(keys)
+  const members = await getProxySet(ctx.publicClient, { addresses: ctx.addresses, setId: grant.proxySetId })
+  if (
+    bundle.grantId.toLowerCase() !== grant.grantId.toLowerCase() ||
+    !isAddressEqual(bundle.grantor, grant.grantor) ||
+    !isAddressEqual(bundle.grantee, ctx.address) ||
+    bundle.threshold !== grant.threshold ||
+    bundle.proxies.length !== members.length ||
+    bundle.proxies.some((p, i) => !isAddressEqual(p, members[i] as Address))
+  ) {
+    throw new IntegrityError({
+      target: 'kfrag bundle',
+      recordId,
+      reason: 'the kfrag bundle does not match its grant',
+    })
+  }
+  if (!equalBytes(bundle.receivingKey, mine.receiving)) {
+    throw new KeyMismatchError({ account: ctx.address, what: 'the key this grant was made for' })
+  }
+  let entry: ReturnType<typeof bundleEntryFor>
+  try {
+    entry = bundleEntryFor(bundle, recordId)
+  } catch (cause) {
+    throw new IntegrityError({
+      target: 'kfrag bundle',
+      recordId,
+      reason: 'the kfrag bundle has no entry for the record',
+      cause,
+    })
+  }
+  const level = entry.scope.kind
+  if (
+    level === 'tag' &&
+    (loaded.chainTag === undefined ||
+      (entry.scope.kind === 'tag' && entry.scope.tag.toLowerCase() !== loaded.chainTag.toLowerCase()))
+  ) {
+    throw new IntegrityError({
+      target: 'kfrag bundle',
+      recordId,
+      reason: "the bundle's tag is not the record's",
+    })
+  }
+  let capsuleBytes: Uint8Array
+  let wrapped: Uint8Array
+  try {
+    capsuleBytes = capsuleOf(loaded.envelope, level)
+    wrapped = wrappedKeyOf(loaded.envelope, level)
+  } catch (cause) {
+    throw new IntegrityError({
+      target: 'envelope',
+      recordId,
+      reason: `the envelope has no ${level} capsule`,
+      cause,
+    })
+  }
+  const capsule = Capsule.fromBytesSimple(capsuleBytes)
+  const verifyingPk = PublicKey.fromCompressedBytes(bundle.verifyingKey)
+  const delegatingPk = PublicKey.fromCompressedBytes(entry.delegatingKey)
+  const receivingPk = PublicKey.fromCompressedBytes(mine.receiving)
+  const hash = capsuleHash(capsuleBytes)
+  const domain: ProtocolDomain = { chainId: ctx.chainId, verifyingContract: ctx.addresses.consentRegistry }
+  const grantPurpose = typeof grant.purpose === 'number' ? grant.purpose : parsePurpose(grant.purpose)
+
+  const endpoints: ProxyEndpoint[] = await Promise.all(
+    bundle.proxies.map(async (address) => {
+      const proxy = await getProxy(ctx.publicClient, { addresses: ctx.addresses, operator: address })
+      return {
+        address,
+        endpoint: proxy === undefined || proxy.retired ? undefined : proxy.endpoint,
+        retired: proxy?.retired === true,
+      }
+    }),
+  )
+  // Spread the load: start at a random member; the order after that is the set's.
+  const start = Math.floor(Math.random() * endpoints.length)
+  const candidates = [...endpoints.slice(start), ...endpoints.slice(0, start)]
+
+  const result = await hedge<ProxyEndpoint & { retired?: boolean }, VerifiedAnswer>({
+    candidates,
+    needed: bundle.threshold,
+    delayMs: ctx.hedgeDelayMs,
+    attemptTimeoutMs: ctx.proxyTimeoutMs,
+    signal,
+    onStart: (proxy, reason) => onProgress?.({ type: 'access:request', proxy: proxy.address, reason }),
+    onSettle: (outcome) =>
+      onProgress?.({
+        type: 'access:answer',
+        proxy: outcome.candidate.address,
+        ok: outcome.ok,
+        ...(outcome.ok ? {} : { code: outcome.error instanceof ProxyError ? outcome.error.code : 'error' }),
+      }),
+    attempt: async (proxy, attemptSignal) => {
+      if (proxy.retired === true)
+        throw new ProxyError({ proxy: proxy.address, endpoint: undefined, code: 'retired' })
+      const request: AccessRequest = {
+        proxy: proxy.address,
+        grantId: grant.grantId,
+        recordId,
+        capsuleHash: hash,
+        purpose: grantPurpose,
+        issuedAt: Math.floor(Date.now() / 1000),
+        nonce: randomNonce(),
+      }
+      const signature = normalizeSignature(
+        await ctx.walletClient.signTypedData({
+          account: ctx.walletClient.account,
+          ...accessRequestTypedData(domain, request),
+        }),
+      )
+      const answer = await requestReencryption(proxy, accessRequestBody(request, signature), {
+        signal: attemptSignal,
+        ...(ctx.fetch === undefined ? {} : { fetch: ctx.fetch }),
+      })
+      const shown = displayEndpoint(proxy.endpoint)
+      try {
+        await verifyReceipt({
+          domain,
+          receipt: answer.receipt,
+          signature: answer.signature,
+          proxy: proxy.address,
+        })
+        const r = answer.receipt
+        if (
+          r.grantId.toLowerCase() !== request.grantId.toLowerCase() ||
+          r.recordId.toLowerCase() !== recordId.toLowerCase() ||
+          !isAddressEqual(r.requester, ctx.address) ||
+          r.capsuleHash.toLowerCase() !== hash.toLowerCase() ||
+          r.requestHash.toLowerCase() !== hashAccessRequest(domain, request).toLowerCase()
+        ) {
+          throw new Error('the receipt is for another request')
+        }
+      } catch (cause) {
+        throw new ProxyError({ proxy: proxy.address, endpoint: shown, code: 'bad_receipt' }, { cause })
+      }
+      let cfrag: VerifiedCapsuleFrag
+      try {
+        cfrag = CapsuleFrag.fromBytes(answer.cfrag).verify(capsule, verifyingPk, delegatingPk, receivingPk)
+      } catch (cause) {
+        throw new ProxyError({ proxy: proxy.address, endpoint: shown, code: 'bad_cfrag' }, { cause })
+      }
+      return { proxy: proxy.address, cfrag, receipt: answer.receipt, signature: answer.signature }
+    },
+  })
+
+  if (!result.ok) {
+    const errors = result.failures.map((f) =>
+      f.error instanceof ProxyError
+        ? f.error
+        : new ProxyError(
+            {
+              proxy: f.candidate.address,
+              endpoint: displayEndpoint(f.candidate.endpoint),
+              code: f.error instanceof Error && f.error.name === 'AttemptTimeoutError' ? 'timeout' : 'error',
+            },
+            { cause: f.error },
+          ),
+    )
+    // Proxies refusing the grant itself (revoked in a block after our check, say): the chain says why.
+    if (errors.some((e) => GRANT_STATE_CODES.has(e.code))) {
+      await assertGrantHolds(ctx, grant, recordId, grantPurpose)
+    }
+    throw new NotEnoughProxiesError({ needed: bundle.threshold, verified: result.successes.length, errors })
+  }
+
+  const answers = result.successes.map((s) => s.value)
+  let dek: Uint8Array
+  try {
+    dek = decryptReencrypted(
+      SecretKey.fromBEBytes(keys.receivingSecretKey),
+      delegatingPk,
+      capsule,
+      answers.map((a) => a.cfrag),
+      wrapped,
+    )
+  } catch (cause) {
+    throw new IntegrityError({
+      target: 'data key',
+      recordId,
+      reason: 'the verified re-encryptions do not open the data key',
+      cause,
+    })
+  }
+  return { dek, grantId: grant.grantId, answers }
+}
+
+/**
+ * The grant to read `loaded` under: among the reader's grants from the record's owner that cover it (and
+ * have `purpose`, if given), the newest one the chain allows now. When none is allowed, the newest covering
+ * grant's refusal is thrown as a typed error.
+ */
+async function findGrant(
+  ctx: VaultContext,
+  loaded: LoadedRecord,
+  purpose: number | undefined,
+): Promise<GrantListing> {
+  const listings = await getGrants(ctx.publicClient, {
+    addresses: ctx.addresses,
+    grantee: ctx.address,
+    grantor: loaded.owner,
+    fromBlock: ctx.fromBlock,
+  })
+  const candidates = listings
+    .filter((l) => covers(toGrant(l, 0).scope, loaded.recordId, loaded.chainTag))
+    .filter(
+      (l) =>
+        purpose === undefined ||
+        (typeof l.purpose === 'number' ? l.purpose : parsePurpose(l.purpose)) === purpose,
+    )
+    .reverse()
+  if (candidates.length === 0) {
+    throw new NoGrantError({
+      recordId: loaded.recordId,
+      account: ctx.address,
+      ...(purpose === undefined ? {} : { purpose: String(purpose) }),
+    })
+  }
+  let refusal: unknown
+  for (const listing of candidates) {
+    try {
+      await assertGrantHolds(
+        ctx,
+        listing,
+        loaded.recordId,
+        typeof listing.purpose === 'number' ? listing.purpose : parsePurpose(listing.purpose),
+      )
+      return listing
+    } catch (err) {
+      refusal ??= err
+    }
+  }
+  throw refusal
+}
+
+/** Asks the chain whether the grant allows the read now; throws the SDK's typed error when not. */
+async function assertGrantHolds(
+  ctx: VaultContext,
+  grant: GrantListing,
+  recordId: Hex,
+  purpose: number,
+): Promise<void> {
+  try {
+    await checkAccess(ctx.publicClient, {
+      addresses: ctx.addresses,
+      grantId: grant.grantId,
+      recordId,
+      grantee: ctx.address,
+      purpose,
+    })
+  } catch (err) {
+    if (err instanceof ChainGrantRevokedError)
+      throw new GrantRevokedError({ grantId: grant.grantId, recordId, cause: err })
+    if (err instanceof ChainGrantExpiredError)
+      throw new GrantExpiredError({ grantId: grant.grantId, expiredAt: grant.expiry, cause: err })
+    if (err instanceof ChainGrantNotYetValidError) {
+      throw new GrantNotYetValidError({ grantId: grant.grantId, notBefore: grant.notBefore, cause: err })
+    }
+    throw err
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * @packageDocumentation
+ *
+ * The browser build of `@medvault/sdk` (chosen by bundlers through the `browser` export condition):
+ * `createVault` and everything it returns, without `createLocalNetwork` (it starts anvil and proxy servers,
+ * which only Node can).
+ *
+ * @example
+ * ```ts
+ * import { createVault } from '@medvault/sdk'
+ * import { createWalletClient, custom } from 'viem'
+ *
+ * const wallet = createWalletClient({ account, chain, transport: custom(window.ethereum) })
+ * const vault = await createVault({ account: wallet, chain: { transport: custom(window.ethereum), addresses }, storage })
+ * ```
+ */
+
+export { Audit, type AuditListOptions } from './audit.ts'
+export {
+  BaseError,
+  type BaseErrorParameters,
+  GrantExpiredError,
+  type GrantExpiredErrorType,
+  GrantNotYetValidError,
+  type GrantNotYetValidErrorType,
+  GrantRevokedError,
+  type GrantRevokedErrorType,
+  IntegrityError,
+  type IntegrityErrorType,
+  type IntegrityTarget,
+  InvalidOptionError,
+  type InvalidOptionErrorType,
+  KeyMismatchError,
+  type KeyMismatchErrorType,
+  KeyNotPublishedError,
+  type KeyNotPublishedErrorType,
+  NoGrantError,
+  type NoGrantErrorType,
+  NotEnoughProxiesError,
+  type NotEnoughProxiesErrorType,
+  NotRecordOwnerError,
+  type NotRecordOwnerErrorType,
+  ProxyError,
+  type ProxyErrorType,
+  type ProxyFailure,
+  RecordNotFoundError,
+  type RecordNotFoundErrorType,
+  RelayError,
+  type RelayErrorType,
+} from './errors.ts'
+export { type CreateGrantOptions, Grants, type ListGrantsOptions, type Relay } from './grants.ts'
+export { type HedgeOptions, type HedgeOutcome, type HedgeResult, hedge } from './hedge.ts'
+export type { VaultAccount } from './identity.ts'
+export { type Duration, parseDuration, type TimeInput } from './options.ts'
+export { Records, type RotateOptions, type RotateResult } from './records.ts'
+export type {
+  AuditEntry,
+  CallOptions,
+  Grant,
+  GrantScopeInfo,
+  JsonValue,
+  PutOptions,
+  ReadOptions,
+  RecordContent,
+  RecordInfo,
+  RecordVersionInfo,
+  UpdateOptions,
+  VaultProgressEvent,
+} from './types.ts'
+export { createVault, type Vault, type VaultChainInit, type VaultInit } from './vault.ts'

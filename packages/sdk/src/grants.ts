@@ -1,0 +1,500 @@
+/**
+ * Grants: kfrags for the grantee made from the delegating key of the grant's scope (each record's key of
+ * its current epoch, the tag's key, or the all-records key), sealed to each proxy of the set, stored as a
+ * kfrag bundle, and the grant registered on chain — directly, or signed (EIP-712) for a relayer to submit.
+ *
+ * @module
+ */
+import {
+  computeGrantId,
+  type GrantListing,
+  getGrants,
+  getProxy,
+  getProxySet,
+  getRecord,
+  grantAccess,
+  grantBySig,
+  type Purpose,
+  revokeAccess,
+  type Scope,
+  type SignedGrant,
+  signGrant,
+} from '@medvault/chain'
+import { type DerivedKeys, deriveDelegatingKey, eciesEncrypt } from '@medvault/crypto'
+import { generateKFrags, PublicKey, SecretKey, Signer } from '@medvault/crypto/umbral'
+import {
+  type BundleScope,
+  type KfragBundle,
+  type KfragBundleEntry,
+  kfragAad,
+  kfragBundleToIpld,
+} from '@medvault/protocol'
+import type { CID } from 'multiformats/cid'
+import {
+  type Account,
+  type Address,
+  type Chain,
+  type Hash,
+  type Hex,
+  hexToBytes,
+  type Transport,
+  type WalletClient,
+} from 'viem'
+import { cidFromHex, loadRecord, recordScopeId, tagOf } from './content.ts'
+import type { VaultContext } from './context.ts'
+import {
+  InvalidOptionError,
+  NotEnoughProxiesError,
+  NotRecordOwnerError,
+  ProxyError,
+  RelayError,
+} from './errors.ts'
+import { publishedKeysOf } from './identity.ts'
+import {
+  type Duration,
+  type GrantTerms,
+  parseDuration,
+  parseGrantTerms,
+  parseRecordId,
+  type TimeInput,
+} from './options.ts'
+import type { CallOptions, Grant, GrantScopeInfo } from './types.ts'
+
+/**
+ * Who submits a signed grant: a wallet client of the relayer (it sends `grantBySig` and pays the gas), or
+ * a function that gets the signed grant and submits it however it likes (an HTTP relayer, a queue).
+ */
+export type Relay =
+  | WalletClient<Transport, Chain | undefined, Account>
+  | ((signedGrant: SignedGrant) => Promise<unknown>)
+
+export interface CreateGrantOptions extends CallOptions {
+  /** The grantee's address; they must have published their keys (opening a vault once does). */
+  to: Address
+  /** The records covered (1 to 64), or */
+  records?: readonly Hex[]
+  /** every record of this category, now and later, or */
+  tag?: string
+  /** every record of the grantor, now and later. */
+  all?: true
+  /** HL7 v3 purpose of use: `'TREAT'`, `'ETREAT'`, `'HRESCH'`, … Reads for another purpose are refused. */
+  purpose: Purpose | number
+  /** How long it holds, from now (chain time) or from `notBefore`: `'30d'`, `'12h'`, seconds. Or: */
+  expiresIn?: Duration
+  /** when it ends. */
+  expiresAt?: TimeInput
+  /** When it starts (default: at once). */
+  notBefore?: TimeInput
+  /** How many proxies of the set must re-encrypt (M of N). Default 1. */
+  threshold?: number
+  /** The proxy set (id); default the vault's `proxySet`. */
+  proxySet?: number
+  /** Sign the grant and let this relayer submit it (the grantor pays no gas). */
+  relay?: Relay
+  /** How long a relayed signature stays valid. Default `'10m'`. */
+  relayDeadline?: Duration
+}
+
+export interface ListGrantsOptions extends CallOptions {
+  /** Grants this vault gave (default when neither is set). */
+  given?: boolean
+  /** Grants this vault received. */
+  received?: boolean
+  /** Only grants that cover this record (by id, list, tag or all). */
+  record?: Hex
+  /** Only grants active now (not revoked, not expired, started). */
+  active?: boolean
+}
+
+/** Chain time of the latest block, Unix seconds. */
+export async function chainTime(ctx: VaultContext): Promise<number> {
+  const block = await ctx.publicClient.getBlock({ blockTag: 'latest' })
+  return Number(block.timestamp)
+}
+
+/** The grants part of a vault. */
+export class Grants {
+  readonly #ctx: VaultContext
+
+  constructor(ctx: VaultContext) {
+    this.#ctx = ctx
+  }
+
+  /**
+   * Grants `to` access to records (a list, a tag or all), for one purpose, until an expiry, through M of the
+   * proxy set's N proxies.
+   *
+   * @throws {InvalidOptionError} bad terms; {@link KeyNotPublishedError} the grantee has no keys on chain;
+   *   {@link NotRecordOwnerError} a listed record is someone else's; {@link NotEnoughProxiesError} fewer
+   *   than `threshold` proxies of the set are active; {@link RelayError} the relayer failed.
+   */
+  async create(options: CreateGrantOptions): Promise<Grant> {
+    const ctx = this.#ctx
+    const { signal, onProgress } = options ?? {}
+    signal?.throwIfAborted()
+    const setId = options?.proxySet ?? ctx.proxySet
+    if (setId === undefined || !Number.isInteger(setId) || setId < 1) {
+      throw new InvalidOptionError({
+        option: 'proxySet',
+        expected: 'a proxy set id (in createVault({ proxySet }) or in this call)',
+      })
+    }
+    const members = [...(await getProxySet(ctx.publicClient, { addresses: ctx.addresses, setId }))]
+    const terms = parseGrantTerms(options, await chainTime(ctx), members.length)
+    await ctx.ready(signal)
+    const keys = await ctx.keys()
+    const grantee = await publishedKeysOf(ctx, terms.to)
+
+    const proxies = await Promise.all(
+      members.map((operator) => getProxy(ctx.publicClient, { addresses: ctx.addresses, operator })),
+    )
+    const retired = proxies.flatMap((p, i) =>
+      p === undefined || p.retired
+        ? [new ProxyError({ proxy: members[i] as Address, endpoint: undefined, code: 'retired' })]
+        : [],
+    )
+    if (members.length - retired.length < terms.threshold) {
+      throw new NotEnoughProxiesError({
+        needed: terms.threshold,
+        verified: members.length - retired.length,
+        errors: retired,
+      })
+    }
+    signal?.throwIfAborted()
+    // A set only lists proxies that were registered; a retired one keeps its key and its kfrag slot.
+    const proxyKeys = proxies.map((p, i) => {
+      if (p === undefined)
+        throw new NotEnoughProxiesError({
+          needed: terms.threshold,
+          verified: 0,
+          errors: [
+            new ProxyError({ proxy: members[i] as Address, endpoint: undefined, code: 'unregistered' }),
+          ],
+        })
+      return hexToBytes(p.publicKey)
+    })
+
+    const salt = randomHex32()
+    const grantId = computeGrantId(ctx.address, salt)
+    const scopes = await this.#bundleScopes(terms, keys, signal)
+    const signer = new Signer(SecretKey.fromBEBytes(keys.signingSecretKey))
+    const receiving = PublicKey.fromCompressedBytes(grantee.receiving)
+    const entries: KfragBundleEntry[] = scopes.map(({ scope, delegating }) => {
+      const sk = SecretKey.fromBEBytes(delegating)
+      delegating.fill(0)
+      const kfrags = generateKFrags(sk, receiving, signer, terms.threshold, members.length, true, true)
+      return {
+        scope,
+        delegatingKey: sk.publicKey().toCompressedBytes(),
+        kfrags: kfrags.map((kfrag, index) =>
+          eciesEncrypt(
+            proxyKeys[index] as Uint8Array,
+            kfrag.toBytes(),
+            kfragAad({ grantId, scope, index, proxy: members[index] as Address }),
+          ),
+        ),
+      }
+    })
+    onProgress?.({ type: 'grants:kfrags', entries: entries.length, proxies: members.length })
+    const bundle: KfragBundle = {
+      v: 1,
+      grantId,
+      grantor: ctx.address,
+      grantee: terms.to,
+      threshold: terms.threshold,
+      proxies: members,
+      verifyingKey: signer.verifyingKey().toCompressedBytes(),
+      receivingKey: grantee.receiving,
+      entries,
+    }
+    const bundleCid = await ctx.storage.putEnvelope(
+      kfragBundleToIpld(bundle),
+      signal === undefined ? {} : { signal },
+    )
+
+    const chainScope = toChainScope(terms, scopes)
+    const common = {
+      addresses: ctx.addresses,
+      grantee: terms.to,
+      scope: chainScope,
+      purpose: terms.purpose,
+      notBefore: terms.notBefore,
+      expiry: terms.expiry,
+      threshold: terms.threshold,
+      proxySetId: setId,
+      kfragsCid: bundleCid,
+      salt,
+    }
+    let hash: Hash | undefined
+    try {
+      if (options.relay === undefined) {
+        const result = await ctx.write(
+          'grantAccess',
+          (s) => grantAccess(ctx.walletClient, { ...common, signal: s }),
+          signal,
+          onProgress,
+        )
+        hash = result.hash
+      } else {
+        hash = await this.#relay(options, common, grantId)
+      }
+    } catch (err) {
+      // Nothing on chain refers to the bundle: do not keep it.
+      await ctx.storage.unpin(bundleCid).catch(() => {})
+      throw err
+    }
+    const [listing] = (
+      await getGrants(ctx.publicClient, {
+        addresses: ctx.addresses,
+        grantor: ctx.address,
+        grantee: terms.to,
+        fromBlock: ctx.fromBlock,
+      })
+    ).filter((g) => g.grantId === grantId)
+    if (listing === undefined) {
+      // A relay function may have only queued the grant: report it from its terms.
+      return {
+        id: grantId,
+        grantor: ctx.address,
+        grantee: terms.to,
+        scope: scopeInfo(chainScope, options.tag),
+        purpose: options.purpose,
+        notBefore: terms.notBefore,
+        expiresAt: terms.expiry,
+        threshold: terms.threshold,
+        proxySet: setId,
+        bundleCid,
+        revoked: false,
+        active: false,
+        blockNumber: 0n,
+        transactionHash: hash ?? ('0x' as Hash),
+      }
+    }
+    return toGrant(listing, await chainTime(ctx), options.tag)
+  }
+
+  /**
+   * Lists grants this vault gave (`given`, the default) and/or received, oldest first.
+   */
+  async list(options: ListGrantsOptions = {}): Promise<Grant[]> {
+    const ctx = this.#ctx
+    options.signal?.throwIfAborted()
+    const given = options.given ?? options.received !== true
+    const listings: GrantListing[] = []
+    if (given) {
+      listings.push(
+        ...(await getGrants(ctx.publicClient, {
+          addresses: ctx.addresses,
+          grantor: ctx.address,
+          fromBlock: ctx.fromBlock,
+        })),
+      )
+    }
+    if (options.received === true) {
+      listings.push(
+        ...(
+          await getGrants(ctx.publicClient, {
+            addresses: ctx.addresses,
+            grantee: ctx.address,
+            fromBlock: ctx.fromBlock,
+          })
+        ).filter((g) => !given || g.grantor.toLowerCase() !== ctx.address.toLowerCase()),
+      )
+    }
+    const now = await chainTime(ctx)
+    let grants = listings
+      .sort((a, b) => (a.blockNumber < b.blockNumber ? -1 : a.blockNumber > b.blockNumber ? 1 : 0))
+      .map((l) => toGrant(l, now))
+    if (options.record !== undefined) {
+      const recordId = parseRecordId(options.record, 'record')
+      const chainTag = await recordChainTag(ctx, recordId)
+      grants = grants.filter((g) => covers(g.scope, recordId, chainTag))
+    }
+    if (options.active === true) grants = grants.filter((g) => g.active)
+    return grants
+  }
+
+  /** Revokes a grant: honest proxies refuse it from the next block. Rotate records a grantee already read. */
+  async revoke(grantId: Hex, options: CallOptions = {}): Promise<{ transactionHash: Hash }> {
+    const ctx = this.#ctx
+    const id = parseGrantId(grantId)
+    const { hash } = await ctx.write(
+      'revokeAccess',
+      (s) => revokeAccess(ctx.walletClient, { addresses: ctx.addresses, grantId: id, signal: s }),
+      options.signal,
+      options.onProgress,
+    )
+    return { transactionHash: hash }
+  }
+
+  /** The delegating key (secret, 32 bytes) and bundle scope of each entry of the grant. */
+  async #bundleScopes(
+    terms: GrantTerms,
+    keys: DerivedKeys,
+    signal: AbortSignal | undefined,
+  ): Promise<{ scope: BundleScope; delegating: Uint8Array; chainTag?: Hex }[]> {
+    const ctx = this.#ctx
+    switch (terms.scope.kind) {
+      case 'records': {
+        const out: { scope: BundleScope; delegating: Uint8Array }[] = []
+        for (const recordId of terms.scope.records) {
+          // The kfrags must be made from the key of the record's current epoch (see rotate).
+          const loaded = await loadRecord(ctx, recordId, { signal })
+          if (loaded.owner.toLowerCase() !== ctx.address.toLowerCase()) {
+            throw new NotRecordOwnerError({ recordId, owner: loaded.owner, account: ctx.address })
+          }
+          out.push({
+            scope: { kind: 'record', recordId },
+            delegating: deriveDelegatingKey(keys, { record: recordScopeId(recordId, loaded.envelope.epoch) }),
+          })
+        }
+        return out
+      }
+      case 'tag': {
+        const { tag32, chainTag } = tagOf(keys, terms.scope.tag)
+        return [
+          {
+            scope: { kind: 'tag', tag: chainTag },
+            delegating: deriveDelegatingKey(keys, { tag: tag32 }),
+            chainTag,
+          },
+        ]
+      }
+      case 'all':
+        return [{ scope: { kind: 'all' }, delegating: deriveDelegatingKey(keys, 'all') }]
+    }
+  }
+
+  async #relay(
+    options: CreateGrantOptions,
+    common: Parameters<typeof signGrant>[1] extends infer P ? Omit<P & object, 'deadline'> : never,
+    grantId: Hex,
+  ): Promise<Hash | undefined> {
+    const ctx = this.#ctx
+    const deadline = (await chainTime(ctx)) + parseDuration(options.relayDeadline ?? '10m', 'relayDeadline')
+    const signed = await signGrant(ctx.walletClient, { ...(common as object), deadline } as Parameters<
+      typeof signGrant
+    >[1])
+    const relay = options.relay as Relay
+    try {
+      if (typeof relay === 'function') {
+        const result = await relay(signed)
+        return typeof result === 'string' && /^0x[0-9a-fA-F]{64}$/.test(result) ? (result as Hash) : undefined
+      }
+      if (relay === null || typeof relay !== 'object' || relay.account === undefined) {
+        throw new InvalidOptionError({
+          option: 'relay',
+          expected: 'a wallet client with an account, or a function',
+        })
+      }
+      const { hash } = await grantBySig(relay, {
+        addresses: ctx.addresses,
+        signedGrant: signed,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      })
+      options.onProgress?.({ type: 'chain:transaction', action: 'grantBySig', hash })
+      return hash
+    } catch (cause) {
+      if (cause instanceof InvalidOptionError) throw cause
+      throw new RelayError({ grantId, cause })
+    }
+  }
+}
+
+function toChainScope(terms: GrantTerms, scopes: { scope: BundleScope }[]): Scope {
+  switch (terms.scope.kind) {
+    case 'records':
+      return terms.scope.records.length === 1
+        ? { kind: 'record', recordId: terms.scope.records[0] as Hex }
+        : { kind: 'records', recordIds: terms.scope.records }
+    case 'tag': {
+      const scope = scopes[0]?.scope
+      if (scope?.kind !== 'tag') throw new Error('tag scope expected')
+      return { kind: 'tag', tag: scope.tag }
+    }
+    case 'all':
+      return { kind: 'all' }
+  }
+}
+
+function scopeInfo(scope: Scope, tag?: string): GrantScopeInfo {
+  switch (scope.kind) {
+    case 'record':
+      return { kind: 'record', records: [scope.recordId] }
+    case 'records':
+      return { kind: 'records', records: [...scope.recordIds] }
+    case 'tag':
+      return tag === undefined
+        ? { kind: 'tag', chainTag: scope.tag }
+        : { kind: 'tag', chainTag: scope.tag, tag }
+    case 'all':
+      return { kind: 'all' }
+  }
+}
+
+/** A grant from its events, judged active at chain time `now`. */
+export function toGrant(listing: GrantListing, now: number, tag?: string): Grant {
+  let scope: GrantScopeInfo
+  switch (listing.scopeKind) {
+    case 'record':
+      scope = { kind: 'record', records: [listing.scopeTarget.toLowerCase() as Hex] }
+      break
+    case 'records':
+      scope = { kind: 'records', records: listing.records.map((r) => r.toLowerCase() as Hex) }
+      break
+    case 'tag': {
+      const chainTag = listing.scopeTarget.slice(0, 18).toLowerCase() as Hex
+      scope = tag === undefined ? { kind: 'tag', chainTag } : { kind: 'tag', chainTag, tag }
+      break
+    }
+    default:
+      scope = { kind: 'all' }
+  }
+  return {
+    id: listing.grantId,
+    grantor: listing.grantor,
+    grantee: listing.grantee,
+    scope,
+    purpose: listing.purpose,
+    notBefore: listing.notBefore,
+    expiresAt: listing.expiry,
+    threshold: listing.threshold,
+    proxySet: listing.proxySetId,
+    bundleCid: cidFromHex(listing.kfragsCid) as CID,
+    revoked: listing.revoked,
+    active: !listing.revoked && now < listing.expiry && now >= listing.notBefore,
+    blockNumber: listing.blockNumber,
+    transactionHash: listing.transactionHash,
+  }
+}
+
+/** Whether a grant's scope covers a record (ownership is checked separately). */
+export function covers(scope: GrantScopeInfo, recordId: Hex, chainTag: Hex | undefined): boolean {
+  const id = recordId.toLowerCase()
+  switch (scope.kind) {
+    case 'record':
+    case 'records':
+      return scope.records.some((r) => r.toLowerCase() === id)
+    case 'tag':
+      return chainTag !== undefined && scope.chainTag.toLowerCase() === chainTag.toLowerCase()
+    case 'all':
+      return true
+  }
+}
+
+async function recordChainTag(ctx: VaultContext, recordId: Hex): Promise<Hex | undefined> {
+  const record = await getRecord(ctx.publicClient, { addresses: ctx.addresses, recordId })
+  return /^0x0{16}$/.test(record.tag) ? undefined : record.tag
+}
+
+export function parseGrantId(value: unknown): Hex {
+  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(value)) {
+    throw new InvalidOptionError({ option: 'grantId', expected: 'a grant id: 0x and 64 hex digits' })
+  }
+  return value as Hex
+}
+
+export function randomHex32(): Hex {
+  const bytes = crypto.getRandomValues(new Uint8Array(32))
+  return `0x${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`
+}

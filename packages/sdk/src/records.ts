@@ -1,0 +1,527 @@
+/**
+ * Records: put (encrypt, store, register), get and stream (the owner opens the data key directly, a grantee
+ * through the proxies), update (a new version linked to the last), history, and rotate (a new data key under
+ * a new record-key epoch, so kfrags made before it open nothing new).
+ *
+ * @module
+ */
+import { getRecordVersions, registerRecord, registerRecordVersion } from '@medvault/chain'
+import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE } from '@medvault/crypto'
+import { MAX_EPOCH, type RecordEnvelope } from '@medvault/protocol'
+import type { CID } from 'multiformats/cid'
+import type { Hex } from 'viem'
+import { openAsGrantee } from './access.ts'
+import {
+  buildEnvelope,
+  cidFromHex,
+  contentSource,
+  decryptContent,
+  encryptToStorage,
+  type LoadedRecord,
+  loadEnvelope,
+  loadRecord,
+  openAsOwner,
+  openMeta,
+  type RecordMeta,
+  tagOf,
+} from './content.ts'
+import type { VaultContext } from './context.ts'
+import { IntegrityError, InvalidOptionError, NotRecordOwnerError } from './errors.ts'
+import { type Grants, randomHex32 } from './grants.ts'
+import { parseRecordId } from './options.ts'
+import type {
+  CallOptions,
+  Grant,
+  PutOptions,
+  ReadOptions,
+  RecordContent,
+  RecordInfo,
+  RecordVersionInfo,
+  UpdateOptions,
+} from './types.ts'
+
+export interface RotateOptions extends CallOptions {
+  /**
+   * Re-issue the owner's active grants that name this record (by id), whose kfrags were made for the old
+   * epoch's key: each gets a replacement grant with the same terms and new kfrags, and is then revoked.
+   * Default true. Tag and all-records grants need nothing: their keys do not change.
+   */
+  reissueGrants?: boolean
+}
+
+export interface RotateResult {
+  record: RecordInfo
+  /** Grants replaced because they were made for the old key: `from` was revoked, `to` replaces it. */
+  reissued: { from: Hex; to: Grant }[]
+}
+
+/** The records part of a vault. */
+export class Records {
+  readonly #ctx: VaultContext
+  readonly #grants: Grants
+
+  constructor(ctx: VaultContext, grants: Grants) {
+    this.#ctx = ctx
+    this.#grants = grants
+  }
+
+  /**
+   * Encrypts content on this device, stores the ciphertext and its envelope, and registers the record on
+   * chain. Streams: a source of any size is encrypted and stored in constant memory.
+   *
+   * @returns the new record (its `id` is what grants and reads name).
+   * @throws {InvalidOptionError} for bad content or options. If registration fails, what was stored is
+   *   unpinned: no half-written record is left.
+   */
+  async put(content: RecordContent, options: PutOptions = {}): Promise<RecordInfo> {
+    const ctx = this.#ctx
+    const { signal, onProgress } = options
+    signal?.throwIfAborted()
+    checkText(options.mediaType, 'mediaType')
+    checkText(options.tag, 'tag')
+    checkText(options.name, 'name')
+    const segmentSize = checkSegmentSize(options.segmentSize)
+    const source = contentSource(content)
+    await ctx.ready(signal)
+    const keys = await ctx.keys()
+    const recordId = randomHex32()
+    const tag = options.tag === undefined ? undefined : tagOf(keys, options.tag)
+    const meta: RecordMeta = { mediaType: options.mediaType ?? source.mediaType }
+    if (options.tag !== undefined) meta.tag = options.tag
+    if (options.name !== undefined) meta.name = options.name
+    const stored = await this.#store({
+      recordId,
+      chunks: source.chunks,
+      segmentSize,
+      epoch: 0,
+      tag32: tag?.tag32,
+      meta,
+      prev: undefined,
+      signal,
+      onProgress,
+    })
+    try {
+      await ctx.write(
+        'registerRecord',
+        (s) =>
+          registerRecord(ctx.walletClient, {
+            addresses: ctx.addresses,
+            recordId,
+            cid: stored.cid,
+            ...(tag === undefined ? {} : { tag: tag.chainTag }),
+            signal: s,
+          }),
+        signal,
+        onProgress,
+      )
+    } catch (err) {
+      await unpin(ctx, stored.cid, stored.envelope.content)
+      throw err
+    }
+    return info({
+      recordId,
+      owner: ctx.address,
+      version: 1,
+      cid: stored.cid,
+      envelope: stored.envelope,
+      chainTag: tag?.chainTag,
+      meta,
+    })
+  }
+
+  /**
+   * The record's content (the current version unless `version` is given), decrypted and checked. The owner
+   * opens it with its own key; anyone else through the proxies, under a grant that covers it.
+   *
+   * Buffers the whole record: use {@link Records.stream} for large ones.
+   *
+   * @throws {RecordNotFoundError}, {@link NoGrantError}, {@link GrantRevokedError}, {@link GrantExpiredError},
+   *   {@link NotEnoughProxiesError}, {@link IntegrityError}.
+   */
+  async get(id: Hex, options: ReadOptions = {}): Promise<Uint8Array> {
+    const opened = await this.#open(id, options)
+    const out = new Uint8Array(opened.loaded.envelope.size)
+    let offset = 0
+    try {
+      for await (const chunk of decryptContent(this.#ctx, {
+        recordId: opened.loaded.recordId,
+        envelope: opened.loaded.envelope,
+        dek: opened.dek,
+        signal: options.signal,
+        onProgress: options.onProgress,
+      })) {
+        out.set(chunk, offset)
+        offset += chunk.length
+      }
+    } finally {
+      opened.dek.fill(0)
+    }
+    return out
+  }
+
+  /**
+   * The record's content as a stream of plaintext chunks, in constant memory. Each chunk is authentic; the
+   * stream ends without an error only if the record was complete: a truncated or altered record throws
+   * {@link IntegrityError} before the end. Access is checked when iteration starts.
+   */
+  stream(id: Hex, options: ReadOptions = {}): AsyncIterable<Uint8Array> {
+    const ctx = this.#ctx
+    const open = () => this.#open(id, options)
+    return {
+      async *[Symbol.asyncIterator]() {
+        const opened = await open()
+        try {
+          yield* decryptContent(ctx, {
+            recordId: opened.loaded.recordId,
+            envelope: opened.loaded.envelope,
+            dek: opened.dek,
+            signal: options.signal,
+            onProgress: options.onProgress,
+          })
+        } finally {
+          opened.dek.fill(0)
+        }
+      },
+    }
+  }
+
+  /**
+   * What the vault knows of a record: chain facts and envelope, and (when the reader can open it) the
+   * metadata. A grantee opening the metadata goes through the proxies as for a read.
+   */
+  async info(id: Hex, options: ReadOptions = {}): Promise<RecordInfo> {
+    const opened = await this.#open(id, options)
+    try {
+      const meta = openMeta(opened.dek, opened.loaded.recordId, opened.loaded.envelope)
+      return info({ ...opened.loaded, meta })
+    } finally {
+      opened.dek.fill(0)
+    }
+  }
+
+  /**
+   * Adds a new version (new content, a new data key, `prev` linking the last version). Grants that cover
+   * the record cover the new version. Only the owner.
+   */
+  async update(id: Hex, content: RecordContent, options: UpdateOptions = {}): Promise<RecordInfo> {
+    const ctx = this.#ctx
+    const { signal, onProgress } = options
+    const recordId = parseRecordId(id, 'id')
+    checkText(options.mediaType, 'mediaType')
+    checkText(options.name, 'name')
+    const segmentSize = checkSegmentSize(options.segmentSize)
+    const source = contentSource(content)
+    await ctx.ready(signal)
+    const { loaded, previous, tag32 } = await this.#loadOwned(recordId, signal)
+    const meta: RecordMeta = { mediaType: options.mediaType ?? previous.mediaType }
+    if (previous.tag !== undefined) meta.tag = previous.tag
+    const name = options.name ?? previous.name
+    if (name !== undefined) meta.name = name
+    const stored = await this.#store({
+      recordId,
+      chunks: source.chunks,
+      segmentSize,
+      epoch: loaded.envelope.epoch,
+      tag32,
+      meta,
+      prev: loaded.cid,
+      signal,
+      onProgress,
+    })
+    const { version } = await this.#registerVersion(recordId, stored, signal, onProgress)
+    return info({
+      recordId,
+      owner: ctx.address,
+      version,
+      cid: stored.cid,
+      envelope: stored.envelope,
+      chainTag: loaded.chainTag,
+      meta,
+    })
+  }
+
+  /** Every version of a record, oldest first: who registered it, when, its envelope CID and size. */
+  async history(id: Hex, options: CallOptions = {}): Promise<RecordVersionInfo[]> {
+    const ctx = this.#ctx
+    const recordId = parseRecordId(id, 'id')
+    await loadRecord(ctx, recordId, { signal: options.signal }) // RecordNotFoundError for an unknown id
+    const versions = await getRecordVersions(ctx.publicClient, {
+      addresses: ctx.addresses,
+      recordId,
+      fromBlock: ctx.fromBlock,
+    })
+    const out: RecordVersionInfo[] = []
+    for (const v of versions) {
+      const cid = cidFromHex(v.cid, recordId)
+      const envelope = await loadEnvelope(ctx, cid, recordId, options.signal)
+      out.push({
+        version: v.version,
+        cid,
+        author: v.author,
+        blockNumber: v.blockNumber,
+        transactionHash: v.transactionHash,
+        size: envelope.size,
+        epoch: envelope.epoch,
+        prev: envelope.prev,
+      })
+    }
+    return out
+  }
+
+  /**
+   * Re-encrypts the record under a new data key and a new record-key epoch, as a new version. After a
+   * revocation this is what makes the revoked grantee's kfrags useless for the record from now on, even
+   * with colluding proxies: they were made for the old epoch's key. (It cannot take back what the grantee
+   * already read, nor re-key earlier versions.) Active grants naming the record are re-issued for the new key
+   * unless `reissueGrants: false`. Streams: constant memory whatever the size.
+   */
+  async rotate(id: Hex, options: RotateOptions = {}): Promise<RotateResult> {
+    const ctx = this.#ctx
+    const { signal, onProgress } = options
+    const recordId = parseRecordId(id, 'id')
+    await ctx.ready(signal)
+    const keys = await ctx.keys()
+    const { loaded, previous, tag32 } = await this.#loadOwned(recordId, signal)
+    if (loaded.envelope.epoch >= MAX_EPOCH) {
+      throw new InvalidOptionError({
+        option: 'id',
+        expected: 'a record whose key was rotated fewer than 2^32 − 1 times',
+      })
+    }
+    const oldDek = openAsOwner(keys, recordId, loaded.envelope)
+    let stored: { cid: CID; envelope: RecordEnvelope }
+    try {
+      stored = await this.#store({
+        recordId,
+        chunks: decryptContent(ctx, { recordId, envelope: loaded.envelope, dek: oldDek, signal }),
+        segmentSize: loaded.envelope.segment,
+        epoch: loaded.envelope.epoch + 1,
+        tag32,
+        meta: previous,
+        prev: loaded.cid,
+        signal,
+        onProgress,
+      })
+    } finally {
+      oldDek.fill(0)
+    }
+    const { version } = await this.#registerVersion(recordId, stored, signal, onProgress)
+    const reissued: RotateResult['reissued'] = []
+    if (options.reissueGrants !== false) {
+      const grants = await this.#grants.list({ given: true, record: recordId, active: true })
+      for (const grant of grants) {
+        // Tag and all-records keys did not change; only grants that carry this record's key need new kfrags.
+        if (grant.scope.kind !== 'record' && grant.scope.kind !== 'records') continue
+        const replacement = await this.#grants.create({
+          to: grant.grantee,
+          records: grant.scope.records,
+          purpose: grant.purpose,
+          expiresAt: grant.expiresAt,
+          ...(grant.notBefore === 0 ? {} : { notBefore: grant.notBefore }),
+          threshold: grant.threshold,
+          proxySet: grant.proxySet,
+          ...(signal === undefined ? {} : { signal }),
+          ...(onProgress === undefined ? {} : { onProgress }),
+        })
+        await this.#grants.revoke(grant.id, { signal, onProgress })
+        reissued.push({ from: grant.id, to: replacement })
+      }
+    }
+    return {
+      record: info({
+        recordId,
+        owner: ctx.address,
+        version,
+        cid: stored.cid,
+        envelope: stored.envelope,
+        chainTag: loaded.chainTag,
+        meta: previous,
+      }),
+      reissued,
+    }
+  }
+
+  /** Loads a record, checks the vault owns it, and opens its metadata (for the tag and defaults). */
+  async #loadOwned(
+    recordId: Hex,
+    signal: AbortSignal | undefined,
+  ): Promise<{ loaded: LoadedRecord; previous: RecordMeta; tag32: Uint8Array | undefined }> {
+    const ctx = this.#ctx
+    const loaded = await loadRecord(ctx, recordId, { signal })
+    if (loaded.owner.toLowerCase() !== ctx.address.toLowerCase()) {
+      throw new NotRecordOwnerError({ recordId, owner: loaded.owner, account: ctx.address })
+    }
+    const keys = await ctx.keys()
+    const dek = openAsOwner(keys, recordId, loaded.envelope)
+    let previous: RecordMeta
+    try {
+      previous = openMeta(dek, recordId, loaded.envelope)
+    } finally {
+      dek.fill(0)
+    }
+    let tag32: Uint8Array | undefined
+    if (loaded.chainTag !== undefined) {
+      if (previous.tag === undefined) {
+        throw new IntegrityError({
+          target: 'metadata',
+          recordId,
+          reason: 'the record is tagged on chain but its metadata names no category',
+        })
+      }
+      const tag = tagOf(keys, previous.tag)
+      if (tag.chainTag.toLowerCase() !== loaded.chainTag.toLowerCase()) {
+        throw new IntegrityError({
+          target: 'metadata',
+          recordId,
+          reason: "the metadata's category is not the record's tag",
+        })
+      }
+      tag32 = tag.tag32
+    }
+    return { loaded, previous, tag32 }
+  }
+
+  /** Encrypts and stores content and its envelope (pinned); nothing on chain yet. */
+  async #store(parameters: {
+    recordId: Hex
+    chunks: AsyncIterable<Uint8Array>
+    segmentSize: number
+    epoch: number
+    tag32: Uint8Array | undefined
+    meta: RecordMeta
+    prev: CID | undefined
+    signal: AbortSignal | undefined
+    onProgress: PutOptions['onProgress']
+  }): Promise<{ cid: CID; envelope: RecordEnvelope }> {
+    const ctx = this.#ctx
+    const keys = await ctx.keys()
+    const dek = crypto.getRandomValues(new Uint8Array(32))
+    try {
+      const { content, size } = await encryptToStorage(ctx, {
+        recordId: parameters.recordId,
+        dek,
+        chunks: parameters.chunks,
+        segmentSize: parameters.segmentSize,
+        signal: parameters.signal,
+        onProgress: parameters.onProgress,
+      })
+      const envelope = buildEnvelope(keys, {
+        recordId: parameters.recordId,
+        epoch: parameters.epoch,
+        tag32: parameters.tag32,
+        dek,
+        content,
+        size,
+        segment: parameters.segmentSize,
+        meta: parameters.meta,
+        prev: parameters.prev,
+      })
+      let cid: CID
+      try {
+        cid = await ctx.storage.putEnvelope(
+          envelope,
+          parameters.signal === undefined ? {} : { signal: parameters.signal },
+        )
+      } catch (err) {
+        await ctx.storage.unpin(content).catch(() => {})
+        throw err
+      }
+      parameters.onProgress?.({ type: 'records:stored', cid })
+      return { cid, envelope }
+    } finally {
+      dek.fill(0)
+    }
+  }
+
+  async #registerVersion(
+    recordId: Hex,
+    stored: { cid: CID; envelope: RecordEnvelope },
+    signal: AbortSignal | undefined,
+    onProgress: CallOptions['onProgress'],
+  ): Promise<{ version: number }> {
+    const ctx = this.#ctx
+    try {
+      const { version } = await ctx.write(
+        'registerRecordVersion',
+        (s) =>
+          registerRecordVersion(ctx.walletClient, {
+            addresses: ctx.addresses,
+            recordId,
+            cid: stored.cid,
+            signal: s,
+          }),
+        signal,
+        onProgress,
+      )
+      return { version }
+    } catch (err) {
+      await unpin(ctx, stored.cid, stored.envelope.content)
+      throw err
+    }
+  }
+
+  /** Loads a record version and opens its data key: as the owner, or through the proxies. */
+  async #open(id: Hex, options: ReadOptions): Promise<{ loaded: LoadedRecord; dek: Uint8Array }> {
+    const ctx = this.#ctx
+    options.signal?.throwIfAborted()
+    const recordId = parseRecordId(id, 'id')
+    const loaded = await loadRecord(ctx, recordId, { version: options.version, signal: options.signal })
+    if (loaded.owner.toLowerCase() === ctx.address.toLowerCase()) {
+      return { loaded, dek: openAsOwner(await ctx.keys(), recordId, loaded.envelope) }
+    }
+    await ctx.ready(options.signal)
+    const { dek } = await openAsGrantee(ctx, loaded, options)
+    return { loaded, dek }
+  }
+}
+
+function info(parameters: {
+  recordId: Hex
+  owner: RecordInfo['owner']
+  version: number
+  cid: CID
+  envelope: RecordEnvelope
+  chainTag: Hex | undefined
+  meta?: RecordMeta | undefined
+}): RecordInfo {
+  return {
+    id: parameters.recordId,
+    owner: parameters.owner,
+    version: parameters.version,
+    cid: parameters.cid,
+    contentCid: parameters.envelope.content,
+    size: parameters.envelope.size,
+    epoch: parameters.envelope.epoch,
+    tag: parameters.meta?.tag,
+    chainTag: parameters.chainTag,
+    mediaType: parameters.meta?.mediaType,
+    name: parameters.meta?.name,
+    prev: parameters.envelope.prev,
+  }
+}
+
+async function unpin(ctx: VaultContext, ...cids: CID[]): Promise<void> {
+  for (const cid of cids) await ctx.storage.unpin(cid).catch(() => {})
+}
+
+function checkText(value: unknown, option: string): void {
+  if (value !== undefined && (typeof value !== 'string' || value.length === 0 || value.length > 1024)) {
+    throw new InvalidOptionError({ option, expected: 'a non-empty string of at most 1024 characters' })
+  }
+}
+
+function checkSegmentSize(value: unknown): number {
+  if (value === undefined) return DEFAULT_SEGMENT_SIZE
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < MIN_SEGMENT_SIZE ||
+    value > MAX_SEGMENT_SIZE
+  ) {
+    throw new InvalidOptionError({
+      option: 'segmentSize',
+      expected: `a whole number of bytes from ${MIN_SEGMENT_SIZE} to ${MAX_SEGMENT_SIZE}`,
+    })
+  }
+  return value
+}

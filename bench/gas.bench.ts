@@ -132,7 +132,7 @@ try {
       },
       types: grantTypes,
       primaryType: 'Grant',
-      message: { grantor: signer.address, ...params, deadline },
+      message: { grantor: signer.address, signer: signer.address, ...params, deadline },
     })
     const sent = compact
       ? serializeCompactSignature(signatureToCompactSignature(parseSignature(signature)))

@@ -79,7 +79,7 @@ function signGrant(signer: Account, domain: { chainId: number; verifyingContract
       domain: { ...eip712DomainInfo, ...domain },
       types: grantTypes,
       primaryType: 'Grant',
-      message: { grantor: signer.address as Hex, ...p, deadline },
+      message: { grantor: signer.address as Hex, signer: signer.address as Hex, ...p, deadline },
     })
     .then((signature) => ({ signature, deadline }))
 }
@@ -97,7 +97,7 @@ function signRevoke(
       domain: { ...eip712DomainInfo, ...domain },
       types: revokeTypes,
       primaryType: 'Revoke',
-      message: { grantId, nonce, deadline },
+      message: { signer: signer.address as Hex, grantId, nonce, deadline },
     })
     .then((signature) => ({ signature, deadline }))
 }

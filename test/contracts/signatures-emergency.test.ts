@@ -86,7 +86,7 @@ async function signGrant(signer: Account, grantor: Hex, p: GrantParams, deadline
     domain: domain(),
     types: grantTypes,
     primaryType: 'Grant',
-    message: { grantor, ...p, deadline },
+    message: { grantor, signer: signer.address as Hex, ...p, deadline },
   })
 }
 
@@ -100,7 +100,7 @@ async function signRevoke(signer: Account, grantId: Hex, nonce: bigint, deadline
     domain: domain(),
     types: revokeTypes,
     primaryType: 'Revoke',
-    message: { grantId, nonce, deadline },
+    message: { signer: signer.address as Hex, grantId, nonce, deadline },
   })
 }
 

@@ -177,7 +177,7 @@ describe('time boundaries', () => {
       },
       types: grantTypes,
       primaryType: 'Grant',
-      message: { grantor: alice().address, ...p, deadline },
+      message: { grantor: alice().address, signer: alice().address, ...p, deadline },
     })
     const args = [alice().address, p, alice().address, deadline, signature] as const
     const grantId = await r.consent.read.grantIdOf([alice().address, id('deadline')])

@@ -28,9 +28,10 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
     uint8 private constant FLAG_CANCELLED = 4;
 
     bytes32 private constant GRANT_TYPEHASH = keccak256(
-        "Grant(address grantor,address grantee,uint8 scopeKind,bytes32 scopeTarget,bytes32[] records,uint8 purpose,uint32 notBefore,uint32 expiry,uint8 threshold,uint32 proxySetId,bytes32 salt,bytes kfragsCid,uint256 deadline)"
+        "Grant(address grantor,address signer,address grantee,uint8 scopeKind,bytes32 scopeTarget,bytes32[] records,uint8 purpose,uint32 notBefore,uint32 expiry,uint8 threshold,uint32 proxySetId,bytes32 salt,bytes kfragsCid,uint256 deadline)"
     );
-    bytes32 private constant REVOKE_TYPEHASH = keccak256("Revoke(bytes32 grantId,uint256 nonce,uint256 deadline)");
+    bytes32 private constant REVOKE_TYPEHASH =
+        keccak256("Revoke(address signer,bytes32 grantId,uint256 nonce,uint256 deadline)");
     bytes32 private constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     bytes32 private constant NAME_HASH = keccak256("MedVault");
@@ -112,7 +113,7 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
         // only once and is never freed (revoked grants and cancelled salts keep their record), so `_grant`
         // refuses a replay with GrantAlreadyExists / GrantIdCancelled. That saves a per-signer nonce's
         // 5,000 gas (22,100 on a first signature) and lets a signer hold any number of outstanding signatures.
-        _checkSignature(signer, deadline, _hashGrant(grantor, params, deadline), signature);
+        _checkSignature(signer, deadline, _hashGrant(grantor, signer, params, deadline), signature);
         _authorizeGrant(signer, grantor, params.expiry);
         return _grant(grantor, params, 0);
     }
@@ -146,8 +147,10 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
         // the nonce also lets a signer void an unsent revocation and keeps the signed message single-use.
         uint256 expected = _nonces[signer];
         if (nonce != expected) revert InvalidNonce(signer, expected, nonce);
+        // The signer is part of the signed message: two ERC-1271 wallets that accept the same owner's signature
+        // (a common wallet design) cannot replay each other's revocations, nor spend each other's nonces.
         _checkSignature(
-            signer, deadline, keccak256(abi.encode(REVOKE_TYPEHASH, grantId, nonce, deadline)), signature
+            signer, deadline, keccak256(abi.encode(REVOKE_TYPEHASH, signer, grantId, nonce, deadline)), signature
         );
         _nonces[signer] = expected + 1;
         _revoke(grantId, signer);
@@ -473,7 +476,9 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
         if (!Signatures.isValid(signer, digest, sig)) revert InvalidSignature(signer);
     }
 
-    function _hashGrant(address grantor, GrantParams calldata p, uint256 deadline)
+    /// @dev The signer is hashed in for the same reason as in `Revoke`: a grant signed for one contract wallet of
+    /// an owner must not pass as signed by another wallet of that owner (say, one that is still a delegate).
+    function _hashGrant(address grantor, address signer, GrantParams calldata p, uint256 deadline)
         private
         pure
         returns (bytes32 structHash)
@@ -510,19 +515,20 @@ contract ConsentRegistry is IConsentRegistry, RecordRegistry {
             let m := mload(0x40)
             mstore(m, typehash)
             mstore(add(m, 0x20), grantor)
-            mstore(add(m, 0x40), grantee)
-            mstore(add(m, 0x60), kind)
-            mstore(add(m, 0x80), target)
-            mstore(add(m, 0xa0), recordsHash)
-            mstore(add(m, 0xc0), purpose)
-            mstore(add(m, 0xe0), notBefore)
-            mstore(add(m, 0x100), expiry)
-            mstore(add(m, 0x120), threshold)
-            mstore(add(m, 0x140), proxySetId)
-            mstore(add(m, 0x160), salt)
-            mstore(add(m, 0x180), cidHash)
-            mstore(add(m, 0x1a0), deadline)
-            structHash := keccak256(m, 0x1c0)
+            mstore(add(m, 0x40), signer)
+            mstore(add(m, 0x60), grantee)
+            mstore(add(m, 0x80), kind)
+            mstore(add(m, 0xa0), target)
+            mstore(add(m, 0xc0), recordsHash)
+            mstore(add(m, 0xe0), purpose)
+            mstore(add(m, 0x100), notBefore)
+            mstore(add(m, 0x120), expiry)
+            mstore(add(m, 0x140), threshold)
+            mstore(add(m, 0x160), proxySetId)
+            mstore(add(m, 0x180), salt)
+            mstore(add(m, 0x1a0), cidHash)
+            mstore(add(m, 0x1c0), deadline)
+            structHash := keccak256(m, 0x1e0)
         }
     }
 

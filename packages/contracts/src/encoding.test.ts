@@ -33,8 +33,9 @@ describe('encodings match the ABI', () => {
     const grant = consentRegistryAbi.find((item) => item.type === 'function' && item.name === 'grant')
     const params = grant?.type === 'function' ? grant.inputs[0] : undefined
     const fields = params !== undefined && 'components' in params ? params.components.map((c) => c.name) : []
-    // The signed Grant is the grantor, then GrantParams in order, then the deadline (the salt is the nonce).
-    expect(grantTypes.Grant.map((f) => f.name)).toEqual(['grantor', ...fields, 'deadline'])
+    // The signed Grant is the grantor and the signer, then GrantParams in order, then the deadline (the salt is
+    // the nonce).
+    expect(grantTypes.Grant.map((f) => f.name)).toEqual(['grantor', 'signer', ...fields, 'deadline'])
     expect(scopeKind).toEqual({ none: 0, record: 1, records: 2, tag: 3, all: 4 })
   })
 

@@ -83,10 +83,12 @@ export const eip712DomainInfo = { name: 'MedVault', version: '1' } as const
 /**
  * EIP-712 types of a signed grant (`ConsentRegistry.grantBySig`), for viem's `signTypedData`. No nonce field:
  * the signed `salt` is the signature's unordered single-use nonce (the grant id it makes can be created once).
+ * `signer` is the account the contract checks the signature against (the grantor or its grant delegate).
  */
 export const grantTypes = {
   Grant: [
     { name: 'grantor', type: 'address' },
+    { name: 'signer', type: 'address' },
     { name: 'grantee', type: 'address' },
     { name: 'scopeKind', type: 'uint8' },
     { name: 'scopeTarget', type: 'bytes32' },
@@ -102,9 +104,14 @@ export const grantTypes = {
   ],
 } as const
 
-/** EIP-712 types of a signed revocation (`ConsentRegistry.revokeBySig`). */
+/**
+ * EIP-712 types of a signed revocation (`ConsentRegistry.revokeBySig`). Like a grant, it names its signer: a
+ * contract wallet's ERC-1271 check may accept its owner's signature of any digest, so without the signer in the
+ * message two wallets of one owner could replay each other's revocations.
+ */
 export const revokeTypes = {
   Revoke: [
+    { name: 'signer', type: 'address' },
     { name: 'grantId', type: 'bytes32' },
     { name: 'nonce', type: 'uint256' },
     { name: 'deadline', type: 'uint256' },

@@ -17,8 +17,14 @@ import type { ActionErrorType, WriteClient } from '../internal.ts'
 
 export type SignGrantParameters = MedvaultContractsParameter &
   GrantTerms & {
-    /** The signer; default: the client's account. It must be the grantor or the grantor's grant delegate. */
+    /** The account that signs; default: the client's account. */
     account?: Account | Address | undefined
+    /**
+     * The address the contract checks the signature against, named in the signed message: the grantor or the
+     * grantor's grant delegate. Default: the signing account. Set it to a smart-contract wallet (ERC-1271) when
+     * the signing account is that wallet's owner key and the wallet accepts its owner's signatures.
+     */
+    signer?: Address | undefined
     /** The patient whose records are shared; default: the signer. */
     grantor?: Address | undefined
     /** Last valid time of the signature. */
@@ -58,7 +64,8 @@ export async function consentDomain(
 
 /**
  * Signs a grant off chain (EIP-712 `Grant`), so that a relayer can submit it and pay the gas: the patient
- * needs no ether. The signature binds every term, the grant id (through the salt) and a deadline; it works once.
+ * needs no ether. The signature binds every term, the grant id (through the salt), the signer and a deadline; it
+ * works once.
  * The salt is the signature's nonce: unordered and single-use, since the grant id it makes can be created once
  * (a replay fails with `GrantAlreadyExistsError`). No nonce is read from the chain, so any number of grants can
  * be signed ahead; void an unused one with `cancelGrantSalt` (or let its deadline pass).
@@ -76,7 +83,7 @@ export async function signGrant(
 ): Promise<SignGrantReturnType> {
   const accountLike = parameters.account ?? client.account
   if (accountLike === undefined) throw new AccountRequiredError('signGrant')
-  const signer = parseAccount(accountLike).address
+  const signer = parameters.signer ?? parseAccount(accountLike).address
   const grantor = parameters.grantor ?? signer
   const params = encodeGrantParams(parameters)
   const deadline = BigInt(toSeconds(parameters.deadline, 'deadline'))
@@ -84,7 +91,7 @@ export async function signGrant(
     domain: await consentDomain(client, parameters.addresses),
     types: grantTypes,
     primaryType: 'Grant',
-    message: { grantor, ...params, deadline },
+    message: { grantor, signer, ...params, deadline },
   } as const
   const signature = await signTypedData(client, { account: accountLike, ...typedData })
   return {

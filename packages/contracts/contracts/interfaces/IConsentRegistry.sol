@@ -46,10 +46,13 @@ import {IRecordRegistry} from "./IRecordRegistry.sol";
 /// can squat an id and a relayer cannot change which id a signed grant gets.
 ///
 /// EIP-712 (domain: name "MedVault", version "1", chainId, verifyingContract = this contract):
-/// `Grant(address grantor,address grantee,uint8 scopeKind,bytes32 scopeTarget,bytes32[] records,uint8 purpose,uint32 notBefore,uint32 expiry,uint8 threshold,uint32 proxySetId,bytes32 salt,bytes kfragsCid,uint256 deadline)`
-/// `Revoke(bytes32 grantId,uint256 nonce,uint256 deadline)`
+/// `Grant(address grantor,address signer,address grantee,uint8 scopeKind,bytes32 scopeTarget,bytes32[] records,uint8 purpose,uint32 notBefore,uint32 expiry,uint8 threshold,uint32 proxySetId,bytes32 salt,bytes kfragsCid,uint256 deadline)`
+/// `Revoke(address signer,bytes32 grantId,uint256 nonce,uint256 deadline)`
 /// The signer is the grantor or a live delegate of the grantor (grant permission for Grant, revoke permission for
-/// Revoke); a signature is valid while `block.timestamp <= deadline`.
+/// Revoke); a signature is valid while `block.timestamp <= deadline`. Both messages name the signer, because a
+/// contract signer's ERC-1271 check may accept a signature that is not bound to its own address (many wallets
+/// accept their owner's plain ECDSA signature of the digest): two wallets of one owner would otherwise accept
+/// each other's grants and revocations.
 /// Replay protection: a signed Grant's nonce is its `salt`, an unordered single-use nonce (like Permit2's
 /// unordered nonces) that costs no storage of its own: the grant id `keccak256(abi.encode(grantor, salt))` can be
 /// created once and is never freed, so a replay fails with {GrantAlreadyExists}. An unused signature is voided

@@ -308,7 +308,8 @@ describe('access request', () => {
       const text = JSON.stringify(body)
       fc.assert(
         fc.property(fc.nat({ max: text.length - 1 }), fc.string({ minLength: 1, maxLength: 2 }), (i, c) => {
-          throwsOnlyTyped(() => parseAccessRequestBody(text.slice(0, i) + c + text.slice(i + 1)))
+          const mutated = text.slice(0, i) + c + text.slice(i + 1)
+          throwsOnlyTyped(() => parseAccessRequestBody(mutated), mutated)
         }),
         { numRuns: 2_000 },
       )

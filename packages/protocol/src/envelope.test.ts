@@ -3,10 +3,12 @@ import { open } from '@medvault/crypto'
 import { Capsule, decryptOriginal } from '@medvault/crypto/umbral'
 import fc from 'fast-check'
 import { CID } from 'multiformats/cid'
+import { bytesToHex } from 'viem'
 import { describe, expect, test } from 'vitest'
 import {
   cborCid,
   envelopeFixture,
+  expectNoInputQuoted,
   expectThrows,
   mutatedBytes,
   mutatedValue,
@@ -22,6 +24,7 @@ import {
   type RecordEnvelope,
   wrappedKeyOf,
 } from './envelope.ts'
+import { InvalidFieldError } from './errors.ts'
 
 describe('record envelope', () => {
   test('default: encode → decode round trip; the capsules open the data key at every level', () => {
@@ -180,6 +183,22 @@ describe('record envelope', () => {
       expectThrows(() => encodeRecordEnvelope({ ...envelope, v: 2 as 1 }), 'UnsupportedFormatVersionError')
     })
 
+    test('the no-leak check used by the fuzzers catches an error that quotes input bytes', () => {
+      const input = encodeRecordEnvelope(envelope)
+      const leaky = new InvalidFieldError({
+        format: 'record envelope',
+        field: 'meta',
+        expected: bytesToHex(envelope.meta).slice(2, 40),
+      })
+      expect(() => expectNoInputQuoted(leaky, input)).toThrow('quotes input bytes')
+      expect(() =>
+        expectNoInputQuoted(
+          new InvalidFieldError({ format: 'record envelope', field: 'meta', expected: '40 bytes' }),
+          input,
+        ),
+      ).not.toThrow()
+    })
+
     test('messages name the field, never a value', () => {
       const err = expectThrows(
         () => decodeRecordEnvelope(bad({ meta: new Uint8Array(39).fill(0xab) })),
@@ -199,7 +218,7 @@ describe('record envelope', () => {
       fc.assert(
         fc.property(mutatedBytes(valid), (bytes) => {
           let decoded: RecordEnvelope | undefined
-          if (!throwsOnlyTyped(() => (decoded = decodeRecordEnvelope(bytes)))) {
+          if (!throwsOnlyTyped(() => (decoded = decodeRecordEnvelope(bytes)), bytes)) {
             expect(encodeRecordEnvelope(decoded!)).toEqual(bytes)
           }
         }),
@@ -211,7 +230,7 @@ describe('record envelope', () => {
       fc.assert(
         fc.property(mutatedValue(dagCbor.decode(valid)), (bytes) => {
           let decoded: RecordEnvelope | undefined
-          if (!throwsOnlyTyped(() => (decoded = decodeRecordEnvelope(bytes)))) {
+          if (!throwsOnlyTyped(() => (decoded = decodeRecordEnvelope(bytes)), bytes)) {
             expect(encodeRecordEnvelope(decoded!)).toEqual(bytes)
           }
         }),
@@ -222,7 +241,7 @@ describe('record envelope', () => {
     test('random bytes', () => {
       fc.assert(
         fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
-          expect(throwsOnlyTyped(() => decodeRecordEnvelope(bytes))).toBe(true)
+          expect(throwsOnlyTyped(() => decodeRecordEnvelope(bytes), bytes)).toBe(true)
         }),
         { numRuns: 1_000 },
       )

@@ -292,7 +292,7 @@ describe('kfrag bundle', () => {
       fc.assert(
         fc.property(mutatedBytes(valid), (bytes) => {
           let decoded: KfragBundle | undefined
-          if (!throwsOnlyTyped(() => (decoded = decodeKfragBundle(bytes)))) {
+          if (!throwsOnlyTyped(() => (decoded = decodeKfragBundle(bytes)), bytes)) {
             expect(encodeKfragBundle(decoded!)).toEqual(bytes)
           }
         }),
@@ -304,7 +304,7 @@ describe('kfrag bundle', () => {
       fc.assert(
         fc.property(mutatedValue(dagCbor.decode(valid)), (bytes) => {
           let decoded: KfragBundle | undefined
-          if (!throwsOnlyTyped(() => (decoded = decodeKfragBundle(bytes)))) {
+          if (!throwsOnlyTyped(() => (decoded = decodeKfragBundle(bytes)), bytes)) {
             expect(encodeKfragBundle(decoded!)).toEqual(bytes)
           }
         }),
@@ -315,7 +315,7 @@ describe('kfrag bundle', () => {
     test('random bytes', () => {
       fc.assert(
         fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
-          expect(throwsOnlyTyped(() => decodeKfragBundle(bytes))).toBe(true)
+          expect(throwsOnlyTyped(() => decodeKfragBundle(bytes), bytes)).toBe(true)
         }),
         { numRuns: 1_000 },
       )

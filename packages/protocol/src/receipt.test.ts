@@ -185,7 +185,8 @@ describe('access receipt and response', () => {
       const text = JSON.stringify(body)
       fc.assert(
         fc.property(fc.nat({ max: text.length - 1 }), fc.string({ minLength: 1, maxLength: 2 }), (i, c) => {
-          throwsOnlyTyped(() => parseAccessResponseBody(text.slice(0, i) + c + text.slice(i + 1)))
+          const mutated = text.slice(0, i) + c + text.slice(i + 1)
+          throwsOnlyTyped(() => parseAccessResponseBody(mutated), mutated)
         }),
         { numRuns: 2_000 },
       )

@@ -35,8 +35,11 @@ export const PROTOCOL_ERROR_NAMES = new Set([
   'FutureRequestError',
 ])
 
-/** Runs `fn`; if it throws, the error must be one of the package's typed errors. Returns whether it threw. */
-export function throwsOnlyTyped(fn: () => unknown): boolean {
+/**
+ * Runs `fn`; if it throws, the error must be one of the package's typed errors, and when `input` is given its
+ * text (message, details, meta lines, properties) must quote no 8-byte run of the input. Returns whether it threw.
+ */
+export function throwsOnlyTyped(fn: () => unknown, input?: Uint8Array | string): boolean {
   try {
     fn()
     return false
@@ -44,7 +47,19 @@ export function throwsOnlyTyped(fn: () => unknown): boolean {
     if (!(err instanceof BaseError) || !PROTOCOL_ERROR_NAMES.has(err.name)) {
       throw new Error(`expected a typed protocol error, got ${String((err as Error)?.name)}: ${String(err)}`)
     }
+    if (input !== undefined) expectNoInputQuoted(err, input)
     return true
+  }
+}
+
+/** No 16-hex-digit run of the error's text (any case) is in the input's hex (bytes) or the input text. */
+export function expectNoInputQuoted(err: BaseError, input: Uint8Array | string): void {
+  const text = [err.message, JSON.stringify({ ...err })].join('\n').toLowerCase()
+  const hex = typeof input === 'string' ? input.toLowerCase() : bytesToHex(input).slice(2)
+  for (const run of text.match(/[0-9a-f]{16,}/g) ?? []) {
+    for (let i = 0; i + 16 <= run.length; i += 2) {
+      if (hex.includes(run.slice(i, i + 16))) throw new Error(`the error quotes input bytes: ${err.name}`)
+    }
   }
 }
 

@@ -11,10 +11,7 @@
  *
  * @module
  */
-import { createReadStream } from 'node:fs'
-import { mkdir, open, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import {
   type Checkpoint,
   type CheckpointStore,
@@ -34,6 +31,7 @@ import {
   type ParseEventLogsReturnType,
   type Transport,
 } from 'viem'
+import { type AppendLog, openAppendLog, readLines } from './append-log.ts'
 import { GrantIndexCorruptError } from './errors.ts'
 
 /** A grant as its events describe it. */
@@ -337,26 +335,15 @@ type CheckpointLine = { t: 'checkpoint'; blockNumber: string; blockHash?: Hex }
 
 function fileStore(dir: string, state: IndexState): IndexStore {
   const path = join(dir, GRANT_INDEX_FILE)
-  let handle: Awaited<ReturnType<typeof open>> | undefined
+  let log: AppendLog | undefined
   let loaded = false
   let checkpoint: Checkpoint | undefined
-  let torn = false
-
-  const write = async (lines: string[]): Promise<void> => {
-    if (handle === undefined) handle = await open(path, 'a')
-    const text = `${torn ? '\n' : ''}${lines.join('\n')}\n`
-    torn = false
-    await handle.write(text)
-    await handle.datasync()
-  }
 
   return {
     async open() {
+      if (log === undefined) log = await openAppendLog(path)
       if (loaded) return
-      await mkdir(dir, { recursive: true })
-      const replayed = await replayFile(path, state)
-      checkpoint = replayed.checkpoint
-      torn = replayed.torn
+      checkpoint = await replayFile(path, state)
       loaded = true
     },
     async load() {
@@ -368,38 +355,24 @@ function fileStore(dir: string, state: IndexState): IndexStore {
         blockNumber: next.blockNumber.toString(),
         ...(next.blockHash === undefined ? {} : { blockHash: next.blockHash }),
       }
-      await write([JSON.stringify(line)])
+      await log!.append([JSON.stringify(line)])
       checkpoint = next
     },
     async append(ops) {
-      if (ops.length > 0) await write(ops.map((op) => JSON.stringify(op)))
+      if (ops.length > 0) await log!.append(ops.map((op) => JSON.stringify(op)))
     },
     async close() {
-      await handle?.close()
-      handle = undefined
+      await log?.close()
+      log = undefined
     },
   }
 }
 
-/** Replays the index file into `state`; returns its last checkpoint and whether its last line is torn. */
-async function replayFile(
-  path: string,
-  state: IndexState,
-): Promise<{ checkpoint: Checkpoint | undefined; torn: boolean }> {
-  const exists = await stat(path).then(
-    () => true,
-    () => false,
-  )
-  if (!exists) return { checkpoint: undefined, torn: false }
-  const lines = createInterface({
-    input: createReadStream(path, 'utf8'),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  })
+/** Replays the index file into `state` and returns its last checkpoint. */
+async function replayFile(path: string, state: IndexState): Promise<Checkpoint | undefined> {
   let checkpoint: Checkpoint | undefined
-  let number = 0
-  let pending: { text: string; number: number } | undefined
-  const apply = (text: string, at: number): void => {
-    const value = parseIndexLine(text, at)
+  for await (const { line, number } of readLines(path)) {
+    const value = parseIndexLine(line, number)
     if (value.t === 'checkpoint') {
       checkpoint = {
         blockNumber: BigInt(value.blockNumber),
@@ -409,19 +382,7 @@ async function replayFile(
       state.apply(value)
     }
   }
-  for await (const text of lines) {
-    number++
-    if (pending !== undefined) apply(pending.text, pending.number)
-    pending = text === '' ? undefined : { text, number }
-  }
-  if (pending === undefined) return { checkpoint, torn: false }
-  try {
-    apply(pending.text, pending.number)
-    return { checkpoint, torn: false }
-  } catch {
-    // A crash mid-append tears only the last line; its range had no checkpoint yet and comes again.
-    return { checkpoint, torn: true }
-  }
+  return checkpoint
 }
 
 const OP_TYPES = new Set(['grant', 'records', 'revoke', 'set', 'record', 'version', 'checkpoint'])

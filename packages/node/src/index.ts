@@ -111,5 +111,6 @@ export {
   memoryReceiptLog,
   RECEIPT_LOG_FILE,
   type ReceiptLog,
+  readReceipts,
   type SignedReceipt,
 } from './receipt-log.ts'

@@ -6,6 +6,7 @@
  * @module
  */
 import { availableParallelism } from 'node:os'
+import { join } from 'node:path'
 import type { MedvaultAddresses } from '@medvault/chain'
 import { MAX_REQUEST_BODY_BYTES, type ProtocolDomain } from '@medvault/protocol'
 import type { Storage } from '@medvault/storage'
@@ -27,7 +28,14 @@ import { type AccessContext, type CfragTamper, createDocumentCache } from './acc
 import { InvalidProxyInitError } from './errors.ts'
 import { createGrantIndex, type GrantIndex } from './grant-index.ts'
 import { buildServer, type ProxyHealth, type ProxyLogger } from './http.ts'
-import { fileReceiptLog, memoryReceiptLog, type ReceiptLog, type SignedReceipt } from './receipt-log.ts'
+import {
+  fileReceiptLog,
+  memoryReceiptLog,
+  RECEIPT_LOG_FILE,
+  type ReceiptLog,
+  readReceipts,
+  type SignedReceipt,
+} from './receipt-log.ts'
 import { createReplayCache, type ReplayCache } from './replay-cache.ts'
 import { createWorkerPool, type WorkerPool } from './worker-pool.ts'
 
@@ -272,12 +280,7 @@ class ProxyService implements ReencryptionProxy {
       return
     }
     // The file is the record, whether or not the proxy is running now.
-    const log = this.#running?.receipts ?? (await fileReceiptLog(this.#init.receiptsDir!))
-    try {
-      yield* log.entries()
-    } finally {
-      if (log !== this.#running?.receipts) await log.close()
-    }
+    yield* readReceipts(join(this.#init.receiptsDir!, RECEIPT_LOG_FILE))
   }
 
   async #start(): Promise<void> {

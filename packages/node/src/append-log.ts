@@ -1,0 +1,94 @@
+/**
+ * An append-only JSON-lines file, as the receipt log and the grant index keep theirs: opened for appending
+ * after cutting off a torn last line (a crash mid-write), written one `write` + `datasync` per batch, and
+ * read line by line.
+ *
+ * A torn line is always safe to cut: a batch is acknowledged only after its `datasync`, so the line was
+ * never acknowledged (no answer was sent for that receipt; no checkpoint followed those index operations).
+ *
+ * @module
+ */
+import type { createReadStream } from 'node:fs'
+import { type FileHandle, mkdir, open } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { createInterface } from 'node:readline'
+
+export interface AppendLog {
+  /** Appends the lines (no newlines inside) with one write, then flushes them to disk. */
+  append(lines: readonly string[]): Promise<void>
+  close(): Promise<void>
+}
+
+/** Opens `path` for appending (creating it and its directory), first cutting off a torn last line. */
+export async function openAppendLog(path: string): Promise<AppendLog> {
+  await mkdir(dirname(path), { recursive: true })
+  const handle = await open(path, 'a+')
+  try {
+    await cutTornTail(handle)
+  } catch (err) {
+    await handle.close()
+    throw err
+  }
+  // Appends are serialised: each batch lands whole and in call order.
+  let tail: Promise<void> = Promise.resolve()
+  return {
+    append(lines) {
+      const text = lines.map((line) => `${line}\n`).join('')
+      const next = tail.then(async () => {
+        await handle.write(text)
+        await handle.datasync()
+      })
+      tail = next.catch(() => {})
+      return next
+    },
+    async close() {
+      await tail
+      await handle.close()
+    },
+  }
+}
+
+/** Truncates the file after its last newline. */
+async function cutTornTail(handle: FileHandle): Promise<void> {
+  const { size } = await handle.stat()
+  const chunk = Buffer.alloc(4096)
+  let end = size
+  while (end > 0) {
+    const start = Math.max(0, end - chunk.length)
+    const { bytesRead } = await handle.read(chunk, 0, end - start, start)
+    const at = chunk.subarray(0, bytesRead).lastIndexOf(0x0a)
+    if (at >= 0) {
+      const keep = start + at + 1
+      if (keep < size) await handle.truncate(keep)
+      return
+    }
+    end = start
+  }
+  if (size > 0) await handle.truncate(0)
+}
+
+/**
+ * The lines of `path` with their 1-based numbers, blank lines skipped; none when the file does not exist.
+ * The last line may be incomplete when a writer is appending at the same time: callers tolerate that one.
+ */
+export async function* readLines(
+  path: string,
+): AsyncIterable<{ line: string; number: number; last: boolean }> {
+  let input: ReturnType<typeof createReadStream>
+  try {
+    const handle = await open(path, 'r')
+    input = handle.createReadStream({ encoding: 'utf8' })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw err
+  }
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })
+  let number = 0
+  let pending: { line: string; number: number } | undefined
+  for await (const line of lines) {
+    number++
+    if (pending !== undefined) yield { ...pending, last: false }
+    pending = line === '' ? undefined : { line, number }
+  }
+  if (pending !== undefined) yield { ...pending, last: true }
+}

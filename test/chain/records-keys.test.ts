@@ -3,7 +3,7 @@ import {
   createDevnet,
   type Devnet,
   getRecord,
-  InvalidPublicKeyError,
+  InvalidPublishedKeyError,
   KeyNotPublishedError,
   RecordAlreadyRegisteredError,
   RecordNotFoundError,
@@ -27,39 +27,56 @@ const guardian = () => devnet.walletClients[2]!
 const stranger = () => devnet.walletClients[3]!
 
 describe('keys', () => {
-  test('default', async () => {
-    const key = compressedKey(testKey('patient-1'))
-    const { version } = await patient().publishEncryptionKey({ publicKey: key })
+  test('default: both public keys in one version, found by address', async () => {
+    const receivingKey = compressedKey(testKey('patient-receiving-1'))
+    const verifyingKey = compressedKey(testKey('patient-verifying-1'))
+    const { version, receipt } = await patient().publishKeys({ receivingKey, verifyingKey })
     expect(version).toBe(1)
-    expect(await devnet.publicClient.getEncryptionKey({ account: patient().account.address })).toEqual({
-      publicKey: key,
+    const block = await devnet.publicClient.getBlock({ blockNumber: receipt!.blockNumber })
+    expect(await stranger().getPublicKeys({ account: patient().account.address })).toEqual({
+      receivingKey,
+      verifyingKey,
       version: 1,
+      updatedAt: Number(block.timestamp),
     })
   })
 
-  test('behavior: a rotation bumps the version; bytes are accepted', async () => {
-    const key = compressedKey(testKey('patient-2'))
-    const { version } = await patient().publishEncryptionKey({ publicKey: Buffer.from(key.slice(2), 'hex') })
+  test('behavior: a rotation replaces both keys and bumps the version; bytes are accepted', async () => {
+    const receivingKey = compressedKey(testKey('patient-receiving-2'))
+    const verifyingKey = compressedKey(testKey('patient-verifying-2'))
+    const { version } = await patient().publishKeys({
+      receivingKey: Buffer.from(receivingKey.slice(2), 'hex'),
+      verifyingKey: Buffer.from(verifyingKey.slice(2), 'hex'),
+    })
     expect(version).toBe(2)
-    expect(
-      (await devnet.publicClient.getEncryptionKey({ account: patient().account.address })).publicKey,
-    ).toBe(key)
+    const keys = await devnet.publicClient.getPublicKeys({ account: patient().account.address })
+    expect([keys.receivingKey, keys.verifyingKey, keys.version]).toEqual([receivingKey, verifyingKey, 2])
   })
 
-  test('error: an account without a key', async () => {
+  test('error: an account without keys', async () => {
     const err = await devnet.publicClient
-      .getEncryptionKey({ account: stranger().account.address })
+      .getPublicKeys({ account: stranger().account.address })
       .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(KeyNotPublishedError)
     expect((err as KeyNotPublishedError).args).toEqual({ account: stranger().account.address })
   })
 
-  test('error: not a compressed point', async () => {
-    const err = await patient()
-      .publishEncryptionKey({ publicKey: `0x04${'11'.repeat(32)}` })
-      .catch((e: unknown) => e)
-    expect(err).toBeInstanceOf(InvalidPublicKeyError)
-    expect((err as InvalidPublicKeyError).args).toEqual({ length: 33n, prefix: '0x04' })
+  test('error: not a compressed point, in either slot, named', async () => {
+    const good = compressedKey(testKey('good'))
+    const uncompressed = `0x04${'11'.repeat(32)}` as const
+    for (const [slot, keys] of [
+      ['receivingKey', { receivingKey: uncompressed, verifyingKey: good }],
+      ['verifyingKey', { receivingKey: good, verifyingKey: uncompressed }],
+    ] as const) {
+      const err = await patient()
+        .publishKeys(keys)
+        .catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(InvalidPublishedKeyError)
+      expect((err as InvalidPublishedKeyError).args).toEqual({ parameter: slot, length: 33n, prefix: '0x04' })
+      expect((err as InvalidPublishedKeyError).shortMessage).toBe(
+        `The ${slot} is not a 33-byte compressed secp256k1 point (got 33 bytes, prefix 0x04).`,
+      )
+    }
   })
 })
 

@@ -22,44 +22,82 @@ const tagA = '0x1111111111111111' as const
 const noTag = '0x0000000000000000' as const
 
 describe('KeyRegistry', () => {
-  test('default: publishes, looks up and rotates a key', async () => {
+  test('default: publishes both keys under one version, looks them up by address and rotates them together', async () => {
     const alice = devnet.as(devnet.accounts[1]!)
     const address = alice.account.address
-    expect(await alice.keys.read.hasKey([address])).toBe(false)
-    await devnet.mined(alice.keys.write.publishKey([publicKey('alice key 1')]))
-    expect(await alice.keys.read.keyOf([address])).toEqual([publicKey('alice key 1'), 1])
-    const receipt = await devnet.mined(alice.keys.write.publishKey([publicKey('alice key 2', '03')]))
-    expect(await alice.keys.read.keyOf([address])).toEqual([publicKey('alice key 2', '03'), 2])
-    const events = await alice.keys.getEvents.EncryptionKeyPublished(
+    expect(await alice.keys.read.hasKeys([address])).toBe(false)
+    const first = await devnet.mined(
+      alice.keys.write.publishKeys([publicKey('alice receiving 1'), publicKey('alice verifying 1', '03')]),
+    )
+    const firstAt = Number((await devnet.publicClient.getBlock({ blockNumber: first.blockNumber })).timestamp)
+    expect(await alice.keys.read.hasKeys([address])).toBe(true)
+    // Anyone reads them by address alone: the grantor's kfrag target and the kfrag signer's verifying key.
+    expect(await devnet.as(devnet.accounts[0]!).keys.read.keysOf([address])).toEqual([
+      publicKey('alice receiving 1'),
+      publicKey('alice verifying 1', '03'),
+      1,
+      firstAt,
+    ])
+    const receipt = await devnet.mined(
+      alice.keys.write.publishKeys([publicKey('alice receiving 2', '03'), publicKey('alice verifying 2')]),
+    )
+    const rotatedAt = Number(
+      (await devnet.publicClient.getBlock({ blockNumber: receipt.blockNumber })).timestamp,
+    )
+    expect(await alice.keys.read.keysOf([address])).toEqual([
+      publicKey('alice receiving 2', '03'),
+      publicKey('alice verifying 2'),
+      2,
+      rotatedAt,
+    ])
+    const events = await alice.keys.getEvents.KeysPublished(
       { account: address },
       { fromBlock: receipt.blockNumber, toBlock: receipt.blockNumber },
     )
     expect(events.map((e) => e.args)).toEqual([
-      { account: address, version: 2, publicKey: publicKey('alice key 2', '03') },
+      {
+        account: address,
+        version: 2,
+        receivingKey: publicKey('alice receiving 2', '03'),
+        verifyingKey: publicKey('alice verifying 2'),
+      },
     ])
   })
 
-  test('error: malformed public keys', async () => {
-    const bob = devnet.as(devnet.accounts[2]!)
-    const sim = (pk: `0x${string}`) => bob.keys.simulate.publishKey([pk], { account: bob.account })
-    expect(await revertOf(sim('0x'))).toEqual({ errorName: 'InvalidPublicKey', args: [0n, '0x00'] })
-    expect(await revertOf(sim(`0x02${'ab'.repeat(31)}`))).toEqual({
-      errorName: 'InvalidPublicKey',
-      args: [32n, '0x02'],
-    })
-    expect(await revertOf(sim(`0x04${'ab'.repeat(32)}`))).toEqual({
-      errorName: 'InvalidPublicKey',
-      args: [33n, '0x04'],
-    })
-    expect(await revertOf(sim(`0x02${'ab'.repeat(33)}`))).toEqual({
-      errorName: 'InvalidPublicKey',
-      args: [34n, '0x02'],
-    })
+  test('behavior: the same point may fill both slots (an account that signs kfrags with its receiving key)', async () => {
+    const carol = devnet.as(devnet.accounts[3]!)
+    await devnet.mined(carol.keys.write.publishKeys([publicKey('carol'), publicKey('carol')]))
+    const [receivingKey, verifyingKey, version] = await carol.keys.read.keysOf([carol.account.address])
+    expect([receivingKey, verifyingKey, version]).toEqual([publicKey('carol'), publicKey('carol'), 1])
   })
 
-  test('error: looking up an account without a key', async () => {
+  test('error: a malformed key in either slot, named; nothing is stored', async () => {
+    const bob = devnet.as(devnet.accounts[2]!)
+    const good = publicKey('bob good')
+    const sim = (receivingKey: `0x${string}`, verifyingKey: `0x${string}`) =>
+      bob.keys.simulate.publishKeys([receivingKey, verifyingKey], { account: bob.account })
+    const malformed = [
+      ['0x', 0n, '0x00'],
+      [`0x02${'ab'.repeat(31)}`, 32n, '0x02'],
+      [`0x04${'ab'.repeat(32)}`, 33n, '0x04'],
+      [`0x02${'ab'.repeat(33)}`, 34n, '0x02'],
+    ] as const
+    for (const [key, length, prefix] of malformed) {
+      expect(await revertOf(sim(key, good))).toEqual({
+        errorName: 'InvalidPublishedKey',
+        args: ['receivingKey', length, prefix],
+      })
+      expect(await revertOf(sim(good, key))).toEqual({
+        errorName: 'InvalidPublishedKey',
+        args: ['verifyingKey', length, prefix],
+      })
+    }
+    expect(await bob.keys.read.hasKeys([bob.account.address])).toBe(false)
+  })
+
+  test('error: looking up an account without keys', async () => {
     const who = devnet.accounts[6]!.address
-    expect(await revertOf(devnet.as(devnet.accounts[0]!).keys.read.keyOf([who]))).toEqual({
+    expect(await revertOf(devnet.as(devnet.accounts[0]!).keys.read.keysOf([who]))).toEqual({
       errorName: 'KeyNotPublished',
       args: [who],
     })

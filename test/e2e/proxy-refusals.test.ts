@@ -100,9 +100,8 @@ beforeAll(async () => {
   devnet = await createDevnet({ accounts: 5 })
   storage = await createStorage()
   for (const i of [1, 2]) {
-    await devnet.walletClients[i]!.publishEncryptionKey({
-      publicKey: publicKeys(keysOf(i)).receiving,
-    })
+    const { receiving, verifying } = publicKeys(keysOf(i))
+    await devnet.walletClients[i]!.publishKeys({ receivingKey: receiving, verifyingKey: verifying })
   }
   await operator().registerProxy({
     publicKey: getPublicKey(keysOf(4).eciesSecretKey),

@@ -93,8 +93,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const clinicianKeys = keysOf(1)
 
     const proxies = await step('keys published; 3 proxies registered as a set', async () => {
-      await patient.publishEncryptionKey({ publicKey: publicKeys(patientKeys).receiving })
-      await clinician.publishEncryptionKey({ publicKey: publicKeys(clinicianKeys).receiving })
+      // Each account publishes its Umbral receiving key and its kfrag-signing verifying key.
+      for (const [wallet, keys] of [
+        [patient, patientKeys],
+        [clinician, clinicianKeys],
+      ] as const) {
+        const { receiving, verifying } = publicKeys(keys)
+        await wallet.publishKeys({ receivingKey: receiving, verifyingKey: verifying })
+      }
       const proxies: DemoProxy[] = []
       for (const [index, operator] of operators.slice(0, SHARES).entries()) {
         // A proxy's kfrags are sealed to its ECIES key, never to a key that also does Umbral.
@@ -154,7 +160,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       const salt = bytesToHex(crypto.getRandomValues(new Uint8Array(32)))
       const grantId = computeGrantId(patient.account.address, salt)
       const signer = new Signer(SecretKey.fromBEBytes(patientKeys.signingSecretKey))
-      const { publicKey: clinicianPk } = await patient.getEncryptionKey({
+      const { receivingKey: clinicianPk } = await patient.getPublicKeys({
         account: clinician.account.address,
       })
       const recordKey = SecretKey.fromBEBytes(deriveDelegatingKey(patientKeys, { record: recordId }))

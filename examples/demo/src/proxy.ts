@@ -82,14 +82,14 @@ export class DemoProxy {
     if (sealed === undefined) throw new ProxyRefusedError('The bundle holds no kfrag for this proxy.')
     const kfragBytes = eciesDecrypt(this.#secretKey, sealed, kfragAad(request.grantId, this.index))
 
-    const granteeKey = await client.getEncryptionKey({ account: grantee })
+    const granteeKey = await client.getPublicKeys({ account: grantee })
     // Verifying the kfrag proves it was made by the grantor, from the grant scope's delegating key, for
     // this grantee's receiving key: a proxy never re-encrypts with a fragment someone else slipped into the
     // bundle. The bundle's keys are the grantor's: its CID is in the grantor's own AccessGranted event.
     const verified = KeyFrag.fromBytes(kfragBytes).verify(
       PublicKey.fromCompressedBytes(bundle.verifyingKey),
       PublicKey.fromCompressedBytes(bundle.delegatingKey),
-      PublicKey.fromCompressedBytes(hexToBytes(granteeKey.publicKey)),
+      PublicKey.fromCompressedBytes(hexToBytes(granteeKey.receivingKey)),
     )
     const cfrag = reencrypt(Capsule.fromBytes(request.capsule), verified)
     this.receipts.push({ grantId: request.grantId, recordId: request.recordId, grantee, at: now })

@@ -51,11 +51,6 @@ import {
   type GetEmergencyAccessesReturnType,
   getEmergencyAccesses,
 } from './actions/get-emergency-accesses.ts'
-import {
-  type GetEncryptionKeyParameters,
-  type GetEncryptionKeyReturnType,
-  getEncryptionKey,
-} from './actions/get-encryption-key.ts'
 import { type GetGrantParameters, type GetGrantReturnType, getGrant } from './actions/get-grant.ts'
 import { type GetGrantsParameters, type GetGrantsReturnType, getGrants } from './actions/get-grants.ts'
 import { type GetProxyParameters, type GetProxyReturnType, getProxy } from './actions/get-proxy.ts'
@@ -64,6 +59,11 @@ import {
   type GetProxySetReturnType,
   getProxySet,
 } from './actions/get-proxy-set.ts'
+import {
+  type GetPublicKeysParameters,
+  type GetPublicKeysReturnType,
+  getPublicKeys,
+} from './actions/get-public-keys.ts'
 import { type GetRecordParameters, type GetRecordReturnType, getRecord } from './actions/get-record.ts'
 import {
   type GetRecordVersionsParameters,
@@ -88,10 +88,10 @@ import {
 } from './actions/is-access-allowed.ts'
 import { type IsDelegateParameters, type IsDelegateReturnType, isDelegate } from './actions/is-delegate.ts'
 import {
-  type PublishEncryptionKeyParameters,
-  type PublishEncryptionKeyReturnType,
-  publishEncryptionKey,
-} from './actions/publish-encryption-key.ts'
+  type PublishKeysParameters,
+  type PublishKeysReturnType,
+  publishKeys,
+} from './actions/publish-keys.ts'
 import {
   type ReauthorizeBreakGlassParameters,
   type ReauthorizeBreakGlassReturnType,
@@ -167,12 +167,8 @@ import type { WriteClient } from './internal.ts'
 export type MedvaultActions = {
   /** The deployment these actions talk to. */
   medvaultAddresses: MedvaultAddresses
-  publishEncryptionKey: (
-    parameters: Omit<PublishEncryptionKeyParameters, 'addresses'>,
-  ) => Promise<PublishEncryptionKeyReturnType>
-  getEncryptionKey: (
-    parameters: Omit<GetEncryptionKeyParameters, 'addresses'>,
-  ) => Promise<GetEncryptionKeyReturnType>
+  publishKeys: (parameters: Omit<PublishKeysParameters, 'addresses'>) => Promise<PublishKeysReturnType>
+  getPublicKeys: (parameters: Omit<GetPublicKeysParameters, 'addresses'>) => Promise<GetPublicKeysReturnType>
   registerRecord: (
     parameters: Omit<RegisterRecordParameters, 'addresses'>,
   ) => Promise<RegisterRecordReturnType>
@@ -263,8 +259,8 @@ export type MedvaultActions = {
 export function medvaultActions(addresses: MedvaultAddresses): (client: WriteClient) => MedvaultActions {
   return (client) => ({
     medvaultAddresses: addresses,
-    publishEncryptionKey: (parameters) => publishEncryptionKey(client, { ...parameters, addresses }),
-    getEncryptionKey: (parameters) => getEncryptionKey(client, { ...parameters, addresses }),
+    publishKeys: (parameters) => publishKeys(client, { ...parameters, addresses }),
+    getPublicKeys: (parameters) => getPublicKeys(client, { ...parameters, addresses }),
     registerRecord: (parameters) => registerRecord(client, { ...parameters, addresses }),
     registerRecords: (parameters) => registerRecords(client, { ...parameters, addresses }),
     registerRecordVersion: (parameters) => registerRecordVersion(client, { ...parameters, addresses }),

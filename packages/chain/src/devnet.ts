@@ -58,7 +58,7 @@ export interface Devnet {
  * ```ts
  * await using devnet = await createDevnet()
  * const [patient, doctor] = devnet.walletClients
- * await patient.publishEncryptionKey({ publicKey })
+ * await patient.publishKeys({ receivingKey, verifyingKey })
  * ```
  */
 export async function createDevnet(options: CreateDevnetOptions = {}): Promise<Devnet> {

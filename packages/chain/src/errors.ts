@@ -310,6 +310,24 @@ export class InvalidPublicKeyError extends ContractError<
   }
 }
 
+export type InvalidPublishedKeyErrorType = InvalidPublishedKeyError & { name: 'InvalidPublishedKeyError' }
+
+/** The contract reverted with `InvalidPublishedKey(parameter, length, prefix)`. */
+export class InvalidPublishedKeyError extends ContractError<
+  'InvalidPublishedKey',
+  { parameter: string; length: bigint; prefix: Hex }
+> {
+  override name = 'InvalidPublishedKeyError' as const
+
+  constructor(parameters: ContractErrorParameters<{ parameter: string; length: bigint; prefix: Hex }>) {
+    const a = parameters.args
+    super(
+      `The ${a.parameter} is not a 33-byte compressed secp256k1 point (got ${a.length} bytes, prefix ${a.prefix}).`,
+      { ...parameters, errorName: 'InvalidPublishedKey' },
+    )
+  }
+}
+
 export type KeyNotPublishedErrorType = KeyNotPublishedError & { name: 'KeyNotPublishedError' }
 
 /** The contract reverted with `KeyNotPublished(account)`. */
@@ -318,10 +336,10 @@ export class KeyNotPublishedError extends ContractError<'KeyNotPublished', { acc
 
   constructor(parameters: ContractErrorParameters<{ account: Address }>) {
     const a = parameters.args
-    super(`${a.account} has not published an encryption key.`, {
+    super(`${a.account} has not published its public keys.`, {
       ...parameters,
       errorName: 'KeyNotPublished',
-      hint: `Ask the account holder to publish one (publishEncryptionKey) before granting to it.`,
+      hint: `Ask the account holder to publish them (publishKeys) before granting to it.`,
     })
   }
 }
@@ -1268,6 +1286,7 @@ export class SnapshotBlockNotInPastError extends ContractError<
 /** Every medvault custom error name and the class a revert with it becomes. */
 export const contractErrors = {
   InvalidPublicKey: InvalidPublicKeyError,
+  InvalidPublishedKey: InvalidPublishedKeyError,
   KeyNotPublished: KeyNotPublishedError,
   InvalidRecordId: InvalidRecordIdError,
   RecordAlreadyRegistered: RecordAlreadyRegisteredError,

@@ -108,12 +108,6 @@ export {
   getEmergencyAccesses,
 } from './actions/get-emergency-accesses.ts'
 export {
-  type GetEncryptionKeyErrorType,
-  type GetEncryptionKeyParameters,
-  type GetEncryptionKeyReturnType,
-  getEncryptionKey,
-} from './actions/get-encryption-key.ts'
-export {
   type GetGrantErrorType,
   type GetGrantParameters,
   type GetGrantReturnType,
@@ -138,6 +132,12 @@ export {
   type GetProxySetReturnType,
   getProxySet,
 } from './actions/get-proxy-set.ts'
+export {
+  type GetPublicKeysErrorType,
+  type GetPublicKeysParameters,
+  type GetPublicKeysReturnType,
+  getPublicKeys,
+} from './actions/get-public-keys.ts'
 export {
   type GetRecordErrorType,
   type GetRecordParameters,
@@ -183,11 +183,11 @@ export {
   isDelegate,
 } from './actions/is-delegate.ts'
 export {
-  type PublishEncryptionKeyErrorType,
-  type PublishEncryptionKeyParameters,
-  type PublishEncryptionKeyReturnType,
-  publishEncryptionKey,
-} from './actions/publish-encryption-key.ts'
+  type PublishKeysErrorType,
+  type PublishKeysParameters,
+  type PublishKeysReturnType,
+  publishKeys,
+} from './actions/publish-keys.ts'
 export {
   type ReauthorizeBreakGlassErrorType,
   type ReauthorizeBreakGlassParameters,
@@ -412,6 +412,8 @@ export {
   type InvalidProxySetSizeErrorType,
   InvalidPublicKeyError,
   type InvalidPublicKeyErrorType,
+  InvalidPublishedKeyError,
+  type InvalidPublishedKeyErrorType,
   InvalidPurposeError,
   type InvalidPurposeErrorType,
   InvalidReceiptCountError,

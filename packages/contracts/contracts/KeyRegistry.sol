@@ -6,31 +6,48 @@ import {IKeyRegistry} from "./interfaces/IKeyRegistry.sol";
 /// @title KeyRegistry
 /// @notice See {IKeyRegistry}.
 contract KeyRegistry is IKeyRegistry {
-    mapping(address account => EncryptionKey key) private _keys;
+    mapping(address account => PublicKeys keys) private _keys;
 
     /// @inheritdoc IKeyRegistry
-    function publishKey(bytes calldata publicKey) external returns (uint32 version) {
-        if (publicKey.length != 33 || (publicKey[0] != 0x02 && publicKey[0] != 0x03)) {
-            revert InvalidPublicKey(publicKey.length, publicKey.length == 0 ? bytes1(0) : publicKey[0]);
-        }
-        EncryptionKey storage key = _keys[msg.sender];
-        version = key.version + 1;
-        key.x = bytes32(publicKey[1:33]);
-        key.prefix = publicKey[0];
-        key.version = version;
-        key.updatedAt = uint40(block.timestamp);
-        emit EncryptionKeyPublished(msg.sender, version, publicKey);
+    function publishKeys(bytes calldata receivingKey, bytes calldata verifyingKey) external returns (uint32 version) {
+        _checkKey("receivingKey", receivingKey);
+        _checkKey("verifyingKey", verifyingKey);
+        PublicKeys storage keys = _keys[msg.sender];
+        version = keys.version + 1;
+        keys.receivingKeyX = bytes32(receivingKey[1:33]);
+        keys.verifyingKeyX = bytes32(verifyingKey[1:33]);
+        keys.receivingKeyPrefix = receivingKey[0];
+        keys.verifyingKeyPrefix = verifyingKey[0];
+        keys.version = version;
+        keys.updatedAt = uint40(block.timestamp);
+        emit KeysPublished(msg.sender, version, receivingKey, verifyingKey);
     }
 
     /// @inheritdoc IKeyRegistry
-    function keyOf(address account) external view returns (bytes memory publicKey, uint32 version) {
-        EncryptionKey storage key = _keys[account];
-        if (key.version == 0) revert KeyNotPublished(account);
-        return (abi.encodePacked(key.prefix, key.x), key.version);
+    function keysOf(address account)
+        external
+        view
+        returns (bytes memory receivingKey, bytes memory verifyingKey, uint32 version, uint40 updatedAt)
+    {
+        PublicKeys storage keys = _keys[account];
+        version = keys.version;
+        if (version == 0) revert KeyNotPublished(account);
+        return (
+            abi.encodePacked(keys.receivingKeyPrefix, keys.receivingKeyX),
+            abi.encodePacked(keys.verifyingKeyPrefix, keys.verifyingKeyX),
+            version,
+            keys.updatedAt
+        );
     }
 
     /// @inheritdoc IKeyRegistry
-    function hasKey(address account) external view returns (bool) {
+    function hasKeys(address account) external view returns (bool) {
         return _keys[account].version != 0;
+    }
+
+    function _checkKey(string memory parameter, bytes calldata key) private pure {
+        if (key.length != 33 || (key[0] != 0x02 && key[0] != 0x03)) {
+            revert InvalidPublishedKey(parameter, key.length, key.length == 0 ? bytes1(0) : key[0]);
+        }
     }
 }

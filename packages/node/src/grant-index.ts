@@ -343,7 +343,13 @@ function fileStore(dir: string, state: IndexState): IndexStore {
     async open() {
       if (log === undefined) log = await openAppendLog(path)
       if (loaded) return
-      checkpoint = await replayFile(path, state)
+      try {
+        checkpoint = await replayFile(path, state)
+      } catch (err) {
+        await log.close()
+        log = undefined
+        throw err
+      }
       loaded = true
     },
     async load() {

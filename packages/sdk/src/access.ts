@@ -63,7 +63,7 @@ import {
 } from './errors.ts'
 import { covers, toGrant } from './grants.ts'
 import { hedge } from './hedge.ts'
-import { equalBytes } from './identity.ts'
+import { equalBytes, publishedKeysOf } from './identity.ts'
 import { parsePurpose } from './options.ts'
 import { displayEndpoint, type ProxyEndpoint, requestReencryption } from './proxy-client.ts'
 import type { VaultProgressEvent } from './types.ts'
@@ -151,6 +151,16 @@ export async function openAsGrantee(
   }
   if (!equalBytes(bundle.receivingKey, mine.receiving)) {
     throw new KeyMismatchError({ account: ctx.address, what: 'the key this grant was made for' })
+  }
+  // The kfrags (and so the cfrags) must be signed by the grantor's key as published on chain, not by
+  // whatever key a bundle names.
+  const grantorKeys = await publishedKeysOf(ctx, grant.grantor)
+  if (!equalBytes(bundle.verifyingKey, grantorKeys.verifying)) {
+    throw new IntegrityError({
+      target: 'kfrag bundle',
+      recordId,
+      reason: "the bundle's verifying key is not the one the grantor published",
+    })
   }
   let entry: ReturnType<typeof bundleEntryFor>
   try {

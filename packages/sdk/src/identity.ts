@@ -14,8 +14,8 @@
  */
 import {
   KeyNotPublishedError as ChainKeyNotPublishedError,
-  getEncryptionKey,
-  publishEncryptionKey,
+  getPublicKeys,
+  publishKeys,
 } from '@medvault/chain'
 import {
   type DerivedKeys,
@@ -111,6 +111,8 @@ export function resolveAccount(account: VaultAccount, transport: Transport, chai
 export interface PublishedAccountKeys {
   /** 33 bytes: the Umbral receiving key grants are made to. */
   receiving: Uint8Array
+  /** 33 bytes: the verifying key of the account's kfrag-signing key. */
+  verifying: Uint8Array
 }
 
 /**
@@ -120,8 +122,11 @@ export interface PublishedAccountKeys {
  */
 export async function publishedKeysOf(ctx: VaultContext, account: Address): Promise<PublishedAccountKeys> {
   try {
-    const { publicKey } = await getEncryptionKey(ctx.publicClient, { addresses: ctx.addresses, account })
-    return { receiving: hexToBytes(publicKey) }
+    const { receivingKey, verifyingKey } = await getPublicKeys(ctx.publicClient, {
+      addresses: ctx.addresses,
+      account,
+    })
+    return { receiving: hexToBytes(receivingKey), verifying: hexToBytes(verifyingKey) }
   } catch (err) {
     if (err instanceof ChainKeyNotPublishedError) throw new KeyNotPublishedError({ account, cause: err })
     throw err
@@ -145,16 +150,23 @@ export async function ensureKeysPublished(
   } catch (err) {
     if (!(err instanceof KeyNotPublishedError)) throw err
   }
-  if (current !== undefined && equalBytes(current.receiving, mine.receiving)) return { published: false }
+  if (
+    current !== undefined &&
+    equalBytes(current.receiving, mine.receiving) &&
+    equalBytes(current.verifying, mine.verifying)
+  ) {
+    return { published: false }
+  }
   if (current !== undefined && options.replace !== true) {
     throw new KeyMismatchError({ account: ctx.address, what: 'the keys it published on chain' })
   }
   await ctx.write(
     'publishKeys',
     (signal) =>
-      publishEncryptionKey(ctx.walletClient, {
+      publishKeys(ctx.walletClient, {
         addresses: ctx.addresses,
-        publicKey: mine.receiving,
+        receivingKey: mine.receiving,
+        verifyingKey: mine.verifying,
         signal,
       }),
     options.signal,

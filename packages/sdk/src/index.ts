@@ -56,6 +56,12 @@ export {
 export { type CreateGrantOptions, Grants, type ListGrantsOptions, type Relay } from './grants.ts'
 export { type HedgeOptions, type HedgeOutcome, type HedgeResult, hedge } from './hedge.ts'
 export type { VaultAccount } from './identity.ts'
+export {
+  createLocalNetwork,
+  type LocalNetwork,
+  type LocalNetworkInit,
+  type LocalProxy,
+} from './local-network.ts'
 export { type Duration, parseDuration, type TimeInput } from './options.ts'
 export { Records, type RotateOptions, type RotateResult } from './records.ts'
 export type {

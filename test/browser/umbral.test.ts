@@ -1,7 +1,8 @@
 /**
  * @medvault/crypto/umbral in a real browser (headless Chromium), bundled by Vite with no WebAssembly
- * configuration: the bundle must build, load on the noble backend, decrypt the umbral-pre 0.10.0
- * known-answer vector, and run a full grant → re-encrypt → decrypt whose output Node then opens.
+ * configuration: the bundle must build, load the embedded libsecp256k1 WebAssembly backend (noble stays
+ * selectable), decrypt the umbral-pre 0.10.0 known-answer vector on both, and run a full grant →
+ * re-encrypt → decrypt whose output Node then opens.
  */
 import { readFileSync } from 'node:fs'
 import {
@@ -37,6 +38,11 @@ try {
   const cfrags = v.cfrags_msgpack.slice(0, 2).map((c) =>
     u.CapsuleFrag.fromBytes(bytes(c)).verify(capsule, vpk, dsk.publicKey(), rsk.publicKey()))
   result.reencrypted = text(u.decryptReencrypted(rsk, dsk.publicKey(), capsule, cfrags, bytes(v.ciphertext)))
+  // The pure-JS fallback, in the same page.
+  u.setBackend('noble')
+  result.nobleOriginal = text(u.decryptOriginal(dsk, capsule, bytes(v.ciphertext)))
+  result.nobleReencrypted = text(u.decryptReencrypted(rsk, dsk.publicKey(), capsule, cfrags, bytes(v.ciphertext)))
+  u.setBackend('wasm')
 
   // Refusals on the browser's backend: a malicious proxy's cfrag (one bit of the vector's cfrag flipped),
   // the wrong secret key, an altered ciphertext.
@@ -79,6 +85,8 @@ describe.skipIf(chromiumPath === undefined)('in Chromium (Vite bundle, no WebAss
     available: string[]
     original?: string
     reencrypted?: string
+    nobleOriginal?: string
+    nobleReencrypted?: string
     refusals?: string[]
     error?: string
     fresh: {
@@ -99,12 +107,17 @@ describe.skipIf(chromiumPath === undefined)('in Chromium (Vite bundle, no WebAss
     await browser?.close()
   })
 
-  test('default: the bundle runs on the noble backend and decrypts the umbral-pre vector', () => {
+  test('default: the bundle runs on the libsecp256k1 WebAssembly backend and decrypts the umbral-pre vector', () => {
     expect(result.error).toBeUndefined()
-    expect(result.backend).toBe('noble')
-    expect(result.available).toEqual(['noble'])
+    expect(result.backend).toBe('wasm')
+    expect(result.available).toEqual(['noble', 'wasm'])
     expect(result.original).toBe('peace at dawn')
     expect(result.reencrypted).toBe('peace at dawn')
+  })
+
+  test('behavior: the noble fallback decrypts the same vector in the browser', () => {
+    expect(result.nobleOriginal).toBe('peace at dawn')
+    expect(result.nobleReencrypted).toBe('peace at dawn')
   })
 
   test('error: a tampered cfrag, the wrong key and an altered ciphertext are refused in the browser', () => {

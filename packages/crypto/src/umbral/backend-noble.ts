@@ -21,7 +21,7 @@
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import type { GroupBackend } from './backend.ts'
-import { IDENTITY, isIdentity, N, POINT_SIZE, pointG, pointU } from './curve.ts'
+import { Fn, IDENTITY, isIdentity, N, POINT_SIZE, pointG, pointU, randomNonZeroScalar } from './curve.ts'
 
 const { Point } = secp256k1
 type P = InstanceType<typeof Point>
@@ -75,6 +75,12 @@ export function createNobleBackend(): GroupBackend {
       // z·p − h·q == r, with one shared doubling chain (Strauss–Shamir).
       const lhs = decode(p).mulAddUnsafe(z, decode(q), h === 0n ? 0n : N - h)
       return lhs.equals(decode(r))
+    },
+    invertSecret(x) {
+      // noble's inversion is the (variable-time) extended Euclidean algorithm: run it on x·c for a fresh
+      // random c, a value independent of x, and multiply the result back by c.
+      const blind = randomNonZeroScalar()
+      return Fn.mul(Fn.inv(Fn.mul(x, blind)), blind)
     },
     isValidPoint(bytes) {
       if (bytes.length !== POINT_SIZE) return false

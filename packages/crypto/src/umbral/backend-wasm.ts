@@ -1,83 +1,153 @@
 /**
- * The libsecp256k1 group backend, through tiny-secp256k1 (libsecp256k1 compiled to WebAssembly, MIT).
+ * The libsecp256k1 group backend: libsecp256k1 0.5.0 (MIT) compiled to WebAssembly by
+ * `packages/crypto/wasm/build.sh` with a small C ABI of our own (`umbral-secp256k1.c`), embedded in
+ * this package as base64 (`libsecp256k1-wasm.generated.ts`) so that Node and every bundler load it with
+ * no WebAssembly configuration.
  *
- * Loaded with a dynamic `import()` so that an environment without WebAssembly (or a bundle that leaves
- * tiny-secp256k1 out) still works on the noble backend, or handed in by the application with
- * `useTinySecp256k1`. A self-test (1·G, and U·k against noble) must pass before the backend is offered.
+ * Constant time, by construction rather than by blinding:
+ * - `mul` is libsecp256k1's `secp256k1_ecmult_const` (GLV split + signed-digit fixed window, table
+ *   lookups by full scan with conditional moves), returning the full point; the affine result is computed
+ *   with the constant-time safegcd inversion.
+ * - `baseMul` is `secp256k1_ecmult_gen` (signed-digit multi-comb, constant time, additionally blinded by
+ *   the context, which is randomized at load).
+ * - `add` is `secp256k1_gej_add_ge` (constant time, complete for valid points, A = ±B included).
+ * - `invertSecret` is `secp256k1_scalar_inverse` (constant-time safegcd).
+ * - ECDSA signing is `secp256k1_ecdsa_sign` (RFC 6979 hedged with 32 fresh random bytes).
+ * `mulPublic`, `isLinearRelation` (Strauss over two points) and ECDSA verification are variable-time and
+ * only see public values.
  *
- * Constant time: `baseMul` is `pointFromScalar` (libsecp256k1 `ecmult_gen`, constant-time). `pointMultiply`
- * is NOT constant-time: tiny-secp256k1 implements it with `secp256k1_ec_pubkey_tweak_mul`, which runs
- * libsecp256k1's variable-time `ecmult` (Strauss wNAF; the tweak is assumed public there), and
- * tiny-secp256k1 exposes no `ecmult_const` (no ECDH). So `mul`, which sees secrets, never hands it the
- * secret: it multiplies by a fresh random b first and then by k·b⁻¹ (multiplicative scalar splitting with
- * base-point blinding, Coron 1999 / Clavier–Joye). Each call's two scalars are uniformly random and the
- * second base point is a random multiple of the input, so the running time is a fresh random variable
- * each call, whose distribution does not depend on k — not constant-time in the strict sense, and twice the
- * cost. `mulPublic` (proof verification) calls `pointMultiply` directly. Point addition is libsecp256k1's `pubkey_combine`,
- * whose running time varies only in the exceptional cases (equal or opposite inputs) that occur with
- * negligible probability for honest data. ECDSA is libsecp256k1's `ecdsa_sign` (constant-time) and
- * strict `ecdsa_verify` (low-S only).
+ * Secrets cross into WebAssembly only as the 32-byte big-endian scalars and keys the scheme already holds,
+ * written into the module's static I/O area and zeroed after each call.
+ *
+ * Points are kept as 64-byte affine x ‖ y, keyed by the identity of the compressed Uint8Array the scheme
+ * layer holds: a point computed here is compressed by reading y's parity and never decompressed, a parsed
+ * one is decompressed (one square root) once.
  *
  * @module
  */
 import { randomBytes } from '@noble/hashes/utils.js'
 import type { GroupBackend } from './backend.ts'
-import {
-  Fn,
-  IDENTITY,
-  invertSecret,
-  isIdentity,
-  POINT_SIZE,
-  randomNonZeroScalar,
-  scalarToBytes,
-} from './curve.ts'
+import { IDENTITY, isIdentity, POINT_SIZE, pointG, SCALAR_SIZE } from './curve.ts'
+import { WASM_BASE64 } from './libsecp256k1-wasm.generated.ts'
 
-/** The subset of tiny-secp256k1's API this backend uses. */
-export type Tiny = Pick<
-  typeof import('tiny-secp256k1'),
-  'pointCompress' | 'pointMultiply' | 'pointAdd' | 'pointFromScalar' | 'sign' | 'verify'
->
+/** The C ABI of umbral-secp256k1.c: pointers into the module's memory; every function returns 1 or 0. */
+interface Exports {
+  memory: WebAssembly.Memory
+  mv_io(): number
+  mv_init(seed32: number): number
+  mv_parse(out64: number, in33: number): number
+  mv_mul_public(out64: number, p64: number, k32: number): number
+  mv_lin(p64: number, pIsG: number, z32: number, q64: number, h32: number, r64: number): number
+  mv_verify(sig64: number, msg32: number, pk64: number): number
+  mv_base_mul(out64: number, k32: number): number
+  mv_mul(out64: number, p64: number, k32: number): number
+  mv_add(out64: number, a64: number, b64: number): number
+  mv_scalar_inv(out32: number, k32: number): number
+  mv_sign(out64: number, msg32: number, sk32: number, extra32: number): number
+}
 
-export function createWasmBackend(tiny: Tiny): GroupBackend {
-  // libsecp256k1 parses a compressed point with a square root (~65 µs in WASM) and serializes one with
-  // an inversion. So points live here in their 65-byte uncompressed form, keyed by the identity of the
-  // compressed Uint8Array the scheme layer holds: a point this backend computed is never decompressed,
-  // and a parsed one is decompressed once.
-  const uncompressed = new WeakMap<Uint8Array, Uint8Array>()
+/** A compiled, initialised libsecp256k1 instance. */
+export interface Libsecp256k1 {
+  readonly exports: Exports
+}
 
-  const toFull = (p: Uint8Array): Uint8Array => {
-    let full = uncompressed.get(p)
-    if (full === undefined) {
-      full = tiny.pointCompress(p, false)
-      uncompressed.set(p, full)
+function decodeBase64(b64: string): Uint8Array {
+  const bin = atob(b64)
+  const out = new Uint8Array(bin.length)
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i)
+  return out
+}
+
+/**
+ * Compiles and instantiates the embedded module (asynchronously: browsers refuse to compile large
+ * modules synchronously on the main thread) and randomizes its context.
+ * @throws where WebAssembly is missing or refuses the module
+ */
+export async function instantiateLibsecp256k1(): Promise<Libsecp256k1> {
+  const module = await WebAssembly.compile(decodeBase64(WASM_BASE64) as Uint8Array<ArrayBuffer>)
+  const instance = await WebAssembly.instantiate(module, {})
+  const exports = instance.exports as unknown as Exports
+  const io = exports.mv_io()
+  new Uint8Array(exports.memory.buffer).set(randomBytes(32), io)
+  const ok = exports.mv_init(io)
+  new Uint8Array(exports.memory.buffer).fill(0, io, io + 32)
+  if (ok !== 1) throw new Error('libsecp256k1 context initialisation failed')
+  return { exports }
+}
+
+// Layout of the 1 KiB I/O area (offsets from mv_io()).
+const OUT = 0 // 64: result point / signature / scalar
+const A = 64 // 64: first point
+const B = 128 // 64: second point
+const C = 192 // 64: third point
+const K1 = 256 // 32: first scalar / secret key
+const K2 = 288 // 32: second scalar
+const MSG = 320 // 32: message hash
+const EXTRA = 352 // 32: signing entropy
+const SIG = 384 // 64: signature
+const IN33 = 448 // 33: compressed point
+
+export function createWasmBackend(lib: Libsecp256k1): GroupBackend {
+  const w = lib.exports
+  const io = w.mv_io()
+  // The module never grows its memory (no allocator), so this view stays valid.
+  const mem = new Uint8Array(w.memory.buffer)
+  const xy = new WeakMap<Uint8Array, Uint8Array>()
+  const g = pointG()
+
+  /** Writes k (0 ≤ k < 2^256) big-endian at offset `at`, without an intermediate allocation. */
+  const putScalar = (at: number, k: bigint): void => {
+    let x = k
+    for (let i = io + at + SCALAR_SIZE - 1; i >= io + at; i--) {
+      mem[i] = Number(x & 0xffn)
+      x >>= 8n
     }
-    return full
   }
-  /** Compressed form of a 65-byte point: no field arithmetic, just the parity of y. */
-  const fromFull = (full: Uint8Array | null): Uint8Array => {
-    if (full === null) return IDENTITY
+  const wipe = (at: number, length: number): void => {
+    mem.fill(0, io + at, io + at + length)
+  }
+  /** Writes the 64-byte form of a (non-identity) compressed point at `at`; throws if it is not a point. */
+  const putPoint = (at: number, p: Uint8Array): void => {
+    let full = xy.get(p)
+    if (full === undefined) {
+      if (p.length !== POINT_SIZE) throw new RangeError('not a compressed point')
+      mem.set(p, io + IN33)
+      if (w.mv_parse(io + OUT, io + IN33) !== 1) throw new RangeError('not a point on secp256k1')
+      full = mem.slice(io + OUT, io + OUT + 64)
+      xy.set(p, full)
+    }
+    mem.set(full, io + at)
+  }
+  /** The compressed form of the point at OUT (parity of y, no field arithmetic), cached with its x ‖ y. */
+  const takePoint = (ok: number): Uint8Array => {
+    if (ok !== 1) return IDENTITY
+    const full = mem.slice(io + OUT, io + OUT + 64)
     const c = new Uint8Array(POINT_SIZE)
-    c[0] = 2 | ((full[64] as number) & 1)
-    c.set(full.subarray(1, 33), 1)
-    uncompressed.set(c, full)
+    c[0] = 2 | ((full[63] as number) & 1)
+    c.set(full.subarray(0, 32), 1)
+    xy.set(c, full)
     return c
   }
+  const takeScalar = (): bigint => {
+    let x = 0n
+    for (let i = io + OUT; i < io + OUT + SCALAR_SIZE; i++) x = (x << 8n) | BigInt(mem[i] as number)
+    return x
+  }
 
-  /** Variable-time k·P: public scalars only. */
-  const mulPublic = (p: Uint8Array, k: bigint): Uint8Array =>
-    k === 0n || isIdentity(p) ? IDENTITY : fromFull(tiny.pointMultiply(toFull(p), scalarToBytes(k), false))
-  /** k·P for a secret k as (k·b⁻¹)·(b·P), b fresh and random: pointMultiply never sees k (see above). */
-  const mulSecret = (p: Uint8Array, k: bigint): Uint8Array => {
+  const mulPublic = (p: Uint8Array, k: bigint): Uint8Array => {
     if (k === 0n || isIdentity(p)) return IDENTITY
-    const b = randomNonZeroScalar()
-    // b ≠ 0 and P ≠ O in a prime-order group: b·P is never the identity.
-    const blinded = tiny.pointMultiply(toFull(p), scalarToBytes(b), false) as Uint8Array
-    return fromFull(tiny.pointMultiply(blinded, scalarToBytes(Fn.mul(k, invertSecret(b))), false))
+    putPoint(A, p)
+    putScalar(K1, k)
+    return takePoint(w.mv_mul_public(io + OUT, io + A, io + K1))
   }
   const add = (a: Uint8Array, b: Uint8Array): Uint8Array => {
     if (isIdentity(a)) return b
     if (isIdentity(b)) return a
-    return fromFull(tiny.pointAdd(toFull(a), toFull(b), false))
+    putPoint(A, a)
+    putPoint(B, b)
+    const sum = takePoint(w.mv_add(io + OUT, io + A, io + B))
+    wipe(A, 128)
+    return sum
   }
   const eq = (a: Uint8Array, b: Uint8Array): boolean => {
     if (a.length !== b.length) return false
@@ -85,38 +155,84 @@ export function createWasmBackend(tiny: Tiny): GroupBackend {
     for (let i = 0; i < a.length; i++) d |= (a[i] as number) ^ (b[i] as number)
     return d === 0
   }
+
   return {
     name: 'wasm',
     baseMul(k) {
-      const full = tiny.pointFromScalar(scalarToBytes(k), false)
-      if (full === null) throw new RangeError('invalid scalar')
-      return fromFull(full)
+      putScalar(K1, k)
+      const ok = w.mv_base_mul(io + OUT, io + K1)
+      wipe(K1, 32)
+      if (ok !== 1) throw new RangeError('invalid scalar')
+      return takePoint(ok)
     },
-    mul: mulSecret,
+    mul(p, k) {
+      if (k === 0n || isIdentity(p)) return IDENTITY
+      putScalar(K1, k)
+      let ok: number
+      if (p === g) {
+        // G has a precomputed comb table; ecmult_gen is constant time as well.
+        ok = w.mv_base_mul(io + OUT, io + K1)
+      } else {
+        putPoint(A, p)
+        ok = w.mv_mul(io + OUT, io + A, io + K1)
+      }
+      wipe(A, 64)
+      wipe(K1, 32)
+      return takePoint(ok)
+    },
     mulPublic,
     add,
     isLinearRelation(p, z, q, h, r) {
-      // z·p − h·q == r  ⇔  z·p == r + h·q
-      return eq(mulPublic(p, z), add(r, mulPublic(q, h)))
+      if (isIdentity(p) || isIdentity(q) || isIdentity(r)) {
+        return eq(mulPublic(p, z), add(r, mulPublic(q, h)))
+      }
+      const pIsG = p === g ? 1 : 0
+      if (pIsG === 0) putPoint(A, p)
+      putPoint(B, q)
+      putPoint(C, r)
+      putScalar(K1, z)
+      putScalar(K2, h)
+      return w.mv_lin(io + A, pIsG, io + K1, io + B, io + K2, io + C) === 1
     },
     isValidPoint(bytes) {
       if (bytes.length !== POINT_SIZE || (bytes[0] !== 2 && bytes[0] !== 3)) return false
       try {
-        toFull(bytes)
+        putPoint(A, bytes)
         return true
       } catch {
         return false
       }
     },
+    invertSecret(x) {
+      putScalar(K1, x)
+      const ok = w.mv_scalar_inv(io + OUT, io + K1)
+      wipe(K1, 32)
+      const inverse = takeScalar()
+      wipe(OUT, 32)
+      if (ok !== 1) throw new RangeError('cannot invert zero')
+      return inverse
+    },
     signPrehashed(hash, secretKey) {
-      return tiny.sign(hash, secretKey, randomBytes(32))
+      if (hash.length !== 32 || secretKey.length !== SCALAR_SIZE) throw new RangeError('bad signing input')
+      mem.set(hash, io + MSG)
+      mem.set(secretKey, io + K1)
+      mem.set(randomBytes(32), io + EXTRA)
+      const ok = w.mv_sign(io + OUT, io + MSG, io + K1, io + EXTRA)
+      wipe(K1, 32)
+      wipe(EXTRA, 32)
+      if (ok !== 1) throw new RangeError('invalid signing key')
+      return mem.slice(io + OUT, io + OUT + 64)
     },
     verifyPrehashed(signature, hash, publicKey) {
+      if (signature.length !== 64 || hash.length !== 32) return false
       try {
-        return tiny.verify(hash, toFull(publicKey), signature, true)
+        putPoint(A, publicKey)
       } catch {
         return false
       }
+      mem.set(signature, io + SIG)
+      mem.set(hash, io + MSG)
+      return w.mv_verify(io + SIG, io + MSG, io + A) === 1
     },
   }
 }

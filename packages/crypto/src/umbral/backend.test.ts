@@ -4,11 +4,10 @@
 import { spawnSync } from 'node:child_process'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import fc from 'fast-check'
-import * as tiny from 'tiny-secp256k1'
 import { describe, expect, test, vi } from 'vitest'
 import { availableBackends, getBackend, setBackend } from './backend.ts'
 import { createNobleBackend } from './backend-noble.ts'
-import { createWasmBackend } from './backend-wasm.ts'
+import { createWasmBackend, instantiateLibsecp256k1 } from './backend-wasm.ts'
 import { Fn, hex, IDENTITY, N, pointG, pointU, scalarToBytes } from './curve.ts'
 import './index.ts'
 
@@ -37,33 +36,48 @@ test('behavior: noble `mul` blinds the secret scalar with fresh randomness on ev
   }
 })
 
-test('behavior: wasm `mul` never hands the secret scalar to pointMultiply (variable-time in libsecp256k1)', () => {
-  // tiny-secp256k1's pointMultiply is secp256k1_ec_pubkey_tweak_mul, i.e. libsecp256k1's variable-time
-  // `ecmult`: it may only ever see values independent of the secret.
-  const tweaks: string[] = []
-  const spying = {
-    ...tiny,
-    pointMultiply: (p: Uint8Array, tweak: Uint8Array, compressed?: boolean) => {
-      tweaks.push(hex(tweak))
-      return tiny.pointMultiply(p, tweak, compressed)
-    },
-  }
-  const b = createWasmBackend(spying)
+test('behavior: wasm secret operations draw no randomness (constant time by construction, no blinding)', () => {
+  // The previous WebAssembly backend blinded every secret multiplication (two variable-time
+  // multiplications by random values); libsecp256k1's ecmult_const/ecmult_gen/safegcd need none.
+  setBackend('wasm')
+  const b = getBackend()
   const p = Point.BASE.multiply(0x1234567n)
   const k = 0x1234567890abcdef1234567890abcdefn
-  const calls: string[][] = []
-  for (let i = 0; i < 2; i++) {
-    tweaks.length = 0
-    expect(hex(b.mul(p.toBytes(true), k))).toBe(hex(p.multiply(k).toBytes(true)))
-    calls.push([...tweaks])
+  // Expected values first: noble's own multiplications draw randomness.
+  const expected = [p.multiply(k), Point.fromBytes(pointU()).multiply(k), Point.BASE.multiply(k)].map((q) =>
+    hex(q.toBytes(true)),
+  )
+  const inverse = Fn.inv(k)
+  const spy = vi.spyOn(globalThis.crypto, 'getRandomValues')
+  try {
+    expect([b.mul(p.toBytes(true), k), b.mul(pointU(), k), b.baseMul(k)].map(hex)).toEqual(expected)
+    expect(b.invertSecret(k)).toBe(inverse)
+    expect(spy).not.toHaveBeenCalled()
+  } finally {
+    spy.mockRestore()
   }
-  expect(calls.flat()).not.toContain(hex(scalarToBytes(k)))
-  // Fresh blinding per call: the two calls share no tweak.
-  expect(calls[0]?.some((t) => calls[1]?.includes(t))).toBe(false)
-  // Public multiplications (proof verification) keep the direct, fast path.
-  tweaks.length = 0
-  b.mulPublic(p.toBytes(true), k)
-  expect(tweaks).toEqual([hex(scalarToBytes(k))])
+})
+
+test('behavior: wasm leaves no secret scalar or key in the module I/O area after a call', async () => {
+  const lib = await instantiateLibsecp256k1()
+  const b = createWasmBackend(lib)
+  const memory = () => new Uint8Array(lib.exports.memory.buffer)
+  const io = lib.exports.mv_io()
+  const ioHex = () => hex(memory().subarray(io, io + 1024))
+  const k = Fn.create(0x5ec7e7n * 0x1234567890abcdef1234567890abcdefn)
+  const p = Point.BASE.multiply(0x1234567n).toBytes(true)
+  const secret = hex(scalarToBytes(k))
+  b.mul(p, k)
+  expect(ioHex()).not.toContain(secret)
+  b.baseMul(k)
+  expect(ioHex()).not.toContain(secret)
+  b.invertSecret(k)
+  expect(ioHex()).not.toContain(secret)
+  const signature = b.signPrehashed(new Uint8Array(32).fill(7), scalarToBytes(k))
+  expect(ioHex()).not.toContain(secret)
+  expect(b.verifyPrehashed(signature, new Uint8Array(32).fill(7), Point.BASE.multiply(k).toBytes(true))).toBe(
+    true,
+  )
 })
 
 describe.each(availableBackends())('%s backend', (name) => {
@@ -89,6 +103,11 @@ describe.each(availableBackends())('%s backend', (name) => {
         const r = pa.multiply(k).subtract(pc.multiply(a)).toBytes(true)
         expect(b.isLinearRelation(ea, k, ec, a, r)).toBe(true)
         expect(b.isLinearRelation(ea, k, ec, Fn.add(a, 1n), r)).toBe(false)
+        // with P = G (the capsule check), which takes the generator's table on wasm
+        const rg = Point.BASE.multiply(k).subtract(pc.multiply(a)).toBytes(true)
+        expect(b.isLinearRelation(pointG(), k, ec, a, rg)).toBe(true)
+        expect(b.isLinearRelation(pointG(), Fn.add(k, 1n), ec, a, rg)).toBe(false)
+        expect(b.invertSecret(k)).toBe(Fn.inv(k))
       }),
       { numRuns: 15 },
     )
@@ -103,7 +122,14 @@ describe.each(availableBackends())('%s backend', (name) => {
     expect(hex(b.add(IDENTITY, g))).toBe(hex(g))
     const minusG = Point.BASE.negate().toBytes(true)
     expect(b.add(g, minusG)).toEqual(IDENTITY)
-    for (const k of edgeScalars) expect(hex(b.mul(g, k))).toBe(hex(Point.BASE.multiply(k).toBytes(true)))
+    for (const k of edgeScalars) {
+      const expected = hex(Point.BASE.multiply(k).toBytes(true))
+      expect(hex(b.mul(g, k))).toBe(expected)
+      expect(hex(b.mul(Point.BASE.toBytes(true), k))).toBe(expected) // not the shared G instance
+      expect(hex(b.baseMul(k))).toBe(expected)
+    }
+    // A + A (doubling) through the complete addition
+    expect(hex(b.add(g, Point.BASE.toBytes(true)))).toBe(hex(Point.BASE.double().toBytes(true)))
   })
 
   test('error: invalid encodings are not points', () => {
@@ -113,6 +139,22 @@ describe.each(availableBackends())('%s backend', (name) => {
     expect(b.isValidPoint(Point.BASE.toBytes(false))).toBe(false)
     expect(b.isValidPoint(Uint8Array.of(2, ...new Uint8Array(32).fill(0xff)))).toBe(false)
     expect(b.isValidPoint(IDENTITY)).toBe(false)
+  })
+
+  test('behavior: ECDSA signatures are low-S, verify under noble, and high-S twins are refused', () => {
+    setBackend(name)
+    const b = getBackend()
+    const sk = scalarToBytes(0x7e57n * 0x1234567890abcdefn)
+    const pk = secp256k1.getPublicKey(sk, true)
+    const hash = new Uint8Array(32).fill(0xab)
+    const sig = b.signPrehashed(hash, sk)
+    expect(secp256k1.verify(sig, hash, pk, { prehash: false, lowS: true })).toBe(true)
+    expect(b.verifyPrehashed(sig, hash, pk)).toBe(true)
+    const s = BigInt(`0x${hex(sig.subarray(32))}`)
+    const highS = new Uint8Array([...sig.subarray(0, 32), ...scalarToBytes(N - s)])
+    expect(secp256k1.verify(highS, hash, pk, { prehash: false, lowS: false })).toBe(true)
+    expect(b.verifyPrehashed(highS, hash, pk)).toBe(false)
+    expect(b.verifyPrehashed(sig, new Uint8Array(32).fill(0xac), pk)).toBe(false)
   })
 })
 

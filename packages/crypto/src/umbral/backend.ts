@@ -2,29 +2,27 @@
  * The group-arithmetic seam of the Umbral implementation.
  *
  * Everything the scheme does with curve points goes through one small {@link GroupBackend}: multiply,
- * add, check a proof equation, ECDSA over a 32-byte prehash. Two implementations exist, both MIT:
+ * add, check a proof equation, invert a secret scalar, ECDSA over a 32-byte prehash. Two implementations
+ * exist, both MIT:
  *
- * - `noble` — pure TypeScript on @noble/curves. Portable, the default in browsers and wherever WebAssembly
- *   is not allowed.
- * - `wasm` — libsecp256k1 compiled to WebAssembly, through tiny-secp256k1. About ten times faster per
- *   public variable-base multiplication and four to five times per (blinded) secret one. Chosen
- *   automatically when it loads (see {@link loadWasmBackend}).
+ * - `wasm` — libsecp256k1 0.5.0 compiled to WebAssembly from pinned source (packages/crypto/wasm),
+ *   embedded in the package. Constant-time by construction: `mul` is `secp256k1_ecmult_const`, `baseMul`
+ *   `secp256k1_ecmult_gen`. The default wherever WebAssembly runs (see {@link loadWasmBackend}).
+ * - `noble` — pure TypeScript on @noble/curves. The fallback where WebAssembly is missing or forbidden.
  *
  * Points cross the seam as 33-byte SEC1 compressed encodings (the form every Umbral hash consumes) and
  * scalars as bigints in [0, n). The point at infinity is the 1-byte `0x00` marker and never leaves the
  * module.
  *
- * Constant time: `baseMul` and `mul` are the only operations that ever see a secret scalar. noble runs
- * both on its constant-time, scalar-blinded `multiply`. In the wasm backend `baseMul` is libsecp256k1's
- * constant-time `ecmult_gen` (`pointFromScalar`), but tiny-secp256k1's `pointMultiply` is the
- * variable-time `ecmult` (it is `ec_pubkey_tweak_mul`), so its `mul` only ever hands it random values:
- * k·P = (k·b⁻¹)·(b·P) with a fresh random b per call (see backend-wasm.ts). `mulPublic` and
- * `isLinearRelation` are variable-time and are only called on public data (proof verification).
+ * Constant time: `baseMul`, `mul`, `add` and `invertSecret` are the only operations that ever see a
+ * secret. The wasm backend runs them on libsecp256k1's constant-time routines; noble on its
+ * scalar-blinded `multiply` and a blinded inversion. `mulPublic` and `isLinearRelation` are variable-time
+ * and are only called on public data (proof verification).
  *
  * @module
  */
 import { createNobleBackend } from './backend-noble.ts'
-import { createWasmBackend, type Tiny } from './backend-wasm.ts'
+import { createWasmBackend, instantiateLibsecp256k1, type Libsecp256k1 } from './backend-wasm.ts'
 import { pointU } from './curve.ts'
 import { UmbralBackendUnavailableError } from './errors.ts'
 
@@ -34,14 +32,16 @@ export interface GroupBackend {
   readonly name: BackendName
   /** k·G in constant time; k in [1, n). May be secret. */
   baseMul(k: bigint): Uint8Array
-  /** k·P for a secret k (constant-time or randomised per call, never k itself to a variable-time routine); k in [0, n) (0 gives the identity marker). */
+  /** k·P for a secret k, in constant time (noble: blinded per call); k in [0, n) (0 gives the identity marker). */
   mul(p: Uint8Array, k: bigint): Uint8Array
   /** k·P in variable time: public point and public scalar only. */
   mulPublic(p: Uint8Array, k: bigint): Uint8Array
-  /** a + b (either may be the identity marker). */
+  /** a + b (either may be the identity marker); the points may be secret-derived. */
   add(a: Uint8Array, b: Uint8Array): Uint8Array
   /** Whether `z·p == r + h·q`, in variable time: public values only (proof verification). */
   isLinearRelation(p: Uint8Array, z: bigint, q: Uint8Array, h: bigint, r: Uint8Array): boolean
+  /** x⁻¹ mod n for a secret x ≠ 0 (constant-time, or blinded with fresh randomness). */
+  invertSecret(x: bigint): bigint
   /** Whether `bytes` is a 33-byte compressed encoding of a point on the curve. */
   isValidPoint(bytes: Uint8Array): boolean
   /** ECDSA over a 32-byte prehash, low-S, hedged with fresh randomness (RFC 6979 + extra entropy). */
@@ -53,8 +53,6 @@ export interface GroupBackend {
 const registry: { wasm?: GroupBackend; wasmError?: unknown; wasmLoad?: Promise<boolean> } = {}
 let nobleInstance: GroupBackend | undefined
 let current: GroupBackend | undefined
-/** Whether `setBackend` was called: automatic choices never override an explicit one. */
-let explicit = false
 
 function noble(): GroupBackend {
   nobleInstance ??= createNobleBackend()
@@ -62,20 +60,17 @@ function noble(): GroupBackend {
 }
 
 /**
- * Tries to load the tiny-secp256k1 (WebAssembly) backend; resolves `true` when it is ready. Never
- * rejects: where WebAssembly or the package is missing it resolves `false` and noble stays in use.
- * The module entry point awaits this once, so `wasm` is the default wherever it loads.
- *
- * The specifier is deliberately opaque to bundlers: a browser bundle does not pull in (or choke on)
- * tiny-secp256k1's `.wasm` import, and runs on noble unless the app hands the module over with
- * {@link useTinySecp256k1}.
+ * Loads the embedded libsecp256k1 WebAssembly backend; resolves `true` when it is ready. Never rejects:
+ * where WebAssembly is missing (or a content security policy forbids compiling it) it resolves `false`
+ * and noble stays in use. The module entry point awaits this once, so `wasm` is the default wherever it
+ * loads — in Node and in browser bundles alike (the module is embedded as base64, so bundlers need no
+ * WebAssembly setup).
  */
 export function loadWasmBackend(): Promise<boolean> {
   registry.wasmLoad ??= (async () => {
     try {
-      const specifier = 'tiny-secp256k1'
-      const tiny = (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as Tiny
-      installWasm(tiny)
+      if (typeof WebAssembly === 'undefined') throw new Error('WebAssembly is not available')
+      installWasm(await instantiateLibsecp256k1())
       return true
     } catch (err) {
       registry.wasmError = err
@@ -85,26 +80,8 @@ export function loadWasmBackend(): Promise<boolean> {
   return registry.wasmLoad
 }
 
-/**
- * Installs the wasm backend from a tiny-secp256k1 module the application imported itself — the way to
- * get it in a browser bundle (whose bundler must support WebAssembly imports). It becomes the backend in
- * use unless {@link setBackend} chose one explicitly.
- * @throws {Error} if the module fails the self-test against noble
- *
- * @example
- * ```ts
- * import * as tiny from 'tiny-secp256k1'
- * import { useTinySecp256k1 } from '@medvault/crypto/umbral'
- * useTinySecp256k1(tiny)
- * ```
- */
-export function useTinySecp256k1(tiny: Tiny): void {
-  installWasm(tiny)
-  if (!explicit) current = registry.wasm
-}
-
-function installWasm(tiny: Tiny): void {
-  const wasm = createWasmBackend(tiny)
+function installWasm(lib: Libsecp256k1): void {
+  const wasm = createWasmBackend(lib)
   selfTest(wasm, noble())
   registry.wasm = wasm
   registry.wasmError = undefined
@@ -117,7 +94,8 @@ function selfTest(candidate: GroupBackend, reference: GroupBackend): void {
   const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
   if (
     !same(candidate.baseMul(1n), reference.baseMul(1n)) ||
-    !same(candidate.mul(u, k), reference.mul(u, k))
+    !same(candidate.mul(u, k), reference.mul(u, k)) ||
+    candidate.invertSecret(k) !== reference.invertSecret(k)
   ) {
     throw new Error('wasm backend self-test failed')
   }
@@ -142,19 +120,17 @@ export function availableBackends(): BackendName[] {
 /**
  * Selects the group backend for every following operation. Objects made under one backend work under
  * the other: they hold only encoded points. Throws {@link UmbralBackendUnavailableError} for `wasm` where
- * tiny-secp256k1 did not load.
+ * the WebAssembly module did not load.
  */
 export function setBackend(name: BackendName): void {
   if (name === 'noble') {
     current = noble()
-    explicit = true
     return
   }
   if (name === 'wasm') {
     if (registry.wasm === undefined)
       throw new UmbralBackendUnavailableError('wasm', { cause: registry.wasmError })
     current = registry.wasm
-    explicit = true
     return
   }
   throw new TypeError(`Unknown backend "${String(name)}": expected "noble" or "wasm".`)

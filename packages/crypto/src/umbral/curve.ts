@@ -55,16 +55,6 @@ export function randomNonZeroScalar(): bigint {
   }
 }
 
-/**
- * x⁻¹ mod n for a secret x. noble's inversion is the (variable-time) extended Euclidean algorithm, so it
- * runs on x·b for a fresh random b instead — a value independent of x — and the result is multiplied
- * back by b.
- */
-export function invertSecret(x: bigint): bigint {
-  const blind = randomNonZeroScalar()
-  return Fn.mul(Fn.inv(Fn.mul(x, blind)), blind)
-}
-
 const encoder = new TextEncoder()
 
 export function utf8(s: string): Uint8Array {

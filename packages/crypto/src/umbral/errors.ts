@@ -173,7 +173,7 @@ export type UmbralBackendUnavailableErrorType = UmbralBackendUnavailableError & 
   name: 'UmbralBackendUnavailableError'
 }
 
-/** `setBackend('wasm')` was asked for where tiny-secp256k1 could not be loaded. */
+/** `setBackend('wasm')` was asked for where the libsecp256k1 WebAssembly module could not be loaded. */
 export class UmbralBackendUnavailableError extends BaseError {
   override name = 'UmbralBackendUnavailableError' as const
 
@@ -181,7 +181,7 @@ export class UmbralBackendUnavailableError extends BaseError {
     super(`The "${backend}" group backend is not available in this environment.`, {
       ...parameters,
       metaMessages: [
-        'Use the portable "noble" backend, or load tiny-secp256k1 where WebAssembly is allowed.',
+        'WebAssembly is missing or forbidden here (e.g. a content security policy without wasm-unsafe-eval); use the portable "noble" backend.',
       ],
     })
   }

@@ -5,8 +5,8 @@
  * replacement for the `@nucypher/umbral-pre` 0.10 npm package (same API, camelCase; capsules, kfrags,
  * cfrags, keys and signatures interoperate in both directions).
  *
- * Group arithmetic runs on libsecp256k1 (WebAssembly, via tiny-secp256k1) where it loads and on
- * @noble/curves everywhere else; {@link setBackend} picks one explicitly.
+ * Group arithmetic runs on libsecp256k1 (compiled to WebAssembly, embedded; constant-time multiplications)
+ * wherever WebAssembly runs and on @noble/curves everywhere else; {@link setBackend} picks one explicitly.
  *
  * @example
  * ```ts
@@ -30,7 +30,6 @@ export {
   backendName,
   loadWasmBackend,
   setBackend,
-  useTinySecp256k1,
 } from './backend.ts'
 export { Capsule } from './capsule.ts'
 export { CapsuleFrag, VerifiedCapsuleFrag } from './capsule-frag.ts'
@@ -63,6 +62,6 @@ export { PublicKey, RecoverableSignature, SecretKey, SecretKeyFactory, Signature
 export { CurvePoint, Parameters } from './params.ts'
 export { decryptOriginal, decryptReencrypted, encrypt, generateKFrags, reencrypt } from './pre.ts'
 
-// Where tiny-secp256k1 loads, make it the default before any caller runs; elsewhere this settles to
-// `false` at once and the noble backend is used.
+// Where WebAssembly runs, make libsecp256k1 the default before any caller runs; elsewhere this settles
+// to `false` at once and the noble backend is used.
 await loadWasmBackend()

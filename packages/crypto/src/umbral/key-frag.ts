@@ -18,7 +18,6 @@ import {
   Fn,
   fmtPublic,
   hashToNonZeroScalar,
-  invertSecret,
   POINT_SIZE,
   pointU,
   randomNonZeroScalar,
@@ -317,7 +316,7 @@ export function makeKeyFrags(
   const dhPoint = backend.mul(receivingPoint, precursorSecret)
   const d = hashToSharedSecret(precursor, receivingPoint, dhPoint)
 
-  const coefficients: bigint[] = [Fn.mul(secretScalar(delegatingSk), invertSecret(d))]
+  const coefficients: bigint[] = [Fn.mul(secretScalar(delegatingSk), backend.invertSecret(d))]
   for (let i = 1; i < threshold; i++) coefficients.push(randomNonZeroScalar())
 
   const result: VerifiedKeyFrag[] = []

@@ -13,7 +13,7 @@ import {
   openOriginal,
 } from './capsule.ts'
 import { capsuleFragParts, reencryptCapsule, VerifiedCapsuleFrag } from './capsule-frag.ts'
-import { equalBytes, Fn, IDENTITY, invertSecret, POINT_SIZE } from './curve.ts'
+import { equalBytes, Fn, IDENTITY, POINT_SIZE } from './curve.ts'
 import { demDecrypt, demEncrypt } from './dem.ts'
 import {
   DecryptionError,
@@ -162,7 +162,7 @@ function openReencrypted(
   // receiver: constant-time multiplications throughout.
   const dhPoint = backend.mul(precursor, sk)
   const xs = cfrags.map((c) => hashToPolynomialArg(precursor, pubKey, dhPoint, c.kfragId))
-  const lambdas = lagrangeAtZero(xs)
+  const lambdas = lagrangeAtZero(xs, backend.invertSecret)
   if (lambdas === undefined) throw new DuplicateCapsuleFragsError()
 
   // With E' = Σ λ_i·E1_i and V' = Σ λ_i·V1_i, the reference checks (s/d)·pk_A = h·E' + V' and opens
@@ -192,7 +192,7 @@ function openReencrypted(
 }
 
 /** λ_i = Π_{j≠i} x_j / (x_j − x_i), with one inversion per i; `undefined` if two x are equal. */
-function lagrangeAtZero(xs: readonly bigint[]): bigint[] | undefined {
+function lagrangeAtZero(xs: readonly bigint[], invertSecret: (x: bigint) => bigint): bigint[] | undefined {
   const out: bigint[] = []
   for (let i = 0; i < xs.length; i++) {
     const xi = xs[i] as bigint

@@ -98,7 +98,8 @@ export async function createNetwork(
   }
   const wallet = (i: number) => devnet.walletClients[i] as DevnetWalletClient
   for (const i of [1, 2, 3]) {
-    await wallet(i).publishEncryptionKey({ publicKey: publicKeys(keysOf(i)).receiving })
+    const { receiving, verifying } = publicKeys(keysOf(i))
+    await wallet(i).publishKeys({ receivingKey: receiving, verifyingKey: verifying })
   }
   const proxies: ReencryptionProxy[] = []
   const operators: DevnetWalletClient[] = []
@@ -224,6 +225,8 @@ export interface GrantOptions {
   /** Replaces the bundle before it is stored (attack tests). */
   tamperBundle?: (bundle: KfragBundle) => KfragBundle
   threshold?: number
+  /** Another proxy set: its id and its members' indexes among `net.proxies` (default: the network's set). */
+  proxySet?: { setId: number; members: number[] }
 }
 
 /** A grant of the patient to the clinician (by default), with its kfrag bundle built and stored. */
@@ -240,7 +243,8 @@ export async function grant(
   const granteeIndex = grantee === net.clinician ? 2 : 3
   const receiving = SecretKey.fromBEBytes(net.keysOf(granteeIndex).receivingSecretKey).publicKey()
   const signer = new Signer(SecretKey.fromBEBytes(net.keysOf(1).signingSecretKey))
-  const proxies = net.operators.map((o) => o.account.address)
+  const members = options.proxySet?.members ?? net.operators.map((_, i) => i)
+  const proxies = members.map((m) => net.operators[m]!.account.address)
   const threshold = options.threshold ?? 1
   const kfrags = generateKFrags(
     delegatingKey(net, scope),
@@ -253,7 +257,7 @@ export async function grant(
   )
   const sealed = kfrags.map((k, index) =>
     eciesEncrypt(
-      getPublicKey(net.keysOf(4 + index).eciesSecretKey),
+      getPublicKey(net.keysOf(4 + members[index]!).eciesSecretKey),
       k.toBytes(),
       kfragAad({ grantId, scope, index, proxy: proxies[index]! }),
     ),
@@ -287,7 +291,7 @@ export async function grant(
     purpose: options.purpose ?? TREAT,
     expiry: now + (options.expiresIn ?? 3600),
     threshold,
-    proxySetId: net.setId,
+    proxySetId: options.proxySet?.setId ?? net.setId,
     kfragsCid,
     salt,
   })
@@ -345,7 +349,11 @@ export async function post(
   body: string | Uint8Array,
   headers: Record<string, string> = { 'content-type': 'application/json' },
 ): Promise<{ status: number; json: unknown; text: string }> {
-  const response = await fetch(`${proxy.url}/v1/reencrypt`, { method: 'POST', headers, body: body as BodyInit })
+  const response = await fetch(`${proxy.url}/v1/reencrypt`, {
+    method: 'POST',
+    headers,
+    body: body as BodyInit,
+  })
   const text = await response.text()
   let json: unknown
   try {
@@ -362,27 +370,28 @@ export function refusal(answer: { status: number; json: unknown }): [number, str
   return [answer.status, code]
 }
 
-/** Verifies an answer's cfrag as the grantee would and opens the DEK with it (threshold 1). */
+/** Verifies each answer's cfrag as the grantee would and opens the DEK with them (as many as the threshold). */
 export function openDek(
   net: Network,
   g: TestGrant,
   record: TestRecord,
-  text: string,
+  texts: string | string[],
   envelope = record.envelope,
 ): Uint8Array {
-  const { cfrag } = parseAccessResponseBody(text)
   const level = g.scope.kind
   const capsule = envelopeCapsule(envelope, level)
   const delegating = delegatingKey(net, g.scope).publicKey()
   const verifying = new Signer(SecretKey.fromBEBytes(net.keysOf(1).signingSecretKey)).verifyingKey()
   const receivingSk = SecretKey.fromBEBytes(net.keysOf(2).receivingSecretKey)
-  const verified = CapsuleFrag.fromBytes(cfrag).verify(
-    capsule,
-    verifying,
-    delegating,
-    receivingSk.publicKey(),
+  const verified = (Array.isArray(texts) ? texts : [texts]).map((text) =>
+    CapsuleFrag.fromBytes(parseAccessResponseBody(text).cfrag).verify(
+      capsule,
+      verifying,
+      delegating,
+      receivingSk.publicKey(),
+    ),
   )
-  return decryptReencrypted(receivingSk, delegating, capsule, [verified], envelope.wrappedKeys[level]!)
+  return decryptReencrypted(receivingSk, delegating, capsule, verified, envelope.wrappedKeys[level]!)
 }
 
 function envelopeCapsule(envelope: RecordEnvelope, level: 'record' | 'tag' | 'all'): Capsule {

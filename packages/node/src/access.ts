@@ -11,8 +11,8 @@
  * 6. the chain's own `checkAccess` at the latest block (one constant-cost view call) is the final authority;
  * 7. the capsule of the grant's scope level from the record's current chain-registered, CID-verified
  *    envelope — never one the requester supplies — whose hash must be the request's `capsuleHash`;
- * 8. this proxy's kfrag from the grant's bundle (checked against the chain), opened and verified against the
- *    grantor's and grantee's keys, and applied in a worker thread;
+ * 8. this proxy's kfrag from the grant's bundle (checked against the chain, its keys against the KeyRegistry),
+ *    opened and verified against the grantor's and grantee's published keys, and applied in a worker thread;
  * 9. a receipt signed by the operator, appended durably to the receipt log before the answer leaves.
  *
  * @module
@@ -20,7 +20,7 @@
 import {
   ContractError,
   checkAccess,
-  getEncryptionKey,
+  getPublicKeys,
   KeyNotPublishedError,
   type MedvaultAddresses,
 } from '@medvault/chain'
@@ -130,8 +130,8 @@ export async function answerAccessRequest(ctx: AccessContext, body: unknown): Pr
   const bundle = await loadBundle(ctx, grant, members)
   const slot = slotFor(ctx, grant, bundle, request.recordId)
   const capsule = await currentCapsule(ctx, record, slot, request)
-  const receivingKey = await granteeReceivingKey(ctx, grant, bundle)
-  const cfrag = await reencryptWithKfrag(ctx, request, bundle, slot, capsule, receivingKey)
+  const keys = await publishedKeys(ctx, grant, bundle)
+  const cfrag = await reencryptWithKfrag(ctx, request, slot, capsule, keys)
   const answered = ctx.tamper === undefined ? cfrag : ctx.tamper(cfrag, { ...request })
   const receipt: AccessReceipt = {
     proxy: ctx.self,
@@ -395,36 +395,56 @@ async function capsuleAt(ctx: AccessContext, record: IndexedRecord, slot: KfragS
   }
 }
 
+/** The two keys a kfrag is checked against, each as its owner publishes it in the KeyRegistry. */
+interface GrantKeys {
+  /** The grantor's kfrag verifying key. */
+  verifyingKey: Uint8Array
+  /** The grantee's Umbral receiving key. */
+  receivingKey: Uint8Array
+}
+
 /**
- * The grantee's receiving key as published on chain; the bundle's kfrags must have been made for it, so a
- * cfrag goes only to the key the grantee itself publishes.
+ * The grantor's verifying key and the grantee's receiving key from the KeyRegistry, which the bundle's must
+ * equal: the proxy applies only kfrags the grantor signed with its published key, made for the key the
+ * grantee publishes, so a cfrag never goes to a key its grantee did not choose.
  */
-async function granteeReceivingKey(
+async function publishedKeys(
   ctx: AccessContext,
   grant: IndexedGrant,
   bundle: KfragBundle,
-): Promise<Uint8Array> {
-  let published: Hex
+): Promise<GrantKeys> {
+  const [grantor, grantee] = await Promise.all([
+    keysOf(ctx, grant, grant.grantor, 'grantor'),
+    keysOf(ctx, grant, grant.grantee, 'grantee'),
+  ])
+  const invalid = (reason: string) => new InvalidKfragBundleError({ grantId: grant.grantId, reason })
+  if (grantor.verifyingKey.toLowerCase() !== bytesToHex(bundle.verifyingKey)) {
+    throw invalid("its verifying key is not the grantor's published key")
+  }
+  if (grantee.receivingKey.toLowerCase() !== bytesToHex(bundle.receivingKey)) {
+    throw invalid("its receiving key is not the grantee's published key")
+  }
+  return { verifyingKey: bundle.verifyingKey, receivingKey: bundle.receivingKey }
+}
+
+async function keysOf(
+  ctx: AccessContext,
+  grant: IndexedGrant,
+  account: Address,
+  role: 'grantor' | 'grantee',
+): Promise<{ receivingKey: Hex; verifyingKey: Hex }> {
   try {
-    published = (await getEncryptionKey(ctx.client, { addresses: ctx.addresses, account: grant.grantee }))
-      .publicKey
+    return await getPublicKeys(ctx.client, { addresses: ctx.addresses, account })
   } catch (err) {
     if (err instanceof KeyNotPublishedError) {
       throw new InvalidKfragBundleError({
         grantId: grant.grantId,
-        reason: 'the grantee publishes no receiving key',
+        reason: `the ${role} publishes no keys`,
         cause: err,
       })
     }
     throw new UpstreamUnavailableError({ what: 'chain', cause: err })
   }
-  if (published.toLowerCase() !== bytesToHex(bundle.receivingKey)) {
-    throw new InvalidKfragBundleError({
-      grantId: grant.grantId,
-      reason: "its receiving key is not the grantee's published key",
-    })
-  }
-  return bundle.receivingKey
 }
 
 const workerFailures: Record<'kfrag_sealed' | 'kfrag_unverified', string> = {
@@ -435,18 +455,17 @@ const workerFailures: Record<'kfrag_sealed' | 'kfrag_unverified', string> = {
 async function reencryptWithKfrag(
   ctx: AccessContext,
   request: AccessRequest,
-  bundle: KfragBundle,
   slot: KfragSlot,
   capsule: Uint8Array,
-  receivingKey: Uint8Array,
+  keys: GrantKeys,
 ): Promise<Uint8Array> {
   const outcome = await ctx.pool.run({
     sealedKfrag: slot.sealedKfrag,
     aad: slot.aad,
     capsule,
-    verifyingKey: bundle.verifyingKey,
+    verifyingKey: keys.verifyingKey,
     delegatingKey: slot.delegatingKey,
-    receivingKey,
+    receivingKey: keys.receivingKey,
   })
   if (outcome.ok) return outcome.cfrag
   if (outcome.failure === 'capsule_invalid') throw new InvalidEnvelopeError({ recordId: request.recordId })

@@ -13,6 +13,7 @@ import {
   InternalProxyError,
   MalformedAccessRequestError,
   ProxyRefusalError,
+  ProxyShuttingDownError,
   RequestBodyTooLargeError,
   RouteNotFoundError,
   UnsupportedMediaTypeError,
@@ -37,6 +38,8 @@ export interface ProxyLogger {
 export interface ServerInit {
   bodyLimit: number
   health: () => ProxyHealth
+  /** True once `stop()` began: requests still arriving on open connections get 503 shutting_down. */
+  closing: () => boolean
   logger?: ProxyLogger | undefined
 }
 
@@ -48,7 +51,14 @@ export function buildServer(ctx: AccessContext, init: ServerInit): FastifyInstan
     // Bounded waits so a slow client cannot hold a connection open.
     requestTimeout: 30_000,
     connectionTimeout: 30_000,
-    return503OnClosing: true,
+    // Refused by the onRequest hook below instead, in the proxy's own error format.
+    return503OnClosing: false,
+  })
+  app.addHook('onRequest', async (_request, reply) => {
+    if (init.closing()) {
+      reply.header('connection', 'close')
+      throw new ProxyShuttingDownError()
+    }
   })
   // Only JSON, read as text: protocol's strict parser (exact fields, bounded size) does the parsing.
   app.removeAllContentTypeParsers()

@@ -206,6 +206,8 @@ function toSecretKey(key: Uint8Array | Hex): Uint8Array {
 
 /** The parts that live between a `start()` and its `stop()`. */
 interface Running {
+  /** Set when `stop()` begins, read by the server's request hook. */
+  flags: { closing: boolean }
   server: FastifyInstance
   pool: WorkerPool
   receipts: ReceiptLog
@@ -291,9 +293,11 @@ class ProxyService implements ReencryptionProxy {
     const receipts = this.#memoryReceipts ?? (await fileReceiptLog(this.#init.receiptsDir!))
     if (this.#memoryReceipts === undefined) await this.#rememberAnswered(receipts)
     const pool = createWorkerPool({ size: this.#init.workers, eciesSecretKey: this.#init.eciesSecretKey })
+    const flags = { closing: false }
     const server = buildServer(this.#context(pool, receipts), {
       bodyLimit: this.#init.bodyLimit,
       health: () => this.health(),
+      closing: () => flags.closing,
       logger: this.#components.logger,
     })
     try {
@@ -308,13 +312,14 @@ class ProxyService implements ReencryptionProxy {
     }
     const address = server.server.address()
     if (address !== null && typeof address === 'object') this.#port = address.port
-    this.#running = { server, pool, receipts }
+    this.#running = { flags, server, pool, receipts }
   }
 
   async #stop(): Promise<void> {
     const running = this.#running
     if (running === undefined) return
     this.#running = undefined
+    running.flags.closing = true
     await running.server.close()
     await this.#index.stop()
     await running.pool.close()

@@ -28,6 +28,43 @@
  */
 
 export type { AccessContext, CfragTamper } from './access.ts'
+// ---------------------------------------------------------------- the medvault-node daemon's parts
+export {
+  GatewayBadRequestError,
+  type GatewayBadRequestErrorType,
+  GatewayError,
+  GatewayNotAcceptableError,
+  type GatewayNotAcceptableErrorType,
+  GatewayNotFoundError,
+  type GatewayNotFoundErrorType,
+  InvalidNodeConfigError,
+  type InvalidNodeConfigErrorType,
+  KeystoreError,
+  type KeystoreErrorType,
+  NodeStateCorruptError,
+  type NodeStateCorruptErrorType,
+  PinNotFoundError,
+  type PinNotFoundErrorType,
+  PinningApiError,
+  PinningBadRequestError,
+  type PinningBadRequestErrorType,
+  PinningBodyTooLargeError,
+  type PinningBodyTooLargeErrorType,
+  PinningInternalError,
+  type PinningInternalErrorType,
+  PinningRouteNotFoundError,
+  type PinningRouteNotFoundErrorType,
+  PinningUnauthorizedError,
+  type PinningUnauthorizedErrorType,
+  PinningUnavailableError,
+  type PinningUnavailableErrorType,
+  PinningUnsupportedMediaTypeError,
+  type PinningUnsupportedMediaTypeErrorType,
+  TokenNameError,
+  type TokenNameErrorType,
+  TooManyPendingPinsError,
+  type TooManyPendingPinsErrorType,
+} from './daemon-errors.ts'
 export {
   AccessDeniedError,
   type AccessDeniedErrorType,
@@ -105,7 +142,41 @@ export {
   type IndexOp,
 } from './grant-index.ts'
 export type { ProxyHealth, ProxyLogger } from './http.ts'
+export {
+  createHttpServer,
+  type HttpServer,
+  type HttpServerComponents,
+  type HttpServerInit,
+} from './http-server.ts'
+export { createLogger, type LoggerInit, type NodeLogger, silentLogger } from './logger.ts'
+export { createMetrics, type NodeMetrics } from './metrics.ts'
+export { cidKey, createPinStore, type NewPin, PIN_STORE_FILE, type PinRecord, PinStore } from './pin-store.ts'
+export {
+  createPinner,
+  type OwnerPolicy,
+  PermanentPinError,
+  type Pinner,
+  type PinnerComponents,
+  type PinnerInit,
+} from './pinner.ts'
+export {
+  API_OWNER_PREFIX,
+  createPinningService,
+  type PinningService,
+  type PinningServiceComponents,
+  type PinningServiceInit,
+} from './pinning-service.ts'
 export { createProxy, type ProxyComponents, type ProxyInit, type ReencryptionProxy } from './proxy.ts'
+export {
+  PSA_SPEC_URL,
+  PSA_STATUSES,
+  type PsaPin,
+  type PsaPinResults,
+  type PsaPinStatus,
+  type PsaStatus,
+  type PsaValidators,
+  psaValidators,
+} from './psa-spec.ts'
 export {
   fileReceiptLog,
   memoryReceiptLog,
@@ -114,3 +185,4 @@ export {
   readReceipts,
   type SignedReceipt,
 } from './receipt-log.ts'
+export { createTokenStore, type TokenEntry, TokenStore } from './token-store.ts'

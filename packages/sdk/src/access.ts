@@ -76,6 +76,29 @@ export interface VerifiedAnswer {
   signature: Hex
 }
 
+/** Codes a proxy answers with when its index is behind the chain (a grant or version mined a moment ago). */
+const INDEX_LAG_CODES = new Set(['capsule_mismatch', 'unknown_record', 'unknown_grant'])
+const INDEX_LAG_RETRIES = 3
+const INDEX_LAG_DELAY_MS = 250
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason)
+      return
+    }
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
 /** Codes a proxy answers with when the grant itself does not allow the read: the chain says why. */
 const GRANT_STATE_CODES = new Set([
   'grant_revoked',
@@ -220,6 +243,62 @@ export async function openAsGrantee(
   const start = Math.floor(Math.random() * endpoints.length)
   const candidates = [...endpoints.slice(start), ...endpoints.slice(0, start)]
 
+  /** One request to one proxy, its answer verified. */
+  const askOnce = async (
+    proxy: ProxyEndpoint & { retired?: boolean },
+    attemptSignal: AbortSignal,
+  ): Promise<VerifiedAnswer> => {
+    if (proxy.retired === true)
+      throw new ProxyError({ proxy: proxy.address, endpoint: undefined, code: 'retired' })
+    const request: AccessRequest = {
+      proxy: proxy.address,
+      grantId: grant.grantId,
+      recordId,
+      capsuleHash: hash,
+      purpose: grantPurpose,
+      issuedAt: Math.floor(Date.now() / 1000),
+      nonce: randomNonce(),
+    }
+    const signature = normalizeSignature(
+      await ctx.walletClient.signTypedData({
+        account: ctx.walletClient.account,
+        ...accessRequestTypedData(domain, request),
+      }),
+    )
+    const answer = await requestReencryption(proxy, accessRequestBody(request, signature), {
+      signal: attemptSignal,
+      ...(ctx.fetch === undefined ? {} : { fetch: ctx.fetch }),
+    })
+    const shown = displayEndpoint(proxy.endpoint)
+    try {
+      await verifyReceipt({
+        domain,
+        receipt: answer.receipt,
+        signature: answer.signature,
+        proxy: proxy.address,
+      })
+      const r = answer.receipt
+      if (
+        r.grantId.toLowerCase() !== request.grantId.toLowerCase() ||
+        r.recordId.toLowerCase() !== recordId.toLowerCase() ||
+        !isAddressEqual(r.requester, ctx.address) ||
+        r.capsuleHash.toLowerCase() !== hash.toLowerCase() ||
+        r.requestHash.toLowerCase() !== hashAccessRequest(domain, request).toLowerCase()
+      ) {
+        throw new Error('the receipt is for another request')
+      }
+    } catch (cause) {
+      throw new ProxyError({ proxy: proxy.address, endpoint: shown, code: 'bad_receipt' }, { cause })
+    }
+    let cfrag: VerifiedCapsuleFrag
+    try {
+      cfrag = CapsuleFrag.fromBytes(answer.cfrag).verify(capsule, verifyingPk, delegatingPk, receivingPk)
+    } catch (cause) {
+      throw new ProxyError({ proxy: proxy.address, endpoint: shown, code: 'bad_cfrag' }, { cause })
+    }
+    return { proxy: proxy.address, cfrag, receipt: answer.receipt, signature: answer.signature }
+  }
+
   const result = await hedge<ProxyEndpoint & { retired?: boolean }, VerifiedAnswer>({
     candidates,
     needed: bundle.threshold,
@@ -235,55 +314,17 @@ export async function openAsGrantee(
         ...(outcome.ok ? {} : { code: outcome.error instanceof ProxyError ? outcome.error.code : 'error' }),
       }),
     attempt: async (proxy, attemptSignal) => {
-      if (proxy.retired === true)
-        throw new ProxyError({ proxy: proxy.address, endpoint: undefined, code: 'retired' })
-      const request: AccessRequest = {
-        proxy: proxy.address,
-        grantId: grant.grantId,
-        recordId,
-        capsuleHash: hash,
-        purpose: grantPurpose,
-        issuedAt: Math.floor(Date.now() / 1000),
-        nonce: randomNonce(),
-      }
-      const signature = normalizeSignature(
-        await ctx.walletClient.signTypedData({
-          account: ctx.walletClient.account,
-          ...accessRequestTypedData(domain, request),
-        }),
-      )
-      const answer = await requestReencryption(proxy, accessRequestBody(request, signature), {
-        signal: attemptSignal,
-        ...(ctx.fetch === undefined ? {} : { fetch: ctx.fetch }),
-      })
-      const shown = displayEndpoint(proxy.endpoint)
-      try {
-        await verifyReceipt({
-          domain,
-          receipt: answer.receipt,
-          signature: answer.signature,
-          proxy: proxy.address,
-        })
-        const r = answer.receipt
-        if (
-          r.grantId.toLowerCase() !== request.grantId.toLowerCase() ||
-          r.recordId.toLowerCase() !== recordId.toLowerCase() ||
-          !isAddressEqual(r.requester, ctx.address) ||
-          r.capsuleHash.toLowerCase() !== hash.toLowerCase() ||
-          r.requestHash.toLowerCase() !== hashAccessRequest(domain, request).toLowerCase()
-        ) {
-          throw new Error('the receipt is for another request')
+      // A proxy whose index has not yet seen a block mined a moment ago (a new grant or version) is asked
+      // again, briefly, with a fresh request, before it counts as failed.
+      for (let retry = 0; ; retry++) {
+        try {
+          return await askOnce(proxy, attemptSignal)
+        } catch (err) {
+          if (!(err instanceof ProxyError) || !INDEX_LAG_CODES.has(err.code) || retry >= INDEX_LAG_RETRIES)
+            throw err
+          await sleep(INDEX_LAG_DELAY_MS, attemptSignal)
         }
-      } catch (cause) {
-        throw new ProxyError({ proxy: proxy.address, endpoint: shown, code: 'bad_receipt' }, { cause })
       }
-      let cfrag: VerifiedCapsuleFrag
-      try {
-        cfrag = CapsuleFrag.fromBytes(answer.cfrag).verify(capsule, verifyingPk, delegatingPk, receivingPk)
-      } catch (cause) {
-        throw new ProxyError({ proxy: proxy.address, endpoint: shown, code: 'bad_cfrag' }, { cause })
-      }
-      return { proxy: proxy.address, cfrag, receipt: answer.receipt, signature: answer.signature }
     },
   })
 

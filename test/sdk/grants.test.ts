@@ -1,0 +1,273 @@
+/**
+ * Grants on a local network (real anvil, Helia, HTTP proxies): scopes (records, tag, all), purposes, relayed
+ * grants, versions under a grant, rotation re-issuing grants, identities from wallets, the audit trail, and
+ * expiry by chain time.
+ */
+import { grantBySig } from '@medvault/chain'
+import {
+  createLocalNetwork,
+  createVault,
+  GrantExpiredError,
+  KeyMismatchError,
+  KeyNotPublishedError,
+  type LocalNetwork,
+  NoGrantError,
+  RelayError,
+  type Vault,
+} from '@medvault/sdk'
+import { http } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+
+let net: LocalNetwork
+let patient: Vault
+let clinic: Vault
+let researcher: Vault
+
+beforeAll(async () => {
+  net = await createLocalNetwork({ proxies: 3 })
+  ;[patient, clinic, researcher] = await Promise.all([net.vault(0), net.vault(1), net.vault(2)])
+})
+
+afterAll(async () => {
+  await net?.stop()
+})
+
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+const utf8 = (s: string) => new TextEncoder().encode(s)
+
+describe('grants', () => {
+  test('default: a records grant covers exactly its records, for its purpose', async () => {
+    const [a, b, other] = await Promise.all([
+      patient.records.put('record a'),
+      patient.records.put('record b'),
+      patient.records.put('not granted'),
+    ])
+    const grant = await patient.grants.create({
+      to: clinic.address,
+      records: [a.id, b.id],
+      purpose: 'TREAT',
+      expiresIn: '1d',
+      threshold: 2,
+    })
+    expect(grant.scope).toEqual({ kind: 'records', records: [a.id, b.id] })
+    expect(text(await clinic.records.get(a.id))).toBe('record a')
+    expect(text(await clinic.records.get(b.id))).toBe('record b')
+    await expect(clinic.records.get(other.id)).rejects.toBeInstanceOf(NoGrantError)
+    await expect(clinic.records.get(a.id, { purpose: 'HRESCH' })).rejects.toBeInstanceOf(NoGrantError)
+    expect((await clinic.grants.list({ received: true })).map((g) => g.id)).toContain(grant.id)
+  })
+
+  test('behavior: a tag grant covers records of the tag put later, and no other', async () => {
+    const grant = await patient.grants.create({
+      to: clinic.address,
+      tag: 'labs',
+      purpose: 'TREAT',
+      expiresIn: '7d',
+      threshold: 2,
+    })
+    expect(grant.scope).toMatchObject({ kind: 'tag', tag: 'labs' })
+    const later = await patient.records.put({ resourceType: 'Observation', code: 'HbA1c' }, { tag: 'labs' })
+    const imaging = await patient.records.put('an X-ray report', { tag: 'imaging' })
+    expect(JSON.parse(text(await clinic.records.get(later.id)))).toEqual({
+      resourceType: 'Observation',
+      code: 'HbA1c',
+    })
+    await expect(clinic.records.get(imaging.id)).rejects.toBeInstanceOf(NoGrantError)
+    // The chain sees only the HMAC tag, never the category name.
+    expect(later.chainTag).toMatch(/^0x[0-9a-f]{16}$/)
+    expect(later.chainTag).not.toBe(imaging.chainTag)
+  })
+
+  test('behavior: an all-records grant for research covers every record, with the purpose it names', async () => {
+    await patient.grants.create({
+      to: researcher.address,
+      all: true,
+      purpose: 'HRESCH',
+      expiresIn: '1d',
+      threshold: 1,
+    })
+    const rec = await patient.records.put('any record at all')
+    expect(text(await researcher.records.get(rec.id, { purpose: 'HRESCH' }))).toBe('any record at all')
+    await expect(researcher.records.get(rec.id, { purpose: 'TREAT' })).rejects.toBeInstanceOf(NoGrantError)
+  })
+
+  test('behavior: a relayed grant: the patient signs, a relayer submits and pays (wallet client or function)', async () => {
+    const relayer = net.devnet.walletClients[5]!
+    const rec = await patient.records.put('relayed')
+    const grant = await patient.grants.create({
+      to: clinic.address,
+      records: [rec.id],
+      purpose: 'TREAT',
+      expiresIn: '1d',
+      threshold: 2,
+      relay: relayer,
+    })
+    const tx = await net.devnet.publicClient.getTransaction({ hash: grant.transactionHash })
+    expect(tx.from.toLowerCase()).toBe(relayer.account.address.toLowerCase())
+    expect(grant.grantor).toBe(patient.address)
+    expect(text(await clinic.records.get(rec.id))).toBe('relayed')
+
+    const viaFunction = await patient.records.put('relayed by a function')
+    await patient.grants.create({
+      to: clinic.address,
+      records: [viaFunction.id],
+      purpose: 'TREAT',
+      expiresIn: '1d',
+      relay: async (signedGrant) =>
+        (await grantBySig(relayer, { addresses: net.devnet.addresses, signedGrant })).hash,
+    })
+    expect(text(await clinic.records.get(viaFunction.id))).toBe('relayed by a function')
+
+    const failing = await patient.records.put('never granted')
+    const err = await patient.grants
+      .create({
+        to: clinic.address,
+        records: [failing.id],
+        purpose: 'TREAT',
+        expiresIn: '1d',
+        relay: async () => Promise.reject(new Error('relayer offline')),
+      })
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(RelayError)
+    await expect(clinic.records.get(failing.id)).rejects.toBeInstanceOf(NoGrantError)
+  })
+
+  test('behavior: a grantee reads new versions; rotate re-issues the grants that carry the old key', async () => {
+    const rec = await patient.records.put('v1')
+    const sibling = await patient.records.put('sibling')
+    const grant = await patient.grants.create({
+      to: clinic.address,
+      records: [rec.id, sibling.id],
+      purpose: 'TREAT',
+      expiresIn: '1d',
+      threshold: 2,
+    })
+    await patient.records.update(rec.id, 'v2')
+    expect(text(await clinic.records.get(rec.id))).toBe('v2')
+    expect((await patient.records.history(rec.id)).map((h) => h.version)).toEqual([1, 2])
+
+    const { record, reissued } = await patient.records.rotate(rec.id)
+    expect(record).toMatchObject({ version: 3, epoch: 1 })
+    expect(reissued.map((r) => r.from)).toEqual([grant.id])
+    expect(reissued[0]!.to).toMatchObject({
+      grantee: clinic.address,
+      threshold: 2,
+      scope: { kind: 'records', records: [rec.id, sibling.id] },
+    })
+    const grants = await patient.grants.list({ given: true, record: rec.id })
+    expect(grants.find((g) => g.id === grant.id)).toMatchObject({ revoked: true })
+    // The clinician keeps access through the replacement, to both records.
+    expect(text(await clinic.records.get(rec.id))).toBe('v2')
+    expect(text(await clinic.records.get(sibling.id))).toBe('sibling')
+  })
+
+  test('behavior: audit.list shows registrations, the grant, anchored reads and the revocation', async () => {
+    const rec = await patient.records.put('audited')
+    const grant = await patient.grants.create({
+      to: clinic.address,
+      records: [rec.id],
+      purpose: 'TREAT',
+      expiresIn: '1d',
+      threshold: 2,
+    })
+    await clinic.records.get(rec.id)
+    const anchors = await net.anchorReceipts()
+    expect(anchors.length).toBeGreaterThan(0)
+    await clinic.records.get(rec.id) // a read after the anchor: listed, not yet anchored
+    await patient.grants.revoke(grant.id)
+    const trail = await patient.audit.list({ record: rec.id })
+    // This record's events, and the earlier all-records grant to the researcher, which covers it too.
+    const mine = trail.filter((e) => !('grantId' in e) || e.grantId === grant.id)
+    const count = (kind: string) => mine.filter((e) => e.kind === kind).length
+    expect([count('record-registered'), count('grant'), count('read'), count('revocation')]).toEqual([
+      1, 1, 4, 1,
+    ])
+    expect(mine.slice(0, 2).map((e) => e.kind)).toEqual(['record-registered', 'grant'])
+    // In time order (reads carry the proxy's clock, chain events their block's: same-second ties may interleave).
+    for (let i = 1; i < trail.length; i++) expect(trail[i]!.at).toBeGreaterThanOrEqual(trail[i - 1]!.at)
+    expect(trail.filter((e) => e.kind === 'grant').map((e) => e.scope.kind)).toEqual(['all', 'record'])
+    const reads = trail.filter((e) => e.kind === 'read')
+    expect(reads).toHaveLength(4) // two proxies per read
+    expect(reads.filter((r) => r.anchored)).toHaveLength(2)
+    for (const r of reads)
+      expect(r).toMatchObject({ grantId: grant.id, recordId: rec.id, reader: clinic.address })
+    expect(trail.find((e) => e.kind === 'grant' && e.grantId === grant.id)).toMatchObject({
+      grantId: grant.id,
+      grantee: clinic.address,
+      purpose: 'TREAT',
+    })
+    // Another record's trail does not list this one's grant or reads.
+    const elsewhere = await patient.records.put('elsewhere')
+    const other = await patient.audit.list({ record: elsewhere.id })
+    expect(
+      other
+        .filter((e) => e.kind === 'record-registered')
+        .map((e) => e.kind === 'record-registered' && e.recordId),
+    ).toEqual([elsewhere.id])
+    expect(other.some((e) => 'grantId' in e && e.grantId === grant.id)).toBe(false)
+  })
+
+  test('behavior: a wallet identity derives its keys from a signature; the other derivation is refused, not mixed', async () => {
+    const { privateKey } = net.accounts[3]!
+    const chain = {
+      transport: http(net.devnet.rpcUrl),
+      addresses: net.devnet.addresses,
+      chain: net.devnet.chain,
+      deployBlock: net.devnet.deployBlock,
+    }
+    const wallet = await createVault({
+      account: privateKeyToAccount(privateKey),
+      chain,
+      storage: net.storage,
+      proxySet: net.proxySet,
+    })
+    const rec = await wallet.records.put('from a wallet identity')
+    expect(text(await wallet.records.get(rec.id))).toBe('from a wallet identity')
+    await wallet.grants.create({
+      to: clinic.address,
+      records: [rec.id],
+      purpose: 'TREAT',
+      expiresIn: '1d',
+      threshold: 2,
+    })
+    expect(text(await clinic.records.get(rec.id))).toBe('from a wallet identity')
+    await expect(createVault({ account: privateKey, chain, storage: net.storage })).rejects.toBeInstanceOf(
+      KeyMismatchError,
+    )
+  })
+
+  test('error: granting to an account that never published keys', async () => {
+    const rec = await patient.records.put('x')
+    const err = await patient.grants
+      .create({
+        to: '0x000000000000000000000000000000000000dEaD',
+        records: [rec.id],
+        purpose: 'TREAT',
+        expiresIn: '1d',
+      })
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(KeyNotPublishedError)
+    expect((err as Error).message).toContain('opening a vault once')
+  })
+
+  // Last: it moves the chain's clock.
+  test('error: after the expiry (chain time), reads fail with GrantExpiredError', async () => {
+    const rec = await patient.records.put(utf8('expires'))
+    const grant = await patient.grants.create({
+      to: clinic.address,
+      records: [rec.id],
+      purpose: 'TREAT',
+      expiresIn: '1h',
+      threshold: 2,
+    })
+    expect(text(await clinic.records.get(rec.id))).toBe('expires')
+    await net.devnet.testClient.increaseTime({ seconds: 3601 })
+    await net.devnet.testClient.mine({ blocks: 1 })
+    const err = await clinic.records.get(rec.id).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(GrantExpiredError)
+    expect((err as GrantExpiredError).expiredAt).toBe(grant.expiresAt)
+    const listed = await patient.grants.list({ given: true, record: rec.id })
+    expect(listed.find((g) => g.id === grant.id)).toMatchObject({ active: false, revoked: false })
+  })
+})

@@ -28,6 +28,7 @@
  */
 
 export type { AccessContext, CfragTamper } from './access.ts'
+export { cidProblem } from './cid-check.ts'
 // ---------------------------------------------------------------- the medvault-node daemon's parts
 export {
   GatewayBadRequestError,
@@ -132,6 +133,7 @@ export {
   WrongProxyError,
   type WrongProxyErrorType,
 } from './errors.ts'
+export { createGateway, type Gateway, type GatewayComponents, type GatewayInit } from './gateway.ts'
 export {
   createGrantIndex,
   GRANT_INDEX_FILE,

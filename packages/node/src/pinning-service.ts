@@ -21,6 +21,7 @@ import type { Storage } from '@medvault/storage'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { CID } from 'multiformats/cid'
+import { cidProblem } from './cid-check.ts'
 import {
   PinNotFoundError,
   PinningApiError,
@@ -88,11 +89,6 @@ export function createPinningService(
 ): PinningService {
   return new PinningApi(init, components)
 }
-
-const SUPPORTED_CODECS = new Set([0x70, 0x55, 0x71]) // dag-pb, raw, dag-cbor
-const SHA2_256 = 0x12
-const IDENTITY = 0x00
-const MAX_IDENTITY_DIGEST = 128
 
 class PinningApi implements PinningService {
   readonly #maxPending: number
@@ -439,19 +435,8 @@ function checkCid(text: string): void {
   } catch {
     throw new PinningBadRequestError(`Pin.cid ${JSON.stringify(text.slice(0, 100))} is not a CID`)
   }
-  if (!SUPPORTED_CODECS.has(cid.code)) {
-    throw new PinningBadRequestError(
-      `Pin.cid has codec 0x${cid.code.toString(16)}: this node pins dag-pb, raw and dag-cbor only`,
-    )
-  }
-  const { code, digest } = cid.multihash
-  const verifiable =
-    (code === SHA2_256 && digest.length === 32) || (code === IDENTITY && digest.length <= MAX_IDENTITY_DIGEST)
-  if (!verifiable) {
-    throw new PinningBadRequestError(
-      'Pin.cid cannot be verified here: use a full-length sha2-256 hash (or a short identity hash)',
-    )
-  }
+  const problem = cidProblem(cid)
+  if (problem !== undefined) throw new PinningBadRequestError(`Pin.cid: ${problem}`)
 }
 
 /** Fastify's own errors and anything unexpected, as the spec's failures. */

@@ -1,8 +1,10 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import * as dagPb from '@ipld/dag-pb'
+import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
-import { UnsupportedCodecError } from './errors.ts'
+import { MalformedBlockError, UnsupportedCodecError } from './errors.ts'
+import { cidLabel } from './verify.ts'
 
 export const DAG_PB = dagPb.code
 export const DAG_CBOR = dagCbor.code
@@ -19,12 +21,57 @@ export function isInline(cid: CID): boolean {
   return cid.multihash.code === IDENTITY
 }
 
+/**
+ * Decoders of the block formats storage reads. Bytes that match their CID can still be malformed (whoever made
+ * the block wrote it so): each refuses them with {@link MalformedBlockError}, never with the decoder's own
+ * error, which is untyped and can quote what it read.
+ */
+export function decodeDagPb(cid: CID, bytes: Uint8Array): dagPb.PBNode {
+  try {
+    return dagPb.decode(bytes)
+  } catch {
+    throw new MalformedBlockError({ cid: cidLabel(cid), format: 'dag-pb' })
+  }
+}
+
+export function decodeDagCbor<T = unknown>(cid: CID, bytes: Uint8Array): T {
+  let value: T
+  let again: Uint8Array
+  try {
+    value = dagCbor.decode<T>(bytes)
+    again = dagCbor.encode(value)
+  } catch {
+    throw new MalformedBlockError({ cid: cidLabel(cid), format: 'dag-cbor' })
+  }
+  // DAG-CBOR has one encoding per value (map keys sorted, shortest lengths). The decoder checks the lengths
+  // but not the key order, so a block with its keys reordered would decode to the value of a block with
+  // another CID: that block is refused.
+  if (!Buffer.from(again).equals(bytes)) {
+    throw new MalformedBlockError({
+      cid: cidLabel(cid),
+      format: 'dag-cbor',
+      reason: 'not in its canonical form',
+    })
+  }
+  return value
+}
+
+/** The UnixFS metadata of a dag-pb node (`undefined` when it has none). */
+export function unixfsOf(cid: CID, node: dagPb.PBNode): UnixFS | undefined {
+  if (node.Data === undefined) return undefined
+  try {
+    return UnixFS.unmarshal(node.Data)
+  } catch {
+    throw new MalformedBlockError({ cid: cidLabel(cid), format: 'UnixFS' })
+  }
+}
+
 /** The CIDs a block links to, in order. Raw blocks have none. */
 export function linksOf(cid: CID, bytes: Uint8Array): CID[] {
-  if (cid.code === DAG_PB) return dagPb.decode(bytes).Links.map((l) => l.Hash)
+  if (cid.code === DAG_PB) return decodeDagPb(cid, bytes).Links.map((l) => l.Hash)
   if (cid.code === DAG_CBOR) {
     const out: CID[] = []
-    collectCids(dagCbor.decode(bytes), out)
+    collectCids(decodeDagCbor(cid, bytes), out)
     return out
   }
   return []

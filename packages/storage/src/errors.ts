@@ -299,6 +299,33 @@ export class UnverifiableCidError extends BaseError {
   }
 }
 
+export type MalformedBlockErrorType = MalformedBlockError & { name: 'MalformedBlockError' }
+
+/**
+ * A block's bytes are the ones its CID names, but they are not valid as the codec the CID says (dag-pb,
+ * dag-cbor, UnixFS), or a UnixFS file's blocks disagree about its size. The content itself is broken: whoever
+ * made it wrote a malformed block, and no other copy can be better. The decoder's own message is not kept (it
+ * can quote what it read).
+ */
+export class MalformedBlockError extends BaseError {
+  override name = 'MalformedBlockError' as const
+  readonly cid: string
+  /** what the block should have been: `dag-pb`, `dag-cbor`, `UnixFS` */
+  readonly format: string
+
+  constructor(parameters: { cid: string; format: string; reason?: string }) {
+    const { cid, format, reason } = parameters
+    super(
+      `Block ${cid} matches its CID but is not valid ${format}${reason !== undefined ? ` (${reason})` : ''}.`,
+      {
+        metaMessages: ['The content itself is malformed, so it cannot be read, pinned or exported.'],
+      },
+    )
+    this.cid = cid
+    this.format = format
+  }
+}
+
 export type CarImportErrorType = CarImportError & { name: 'CarImportError' }
 
 /** A CAR stream was refused (unreadable, a bad block, or an incomplete DAG when pinning). Nothing was kept. */

@@ -35,6 +35,8 @@ export {
   type InvalidCidErrorType,
   InvalidGatewayError,
   type InvalidGatewayErrorType,
+  MalformedBlockError,
+  type MalformedBlockErrorType,
   NotAFileError,
   type NotAFileErrorType,
   NotAnEnvelopeError,

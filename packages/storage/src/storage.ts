@@ -10,7 +10,6 @@ import { type UnixFS, unixfs } from '@helia/unixfs'
 import { CarBlockIterator } from '@ipld/car/iterator'
 import { CarWriter } from '@ipld/car/writer'
 import * as dagCbor from '@ipld/dag-cbor'
-import * as dagPb from '@ipld/dag-pb'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -26,11 +25,20 @@ import { createHeliaLight } from 'helia'
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
 import { Key } from 'interface-datastore'
-import { UnixFS as UnixFSData } from 'ipfs-unixfs'
 import { exporter } from 'ipfs-unixfs-exporter'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { DAG_CBOR, DAG_PB, isInline, isSupportedCodec, linksOf, RAW, walkDag } from './dag.ts'
+import {
+  DAG_CBOR,
+  DAG_PB,
+  decodeDagCbor,
+  decodeDagPb,
+  isInline,
+  linksOf,
+  RAW,
+  unixfsOf,
+  walkDag,
+} from './dag.ts'
 import { lockDirectory } from './directory-lock.ts'
 import {
   BaseError,
@@ -38,6 +46,7 @@ import {
   CarImportError,
   InvalidCidError,
   InvalidGatewayError,
+  MalformedBlockError,
   NotAFileError,
   NotAnEnvelopeError,
   NotFoundError,
@@ -66,6 +75,8 @@ import type {
 import { VerifiedBlockstore } from './verified-blockstore.ts'
 import { assertVerifiableCid, blockMatchesCid, cidLabel, collect, fullDigestSha256 } from './verify.ts'
 
+/** The identity multicodec used as a CID's codec: the CID holds its content and nothing decodes it. */
+const IDENTITY_CODEC = 0x00
 const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']
 const DEFAULT_BLOCK_TIMEOUT_MS = 30_000
 const PIN_PREFIX = '/medvault/pins/'
@@ -316,13 +327,24 @@ export class HeliaStorage implements Storage {
     const { signal, onProgress } = options
     const offset = checkRange('offset', options.offset)
     const length = checkRange('length', options.length)
-    if (!isSupportedCodec(cid.code) && !isInline(cid)) {
-      throw new NotAFileError({ cid: cid.toString(), kind: `block with codec 0x${cid.code.toString(16)}` })
+    if (cid.code === DAG_CBOR) throw new NotAFileError({ cid: cidLabel(cid), kind: 'dag-cbor envelope' })
+    // Files are dag-pb (UnixFS) or raw, and the identity codec is its own content; an identity CID of another
+    // codec (dag-json…) holds no file either, and the exporter would hand it to that codec's decoder.
+    if (cid.code !== DAG_PB && cid.code !== RAW && cid.code !== IDENTITY_CODEC) {
+      throw new NotAFileError({ cid: cidLabel(cid), kind: `block with codec 0x${cid.code.toString(16)}` })
     }
-    if (cid.code === DAG_CBOR) throw new NotAFileError({ cid: cid.toString(), kind: 'dag-cbor envelope' })
     // Before anything is looked up: the exporter reads some CIDs (identity ones) without asking the view.
     await assertVerifiableCid(cid, this.#getHasher)
-    const view = this.#networkView(signal)
+    const network = this.#networkView(signal)
+    // The exporter decodes dag-pb and UnixFS itself and fails with untyped errors on a malformed block: each
+    // block is checked here first, so that one is reported as MalformedBlockError, naming it.
+    const view = {
+      async *get(c: CID): AsyncGenerator<Uint8Array> {
+        const block = await collect(network.get(c))
+        if (c.code === DAG_PB) unixfsOf(c, decodeDagPb(c, block))
+        yield block
+      },
+    }
     let bytes = 0
     try {
       const entry = await exporter(cid, view, signalOption(signal))
@@ -340,6 +362,18 @@ export class HeliaStorage implements Storage {
         onProgress?.({ type: 'storage:get:bytes', bytes })
       }
     } catch (err) {
+      // Well-formed blocks that disagree with each other: a file's sizes and its blocks, a UnixFS type.
+      const name = (err as { name?: unknown } | null)?.name
+      if (
+        signal?.aborted !== true &&
+        (name === 'OverReadError' || name === 'UnderReadError' || name === 'InvalidTypeError')
+      ) {
+        throw new MalformedBlockError({
+          cid: cidLabel(cid),
+          format: 'UnixFS',
+          reason: 'the sizes and blocks of the file disagree',
+        })
+      }
       throw this.#mapError(err, cid, signal)
     }
   }
@@ -350,7 +384,7 @@ export class HeliaStorage implements Storage {
     if (cid.code !== DAG_CBOR) throw new NotAnEnvelopeError({ cid: cid.toString(), codec: cid.code })
     try {
       const bytes = await collect(this.#networkView(options.signal).get(cid))
-      return dagCbor.decode<T>(bytes)
+      return decodeDagCbor<T>(cid, bytes)
     } catch (err) {
       throw this.#mapError(err, cid, options.signal)
     }
@@ -458,8 +492,7 @@ export class HeliaStorage implements Storage {
         if (next.code === RAW && next !== cid) continue
         const bytes = await collect(this.#local.get(next, signalOption(signal)))
         if (next === cid) size = rootSize(cid, bytes)
-        if (next.code === DAG_PB) for (const l of dagPb.decode(bytes).Links) stack.push(l.Hash)
-        else if (next.code === DAG_CBOR) stack.push(...linksOf(next, bytes))
+        stack.push(...linksOf(next, bytes))
       }
     } catch (err) {
       throw this.#mapError(err, cid, signal)
@@ -594,6 +627,8 @@ export class HeliaStorage implements Storage {
                 cause: err,
               })
             }
+            if (err instanceof MalformedBlockError)
+              throw new CarImportError({ reason: err.shortMessage, cause: err })
             if (err instanceof MissingBlockError || err instanceof BaseError || isAbort(err, signal))
               throw err
             // the bytes match the CID but do not decode as its codec says (dag-pb, dag-cbor)
@@ -947,9 +982,8 @@ function checkRange(name: string, value: number | undefined): number | undefined
 
 function rootSize(cid: CID, bytes: Uint8Array): number {
   if (cid.code === DAG_PB) {
-    const node = dagPb.decode(bytes)
-    if (node.Data === undefined) return 0
-    const data = UnixFSData.unmarshal(node.Data)
+    const data = unixfsOf(cid, decodeDagPb(cid, bytes))
+    if (data === undefined) return 0
     return data.isDirectory() ? 0 : Number(data.fileSize())
   }
   return bytes.byteLength

@@ -28,6 +28,14 @@
  */
 
 export type { AccessContext, CfragTamper } from './access.ts'
+export {
+  type ChainFollower,
+  type ChainFollowerComponents,
+  type ChainFollowerInit,
+  createChainFollower,
+  FOLLOWER_OWNER,
+  type FollowedKind,
+} from './chain-follower.ts'
 export { cidProblem } from './cid-check.ts'
 // ---------------------------------------------------------------- the medvault-node daemon's parts
 export {

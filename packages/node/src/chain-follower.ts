@@ -1,0 +1,317 @@
+/**
+ * The chain follower: pins every record envelope registered on chain (each version), the content each
+ * envelope links, and every grant's kfrag bundle, so that what patients register stays available from
+ * every node that follows the chain.
+ *
+ * - Events come from `followEvents` over the ConsentRegistry with a file checkpoint. Each block range's
+ *   pin requests are written to the pin store (flushed to disk) before the range's checkpoint is saved, so
+ *   a kill at any moment loses nothing: the range comes again, and requests are deduplicated by CID and
+ *   kind, so nothing is asked for twice.
+ * - Envelopes and bundles are decoded with `@medvault/protocol` before they are pinned: a CID registered on
+ *   chain that is not a record envelope (or a kfrag bundle) is marked `failed` with the reason and never
+ *   pinned, and a record claiming more than `maxRecordBytes` is refused, so a stranger cannot make every
+ *   node store arbitrary data by registering it.
+ * - Fetching (from connected peers and configured gateways, through `@medvault/storage`) is retried with
+ *   exponential backoff for as long as it takes; so are failed chain reads.
+ *
+ * @module
+ */
+import {
+  type CheckpointStore,
+  type EventFollower,
+  fileCheckpointStore,
+  followEvents,
+  type MedvaultAddresses,
+  memoryCheckpointStore,
+} from '@medvault/chain'
+import { consentRegistryAbi } from '@medvault/contracts'
+import { parseKfragBundle, parseRecordEnvelope } from '@medvault/protocol'
+import { CID, type Storage } from '@medvault/storage'
+import {
+  type Chain,
+  type Client,
+  type Hex,
+  hexToBytes,
+  type ParseEventLogsReturnType,
+  type Transport,
+} from 'viem'
+import { errorField, type NodeLogger, silentLogger } from './logger.ts'
+import type { NodeMetrics } from './metrics.ts'
+import { cidKey, type PinRecord, type PinStore } from './pin-store.ts'
+import { PermanentPinError, type Pinner } from './pinner.ts'
+
+/** The pin store owner of everything the follower pins. */
+export const FOLLOWER_OWNER = 'follower'
+
+/** What a follower pin is. */
+export type FollowedKind = 'envelope' | 'content' | 'kfrags'
+
+export interface ChainFollowerInit {
+  /** File of the follower's checkpoint (written atomically); in memory when omitted. */
+  checkpointFile?: string | undefined
+  /** First block to read without a checkpoint: the deployment block. Default 0. */
+  fromBlock?: bigint | undefined
+  /** Follow only blocks this deep below the head. Default 0. */
+  confirmations?: number | undefined
+  /** Most blocks per `eth_getLogs`. Default 1000. */
+  batchSize?: number | undefined
+  /** Milliseconds between polls once caught up. Default 1000. */
+  pollingIntervalMs?: number | undefined
+  /** Longest wait after a failed chain read, in ms (the wait doubles from `pollingIntervalMs`). Default 60000. */
+  maxBackoffMs?: number | undefined
+  /** Largest record (envelope `size`) pinned; larger ones are refused. Default 1 GiB. */
+  maxRecordBytes?: number | undefined
+}
+
+export interface ChainFollowerComponents {
+  publicClient: Client<Transport, Chain | undefined>
+  addresses: MedvaultAddresses
+  storage: Pick<Storage, 'getEnvelope'>
+  pins: PinStore
+  pinner: Pinner
+  logger?: NodeLogger | undefined
+  metrics?: NodeMetrics | undefined
+}
+
+export interface ChainFollower {
+  start(): Promise<void>
+  /** Finishes the block range in hand, saves the checkpoint and stops. */
+  stop(): Promise<void>
+  isStarted(): boolean
+  /** Reads the chain up to its head once (when not started). */
+  sync(): Promise<void>
+  /** The last block fully handled. */
+  readonly block: bigint | undefined
+  /** The chain head seen at the last pass. */
+  readonly head: bigint | undefined
+  /** True once a pass has reached the head since start. */
+  readonly caughtUp: boolean
+}
+
+type ConsentEvent = ParseEventLogsReturnType<typeof consentRegistryAbi, undefined, true>[number]
+
+export function createChainFollower(
+  init: ChainFollowerInit,
+  components: ChainFollowerComponents,
+): ChainFollower {
+  return new Follower(init, components)
+}
+
+class Follower implements ChainFollower {
+  readonly #init: ChainFollowerInit
+  readonly #components: ChainFollowerComponents
+  readonly #log: NodeLogger
+  readonly #events: EventFollower
+  readonly #checkpoints: CheckpointStore
+  #running: { stop: AbortController; loop: Promise<void> } | undefined
+  #head: bigint | undefined
+  #caughtUp = false
+
+  constructor(init: ChainFollowerInit, components: ChainFollowerComponents) {
+    this.#init = init
+    this.#components = components
+    this.#log = components.logger ?? silentLogger()
+    this.#checkpoints =
+      init.checkpointFile === undefined ? memoryCheckpointStore() : fileCheckpointStore(init.checkpointFile)
+    this.#events = followEvents(components.publicClient, {
+      abi: consentRegistryAbi,
+      address: components.addresses.consentRegistry,
+      fromBlock: init.fromBlock ?? 0n,
+      confirmations: init.confirmations ?? 0,
+      batchSize: init.batchSize ?? 1000,
+      checkpoint: this.#checkpoints,
+      onEvents: (events) => this.#onEvents(events as ConsentEvent[]),
+      onProgress: (event) => {
+        this.#head = event.head
+        const block = event.type === 'batch' ? event.toBlock : event.checkpoint
+        if (block !== undefined) components.metrics?.followerBlock.set(Number(block))
+        if (block !== undefined) components.metrics?.followerLag.set(Number(event.head - block))
+      },
+    })
+    const maxRecordBytes = init.maxRecordBytes ?? 1024 ** 3
+    components.pinner.policy(FOLLOWER_OWNER, {
+      retryForever: true,
+      prepare: (record, signal) => this.#prepare(record, signal, maxRecordBytes),
+    })
+  }
+
+  get block(): bigint | undefined {
+    return this.#events.checkpoint?.blockNumber
+  }
+
+  get head(): bigint | undefined {
+    return this.#head
+  }
+
+  get caughtUp(): boolean {
+    return this.#caughtUp
+  }
+
+  isStarted(): boolean {
+    return this.#running !== undefined
+  }
+
+  async sync(): Promise<void> {
+    await this.#events.sync()
+  }
+
+  async start(): Promise<void> {
+    if (this.#running !== undefined) return
+    const stop = new AbortController()
+    this.#running = { stop, loop: this.#loop(stop.signal) }
+  }
+
+  async stop(): Promise<void> {
+    const running = this.#running
+    if (running === undefined) return
+    this.#running = undefined
+    running.stop.abort()
+    await running.loop
+    this.#caughtUp = false
+  }
+
+  /** One pass to the head at a time; after a failure the wait doubles, up to `maxBackoffMs`. */
+  async #loop(signal: AbortSignal): Promise<void> {
+    const base = this.#init.pollingIntervalMs ?? 1000
+    const max = this.#init.maxBackoffMs ?? 60_000
+    let failures = 0
+    while (!signal.aborted) {
+      try {
+        await this.#events.sync({ signal })
+        failures = 0
+        this.#caughtUp = true
+      } catch (err) {
+        if (signal.aborted) break
+        failures++
+        this.#log.warn({ error: errorField(err), failures }, 'chain follower pass failed')
+      }
+      const wait = failures === 0 ? base : Math.min(max, base * 2 ** Math.min(failures, 20))
+      await sleep(wait, signal)
+    }
+  }
+
+  async #onEvents(events: ConsentEvent[]): Promise<void> {
+    const added: PinRecord[] = []
+    for (const event of events) {
+      this.#components.metrics?.followerEvents.inc({ event: event.eventName })
+      const wanted = wantedPin(event)
+      if (wanted === undefined) continue
+      const cid = cidFromChain(wanted.cidHex)
+      if (cid === undefined) {
+        this.#log.warn(
+          { event: event.eventName, ...wanted.meta },
+          'chain event names bytes that are not a CID',
+        )
+        continue
+      }
+      const record = await this.#add(cid, wanted.kind, wanted.name, wanted.meta)
+      if (record !== undefined) added.push(record)
+    }
+    // Requests are durable before followEvents saves this range's checkpoint; only then are they worked on.
+    for (const record of added) this.#components.pinner.enqueue(record.requestid)
+  }
+
+  /** Adds a follower request unless one for this CID and kind exists (a replayed range adds nothing). */
+  async #add(
+    cid: CID,
+    kind: FollowedKind,
+    name: string,
+    meta: Record<string, string>,
+  ): Promise<PinRecord | undefined> {
+    const { pins } = this.#components
+    const key = cidKey(cid)
+    const existing = pins.byKey(key).find((r) => r.owner === FOLLOWER_OWNER && r.meta?.kind === kind)
+    if (existing !== undefined) return undefined
+    const record = await pins.add({
+      owner: FOLLOWER_OWNER,
+      cid: cid.toString(),
+      name,
+      meta: { ...meta, kind },
+    })
+    this.#log.info({ requestid: record.requestid, cid: key, kind }, 'follower pin requested')
+    return record
+  }
+
+  /** Before an envelope or bundle is pinned: fetch it, decode it, and (envelopes) request its content. */
+  async #prepare(record: PinRecord, signal: AbortSignal, maxRecordBytes: number): Promise<void> {
+    const kind = record.meta?.kind
+    if (kind !== 'envelope' && kind !== 'kfrags') return
+    const value = await this.#components.storage.getEnvelope(record.cid, { signal })
+    if (kind === 'kfrags') {
+      try {
+        parseKfragBundle(value)
+      } catch (err) {
+        throw new PermanentPinError(`not a kfrag bundle (${errorField(err)})`, { cause: err })
+      }
+      return
+    }
+    let envelope: ReturnType<typeof parseRecordEnvelope>
+    try {
+      envelope = parseRecordEnvelope(value)
+    } catch (err) {
+      throw new PermanentPinError(`not a record envelope (${errorField(err)})`, { cause: err })
+    }
+    if (envelope.size > maxRecordBytes) {
+      throw new PermanentPinError(
+        `the record is ${envelope.size} bytes, over this node's limit of ${maxRecordBytes}`,
+      )
+    }
+    const content = await this.#add(envelope.content, 'content', `content:${record.meta?.recordId ?? ''}`, {
+      ...(record.meta?.recordId === undefined ? {} : { recordId: record.meta.recordId }),
+      ...(record.meta?.version === undefined ? {} : { version: record.meta.version }),
+    })
+    if (content !== undefined) this.#components.pinner.enqueue(content.requestid)
+  }
+}
+
+/** The pin an event asks for, if any. */
+function wantedPin(
+  event: ConsentEvent,
+): { cidHex: Hex; kind: FollowedKind; name: string; meta: Record<string, string> } | undefined {
+  switch (event.eventName) {
+    case 'RecordRegistered':
+      return {
+        cidHex: event.args.cid,
+        kind: 'envelope',
+        name: `envelope:${event.args.recordId}:1`,
+        meta: { recordId: event.args.recordId, version: '1' },
+      }
+    case 'RecordVersionAdded':
+      return {
+        cidHex: event.args.cid,
+        kind: 'envelope',
+        name: `envelope:${event.args.recordId}:${event.args.version}`,
+        meta: { recordId: event.args.recordId, version: String(event.args.version) },
+      }
+    case 'AccessGranted':
+      return {
+        cidHex: event.args.kfragsCid,
+        kind: 'kfrags',
+        name: `kfrags:${event.args.grantId}`,
+        meta: { grantId: event.args.grantId },
+      }
+    default:
+      return undefined
+  }
+}
+
+function cidFromChain(hex: Hex): CID | undefined {
+  try {
+    return CID.decode(hexToBytes(hex))
+  } catch {
+    return undefined
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const timer = setTimeout(done, ms)
+    function done(): void {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}

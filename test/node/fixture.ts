@@ -229,6 +229,9 @@ export interface GrantOptions {
   proxySet?: { setId: number; members: number[] }
 }
 
+const accountIndex = (net: Network, address: Address): number =>
+  net.devnet.accounts.findIndex((a) => a.address === address)
+
 /** A grant of the patient to the clinician (by default), with its kfrag bundle built and stored. */
 export async function grant(
   net: Network,
@@ -257,7 +260,7 @@ export async function grant(
   )
   const sealed = kfrags.map((k, index) =>
     eciesEncrypt(
-      getPublicKey(net.keysOf(4 + members[index]!).eciesSecretKey),
+      getPublicKey(net.keysOf(accountIndex(net, proxies[index]!)).eciesSecretKey),
       k.toBytes(),
       kfragAad({ grantId, scope, index, proxy: proxies[index]! }),
     ),

@@ -167,6 +167,44 @@ describe('stop and start', () => {
     }
   })
 
+  test('behavior: a request in flight when stop() is called is still answered', async () => {
+    let entered!: () => void
+    const inside = new Promise<void>((resolve) => (entered = resolve))
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const slow = await createProxy(
+      { account: net.devnet.accounts[5]!, eciesSecretKey: net.keysOf(5).eciesSecretKey, workers: 1 },
+      {
+        publicClient: net.devnet.publicClient,
+        // a store that holds the first read until the test lets it go
+        storage: {
+          getEnvelope: async (cid, options) => {
+            entered()
+            await gate
+            return net.storage.getEnvelope(cid, options)
+          },
+        },
+        addresses: net.devnet.addresses,
+        deployBlock: net.devnet.deployBlock,
+      },
+    )
+    const { setId } = await net.patient.createProxySet({ members: [slow.address] })
+    try {
+      // the same operator as the fixture's second proxy (account 5), in a set of its own
+      const g = await grant(net, record, { proxySet: { setId, members: [1] } })
+      const answer = post(slow, (await signedRequest(net, g, record, { proxy: slow })).body)
+      const first = await Promise.race([inside.then(() => 'inside'), answer.then((a) => a.text)])
+      expect(first).toBe('inside')
+      const stopping = slow.stop()
+      release()
+      expect((await answer).status).toBe(200)
+      await stopping
+      expect(slow.isStarted()).toBe(false)
+    } finally {
+      await slow.stop()
+    }
+  })
+
   test('behavior: `await using` stops the proxy', async () => {
     let url: string
     {

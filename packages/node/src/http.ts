@@ -51,14 +51,18 @@ export function buildServer(ctx: AccessContext, init: ServerInit): FastifyInstan
     // Bounded waits so a slow client cannot hold a connection open.
     requestTimeout: 30_000,
     connectionTimeout: 30_000,
+    keepAliveTimeout: 5_000,
     // Refused by the onRequest hook below instead, in the proxy's own error format.
     return503OnClosing: false,
   })
-  app.addHook('onRequest', async (_request, reply) => {
-    if (init.closing()) {
-      reply.header('connection', 'close')
-      throw new ProxyShuttingDownError()
-    }
+  app.addHook('onRequest', async () => {
+    if (init.closing()) throw new ProxyShuttingDownError()
+  })
+  // While stopping, every answer closes its connection: a keep-alive connection that was busy when close()
+  // began would otherwise hold the server open until its idle timeout.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (init.closing()) reply.header('connection', 'close')
+    return payload
   })
   // Only JSON, read as text: protocol's strict parser (exact fields, bounded size) does the parsing.
   app.removeAllContentTypeParsers()

@@ -48,6 +48,7 @@ import { type Address, bytesToHex, type Hex, hexToBytes } from 'viem'
 
 export const TREAT = 1
 export const HRESCH = 4
+export const ETREAT = 2
 
 export interface TestRecord {
   recordId: Hex
@@ -225,6 +226,8 @@ export interface GrantOptions {
   /** Replaces the bundle before it is stored (attack tests). */
   tamperBundle?: (bundle: KfragBundle) => KfragBundle
   threshold?: number
+  /** Authorise break-glass access (dormant until the grantee breaks the glass) instead of a plain grant. */
+  breakGlass?: { maxDuration: number }
   /** Another proxy set: its id and its members' indexes among `net.proxies` (default: the network's set). */
   proxySet?: { setId: number; members: number[] }
 }
@@ -288,7 +291,7 @@ export async function grant(
         ? { kind: 'tag', tag: scope.tag }
         : { kind: 'all' })
   const now = Number((await net.devnet.publicClient.getBlock()).timestamp)
-  await net.patient.grantAccess({
+  const terms = {
     grantee: grantee.account.address,
     scope: chainScope,
     purpose: options.purpose ?? TREAT,
@@ -297,7 +300,9 @@ export async function grant(
     proxySetId: options.proxySet?.setId ?? net.setId,
     kfragsCid,
     salt,
-  })
+  }
+  if (options.breakGlass === undefined) await net.patient.grantAccess(terms)
+  else await net.patient.authorizeBreakGlass({ ...terms, maxDuration: options.breakGlass.maxDuration })
   return { grantId, recordId: record.recordId, bundle, scope }
 }
 

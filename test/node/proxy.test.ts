@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
   addVersion,
   createNetwork,
+  ETREAT,
   grant,
   HRESCH,
   type Network,
@@ -247,6 +248,19 @@ describe('refusals', () => {
       403,
       'grant_expired',
     ])
+  })
+
+  test('error: a break-glass grant is answered only while the grantee’s emergency window is open (403 access_denied)', async () => {
+    const g = await grant(net, record, { purpose: ETREAT, breakGlass: { maxDuration: 600 } })
+    const ask = async () => post(proxy(), (await signedRequest(net, g, record, { purpose: ETREAT })).body)
+    expect(refusal(await ask())).toEqual([403, 'access_denied'])
+    await net.clinician.breakGlass({ grantId: g.grantId, recordId: record.recordId, reasonCode: 'ETREAT' })
+    const answer = await ask()
+    expect(answer.status).toBe(200)
+    expect(openDek(net, g, record, answer.text)).toEqual(record.dek)
+    await net.devnet.testClient.increaseTime({ seconds: 700 })
+    await net.devnet.testClient.mine({ blocks: 1 })
+    expect(refusal(await ask())).toEqual([403, 'access_denied'])
   })
 
   test('error: an unknown grant (404 unknown_grant) and an unknown record under an all grant (404 unknown_record)', async () => {

@@ -132,7 +132,10 @@ export async function answerAccessRequest(ctx: AccessContext, body: unknown): Pr
   const capsule = await currentCapsule(ctx, record, slot, request)
   const keys = await publishedKeys(ctx, grant, bundle)
   const cfrag = await reencryptWithKfrag(ctx, request, slot, capsule, keys)
-  const answered = ctx.tamper === undefined ? cfrag : ctx.tamper(cfrag, { grantId: request.grantId, recordId: request.recordId })
+  const answered =
+    ctx.tamper === undefined
+      ? cfrag
+      : ctx.tamper(cfrag, { grantId: request.grantId, recordId: request.recordId })
   const receipt: AccessReceipt = {
     proxy: ctx.self,
     grantId: request.grantId,

@@ -24,6 +24,7 @@ import {
   type DerivedKeys,
   decryptStream,
   deriveDelegatingKey,
+  encryptedStreamLength,
   encryptStream,
   getPublicKey,
   InvalidHeaderError,
@@ -416,6 +417,46 @@ export function storageIntegrity(
   return err
 }
 
+/** Bytes read from storage per request: what is in memory of the ciphertext at any time, at most. */
+const READ_WINDOW = 4 * 1024 * 1024
+
+/**
+ * The ciphertext of the envelope's content, read window by window. A single read of a whole UnixFS file lets
+ * the exporter fetch every block of a DAG layer ahead of the consumer (a 1 GiB file would end up in memory
+ * while decryption catches up); byte ranges bound it to the window. The file must be exactly as long as the
+ * envelope's size implies: anything after it is refused.
+ */
+async function* readWindows(
+  ctx: VaultContext,
+  envelope: RecordEnvelope,
+  recordId: Hex,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const length = encryptedStreamLength(envelope.size, envelope.segment)
+  const options = signal === undefined ? {} : { signal }
+  let offset = 0
+  while (offset < length) {
+    const window = Math.min(READ_WINDOW, length - offset)
+    let got = 0
+    for await (const chunk of ctx.storage.get(envelope.content, { ...options, offset, length: window })) {
+      got += chunk.length
+      yield chunk
+    }
+    // A shorter file: decryption of what was read fails as truncated.
+    if (got < window) return
+    offset += got
+  }
+  for await (const chunk of ctx.storage.get(envelope.content, { ...options, offset: length, length: 1 })) {
+    if (chunk.length > 0) {
+      throw new IntegrityError({
+        target: 'content',
+        recordId,
+        reason: 'the content is longer than the envelope says',
+      })
+    }
+  }
+}
+
 /**
  * Decrypts a record's content as it streams in. Every segment is authenticated; the end checks that the
  * stream was complete and had the envelope's size. Any failure is an {@link IntegrityError}, thrown before
@@ -432,7 +473,7 @@ export async function* decryptContent(
   },
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const { recordId, envelope, dek, signal, onProgress } = parameters
-  const ciphertext = ctx.storage.get(envelope.content, signal === undefined ? {} : { signal })
+  const ciphertext = readWindows(ctx, envelope, recordId, signal)
   let bytes = 0
   try {
     for await (const chunk of decryptStream(dek, ciphertext, {

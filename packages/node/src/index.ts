@@ -37,6 +37,20 @@ export {
   type FollowedKind,
 } from './chain-follower.ts'
 export { cidProblem } from './cid-check.ts'
+export { type CliIo, runCli } from './cli.ts'
+export {
+  CONFIG_ENV,
+  type ConfigFlags,
+  defaultConfigFile,
+  loadConfig,
+  type NodeConfig,
+  type NodeConfigFile,
+  REPO_FILES,
+  type RemoteService,
+  SERVICE_NAMES,
+  type ServiceName,
+} from './config.ts'
+export { createDaemon, type Daemon, type DaemonInit, type DaemonStatus } from './daemon.ts'
 // ---------------------------------------------------------------- the medvault-node daemon's parts
 export {
   GatewayBadRequestError,
@@ -158,6 +172,13 @@ export {
   type HttpServerComponents,
   type HttpServerInit,
 } from './http-server.ts'
+export {
+  createKeystore,
+  KEYSTORE_SCRYPT_N,
+  keystoreAddress,
+  openKeystore,
+  PASSPHRASE_ENV,
+} from './keystore.ts'
 export { createLogger, type LoggerInit, type NodeLogger, silentLogger } from './logger.ts'
 export { createMetrics, type NodeMetrics } from './metrics.ts'
 export { cidKey, createPinStore, type NewPin, PIN_STORE_FILE, type PinRecord, PinStore } from './pin-store.ts'
@@ -195,4 +216,11 @@ export {
   readReceipts,
   type SignedReceipt,
 } from './receipt-log.ts'
+export {
+  createReplication,
+  type RemoteEntry,
+  type Replication,
+  type ReplicationComponents,
+  type ReplicationInit,
+} from './replication.ts'
 export { createTokenStore, type TokenEntry, TokenStore } from './token-store.ts'

@@ -16,7 +16,6 @@ import {
 import fc from 'fast-check'
 import {
   type Abi,
-  type AbiError,
   ContractFunctionExecutionError,
   ContractFunctionRevertedError,
   type Hex,
@@ -33,6 +32,7 @@ const abi = [
   auditAnchorsAbi,
   datasetRegistryAbi,
 ].flat() as Abi
+type AbiError = Extract<Abi[number], { type: 'error' }>
 const errors = abi.filter((item): item is AbiError => item.type === 'error')
 const selectorOf = (e: AbiError) => toFunctionSelector(`${e.name}(${e.inputs.map((i) => i.type).join(',')})`)
 

@@ -172,6 +172,12 @@ describe('grants', () => {
       threshold: 2,
     })
     await clinic.records.get(rec.id)
+    const readsOf = async () =>
+      (await patient.audit.list({ record: rec.id })).filter((e) => e.kind === 'read')
+    // M = 2 proxies answer a read; a third asked by the hedge may answer too (and sign a receipt).
+    const first = (await readsOf()).length
+    expect(first).toBeGreaterThanOrEqual(2)
+    expect(first).toBeLessThanOrEqual(3)
     const anchors = await net.anchorReceipts()
     expect(anchors.length).toBeGreaterThan(0)
     await clinic.records.get(rec.id) // a read after the anchor: listed, not yet anchored
@@ -180,16 +186,16 @@ describe('grants', () => {
     // This record's events, and the earlier all-records grant to the researcher, which covers it too.
     const mine = trail.filter((e) => !('grantId' in e) || e.grantId === grant.id)
     const count = (kind: string) => mine.filter((e) => e.kind === kind).length
-    expect([count('record-registered'), count('grant'), count('read'), count('revocation')]).toEqual([
-      1, 1, 4, 1,
-    ])
+    expect([count('record-registered'), count('grant'), count('revocation')]).toEqual([1, 1, 1])
     expect(mine.slice(0, 2).map((e) => e.kind)).toEqual(['record-registered', 'grant'])
     // In time order (reads carry the proxy's clock, chain events their block's: same-second ties may interleave).
     for (let i = 1; i < trail.length; i++) expect(trail[i]!.at).toBeGreaterThanOrEqual(trail[i - 1]!.at)
     expect(trail.filter((e) => e.kind === 'grant').map((e) => e.scope.kind)).toEqual(['all', 'record'])
     const reads = trail.filter((e) => e.kind === 'read')
-    expect(reads).toHaveLength(4) // two proxies per read
-    expect(reads.filter((r) => r.anchored)).toHaveLength(2)
+    expect(reads.length - first).toBeGreaterThanOrEqual(2)
+    expect(reads.length - first).toBeLessThanOrEqual(3)
+    // Exactly the receipts signed before the anchor are proven by the anchored roots.
+    expect(reads.filter((r) => r.anchored)).toHaveLength(first)
     for (const r of reads)
       expect(r).toMatchObject({ grantId: grant.id, recordId: rec.id, reader: clinic.address })
     expect(trail.find((e) => e.kind === 'grant' && e.grantId === grant.id)).toMatchObject({

@@ -28,10 +28,11 @@ test('behavior: the README example runs and prints what it says', async () => {
     const lines = stdout.trim().split('\n')
     expect(lines.slice(0, 3)).toEqual(['HbA1c', 'true', 'epoch 1'])
     const kinds = lines.slice(3)
-    expect([...kinds].sort()).toEqual([
+    const reads = kinds.filter((k) => k === 'read').length
+    // Two proxies answer a read; a third asked by the hedge may answer (and sign a receipt) too.
+    expect(reads === 2 || reads === 3).toBe(true)
+    expect(kinds.filter((k) => k !== 'read').sort()).toEqual([
       'grant',
-      'read',
-      'read',
       'record-registered',
       'record-registered',
       'revocation',

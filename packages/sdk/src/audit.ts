@@ -65,6 +65,12 @@ export class Audit {
     const range = { fromBlock: ctx.fromBlock, toBlock }
     const times = new BlockTimes(ctx)
     const entries: AuditEntry[] = []
+    // Chain events in the same second keep their chain order (block number), reads after them.
+    const blockOf = new WeakMap<AuditEntry, bigint>()
+    const push = (block: bigint, entry: AuditEntry) => {
+      blockOf.set(entry, block)
+      entries.push(entry)
+    }
 
     // Records: which ones, and their versions.
     let records: Hex[]
@@ -91,7 +97,7 @@ export class Audit {
         fromBlock: ctx.fromBlock,
       })) {
         if (v.blockNumber > toBlock) continue
-        entries.push({
+        push(v.blockNumber, {
           kind: 'record-registered',
           recordId,
           version: v.version,
@@ -114,7 +120,7 @@ export class Audit {
     const grantIds = listings.map((l) => l.grantId)
     for (const l of listings) {
       const grant = toGrant(l, 0)
-      entries.push({
+      push(l.blockNumber, {
         kind: 'grant',
         grantId: l.grantId,
         grantee: l.grantee,
@@ -136,7 +142,7 @@ export class Audit {
       const wanted = new Set(grantIds.map((g) => g.toLowerCase()))
       for (const log of revocations) {
         if (!wanted.has(log.args.grantId.toLowerCase())) continue
-        entries.push({
+        push(log.blockNumber, {
           kind: 'revocation',
           grantId: log.args.grantId,
           grantee: log.args.grantee,
@@ -156,7 +162,7 @@ export class Audit {
       ...range,
     })
     for (const w of emergency.windows) {
-      entries.push({
+      push(w.blockNumber, {
         kind: 'break-glass',
         grantId: w.grantId,
         recordId: w.recordId,
@@ -179,7 +185,13 @@ export class Audit {
       )
       entries.push(...reads)
     }
-    return entries.sort((a, b) => a.at - b.at)
+    return entries.sort((a, b) => {
+      if (a.at !== b.at) return a.at - b.at
+      const x = blockOf.get(a)
+      const y = blockOf.get(b)
+      if (x === undefined || y === undefined) return (x === undefined ? 1 : 0) - (y === undefined ? 1 : 0)
+      return x < y ? -1 : x > y ? 1 : 0
+    })
   }
 }
 

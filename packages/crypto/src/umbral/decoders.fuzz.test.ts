@@ -264,6 +264,42 @@ describe.each(availableBackends())('%s backend', (backend) => {
     })
   })
 
+  test('error: PublicKey.recoverFromPrehash of mutated prehashes and signatures', () => {
+    const label = `PublicKey.recoverFromPrehash (${backend})`
+    const prehash = new Uint8Array(32).fill(0x5a)
+    // a recoverable signature of `prehash` by `signing`, found by trying both recovery bits
+    const sig64 = signer.sign(plaintext).toBEBytes()
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          // every case reaches the decoder: the prehash mutated under a well-formed signature
+          fc.tuple(mutated(prehash), fc.constant(Uint8Array.from([...sig64, 0]))),
+          fc.tuple(fc.constant(prehash), mutated(Uint8Array.from([...sig64, 0]))),
+        ),
+        ([hash, sig]) => {
+          let recoverable: RecoverableSignature
+          try {
+            recoverable = RecoverableSignature.fromBEBytes(sig)
+          } catch (err) {
+            if (!(err instanceof BaseError)) throw err
+            return
+          }
+          check(
+            label,
+            (h) => PublicKey.recoverFromPrehash(h, recoverable),
+            // a recovered key is a valid point that parses back to itself
+            (pk: PublicKey) => {
+              expect(PublicKey.fromCompressedBytes(pk.toCompressedBytes()).equals(pk)).toBe(true)
+              return hash
+            },
+            hash,
+          )
+        },
+      ),
+      { numRuns: 2 * RUNS },
+    )
+  })
+
   describe('ciphertexts (the DEM open of decryptOriginal and decryptReencrypted)', () => {
     const open = (bytes: Uint8Array) => decryptOriginal(alice, capsule, bytes)
     const openReencrypted = (bytes: Uint8Array) =>

@@ -20,9 +20,13 @@ import { pointU, randomNonZeroScalar, scalarToBytes } from '../packages/crypto/s
 import { printTable, type Row, type Table, writeResults } from './lib.ts'
 
 // tiny-secp256k1 is a devDependency of @medvault/crypto (this bench is its only user).
-const tiny: typeof import('tiny-secp256k1') = createRequire(
-  new URL('../packages/crypto/package.json', import.meta.url),
-)('tiny-secp256k1')
+interface Tiny {
+  pointMultiply(p: Uint8Array, tweak: Uint8Array, compressed?: boolean): Uint8Array | null
+  pointCompress(p: Uint8Array, compressed?: boolean): Uint8Array
+}
+const tiny: Tiny = createRequire(new URL('../packages/crypto/package.json', import.meta.url))(
+  'tiny-secp256k1',
+)
 
 const scale = Number(process.env.CT_SCALE ?? 1)
 const LEAK = 4.5
@@ -83,7 +87,7 @@ function measure(target: Target): Row {
   const crops = [1, 0.99, 0.95, 0.9, 0.75, 0.5]
   let maxT = 0
   let rawT = 0
-  const means = [0, 0]
+  const means: [number, number] = [0, 0]
   for (const p of crops) {
     const limit = sorted[Math.min(n - 1, Math.floor(p * n))] as number
     const s: [Stats, Stats] = [

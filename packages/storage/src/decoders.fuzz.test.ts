@@ -346,7 +346,7 @@ describe('blocks that match their CID but may not decode as their codec', () => 
         )
         await storage.gc()
       }),
-      { numRuns: 2 * RUNS },
+      { numRuns: 3 * RUNS },
     )
   })
 })

@@ -48,6 +48,14 @@ export function freePort(): Promise<number> {
   })
 }
 
+/** Pin counts by status, as `/status` reports them. */
+export interface PinCounts {
+  queued: number
+  pinning: number
+  pinned: number
+  failed: number
+}
+
 export interface DaemonProcess {
   readonly child: ChildProcess
   readonly url: string
@@ -55,9 +63,7 @@ export interface DaemonProcess {
   readonly lines: string[]
   readonly exited: Promise<number | null>
   waitReady(ms?: number): Promise<void>
-  status(): Promise<
-    Record<string, unknown> & { pins: { follower: Record<string, number>; api: Record<string, number> } }
-  >
+  status(): Promise<Record<string, unknown> & { pins: { follower: PinCounts; api: PinCounts } }>
   /** Signals the process by its pid. */
   kill(signal: NodeJS.Signals): void
 }

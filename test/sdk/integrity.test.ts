@@ -15,7 +15,7 @@ import {
   type RecordInfo,
   type Vault,
 } from '@medvault/sdk'
-import type { CID } from 'multiformats/cid'
+import type { CID } from '@medvault/storage'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 
 let directory: string

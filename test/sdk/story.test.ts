@@ -40,7 +40,7 @@ import {
   type Vault,
   type VaultProgressEvent,
 } from '@medvault/sdk'
-import type { CID } from 'multiformats/cid'
+import type { CID } from '@medvault/storage'
 import { type Hex, hexToBytes } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'

@@ -12,6 +12,7 @@ import { capsuleHash, parseAccessResponseBody, verifyReceipt } from '@medvault/p
 import { createPublicClient, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
+  addVersion,
   createNetwork,
   delegatingKey,
   grant,
@@ -275,6 +276,53 @@ test('behavior: the chain decides before the index has seen a revocation', async
     403,
     'grant_revoked',
   ])
+})
+
+test('behavior: a superseded version’s capsule is refused even before the index has read the new version', async () => {
+  // proxy 0 does not poll: its index still holds version 1 when version 2 is registered
+  const versioned = await registerRecord(net)
+  const g = await grant(net, versioned)
+  expect((await post(proxy(), (await signedRequest(net, g, versioned)).body)).status).toBe(200)
+  const v2 = await addVersion(net, versioned)
+  expect(refusal(await post(proxy(), (await signedRequest(net, g, versioned)).body))).toEqual([
+    409,
+    'capsule_mismatch',
+  ])
+  const current = await post(proxy(), (await signedRequest(net, g, v2)).body)
+  expect(current.status).toBe(200)
+  expect(openDek(net, g, v2, current.text)).toEqual(v2.dek)
+})
+
+test('behavior: with confirmations, a version newer than the index is refused (503 index_behind) until it is deep enough', async () => {
+  const deep = await createProxy(
+    {
+      account: net.devnet.accounts[5]!,
+      eciesSecretKey: net.keysOf(5).eciesSecretKey,
+      workers: 1,
+      confirmations: 2,
+    },
+    {
+      publicClient: net.devnet.publicClient,
+      storage: net.storage,
+      addresses: net.devnet.addresses,
+      deployBlock: net.devnet.deployBlock,
+    },
+  )
+  try {
+    const { setId } = await net.patient.createProxySet({ members: [deep.address] })
+    const versioned = await registerRecord(net)
+    const g = await grant(net, versioned, { proxySet: { setId, members: [1] } })
+    await net.devnet.testClient.mine({ blocks: 2 })
+    const ask = async (r: TestRecord) => post(deep, (await signedRequest(net, g, r, { proxy: deep })).body)
+    expect((await ask(versioned)).status).toBe(200)
+    const v2 = await addVersion(net, versioned)
+    expect(refusal(await ask(v2))).toEqual([503, 'index_behind'])
+    expect(refusal(await ask(versioned))).toEqual([503, 'index_behind'])
+    await net.devnet.testClient.mine({ blocks: 2 })
+    expect((await ask(v2)).status).toBe(200)
+  } finally {
+    await deep.stop()
+  }
 })
 
 test('behavior: the tamper hook (fault injection) makes a proxy lie; its cfrag fails the grantee’s verification', async () => {

@@ -9,8 +9,9 @@
  *    the record is in its scope, this proxy is in its proxy set;
  * 5. each request is answered once (replay cache keyed on the request's EIP-712 digest);
  * 6. the chain's own `checkAccess` at the latest block (one constant-cost view call) is the final authority;
- * 7. the capsule of the grant's scope level from the record's current chain-registered, CID-verified
- *    envelope — never one the requester supplies — whose hash must be the request's `capsuleHash`;
+ * 7. the capsule of the grant's scope level from the record's current (by the chain's version at the latest
+ *    block) registered, CID-verified envelope — never one the requester supplies — whose hash must be the
+ *    request's `capsuleHash`;
  * 8. this proxy's kfrag from the grant's bundle (checked against the chain, its keys against the KeyRegistry),
  *    opened and verified against the grantor's and grantee's published keys, and applied in a worker thread;
  * 9. a receipt signed by the operator, appended durably to the receipt log before the answer leaves.
@@ -21,6 +22,7 @@ import {
   ContractError,
   checkAccess,
   getPublicKeys,
+  getRecord,
   KeyNotPublishedError,
   type MedvaultAddresses,
 } from '@medvault/chain'
@@ -71,6 +73,7 @@ import {
   GrantExpiredRefusalError,
   GrantNotYetValidRefusalError,
   GrantRevokedRefusalError,
+  IndexBehindError,
   InvalidEnvelopeError,
   InvalidKfragBundleError,
   MalformedAccessRequestError,
@@ -355,7 +358,8 @@ function slotFor(ctx: AccessContext, grant: IndexedGrant, bundle: KfragBundle, r
 
 /**
  * The capsule of the slot's level in the record's current registered envelope, checked against the request.
- * On a mismatch the index catches up once: the record may have a version newer than the index knew.
+ * "Current" is the chain's word at the latest block (`getRecord`'s version, one view call): an index that has
+ * not read the newest version yet catches up first, and never serves the capsule of a superseded version.
  */
 async function currentCapsule(
   ctx: AccessContext,
@@ -363,15 +367,28 @@ async function currentCapsule(
   slot: KfragSlot,
   request: AccessRequest,
 ): Promise<Uint8Array> {
-  const capsule = await capsuleAt(ctx, record, slot)
-  if (capsuleHash(capsule) === request.capsuleHash.toLowerCase()) return capsule
-  await catchUp(ctx)
-  const latest = ctx.index.record(record.recordId)
-  if (latest !== undefined && latest.cid !== record.cid) {
-    const newer = await capsuleAt(ctx, latest, slot)
-    if (capsuleHash(newer) === request.capsuleHash.toLowerCase()) return newer
+  const current = await currentVersion(ctx, record)
+  const capsule = await capsuleAt(ctx, current, slot)
+  if (capsuleHash(capsule) !== request.capsuleHash.toLowerCase()) {
+    throw new CapsuleMismatchError({ recordId: record.recordId })
   }
-  throw new CapsuleMismatchError({ recordId: record.recordId })
+  return capsule
+}
+
+async function currentVersion(ctx: AccessContext, record: IndexedRecord): Promise<IndexedRecord> {
+  const { recordId } = record
+  let version: number
+  try {
+    ;({ version } = await getRecord(ctx.client, { addresses: ctx.addresses, recordId }))
+  } catch (err) {
+    if (err instanceof ContractError) throw new UnknownRecordError({ recordId })
+    throw new UpstreamUnavailableError({ what: 'chain', cause: err })
+  }
+  if (record.version === version) return record
+  await catchUp(ctx)
+  const latest = ctx.index.record(recordId)
+  if (latest?.version === version) return latest
+  throw new IndexBehindError({ recordId })
 }
 
 async function capsuleAt(ctx: AccessContext, record: IndexedRecord, slot: KfragSlot): Promise<Uint8Array> {

@@ -33,6 +33,7 @@ describe('refusals', () => {
       new errors.InvalidEnvelopeError({ recordId }),
       new errors.InvalidKfragBundleError({ grantId, reason: 'x' }),
       new errors.UpstreamUnavailableError({ what: 'chain' }),
+      new errors.IndexBehindError({ recordId }),
       new errors.ProxyShuttingDownError(),
       new errors.InternalProxyError(),
     ]

@@ -63,6 +63,8 @@ export const proxyErrorStatus = {
   invalid_bundle: 422,
   /** The chain or the content store did not answer; try again or ask another proxy. */
   unavailable: 503,
+  /** The record has a version newer than the proxy's index has read (it indexes only confirmed blocks). */
+  index_behind: 503,
   /** The proxy is stopping. */
   shutting_down: 503,
   /** Anything else; details are in the proxy's own log, never in the answer. */
@@ -395,6 +397,20 @@ export class UpstreamUnavailableError extends ProxyRefusalError {
 
   constructor({ what, cause }: { what: 'chain' | 'storage'; cause?: unknown }) {
     super('unavailable', `The ${what} did not answer; try again or ask another proxy.`, { cause })
+  }
+}
+
+export type IndexBehindErrorType = IndexBehindError & { name: 'IndexBehindError' }
+
+/**
+ * The chain says the record has a newer version than the proxy's index holds (the index reads only blocks
+ * `confirmations` deep): the proxy cannot know the current envelope yet, so it answers nothing.
+ */
+export class IndexBehindError extends ProxyRefusalError {
+  override name = 'IndexBehindError' as const
+
+  constructor({ recordId }: { recordId: Hex }) {
+    super('index_behind', `The current version of record ${recordId} is not indexed yet; try again shortly.`)
   }
 }
 

@@ -107,6 +107,8 @@ export {
   type GrantNotYetValidRefusalErrorType,
   GrantRevokedRefusalError,
   type GrantRevokedRefusalErrorType,
+  IndexBehindError,
+  type IndexBehindErrorType,
   InternalProxyError,
   type InternalProxyErrorType,
   InvalidEnvelopeError,

@@ -19,6 +19,7 @@ import {
 } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { basename } from 'node:path'
+import { scryptAsync } from '@noble/hashes/scrypt.js'
 import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, keccak256 } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { KeystoreError } from './daemon-errors.ts'
@@ -43,16 +44,24 @@ interface KeystoreV3 {
   }
 }
 
-function scrypt(passphrase: string, salt: Uint8Array, n: number, r: number, p: number): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scryptCallback(
-      Buffer.from(passphrase.normalize('NFKC'), 'utf8'),
-      salt,
-      32,
-      { N: n, r, p, maxmem: 256 * n * r + 64 * 1024 * 1024 },
-      (err, key) => (err === null ? resolve(key) : reject(err)),
-    ),
-  )
+/**
+ * scrypt from @noble/hashes rather than Node's (OpenSSL's), which refuses valid parameter sets that other
+ * tools write (it requires N < 2^(16·r): the Web3 Secret Storage reference vector, with r = 1, fails there).
+ */
+async function scrypt(
+  passphrase: string,
+  salt: Uint8Array,
+  n: number,
+  r: number,
+  p: number,
+): Promise<Uint8Array> {
+  return scryptAsync(new TextEncoder().encode(passphrase.normalize('NFKC')), salt, {
+    N: n,
+    r,
+    p,
+    dkLen: 32,
+    maxmem: 128 * n * r * (p + 2) + 32 * 1024 * 1024,
+  })
 }
 
 const mac = (derived: Uint8Array, ciphertext: Uint8Array): Uint8Array =>
@@ -179,7 +188,9 @@ async function readKeystore(file: string): Promise<KeystoreV3> {
     c.kdfparams!.r <= 32 &&
     Number.isSafeInteger(c.kdfparams?.p) &&
     c.kdfparams!.p >= 1 &&
-    c.kdfparams!.p <= 16
+    c.kdfparams!.p <= 16 &&
+    // Bounds the memory scrypt may take for a keystore file (geth's standard setting needs 256 MiB).
+    128 * c.kdfparams!.n * c.kdfparams!.r * c.kdfparams!.p <= 2 * 1024 ** 3
   if (!ok) throw new KeystoreError({ reason: 'malformed', file: basename(file) })
   return value as KeystoreV3
 }

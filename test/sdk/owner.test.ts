@@ -136,4 +136,18 @@ describe('records (owner)', () => {
     await expect(patient.records.put('x', { segmentSize: 3 })).rejects.toBeInstanceOf(InvalidOptionError)
     await expect(patient.records.put(42 as never)).rejects.toBeInstanceOf(InvalidOptionError)
   })
+
+  test('error: an aborted put rejects with the signal’s reason and registers nothing', async () => {
+    const registered = async () =>
+      (await patient.audit.list()).filter((e) => e.kind === 'record-registered').length
+    const before = await registered()
+    const controller = new AbortController()
+    async function* slow() {
+      yield new Uint8Array(100_000)
+      controller.abort(new Error('user cancelled'))
+      yield new Uint8Array(100_000)
+    }
+    await expect(patient.records.put(slow(), { signal: controller.signal })).rejects.toThrow('user cancelled')
+    expect(await registered()).toBe(before)
+  })
 })

@@ -1,0 +1,135 @@
+/**
+ * The re-encryption proxy as an operator runs it: `medvault-node init` with an imported (funded devnet)
+ * key, `proxy register` on chain from the command line, `start` with the proxy service as a child process,
+ * and a doctor's SDK vault reading a patient's record through that proxy (a 1-of-1 proxy set), with every
+ * cfrag and receipt verified by the SDK. Then a second `proxy register` updates the entry, and SIGTERM stops
+ * the node cleanly.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { deriveKeysFromPrivateKey, getPublicKey } from '@medvault/crypto'
+import { bytesToHex, hexToBytes } from 'viem'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { type DaemonProcess, freePort, PASSPHRASE, runNode, startDaemon } from './daemon-process.ts'
+import { createWorld, type World } from './world.ts'
+
+let world: World
+let root: string
+let daemon: DaemonProcess | undefined
+
+beforeAll(async () => {
+  world = await createWorld()
+  root = await mkdtemp(join(tmpdir(), 'mvn-proxy-'))
+}, 120_000)
+
+afterAll(async () => {
+  daemon?.kill('SIGKILL')
+  await daemon?.exited
+  await world?.stop()
+  await rm(root, { recursive: true, force: true })
+}, 60_000)
+
+test('default: init, proxy register, start with the proxy service; a doctor reads through it', async () => {
+  const repo = join(root, 'node')
+  const operatorKey = world.devnet.anvil.accounts[5]!.privateKey
+  const operator = world.devnet.accounts[5]!.address
+  const env = { MEDVAULT_NODE_PASSPHRASE: PASSPHRASE, OPERATOR_KEY: operatorKey }
+  const init = await runNode(
+    ['init', '--repo', repo, '--listen', '/ip4/127.0.0.1/tcp/0', '--import-key-env', 'OPERATOR_KEY'],
+    env,
+  )
+  expect(init.code, init.stderr).toBe(0)
+  expect(init.stdout.trim()).toBe(operator)
+  const keystore = await readFile(join(repo, 'keystore.json'), 'utf8')
+  expect(keystore).not.toContain(operatorKey.slice(2))
+
+  const deployment = join(root, 'deployment.json')
+  await writeFile(
+    deployment,
+    JSON.stringify({ addresses: world.devnet.addresses, deployBlock: world.devnet.deployBlock.toString() }),
+  )
+  const [httpPort, proxyPort] = [await freePort(), await freePort()]
+  const endpoint = `http://127.0.0.1:${proxyPort}`
+  const chainArgs = ['--rpc', world.devnet.rpcUrl, '--addresses', deployment]
+
+  // Without the passphrase nothing opens the keystore (and none can be given on the command line).
+  const noPass = await runNode(['proxy', 'register', '--repo', repo, '--endpoint', endpoint, ...chainArgs], {
+    MEDVAULT_NODE_PASSPHRASE: '',
+  })
+  expect(noPass.code).toBe(1)
+  expect(noPass.stderr).toMatch(/MEDVAULT_NODE_PASSPHRASE/)
+  const asFlag = await runNode(
+    ['proxy', 'register', '--repo', repo, '--endpoint', endpoint, '--passphrase', 'x'],
+    env,
+  )
+  expect(asFlag.code).toBe(2)
+  const wrong = await runNode(['proxy', 'register', '--repo', repo, '--endpoint', endpoint, ...chainArgs], {
+    MEDVAULT_NODE_PASSPHRASE: 'not the passphrase',
+  })
+  expect(wrong.code).toBe(2)
+  expect(wrong.stderr).toMatch(/passphrase does not open/)
+
+  const registered = await runNode(
+    ['proxy', 'register', '--repo', repo, '--endpoint', endpoint, ...chainArgs],
+    env,
+  )
+  expect(registered.code, registered.stderr).toBe(0)
+  expect(registered.stdout).toMatch(new RegExp(`^registered ${operator} ${endpoint} 0x[0-9a-f]{64}\\n$`))
+  const onChain = await world.devnet.publicClient.getProxy({ operator })
+  expect(onChain?.endpoint).toBe(endpoint)
+  const expectedKey = getPublicKey(deriveKeysFromPrivateKey(hexToBytes(operatorKey)).eciesSecretKey)
+  expect(onChain?.publicKey).toBe(bytesToHex(expectedKey))
+
+  daemon = startDaemon(
+    repo,
+    httpPort,
+    [
+      '--services',
+      'proxy,follower,gateway',
+      '--proxy-http',
+      `127.0.0.1:${proxyPort}`,
+      '--peers',
+      world.storage.multiaddrs().join(','),
+      ...chainArgs,
+    ],
+    env,
+  )
+  await daemon.waitReady(90_000)
+  const health = (await (await fetch(`${endpoint}/v1/health`)).json()) as { address: string }
+  expect(health.address).toBe(operator)
+
+  // The patient grants through a set of this one proxy; the doctor reads.
+  const { setId } = await world.devnet.walletClients[1]!.createProxySet({ members: [operator] })
+  const content = { resourceType: 'Observation', status: 'final', valueString: 'through the daemon' }
+  const rec = await world.patient.records.put(content)
+  await world.patient.grants.create({
+    to: world.doctor.address,
+    records: [rec.id],
+    purpose: 'TREAT',
+    expiresIn: '1d',
+    threshold: 1,
+    proxySet: Number(setId),
+  })
+  const read = await world.doctor.records.get(rec.id, { purpose: 'TREAT' })
+  expect(JSON.parse(new TextDecoder().decode(read))).toEqual(content)
+
+  const metrics = await (await fetch(`${daemon.url}/metrics`)).text()
+  expect(metrics).toMatch(/^medvault_reencryptions_total [1-9]/m)
+  const status = await daemon.status()
+  expect((status.proxy as { address: string }).address).toBe(operator)
+
+  const updated = await runNode(
+    ['proxy', 'register', '--repo', repo, '--endpoint', `${endpoint}/`, ...chainArgs],
+    env,
+  )
+  expect(updated.code, updated.stderr).toBe(0)
+  expect(updated.stdout).toMatch(/^updated /)
+
+  daemon.kill('SIGTERM')
+  expect(await daemon.exited).toBe(0)
+  const receipts = await readFile(join(repo, 'state', 'receipts', 'receipts.ndjson'), 'utf8')
+  expect(receipts.trim().split('\n').length).toBeGreaterThanOrEqual(1)
+  expect(daemon.lines.join('\n')).not.toContain(PASSPHRASE)
+  expect(daemon.lines.join('\n')).not.toContain(operatorKey.slice(2))
+}, 300_000)

@@ -119,6 +119,7 @@ The operator key is never taken on the command line.`,
     )
     .action(async (opts: { repo: string; http: string; listen?: string; importKeyEnv?: string }) => {
       const repo = resolve(opts.repo)
+      const passphrase = await passphraseFor(io, true)
       await mkdir(join(repo, REPO_FILES.state), { recursive: true, mode: 0o700 })
       const config = defaultConfigFile()
       config.http = opts.http
@@ -133,7 +134,6 @@ The operator key is never taken on the command line.`,
         }
         privateKey = value as Hex
       }
-      const passphrase = await passphraseFor(io, true)
       const address = await createKeystore(join(repo, REPO_FILES.keystore), passphrase, {
         ...(privateKey === undefined ? {} : { privateKey }),
       })

@@ -5,17 +5,11 @@
  *
  * @module
  */
-import {
-  type GrantListing,
-  getEmergencyAccesses,
-  getGrants,
-  getRecord,
-  getRecordVersions,
-} from '@medvault/chain'
-import { type Address, type Hash, type Hex, parseAbiItem } from 'viem'
+import { type GrantListing, getEmergencyAccesses, getGrants, getRecordVersions } from '@medvault/chain'
+import { type Hash, type Hex, parseAbiItem } from 'viem'
 import { cidFromHex } from './content.ts'
 import type { VaultContext } from './context.ts'
-import { covers, parseGrantId, toGrant } from './grants.ts'
+import { covers, parseGrantId, recordChainTag, toGrant } from './grants.ts'
 import { parseRecordId } from './options.ts'
 import type { AuditEntry, CallOptions } from './types.ts'
 
@@ -88,8 +82,7 @@ export class Audit {
     }
     const chainTags = new Map<Hex, Hex | undefined>()
     for (const recordId of records) {
-      const record = await getRecord(ctx.publicClient, { addresses: ctx.addresses, recordId })
-      chainTags.set(recordId, /^0x0{16}$/.test(record.tag) ? undefined : record.tag)
+      chainTags.set(recordId, await recordChainTag(ctx, recordId))
       if (grantFilter !== undefined) continue
       for (const v of await getRecordVersions(ctx.publicClient, {
         addresses: ctx.addresses,
@@ -211,5 +204,3 @@ class BlockTimes {
     return time
   }
 }
-
-export type { Address }

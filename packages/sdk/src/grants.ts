@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  RecordNotFoundError as ChainRecordNotFoundError,
   computeGrantId,
   type GrantListing,
   getGrants,
@@ -47,6 +48,7 @@ import {
   NotEnoughProxiesError,
   NotRecordOwnerError,
   ProxyError,
+  RecordNotFoundError,
   RelayError,
 } from './errors.ts'
 import { publishedKeysOf } from './identity.ts'
@@ -482,9 +484,15 @@ export function covers(scope: GrantScopeInfo, recordId: Hex, chainTag: Hex | und
   }
 }
 
-async function recordChainTag(ctx: VaultContext, recordId: Hex): Promise<Hex | undefined> {
-  const record = await getRecord(ctx.publicClient, { addresses: ctx.addresses, recordId })
-  return /^0x0{16}$/.test(record.tag) ? undefined : record.tag
+/** The record's 8-byte tag on chain (undefined: untagged). */
+export async function recordChainTag(ctx: VaultContext, recordId: Hex): Promise<Hex | undefined> {
+  try {
+    const record = await getRecord(ctx.publicClient, { addresses: ctx.addresses, recordId })
+    return /^0x0{16}$/.test(record.tag) ? undefined : record.tag
+  } catch (err) {
+    if (err instanceof ChainRecordNotFoundError) throw new RecordNotFoundError({ recordId, cause: err })
+    throw err
+  }
 }
 
 export function parseGrantId(value: unknown): Hex {

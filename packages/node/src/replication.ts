@@ -18,7 +18,7 @@ import { errorField, type NodeLogger, silentLogger } from './logger.ts'
 import type { NodeMetrics } from './metrics.ts'
 import type { PinRecord, PinStore } from './pin-store.ts'
 import type { Pinner } from './pinner.ts'
-import type { PsaPinStatus, PsaStatus } from './psa-spec.ts'
+import type { PsaPinResults, PsaPinStatus, PsaStatus } from './psa-spec.ts'
 
 export interface ReplicationInit {
   remotes: readonly RemoteService[]
@@ -30,6 +30,16 @@ export interface ReplicationInit {
   batch?: number | undefined
   /** Longest one call to a remote may take, in ms. Default 15000. */
   timeoutMs?: number | undefined
+  /**
+   * How often the remote's whole list of this node's requests is read, to notice requests it lost (even
+   * `pinned` ones), in ms. Default 600000 (10 min).
+   */
+  auditIntervalMs?: number | undefined
+  /**
+   * An audit keeps requests made less than this long ago even when the remote does not list them yet
+   * (services whose listings lag). Default 60000.
+   */
+  auditGraceMs?: number | undefined
   /** Which local requests are replicated. Default: every one the chain follower made. */
   select?: ((record: PinRecord) => boolean) | undefined
 }
@@ -52,6 +62,8 @@ export interface RemoteEntry {
   failures: number
   /** Unix ms before which the entry is not retried. */
   retryAt: number
+  /** Unix ms when the remote was asked (an audit never drops a request younger than a minute). */
+  askedAt?: number | undefined
 }
 
 export interface Replication {
@@ -85,6 +97,7 @@ class RemoteReplication implements Replication {
   #wake: (() => void) | undefined
   #pass: Promise<void> | undefined
   readonly #remoteBackoff = new Map<string, { failures: number; until: number }>()
+  readonly #lastAudit = new Map<string, number>()
 
   constructor(init: ReplicationInit, components: ReplicationComponents) {
     this.#init = init
@@ -184,6 +197,11 @@ class RemoteReplication implements Replication {
     this.#state[remote.name] = state
     let budget = this.#init.batch ?? 100
     try {
+      const auditEvery = this.#init.auditIntervalMs ?? 600_000
+      if (Date.now() - (this.#lastAudit.get(remote.name) ?? 0) >= auditEvery) {
+        await this.#audit(remote, state)
+        this.#lastAudit.set(remote.name, Date.now())
+      }
       for (const record of wanted) {
         if (budget <= 0) break
         const entry = state[record.requestid]
@@ -210,6 +228,7 @@ class RemoteReplication implements Replication {
             status: (replaced as PsaPinStatus).status,
             failures,
             retryAt: Date.now() + Math.min(300_000, 1000 * 2 ** Math.min(failures, 20)),
+            askedAt: Date.now(),
           }
           this.#log.warn({ remote: remote.name, cid: record.key, failures }, 'remote pin failed; replaced')
         } else if (status.status !== entry.status) {
@@ -256,7 +275,40 @@ class RemoteReplication implements Replication {
     })) as PsaPinStatus
     if (typeof status?.requestid !== 'string')
       throw new Error('the remote answered a pin request without a requestid')
-    return { requestid: status.requestid, status: status.status, failures: 0, retryAt: 0 }
+    return {
+      requestid: status.requestid,
+      status: status.status,
+      failures: 0,
+      retryAt: 0,
+      askedAt: Date.now(),
+    }
+  }
+
+  /** Drops entries whose request the remote no longer lists, so the next pass asks again. */
+  async #audit(remote: RemoteService, state: Record<string, RemoteEntry>): Promise<void> {
+    const started = Date.now()
+    const listed = new Set<string>()
+    let before: string | undefined
+    for (;;) {
+      const query = `/pins?status=queued,pinning,pinned,failed&limit=1000${
+        before === undefined ? '' : `&before=${encodeURIComponent(before)}`
+      }`
+      const page = (await this.#call(remote, query, { method: 'GET' })) as PsaPinResults | undefined
+      const results = page?.results ?? []
+      for (const r of results) listed.add(r.requestid)
+      if (results.length < 1000) break
+      before = results.at(-1)!.created
+    }
+    for (const [local, entry] of Object.entries(state)) {
+      if (listed.has(entry.requestid) || (entry.askedAt ?? 0) > started - (this.#init.auditGraceMs ?? 60_000))
+        continue
+      delete state[local]
+      this.#dirty = true
+      this.#log.warn(
+        { remote: remote.name, requestid: entry.requestid },
+        'remote lost a pin request; asking again',
+      )
+    }
   }
 
   async #status(remote: RemoteService, requestid: string): Promise<PsaPinStatus | undefined> {

@@ -160,6 +160,23 @@ describe('behavior', () => {
   })
 })
 
+describe('interop', () => {
+  test("Helia's trustless-gateway client (a store with this gateway configured) reads a whole file through it", async () => {
+    const reader = await createStorage({ gateways: [http.url], blockTimeoutMs: 5000 })
+    try {
+      const chunks: Uint8Array[] = []
+      for await (const chunk of reader.get(file)) chunks.push(chunk)
+      const bytes = Buffer.concat(chunks)
+      expect(bytes.length).toBe(2.5 * 1024 * 1024)
+      expect(bytes.every((b, i) => b === ((i * 7) & 0xff))).toBe(true)
+      await reader.pin(envelope)
+      expect((await reader.stat(envelope)).local).toBe(true)
+    } finally {
+      await reader.stop()
+    }
+  })
+})
+
 describe('error', () => {
   test('content held only by a peer: 404, and the gateway did not fetch it', async () => {
     for (const path of [`/ipfs/${peerOnly}?format=raw`, `/ipfs/${peerOnly}?format=car`]) {

@@ -325,6 +325,39 @@ test('behavior: with confirmations, a version newer than the index is refused (5
   }
 })
 
+test('behavior: with confirmations, a grant mined a moment ago is 503 index_behind (ask again), not a final 404', async () => {
+  const deep = await createProxy(
+    {
+      account: net.devnet.accounts[5]!,
+      eciesSecretKey: net.keysOf(5).eciesSecretKey,
+      workers: 1,
+      confirmations: 2,
+    },
+    {
+      publicClient: net.devnet.publicClient,
+      storage: net.storage,
+      addresses: net.devnet.addresses,
+      deployBlock: net.devnet.deployBlock,
+    },
+  )
+  try {
+    const { setId } = await net.patient.createProxySet({ members: [deep.address] })
+    const fresh = await registerRecord(net)
+    const g = await grant(net, fresh, { proxySet: { setId, members: [1] } })
+    const ask = async () => post(deep, (await signedRequest(net, g, fresh, { proxy: deep })).body)
+    expect(refusal(await ask())).toEqual([503, 'index_behind'])
+    await net.devnet.testClient.mine({ blocks: 2 })
+    expect((await ask()).status).toBe(200)
+    // A grant the chain does not hold stays a final 404.
+    const unknown = { ...g, grantId: `0x${'ab'.repeat(32)}` as const }
+    expect(
+      refusal(await post(deep, (await signedRequest(net, unknown, fresh, { proxy: deep })).body)),
+    ).toEqual([404, 'unknown_grant'])
+  } finally {
+    await deep.stop()
+  }
+})
+
 test('behavior: the tamper hook (fault injection) makes a proxy lie; its cfrag fails the grantee’s verification', async () => {
   const g = await grant(net, record)
   const liar = net.proxies[1]!

@@ -162,6 +162,29 @@ describe('grants', () => {
     expect(text(await clinic.records.get(sibling.id))).toBe('sibling')
   })
 
+  test('behavior: a read right after a new version and a new grant is answered by the first proxies asked, without refusals', async () => {
+    for (let round = 0; round < 3; round++) {
+      const rec = await patient.records.put(`fresh ${round}`)
+      await patient.grants.create({
+        to: clinic.address,
+        records: [rec.id],
+        purpose: 'TREAT',
+        expiresIn: '1d',
+        threshold: 3,
+      })
+      const answers: { ok: boolean; code?: string }[] = []
+      const onProgress = (e: { type: string }) => {
+        if (e.type === 'access:answer') answers.push(e as { type: string; ok: boolean; code?: string })
+      }
+      expect(text(await clinic.records.get(rec.id, { onProgress }))).toBe(`fresh ${round}`)
+      await patient.records.update(rec.id, `fresh ${round} v2`)
+      expect(text(await clinic.records.get(rec.id, { onProgress }))).toBe(`fresh ${round} v2`)
+      // Threshold 3 of 3 proxies: every proxy had to answer at once, each asked once.
+      expect(answers.filter((a) => !a.ok)).toEqual([])
+      expect(answers).toHaveLength(6)
+    }
+  })
+
   test('behavior: audit.list shows registrations, the grant, anchored reads and the revocation', async () => {
     const rec = await patient.records.put('audited')
     const grant = await patient.grants.create({

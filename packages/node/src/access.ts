@@ -21,11 +21,12 @@
 import {
   ContractError,
   checkAccess,
+  getGrant,
   getPublicKeys,
-  getRecord,
   KeyNotPublishedError,
   type MedvaultAddresses,
 } from '@medvault/chain'
+import { consentRegistryAbi } from '@medvault/contracts'
 import {
   type AccessReceipt,
   type AccessRequest,
@@ -59,12 +60,16 @@ import {
   bytesToHex,
   type Chain,
   type Client,
+  ContractFunctionRevertedError,
   type Hex,
+  hexToBigInt,
   hexToBytes,
   isAddressEqual,
   type LocalAccount,
   type Transport,
+  BaseError as ViemBaseError,
 } from 'viem'
+import { readContract } from 'viem/actions'
 import {
   AccessDeniedError,
   BadSignatureError,
@@ -107,6 +112,8 @@ export interface AccessContext {
   addresses: MedvaultAddresses
   storage: Pick<Storage, 'getEnvelope'>
   index: GrantIndex
+  /** The index's `confirmations`: how far below the head it reads. */
+  confirmations: number
   replay: ReplayCache
   documents: DocumentCache
   pool: WorkerPool
@@ -201,14 +208,25 @@ function checkFresh(ctx: AccessContext, request: AccessRequest): void {
   }
 }
 
-/** The grant from the index; on a miss the index first catches up with the head (a grant just made). */
+/**
+ * The grant from the index. On a miss the index first reads up to the head as the chain reports it now (a
+ * grant mined a moment ago); a grant the chain holds but the index may not read yet (`confirmations`) is
+ * 503 index_behind, not the final 404.
+ */
 async function lookupGrant(ctx: AccessContext, grantId: Hex): Promise<IndexedGrant> {
   const known = ctx.index.grant(grantId)
   if (known !== undefined) return known
-  await catchUp(ctx)
+  const head = await latestBlock(ctx)
+  await catchUp(ctx, head)
   const grant = ctx.index.grant(grantId)
-  if (grant === undefined) throw new UnknownGrantError({ grantId })
-  return grant
+  if (grant !== undefined) return grant
+  if (
+    ctx.confirmations > 0 &&
+    (await onChain(() => getGrant(ctx.client, { addresses: ctx.addresses, grantId })))
+  ) {
+    throw new IndexBehindError({ grantId })
+  }
+  throw new UnknownGrantError({ grantId })
 }
 
 function checkGrantTerms(grant: IndexedGrant, request: AccessRequest, signer: Address): void {
@@ -230,10 +248,16 @@ function checkGrantTerms(grant: IndexedGrant, request: AccessRequest, signer: Ad
 async function lookupRecord(ctx: AccessContext, grant: IndexedGrant, recordId: Hex): Promise<IndexedRecord> {
   let record = ctx.index.record(recordId)
   if (record === undefined) {
-    await catchUp(ctx)
+    const head = await latestBlock(ctx)
+    await catchUp(ctx, head)
     record = ctx.index.record(recordId)
+    if (record === undefined) {
+      if (ctx.confirmations > 0 && (await readRecord(ctx, recordId, head)) !== undefined) {
+        throw new IndexBehindError({ recordId })
+      }
+      throw new UnknownRecordError({ recordId })
+    }
   }
-  if (record === undefined) throw new UnknownRecordError({ recordId })
   const ownedByGrantor = isAddressEqual(record.owner, grant.grantor)
   const tagged = grant.scopeKind !== 'tag' || record.tag === grant.scopeTarget.slice(0, 18)
   if (!ownedByGrantor || !tagged) {
@@ -245,7 +269,7 @@ async function lookupRecord(ctx: AccessContext, grant: IndexedGrant, recordId: H
 async function lookupProxySet(ctx: AccessContext, grant: IndexedGrant): Promise<readonly Address[]> {
   let members = ctx.index.proxySet(grant.proxySetId)
   if (members === undefined) {
-    await catchUp(ctx)
+    await catchUp(ctx, await latestBlock(ctx))
     members = ctx.index.proxySet(grant.proxySetId)
   }
   if (members === undefined || !members.some((m) => isAddressEqual(m, ctx.self))) {
@@ -294,10 +318,59 @@ async function confirmOnChain(ctx: AccessContext, request: AccessRequest, signer
   }
 }
 
-async function catchUp(ctx: AccessContext): Promise<void> {
+async function catchUp(ctx: AccessContext, toBlock: bigint): Promise<void> {
   try {
-    await ctx.index.catchUp()
+    await ctx.index.catchUp(toBlock)
   } catch (err) {
+    throw new UpstreamUnavailableError({ what: 'chain', cause: err })
+  }
+}
+
+/**
+ * The head as the chain reports it now. A raw `eth_blockNumber`: viem's `getBlockNumber` hands a caller the
+ * answer of a request already in flight on the same client, which may have left before the block the
+ * requester just saw was mined, so a catch-up to it would stop short of that block.
+ */
+async function latestBlock(ctx: AccessContext): Promise<bigint> {
+  try {
+    return hexToBigInt(await ctx.client.request({ method: 'eth_blockNumber' }))
+  } catch (err) {
+    throw new UpstreamUnavailableError({ what: 'chain', cause: err })
+  }
+}
+
+/** Whether a view call finds its grant or record: a contract refusal is no, a failed call 503. */
+async function onChain(read: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await read()
+    return true
+  } catch (err) {
+    if (err instanceof ContractError) return false
+    throw new UpstreamUnavailableError({ what: 'chain', cause: err })
+  }
+}
+
+/**
+ * The chain's record state at `blockNumber` (one view call), undefined when no such record is registered.
+ * Read at a block the index can then be caught up to, so that the two agree on what "current" is.
+ */
+async function readRecord(
+  ctx: AccessContext,
+  recordId: Hex,
+  blockNumber: bigint,
+): Promise<{ version: number } | undefined> {
+  try {
+    return await readContract(ctx.client, {
+      address: ctx.addresses.consentRegistry,
+      abi: consentRegistryAbi,
+      functionName: 'getRecord',
+      args: [recordId],
+      blockNumber,
+    })
+  } catch (err) {
+    if (err instanceof ViemBaseError && err.walk((e) => e instanceof ContractFunctionRevertedError)) {
+      return undefined
+    }
     throw new UpstreamUnavailableError({ what: 'chain', cause: err })
   }
 }
@@ -377,15 +450,13 @@ async function currentCapsule(
 
 async function currentVersion(ctx: AccessContext, record: IndexedRecord): Promise<IndexedRecord> {
   const { recordId } = record
-  let version: number
-  try {
-    ;({ version } = await getRecord(ctx.client, { addresses: ctx.addresses, recordId }))
-  } catch (err) {
-    if (err instanceof ContractError) throw new UnknownRecordError({ recordId })
-    throw new UpstreamUnavailableError({ what: 'chain', cause: err })
-  }
+  const head = await latestBlock(ctx)
+  const onChainRecord = await readRecord(ctx, recordId, head)
+  if (onChainRecord === undefined) throw new UnknownRecordError({ recordId })
+  const { version } = onChainRecord
   if (record.version === version) return record
-  await catchUp(ctx)
+  // The version was seen at `head`: the index reads at least that far before it is asked again.
+  await catchUp(ctx, head)
   const latest = ctx.index.record(recordId)
   if (latest?.version === version) return latest
   throw new IndexBehindError({ recordId })

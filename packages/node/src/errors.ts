@@ -403,14 +403,20 @@ export class UpstreamUnavailableError extends ProxyRefusalError {
 export type IndexBehindErrorType = IndexBehindError & { name: 'IndexBehindError' }
 
 /**
- * The chain says the record has a newer version than the proxy's index holds (the index reads only blocks
- * `confirmations` deep): the proxy cannot know the current envelope yet, so it answers nothing.
+ * The chain holds a grant, a record or a record version the proxy's index has not read yet (the index reads
+ * only blocks `confirmations` deep): the proxy cannot decide yet, so it answers nothing and the client asks
+ * again or another proxy.
  */
 export class IndexBehindError extends ProxyRefusalError {
   override name = 'IndexBehindError' as const
 
-  constructor({ recordId }: { recordId: Hex }) {
-    super('index_behind', `The current version of record ${recordId} is not indexed yet; try again shortly.`)
+  constructor(what: { recordId: Hex } | { grantId: Hex }) {
+    super(
+      'index_behind',
+      'grantId' in what
+        ? `Grant ${what.grantId} is on chain but not indexed yet; try again shortly.`
+        : `The current version of record ${what.recordId} is not indexed yet; try again shortly.`,
+    )
   }
 }
 

@@ -96,8 +96,12 @@ export interface GrantIndex {
   start(): Promise<void>
   /** Stops polling (after the range in flight); the index stays in memory for a later `start()`. */
   stop(): Promise<void>
-  /** Reads up to the current head now; concurrent callers share one pass. */
-  catchUp(): Promise<void>
+  /**
+   * Reads up to the current head now; concurrent callers share one pass. With `toBlock` (a block the caller
+   * saw on chain), passes repeat (a few at most) until the index has read up to it, `confirmations` aside:
+   * a node behind a load balancer may answer with an older head than the one the caller saw.
+   */
+  catchUp(toBlock?: bigint): Promise<void>
   grant(grantId: Hex): IndexedGrant | undefined
   record(recordId: Hex): IndexedRecord | undefined
   proxySet(setId: number): readonly Address[] | undefined
@@ -162,6 +166,15 @@ export function createGrantIndex(
     return queued
   }
 
+  const confirmations = BigInt(init.confirmations ?? 0)
+  const catchUpTo = async (toBlock?: bigint): Promise<void> => {
+    for (let pass = 0; pass < 3; pass++) {
+      await catchUp()
+      const at = follower.checkpoint?.blockNumber
+      if (toBlock === undefined || (at !== undefined && at + confirmations >= toBlock)) return
+    }
+  }
+
   const loop = async (signal: AbortSignal): Promise<void> => {
     while (!signal.aborted) {
       await sleep(pollingInterval, signal)
@@ -191,7 +204,7 @@ export function createGrantIndex(
       await queued?.catch(() => {})
       await store.close()
     },
-    catchUp,
+    catchUp: catchUpTo,
     grant: (grantId) => state.grants.get(key(grantId)),
     record: (recordId) => state.records.get(key(recordId)),
     proxySet: (setId) => state.sets.get(setId),

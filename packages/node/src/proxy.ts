@@ -348,6 +348,7 @@ class ProxyService implements ReencryptionProxy {
       addresses: this.#components.addresses,
       storage: this.#components.storage,
       index: this.#index,
+      confirmations: this.#init.confirmations,
       replay: this.#replay,
       documents: this.#documents,
       pool,

@@ -76,29 +76,6 @@ export interface VerifiedAnswer {
   signature: Hex
 }
 
-/** Codes a proxy answers with when its index is behind the chain (a grant or version mined a moment ago). */
-const INDEX_LAG_CODES = new Set(['capsule_mismatch', 'unknown_record', 'unknown_grant'])
-const INDEX_LAG_RETRIES = 3
-const INDEX_LAG_DELAY_MS = 250
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason)
-      return
-    }
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal.reason)
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-}
-
 /** Codes a proxy answers with when the grant itself does not allow the read: the chain says why. */
 const GRANT_STATE_CODES = new Set([
   'grant_revoked',
@@ -313,19 +290,9 @@ export async function openAsGrantee(
         ok: outcome.ok,
         ...(outcome.ok ? {} : { code: outcome.error instanceof ProxyError ? outcome.error.code : 'error' }),
       }),
-    attempt: async (proxy, attemptSignal) => {
-      // A proxy whose index has not yet seen a block mined a moment ago (a new grant or version) is asked
-      // again, briefly, with a fresh request, before it counts as failed.
-      for (let retry = 0; ; retry++) {
-        try {
-          return await askOnce(proxy, attemptSignal)
-        } catch (err) {
-          if (!(err instanceof ProxyError) || !INDEX_LAG_CODES.has(err.code) || retry >= INDEX_LAG_RETRIES)
-            throw err
-          await sleep(INDEX_LAG_DELAY_MS, attemptSignal)
-        }
-      }
-    },
+    // A proxy catches up with the chain itself when a grant or version is newer than its index (or answers
+    // 503 index_behind, which hedges to another): no retry of the same proxy here.
+    attempt: (proxy, attemptSignal) => askOnce(proxy, attemptSignal),
   })
 
   if (!result.ok) {

@@ -1,5 +1,5 @@
 import { type PurposeOfUse, purposeOfUse, scopeKind } from '@medvault/contracts'
-import { bytesToHex, type Hex, isHex, pad, size } from 'viem'
+import { bytesToHex, type Hex, isHex, pad } from 'viem'
 
 /** An HL7 v3 PurposeOfUse code such as `'TREAT'` (see `purposeOfUse` in @medvault/contracts for the table). */
 export type Purpose = PurposeOfUse
@@ -7,7 +7,10 @@ export type Purpose = PurposeOfUse
 /** The `uint8` of a purpose; a number is passed through (the contract rejects unknown codes). */
 export function encodePurpose(purpose: Purpose | number): number {
   if (typeof purpose === 'number') return purpose
-  const code = (purposeOfUse as Record<string, number>)[purpose]
+  // Own properties only: 'constructor' or '__proto__' must not resolve to Object.prototype's members.
+  const code = Object.hasOwn(purposeOfUse, purpose)
+    ? (purposeOfUse as Record<string, number>)[purpose]
+    : undefined
   if (code === undefined) throw new TypeError(`Unknown purpose of use "${String(purpose)}".`)
   return code
 }
@@ -108,7 +111,8 @@ export function toSeconds(time: Timestamp, what = 'time'): number {
 }
 
 export function assertBytes(value: Hex, length: number, what: string): void {
-  if (!isHex(value, { strict: true }) || size(value) !== length) {
+  // The hex digits are counted, not viem's size(), which rounds an odd digit count up to whole bytes.
+  if (!isHex(value, { strict: true }) || value.length !== 2 + 2 * length) {
     throw new TypeError(`${what} must be ${length} bytes of hex.`)
   }
 }

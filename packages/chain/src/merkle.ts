@@ -14,6 +14,8 @@ export function receiptLeaf(receiptHash: Hex): Hex {
 
 /** An inner node: keccak256 of the two children sorted as unsigned integers (OpenZeppelin's commutative hash). */
 export function hashPair(a: Hex, b: Hex): Hex {
+  assertBytes32(a, 'a')
+  assertBytes32(b, 'b')
   return BigInt(a) < BigInt(b) ? keccak256(concat([a, b])) : keccak256(concat([b, a]))
 }
 

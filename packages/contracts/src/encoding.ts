@@ -52,7 +52,8 @@ const purposeNames = new Map<number, PurposeOfUse>(
  * @throws {UnknownPurposeError} for a name that has no code.
  */
 export function purposeCode(name: string): number {
-  const code = (purposeOfUse as Record<string, number>)[name]
+  // Own properties only: 'constructor' or '__proto__' must not resolve to Object.prototype's members.
+  const code = Object.hasOwn(purposeOfUse, name) ? (purposeOfUse as Record<string, number>)[name] : undefined
   if (code === undefined) throw new UnknownPurposeError(name)
   return code
 }

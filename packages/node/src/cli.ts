@@ -162,6 +162,7 @@ The operator key is never taken on the command line.`,
     .argument('<name>', 'the token to revoke')
     .description('revoke a token; a running node refuses it from the next request')
     .addOption(repoOption(io))
+    .addHelpText('after', '\nExample:\n  $ medvault-node token revoke kubo --repo ./node-a')
     .action(async (name: string, opts: { repo: string }) => {
       await createTokenStore(join(resolve(opts.repo), REPO_FILES.tokens)).revoke(name)
       io.stdout(`revoked ${name}\n`)
@@ -170,6 +171,7 @@ The operator key is never taken on the command line.`,
     .command('list')
     .description('list token names and dates (never the tokens)')
     .addOption(repoOption(io))
+    .addHelpText('after', '\nExample:\n  $ medvault-node token list --repo ./node-a')
     .action(async (opts: { repo: string }) => {
       for (const t of await createTokenStore(join(resolve(opts.repo), REPO_FILES.tokens)).list()) {
         io.stdout(
@@ -293,6 +295,10 @@ The operator key is never taken on the command line.`,
     .addOption(repoOption(io))
     .option('--json', 'print the status as JSON')
     .option('--http <host:port>', 'where the node listens (default: from config.json)')
+    .addHelpText(
+      'after',
+      '\nExit code 0 when the node answers, 1 when nothing does.\n\nExample:\n  $ medvault-node status --repo ./node-a --json',
+    )
     .action(async (opts: { repo: string; json?: boolean; http?: string }) => {
       const repo = resolve(opts.repo)
       const config = await loadConfig(repo, { http: opts.http, services: 'pinning' }, io.env).catch((err) => {

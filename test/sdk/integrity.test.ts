@@ -3,6 +3,7 @@
  * about its size or carry another record's metadata, and truncated content are all refused with
  * IntegrityError — by the owner and by a grantee — and nothing unauthenticated is returned as the record.
  */
+import { createHash } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,7 +16,7 @@ import {
   type RecordInfo,
   type Vault,
 } from '@medvault/sdk'
-import type { CID } from '@medvault/storage'
+import { CID } from '@medvault/storage'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 
 let directory: string
@@ -114,6 +115,28 @@ describe('integrity', () => {
     await registerVersion(rec, { ...envelope, content: other.contentCid, prev: rec.cid })
     expect(await integrity(patient.records.get(rec.id))).toMatchObject({ target: 'content' })
     expect(await integrity(clinic.records.get(rec.id))).toMatchObject({ target: 'content' })
+  })
+
+  test('error: a version whose envelope CID names malformed dag-cbor, or whose content is not a file', async () => {
+    const rec = await granted('well-formed content')
+    // {"b":1,"a":2}: valid CBOR whose bytes match their CID, but not canonical dag-cbor (keys out of order).
+    const malformed = Uint8Array.of(0xa2, 0x61, 0x62, 0x01, 0x61, 0x61, 0x02)
+    const digest = createHash('sha256').update(malformed).digest()
+    const cid = CID.decode(Uint8Array.of(0x01, 0x71, 0x12, 0x20, ...digest)) // CIDv1, dag-cbor, sha2-256
+    await net.storage.helia.blockstore.put(cid, malformed)
+    await registerRecordVersion(net.devnet.walletClients[0]!, {
+      addresses: net.devnet.addresses,
+      recordId: rec.id,
+      cid,
+    })
+    expect(await integrity(patient.records.get(rec.id))).toMatchObject({ target: 'envelope' })
+
+    const other = await granted('another record')
+    const envelope = await envelopeOf(other.cid)
+    // The content link names a dag-cbor block (the envelope itself), not a UnixFS file: the envelope is refused.
+    await registerVersion(other, { ...envelope, content: other.cid, prev: other.cid })
+    expect(await integrity(patient.records.get(other.id))).toMatchObject({ target: 'envelope' })
+    expect(await integrity(clinic.records.get(other.id))).toMatchObject({ target: 'envelope' })
   })
 
   test('error: an envelope that lies about the size, and truncated content', async () => {

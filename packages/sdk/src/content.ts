@@ -34,7 +34,12 @@ import {
 } from '@medvault/crypto'
 import { Capsule, decryptOriginal, encrypt, PublicKey, SecretKey } from '@medvault/crypto/umbral'
 import { parseRecordEnvelope, type RecordEnvelope, type ScopedBytes } from '@medvault/protocol'
-import { BlockVerificationError, UnverifiableCidError } from '@medvault/storage/errors'
+import {
+  BlockVerificationError,
+  MalformedBlockError,
+  NotAFileError,
+  UnverifiableCidError,
+} from '@medvault/storage/errors'
 import { CID } from 'multiformats/cid'
 import { type Address, bytesToHex, concat, type Hex, hexToBytes, keccak256, numberToHex } from 'viem'
 import type { VaultContext } from './context.ts'
@@ -411,6 +416,16 @@ export function storageIntegrity(
       target,
       ...(recordId === undefined ? {} : { recordId }),
       reason: 'a block does not match its CID',
+      cause: err,
+    })
+  }
+  // A block can match its CID and still not be what the chain registered: a CID of malformed dag-pb or
+  // dag-cbor, or of something that is not a file, registered by a careless or hostile writer.
+  if (err instanceof MalformedBlockError || err instanceof NotAFileError) {
+    return new IntegrityError({
+      target,
+      ...(recordId === undefined ? {} : { recordId }),
+      reason: 'a block is not the kind of block the record format requires',
       cause: err,
     })
   }

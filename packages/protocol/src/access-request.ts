@@ -255,7 +255,7 @@ export function checkAccessRequest(
 
 /** JSON text (bounded) or an already parsed value. */
 export function parseJson(
-  format: 'access request body' | 'access response body' | 'access receipt',
+  format: 'access request body' | 'access response body' | 'access receipt' | 'receipts response body',
   input: unknown,
   limit: number,
 ): unknown {
@@ -274,7 +274,7 @@ export function parseJson(
 
 /** viem's recovery, with its errors (which may quote the signature) replaced by a typed one. */
 export async function recover(
-  format: 'access request' | 'access receipt',
+  format: 'access request' | 'access receipt' | 'receipts query',
   typedData: Omit<Parameters<typeof recoverTypedDataAddress>[0], 'signature'>,
   signature: Hex,
 ): Promise<Address> {

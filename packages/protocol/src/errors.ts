@@ -22,6 +22,8 @@ export type FormatName =
   | 'access request body'
   | 'access response body'
   | 'access receipt'
+  | 'receipts query'
+  | 'receipts response body'
 
 export type UnsupportedFormatVersionErrorType = UnsupportedFormatVersionError & {
   name: 'UnsupportedFormatVersionError'

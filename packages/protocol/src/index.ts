@@ -141,4 +141,20 @@ export {
   type VerifyReceiptParameters,
   verifyReceipt,
 } from './receipt.ts'
+export {
+  ALL_RECORDS,
+  hashReceiptsQuery,
+  MAX_RECEIPTS_PER_ANSWER,
+  MAX_RECEIPTS_RESPONSE_BYTES,
+  parseReceiptsQueryParams,
+  parseReceiptsResponseBody,
+  RECEIPTS_QUERY_TYPE,
+  type ReceiptsQuery,
+  type ReceiptWithAnchor,
+  receiptsQueryParams,
+  receiptsQueryTypedData,
+  receiptsQueryTypes,
+  receiptsResponseBody,
+  verifyReceiptsQuery,
+} from './receipts-query.ts'
 export { type BundleScope, formatScope, SCOPE_LEVELS, type ScopeLevel, scopeLevelOf } from './scope.ts'

@@ -198,8 +198,9 @@ const RECEIPT_FIELDS = [
   'at',
 ] as const
 
-function parseReceiptBody(
-  format: 'access receipt' | 'access response body',
+/** A signed receipt's JSON at `path` inside a document of `format` (strict; the signature is not verified). */
+export function parseReceiptBody(
+  format: 'access receipt' | 'access response body' | 'receipts response body',
   value: unknown,
   path: string,
 ): { receipt: AccessReceipt; signature: Hex } {
@@ -220,7 +221,7 @@ function checkReceipt(format: 'access receipt', value: unknown, path: string): A
 }
 
 function fields(
-  format: 'access receipt' | 'access response body',
+  format: 'access receipt' | 'access response body' | 'receipts response body',
   obj: ReturnType<typeof expectObject>,
   p: (k: string) => string,
 ): AccessReceipt {

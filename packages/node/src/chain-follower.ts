@@ -191,7 +191,9 @@ class Follower implements ChainFollower {
   }
 
   async #onEvents(events: ConsentEvent[]): Promise<void> {
-    const added: PinRecord[] = []
+    // Adds are started together so the pin store writes the whole range with one flush; each add updates
+    // memory at once, so a CID named twice in the range is still requested once.
+    const adds: Array<Promise<PinRecord | undefined>> = []
     for (const event of events) {
       this.#components.metrics?.followerEvents.inc({ event: event.eventName })
       const wanted = wantedPin(event)
@@ -204,9 +206,9 @@ class Follower implements ChainFollower {
         )
         continue
       }
-      const record = await this.#add(cid, wanted.kind, wanted.name, wanted.meta)
-      if (record !== undefined) added.push(record)
+      adds.push(this.#add(cid, wanted.kind, wanted.name, wanted.meta))
     }
+    const added = (await Promise.all(adds)).filter((r): r is PinRecord => r !== undefined)
     // Requests are durable before followEvents saves this range's checkpoint; only then are they worked on.
     for (const record of added) this.#components.pinner.enqueue(record.requestid)
   }
@@ -222,6 +224,7 @@ class Follower implements ChainFollower {
     const key = cidKey(cid)
     const existing = pins.byKey(key).find((r) => r.owner === FOLLOWER_OWNER && r.meta?.kind === kind)
     if (existing !== undefined) return undefined
+    // No await before `pins.add` records it in memory: concurrent adds of one CID see each other.
     const record = await pins.add({
       owner: FOLLOWER_OWNER,
       cid: cid.toString(),

@@ -276,6 +276,19 @@ export function buildProgram(setCode: (code: number) => void): Command {
       )
     })
 
+  identity
+    .command('publish')
+    .description(
+      "publish this identity's public keys on chain, so others can grant to its address (any network command does it once)",
+    )
+    .addHelpText('after', examples(['medvault identity publish --addresses net.json']))
+    .action(async (_opts: unknown, cmd: Command) => {
+      const settings = await settingsOf(cmd)
+      // Opening the vault publishes the keys when the chain does not have them yet.
+      const account = await withVault(settings, async ({ vault }) => vault.address)
+      emit(settings.json, { address: account, published: true }, () => [`${account}: keys published`])
+    })
+
   // devnet
   program
     .command('devnet')

@@ -430,8 +430,16 @@ export function project(
 }
 
 /** Removes elements left without value and children (what redaction emptied), except resources. */
-export function removeEmpty(node: ElementNode): boolean {
-  const kept = node.children.filter((child) => !removeEmpty(child))
+export function removeEmpty(
+  node: ElementNode,
+  onRemove?: (parent: ElementNode, child: ElementNode) => void,
+): boolean {
+  const kept = node.children.filter((child) => {
+    if (!removeEmpty(child, onRemove)) return true
+    child.parent = null
+    onRemove?.(node, child)
+    return false
+  })
   if (kept.length !== node.children.length) {
     node.children = kept
     node.touch()

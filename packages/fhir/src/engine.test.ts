@@ -417,6 +417,7 @@ describe('deidentify: errors', () => {
       [{ rules: [{ path: 'Patient.name.where(', method: 'redact' }] }, 'rules[0].path'],
       [{ rules: [{ path: 'nope()', method: 'redact' }] }, 'rules[0].path'],
       [{ rules: [{ path: "Patient.name.memberOf('x')", method: 'redact' }] }, 'rules[0].path'],
+      [{ rules: [{ path: 'Patient', method: 'redact', partial: true }] }, 'rules[0].partial'],
       [{ rules: [], parameters: { dateShiftRange: 0 } }, 'parameters.dateShiftRange'],
       [{ rules: [], parameters: { compatibility: 'other' } }, 'parameters.compatibility'],
     ]

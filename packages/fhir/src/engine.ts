@@ -40,6 +40,7 @@ import {
 } from './keys.ts'
 import { childInfo, NUMBER_TYPES } from './r4-model.ts'
 import { parseReference, transformReferenceId } from './references.ts'
+import { REQUIRED_ELEMENTS } from './required-elements.generated.ts'
 import { type CompiledRule, type CompiledRuleSet, compileRuleSet, type RuleSet } from './rules.ts'
 
 /** What was done, as recorded for the security labels. */
@@ -101,7 +102,10 @@ export class Run {
   run(root: ElementNode): void {
     if (!this.microsoft && this.rules.keyedMethods.has('dateShift')) this.patientKeys = patientKeys(root)
     this.visit(root)
-    removeEmpty(root)
+    const markRequired = !this.microsoft && this.rules.parameters.markMissingRequired !== false
+    const removed: [ElementNode, ElementNode][] = []
+    removeEmpty(root, markRequired ? (parent, child) => removed.push([parent, child]) : undefined)
+    if (markRequired) markMasked(root, removed)
   }
 
   private visit(node: ElementNode): Set<Operation> {
@@ -139,7 +143,7 @@ export class Run {
       case 'keep':
         break
       case 'redact':
-        this.redact(node, ops)
+        this.redact(node, ops, rule.partial !== false)
         break
       case 'dateShift':
         this.dateShift(node, ops)
@@ -164,9 +168,14 @@ export class Run {
 
   // ---- redact ----
 
-  private redact(node: ElementNode, ops: Set<Operation>): void {
+  private redact(node: ElementNode, ops: Set<Operation>, partial = true): void {
     if (isEmpty(node.value)) return
     const p = this.rules.parameters
+    if (!partial) {
+      node.setValue(null)
+      ops.add('REDACT')
+      return
+    }
     if (node.type === 'date' || node.type === 'dateTime' || node.type === 'instant') {
       this.redactDate(node, node.type === 'date' ? 'date' : 'dateTime', ops)
       return
@@ -571,6 +580,58 @@ function scalar(result: unknown[], node: ElementNode, rule: CompiledRule): Primi
     })
   }
   return v
+}
+
+const DATA_ABSENT_REASON = 'http://hl7.org/fhir/StructureDefinition/data-absent-reason'
+
+/**
+ * A required element (min ≥ 1) that de-identification emptied is put back as a data-absent-reason `masked`
+ * extension and no value, so the resource stays valid FHIR and says why the value is missing.
+ */
+function markMasked(root: ElementNode, removed: [ElementNode, ElementNode][]): void {
+  const removedFrom = new Map<ElementNode, ElementNode[]>()
+  for (const [parent, child] of removed) {
+    const list = removedFrom.get(parent)
+    if (list === undefined) removedFrom.set(parent, [child])
+    else list.push(child)
+  }
+  const required = (parent: ElementNode, child: ElementNode) =>
+    REQUIRED_ELEMENTS.has(`${parent.modelPath}.${child.name}`)
+  // The placeholder of a removed element, with placeholders for its own required children that went with it.
+  const placeholder = (child: ElementNode, where: string): ElementNode | undefined => {
+    const extension = childInfo(child.isPrimitive ? 'string' : child.modelPath, 'extension')
+    if (extension === null) return undefined
+    const node = new ElementNode({
+      name: child.name,
+      jsonName: child.jsonName,
+      type: child.type,
+      modelPath: child.modelPath,
+      repeating: child.repeating,
+      isResource: false,
+    })
+    node.add(parseElement({ url: DATA_ABSENT_REASON, valueCode: 'masked' }, extension, where))
+    const seen = new Set<string>()
+    for (const grandchild of removedFrom.get(child) ?? []) {
+      if (!required(child, grandchild) || seen.has(grandchild.name)) continue
+      seen.add(grandchild.name)
+      const inner = placeholder(grandchild, `${where}.${grandchild.name}`)
+      if (inner !== undefined) node.add(inner)
+    }
+    return node
+  }
+  const attached = (n: ElementNode) => {
+    let top = n
+    while (top.parent !== null) top = top.parent
+    return top === root
+  }
+  for (const [parent, children] of removedFrom) {
+    if (!attached(parent)) continue
+    for (const child of children) {
+      if (!required(parent, child) || parent.children.some((c) => c.name === child.name)) continue
+      const node = placeholder(child, `${parent.location()}.${child.name}`)
+      if (node !== undefined) parent.add(node)
+    }
+  }
 }
 
 function addSecurityLabels(resource: ElementNode, ops: Set<Operation>): void {

@@ -7,8 +7,9 @@
  *   validator) and throws a {@link FhirValidationError} whose issues name the path and the rule — never a value.
  * - {@link deidentify} applies a rule set (keep, redact, dateShift, cryptoHash, encrypt, generalize,
  *   substitute, perturb, each on FHIRPath selections evaluated by HL7's `fhirpath`) and returns the
- *   de-identified copy. {@link loadAnonymizerConfig} reads Microsoft's FHIR anonymizer configurations and
- *   reproduces that tool's output.
+ *   de-identified copy. {@link safeHarbor} is the built-in HIPAA Safe Harbor rule set;
+ *   {@link loadAnonymizerConfig} reads Microsoft's FHIR anonymizer configurations and reproduces that tool's
+ *   output.
  *
  * Pure: no I/O beyond reading the R4 definitions on Node.js the first time something is validated.
  *
@@ -49,4 +50,5 @@ export type {
   RuleSet,
   SubstituteRule,
 } from './rules.ts'
+export { createSafeHarbor, RESTRICTED_ZIP3, type SafeHarborOptions, safeHarbor } from './safe-harbor.ts'
 export { loadFhirDefinitions, validateResource } from './validate.ts'

@@ -53,6 +53,11 @@ export interface KeepRule extends RuleBase {
  */
 export interface RedactRule extends RuleBase {
   method: 'redact'
+  /**
+   * `false` removes everything, whatever the partial options of {@link RuleParameters} say (medvault: for
+   * elements that must go whole, such as unknown extensions). Default: the parameters decide.
+   */
+  partial?: false
 }
 
 /** Move dates, dateTimes and instants by a keyed number of days, the same for one patient (see parameters). */
@@ -135,6 +140,11 @@ export interface RuleParameters {
   dateShiftRange?: number
   /** Label de-identified resources in `meta.security` (REDACTED, CRYTOHASH, …), as Microsoft does. Default true. */
   securityLabels?: boolean
+  /**
+   * medvault: a required element that de-identification emptied gets a data-absent-reason `masked` extension
+   * instead, so the output stays valid FHIR R4. Default true; Microsoft compatibility never does this.
+   */
+  markMissingRequired?: boolean
 }
 
 export interface RuleSet {
@@ -152,6 +162,8 @@ export interface CompiledRule {
   /** The path is only a resource type: the rule selects the resource node itself. */
   readonly selectsResource: boolean
   readonly selector: Selector | undefined
+  /** `false`: this redact rule ignores the partial options. */
+  readonly partial?: false
   readonly replaceWith?: unknown
   readonly perturb?: { span: number; rangeType: 'fixed' | 'proportional'; roundTo: number }
   readonly generalize?: {
@@ -229,6 +241,7 @@ function checkParameters(p: unknown): RuleParameters {
     'enablePartialDatesForRedact',
     'enablePartialZipCodesForRedact',
     'securityLabels',
+    'markMissingRequired',
   ] as const) {
     const v = p[key]
     if (v === undefined) continue
@@ -333,6 +346,13 @@ function compileRule(rule: unknown, index: number): CompiledRule {
       return { ...base, perturb: perturbSettings(rule, field) }
     case 'generalize':
       return { ...base, generalize: generalizeSettings(rule, field) }
+    case 'redact': {
+      if (!('partial' in rule) || rule.partial === undefined) return base
+      if (rule.partial !== false) {
+        throw new InvalidRuleSetError({ field: `${field}.partial`, reason: 'only `false` is allowed' })
+      }
+      return { ...base, partial: false }
+    }
     default:
       return base
   }

@@ -30,7 +30,7 @@ interface FollowingNode {
   stop(): Promise<void>
 }
 
-async function startFollowingNode(dir: string): Promise<FollowingNode> {
+async function startFollowingNode(dir: string, maxRecordBytes?: number): Promise<FollowingNode> {
   const storage = await createStorage({
     directory: join(dir, 'ipfs'),
     network: { peers: world.storage.multiaddrs() },
@@ -44,6 +44,7 @@ async function startFollowingNode(dir: string): Promise<FollowingNode> {
       checkpointFile: join(dir, 'follower.checkpoint.json'),
       fromBlock: world.devnet.deployBlock,
       pollingIntervalMs: 100,
+      maxRecordBytes,
     },
     { publicClient: world.devnet.publicClient, addresses: world.devnet.addresses, storage, pins, pinner },
   )
@@ -141,6 +142,27 @@ describe('error', () => {
         'pinned',
         'pinned',
       ])
+    } finally {
+      await node.stop()
+    }
+  })
+  test("a record over the node's size limit is refused, never pinned", async () => {
+    const node = await startFollowingNode(join(root, 'c'), 1024)
+    try {
+      const big = await world.patient.records.put(new Uint8Array(4096).fill(1))
+      const small = await world.patient.records.put({ resourceType: 'Observation', status: 'final' })
+      const records = await waitFor(
+        () => followed(node.pins).filter((r) => r.meta?.recordId === big.id || r.meta?.recordId === small.id),
+        (rs) => rs.length === 3 && rs.every((r) => r.status === 'pinned' || r.status === 'failed'),
+      )
+      const refused = records.find((r) => r.meta?.recordId === big.id)!
+      expect(refused.status).toBe('failed')
+      expect(refused.info?.status_details).toMatch(/4096 bytes, over this node's limit of 1024/)
+      expect(await node.storage.isPinned(big.cid)).toBe(false)
+      expect(await node.storage.isPinned(big.contentCid)).toBe(false)
+      expect(records.filter((r) => r.meta?.recordId === small.id).every((r) => r.status === 'pinned')).toBe(
+        true,
+      )
     } finally {
       await node.stop()
     }

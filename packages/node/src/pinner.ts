@@ -33,7 +33,7 @@ export interface PinnerInit {
 }
 
 export interface PinnerComponents {
-  storage: Pick<Storage, 'pin' | 'unpin' | 'connect' | 'stat'>
+  storage: Pick<Storage, 'pin' | 'unpin' | 'connect'>
   pins: PinStore
   logger?: NodeLogger | undefined
   metrics?: NodeMetrics | undefined
@@ -259,18 +259,23 @@ class PinQueue implements Pinner {
       await pins.setStatus(requestid, 'pinning')
       await policy.prepare?.(record, attemptSignal)
       await this.#dialOrigins(record, attemptSignal)
+      let blocks = 0
       await this.#turn(record.key, async () => {
         if (pins.get(requestid) === undefined) return
-        await storage.pin(record.cid, { signal: attemptSignal })
+        await storage.pin(record.cid, {
+          signal: attemptSignal,
+          onProgress: (event) => {
+            blocks = event.blocks
+          },
+        })
       })
       if (pins.get(requestid) === undefined) {
         // Removed while it pinned: the content stays only if another request wants it.
         await this.release(record.cid)
         return
       }
-      const stat = await storage.stat(record.cid).catch(() => undefined)
-      const info = stat?.size === undefined ? undefined : { dag_size: String(stat.size) }
-      await pins.setStatus(requestid, 'pinned', info)
+      // The block count comes from the pin's own walk: a `stat` here would read the whole DAG again.
+      await pins.setStatus(requestid, 'pinned', blocks > 0 ? { blocks: String(blocks) } : undefined)
       this.#tries.delete(requestid)
       this.#components.metrics?.pinOutcomes.inc({ outcome: 'pinned' })
       this.#log.info({ requestid, cid: record.key, owner: record.owner }, 'pinned')

@@ -149,7 +149,7 @@ describe('default', () => {
       origins: source.multiaddrs(),
       meta: { app: 'test' },
     })
-    expect(pinned.info?.dag_size).toBe(String('held by the peer only'.length))
+    expect(pinned.info?.blocks).toBe('1')
     expect(await node.storage.isPinned(cid)).toBe(true)
 
     // Raw answers follow the spec's schemas.

@@ -7,7 +7,8 @@
  *
  * Run: `npx -y pnpm@10 exec node bench/chain.bench.ts` (after building packages/chain).
  */
-import { createDevnet, followEvents, registerRecord, startAnvil } from '@medvault/chain'
+import { followEvents, registerRecord } from '@medvault/chain'
+import { createDevnet, startAnvil } from '@medvault/chain/node'
 import { consentRegistryAbi } from '@medvault/contracts'
 import { type Hex, keccak256, toHex } from 'viem'
 import { readContract, waitForTransactionReceipt, writeContract } from 'viem/actions'

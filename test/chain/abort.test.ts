@@ -1,4 +1,5 @@
-import { AbortError, createDevnet, type Devnet, deployMedvault, RecordNotFoundError } from '@medvault/chain'
+import { AbortError, deployMedvault, RecordNotFoundError } from '@medvault/chain'
+import { createDevnet, type Devnet } from '@medvault/chain/node'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { cid, id } from './helpers.ts'
 

@@ -1,8 +1,6 @@
 import {
   ContractError,
   checkAccess,
-  createDevnet,
-  type Devnet,
   GrantAlreadyExistsError,
   type GrantEvent,
   GrantExpiredError,
@@ -22,6 +20,7 @@ import {
   signGrant,
   UnauthorizedError,
 } from '@medvault/chain'
+import { createDevnet, type Devnet } from '@medvault/chain/node'
 import { ContractFunctionRevertedError, encodeAbiParameters, type Hex, keccak256 } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { cid, compressedKey, testKey } from './helpers.ts'

@@ -2,7 +2,8 @@
  * `signGrant` / `signRevoke` for a smart-contract wallet (ERC-1271): the owner's key signs, `signer` names the
  * wallet, any relayer submits. The wallet is the `OwnerWallet` test fixture from packages/contracts.
  */
-import { createDevnet, type Devnet, InvalidSignatureError } from '@medvault/chain'
+import { InvalidSignatureError } from '@medvault/chain'
+import { createDevnet, type Devnet } from '@medvault/chain/node'
 import { consentRegistryAbi } from '@medvault/contracts'
 import { type Address, encodeFunctionData, getAddress } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'

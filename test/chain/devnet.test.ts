@@ -2,12 +2,11 @@ import { readFileSync } from 'node:fs'
 import {
   AbortError,
   AccountRequiredError,
-  createDevnet,
   type DeployMedvaultProgressEvent,
   deployMedvault,
   medvaultActions,
-  startAnvil,
 } from '@medvault/chain'
+import { createDevnet, startAnvil } from '@medvault/chain/node'
 import { datasetRegistryAbi } from '@medvault/contracts'
 import { createPublicClient, createWalletClient, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'

@@ -1,13 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  createDevnet,
-  type Devnet,
-  type FollowedEvent,
-  fileCheckpointStore,
-  followEvents,
-} from '@medvault/chain'
+import { type FollowedEvent, followEvents } from '@medvault/chain'
+import { createDevnet, type Devnet, fileCheckpointStore } from '@medvault/chain/node'
 import { consentRegistryAbi } from '@medvault/contracts'
 import type { Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'

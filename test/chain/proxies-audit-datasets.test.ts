@@ -2,8 +2,6 @@ import {
   AnchorNotFoundError,
   anchorReceipts,
   buildReceiptTree,
-  createDevnet,
-  type Devnet,
   DuplicateProxyError,
   EmergencyAccessAlreadyActiveError,
   EmergencyAccessHaltedError,
@@ -21,6 +19,7 @@ import {
   UnauthorizedError,
   verifyReceiptProof,
 } from '@medvault/chain'
+import { createDevnet, type Devnet } from '@medvault/chain/node'
 import { auditAnchorsAbi, consentRegistryAbi, purposeOfUse } from '@medvault/contracts'
 import { type Hex, keccak256, parseEventLogs, toHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'

@@ -1,11 +1,6 @@
 // The README's example, step for step, with assertions in place of its console.log calls.
-import {
-  buildReceiptTree,
-  createDevnet,
-  GrantRevokedError,
-  signGrant,
-  type DevnetWalletClient as W,
-} from '@medvault/chain'
+import { buildReceiptTree, GrantRevokedError, signGrant } from '@medvault/chain'
+import { createDevnet, type DevnetWalletClient as W } from '@medvault/chain/node'
 import { ContractFunctionRevertedError, keccak256, toHex } from 'viem'
 import { expect, test } from 'vitest'
 

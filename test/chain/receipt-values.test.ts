@@ -1,4 +1,4 @@
-import { createDevnet, type Devnet } from '@medvault/chain'
+import { createDevnet, type Devnet } from '@medvault/chain/node'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { cid, compressedKey, testKey } from './helpers.ts'
 

@@ -1,7 +1,5 @@
 import {
   ContractError,
-  createDevnet,
-  type Devnet,
   getRecord,
   InvalidPublishedKeyError,
   KeyNotPublishedError,
@@ -10,6 +8,7 @@ import {
   registerRecord,
   UnauthorizedError,
 } from '@medvault/chain'
+import { createDevnet, type Devnet } from '@medvault/chain/node'
 import { ContractFunctionRevertedError, type Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { cid, compressedKey, id, testKey } from './helpers.ts'

@@ -3,7 +3,7 @@
  * Deliberately built from `startAnvil` + viem's `deployContract` (not @medvault/chain's actions), so the
  * contracts are tested through nothing but their ABI.
  */
-import { type Anvil, startAnvil } from '@medvault/chain'
+import { type Anvil, startAnvil } from '@medvault/chain/node'
 import {
   auditAnchorsAbi,
   auditAnchorsBytecode,

@@ -4,7 +4,7 @@
  * set, and SDK vaults for a patient and a doctor. Nodes under test fetch from the patient's store over
  * bitswap (it is their peer), as they would from any IPFS node.
  */
-import { createDevnet, type Devnet } from '@medvault/chain'
+import { createDevnet, type Devnet } from '@medvault/chain/node'
 import { deriveKeysFromPrivateKey, getPublicKey } from '@medvault/crypto'
 import { createVault, type Vault } from '@medvault/sdk'
 import { createStorage, type Storage } from '@medvault/storage'

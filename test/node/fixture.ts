@@ -3,13 +3,8 @@
  * with `createProxy` and registered on chain at their URL, a patient with records (envelopes with real Umbral
  * capsules at the record and all levels) and grants whose kfrag bundles are built as the SDK builds them.
  */
-import {
-  computeGrantId,
-  createDevnet,
-  type Devnet,
-  type DevnetWalletClient,
-  type Scope,
-} from '@medvault/chain'
+import { computeGrantId, type Scope } from '@medvault/chain'
+import { createDevnet, type Devnet, type DevnetWalletClient } from '@medvault/chain/node'
 import {
   type DerivedKeys,
   deriveDelegatingKey,
@@ -82,7 +77,7 @@ export async function createNetwork(
   options: {
     proxies?: number
     init?: (i: number) => Partial<ProxyInit>
-    components?: (i: number) => Partial<ProxyComponents>
+    components?: (i: number, devnet: Devnet) => Partial<ProxyComponents>
   } = {},
 ): Promise<Network> {
   const count = options.proxies ?? 2
@@ -119,7 +114,7 @@ export async function createNetwork(
         storage,
         addresses: devnet.addresses,
         deployBlock: devnet.deployBlock,
-        ...options.components?.(p),
+        ...options.components?.(p, devnet),
       },
     )
     await wallet(i).registerProxy({ publicKey: getPublicKey(keysOf(i).eciesSecretKey), endpoint: proxy.url })

@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createDevnet } from '@medvault/chain'
+import { createDevnet } from '@medvault/chain/node'
 import { deriveKeysFromPrivateKey, getPublicKey, publicKeys } from '@medvault/crypto'
 import { createProxy } from '@medvault/node'
 import {

@@ -39,7 +39,7 @@ describe('the browser entry', () => {
     expect(files.size).toBeGreaterThan(10)
     expect([...files].some((f) => f.endsWith('local-network.js'))).toBe(false)
     expect([...bare].sort()).toEqual([
-      '@medvault/chain', // its `browser` condition leaves out anvil and the devnet
+      '@medvault/chain', // browser-safe: anvil and the devnet are in @medvault/chain/node
       '@medvault/crypto',
       '@medvault/crypto/errors',
       '@medvault/crypto/umbral',

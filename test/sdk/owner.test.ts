@@ -2,7 +2,7 @@
  * The owner's side of a vault against a real anvil devnet and a real embedded Helia store: put, get, stream,
  * update, history, rotate, concurrent puts from one account, and the failures a caller can cause.
  */
-import { createDevnet, type Devnet } from '@medvault/chain'
+import { createDevnet, type Devnet } from '@medvault/chain/node'
 import {
   createVault,
   InvalidOptionError,

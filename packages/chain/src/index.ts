@@ -1,8 +1,9 @@
 /**
  * @packageDocumentation
  *
- * viem actions over medvault's consent, record and audit contracts, an event follower with checkpoints,
- * and an embedded devnet: a real Foundry anvil node spawned on 127.0.0.1.
+ * viem actions over medvault's consent, record and audit contracts, EIP-712 grant signing, the receipt Merkle
+ * helper, and an event follower with checkpoints. Runs in Node and in browsers alike: the Node-only parts
+ * (the embedded anvil devnet, the file checkpoint store) are in `@medvault/chain/node`.
  *
  * Actions are plain functions taking a viem client first (`registerRecord(client, params)`), one per file, each
  * with `XParameters`, `XReturnType` and `XErrorType`; `medvaultActions(addresses)` attaches them all to a
@@ -11,7 +12,7 @@
  *
  * @example
  * ```ts
- * import { createDevnet } from '@medvault/chain'
+ * import { createDevnet } from '@medvault/chain/node'
  *
  * await using devnet = await createDevnet()
  * const [patient, doctor] = devnet.walletClients
@@ -294,15 +295,6 @@ export type {
   MedvaultContractsParameter,
 } from './addresses.ts'
 export {
-  type Anvil,
-  type AnvilAccount,
-  anvilBinaryPath,
-  DEFAULT_MNEMONIC,
-  deriveAccounts,
-  type StartAnvilOptions,
-  startAnvil,
-} from './anvil.ts'
-export {
   type MedvaultActions,
   medvaultActions,
 } from './decorator.ts'
@@ -313,13 +305,6 @@ export {
   type DeployMedvaultReturnType,
   deployMedvault,
 } from './deploy.ts'
-export {
-  type CreateDevnetOptions,
-  createDevnet,
-  type Devnet,
-  type DevnetPublicClient,
-  type DevnetWalletClient,
-} from './devnet.ts'
 export {
   assertBytes,
   type BytesLike,
@@ -488,7 +473,6 @@ export {
   type CheckpointStore,
   memoryCheckpointStore,
 } from './follow/checkpoint.ts'
-export { fileCheckpointStore } from './follow/file-checkpoint-store.ts'
 export {
   type EventFollower,
   type FollowEventsParameters,

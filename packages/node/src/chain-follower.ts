@@ -19,11 +19,11 @@
 import {
   type CheckpointStore,
   type EventFollower,
-  fileCheckpointStore,
   followEvents,
   type MedvaultAddresses,
   memoryCheckpointStore,
 } from '@medvault/chain'
+import { fileCheckpointStore } from '@medvault/chain/node'
 import { consentRegistryAbi } from '@medvault/contracts'
 import { parseKfragBundle, parseRecordEnvelope } from '@medvault/protocol'
 import { CID, type Storage } from '@medvault/storage'

@@ -6,7 +6,7 @@
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createDevnet, type Devnet, type DevnetWalletClient } from '@medvault/chain'
+import { createDevnet, type Devnet, type DevnetWalletClient } from '@medvault/chain/node'
 import { bytesToHex, type Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createGrantIndex, GRANT_INDEX_FILE, type GrantIndex } from './grant-index.ts'

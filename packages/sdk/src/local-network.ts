@@ -12,14 +12,12 @@ import { join } from 'node:path'
 import {
   anchorReceipts,
   buildReceiptTree,
-  createDevnet,
   createProxySet,
-  type Devnet,
-  type DevnetWalletClient,
   type ReceiptTree,
   registerProxy,
   verifyReceiptInclusion,
 } from '@medvault/chain'
+import { createDevnet, type Devnet, type DevnetWalletClient } from '@medvault/chain/node'
 import { deriveKeysFromPrivateKey, getPublicKey } from '@medvault/crypto'
 import { createProxy, type ReencryptionProxy } from '@medvault/node'
 import { type AccessReceipt, type ProtocolDomain, receiptHash, verifyReceipt } from '@medvault/protocol'

@@ -302,7 +302,7 @@ export async function loadConfig(
         'pinning.maxPendingPerToken',
         problems,
       ),
-      concurrency: int(file.pinning?.concurrency, 4, 1, 64, 'pinning.concurrency', problems),
+      concurrency: int(file.pinning?.concurrency, 16, 1, 64, 'pinning.concurrency', problems),
       attempts: int(file.pinning?.attempts, 3, 1, 100, 'pinning.attempts', problems),
     },
     follower: {

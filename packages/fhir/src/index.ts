@@ -9,7 +9,7 @@
  *   substitute, perturb, each on FHIRPath selections evaluated by HL7's `fhirpath`) and returns the
  *   de-identified copy. {@link safeHarbor} is the built-in HIPAA Safe Harbor rule set;
  *   {@link loadAnonymizerConfig} reads Microsoft's FHIR anonymizer configurations and reproduces that tool's
- *   output.
+ *   output. {@link deidentifyNdjson} streams NDJSON in constant memory with progress events.
  *
  * Pure: no I/O beyond reading the R4 definitions on Node.js the first time something is validated.
  *
@@ -25,6 +25,7 @@
 export { type LoadAnonymizerConfigOptions, loadAnonymizerConfig } from './anonymizer-config.ts'
 export { type DeidentifyOptions, deidentify } from './engine.ts'
 export {
+  AbortError,
   BaseError,
   FhirDefinitionsUnavailableError,
   FhirStructureError,
@@ -33,9 +34,15 @@ export {
   InvalidKeyError,
   InvalidRuleSetError,
   MissingKeyError,
+  NdjsonLineError,
   RuleEvaluationError,
 } from './errors.ts'
 export { decryptFromBase64 } from './keys.ts'
+export {
+  type DeidentifyNdjsonOptions,
+  type DeidentifyNdjsonProgressEvent,
+  deidentifyNdjson,
+} from './ndjson.ts'
 export type {
   CryptoHashRule,
   DateShiftRule,

@@ -70,6 +70,7 @@ import {
   BaseError as ViemBaseError,
 } from 'viem'
 import { readContract } from 'viem/actions'
+import type { ReceiptAnchors } from './anchors.ts'
 import {
   AccessDeniedError,
   BadSignatureError,
@@ -118,6 +119,10 @@ export interface AccessContext {
   documents: DocumentCache
   pool: WorkerPool
   receipts: ReceiptLog
+  /** Inclusion proofs of anchored receipts; absent when this proxy does not anchor. */
+  anchors?: ReceiptAnchors | undefined
+  /** Told after each receipt is written (the anchoring loop counts them). */
+  onReceipt?: (() => void) | undefined
   freshnessSeconds: number
   maxClockSkewSeconds: number
   fetchTimeoutMs: number
@@ -157,6 +162,7 @@ export async function answerAccessRequest(ctx: AccessContext, body: unknown): Pr
   }
   const receiptSignature = await ctx.account.signTypedData(accessReceiptTypedData(ctx.domain, receipt))
   await ctx.receipts.append({ receipt, signature: receiptSignature })
+  ctx.onReceipt?.()
   return accessResponseBody({ cfrag: answered, receipt, signature: receiptSignature })
 }
 

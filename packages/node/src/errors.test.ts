@@ -36,6 +36,10 @@ describe('refusals', () => {
       new errors.IndexBehindError({ recordId }),
       new errors.ProxyShuttingDownError(),
       new errors.InternalProxyError(),
+      new errors.MalformedReceiptsQueryError({ reason: 'x' }),
+      new errors.NotGrantorError({ grantor: other }),
+      new errors.RateLimitedError({ by: 'ip', retryAfterSeconds: 2 }),
+      new errors.IndexBehindError({ grantId }),
     ]
     // every code of the table has its class
     expect(new Set(refusals.map((r) => r.code))).toEqual(new Set(Object.keys(proxyErrorStatus)))

@@ -63,10 +63,14 @@ export const proxyErrorStatus = {
   invalid_bundle: 422,
   /** The chain or the content store did not answer; try again or ask another proxy. */
   unavailable: 503,
-  /** The record has a version newer than the proxy's index has read (it indexes only confirmed blocks). */
+  /** The chain has a grant, record or version the proxy's index has not read (it indexes only confirmed blocks). */
   index_behind: 503,
   /** The proxy is stopping. */
   shutting_down: 503,
+  /** A receipts query signed by someone other than the grantor it names. */
+  not_grantor: 403,
+  /** Too many requests from this address or IP; `Retry-After` says when to ask again. */
+  rate_limited: 429,
   /** Anything else; details are in the proxy's own log, never in the answer. */
   internal: 500,
 } as const
@@ -104,6 +108,49 @@ export class MalformedAccessRequestError extends ProxyRefusalError {
   }
 }
 
+export type MalformedReceiptsQueryErrorType = MalformedReceiptsQueryError & {
+  name: 'MalformedReceiptsQueryError'
+}
+
+/** The URL parameters are not a well-formed receipts query. `reason` comes from `@medvault/protocol`. */
+export class MalformedReceiptsQueryError extends ProxyRefusalError {
+  override name = 'MalformedReceiptsQueryError' as const
+
+  constructor({ reason, cause }: { reason: string; cause?: unknown }) {
+    super('malformed_request', `Malformed receipts query: ${reason}`, { cause })
+  }
+}
+
+export type NotGrantorErrorType = NotGrantorError & { name: 'NotGrantorError' }
+
+/** A receipts query whose signer is not the grantor it names: receipts go to their grantor only. */
+export class NotGrantorError extends ProxyRefusalError {
+  override name = 'NotGrantorError' as const
+
+  constructor({ grantor, cause }: { grantor: Address; cause?: unknown }) {
+    super('not_grantor', `The receipts query was not signed by the grantor it names (${grantor}).`, {
+      cause,
+      metaMessages: ['Only a grantor reads the receipts of its grants.'],
+    })
+  }
+}
+
+export type RateLimitedErrorType = RateLimitedError & { name: 'RateLimitedError' }
+
+/** The requester (or its IP address) used up its request budget; answered 429 with `Retry-After`. */
+export class RateLimitedError extends ProxyRefusalError {
+  override name = 'RateLimitedError' as const
+  readonly retryAfterSeconds: number
+
+  constructor({ by, retryAfterSeconds }: { by: 'ip' | 'requester'; retryAfterSeconds: number }) {
+    super(
+      'rate_limited',
+      `Too many requests from this ${by === 'ip' ? 'IP address' : 'requester'}; try again in ${retryAfterSeconds} s.`,
+    )
+    this.retryAfterSeconds = retryAfterSeconds
+  }
+}
+
 export type RequestBodyTooLargeErrorType = RequestBodyTooLargeError & { name: 'RequestBodyTooLargeError' }
 
 /** The body exceeds the proxy's `bodyLimit`. */
@@ -133,7 +180,7 @@ export class RouteNotFoundError extends ProxyRefusalError {
   override name = 'RouteNotFoundError' as const
 
   constructor() {
-    super('not_found', 'No such route: use POST /v1/reencrypt or GET /v1/health.')
+    super('not_found', 'No such route: use POST /v1/reencrypt, GET /v1/receipts or GET /v1/health.')
   }
 }
 
@@ -452,6 +499,20 @@ export class InvalidProxyInitError extends BaseError {
 
   constructor({ setting, expected }: { setting: string; expected: string }) {
     super(`Invalid proxy setting \`${setting}\`: expected ${expected}.`)
+  }
+}
+
+export type AnchorLogCorruptErrorType = AnchorLogCorruptError & { name: 'AnchorLogCorruptError' }
+
+/** A line of the anchor file (other than a torn last line) is not a batch or anchor of this proxy's receipts. */
+export class AnchorLogCorruptError extends BaseError {
+  override name = 'AnchorLogCorruptError' as const
+
+  constructor({ file, line, cause }: { file: string; line: number; cause?: unknown }) {
+    super(`Line ${line} of ${file} is not an anchor batch; the file was changed or damaged.`, {
+      cause,
+      metaMessages: ['Restore it from a backup; the anchors themselves are on chain.'],
+    })
   }
 }
 

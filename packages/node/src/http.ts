@@ -1,10 +1,12 @@
 /**
- * The proxy's HTTP surface (Fastify): `POST /v1/reencrypt` and `GET /v1/health`. Every refusal is
+ * The proxy's HTTP surface (Fastify): `POST /v1/reencrypt`, `GET /v1/receipts` and `GET /v1/health`. Every refusal is
  * `{ error: { code, message } }` with the refusal's status; nothing of the request (capsule hashes aside,
  * which are public) is echoed, and bodies are never logged.
  *
  * @module
  */
+
+import { receiptsResponseBody } from '@medvault/protocol'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import type { Address } from 'viem'
 import { type AccessContext, answerAccessRequest } from './access.ts'
@@ -18,6 +20,7 @@ import {
   RouteNotFoundError,
   UnsupportedMediaTypeError,
 } from './errors.ts'
+import { answerReceiptsQuery, authenticateReceiptsQuery } from './receipts-route.ts'
 
 /** What `GET /v1/health` answers. */
 export interface ProxyHealth {
@@ -72,6 +75,14 @@ export function buildServer(ctx: AccessContext, init: ServerInit): FastifyInstan
     const answer = await answerAccessRequest(ctx, request.body)
     init.logger?.info?.('answered', { grantId: answer.receipt.grantId, recordId: answer.receipt.recordId })
     return reply.header('cache-control', 'no-store').send(answer)
+  })
+  app.get('/v1/receipts', async (request, reply) => {
+    // The raw query string: each parameter exactly once, as the protocol's strict parser wants it.
+    const params = new URL(request.url, 'http://proxy').searchParams
+    const query = await authenticateReceiptsQuery(ctx, params)
+    const receipts = await answerReceiptsQuery(ctx, query)
+    init.logger?.info?.('receipts', { count: receipts.length })
+    return reply.header('cache-control', 'no-store').send(receiptsResponseBody(receipts))
   })
   app.get('/v1/health', async (_request, reply) =>
     reply.header('cache-control', 'no-store').send(init.health()),

@@ -28,6 +28,8 @@
  */
 
 export type { AccessContext, CfragTamper } from './access.ts'
+// Receipts over HTTP, anchoring and rate limits.
+export { ANCHOR_LOG_FILE, MAX_TREE_RECEIPTS, type ReceiptAnchor } from './anchors.ts'
 export {
   type ChainFollower,
   type ChainFollowerComponents,
@@ -91,6 +93,8 @@ export {
 export {
   AccessDeniedError,
   type AccessDeniedErrorType,
+  AnchorLogCorruptError,
+  type AnchorLogCorruptErrorType,
   BadSignatureError,
   type BadSignatureErrorType,
   BaseError,
@@ -119,8 +123,12 @@ export {
   type InvalidProxyInitErrorType,
   MalformedAccessRequestError,
   type MalformedAccessRequestErrorType,
+  MalformedReceiptsQueryError,
+  type MalformedReceiptsQueryErrorType,
   NotGranteeError,
   type NotGranteeErrorType,
+  NotGrantorError,
+  type NotGrantorErrorType,
   NotInProxySetError,
   type NotInProxySetErrorType,
   type ProxyErrorCode,
@@ -130,6 +138,8 @@ export {
   PurposeMismatchRefusalError,
   type PurposeMismatchRefusalErrorType,
   proxyErrorStatus,
+  RateLimitedError,
+  type RateLimitedErrorType,
   ReceiptLogCorruptError,
   type ReceiptLogCorruptErrorType,
   RecordOutOfScopeRefusalError,

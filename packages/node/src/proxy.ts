@@ -25,6 +25,7 @@ import {
 import { privateKeyToAccount } from 'viem/accounts'
 import { getChainId } from 'viem/actions'
 import { type AccessContext, type CfragTamper, createDocumentCache } from './access.ts'
+import { Anchorer } from './anchors.ts'
 import { InvalidProxyInitError } from './errors.ts'
 import { createGrantIndex, type GrantIndex } from './grant-index.ts'
 import { buildServer, type ProxyHealth, type ProxyLogger } from './http.ts'
@@ -73,6 +74,11 @@ export interface ProxyInit {
   pollingInterval?: number | undefined
   /** Longest wait for an envelope or bundle from storage, in ms. Default 10000. */
   fetchTimeoutMs?: number | undefined
+  /**
+   * When receipts are anchored on chain (only with `components.walletClient`): once `maxReceipts` wait
+   * (default 1000), and at least every `intervalSeconds` while any wait (default 3600).
+   */
+  anchor?: { maxReceipts?: number | undefined; intervalSeconds?: number | undefined } | undefined
   /** Start listening in `createProxy`. Default true. */
   start?: boolean | undefined
 }
@@ -89,6 +95,11 @@ export interface ProxyComponents {
   deployBlock?: bigint | undefined
   /** Receives one line per answer or refusal (codes and ids only). */
   logger?: ProxyLogger | undefined
+  /**
+   * A wallet client of the operator account: given, the proxy anchors its receipts' Merkle roots on chain
+   * (AuditAnchors; the operator pays the gas) and hands out inclusion proofs. Not given, it does not anchor.
+   */
+  walletClient?: Client<Transport, Chain | undefined, Account> | undefined
   /**
    * **For fault-injection tests only.** Replaces each cfrag this proxy answers with (e.g. flips a byte),
    * to show that clients detect a lying proxy. It is a component, not a setting, so no configuration file
@@ -111,6 +122,11 @@ export interface ReencryptionProxy {
   receipts(): AsyncIterable<SignedReceipt>
   /** What `GET /v1/health` answers. */
   health(): ProxyHealth
+  /**
+   * Anchors every receipt not in an anchored tree yet, now (the loop does it by count and interval).
+   * Resolves with the trees anchored; empty when there was nothing to anchor or no `walletClient`.
+   */
+  anchorReceipts(): Promise<{ root: Hex; count: number }[]>
   [Symbol.asyncDispose](): Promise<void>
 }
 
@@ -150,6 +166,8 @@ interface CheckedInit {
   confirmations: number
   pollingInterval: number
   fetchTimeoutMs: number
+  anchorMaxReceipts: number
+  anchorIntervalMs: number
 }
 
 function checkInit(init: ProxyInit): CheckedInit {
@@ -174,6 +192,8 @@ function checkInit(init: ProxyInit): CheckedInit {
     confirmations: int('confirmations', init.confirmations, 0, 0, 1_000),
     pollingInterval: int('pollingInterval', init.pollingInterval, 1000, 1, 3_600_000),
     fetchTimeoutMs: int('fetchTimeoutMs', init.fetchTimeoutMs, 10_000, 1, 600_000),
+    anchorMaxReceipts: int('anchor.maxReceipts', init.anchor?.maxReceipts, 1000, 1, 65_536),
+    anchorIntervalMs: int('anchor.intervalSeconds', init.anchor?.intervalSeconds, 3600, 1, 604_800) * 1000,
   }
 }
 
@@ -211,6 +231,7 @@ interface Running {
   server: FastifyInstance
   pool: WorkerPool
   receipts: ReceiptLog
+  anchorer: Anchorer | undefined
 }
 
 class ProxyService implements ReencryptionProxy {
@@ -225,6 +246,9 @@ class ProxyService implements ReencryptionProxy {
   #port: number
   #chainId: number | undefined
   #running: Running | undefined
+  #anchorer: Anchorer | undefined
+  /** The receipt log of the current start (the anchorer, kept across restarts, reads the current one). */
+  #receiptLog: ReceiptLog | undefined
   #transition: Promise<void> = Promise.resolve()
 
   constructor(init: CheckedInit, components: ProxyComponents) {
@@ -232,6 +256,13 @@ class ProxyService implements ReencryptionProxy {
     this.#components = components
     this.address = init.account.address
     this.#port = init.port
+    const wallet = components.walletClient
+    if (wallet !== undefined && wallet.account?.address.toLowerCase() !== this.address.toLowerCase()) {
+      throw new InvalidProxyInitError({
+        setting: 'walletClient',
+        expected: 'a wallet client of the operator account (anchors are keyed by their sender)',
+      })
+    }
     this.#memoryReceipts = init.receiptsDir === undefined ? memoryReceiptLog() : undefined
     this.#index = createGrantIndex(components.publicClient, {
       addresses: components.addresses,
@@ -292,9 +323,11 @@ class ProxyService implements ReencryptionProxy {
     await this.#index.start()
     const receipts = this.#memoryReceipts ?? (await fileReceiptLog(this.#init.receiptsDir!))
     if (this.#memoryReceipts === undefined) await this.#rememberAnswered(receipts)
+    this.#receiptLog = receipts
+    const anchorer = await this.#startAnchorer()
     const pool = createWorkerPool({ size: this.#init.workers, eciesSecretKey: this.#init.eciesSecretKey })
     const flags = { closing: false }
-    const server = buildServer(this.#context(pool, receipts), {
+    const server = buildServer(this.#context(pool, receipts, anchorer), {
       bodyLimit: this.#init.bodyLimit,
       health: () => this.health(),
       closing: () => flags.closing,
@@ -303,6 +336,7 @@ class ProxyService implements ReencryptionProxy {
     try {
       await server.listen({ host: this.#init.host, port: this.#port })
     } catch (err) {
+      await anchorer?.stop()
       await Promise.allSettled([
         pool.close(),
         receipts === this.#memoryReceipts ? undefined : receipts.close(),
@@ -312,7 +346,38 @@ class ProxyService implements ReencryptionProxy {
     }
     const address = server.server.address()
     if (address !== null && typeof address === 'object') this.#port = address.port
-    this.#running = { flags, server, pool, receipts }
+    this.#running = { flags, server, pool, receipts, anchorer }
+  }
+
+  /** The anchoring loop, when the operator gave a wallet client. */
+  async #startAnchorer(): Promise<Anchorer | undefined> {
+    const { walletClient } = this.#components
+    if (walletClient === undefined) return undefined
+    this.#anchorer ??= new Anchorer(
+      {
+        maxReceipts: this.#init.anchorMaxReceipts,
+        intervalMs: this.#init.anchorIntervalMs,
+        dir: this.#init.receiptsDir,
+      },
+      {
+        walletClient,
+        publicClient: this.#components.publicClient,
+        addresses: this.#components.addresses,
+        domain: this.#domain(),
+        receipts: () => this.#receiptLog!.entries(),
+        logger: this.#components.logger,
+      },
+    )
+    await this.#anchorer.start()
+    return this.#anchorer
+  }
+
+  async anchorReceipts(): Promise<{ root: Hex; count: number }[]> {
+    return (await this.#running?.anchorer?.anchorNow()) ?? []
+  }
+
+  #domain(): ProtocolDomain {
+    return { chainId: this.#chainId!, verifyingContract: this.#components.addresses.consentRegistry }
   }
 
   async #stop(): Promise<void> {
@@ -322,6 +387,7 @@ class ProxyService implements ReencryptionProxy {
     running.flags.closing = true
     await running.server.close()
     await this.#index.stop()
+    await running.anchorer?.stop()
     await running.pool.close()
     if (running.receipts !== this.#memoryReceipts) await running.receipts.close()
   }
@@ -335,11 +401,8 @@ class ProxyService implements ReencryptionProxy {
     }
   }
 
-  #context(pool: WorkerPool, receipts: ReceiptLog): AccessContext {
-    const domain: ProtocolDomain = {
-      chainId: this.#chainId!,
-      verifyingContract: this.#components.addresses.consentRegistry,
-    }
+  #context(pool: WorkerPool, receipts: ReceiptLog, anchorer: Anchorer | undefined): AccessContext {
+    const domain = this.#domain()
     return {
       self: this.address,
       domain,
@@ -353,6 +416,8 @@ class ProxyService implements ReencryptionProxy {
       documents: this.#documents,
       pool,
       receipts,
+      anchors: anchorer,
+      onReceipt: anchorer === undefined ? undefined : () => anchorer.noteReceipt(),
       freshnessSeconds: this.#init.freshnessSeconds,
       maxClockSkewSeconds: this.#init.maxClockSkewSeconds,
       fetchTimeoutMs: this.#init.fetchTimeoutMs,

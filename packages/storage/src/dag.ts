@@ -1,10 +1,11 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import * as dagPb from '@ipld/dag-pb'
 import { UnixFS } from 'ipfs-unixfs'
+import { base64 } from 'multiformats/bases/base64'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { MalformedBlockError, UnsupportedCodecError } from './errors.ts'
-import { cidLabel } from './verify.ts'
+import { bytesEqual, cidLabel } from './verify.ts'
 
 export const DAG_PB = dagPb.code
 export const DAG_CBOR = dagCbor.code
@@ -46,7 +47,7 @@ export function decodeDagCbor<T = unknown>(cid: CID, bytes: Uint8Array): T {
   // DAG-CBOR has one encoding per value (map keys sorted, shortest lengths). The decoder checks the lengths
   // but not the key order, so a block with its keys reordered would decode to the value of a block with
   // another CID: that block is refused.
-  if (!Buffer.from(again).equals(bytes)) {
+  if (!bytesEqual(again, bytes)) {
     throw new MalformedBlockError({
       cid: cidLabel(cid),
       format: 'dag-cbor',
@@ -117,7 +118,7 @@ export async function* walkDag(
   while (stack.length > 0) {
     signal?.throwIfAborted()
     const cid = stack.pop()!
-    const key = `${cid.code}:${Buffer.from(cid.multihash.bytes).toString('base64')}`
+    const key = `${cid.code}:${base64.baseEncode(cid.multihash.bytes)}`
     if (seen.has(key)) continue
     seen.add(key)
     if (isInline(cid)) continue

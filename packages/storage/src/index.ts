@@ -17,62 +17,14 @@
  * const cid = await storage.putBytes(new TextEncoder().encode('hello world'))
  * console.log(cid.toString()) // bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e
  * for await (const chunk of storage.get(cid)) process.stdout.write(chunk)
- * await storage.stop()
+ * await storage.stop() // or `await using storage = …`
  * ```
  */
+import { nodePlatform } from './node-platform.ts'
 import { HeliaStorage } from './storage.ts'
 import type { Storage, StorageInit } from './types.ts'
 
-export { CID } from 'multiformats/cid'
-export {
-  BaseError,
-  type BaseErrorParameters,
-  BlockVerificationError,
-  type BlockVerificationErrorType,
-  CarImportError,
-  type CarImportErrorType,
-  InvalidCidError,
-  type InvalidCidErrorType,
-  InvalidGatewayError,
-  type InvalidGatewayErrorType,
-  MalformedBlockError,
-  type MalformedBlockErrorType,
-  NotAFileError,
-  type NotAFileErrorType,
-  NotAnEnvelopeError,
-  type NotAnEnvelopeErrorType,
-  NotFoundError,
-  type NotFoundErrorType,
-  PinnedDagIncompleteError,
-  type PinnedDagIncompleteErrorType,
-  StorageClosedError,
-  type StorageClosedErrorType,
-  StorageLockedError,
-  type StorageLockedErrorType,
-  UnsupportedCodecError,
-  type UnsupportedCodecErrorType,
-  UnverifiableCidError,
-  type UnverifiableCidErrorType,
-} from './errors.ts'
-export { DEFAULT_PROFILE, type ImportProfile, PROFILES } from './profiles.ts'
-export type {
-  CidLike,
-  ExportCarOptions,
-  GcOptions,
-  GcResult,
-  GetOptions,
-  ImportCarOptions,
-  NetworkInit,
-  OperationOptions,
-  PinOptions,
-  ProgressOf,
-  PutEnvelopeOptions,
-  PutOptions,
-  StatResult,
-  Storage,
-  StorageInit,
-  StorageProgressEvent,
-} from './types.ts'
+export * from './public.ts'
 
 /**
  * Creates a storage and (unless `start: false`) starts it.
@@ -82,10 +34,14 @@ export type {
  *   the listed addresses are listened on and only the listed peers are dialled.
  * - `gateways: [url…]`: missing blocks are read from these trustless gateways and verified.
  *
+ * Browsers get their own entry (export condition `browser`) with the same interface: memory or IndexedDB
+ * blocks, gateways, libp2p over WebSockets.
+ *
  * @throws {RangeError} for an unknown `profile`.
+ * @throws {TypeError} for `indexedDB` (browsers only).
  */
 export async function createStorage(init: StorageInit = {}): Promise<Storage> {
-  const storage = new HeliaStorage(init)
+  const storage = new HeliaStorage(init, nodePlatform)
   if (init.start !== false) await storage.start()
   return storage
 }

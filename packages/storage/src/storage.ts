@@ -1,5 +1,3 @@
-import { readdir, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
 import { withBitswap } from '@helia/bitswap'
 import { fallbackRouter } from '@helia/fallback-router'
 import type { BlockBroker, Helia, Router } from '@helia/interface'
@@ -13,19 +11,15 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
-import { MemoryBlockstore } from 'blockstore-core'
-import { FsBlockstore } from 'blockstore-fs'
-import { MemoryDatastore } from 'datastore-core'
-import { FsDatastore } from 'datastore-fs'
 import { createHeliaLight } from 'helia'
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
 import { Key } from 'interface-datastore'
 import { exporter } from 'ipfs-unixfs-exporter'
+import type { Libp2pOptions } from 'libp2p'
+import { base64 } from 'multiformats/bases/base64'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import {
@@ -39,7 +33,6 @@ import {
   unixfsOf,
   walkDag,
 } from './dag.ts'
-import { lockDirectory } from './directory-lock.ts'
 import {
   BaseError,
   BlockVerificationError,
@@ -77,17 +70,33 @@ import { assertVerifiableCid, blockMatchesCid, cidLabel, collect, fullDigestSha2
 
 /** The identity multicodec used as a CID's codec: the CID holds its content and nothing decodes it. */
 const IDENTITY_CODEC = 0x00
-const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']
 const DEFAULT_BLOCK_TIMEOUT_MS = 30_000
 const PIN_PREFIX = '/medvault/pins/'
 const DIAL_TIMEOUT_MS = 10_000
 
 type Status = Storage['status']
 
+/**
+ * What differs between Node and browsers: where blocks and the datastore live, how a directory is claimed,
+ * and which libp2p transports exist. Each entry point (index.ts, browser.ts) passes its own, so a browser
+ * bundle never reaches node:fs, blockstore-fs or @libp2p/tcp.
+ */
+export interface Platform {
+  /** The blockstore and datastore for this init (on disk, in IndexedDB or in memory). */
+  stores(init: StorageInit): { blocks: Blockstore; datastore: Datastore }
+  /** Claims the storage's persistent location on start (Node: the directory lock); returns its release. */
+  claim?(init: StorageInit): Promise<(() => Promise<void>) | undefined>
+  /** libp2p transports for `network`. */
+  transports(): NonNullable<Libp2pOptions['transports']>
+  /** Listen addresses when `network.listen` is not given. */
+  defaultListen: string[]
+}
+
 /** The storage behind `createStorage`. Use the `Storage` interface; this class is not exported. */
 export class HeliaStorage implements Storage {
   readonly helia: Helia
   readonly #init: StorageInit
+  readonly #platform: Platform
   readonly #blocks: Blockstore
   readonly #datastore: Datastore
   readonly #local: VerifiedBlockstore
@@ -103,18 +112,15 @@ export class HeliaStorage implements Storage {
   #status: Status = 'stopped'
   #unlockDirectory: (() => Promise<void>) | undefined
 
-  constructor(init: StorageInit) {
+  constructor(init: StorageInit, platform: Platform) {
     this.#init = init
     this.#profile = init.profile ?? DEFAULT_PROFILE
     importerOptions(this.#profile) // refuse an unknown profile now, not at the first put
     this.#blockTimeoutMs = init.blockTimeoutMs ?? DEFAULT_BLOCK_TIMEOUT_MS
-    if (init.directory !== undefined) {
-      this.#blocks = new FsBlockstore(join(init.directory, 'blocks'))
-      this.#datastore = new FsDatastore(join(init.directory, 'datastore'))
-    } else {
-      this.#blocks = new MemoryBlockstore()
-      this.#datastore = new MemoryDatastore()
-    }
+    this.#platform = platform
+    const { blocks, datastore } = platform.stores(init)
+    this.#blocks = blocks
+    this.#datastore = datastore
     const gateways = (init.gateways ?? []).map(gatewayOrigin)
     this.#offline = init.network === undefined && gateways.length === 0
 
@@ -136,10 +142,10 @@ export class HeliaStorage implements Storage {
       helia = withBitswap(
         withLibp2pLight(helia, {
           addresses: {
-            listen: network.listen ?? DEFAULT_LISTEN,
+            listen: network.listen ?? platform.defaultListen,
             ...(network.announce !== undefined ? { announce: network.announce } : {}),
           },
-          transports: [tcp(), webSockets()],
+          transports: platform.transports(),
           connectionEncrypters: [noise()],
           streamMuxers: [yamux()],
           peerDiscovery: [],
@@ -197,13 +203,7 @@ export class HeliaStorage implements Storage {
     if (this.#status !== 'stopped') return
     this.#status = 'starting'
     try {
-      if (this.#init.directory !== undefined) {
-        this.#unlockDirectory = await lockDirectory(this.#init.directory)
-        // Only here, with the directory locked and nothing started, can a temp file be known stale: later
-        // one may belong to a write in flight (a block fetched by a get, a libp2p peer record) that gc's
-        // lock does not cover.
-        await removeStaleTempFiles(this.#init.directory)
-      }
+      this.#unlockDirectory = await this.#platform.claim?.(this.#init)
       await openStore(this.#blocks)
       await openStore(this.#datastore)
       await this.helia.start()
@@ -236,6 +236,10 @@ export class HeliaStorage implements Storage {
       // Last: an import rollback waiting for this lock must see 'stopped' (see importCar).
       release()
     }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop()
   }
 
   async #releaseDirectory(): Promise<void> {
@@ -994,7 +998,8 @@ function pinKey(cid: CID): Key {
 }
 
 function multihashKey(cid: CID): string {
-  return Buffer.from(cid.multihash.bytes).toString('base64')
+  // A map key only: base64 of the multihash, without Node's Buffer (this module also runs in browsers).
+  return base64.baseEncode(cid.multihash.bytes)
 }
 
 function signalOption(signal: AbortSignal | undefined): { signal?: AbortSignal } {
@@ -1044,26 +1049,4 @@ async function openStore(store: unknown): Promise<void> {
 async function closeStore(store: unknown): Promise<void> {
   const s = store as { close?: () => Promise<void> }
   if (typeof s.close === 'function') await s.close()
-}
-
-/**
- * blockstore-fs and datastore-fs write through `steno`: bytes go to `.<name>.tmp` beside the target, then a
- * rename puts them in place, so a crash never leaves a torn block under its real name. It can leave the
- * temp file, which nothing else removes: `start()` does.
- */
-async function removeStaleTempFiles(directory: string): Promise<void> {
-  for (const sub of ['blocks', 'datastore']) {
-    let entries: string[]
-    try {
-      entries = await readdir(join(directory, sub), { recursive: true })
-    } catch {
-      continue
-    }
-    for (const entry of entries) {
-      const base = entry.split('/').pop() ?? ''
-      if (base.startsWith('.') && base.endsWith('.tmp')) {
-        await unlink(join(directory, sub, entry)).catch(() => {})
-      }
-    }
-  }
 }

@@ -29,9 +29,18 @@ export interface StorageInit {
    * libp2p key) on disk. Without it everything is in memory and gone on `stop()`.
    */
   directory?: string
+  /**
+   * Browser entry only: keep blocks and the datastore in IndexedDB, in two databases named
+   * `<indexedDB>/blocks` and `<indexedDB>/datastore` (blockstore-idb, datastore-idb). Without it the browser
+   * storage is in memory. The Node entry refuses it (use `directory`), as the browser entry refuses `directory`.
+   */
+  indexedDB?: string
   /** Import profile for `putBytes`/`putStream`. @default 'unixfs-v1-2025' */
   profile?: ImportProfile
-  /** Join the IPFS network over libp2p (TCP + WebSockets, noise, yamux, bitswap). Off by default. */
+  /**
+   * Join the IPFS network over libp2p (noise, yamux, bitswap; TCP and WebSockets in Node, WebSockets only
+   * in browsers, which can only dial). Off by default.
+   */
   network?: NetworkInit
   /**
    * Trustless HTTP gateways (`https://trustless-gateway.link`, a medvault-node, a Kubo gateway) to read
@@ -140,6 +149,8 @@ export interface Storage extends Startable {
   start(): Promise<void>
   /** Stops libp2p and Helia and closes the stores. Idempotent; operations then throw `StorageClosedError`. */
   stop(): Promise<void>
+  /** `stop()`, so that `await using storage = await createStorage()` stops it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>
   readonly status: 'stopped' | 'starting' | 'started' | 'stopping'
   /** The Helia node underneath (an escape hatch: blocks written through it bypass pins and the gc lock). */
   readonly helia: Helia

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import type { CID } from 'multiformats/cid'
 import type { MultihashHasher } from 'multiformats/hashes/interface'
 import { sha256 } from 'multiformats/hashes/sha2'
@@ -94,7 +93,7 @@ export async function assertVerifiableCid(cid: CID, getHasher: HasherLookup): Pr
 /**
  * True when `bytes` hash to exactly the digest in `cid` (identity: are exactly that digest). Throws
  * {@link UnverifiableCidError} for a CID no block can match (see {@link assertVerifiableCid}). sha2-256 goes
- * through node:crypto (the fast path).
+ * through multiformats' hasher: node:crypto in Node, WebCrypto (`crypto.subtle`) in browsers.
  */
 export async function blockMatchesCid(
   cid: CID,
@@ -105,11 +104,18 @@ export async function blockMatchesCid(
   const expected = cid.multihash.digest
   const actual =
     verifier.kind === 'sha2-256'
-      ? createHash('sha256').update(bytes).digest()
+      ? (await sha256.digest(bytes)).digest
       : verifier.kind === 'identity'
         ? bytes
         : (await verifier.hasher.digest(bytes)).digest
-  return actual.byteLength === expected.byteLength && Buffer.from(expected).equals(actual)
+  return bytesEqual(expected, actual)
+}
+
+/** Byte equality without Node's Buffer (this module also runs in browsers). */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /**

@@ -1,0 +1,61 @@
+import { readdir, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { MemoryBlockstore } from 'blockstore-core'
+import { FsBlockstore } from 'blockstore-fs'
+import { MemoryDatastore } from 'datastore-core'
+import { FsDatastore } from 'datastore-fs'
+import { lockDirectory } from './directory-lock.ts'
+import type { Platform } from './storage.ts'
+
+/** Node: blocks and the datastore on disk under `directory` (locked while open) or in memory; TCP and WebSockets. */
+export const nodePlatform: Platform = {
+  stores(init) {
+    if (init.indexedDB !== undefined) {
+      throw new TypeError(
+        'createStorage: `indexedDB` is for browsers; in Node keep blocks on disk with `directory`.',
+      )
+    }
+    if (init.directory !== undefined) {
+      return {
+        blocks: new FsBlockstore(join(init.directory, 'blocks')),
+        datastore: new FsDatastore(join(init.directory, 'datastore')),
+      }
+    }
+    return { blocks: new MemoryBlockstore(), datastore: new MemoryDatastore() }
+  },
+  async claim(init) {
+    if (init.directory === undefined) return undefined
+    const unlock = await lockDirectory(init.directory)
+    // Only here, with the directory locked and nothing started, can a temp file be known stale: later one
+    // may belong to a write in flight (a block fetched by a get, a libp2p peer record) that gc's lock does
+    // not cover.
+    await removeStaleTempFiles(init.directory)
+    return unlock
+  },
+  transports: () => [tcp(), webSockets()],
+  defaultListen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'],
+}
+
+/**
+ * blockstore-fs and datastore-fs write through `steno`: bytes go to `.<name>.tmp` beside the target, then a
+ * rename puts them in place, so a crash never leaves a torn block under its real name. It can leave the
+ * temp file, which nothing else removes: `start()` does.
+ */
+async function removeStaleTempFiles(directory: string): Promise<void> {
+  for (const sub of ['blocks', 'datastore']) {
+    let entries: string[]
+    try {
+      entries = await readdir(join(directory, sub), { recursive: true })
+    } catch {
+      continue
+    }
+    for (const entry of entries) {
+      const base = entry.split('/').pop() ?? ''
+      if (base.startsWith('.') && base.endsWith('.tmp')) {
+        await unlink(join(directory, sub, entry)).catch(() => {})
+      }
+    }
+  }
+}

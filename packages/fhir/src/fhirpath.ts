@@ -380,6 +380,11 @@ function parseFastPath(expression: string): FastPath | undefined {
   return { start, where, members }
 }
 
+/** Whether an expression is walked on the tree directly rather than by fhirpath.js. */
+export function hasFastPath(expression: string): boolean {
+  return parseFastPath(expression) !== undefined
+}
+
 function selectFast(path: FastPath, resource: ElementNode): ElementNode[] {
   let current: ElementNode[]
   if (path.start === undefined) {

@@ -5,12 +5,36 @@
  *
  * @module
  */
-import { type GrantListing, getEmergencyAccesses, getGrants, getRecordVersions } from '@medvault/chain'
-import { type Hash, type Hex, parseAbiItem } from 'viem'
+import {
+  type GrantListing,
+  getEmergencyAccesses,
+  getGrants,
+  getProxy,
+  getProxySet,
+  getRecordVersions,
+  verifyReceiptInclusion,
+  verifyReceiptProof,
+} from '@medvault/chain'
+import {
+  ALL_RECORDS,
+  MAX_RECEIPTS_PER_ANSWER,
+  MAX_RECEIPTS_RESPONSE_BYTES,
+  type ProtocolDomain,
+  parseReceiptsResponseBody,
+  type ReceiptWithAnchor,
+  randomNonce,
+  receiptHash,
+  receiptsQueryParams,
+  receiptsQueryTypedData,
+  verifyReceipt,
+} from '@medvault/protocol'
+import { type Address, type Hash, type Hex, isAddressEqual, parseAbiItem } from 'viem'
 import { cidFromHex } from './content.ts'
 import type { VaultContext } from './context.ts'
+import { ProxyError } from './errors.ts'
 import { covers, parseGrantId, recordChainTag, toGrant } from './grants.ts'
 import { parseRecordId } from './options.ts'
+import { displayEndpoint, endpointBase } from './proxy-client.ts'
 import type { AuditEntry, CallOptions } from './types.ts'
 
 export interface AuditListOptions extends CallOptions {
@@ -169,13 +193,14 @@ export class Audit {
       })
     }
 
-    // Reads, from the proxies' receipts.
-    if (this.#reads !== undefined && grantIds.length > 0) {
-      const reads = await this.#reads(
-        ctx,
-        { records: recordFilter === undefined ? undefined : [recordFilter], grants: grantIds },
-        signal,
-      )
+    // Reads, from the proxies' receipts: over HTTP from every proxy of the grants' proxy sets, unless a
+    // source was given (createLocalNetwork reads its proxies in process).
+    if (grantIds.length > 0) {
+      const filter = { records: recordFilter === undefined ? undefined : [recordFilter], grants: grantIds }
+      const reads =
+        this.#reads === undefined
+          ? await readsOverHttp(ctx, filter, [...new Set(listings.map((l) => l.proxySetId))], signal)
+          : await this.#reads(ctx, filter, signal)
       entries.push(...reads)
     }
     return entries.sort((a, b) => {
@@ -203,4 +228,172 @@ class BlockTimes {
     }
     return time
   }
+}
+
+type ReadEntry = Extract<AuditEntry, { kind: 'read' }>
+
+/**
+ * The reads under the given grants, from `GET /v1/receipts` of every proxy in the grants' proxy sets: one
+ * query per proxy signed by this account (the grantor), paged by time. Each receipt counts only if the proxy
+ * asked signed it; it is `anchored` only if its proof leads to a root that proxy anchored on chain. A proxy
+ * that does not answer fails the call with its {@link ProxyError}: an audit trail missing a proxy's reads is
+ * not passed off as complete.
+ */
+async function readsOverHttp(
+  ctx: VaultContext,
+  filter: { records: Hex[] | undefined; grants: Hex[] },
+  proxySets: number[],
+  signal: AbortSignal | undefined,
+): Promise<ReadEntry[]> {
+  const domain: ProtocolDomain = { chainId: ctx.chainId, verifyingContract: ctx.addresses.consentRegistry }
+  const members = new Set<Address>()
+  for (const setId of proxySets) {
+    for (const m of await getProxySet(ctx.publicClient, { addresses: ctx.addresses, setId })) members.add(m)
+  }
+  const grants = new Set(filter.grants.map((g) => g.toLowerCase()))
+  const records = filter.records === undefined ? [ALL_RECORDS] : filter.records
+  const out: ReadEntry[] = []
+  for (const proxy of members) {
+    const registered = await getProxy(ctx.publicClient, { addresses: ctx.addresses, operator: proxy })
+    if (registered === undefined || registered.retired) continue
+    for (const recordId of records) {
+      for (const { receipt, signature, anchor } of await receiptsOf(
+        ctx,
+        domain,
+        proxy,
+        registered.endpoint,
+        recordId,
+        signal,
+      )) {
+        if (!grants.has(receipt.grantId.toLowerCase()) || !isAddressEqual(receipt.proxy, proxy)) continue
+        try {
+          await verifyReceipt({ domain, receipt, signature, proxy })
+        } catch {
+          continue
+        }
+        const hash = receiptHash(domain, receipt)
+        const anchored =
+          anchor !== undefined &&
+          verifyReceiptProof({ root: anchor.root, receiptHash: hash, proof: anchor.proof }) &&
+          (await verifyReceiptInclusion(ctx.publicClient, {
+            addresses: ctx.addresses,
+            proxy,
+            root: anchor.root,
+            receiptHash: hash,
+            proof: anchor.proof,
+          }))
+        out.push({
+          kind: 'read',
+          grantId: receipt.grantId,
+          recordId: receipt.recordId,
+          reader: receipt.requester,
+          proxy,
+          at: receipt.at,
+          receiptHash: hash,
+          anchored,
+        })
+      }
+    }
+  }
+  return out
+}
+
+/** Every receipt one proxy holds for this grantor (and record), following pages by time. */
+async function receiptsOf(
+  ctx: VaultContext,
+  domain: ProtocolDomain,
+  proxy: Address,
+  endpoint: string,
+  recordId: Hex,
+  signal: AbortSignal | undefined,
+): Promise<ReceiptWithAnchor[]> {
+  const shown = displayEndpoint(endpoint)
+  const fail = (code: string, status?: number, cause?: unknown) =>
+    new ProxyError({ proxy, endpoint: shown, code, ...(status === undefined ? {} : { status }) }, { cause })
+  const base = endpointBase(endpoint)
+  if (base === undefined) throw fail('no_endpoint')
+  const all: ReceiptWithAnchor[] = []
+  const seen = new Set<Hex>()
+  let after = 0
+  for (;;) {
+    const query = {
+      proxy,
+      grantor: ctx.address,
+      recordId,
+      after,
+      issuedAt: Math.floor(Date.now() / 1000),
+      nonce: randomNonce(),
+    }
+    const signature = await ctx.walletClient.signTypedData({
+      account: ctx.walletClient.account,
+      ...receiptsQueryTypedData(domain, query),
+    })
+    const timeout = AbortSignal.timeout(ctx.proxyTimeoutMs)
+    const attempt = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
+    let status: number
+    let text: string
+    try {
+      const response = await (ctx.fetch ?? fetch)(
+        `${base}/v1/receipts?${new URLSearchParams(receiptsQueryParams(query, signature))}`,
+        { headers: { accept: 'application/json' }, signal: attempt, redirect: 'error' },
+      )
+      status = response.status
+      text = await readBounded(response, MAX_RECEIPTS_RESPONSE_BYTES)
+    } catch (cause) {
+      if (signal?.aborted) throw signal.reason
+      throw fail('unreachable', undefined, cause)
+    }
+    if (status !== 200) throw fail(errorCode(text), status)
+    let page: ReceiptWithAnchor[]
+    try {
+      page = parseReceiptsResponseBody(text)
+    } catch (cause) {
+      throw fail('bad_response', status, cause)
+    }
+    for (const r of page) {
+      const hash = receiptHash(domain, r.receipt)
+      if (seen.has(hash) || r.receipt.at <= after) continue
+      seen.add(hash)
+      all.push(r)
+    }
+    if (page.length < MAX_RECEIPTS_PER_ANSWER) return all
+    const last = Math.max(...page.map((r) => r.receipt.at))
+    // A page that does not move forward in time would ask the same page forever.
+    if (last <= after) return all
+    after = last
+  }
+}
+
+function errorCode(text: string): string {
+  try {
+    const code = (JSON.parse(text) as { error?: { code?: unknown } })?.error?.code
+    if (typeof code === 'string' && /^[a-z][a-z0-9_]{0,47}$/.test(code)) return code
+  } catch {}
+  return 'http_error'
+}
+
+/** The body as text, refusing more than `max` bytes. */
+async function readBounded(response: Response, max: number): Promise<string> {
+  if (response.body === null) return ''
+  const reader = response.body.getReader()
+  const chunks: Uint8Array[] = []
+  let length = 0
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      length += value.length
+      if (length > max) throw new RangeError(`response larger than ${max} bytes`)
+      chunks.push(value)
+    }
+  } finally {
+    await reader.cancel().catch(() => {})
+  }
+  const bytes = new Uint8Array(length)
+  let offset = 0
+  for (const c of chunks) {
+    bytes.set(c, offset)
+    offset += c.length
+  }
+  return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
 }

@@ -2,7 +2,7 @@
  * The re-encryption proxy as an operator runs it: `medvault-node init` with an imported (funded devnet)
  * key, `proxy register` on chain from the command line, `start` with the proxy service as a child process,
  * and a doctor's SDK vault reading a patient's record through that proxy (a 1-of-1 proxy set), with every
- * cfrag and receipt verified by the SDK. Then a second `proxy register` updates the entry, and SIGTERM stops
+ * cfrag and receipt verified by the SDK; the read's receipt is anchored on chain by the node. Then a second `proxy register` updates the entry, and SIGTERM stops
  * the node cleanly.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -81,6 +81,12 @@ test('default: init, proxy register, start with the proxy service; a doctor read
   const expectedKey = getPublicKey(deriveKeysFromPrivateKey(hexToBytes(operatorKey)).eciesSecretKey)
   expect(onChain?.publicKey).toBe(bytesToHex(expectedKey))
 
+  // Anchor every receipt at once (operators usually batch by the thousand or by the hour).
+  const configPath = join(repo, 'config.json')
+  const config = JSON.parse(await readFile(configPath, 'utf8'))
+  config.proxy = { ...config.proxy, anchor: { maxReceipts: 1, intervalSeconds: 3600 } }
+  await writeFile(configPath, JSON.stringify(config))
+
   daemon = startDaemon(
     repo,
     httpPort,
@@ -113,6 +119,21 @@ test('default: init, proxy register, start with the proxy service; a doctor read
   })
   const read = await world.doctor.records.get(rec.id, { purpose: 'TREAT' })
   expect(JSON.parse(new TextDecoder().decode(read))).toEqual(content)
+
+  // The receipt of that read is anchored on chain by the node's operator key.
+  const anchorsFile = join(repo, 'state', 'receipts', 'anchors.ndjson')
+  let anchored: { root: `0x${string}`; tx: string } | undefined
+  for (let i = 0; i < 300 && anchored === undefined; i++) {
+    const text = await readFile(anchorsFile, 'utf8').catch(() => '')
+    anchored = text
+      .split('\n')
+      .filter((l) => l.includes('"anchored"'))
+      .map((l) => JSON.parse(l))[0]
+    if (anchored === undefined) await new Promise((r) => setTimeout(r, 100))
+  }
+  expect(anchored?.tx).toMatch(/^0x[0-9a-f]{64}$/)
+  const onChainAnchor = await world.devnet.publicClient.getAnchor({ proxy: operator, root: anchored!.root })
+  expect(onChainAnchor.count).toBe(1)
 
   const metrics = await (await fetch(`${daemon.url}/metrics`)).text()
   expect(metrics).toMatch(/^medvault_reencryptions_total [1-9]/m)

@@ -64,7 +64,13 @@ export interface NodeConfig {
         pollingIntervalMs: number
       }
     | undefined
-  proxy: { host: string; port: number; workers: number }
+  proxy: {
+    host: string
+    port: number
+    workers: number
+    /** Anchor receipts' Merkle roots on chain (the operator pays the gas), or `false`. */
+    anchor: { maxReceipts: number; intervalSeconds: number } | false
+  }
   pinning: { maxPendingPerToken: number; concurrency: number; attempts: number }
   follower: { maxRecordBytes: number }
   replication: { remotes: RemoteService[]; intervalMs: number }
@@ -83,7 +89,11 @@ export interface NodeConfigFile {
     blockTimeoutMs?: number
   }
   chain?: { rpc?: string; addresses?: string; confirmations?: number; pollingIntervalMs?: number }
-  proxy?: { http?: string; workers?: number }
+  proxy?: {
+    http?: string
+    workers?: number
+    anchor?: false | { maxReceipts?: number; intervalSeconds?: number }
+  }
   pinning?: { maxPendingPerToken?: number; concurrency?: number; attempts?: number }
   follower?: { maxRecordBytes?: number }
   replication?: {
@@ -292,7 +302,31 @@ export async function loadConfig(
     services,
     storage: { listen: listen ?? [], announce, peers: peers ?? [], gateways, blockTimeoutMs },
     chain,
-    proxy: { ...proxyHttp, workers: int(file.proxy?.workers, 2, 1, 64, 'proxy.workers', problems) },
+    proxy: {
+      ...proxyHttp,
+      workers: int(file.proxy?.workers, 2, 1, 64, 'proxy.workers', problems),
+      anchor:
+        file.proxy?.anchor === false
+          ? false
+          : {
+              maxReceipts: int(
+                file.proxy?.anchor?.maxReceipts,
+                1000,
+                1,
+                65_536,
+                'proxy.anchor.maxReceipts',
+                problems,
+              ),
+              intervalSeconds: int(
+                file.proxy?.anchor?.intervalSeconds,
+                3600,
+                1,
+                604_800,
+                'proxy.anchor.intervalSeconds',
+                problems,
+              ),
+            },
+    },
     pinning: {
       maxPendingPerToken: int(
         file.pinning?.maxPendingPerToken,

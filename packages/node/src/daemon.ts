@@ -14,8 +14,17 @@
 import { join } from 'node:path'
 import { deriveKeysFromPrivateKey } from '@medvault/crypto'
 import { createStorage, type Storage } from '@medvault/storage'
-import { createPublicClient, type Hex, http } from 'viem'
-import { privateKeyToAddress } from 'viem/accounts'
+import {
+  type Chain,
+  createPublicClient,
+  createWalletClient,
+  type Hex,
+  type HttpTransport,
+  http,
+  type PublicClient,
+} from 'viem'
+import { privateKeyToAccount, privateKeyToAddress } from 'viem/accounts'
+import { getChainId } from 'viem/actions'
 import { type ChainFollower, createChainFollower, FOLLOWER_OWNER } from './chain-follower.ts'
 import { type NodeConfig, REPO_FILES } from './config.ts'
 import { createGateway, type Gateway } from './gateway.ts'
@@ -28,6 +37,8 @@ import { API_OWNER_PREFIX, createPinningService, type PinningService } from './p
 import { createProxy, type ReencryptionProxy } from './proxy.ts'
 import { createReplication, type Replication } from './replication.ts'
 import { createTokenStore } from './token-store.ts'
+
+type NodePublicClient = PublicClient<HttpTransport, Chain | undefined>
 
 export interface DaemonInit {
   config: NodeConfig
@@ -212,10 +223,26 @@ class MedvaultNode implements Daemon {
     return this.#started
   }
 
-  #publicClient() {
+  #publicClient(): NodePublicClient {
     return createPublicClient({
       transport: http(this.#config.chain!.rpc, { retryCount: 2, timeout: 15_000 }),
       pollingInterval: this.#config.chain!.pollingIntervalMs,
+    })
+  }
+
+  /** The operator's wallet on the configured chain, for anchoring receipts (it signs and pays the gas). */
+  async #walletClient(publicClient: NodePublicClient, key: Hex) {
+    const chain = this.#config.chain!
+    const id = await getChainId(publicClient)
+    return createWalletClient({
+      account: privateKeyToAccount(key),
+      transport: http(chain.rpc, { retryCount: 2, timeout: 15_000 }),
+      chain: {
+        id,
+        name: `chain ${id}`,
+        nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+        rpcUrls: { default: { http: [chain.rpc] } },
+      },
     })
   }
 
@@ -233,6 +260,8 @@ class MedvaultNode implements Daemon {
     if (this.#config.services.includes('proxy')) {
       const chain = this.#config.chain!
       const key = this.#operatorKey!
+      const anchor = this.#config.proxy.anchor
+      const publicClient = this.#publicClient()
       this.#proxy = await createProxy(
         {
           account: key,
@@ -244,13 +273,15 @@ class MedvaultNode implements Daemon {
           workers: this.#config.proxy.workers,
           confirmations: chain.confirmations,
           pollingInterval: chain.pollingIntervalMs,
+          ...(anchor === false ? {} : { anchor }),
         },
         {
-          publicClient: this.#publicClient(),
+          publicClient,
           storage,
           addresses: chain.addresses,
           deployBlock: chain.deployBlock,
           logger: this.#proxyLogger(),
+          ...(anchor === false ? {} : { walletClient: await this.#walletClient(publicClient, key) }),
         },
       )
     }

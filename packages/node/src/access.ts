@@ -86,6 +86,7 @@ import {
   NotGranteeError,
   NotInProxySetError,
   PurposeMismatchRefusalError,
+  RateLimitedError,
   RecordOutOfScopeRefusalError,
   ReplayedAccessRequestError,
   StaleAccessRequestError,
@@ -95,6 +96,7 @@ import {
   WrongProxyError,
 } from './errors.ts'
 import type { GrantIndex, IndexedGrant, IndexedRecord } from './grant-index.ts'
+import type { TokenBuckets } from './rate-limit.ts'
 import type { ReceiptLog } from './receipt-log.ts'
 import type { ReplayCache } from './replay-cache.ts'
 import type { WorkerPool } from './worker-pool.ts'
@@ -121,6 +123,8 @@ export interface AccessContext {
   receipts: ReceiptLog
   /** Inclusion proofs of anchored receipts; absent when this proxy does not anchor. */
   anchors?: ReceiptAnchors | undefined
+  /** Per-requester buckets (by recovered address), taken right after the signature is checked. */
+  requesterLimit?: TokenBuckets | undefined
   /** Told after each receipt is written (the anchoring loop counts them). */
   onReceipt?: (() => void) | undefined
   freshnessSeconds: number
@@ -134,6 +138,7 @@ export interface AccessContext {
 export async function answerAccessRequest(ctx: AccessContext, body: unknown): Promise<AccessResponseBody> {
   const { request, signature } = parseRequest(body)
   const signer = await authenticate(ctx, request, signature)
+  limitRequester(ctx, signer)
   checkFresh(ctx, request)
   const grant = await lookupGrant(ctx, request.grantId)
   checkGrantTerms(grant, request, signer)
@@ -189,6 +194,12 @@ async function authenticate(ctx: AccessContext, request: AccessRequest, signatur
       cause: err,
     })
   }
+}
+
+/** One token of the signer's bucket: a valid signature costs a flooder an account, not just a socket. */
+export function limitRequester(ctx: AccessContext, signer: Address): void {
+  const wait = ctx.requesterLimit?.take(signer.toLowerCase()) ?? 0
+  if (wait > 0) throw new RateLimitedError({ by: 'requester', retryAfterSeconds: wait })
 }
 
 function checkFresh(ctx: AccessContext, request: AccessRequest): void {

@@ -16,10 +16,12 @@ import {
   MalformedAccessRequestError,
   ProxyRefusalError,
   ProxyShuttingDownError,
+  RateLimitedError,
   RequestBodyTooLargeError,
   RouteNotFoundError,
   UnsupportedMediaTypeError,
 } from './errors.ts'
+import type { TokenBuckets } from './rate-limit.ts'
 import { answerReceiptsQuery, authenticateReceiptsQuery } from './receipts-route.ts'
 
 /** What `GET /v1/health` answers. */
@@ -44,6 +46,8 @@ export interface ServerInit {
   /** True once `stop()` began: requests still arriving on open connections get 503 shutting_down. */
   closing: () => boolean
   logger?: ProxyLogger | undefined
+  /** Per-IP buckets, taken before a body is read or a signature checked; absent: no per-IP limit. */
+  ipLimit?: TokenBuckets | undefined
 }
 
 /** A Fastify instance with the proxy's routes (not listening). */
@@ -58,8 +62,13 @@ export function buildServer(ctx: AccessContext, init: ServerInit): FastifyInstan
     // Refused by the onRequest hook below instead, in the proxy's own error format.
     return503OnClosing: false,
   })
-  app.addHook('onRequest', async () => {
+  app.addHook('onRequest', async (request) => {
     if (init.closing()) throw new ProxyShuttingDownError()
+    // Before the body is read and before any signature is checked: a flood costs the proxy a map lookup.
+    if (init.ipLimit !== undefined && request.url !== '/v1/health') {
+      const wait = init.ipLimit.take(request.ip)
+      if (wait > 0) throw new RateLimitedError({ by: 'ip', retryAfterSeconds: wait })
+    }
   })
   // While stopping, every answer closes its connection: a keep-alive connection that was busy when close()
   // began would otherwise hold the server open until its idle timeout.
@@ -96,6 +105,7 @@ export function buildServer(ctx: AccessContext, init: ServerInit): FastifyInstan
     const refusal = toRefusal(error, init.bodyLimit)
     if (refusal.status >= 500) init.logger?.error?.('failed', { code: refusal.code, error: describe(error) })
     else init.logger?.info?.('refused', { code: refusal.code })
+    if (refusal instanceof RateLimitedError) reply.header('retry-after', String(refusal.retryAfterSeconds))
     reply.code(refusal.status).header('cache-control', 'no-store').send(errorBody(refusal))
   })
   return app

@@ -29,6 +29,7 @@ import { Anchorer } from './anchors.ts'
 import { InvalidProxyInitError } from './errors.ts'
 import { createGrantIndex, type GrantIndex } from './grant-index.ts'
 import { buildServer, type ProxyHealth, type ProxyLogger } from './http.ts'
+import { createTokenBuckets, type RateLimit, type TokenBuckets } from './rate-limit.ts'
 import {
   fileReceiptLog,
   memoryReceiptLog,
@@ -79,6 +80,18 @@ export interface ProxyInit {
    * (default 1000), and at least every `intervalSeconds` while any wait (default 3600).
    */
   anchor?: { maxReceipts?: number | undefined; intervalSeconds?: number | undefined } | undefined
+  /**
+   * Token-bucket rate limits, answered 429 `rate_limited` with `Retry-After`: per client IP before anything
+   * is read (default 100/s, burst 200), and per requester address recovered from a valid signature (default
+   * 20/s, burst 40). `false` turns one off. Behind a reverse proxy every client has the proxy's IP: set
+   * the per-IP limit accordingly.
+   */
+  rateLimit?:
+    | {
+        ip?: RateLimit | false | undefined
+        requester?: RateLimit | false | undefined
+      }
+    | undefined
   /** Start listening in `createProxy`. Default true. */
   start?: boolean | undefined
 }
@@ -168,6 +181,8 @@ interface CheckedInit {
   fetchTimeoutMs: number
   anchorMaxReceipts: number
   anchorIntervalMs: number
+  ipLimit: RateLimit | undefined
+  requesterLimit: RateLimit | undefined
 }
 
 function checkInit(init: ProxyInit): CheckedInit {
@@ -194,7 +209,22 @@ function checkInit(init: ProxyInit): CheckedInit {
     fetchTimeoutMs: int('fetchTimeoutMs', init.fetchTimeoutMs, 10_000, 1, 600_000),
     anchorMaxReceipts: int('anchor.maxReceipts', init.anchor?.maxReceipts, 1000, 1, 65_536),
     anchorIntervalMs: int('anchor.intervalSeconds', init.anchor?.intervalSeconds, 3600, 1, 604_800) * 1000,
+    ipLimit: rateLimit('rateLimit.ip', init.rateLimit?.ip, { perSecond: 100, burst: 200 }),
+    requesterLimit: rateLimit('rateLimit.requester', init.rateLimit?.requester, { perSecond: 20, burst: 40 }),
   }
+}
+
+function rateLimit(setting: string, value: RateLimit | false | undefined, fallback: RateLimit) {
+  if (value === false) return undefined
+  const limit = value ?? fallback
+  const ok = (n: unknown, max: number) => typeof n === 'number' && Number.isFinite(n) && n > 0 && n <= max
+  if (!ok(limit?.perSecond, 1_000_000) || !ok(limit?.burst, 1_000_000) || limit.burst < 1) {
+    throw new InvalidProxyInitError({
+      setting,
+      expected: '{ perSecond, burst } with positive numbers (burst at least 1), or false',
+    })
+  }
+  return { perSecond: limit.perSecond, burst: limit.burst }
 }
 
 function toAccount(account: LocalAccount | Hex): LocalAccount {
@@ -242,6 +272,8 @@ class ProxyService implements ReencryptionProxy {
   // Kept across stop/start: a request answered before a restart in this process stays answered.
   readonly #replay: ReplayCache = createReplayCache()
   readonly #documents = createDocumentCache()
+  readonly #ipBuckets: TokenBuckets | undefined
+  readonly #requesterBuckets: TokenBuckets | undefined
   readonly #memoryReceipts: ReceiptLog | undefined
   #port: number
   #chainId: number | undefined
@@ -263,6 +295,9 @@ class ProxyService implements ReencryptionProxy {
         expected: 'a wallet client of the operator account (anchors are keyed by their sender)',
       })
     }
+    this.#ipBuckets = init.ipLimit === undefined ? undefined : createTokenBuckets(init.ipLimit)
+    this.#requesterBuckets =
+      init.requesterLimit === undefined ? undefined : createTokenBuckets(init.requesterLimit)
     this.#memoryReceipts = init.receiptsDir === undefined ? memoryReceiptLog() : undefined
     this.#index = createGrantIndex(components.publicClient, {
       addresses: components.addresses,
@@ -332,6 +367,7 @@ class ProxyService implements ReencryptionProxy {
       health: () => this.health(),
       closing: () => flags.closing,
       logger: this.#components.logger,
+      ipLimit: this.#ipBuckets,
     })
     try {
       await server.listen({ host: this.#init.host, port: this.#port })
@@ -417,6 +453,7 @@ class ProxyService implements ReencryptionProxy {
       pool,
       receipts,
       anchors: anchorer,
+      requesterLimit: this.#requesterBuckets,
       onReceipt: anchorer === undefined ? undefined : () => anchorer.noteReceipt(),
       freshnessSeconds: this.#init.freshnessSeconds,
       maxClockSkewSeconds: this.#init.maxClockSkewSeconds,

@@ -24,7 +24,7 @@ import {
   verifyReceiptsQuery,
 } from '@medvault/protocol'
 import { type Address, isAddressEqual } from 'viem'
-import type { AccessContext } from './access.ts'
+import { type AccessContext, limitRequester } from './access.ts'
 import {
   BadSignatureError,
   FutureAccessRequestError,
@@ -62,6 +62,7 @@ export async function authenticateReceiptsQuery(
       cause: err,
     })
   }
+  limitRequester(ctx, query.grantor)
   const now = ctx.now()
   try {
     checkFreshness(query.issuedAt, now, ctx.freshnessSeconds, ctx.maxClockSkewSeconds)

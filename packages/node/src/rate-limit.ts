@@ -1,0 +1,43 @@
+/**
+ * Token buckets per key (an IP address, a recovered requester address): each key may send `burst` requests
+ * at once and `perSecond` on average. The map is bounded: past `maxKeys`, the least recently seen key is
+ * forgotten (it starts again with a full bucket, which only ever favours the client).
+ *
+ * @module
+ */
+
+/** One limit: a bucket of `burst` tokens refilled at `perSecond`. */
+export interface RateLimit {
+  perSecond: number
+  burst: number
+}
+
+export interface TokenBuckets {
+  /** Takes one token for `key`: 0 when granted, else the whole seconds until one is available. */
+  take(key: string, nowMs?: number): number
+  readonly size: number
+}
+
+export function createTokenBuckets(limit: RateLimit, maxKeys = 100_000): TokenBuckets {
+  const buckets = new Map<string, { tokens: number; at: number }>()
+  return {
+    take(key, nowMs = Date.now()) {
+      const known = buckets.get(key)
+      const bucket = known ?? { tokens: limit.burst, at: nowMs }
+      bucket.tokens = Math.min(limit.burst, bucket.tokens + ((nowMs - bucket.at) / 1000) * limit.perSecond)
+      bucket.at = nowMs
+      // Most recently seen last: the first key of the map is the one to forget.
+      buckets.delete(key)
+      buckets.set(key, bucket)
+      if (buckets.size > maxKeys) buckets.delete(buckets.keys().next().value as string)
+      if (bucket.tokens >= 1) {
+        bucket.tokens -= 1
+        return 0
+      }
+      return Math.max(1, Math.ceil((1 - bucket.tokens) / limit.perSecond))
+    },
+    get size() {
+      return buckets.size
+    },
+  }
+}

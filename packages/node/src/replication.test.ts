@@ -11,7 +11,7 @@ import { createStorage, type Storage } from '@medvault/storage'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { createHttpServer, type HttpServer } from './http-server.ts'
 import { createMetrics } from './metrics.ts'
-import { createPinStore, type PinStore } from './pin-store.ts'
+import { createPinStore, type PinRecord, type PinStore } from './pin-store.ts'
 import { createPinner, type Pinner } from './pinner.ts'
 import { createPinningService } from './pinning-service.ts'
 import { createReplication } from './replication.ts'
@@ -80,7 +80,7 @@ test('default: down, unreachable, forgetful remote; every pin ends pinned there;
     await local.storage.putBytes(new TextEncoder().encode('record one'), { pin: false }),
     await local.storage.putBytes(new TextEncoder().encode('record two'), { pin: false }),
   ]
-  const records = []
+  const records: PinRecord[] = []
   for (const [i, cid] of cids.entries()) {
     const r = await local.pins.add({
       owner: 'follower',

@@ -1,0 +1,143 @@
+/**
+ * The SDK in a real browser (headless Chromium): a page bundled by Vite from `@medvault/sdk` and
+ * `@medvault/storage` under the `browser` export condition (so nothing Node-only may be reached) talks to a
+ * real anvil devnet over HTTP (anvil answers CORS) and keeps blocks in the page: in memory for the vault, in
+ * IndexedDB across a storage restart.
+ */
+import { createLocalNetwork, type LocalNetwork } from '@medvault/sdk'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { type BrowserPage, bundle, chromiumPath, openPage } from './harness.ts'
+
+const entry = `
+import { createVault } from '@medvault/sdk'
+import { createStorage } from '@medvault/storage'
+import { http } from 'viem'
+
+const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
+const describeError = (err) => ({ name: err?.name, message: String(err?.message ?? err) })
+
+// The owner path, all in the page: a vault from a private key over HTTP to anvil, a memory storage.
+globalThis.ownerRoundTrip = async ({ rpcUrl, addresses, deployBlock, privateKey, content }) => {
+  try {
+    let kept
+    let result
+    {
+      await using storage = await createStorage()
+      kept = storage
+      const vault = await createVault({
+        account: privateKey,
+        chain: { transport: http(rpcUrl), addresses, deployBlock: BigInt(deployBlock) },
+        storage,
+      })
+      const bytes = Uint8Array.from(content)
+      const rec = await vault.records.put(bytes, { mediaType: 'application/octet-stream' })
+      const back = await vault.records.get(rec.id)
+      result = { id: rec.id, owner: rec.owner, size: rec.size, sent: hex(bytes), back: hex(back) }
+    }
+    return { ...result, status: kept.status }
+  } catch (err) {
+    return { error: describeError(err) }
+  }
+}
+
+// IndexedDB: blocks and pins outlive the storage that wrote them.
+globalThis.indexedDbRestart = async ({ name, content }) => {
+  try {
+    const bytes = Uint8Array.from(content)
+    let cid
+    {
+      await using storage = await createStorage({ indexedDB: name })
+      cid = (await storage.putBytes(bytes)).toString()
+    }
+    await using again = await createStorage({ indexedDB: name })
+    const parts = []
+    for await (const chunk of again.get(cid)) parts.push(...chunk)
+    return { cid, pinned: await again.isPinned(cid), back: hex(parts), sent: hex(bytes) }
+  } catch (err) {
+    return { error: describeError(err) }
+  }
+}
+
+// The Node-only options are refused in the browser build, with the option to use instead.
+globalThis.refusals = async () => {
+  try {
+    await createStorage({ directory: '/data' })
+    return 'accepted'
+  } catch (err) {
+    return describeError(err)
+  }
+}
+
+globalThis.ready = true
+`
+
+describe.skipIf(chromiumPath === undefined)('the SDK in Chromium (Vite bundle, browser conditions)', () => {
+  let net: LocalNetwork
+  let browser: BrowserPage
+
+  beforeAll(async () => {
+    const [network, script] = await Promise.all([createLocalNetwork({ proxies: 3 }), bundle(entry)])
+    net = network
+    browser = await openPage(script)
+  }, 120_000)
+  afterAll(async () => {
+    await browser?.close()
+    await net?.stop()
+  })
+
+  test('default: a vault in the page puts a record on the devnet and gets it back byte-identical', async () => {
+    // Every byte value, and more than one 256 KiB chunk of ciphertext.
+    const content = Array.from({ length: 300_000 }, (_, i) => (i * 7 + (i >> 8)) & 0xff)
+    const account = net.accounts[2]!
+    const result = await browser.page.evaluate(
+      async (args) =>
+        (globalThis as unknown as { ownerRoundTrip: (a: unknown) => Promise<unknown> }).ownerRoundTrip(args),
+      {
+        rpcUrl: net.devnet.rpcUrl,
+        addresses: net.devnet.addresses,
+        deployBlock: net.devnet.deployBlock.toString(),
+        privateKey: account.privateKey,
+        content,
+      },
+    )
+    expect(result).not.toHaveProperty('error')
+    const r = result as {
+      id: string
+      owner: string
+      size: number
+      sent: string
+      back: string
+      status: string
+    }
+    expect(r.back).toBe(r.sent)
+    expect(r.size).toBe(content.length)
+    expect(r.owner.toLowerCase()).toBe(account.address.toLowerCase())
+    // `await using` stopped the page's storage at the end of its scope.
+    expect(r.status).toBe('stopped')
+    // The record is on the chain Node sees, owned by the page's account.
+    const onChain = await net.devnet.publicClient.getRecord({ recordId: r.id as `0x${string}` })
+    expect(onChain).toMatchObject({ owner: account.address, version: 1 })
+  })
+
+  test('behavior: an IndexedDB storage keeps blocks and pins across a restart', async () => {
+    const content = Array.from({ length: 5_000 }, (_, i) => i & 0xff)
+    const result = await browser.page.evaluate(
+      async (args) =>
+        (globalThis as unknown as { indexedDbRestart: (a: unknown) => Promise<unknown> }).indexedDbRestart(
+          args,
+        ),
+      { name: 'medvault-test', content },
+    )
+    expect(result).not.toHaveProperty('error')
+    const r = result as { cid: string; pinned: boolean; sent: string; back: string }
+    expect(r.back).toBe(r.sent)
+    expect(r.pinned).toBe(true)
+  })
+
+  test('error: the browser build refuses `directory`, naming the browser options', async () => {
+    const result = await browser.page.evaluate(async () =>
+      (globalThis as unknown as { refusals: () => Promise<unknown> }).refusals(),
+    )
+    expect(result).toMatchObject({ name: 'TypeError', message: expect.stringMatching(/indexedDB/) })
+  })
+})

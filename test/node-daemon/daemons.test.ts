@@ -88,7 +88,7 @@ beforeAll(async () => {
       remotes: [{ name: 'r', endpoint: `http://127.0.0.1:${ports.r}`, tokenFile: 'remote-r.token' }],
     }
   })
-}, 180_000)
+}, 300_000)
 
 afterAll(async () => {
   for (const d of Object.values(daemons)) d?.kill('SIGKILL')

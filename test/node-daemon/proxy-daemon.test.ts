@@ -21,7 +21,7 @@ let daemon: DaemonProcess | undefined
 beforeAll(async () => {
   world = await createWorld()
   root = await mkdtemp(join(tmpdir(), 'mvn-proxy-'))
-}, 120_000)
+}, 600_000)
 
 afterAll(async () => {
   daemon?.kill('SIGKILL')
@@ -153,4 +153,4 @@ test('default: init, proxy register, start with the proxy service; a doctor read
   expect(receipts.trim().split('\n').length).toBeGreaterThanOrEqual(1)
   expect(daemon.lines.join('\n')).not.toContain(PASSPHRASE)
   expect(daemon.lines.join('\n')).not.toContain(operatorKey.slice(2))
-}, 300_000)
+}, 600_000)

@@ -163,6 +163,7 @@ describe('bad arguments', () => {
     for (const command of [
       'identity new',
       'identity show',
+      'identity publish',
       'devnet',
       'put',
       'get',
@@ -277,6 +278,9 @@ describe('against a devnet process', () => {
     const clinic = (
       JSON.parse((await as('clinic', ['identity', 'show', '--json'])).stdout) as { address: string }
     ).address
+    // A grantee publishes its keys once before anyone can grant to it.
+    const published = await as('clinic', ['identity', 'publish'])
+    expect(published.code, published.stderr).toBe(0)
 
     const grant = await as('patient', [
       'grant',
@@ -318,7 +322,17 @@ describe('against a devnet process', () => {
     expect(refused.stderr).toMatch(/^medvault: Grant 0x[0-9a-f]{64} was revoked/)
     expect(refused.stderr).not.toContain('synthetic')
 
-    const audit = JSON.parse((await as('patient', ['audit', record, '--json'])).stdout) as { kind: string }[]
-    expect(audit.map((e) => e.kind)).toEqual(['record-registered', 'grant', 'revocation'])
+    const audited = await as('patient', ['audit', record, '--json'])
+    expect(audited.code, audited.stderr).toBe(0)
+    const audit = JSON.parse(audited.stdout) as { kind: string; reader?: string }[]
+    // Chain events in order; the clinic's read as the receipts of the proxies that answered it (M or more).
+    expect(audit.filter((e) => e.kind !== 'read').map((e) => e.kind)).toEqual([
+      'record-registered',
+      'grant',
+      'revocation',
+    ])
+    const reads = audit.filter((e) => e.kind === 'read')
+    expect(reads.length).toBeGreaterThanOrEqual(2)
+    for (const r of reads) expect(r.reader?.toLowerCase()).toBe(clinic.toLowerCase())
   }, 300_000)
 })

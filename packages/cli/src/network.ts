@@ -80,7 +80,8 @@ export async function connect(init: ConnectInit): Promise<Connection> {
     nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
     rpcUrls: { default: { http: [init.rpcUrl] } },
   })
-  const transport = http(init.rpcUrl, { retryCount: 1 })
+  // A busy machine's node can take seconds to answer a log query: be patient before calling the chain down.
+  const transport = http(init.rpcUrl, { retryCount: 2, timeout: 30_000 })
   const publicClient = createPublicClient({ chain, transport })
   let chainId: number
   try {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { getProxy, registerProxy, updateProxy } from '@medvault/chain'
@@ -301,11 +301,7 @@ The operator key is never taken on the command line.`,
     )
     .action(async (opts: { repo: string; json?: boolean; http?: string }) => {
       const repo = resolve(opts.repo)
-      const config = await loadConfig(repo, { http: opts.http, services: 'pinning' }, io.env).catch((err) => {
-        if (err instanceof InvalidNodeConfigError) return undefined
-        throw err
-      })
-      const url = `http://${config?.http.host ?? '127.0.0.1'}:${config?.http.port ?? 5080}`
+      const url = `http://${await statusAddress(repo, opts.http, io.env)}`
       const address = await keystoreAddress(join(repo, REPO_FILES.keystore)).catch(() => null)
       let status: DaemonStatus | undefined
       try {
@@ -327,6 +323,28 @@ The operator key is never taken on the command line.`,
     })
 
   return program
+}
+
+/**
+ * Where the running node listens: `--http`, else `MEDVAULT_NODE_HTTP`, else config.json's `http`, else the
+ * default. Read directly (not through `loadConfig`), so a setting `start` would refuse, or a secret missing
+ * from this shell's environment, does not stop `status` from finding the node.
+ */
+async function statusAddress(
+  repo: string,
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
+  if (flag !== undefined) return flag
+  const fromEnv = env[CONFIG_ENV.http]
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv
+  try {
+    const file = JSON.parse(await readFile(join(repo, REPO_FILES.config), 'utf8')) as { http?: unknown }
+    if (typeof file.http === 'string') return file.http
+  } catch {
+    // no readable config: the default
+  }
+  return '127.0.0.1:5080'
 }
 
 /** A viem chain for an RPC that is not one of viem's known chains. */

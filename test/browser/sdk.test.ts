@@ -4,7 +4,10 @@
  * real anvil devnet over HTTP (anvil answers CORS) and keeps blocks in the page: in memory for the vault, in
  * IndexedDB across a storage restart.
  */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { createLocalNetwork, type LocalNetwork } from '@medvault/sdk'
+import { CID } from '@medvault/storage'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type BrowserPage, bundle, chromiumPath, openPage } from './harness.ts'
 
@@ -35,6 +38,22 @@ globalThis.ownerRoundTrip = async ({ rpcUrl, addresses, deployBlock, privateKey,
       result = { id: rec.id, owner: rec.owner, size: rec.size, sent: hex(bytes), back: hex(back) }
     }
     return { ...result, status: kept.status }
+  } catch (err) {
+    return { error: describeError(err) }
+  }
+}
+
+// The grantee path: the page reads another account's record through the devnet's HTTP proxies (re-encryption
+// over CORS), its storage fetching the ciphertext from a trustless gateway.
+globalThis.granteeRead = async ({ rpcUrl, addresses, deployBlock, privateKey, gateway, id }) => {
+  try {
+    await using storage = await createStorage({ gateways: [gateway] })
+    const vault = await createVault({
+      account: privateKey,
+      chain: { transport: http(rpcUrl), addresses, deployBlock: BigInt(deployBlock) },
+      storage,
+    })
+    return { back: hex(await vault.records.get(id)) }
   } catch (err) {
     return { error: describeError(err) }
   }
@@ -74,15 +93,36 @@ globalThis.ready = true
 describe.skipIf(chromiumPath === undefined)('the SDK in Chromium (Vite bundle, browser conditions)', () => {
   let net: LocalNetwork
   let browser: BrowserPage
+  let gatewayServer: Server | undefined
+  let gateway: string
 
   beforeAll(async () => {
     const [network, script] = await Promise.all([createLocalNetwork({ proxies: 3 }), bundle(entry)])
     net = network
+    // A trustless gateway (raw blocks) over the network's shared store, answering CORS as public gateways
+    // do, so that the page's storage can fetch what Node-side vaults wrote. The page verifies every block.
+    const store = net.storage
+    gatewayServer = createServer(async (req, res) => {
+      const match = /^\/ipfs\/([^/?]+)/.exec(req.url ?? '')
+      const cors = { 'access-control-allow-origin': '*' }
+      try {
+        const parts: Uint8Array[] = []
+        for await (const chunk of store.helia.blockstore.get(CID.parse(match![1]!), { offline: true })) {
+          parts.push(chunk)
+        }
+        res.writeHead(200, { ...cors, 'content-type': 'application/vnd.ipld.raw' }).end(Buffer.concat(parts))
+      } catch {
+        res.writeHead(404, cors).end()
+      }
+    })
+    await new Promise<void>((resolve) => gatewayServer!.listen(0, '127.0.0.1', resolve))
+    gateway = `http://127.0.0.1:${(gatewayServer.address() as AddressInfo).port}`
     browser = await openPage(script)
   }, 120_000)
   afterAll(async () => {
     await browser?.close()
     await net?.stop()
+    await new Promise((resolve) => gatewayServer?.close(resolve))
   })
 
   test('default: a vault in the page puts a record on the devnet and gets it back byte-identical', async () => {
@@ -117,6 +157,33 @@ describe.skipIf(chromiumPath === undefined)('the SDK in Chromium (Vite bundle, b
     // The record is on the chain Node sees, owned by the page's account.
     const onChain = await net.devnet.publicClient.getRecord({ recordId: r.id as `0x${string}` })
     expect(onChain).toMatchObject({ owner: account.address, version: 1 })
+  })
+
+  test('behavior: a grantee in the page reads a record through the HTTP proxies (CORS) and a gateway', async () => {
+    const [patient] = await Promise.all([net.vault(0), net.vault(1)]) // the clinic's keys are published
+    const clinic = net.accounts[1]!
+    const content = new TextEncoder().encode('HbA1c 6.1 % — read in a browser')
+    const rec = await patient.records.put(content)
+    await patient.grants.create({
+      to: clinic.address,
+      records: [rec.id],
+      purpose: 'TREAT',
+      expiresIn: '1d',
+      threshold: 2,
+    })
+    const result = await browser.page.evaluate(
+      async (args) =>
+        (globalThis as unknown as { granteeRead: (a: unknown) => Promise<unknown> }).granteeRead(args),
+      {
+        rpcUrl: net.devnet.rpcUrl,
+        addresses: net.devnet.addresses,
+        deployBlock: net.devnet.deployBlock.toString(),
+        privateKey: clinic.privateKey,
+        gateway,
+        id: rec.id,
+      },
+    )
+    expect(result).toEqual({ back: Buffer.from(content).toString('hex') })
   })
 
   test('behavior: an IndexedDB storage keeps blocks and pins across a restart', async () => {

@@ -62,6 +62,13 @@ export function buildServer(ctx: AccessContext, init: ServerInit): FastifyInstan
     // Refused by the onRequest hook below instead, in the proxy's own error format.
     return503OnClosing: false,
   })
+  // CORS: apps in browsers (the SDK's browser build) call proxies from their own origins. Any origin may ask:
+  // a re-encryption request is authorized by its signature and the grant on chain, a receipts query by its
+  // signature, never by cookies or other ambient credentials, so a page gains nothing by calling from another
+  // origin that it could not do itself. Set first, so that refusals are readable by the page too.
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('access-control-allow-origin', '*')
+  })
   app.addHook('onRequest', async (request) => {
     if (init.closing()) throw new ProxyShuttingDownError()
     // Before the body is read and before any signature is checked: a flood costs the proxy a map lookup.
@@ -80,6 +87,15 @@ export function buildServer(ctx: AccessContext, init: ServerInit): FastifyInstan
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body))
 
+  // The preflight a browser sends before a JSON POST.
+  app.options('/v1/*', async (_request, reply) =>
+    reply
+      .code(204)
+      .header('access-control-allow-methods', 'GET, POST')
+      .header('access-control-allow-headers', 'content-type, accept')
+      .header('access-control-max-age', '600')
+      .send(),
+  )
   app.post('/v1/reencrypt', async (request, reply) => {
     const answer = await answerAccessRequest(ctx, request.body)
     init.logger?.info?.('answered', { grantId: answer.receipt.grantId, recordId: answer.receipt.recordId })

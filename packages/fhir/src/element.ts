@@ -22,6 +22,15 @@ import {
 
 export type PrimitiveValue = string | number | boolean
 
+const NO_CHILDREN: ElementNode[] = Object.freeze([]) as unknown as ElementNode[]
+
+/** Adds a child at the end while a tree is being built (no change tracking needed yet). */
+export function appendChild(node: ElementNode, child: ElementNode): void {
+  child.parent = node
+  if (node.children === NO_CHILDREN) node.children = [child]
+  else node.children.push(child)
+}
+
 export class ElementNode {
   /** The element's name as FHIRPath sees it (`value` for `valueQuantity`); `''` for a root. */
   readonly name: string
@@ -35,7 +44,8 @@ export class ElementNode {
   readonly isResource: boolean
   readonly isPrimitive: boolean
   value: PrimitiveValue | null
-  children: ElementNode[] = []
+  /** Shared empty list until the first child arrives: most elements are primitives without children. */
+  children: ElementNode[] = NO_CHILDREN
   parent: ElementNode | null = null
   /** Cached JSON projection for FHIRPath; `undefined` when this node or one below it changed. */
   projection: Record<string, unknown> | undefined = undefined
@@ -59,6 +69,18 @@ export class ElementNode {
     this.value = info.value ?? null
   }
 
+  /** A non-resource element of the given R4 element description. */
+  static of(info: ElementInfo, jsonName: string): ElementNode {
+    return new ElementNode({
+      name: info.name,
+      jsonName,
+      type: info.type,
+      modelPath: info.modelPath,
+      repeating: info.repeating,
+      isResource: false,
+    })
+  }
+
   /** Marks this node and its ancestors as changed, so their projections are rebuilt. */
   touch(): void {
     // All the way up: a primitive has no projection of its own, but its parent's embeds it.
@@ -80,6 +102,7 @@ export class ElementNode {
 
   add(child: ElementNode, index = this.children.length): void {
     child.parent = this
+    if (this.children === NO_CHILDREN) this.children = []
     this.children.splice(index, 0, child)
     this.touch()
     bumpStructure()
@@ -176,13 +199,17 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /** Reads a resource (or Bundle) from parsed FHIR JSON. Throws {@link FhirStructureError} for non-R4 input. */
 export function parseResource(json: unknown, location = ''): ElementNode {
+  return readResource(json, location === '' ? undefined : () => location)
+}
+
+function readResource(json: unknown, location: Loc | undefined): ElementNode {
   if (!isPlainObject(json)) {
-    throw new FhirStructureError({ path: location || '(root)', reason: 'expected a JSON object' })
+    throw new FhirStructureError({ path: location?.() ?? '(root)', reason: 'expected a JSON object' })
   }
   const rt = json.resourceType
   if (typeof rt !== 'string' || !isResourceType(rt)) {
     throw new FhirStructureError({
-      path: location === '' ? '(root)' : location,
+      path: location?.() ?? '(root)',
       reason: typeof rt === 'string' ? 'resourceType is not an R4 resource type' : 'resourceType is missing',
     })
   }
@@ -194,107 +221,120 @@ export function parseResource(json: unknown, location = ''): ElementNode {
     repeating: false,
     isResource: true,
   })
-  readChildren(node, json, location === '' ? rt : location, true)
+  readChildren(node, json, location ?? (() => rt), true)
   return node
 }
 
 /** Reads a data type or backbone element of the given model path (used for substitute replacements). */
 export function parseElement(json: unknown, info: ElementInfo, location: string): ElementNode {
   if (info.type === 'Resource' || isResourceType(info.type)) return parseResource(json, location)
+  const loc = () => location
   if (PRIMITIVE_TYPES.has(info.type)) {
-    const node = new ElementNode({ ...info, jsonName: info.name, isResource: false })
-    node.value = readPrimitive(json, info.type, location)
+    const node = ElementNode.of(info, info.name)
+    node.value = readPrimitive(json, info.type, loc)
     return node
   }
   if (!isPlainObject(json)) throw new FhirStructureError({ path: location, reason: 'expected a JSON object' })
-  const node = new ElementNode({ ...info, jsonName: info.name, isResource: false })
-  readChildren(node, json, location, false)
+  const node = ElementNode.of(info, info.name)
+  readChildren(node, json, loc, false)
   return node
 }
 
-function readPrimitive(v: unknown, type: string, location: string): PrimitiveValue | null {
+function readPrimitive(v: unknown, type: string, location: Loc): PrimitiveValue | null {
   if (v === null || v === undefined) return null
   if (NUMBER_TYPES.has(type)) {
     if (typeof v === 'number' && Number.isFinite(v)) return v
-    throw new FhirStructureError({ path: location, reason: `expected a JSON number for ${type}` })
+    throw new FhirStructureError({ path: location(), reason: `expected a JSON number for ${type}` })
   }
   if (type === 'boolean') {
     if (typeof v === 'boolean') return v
-    throw new FhirStructureError({ path: location, reason: 'expected a JSON boolean' })
+    throw new FhirStructureError({ path: location(), reason: 'expected a JSON boolean' })
   }
   if (typeof v === 'string') return v
-  throw new FhirStructureError({ path: location, reason: `expected a JSON string for ${type}` })
+  throw new FhirStructureError({ path: location(), reason: `expected a JSON string for ${type}` })
 }
+
+/** A location built only when a message needs it: most elements are read without ever being named. */
+type Loc = () => string
+
+const EMPTY: unknown[] = []
 
 function readChildren(
   node: ElementNode,
   json: Record<string, unknown>,
-  location: string,
+  location: Loc,
   isResource: boolean,
 ): void {
-  const keys = Object.keys(json)
-  const seen = new Set<string>()
-  for (const rawKey of keys) {
+  let seen: Set<string> | undefined
+  for (const rawKey in json) {
     if (isResource && rawKey === 'resourceType') continue
-    const key = rawKey.startsWith('_') ? rawKey.slice(1) : rawKey
-    if (seen.has(key)) continue
-    seen.add(key)
-    const info = childInfo(node.modelPath, key)
-    const where = `${location}.${printableKey(key)}`
-    if (info === null) {
-      throw new FhirStructureError({ path: where, reason: 'R4 defines no such element here' })
+    const companionKey = rawKey.charCodeAt(0) === 95 // '_'
+    const key = companionKey ? rawKey.slice(1) : rawKey
+    if (companionKey || `_${key}` in json) {
+      // Only a primitive and its companion share a name; read them once, together.
+      seen ??= new Set()
+      if (seen.has(key)) continue
+      seen.add(key)
     }
-    const choiceTwice =
-      info.name !== key &&
-      isChoice(node.modelPath, info.name) &&
-      node.children.some((c) => c.name === info.name)
-    if (choiceTwice) {
-      throw new FhirStructureError({ path: where, reason: `more than one type given for ${info.name}[x]` })
+    const info = childInfo(node.modelPath, key)
+    const where: Loc = () => `${location()}.${printableKey(key)}`
+    if (info === null) {
+      throw new FhirStructureError({ path: where(), reason: 'R4 defines no such element here' })
+    }
+    if (info.name !== key && isChoice(node.modelPath, info.name)) {
+      for (const c of node.children) {
+        if (c.name === info.name) {
+          throw new FhirStructureError({
+            path: where(),
+            reason: `more than one type given for ${info.name}[x]`,
+          })
+        }
+      }
     }
     const primitive = PRIMITIVE_TYPES.has(info.type)
     const value = json[key]
     const companion = json[`_${key}`]
     if (!primitive && companion !== undefined) {
-      throw new FhirStructureError({ path: where, reason: 'only primitive elements have a `_` companion' })
+      throw new FhirStructureError({ path: where(), reason: 'only primitive elements have a `_` companion' })
     }
     const values = toList(value, info, where)
-    const companions = primitive ? toList(companion, info, `${location}._${printableKey(key)}`) : []
+    const companions = primitive
+      ? toList(companion, info, () => `${location()}._${printableKey(key)}`)
+      : EMPTY
     const count = Math.max(values.length, companions.length)
     for (let i = 0; i < count; i++) {
-      const itemWhere = info.repeating ? `${where}[${i}]` : where
+      const itemWhere: Loc = info.repeating ? () => `${where()}[${i}]` : where
       const v = values[i]
       const ext = companions[i]
       if (primitive) {
         if ((v === null || v === undefined) && (ext === null || ext === undefined)) continue
-        const child = new ElementNode({ ...info, jsonName: key, isResource: false })
+        const child = ElementNode.of(info, key)
         child.value = readPrimitive(v, info.type, itemWhere)
         if (ext !== null && ext !== undefined) {
           if (!isPlainObject(ext)) {
             throw new FhirStructureError({
-              path: itemWhere,
+              path: itemWhere(),
               reason: 'expected a JSON object in the `_` companion',
             })
           }
           readChildren(child, ext, itemWhere, false)
         }
-        child.parent = node
-        node.children.push(child)
+        appendChild(node, child)
         continue
       }
       if (v === null || v === undefined) continue
       let child: ElementNode
       if (info.type === 'Resource') {
-        child = parseResource(v, itemWhere)
+        child = readResource(v, itemWhere)
         // Keep the slot's name (`resource`, `contained`) on the resource node.
         child = renameResource(child, info, key)
       } else {
         if (!isPlainObject(v))
-          throw new FhirStructureError({ path: itemWhere, reason: 'expected a JSON object' })
-        child = new ElementNode({ ...info, jsonName: key, isResource: false })
+          throw new FhirStructureError({ path: itemWhere(), reason: 'expected a JSON object' })
+        child = ElementNode.of(info, key)
         readChildren(child, v, itemWhere, false)
       }
-      child.parent = node
-      node.children.push(child)
+      appendChild(node, child)
     }
   }
 }
@@ -313,11 +353,11 @@ function renameResource(resource: ElementNode, info: ElementInfo, jsonName: stri
   return named
 }
 
-function toList(value: unknown, info: ElementInfo, where: string): unknown[] {
-  if (value === undefined || value === null) return []
+function toList(value: unknown, info: ElementInfo, where: Loc): unknown[] {
+  if (value === undefined || value === null) return EMPTY
   if (Array.isArray(value)) {
     if (!info.repeating) {
-      throw new FhirStructureError({ path: where, reason: 'expected a single value, found an array' })
+      throw new FhirStructureError({ path: where(), reason: 'expected a single value, found an array' })
     }
     return value
   }

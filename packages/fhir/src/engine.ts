@@ -20,6 +20,7 @@ import {
   shiftedDateTime,
 } from './dates.ts'
 import {
+  appendChild,
   ElementNode,
   type PrimitiveValue,
   parseElement,
@@ -101,22 +102,27 @@ export class Run {
   /** De-identifies the tree in place. */
   run(root: ElementNode): void {
     if (!this.microsoft && this.rules.keyedMethods.has('dateShift')) this.patientKeys = patientKeys(root)
-    this.visit(root)
+    this.visit(root, undefined)
     const markRequired = !this.microsoft && this.rules.parameters.markMissingRequired !== false
     const removed: [ElementNode, ElementNode][] = []
     removeEmpty(root, markRequired ? (parent, child) => removed.push([parent, child]) : undefined)
     if (markRequired) markMasked(root, removed)
   }
 
-  private visit(node: ElementNode): Set<Operation> {
-    const ops = node.isResource ? this.processResource(node) : new Set<Operation>()
-    for (const child of [...node.children]) {
-      for (const op of this.visit(child)) ops.add(op)
+  /**
+   * Resources are processed outermost first; what was done below a resource (its entries, its contained
+   * resources) is added to its own record, as Microsoft's visitor does, before it is labelled.
+   */
+  private visit(node: ElementNode, outer: Set<Operation> | undefined): void {
+    if (!node.isResource) {
+      for (const child of node.children) this.visit(child, outer)
+      return
     }
-    if (node.isResource && node.name !== 'contained' && this.rules.parameters.securityLabels !== false) {
+    const ops = this.processResource(node)
+    for (const child of node.children) this.visit(child, ops)
+    if (node.name !== 'contained' && this.rules.parameters.securityLabels !== false)
       addSecurityLabels(node, ops)
-    }
-    return ops
+    if (outer !== undefined) for (const op of ops) outer.add(op)
   }
 
   private processResource(node: ElementNode): Set<Operation> {
@@ -132,7 +138,8 @@ export class Run {
     if (this.visited.has(node)) return
     this.apply(node, rule, ops)
     this.visited.add(node)
-    for (const child of [...node.children]) {
+    // Processing a child changes that child's subtree only, never this list.
+    for (const child of node.children) {
       if (child.isResource) continue
       this.processRecursive(child, rule, ops)
     }
@@ -526,9 +533,7 @@ function clone(node: ElementNode): ElementNode {
     value: node.value,
   })
   for (const c of node.children) {
-    const cc = clone(c)
-    cc.parent = copy
-    copy.children.push(cc)
+    appendChild(copy, clone(c))
   }
   return copy
 }

@@ -38,8 +38,36 @@ function derive(ikm: Uint8Array, purpose: string): Uint8Array {
   return hkdf(sha256, ikm, new Uint8Array(0), utf8.encode(`medvault/fhir/v1/${purpose}`), 32)
 }
 
-/** The keys a run needs; throws {@link MissingKeyError} for a keyed method without one. */
+const resolvedCache = new WeakMap<CompiledRuleSet, Map<string, ResolvedKeys>>()
+
+/**
+ * The keys a run needs; throws {@link MissingKeyError} for a keyed method without one. Remembered per rule set
+ * and key, so that a stream of small resources derives them once (and the pseudonym memo stays warm).
+ */
 export function resolveKeys(rules: CompiledRuleSet, key: string | Uint8Array | undefined): ResolvedKeys {
+  const id =
+    key === undefined
+      ? ''
+      : typeof key === 'string'
+        ? `s${key}`
+        : key instanceof Uint8Array
+          ? `b${bytesToHex(key)}`
+          : undefined
+  if (id === undefined) throw new InvalidKeyError({ reason: 'expected a string or a Uint8Array' })
+  let cache = resolvedCache.get(rules)
+  const hit = cache?.get(id)
+  if (hit !== undefined) return hit
+  const keys = deriveKeys(rules, key)
+  if (cache === undefined) {
+    cache = new Map()
+    resolvedCache.set(rules, cache)
+  }
+  if (cache.size >= 8) cache.clear()
+  cache.set(id, keys)
+  return keys
+}
+
+function deriveKeys(rules: CompiledRuleSet, key: string | Uint8Array | undefined): ResolvedKeys {
   const p = rules.parameters
   const keys: ResolvedKeys = { cryptoHash: undefined, dateShift: undefined, encrypt: undefined }
   if (key !== undefined && typeof key !== 'string' && !(key instanceof Uint8Array)) {

@@ -87,18 +87,23 @@ function fhirTypeOf(path: string, type: string, parentModelPath: string): string
   return system === 'String' ? 'string' : system.charAt(0).toLowerCase() + system.slice(1)
 }
 
-const childCache = new Map<string, ElementInfo | null>()
+const childCache = new Map<string, Map<string, ElementInfo | null>>()
 
 /**
  * Resolves the JSON property `key` of an element whose children are defined at `parentModelPath`.
  * Returns `null` when R4 defines no such element there.
  */
 export function childInfo(parentModelPath: string, key: string): ElementInfo | null {
-  const cacheKey = `${parentModelPath}\u0000${key}`
-  const cached = childCache.get(cacheKey)
+  let byKey = childCache.get(parentModelPath)
+  if (byKey === undefined) {
+    byKey = new Map()
+    childCache.set(parentModelPath, byKey)
+  }
+  const cached = byKey.get(key)
   if (cached !== undefined) return cached
   const info = resolveChild(parentModelPath, key)
-  childCache.set(cacheKey, info)
+  // Unknown keys are not remembered: they come from input and would grow the cache without bound.
+  if (info !== null) byKey.set(key, info)
   return info
 }
 

@@ -109,7 +109,14 @@ for (const [i, workers] of [
 ] as const) {
   const { eciesSecretKey } = deriveKeysFromPrivateKey(hexToBytes(net.accounts[i]!.privateKey))
   const proxy = await createProxy(
-    { account: net.accounts[i]!.privateKey, eciesSecretKey, workers, pollingInterval: 200 },
+    {
+      account: net.accounts[i]!.privateKey,
+      eciesSecretKey,
+      workers,
+      pollingInterval: 200,
+      // Capacity, not the limiter, is measured: one requester sends hundreds of requests a second here.
+      rateLimit: { ip: false, requester: false },
+    },
     { publicClient: devnet.publicClient, storage: net.storage, addresses, deployBlock: devnet.deployBlock },
   )
   await registerProxy(devnet.walletClients[i]!, {

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url))
 const PASSPHRASE = 'correct horse battery staple'
@@ -50,6 +50,9 @@ function run(
     child.stdin.end(options.input ?? '')
   })
 }
+
+// Each spawned command loads Node and its modules; on a shared, loaded machine that takes seconds.
+vi.setConfig({ testTimeout: 180_000 })
 
 let dir: string
 beforeAll(async () => {

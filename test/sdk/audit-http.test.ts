@@ -2,7 +2,8 @@
  * audit.list on a network reached over HTTP only (no in-process receipt source): reads come from every
  * proxy's `GET /v1/receipts`, signed for by the owner, each receipt checked against its proxy's signature.
  */
-import { createLocalNetwork, type LocalNetwork, ProxyError, type Vault } from '@medvault/sdk'
+import { createLocalNetwork, createVault, type LocalNetwork, ProxyError, type Vault } from '@medvault/sdk'
+import { http } from 'viem'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 
 let net: LocalNetwork
@@ -14,7 +15,18 @@ beforeAll(async () => {
   net = await createLocalNetwork({ proxies: 3 })
   ;[patient, patientOverHttp, clinic] = await Promise.all([
     net.vault(0),
-    net.vault(0, { reads: undefined }),
+    // The same account as a plain vault of a real network: no in-process receipt source.
+    createVault({
+      proxySet: net.proxySet,
+      account: net.accounts[0]!.privateKey,
+      chain: {
+        transport: http(net.devnet.rpcUrl),
+        addresses: net.devnet.addresses,
+        chain: net.devnet.chain,
+        deployBlock: net.devnet.deployBlock,
+      },
+      storage: net.storage,
+    }),
     net.vault(1),
   ])
 })

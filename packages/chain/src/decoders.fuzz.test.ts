@@ -314,11 +314,16 @@ describe('fileCheckpointStore().load() (checkpoint files)', () => {
     )
   })
 
-  // Known bug (reported, not fixed here): a checkpoint file holding JSON that is not an object (`null`) makes
-  // load() read a property of null: a raw TypeError instead of CheckpointCorruptError.
-  test.fails('known bug: a checkpoint file holding `null` is CheckpointCorruptError', async () => {
-    const path = join(dir, 'null.json')
-    await writeFile(path, 'null')
-    await expect(fileCheckpointStore(path).load()).rejects.toMatchObject({ name: 'CheckpointCorruptError' })
+  // JSON that is not an object once made load() read a property of null (a raw TypeError).
+  test('error: a checkpoint file holding `null`, a number or an array is CheckpointCorruptError', async () => {
+    for (const [name, text] of [
+      ['null', 'null'],
+      ['number', '7'],
+      ['array', '[1]'],
+    ]) {
+      const path = join(dir, `${name}.json`)
+      await writeFile(path, text!)
+      await expect(fileCheckpointStore(path).load()).rejects.toMatchObject({ name: 'CheckpointCorruptError' })
+    }
   })
 })

@@ -34,7 +34,11 @@ export function fileCheckpointStore(path: string): CheckpointStore {
       } catch (err) {
         throw new CheckpointCorruptError(basename(path), { cause: err })
       }
+      // JSON that is not an object (`null`, a number, an array) is as corrupt as bad JSON.
       if (
+        typeof parsed !== 'object' ||
+        parsed === null ||
+        Array.isArray(parsed) ||
         parsed.version !== 1 ||
         typeof parsed.blockNumber !== 'string' ||
         !/^\d+$/.test(parsed.blockNumber)

@@ -276,6 +276,9 @@ async function send(
     if (receipt.status !== 'success') throw new Error(`${tx(0).functionName} transaction ${h} reverted`)
   }
 }
+// Automine mines a block when a transaction arrives; one that did not fit in that block (two 25M-gas batches
+// against a 30M block gas limit) would wait for a next arrival that may never come. Mine on a timer as well.
+const miner = setInterval(() => void devnet.testClient.mine({ blocks: 1 }).catch(() => {}), 500)
 const recordsOf = new Map<number, Hex[]>()
 await Promise.all(
   FILLERS.map(async (i) => {
@@ -316,6 +319,7 @@ await Promise.all(
     }))
   }),
 )
+clearInterval(miner)
 const filled = await devnet.publicClient.getBlockNumber()
 log(
   `grants in; chain at block ${filled} after ${((performance.now() - fillStart) / 1000).toFixed(0)} s; waiting for the proxies' indexes`,

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -142,6 +144,63 @@ describe('followEvents', () => {
     expect(values(seen)).toEqual(expected)
     for (const range of ranges) expect(range.toBlock - range.fromBlock).toBeLessThan(50n)
     expect(ranges.length).toBeGreaterThan(1)
+  })
+
+  test('behavior: a node that caps eth_getLogs results: a dense range is read in halves, nothing missed', async () => {
+    // A real JSON-RPC front on 127.0.0.1 for the real anvil that answers eth_getLogs as capped providers do
+    // (code -32005, "query returned more than 10 results") when the real answer holds more than 10 logs.
+    const capped: string[] = []
+    const server = createServer(async (req, res) => {
+      let body = ''
+      for await (const chunk of req) body += chunk
+      const upstream = await fetch(anvil.rpcUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      })
+      const answer = (await upstream.json()) as { id: number; result?: unknown }
+      const request = JSON.parse(body) as { method: string; id: number }
+      res.setHeader('content-type', 'application/json')
+      if (request.method === 'eth_getLogs' && Array.isArray(answer.result) && answer.result.length > 10) {
+        capped.push(request.method)
+        res.end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: request.id,
+            error: { code: -32005, message: 'query returned more than 10 results' },
+          }),
+        )
+        return
+      }
+      res.end(JSON.stringify(answer))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = server.address() as AddressInfo
+      const start = await publicClient().getBlockNumber()
+      const expected = await emit(40)
+      const seen: Ping[] = []
+      const follower = followEvents(
+        createPublicClient({
+          chain: foundry,
+          transport: http(`http://127.0.0.1:${port}`, { retryCount: 0 }),
+        }),
+        {
+          abi: pingAbi,
+          address: ping,
+          fromBlock: start + 1n,
+          batchSize: 1000,
+          onEvents: (events) => {
+            seen.push(...events)
+          },
+        },
+      )
+      await follower.sync()
+      expect(capped.length).toBeGreaterThan(0)
+      expect(values(seen)).toEqual(expected)
+    } finally {
+      server.close()
+    }
   })
 
   test('behavior: a live follower delivers new events, stops and resumes without a miss or a repeat', async () => {

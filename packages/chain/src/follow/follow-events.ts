@@ -119,6 +119,25 @@ export function followEvents<const abi extends Abi>(
     loaded = true
   }
 
+  /**
+   * The logs of a block range. A range is counted in blocks, not events, so a dense one can exceed what the
+   * node or viem will return (viem refuses bodies over 10 MiB; providers cap results): such a range is read
+   * in halves, down to single blocks, instead of failing the follower forever on the same range.
+   */
+  const readLogs = async (from: bigint, to: bigint): Promise<Awaited<ReturnType<typeof getLogs>>> => {
+    try {
+      return await getLogs(client, {
+        ...(address === undefined ? {} : { address: address as Address | Address[] }),
+        fromBlock: from,
+        toBlock: to,
+      })
+    } catch (err) {
+      if (to <= from || !isResultTooLarge(err)) throw err
+      const mid = from + (to - from) / 2n
+      return [...(await readLogs(from, mid)), ...(await readLogs(mid + 1n, to))]
+    }
+  }
+
   /** One pass: from the checkpoint to the confirmed head. Returns when caught up or stopping. */
   const pass = async (stop: AbortSignal): Promise<void> => {
     await load()
@@ -137,11 +156,7 @@ export function followEvents<const abi extends Abi>(
     while (from <= safe && !stop.aborted) {
       const to = from + BigInt(batchSize) - 1n < safe ? from + BigInt(batchSize) - 1n : safe
       const { hash: toHash } = await getBlock(client, { blockNumber: to, includeTransactions: false })
-      const logs = await getLogs(client, {
-        ...(address === undefined ? {} : { address: address as Address | Address[] }),
-        fromBlock: from,
-        toBlock: to,
-      })
+      const logs = await readLogs(from, to)
       const events = parseEventLogs({ abi, logs, strict: true }) as FollowedEvent<abi>[]
       if (events.length > 0) await onEvents(events, { fromBlock: from, toBlock: to })
       const next: Checkpoint = { blockNumber: to, blockHash: toHash }
@@ -224,4 +239,21 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true })
   })
+}
+
+/**
+ * Whether an eth_getLogs failure means "too many results for one answer": viem's response size limit, or a
+ * node's result or range cap (geth, erigon, Infura, Alchemy and others word it differently).
+ */
+function isResultTooLarge(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e.name === 'ResponseBodyTooLargeError' || e.name === 'LimitExceededRpcError') return true
+    if (
+      /too large|more than \d+ results|query returned more than|response size|limit exceeded|block range/i.test(
+        e.message,
+      )
+    )
+      return true
+  }
+  return false
 }

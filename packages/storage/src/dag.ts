@@ -22,6 +22,12 @@ export function isInline(cid: CID): boolean {
   return cid.multihash.code === IDENTITY
 }
 
+/** A map key for the block of `cid`: blockstores key blocks by multihash, whatever the CID's codec. */
+export function multihashKey(cid: CID): string {
+  // base64 of the multihash, without Node's Buffer (this module also runs in browsers)
+  return base64.baseEncode(cid.multihash.bytes)
+}
+
 /**
  * Decoders of the block formats storage reads. Bytes that match their CID can still be malformed (whoever made
  * the block wrote it so): each refuses them with {@link MalformedBlockError}, never with the decoder's own
@@ -118,7 +124,7 @@ export async function* walkDag(
   while (stack.length > 0) {
     signal?.throwIfAborted()
     const cid = stack.pop()!
-    const key = `${cid.code}:${base64.baseEncode(cid.multihash.bytes)}`
+    const key = `${cid.code}:${multihashKey(cid)}`
     if (seen.has(key)) continue
     seen.add(key)
     if (isInline(cid)) continue

@@ -7,7 +7,7 @@ import { FsBlockstore } from 'blockstore-fs'
 import { MemoryDatastore } from 'datastore-core'
 import { FsDatastore } from 'datastore-fs'
 import { lockDirectory } from './directory-lock.ts'
-import type { Platform } from './storage.ts'
+import type { Platform } from './platform.ts'
 
 /** Node: blocks and the datastore on disk under `directory` (locked while open) or in memory; TCP and WebSockets. */
 export const nodePlatform: Platform = {

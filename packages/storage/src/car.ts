@@ -1,0 +1,249 @@
+/**
+ * CAR files: export of a DAG as a CARv1 stream at the reader's pace, and import of a CAR (v1 or v2) with
+ * every root and block checked against its CID before anything is stored, the DAG of every root checked
+ * complete before it is pinned, and a rollback that leaves nothing of a refused CAR. Separate because an
+ * import is the one operation that writes blocks it did not make, and its rollback needs care of its own.
+ */
+import type { Helia } from '@helia/interface'
+import { CarBlockIterator } from '@ipld/car/iterator'
+import { CarWriter } from '@ipld/car/writer'
+import type { CID } from 'multiformats/cid'
+import { isInline, walkDag } from './dag.ts'
+import {
+  BaseError,
+  BlockVerificationError,
+  CarImportError,
+  MalformedBlockError,
+  UnsupportedCodecError,
+  UnverifiableCidError,
+} from './errors.ts'
+import type { Pins } from './pins.ts'
+import type { BlockReader } from './reader.ts'
+import type { ExportCarOptions, ImportCarOptions, Storage } from './types.ts'
+import { isAbort, signalOption } from './util.ts'
+import type { VerifiedBlockstore } from './verified-blockstore.ts'
+import { assertVerifiableCid, blockMatchesCid, cidLabel, collect, type HasherLookup } from './verify.ts'
+
+export interface CarComponents {
+  /** Helia's blockstore: imported blocks are written through it, so that bitswap hears of them. */
+  blockstore: Helia['blockstore']
+  local: VerifiedBlockstore
+  getHasher: HasherLookup
+  reader: BlockReader
+  pins: Pins
+  /** The storage's status now: a rollback after `stop()` must not touch a directory given up. */
+  status(): Storage['status']
+}
+
+/** Streams the DAG under `cid` as a CARv1; see `Storage.exportCar`. */
+export async function* exportCar(
+  c: CarComponents,
+  cid: CID,
+  options: ExportCarOptions,
+): AsyncGenerator<Uint8Array> {
+  const { signal, onProgress } = options
+  // Stops the walk when the consumer stops reading early.
+  const stop = new AbortController()
+  const walkSignal = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal])
+  const view = c.reader.view(walkSignal)
+  const { writer, out } = CarWriter.create([cid])
+  let failure: unknown
+  // The writer's `put` resolves once the consumer has taken the bytes, so this loop runs at the
+  // consumer's pace: memory stays at one block whatever the DAG size.
+  const producer = (async () => {
+    try {
+      let blocks = 0
+      for await (const block of walkDag(cid, { get: async (b) => collect(view.get(b)) }, walkSignal)) {
+        await writer.put({ cid: block.cid, bytes: block.bytes! })
+        blocks++
+        onProgress?.({ type: 'storage:car:export:block', cid: block.cid, blocks })
+      }
+    } catch (err) {
+      failure = err
+    } finally {
+      await writer.close()
+    }
+  })()
+  const iterator = out[Symbol.asyncIterator]()
+  let finished = false
+  try {
+    while (true) {
+      const next = await iterator.next()
+      if (next.done === true) break
+      yield next.value
+    }
+    finished = true
+  } finally {
+    if (!finished) {
+      // The consumer left (break, return, throw): stop the walk, and keep draining so that a `put`
+      // waiting for a reader settles and the producer can close the writer.
+      stop.abort()
+      void (async () => {
+        try {
+          while ((await iterator.next()).done !== true) {
+            // discard
+          }
+        } catch {
+          // nothing is listening any more
+        }
+      })()
+    }
+    await producer
+  }
+  if (failure !== undefined) throw c.reader.mapError(failure, cid, signal)
+}
+
+/** Imports a CAR and returns its roots; see `Storage.importCar`. */
+export async function importCar(
+  c: CarComponents,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  options: ImportCarOptions,
+): Promise<CID[]> {
+  const { signal, onProgress } = options
+  const { pins, local, getHasher } = c
+  signal?.throwIfAborted()
+  const release = await pins.lock.shared()
+  // what the finally releases: the shared lock, or the exclusive one a rollback takes instead
+  let releaseAll = release
+  const written: CID[] = []
+  const pinned: CID[] = []
+  const repinned = pins.watch()
+  try {
+    let reader: CarBlockIterator
+    try {
+      reader = await CarBlockIterator.fromIterable(toAsync(source))
+    } catch (err) {
+      throw new CarImportError({
+        reason: 'The stream is not a readable CAR (v1 or v2) header.',
+        cause: err,
+      })
+    }
+    const roots = await reader.getRoots()
+    // A root no block can be proven to match would be returned (and pinned) as if it were content.
+    for (const root of roots) await assertCarCid(root, getHasher)
+    let blocks = 0
+    try {
+      for await (const { cid, bytes } of reader) {
+        signal?.throwIfAborted()
+        await assertCarCid(cid, getHasher)
+        // Verify before the block touches the store: a bad block is never written, not even briefly.
+        if (!(await blockMatchesCid(cid, bytes, getHasher))) {
+          throw new CarImportError({
+            reason: `Block ${cidLabel(cid)} does not match its CID.`,
+            cause: new BlockVerificationError({ cid: cidLabel(cid), source: 'car' }),
+          })
+        }
+        if (!isInline(cid) && !(await local.has(cid))) {
+          await c.blockstore.put(cid, bytes, signalOption(signal))
+          written.push(cid)
+        }
+        blocks++
+        onProgress?.({ type: 'storage:car:import:block', cid, blocks })
+      }
+    } catch (err) {
+      if (err instanceof CarImportError || isAbort(err, signal)) throw err
+      throw new CarImportError({ reason: 'The CAR stream is truncated or malformed.', cause: err })
+    }
+    if (options.pin !== false) {
+      for (const root of roots) {
+        try {
+          for await (const _ of walkDag(
+            root,
+            {
+              get: async (cid) => localOrMissing(local, cid, signal),
+              skipLeaf: async (cid) => localOrMissingLeaf(local, cid),
+            },
+            signal,
+          )) {
+            // walking is the completeness check
+          }
+        } catch (err) {
+          if (err instanceof UnsupportedCodecError) {
+            throw new CarImportError({
+              reason: `${err.shortMessage} Import it with pin: false to keep its blocks unpinned.`,
+              cause: err,
+            })
+          }
+          if (err instanceof MalformedBlockError)
+            throw new CarImportError({ reason: err.shortMessage, cause: err })
+          if (err instanceof MissingBlockError || err instanceof BaseError || isAbort(err, signal)) throw err
+          // the bytes match the CID but do not decode as its codec says (dag-pb, dag-cbor)
+          throw new CarImportError({
+            reason: `A block of the DAG of ${root} does not decode as its codec says.`,
+            cause: err,
+          })
+        }
+        // Written even when the root is pinned already, for the same reason as in pin(): another import
+        // of it that fails must not take this import's pin with it.
+        const existed = await pins.has(root)
+        await pins.write(root, signal, repinned)
+        if (!existed) pinned.push(root)
+      }
+    }
+    return roots
+  } catch (err) {
+    // Roll back: nothing from a refused CAR stays. Blocks that were here before the import are not
+    // touched. A block this import wrote may meanwhile be relied on by another operation (a put or an
+    // import of the same content skips blocks that exist, then pins them), so the rollback waits until no
+    // put, pin or import runs (the exclusive lock) and deletes only the blocks that no pin reaches: it is a
+    // gc limited to this import's blocks.
+    // The same goes for this import's pin records: one that another put or pin wrote again meanwhile is
+    // that operation's pin now, and stays.
+    release()
+    releaseAll = await pins.lock.exclusive()
+    // stop() ran first and gave up the directory, which another storage may own by now: deleting
+    // anything could take blocks it relies on. The import's pins and blocks stay, as after a crash (pins
+    // only of complete DAGs; the blocks are unpinned garbage otherwise).
+    if (c.status() === 'stopped') throw c.reader.mapError(err, undefined, signal)
+    await pins.undo(pinned, written, repinned)
+    if (err instanceof MissingBlockError) {
+      throw new CarImportError({
+        reason: `The CAR does not hold the complete DAG of its roots (block ${err.cid} is missing); import it with pin: false to keep a partial DAG.`,
+      })
+    }
+    throw c.reader.mapError(err, undefined, signal)
+  } finally {
+    pins.unwatch(repinned)
+    releaseAll()
+  }
+}
+
+/** A block of a root's DAG that the CAR did not hold (and that was not here before). */
+class MissingBlockError extends Error {
+  override name = 'MissingBlockError'
+  readonly cid: CID
+  constructor(cid: CID) {
+    super(`Block ${cid} is missing.`)
+    this.cid = cid
+  }
+}
+
+/** Refuses a CAR whose roots or blocks carry a CID that no block can be proven to match. */
+async function assertCarCid(cid: CID, getHasher: HasherLookup): Promise<void> {
+  try {
+    await assertVerifiableCid(cid, getHasher)
+  } catch (err) {
+    if (!(err instanceof UnverifiableCidError)) throw err
+    throw new CarImportError({ reason: err.shortMessage, cause: err })
+  }
+}
+
+async function localOrMissing(
+  local: VerifiedBlockstore,
+  cid: CID,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array> {
+  if (!(await local.has(cid))) throw new MissingBlockError(cid)
+  return collect(local.get(cid, signalOption(signal)))
+}
+
+async function localOrMissingLeaf(local: VerifiedBlockstore, cid: CID): Promise<boolean> {
+  if (!(await local.has(cid))) throw new MissingBlockError(cid)
+  return true
+}
+
+async function* toAsync(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  yield* source
+}

@@ -1,0 +1,194 @@
+/**
+ * Pins and garbage collection: the pin records (`/medvault/pins/<cid>` in the datastore, one atomic write
+ * each), mark and sweep over them, and the shared/exclusive lock that keeps gc away from DAGs still being
+ * written. Separate because what gc may delete is decided here alone: every operation that writes a pin
+ * goes through `write`, and every operation that writes blocks it will pin holds `lock` shared.
+ */
+import * as dagCbor from '@ipld/dag-cbor'
+import type { Blockstore } from 'interface-blockstore'
+import type { Datastore } from 'interface-datastore'
+import { Key } from 'interface-datastore'
+import { CID } from 'multiformats/cid'
+import { multihashKey, walkDag } from './dag.ts'
+import { PinnedDagIncompleteError } from './errors.ts'
+import { SharedExclusiveLock } from './lock.ts'
+import type { BlockReader } from './reader.ts'
+import type { GcOptions, GcResult, PinOptions } from './types.ts'
+import { isAbort, signalOption } from './util.ts'
+import type { VerifiedBlockstore } from './verified-blockstore.ts'
+import { collect } from './verify.ts'
+
+const PIN_PREFIX = '/medvault/pins/'
+
+export interface PinsComponents {
+  datastore: Datastore
+  /** The blocks as stored: gc sweeps them without reading them. */
+  blocks: Blockstore
+  /** The same blocks, checked on read: the mark reads pinned DAGs through it. */
+  local: VerifiedBlockstore
+  reader: BlockReader
+}
+
+export class Pins {
+  /** Held shared by whatever writes blocks it will pin (put, pin, CAR import) and exclusively by gc and stop. */
+  readonly lock = new SharedExclusiveLock()
+  readonly #c: PinsComponents
+  /** one set per CAR import under way: the pin keys other operations wrote meanwhile (see importCar) */
+  readonly #watchers = new Set<Set<string>>()
+
+  constructor(components: PinsComponents) {
+    this.#c = components
+  }
+
+  async pin(cid: CID, options: PinOptions): Promise<void> {
+    const { signal, onProgress } = options
+    const release = await this.lock.shared()
+    try {
+      // Walked even when already pinned: pin() is also how a pinned DAG that lost a block (a damaged copy
+      // is deleted on read) gets it back from a peer or gateway.
+      await this.#c.reader.makeLocal(cid, signal, onProgress)
+      // Always written (not only when missing): a CAR import under way that pinned the same root must
+      // learn of this pin so that its rollback leaves the record alone.
+      await this.write(cid, signal)
+    } catch (err) {
+      throw this.#c.reader.mapError(err, cid, signal)
+    } finally {
+      release()
+    }
+  }
+
+  async unpin(cid: CID, signal: AbortSignal | undefined): Promise<boolean> {
+    const key = pinKey(cid)
+    if (!(await this.#c.datastore.has(key, signalOption(signal)))) return false
+    await this.#c.datastore.delete(key, signalOption(signal))
+    return true
+  }
+
+  async has(cid: CID, signal?: AbortSignal): Promise<boolean> {
+    return this.#c.datastore.has(pinKey(cid), signalOption(signal))
+  }
+
+  /**
+   * Writes the pin record of `cid`, whose whole DAG must be local by now. `writer` is the watcher set of the
+   * CAR import writing it, if any: an import is not told of its own pins.
+   */
+  async write(cid: CID, signal: AbortSignal | undefined, writer?: Set<string>): Promise<void> {
+    const record = dagCbor.encode({ v: 1, cid, pinnedAt: Date.now() })
+    const key = pinKey(cid)
+    // Told before the write, so a rollback never deletes a record whose writer has already returned.
+    for (const watcher of this.#watchers) if (watcher !== writer) watcher.add(key.toString())
+    await this.#c.datastore.put(key, record, signalOption(signal))
+  }
+
+  /**
+   * Starts collecting the keys of the pin records that other operations write, until `unwatch`: a CAR
+   * import's rollback (`undo`) leaves those records alone.
+   */
+  watch(): Set<string> {
+    const written = new Set<string>()
+    this.#watchers.add(written)
+    return written
+  }
+
+  unwatch(written: Set<string>): void {
+    this.#watchers.delete(written)
+  }
+
+  /**
+   * Undoes a CAR import that failed, holding the exclusive lock: deletes the pin records it wrote, except
+   * those another operation wrote again meanwhile (`rewritten`, from `watch`), and of the blocks it wrote,
+   * those no pin reaches: a gc limited to the import's blocks. Best effort: a failure here must not hide
+   * the import's own error.
+   */
+  async undo(pinned: CID[], written: CID[], rewritten: Set<string>): Promise<void> {
+    for (const root of pinned) {
+      const key = pinKey(root)
+      if (!rewritten.has(key.toString())) await ignoreFailure(async () => this.#c.datastore.delete(key))
+    }
+    await ignoreFailure(async () => {
+      if (written.length === 0) return
+      const live = await this.markLive(undefined)
+      for (const cid of written) {
+        if (!live.has(multihashKey(cid))) await ignoreFailure(async () => this.#c.blocks.delete(cid))
+      }
+    })
+  }
+
+  /** The pinned roots, for operations already under way (they finish even while the storage stops). */
+  async *roots(signal: AbortSignal | undefined): AsyncGenerator<CID> {
+    for await (const key of this.#c.datastore.queryKeys({ prefix: PIN_PREFIX }, signalOption(signal))) {
+      yield CID.parse(key.toString().slice(PIN_PREFIX.length))
+    }
+  }
+
+  async gc(options: GcOptions): Promise<GcResult> {
+    const { signal, onProgress } = options
+    const blocks = this.#c.blocks
+    const release = await this.lock.exclusive()
+    try {
+      const live = await this.markLive(signal)
+      // Sweep. Blockstores key blocks by multihash, so a raw and a dag-pb CID of the same bytes share a file.
+      let removed = 0
+      let kept = 0
+      for await (const { cid } of blocks.getAll(signalOption(signal))) {
+        signal?.throwIfAborted()
+        if (live.has(multihashKey(cid))) {
+          kept++
+          continue
+        }
+        await blocks.delete(cid, signalOption(signal))
+        removed++
+        onProgress?.({ type: 'storage:gc:removed', cid, removed })
+      }
+      return { removed, kept }
+    } catch (err) {
+      throw this.#c.reader.mapError(err, undefined, signal)
+    } finally {
+      release()
+    }
+  }
+
+  /**
+   * Mark: the multihash of every block reachable from a pin, read from local blocks only. A pinned DAG
+   * with a block missing or corrupt throws rather than guess (a sweep on a wrong live set would delete
+   * data). Call it holding the exclusive lock.
+   */
+  async markLive(signal: AbortSignal | undefined): Promise<Set<string>> {
+    const local = this.#c.local
+    const live = new Set<string>()
+    for await (const root of this.roots(signal)) {
+      let reading: CID | undefined
+      try {
+        for await (const block of walkDag(
+          root,
+          {
+            get: async (c) => {
+              reading = c
+              return collect(local.get(c, signalOption(signal)))
+            },
+            skipLeaf: async () => true,
+          },
+          signal,
+        )) {
+          live.add(multihashKey(block.cid))
+        }
+      } catch (err) {
+        if (isAbort(err, signal)) throw err
+        throw new PinnedDagIncompleteError({ root: root.toString(), cid: reading?.toString(), cause: err })
+      }
+    }
+    return live
+  }
+}
+
+function pinKey(cid: CID): Key {
+  return new Key(`${PIN_PREFIX}${cid.toString()}`)
+}
+
+async function ignoreFailure(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn()
+  } catch {
+    // best effort: a rollback failure must not hide the original error
+  }
+}

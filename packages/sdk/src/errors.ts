@@ -13,6 +13,18 @@ import { BaseError } from '@medvault/crypto/errors'
 import type { Address, Hex } from 'viem'
 
 export { BaseError, type BaseErrorParameters } from '@medvault/crypto/errors'
+export {
+  DatasetIntegrityError,
+  type DatasetIntegrityErrorType,
+  DatasetNotRegisteredError,
+  type DatasetNotRegisteredErrorType,
+  EmptyDatasetError,
+  type EmptyDatasetErrorType,
+  NotDatasetRecipientError,
+  type NotDatasetRecipientErrorType,
+  NotStewardError,
+  type NotStewardErrorType,
+} from './datasets-errors.ts'
 
 export type InvalidOptionErrorType = InvalidOptionError & { name: 'InvalidOptionError' }
 

@@ -22,6 +22,34 @@
 
 export { Audit, type AuditListOptions } from './audit.ts'
 export {
+  type BuildDatasetOptions,
+  consentCommitment,
+  DATASET_FORMAT,
+  DATASET_FORMAT_VERSION,
+  type DatasetBuild,
+  type DatasetManifest,
+  type DatasetOutput,
+  type DatasetProgressEvent,
+  Datasets,
+  type FetchDatasetOptions,
+  type FetchedDataset,
+  type PublishDatasetOptions,
+  type PublishedDataset,
+  ruleSetHash,
+} from './datasets.ts'
+export {
+  DatasetIntegrityError,
+  type DatasetIntegrityErrorType,
+  DatasetNotRegisteredError,
+  type DatasetNotRegisteredErrorType,
+  EmptyDatasetError,
+  type EmptyDatasetErrorType,
+  NotDatasetRecipientError,
+  type NotDatasetRecipientErrorType,
+  NotStewardError,
+  type NotStewardErrorType,
+} from './datasets-errors.ts'
+export {
   BaseError,
   type BaseErrorParameters,
   GrantExpiredError,

@@ -6,6 +6,7 @@
 import type { Purpose } from '@medvault/chain'
 import type { CID } from 'multiformats/cid'
 import type { Address, Hash, Hex } from 'viem'
+import type { DatasetProgressEvent } from './datasets.ts'
 
 /** Events reported through `onProgress`. Byte counts are running totals of plaintext. */
 export type VaultProgressEvent =
@@ -17,6 +18,7 @@ export type VaultProgressEvent =
   | { type: 'grants:kfrags'; entries: number; proxies: number }
   | { type: 'access:request'; proxy: Address; reason: 'initial' | 'failure' | 'delay' }
   | { type: 'access:answer'; proxy: Address; ok: boolean; code?: string }
+  | DatasetProgressEvent
 
 /** Options every async call takes. */
 export interface CallOptions {

@@ -19,6 +19,7 @@ import {
 import { getChainId } from 'viem/actions'
 import { Audit, type ReadsSource } from './audit.ts'
 import { serialize, type VaultContext } from './context.ts'
+import { Datasets } from './datasets.ts'
 import { InvalidOptionError } from './errors.ts'
 import { Grants } from './grants.ts'
 import { ensureKeysPublished, resolveAccount, type VaultAccount } from './identity.ts'
@@ -73,6 +74,8 @@ export interface Vault {
   readonly records: Records
   readonly grants: Grants
   readonly audit: Audit
+  /** Research datasets: build and publish them (data stewards), fetch and verify them (research platforms). */
+  readonly datasets: Datasets
   /**
    * Publishes the account's public keys (receiving key) unless they are already on chain. With
    * `replace: true`, replaces different published keys (grants made to the old keys stop opening).
@@ -190,12 +193,14 @@ export async function createVault(init: VaultInit): Promise<Vault> {
   const grants = new Grants(ctx)
   const records = new Records(ctx, grants)
   const audit = new Audit(ctx, init.reads)
+  const datasets = new Datasets(ctx, records)
   return {
     address: account.address,
     chainId: chain.id,
     records,
     grants,
     audit,
+    datasets,
     publishKeys: (options = {}) => ensureKeysPublished(ctx, options),
   }
 }

@@ -1,0 +1,330 @@
+/**
+ * Research datasets on a local network (real anvil, Helia, HTTP proxies): which patients a build takes (active
+ * consent of the purpose at the snapshot block, and still readable), determinism, encryption to a research
+ * platform, and what `fetch` refuses (unregistered, another steward, a manifest or a directory that is not
+ * the one registered).
+ */
+
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { unixfs } from '@helia/unixfs'
+import { registerDataset, setSteward } from '@medvault/chain'
+import { deidentify, safeHarbor } from '@medvault/fhir'
+import {
+  createLocalNetwork,
+  DatasetIntegrityError,
+  DatasetNotRegisteredError,
+  EmptyDatasetError,
+  type FetchedDataset,
+  type LocalNetwork,
+  NotDatasetRecipientError,
+  NotStewardError,
+  type Vault,
+} from '@medvault/sdk'
+import { keccak256 } from 'viem'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { decodeDirectory, putDirectory } from '../../packages/sdk/src/datasets-unixfs.ts'
+
+let net: LocalNetwork
+let steward: Vault
+let platform: Vault
+let outsider: Vault
+/** Patients: a consents, b consents then revokes, c consents for an hour, d never consents, e consents for TREAT. */
+let a: Vault, b: Vault, c: Vault, d: Vault, e: Vault
+const KEY = new TextEncoder().encode('a dataset key of 32 bytes, fixed')
+let firstBlock: bigint
+let grantB: `0x${string}`
+
+/** A small transaction Bundle: a Patient (with identifiers) and an Observation whose value marks the patient. */
+function bundle(marker: number, name: string) {
+  const hex = String(marker).padStart(8, '0')
+  const pid = `${hex}-0000-4000-8000-000000000000`
+  const oid = `${hex}-1111-4111-8111-111111111111`
+  return {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      {
+        fullUrl: `urn:uuid:${pid}`,
+        resource: {
+          resourceType: 'Patient',
+          id: pid,
+          name: [{ family: name, given: ['Testy'] }],
+          telecom: [{ system: 'phone', value: '555-010-0000' }],
+          birthDate: '1970-03-04',
+        },
+        request: { method: 'POST', url: 'Patient' },
+      },
+      {
+        fullUrl: `urn:uuid:${oid}`,
+        resource: {
+          resourceType: 'Observation',
+          id: oid,
+          status: 'final',
+          code: { text: 'marker' },
+          subject: { reference: `urn:uuid:${pid}` },
+          effectiveDateTime: '2020-05-06T07:08:09Z',
+          valueQuantity: { value: marker, unit: 'mg' },
+        },
+        request: { method: 'POST', url: 'Observation' },
+      },
+    ],
+  }
+}
+
+async function markers(dataset: FetchedDataset): Promise<number[]> {
+  const out: number[] = []
+  for await (const { type, resource } of dataset.resources()) {
+    if (type === 'Observation') out.push((resource.valueQuantity as { value: number }).value)
+  }
+  return out.sort((x, y) => x - y)
+}
+
+beforeAll(async () => {
+  net = await createLocalNetwork({ proxies: 3, accounts: 13 })
+  // Account 0 deployed the contracts: it is the DatasetRegistry's admin (and gets no vault here).
+  const vaults = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((i) => net.vault(i)))
+  ;[steward, platform, outsider, a, b, c, d, e] = vaults as [
+    Vault,
+    Vault,
+    Vault,
+    Vault,
+    Vault,
+    Vault,
+    Vault,
+    Vault,
+  ]
+  await setSteward(net.devnet.walletClients[0]!, {
+    addresses: net.devnet.addresses,
+    steward: steward.address,
+    approved: true,
+  })
+  const put = (v: Vault, marker: number, tag = 'research') =>
+    v.records.put(bundle(marker, `Family${marker}`), { tag })
+  await Promise.all([put(a, 101), put(a, 901, 'private'), put(b, 102), put(c, 103), put(d, 104), put(e, 105)])
+  const consent = (v: Vault, purpose: 'HRESCH' | 'TREAT', expiresIn = '30d') =>
+    v.grants.create({ to: steward.address, tag: 'research', purpose, expiresIn, threshold: 2 })
+  const [, gb] = await Promise.all([
+    consent(a, 'HRESCH'),
+    consent(b, 'HRESCH'),
+    consent(c, 'HRESCH', '1h'),
+    consent(e, 'TREAT'),
+  ])
+  grantB = gb.id
+  // A build's snapshot is the block before the latest: let the last consent settle into it.
+  await net.devnet.testClient.mine({ blocks: 1 })
+}, 180_000)
+
+afterAll(async () => {
+  await net?.stop()
+})
+
+describe('datasets', () => {
+  let first: Awaited<ReturnType<Vault['datasets']['build']>>
+
+  test('default: a build takes exactly the records under active consent of its purpose, and registers it', async () => {
+    const events: string[] = []
+    first = await steward.datasets.build({
+      purpose: 'HRESCH',
+      key: KEY,
+      onProgress: (ev) => events.push(ev.type),
+    })
+    firstBlock = BigInt(first.manifest.consent.block)
+    expect(first.manifest.consent).toMatchObject({ grants: 3, patients: 3 })
+    expect(first.manifest.consent.commitments).toHaveLength(3)
+    expect(first.manifest.records).toBe(3)
+    expect(first.manifest.output.map((o) => [o.type, o.count])).toEqual([
+      ['Observation', 3],
+      ['Patient', 3],
+    ])
+    expect(first.excluded).toEqual([])
+    expect(first.registration?.transactionHash).toMatch(/^0x/)
+    expect(events).toContain('datasets:consent')
+    expect(events).toContain('datasets:stored')
+    expect(events).toContain('chain:transaction')
+
+    const fetched = await platform.datasets.fetch(first.cid, { steward: steward.address })
+    expect(fetched.registration.steward).toBe(steward.address)
+    expect(fetched.registration.consentSnapshotBlock).toBe(firstBlock)
+    expect(fetched.datasetId).toBe(keccak256(first.cid.bytes))
+    // a (101), b (102) and c (103); not d (never consented), e (TREAT, not HRESCH), nor a's untagged record
+    expect(await markers(fetched)).toEqual([101, 102, 103])
+  })
+
+  test('behavior: the files are Bulk Data NDJSON, de-identified, references resolving, in a UnixFS directory', async () => {
+    const fetched = await platform.datasets.fetch(first.cid)
+    const all: Record<string, unknown>[] = []
+    for await (const { resource } of fetched.resources()) all.push(resource)
+    const text = JSON.stringify(all)
+    for (const identifier of ['Family101', 'Testy', '555-010-0000', '1970-03-04', '2020-05-06']) {
+      expect(text).not.toContain(identifier)
+    }
+    const ids = new Set(all.map((r) => `${r.resourceType as string}/${r.id as string}`))
+    const subjects = all
+      .filter((r) => r.resourceType === 'Observation')
+      .map((r) => (r.subject as { reference: string }).reference)
+    expect(subjects).toHaveLength(3)
+    for (const s of subjects) expect(ids.has(s)).toBe(true)
+    // Same as de-identifying the records one by one with the key: the build adds nothing and drops nothing.
+    const direct = deidentify(bundle(101, 'Family101'), safeHarbor, {
+      key: KEY,
+      now: new Date(first.manifest.transactionTime),
+    })
+    const patient = (direct.entry as { resource: { id: string } }[])[0]!.resource
+    expect(ids.has(`Patient/${patient.id}`)).toBe(true)
+
+    // Any UnixFS implementation lists the directory and reads the files.
+    const fs = unixfs(net.storage.helia)
+    const names: string[] = []
+    for await (const entry of fs.ls(first.cid)) names.push(entry.name)
+    expect(names.sort()).toEqual(['Observation.ndjson', 'Patient.ndjson', 'manifest.json'])
+    let manifest = ''
+    for await (const chunk of fs.cat(first.cid, { path: 'manifest.json' }))
+      manifest += new TextDecoder().decode(chunk)
+    expect(JSON.parse(manifest)).toEqual(first.manifest)
+  })
+
+  test('behavior: same input, key and block give the same dataset; publishing it again sends nothing', async () => {
+    const again = await steward.datasets.build({ purpose: 'HRESCH', key: KEY, atBlock: firstBlock })
+    expect(again.cid.toString()).toBe(first.cid.toString())
+    expect(again.manifestHash).toBe(first.manifestHash)
+    expect(again.registration?.transactionHash).toBeUndefined()
+    const other = await steward.datasets.build({ purpose: 'HRESCH', atBlock: firstBlock, publish: false })
+    expect(other.cid.toString()).not.toBe(first.cid.toString())
+  })
+
+  test('behavior: revoked, expired and never-given consent leave the patient out of every later build', async () => {
+    await b.grants.revoke(grantB)
+    await net.devnet.testClient.increaseTime({ seconds: 7200 })
+    await net.devnet.testClient.mine({ blocks: 1 })
+    const later = await steward.datasets.build({ purpose: 'HRESCH', key: KEY })
+    expect(await markers(await platform.datasets.fetch(later.cid))).toEqual([101])
+    expect(later.manifest.consent).toMatchObject({ grants: 1, patients: 1 })
+
+    // Even a build that states the old block: the snapshot still lists b and c, but their records no longer
+    // open, so they are left out (and said so to the steward, not in the dataset).
+    const stale = await steward.datasets.build({
+      purpose: 'HRESCH',
+      key: KEY,
+      atBlock: firstBlock,
+      publish: false,
+    })
+    expect(stale.excluded.map((x) => x.reason).sort()).toEqual(['expired', 'revoked'])
+    expect(stale.manifest.records).toBe(1)
+    expect(stale.manifest.consent.patients).toBe(1)
+
+    // The dataset published before the revocation stays as it was, and still verifies.
+    expect(await markers(await platform.datasets.fetch(first.cid))).toEqual([101, 102, 103])
+  })
+
+  test('behavior: encrypted to a research platform, it opens for the platform and the steward only', async () => {
+    const built = await steward.datasets.build({ purpose: 'HRESCH', recipient: platform.address })
+    expect(built.manifest.encryption?.recipients).toEqual([platform.address, steward.address])
+    const fetched = await platform.datasets.fetch(built.cid, { steward: steward.address })
+    expect(await markers(fetched)).toEqual([101])
+    expect(await markers(await steward.datasets.fetch(built.cid))).toEqual([101])
+    await expect(outsider.datasets.fetch(built.cid)).rejects.toThrow(NotDatasetRecipientError)
+    // Without the key nothing readable is stored: the directory holds ciphertext and the wrapped keys.
+    const fs = unixfs(net.storage.helia)
+    const names: string[] = []
+    for await (const entry of fs.ls(built.cid)) names.push(entry.name)
+    expect(names.sort()).toEqual([
+      'Observation.ndjson.enc',
+      'Patient.ndjson.enc',
+      'manifest.json.enc',
+      'recipients.json',
+    ])
+    let raw = ''
+    for await (const chunk of fs.cat(built.cid, { path: 'Observation.ndjson.enc' }))
+      raw += Buffer.from(chunk).toString('latin1')
+    expect(raw).not.toContain('Observation')
+  })
+
+  test('behavior: fetch writes verified NDJSON files and the manifest to a directory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'medvault-dataset-'))
+    try {
+      const fetched = await platform.datasets.fetch(first.cid, { outDir: dir })
+      expect(fetched.files?.length).toBe(3)
+      expect((await readdir(dir)).sort()).toEqual(['Observation.ndjson', 'Patient.ndjson', 'manifest.json'])
+      const lines = (await readFile(join(dir, 'Observation.ndjson'), 'utf8')).trimEnd().split('\n')
+      expect(lines.map((l) => JSON.parse(l).valueQuantity.value).sort()).toEqual([101, 102, 103])
+      // Existing files are not overwritten.
+      await expect(platform.datasets.fetch(first.cid, { outDir: dir })).rejects.toThrow(/outDir/)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('error: nothing under consent, an account that is not a steward, an unregistered CID', async () => {
+    await expect(outsider.datasets.build({ purpose: 'HRESCH' })).rejects.toThrow(EmptyDatasetError)
+    await expect(steward.datasets.build({ purpose: 'PUBHLTH' })).rejects.toThrow(EmptyDatasetError)
+    // The outsider gets a consent, builds, and may not register.
+    await a.grants.create({
+      to: outsider.address,
+      tag: 'research',
+      purpose: 'HRESCH',
+      expiresIn: '1d',
+      threshold: 2,
+    })
+    await net.devnet.testClient.mine({ blocks: 1 })
+    const err = await outsider.datasets.build({ purpose: 'HRESCH' }).catch((x: unknown) => x)
+    expect(err).toBeInstanceOf(NotStewardError)
+    expect((err as NotStewardError).shortMessage).toBe(
+      `${outsider.address} is not an approved data steward of the DatasetRegistry.`,
+    )
+    const unpublished = await outsider.datasets.build({ purpose: 'HRESCH', publish: false })
+    await expect(platform.datasets.fetch(unpublished.cid)).rejects.toThrow(DatasetNotRegisteredError)
+    await expect(platform.datasets.fetch(first.cid, { steward: outsider.address })).rejects.toThrow(
+      DatasetIntegrityError,
+    )
+  })
+
+  test('error: a registration whose manifest hash is not the manifest’s is refused', async () => {
+    const built = await steward.datasets.build({ purpose: 'HRESCH', publish: false })
+    await registerDataset(net.devnet.walletClients[1]!, {
+      addresses: net.devnet.addresses,
+      cid: built.cid.bytes,
+      manifestHash: keccak256(new Uint8Array([1])),
+      ruleSetHash: built.manifest.deidentification.ruleSetHash,
+      consentSnapshotBlock: BigInt(built.manifest.consent.block),
+      licence: 'CC-BY-4.0',
+    })
+    await expect(platform.datasets.fetch(built.cid)).rejects.toThrow(/manifest is not the one registered/)
+  })
+
+  test('error: a directory with a file the manifest does not name is refused, even with the manifest registered', async () => {
+    // An attacker (or a careless steward) adds an NDJSON file to a registered dataset's directory and
+    // registers the new directory with the original, honest manifest.
+    const built = await steward.datasets.build({ purpose: 'HRESCH', publish: false })
+    const root = await collect(net.storage.helia.blockstore.get(built.cid))
+    const links = decodeDirectory(root)
+    const extra = await net.storage.putBytes(
+      new TextEncoder().encode('{"resourceType":"Patient","name":[{"family":"Leaked"}]}\n'),
+    )
+    const forged = await putDirectory(
+      net.storage,
+      [...links, { name: 'Extra.ndjson', cid: extra, tsize: 60 }],
+      undefined,
+    )
+    await steward.datasets.publish(built) // the honest one
+    await registerDataset(net.devnet.walletClients[1]!, {
+      addresses: net.devnet.addresses,
+      cid: forged.cid.bytes,
+      manifestHash: built.manifestHash,
+      ruleSetHash: built.manifest.deidentification.ruleSetHash,
+      consentSnapshotBlock: BigInt(built.manifest.consent.block),
+      licence: 'CC-BY-4.0',
+    })
+    await expect(platform.datasets.fetch(forged.cid)).rejects.toThrow(/a file the manifest does not name/)
+    await expect(platform.datasets.fetch(built.cid)).resolves.toBeDefined()
+  })
+})
+
+async function collect(got: unknown): Promise<Uint8Array> {
+  const value = await got
+  if (value instanceof Uint8Array) return value
+  const chunks: Uint8Array[] = []
+  for await (const c of value as AsyncIterable<Uint8Array>) chunks.push(c)
+  return Buffer.concat(chunks)
+}

@@ -1,14 +1,17 @@
 /**
  * The re-encryption proxy as an operator runs it: `medvault-node init` with an imported (funded devnet)
- * key, `proxy register` on chain from the command line, `start` with the proxy service as a child process,
- * and a doctor's SDK vault reading a patient's record through that proxy (a 1-of-1 proxy set), with every
- * cfrag and receipt verified by the SDK; the read's receipt is anchored on chain by the node. Then a second `proxy register` updates the entry, and SIGTERM stops
- * the node cleanly.
+ * key, `proxy register` on chain from the command line with the node's one HTTP endpoint, `start` with every
+ * service as a child process, and a doctor's SDK vault reading a patient's record through that proxy (a
+ * 1-of-1 proxy set), with every cfrag and receipt verified by the SDK; the read's receipt is anchored on
+ * chain by the node. The Pinning Service API, the gateway, the proxy, health and metrics all answer on that
+ * one port (nothing listens on a second one). Then a second `proxy register` updates the entry, and SIGTERM
+ * stops the node cleanly.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { deriveKeysFromPrivateKey, getPublicKey } from '@medvault/crypto'
+import { createStorage } from '@medvault/storage'
 import { bytesToHex, hexToBytes } from 'viem'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { type DaemonProcess, freePort, PASSPHRASE, runNode, startDaemon } from './daemon-process.ts'
@@ -49,8 +52,9 @@ test('default: init, proxy register, start with the proxy service; a doctor read
     deployment,
     JSON.stringify({ addresses: world.devnet.addresses, deployBlock: world.devnet.deployBlock.toString() }),
   )
-  const [httpPort, proxyPort] = [await freePort(), await freePort()]
-  const endpoint = `http://127.0.0.1:${proxyPort}`
+  const [httpPort, unusedPort] = [await freePort(), await freePort()]
+  // The endpoint registered on chain is the node's one HTTP listener.
+  const endpoint = `http://127.0.0.1:${httpPort}`
   const chainArgs = ['--rpc', world.devnet.rpcUrl, '--addresses', deployment]
 
   // Without the passphrase nothing opens the keystore (and none can be given on the command line).
@@ -85,16 +89,17 @@ test('default: init, proxy register, start with the proxy service; a doctor read
   const configPath = join(repo, 'config.json')
   const config = JSON.parse(await readFile(configPath, 'utf8'))
   config.proxy = { ...config.proxy, anchor: { maxReceipts: 1, intervalSeconds: 3600 } }
+  // A separate proxy listener is not a setting: the node says so and does not open it.
+  config.proxy.http = `127.0.0.1:${unusedPort}`
   await writeFile(configPath, JSON.stringify(config))
+  const token = (await runNode(['token', 'create', 'portal', '--repo', repo], env)).stdout.trim()
 
   daemon = startDaemon(
     repo,
     httpPort,
     [
       '--services',
-      'proxy,follower,gateway',
-      '--proxy-http',
-      `127.0.0.1:${proxyPort}`,
+      'pinning,gateway,proxy,follower',
       '--peers',
       world.storage.multiaddrs().join(','),
       ...chainArgs,
@@ -104,10 +109,17 @@ test('default: init, proxy register, start with the proxy service; a doctor read
   await daemon.waitReady(90_000)
   const health = (await (await fetch(`${endpoint}/v1/health`)).json()) as { address: string }
   expect(health.address).toBe(operator)
+  expect(daemon.lines.join('\n')).toMatch(/warning: proxy\.http \(config\.json\) is not used/)
+  await expect(fetch(`http://127.0.0.1:${unusedPort}/v1/health`)).rejects.toThrow()
 
   // The patient grants through a set of this one proxy; the doctor reads.
   const { setId } = await world.devnet.walletClients[1]!.createProxySet({ members: [operator] })
-  const content = { resourceType: 'Observation', status: 'final', valueString: 'through the daemon' }
+  const content = {
+    resourceType: 'Observation',
+    status: 'final',
+    code: { text: 'note' },
+    valueString: 'through the daemon',
+  }
   const rec = await world.patient.records.put(content)
   await world.patient.grants.create({
     to: world.doctor.address,
@@ -119,6 +131,42 @@ test('default: init, proxy register, start with the proxy service; a doctor read
   })
   const read = await world.doctor.records.get(rec.id, { purpose: 'TREAT' })
   expect(JSON.parse(new TextDecoder().decode(read))).toEqual(content)
+
+  // The same port: the Pinning Service API (a client pins the record's envelope) …
+  const envelope = rec.cid.toString()
+  const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+  const added = await fetch(`${endpoint}/pins`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ cid: envelope, name: 'record' }),
+  })
+  expect(added.status).toBe(202)
+  const { requestid } = (await added.json()) as { requestid: string }
+  let pin: { status: string } = { status: 'queued' }
+  for (let i = 0; i < 600 && pin.status !== 'pinned' && pin.status !== 'failed'; i++) {
+    pin = (await (await fetch(`${endpoint}/pins/${requestid}`, { headers: auth })).json()) as typeof pin
+    if (pin.status !== 'pinned') await new Promise((r) => setTimeout(r, 100))
+  }
+  expect(pin.status).toBe('pinned')
+  // … and the gateway (the envelope and its content as a CAR, every block checked against its CID).
+  const car = await fetch(`${endpoint}/ipfs/${envelope}?format=car`, {
+    headers: { origin: 'https://portal.example' },
+  })
+  expect(car.status).toBe(200)
+  expect(car.headers.get('access-control-allow-origin')).toBe('*')
+  // A fresh store parses the CAR and checks every block against its CID before keeping it; the whole DAG
+  // (envelope and encrypted content) is then there.
+  const check = await createStorage()
+  try {
+    const roots = await check.importCar([new Uint8Array(await car.arrayBuffer())])
+    expect(roots.map(String)).toEqual([envelope])
+    const stat = await check.stat(rec.cid)
+    expect(stat.local).toBe(true)
+    expect(stat.blocks).toBeGreaterThanOrEqual(2)
+  } finally {
+    await check.stop()
+  }
+  expect(rec.cid.code).toBe(0x71)
 
   // The receipt of that read is anchored on chain by the node's operator key.
   const anchorsFile = join(repo, 'state', 'receipts', 'anchors.ndjson')
@@ -135,10 +183,19 @@ test('default: init, proxy register, start with the proxy service; a doctor read
   const onChainAnchor = await world.devnet.publicClient.getAnchor({ proxy: operator, root: anchored!.root })
   expect(onChainAnchor.count).toBe(1)
 
+  expect(daemon.url).toBe(endpoint)
   const metrics = await (await fetch(`${daemon.url}/metrics`)).text()
   expect(metrics).toMatch(/^medvault_reencryptions_total [1-9]/m)
+  // Proxy requests are in the node's latency histogram, next to the other services'.
+  expect(metrics).toMatch(
+    /^medvault_http_request_duration_seconds_count\{service="proxy",method="POST",route="\/v1\/reencrypt",status="200"\} [1-9]/m,
+  )
+  expect(metrics).toMatch(/^medvault_http_request_duration_seconds_count\{service="gateway",/m)
+  expect(metrics).toMatch(/^medvault_http_request_duration_seconds_count\{service="pinning",/m)
+  expect(metrics).toMatch(/^medvault_proxy_indexed_block [1-9]/m)
+  expect((await fetch(`${daemon.url}/readyz`)).status).toBe(200)
   const status = await daemon.status()
-  expect((status.proxy as { address: string }).address).toBe(operator)
+  expect(status.proxy as { address: string; url: string }).toMatchObject({ address: operator, url: endpoint })
 
   const updated = await runNode(
     ['proxy', 'register', '--repo', repo, '--endpoint', `${endpoint}/`, ...chainArgs],

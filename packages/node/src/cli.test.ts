@@ -53,16 +53,7 @@ describe('default', () => {
     }
     const start = io()
     expect(await runCli(['start', '--help'], start)).toBe(0)
-    for (const flag of [
-      '--repo',
-      '--http',
-      '--services',
-      '--rpc',
-      '--addresses',
-      '--peers',
-      '--proxy-http',
-      'Example',
-    ]) {
+    for (const flag of ['--repo', '--http', '--services', '--rpc', '--addresses', '--peers', 'Example']) {
       expect(start.out).toContain(flag)
     }
   })

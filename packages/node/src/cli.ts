@@ -188,7 +188,7 @@ The operator key is never taken on the command line.`,
     .addOption(repoOption(io))
     .option(
       '--http <host:port>',
-      `HTTP listener for the pinning API, gateway, health and metrics (${CONFIG_ENV.http})`,
+      `the one HTTP listener: Pinning Service API, gateway, re-encryption proxy, health and metrics (${CONFIG_ENV.http})`,
     )
     .option('--services <list>', `comma-separated: pinning,gateway,proxy,follower (${CONFIG_ENV.services})`)
     .option('--rpc <url>', `JSON-RPC URL of the chain, for follower and proxy (${CONFIG_ENV.rpc})`)
@@ -198,7 +198,6 @@ The operator key is never taken on the command line.`,
     )
     .option('--peers <multiaddrs>', `libp2p peers to keep connected, comma-separated (${CONFIG_ENV.peers})`)
     .option('--listen <multiaddrs>', `libp2p listen addresses, comma-separated (${CONFIG_ENV.listen})`)
-    .option('--proxy-http <host:port>', `listener of the re-encryption proxy (${CONFIG_ENV.proxyHttp})`)
     .option(
       '--log-level <level>',
       `fatal, error, warn, info, debug, trace or silent (${CONFIG_ENV.logLevel})`,
@@ -210,6 +209,7 @@ The operator key is never taken on the command line.`,
     .action(async (opts: ConfigFlags & { repo: string }) => {
       const { repo, ...flags } = opts
       const config = await loadConfig(resolve(repo), flags, io.env)
+      for (const warning of config.warnings) io.stderr(`warning: ${warning}\n`)
       const operatorKey = config.services.includes('proxy')
         ? await openKeystore(join(config.repo, REPO_FILES.keystore), await passphraseFor(io, false))
         : undefined
@@ -245,7 +245,10 @@ The operator key is never taken on the command line.`,
     .description(
       "register (or update) this node's proxy on chain: operator address, ECIES public key, endpoint",
     )
-    .requiredOption('--endpoint <url>', 'the public URL clients reach the proxy at')
+    .requiredOption(
+      '--endpoint <url>',
+      "the public URL clients reach the proxy at: the node's http listener (its /v1 routes), usually behind TLS",
+    )
     .addOption(repoOption(io))
     .option('--rpc <url>', `JSON-RPC URL (${CONFIG_ENV.rpc})`)
     .option('--addresses <file>', `the deployment's addresses (${CONFIG_ENV.addresses})`)

@@ -65,8 +65,6 @@ export interface NodeConfig {
       }
     | undefined
   proxy: {
-    host: string
-    port: number
     workers: number
     /** Anchor receipts' Merkle roots on chain (the operator pays the gas), or `false`. */
     anchor: { maxReceipts: number; intervalSeconds: number } | false
@@ -75,6 +73,8 @@ export interface NodeConfig {
   follower: { maxRecordBytes: number }
   replication: { remotes: RemoteService[]; intervalMs: number }
   log: { level: string }
+  /** Settings that are read but have no effect, one line each (the command line prints them). */
+  warnings: string[]
 }
 
 /** The configuration file as written (every field optional). */
@@ -90,6 +90,7 @@ export interface NodeConfigFile {
   }
   chain?: { rpc?: string; addresses?: string; confirmations?: number; pollingIntervalMs?: number }
   proxy?: {
+    /** Not used: the proxy answers on `http` (reported as a warning). */
     http?: string
     workers?: number
     anchor?: false | { maxReceipts?: number; intervalSeconds?: number }
@@ -111,7 +112,6 @@ export interface ConfigFlags {
   addresses?: string | undefined
   peers?: string | undefined
   listen?: string | undefined
-  proxyHttp?: string | undefined
   logLevel?: string | undefined
 }
 
@@ -123,7 +123,6 @@ export const CONFIG_ENV = {
   addresses: 'MEDVAULT_NODE_ADDRESSES',
   peers: 'MEDVAULT_NODE_PEERS',
   listen: 'MEDVAULT_NODE_LISTEN',
-  proxyHttp: 'MEDVAULT_NODE_PROXY_HTTP',
   logLevel: 'MEDVAULT_NODE_LOG_LEVEL',
 } as const satisfies Record<keyof ConfigFlags, string>
 
@@ -138,7 +137,6 @@ export function defaultConfigFile(): NodeConfigFile {
       peers: [],
       gateways: [],
     },
-    proxy: { http: '127.0.0.1:5081' },
     replication: { remotes: [] },
     log: { level: 'info' },
   }
@@ -269,10 +267,17 @@ export async function loadConfig(
     }
   }
 
-  const [proxyText, proxyFrom] = pick('proxyHttp', file.proxy?.http ?? '127.0.0.1:5081', (s) => s)
-  const proxyHttp = hostPort(proxyText, `proxy.http (${proxyFrom})`, problems)
-  if (services.includes('proxy') && proxyHttp.port === http.port && proxyHttp.port !== 0) {
-    problems.push(`proxy.http (${proxyFrom}): port ${proxyHttp.port} is already the node's http port`)
+  // The proxy answers on the node's one listener (one endpoint to register on chain and to publish).
+  const warnings: string[] = []
+  if (file.proxy?.http !== undefined) {
+    warnings.push(
+      `proxy.http (${REPO_FILES.config}) is not used: the proxy answers on the node's http listener (${httpText}); remove the setting`,
+    )
+  }
+  if ((env.MEDVAULT_NODE_PROXY_HTTP ?? '') !== '') {
+    warnings.push(
+      "MEDVAULT_NODE_PROXY_HTTP is not used: the proxy answers on the node's http listener; unset it",
+    )
   }
 
   const remotes: RemoteService[] = []
@@ -303,7 +308,6 @@ export async function loadConfig(
     storage: { listen: listen ?? [], announce, peers: peers ?? [], gateways, blockTimeoutMs },
     chain,
     proxy: {
-      ...proxyHttp,
       workers: int(file.proxy?.workers, 2, 1, 64, 'proxy.workers', problems),
       anchor:
         file.proxy?.anchor === false
@@ -354,6 +358,7 @@ export async function loadConfig(
       intervalMs: int(file.replication?.intervalMs, 5000, 100, 3_600_000, 'replication.intervalMs', problems),
     },
     log: { level: String(level) },
+    warnings,
   }
   if (problems.length > 0) throw new InvalidNodeConfigError({ problems })
   return config

@@ -2,7 +2,7 @@
  * `createDaemon`: the medvault-node daemon, composed of its parts — a networked persistent content store,
  * the pin store and pinner, the Pinning Service API, the trustless gateway, the chain follower, replication
  * to remote pinning services, the re-encryption proxy, and health, readiness, status and Prometheus metrics
- * on the node's HTTP listener. Each part is a `Startable` built from settings and injected neighbours, so a
+ * on the node's one HTTP listener (the proxy's routes too: an operator exposes one endpoint). Each part is a `Startable` built from settings and injected neighbours, so a
  * test can run any one of them alone; this module only wires them and orders their start and stop.
  *
  * Stop order (SIGTERM): the HTTP listener first (requests in flight finish, new ones get 503), then the
@@ -14,6 +14,7 @@
 import { join } from 'node:path'
 import { deriveKeysFromPrivateKey } from '@medvault/crypto'
 import { createStorage, type Storage } from '@medvault/storage'
+import { Gauge } from 'prom-client'
 import {
   type Chain,
   createPublicClient,
@@ -196,6 +197,17 @@ class MedvaultNode implements Daemon {
         },
       )
     }
+    // The proxy's grant index position, next to the follower's (both read the same chain).
+    const indexed: Gauge = new Gauge({
+      name: 'medvault_proxy_indexed_block',
+      help: "The last block the re-encryption proxy's grant index has fully read.",
+      registers: [metrics.registry],
+      collect: () => {
+        const block = this.#proxy?.health().indexedBlock
+        if (block === null || block === undefined) indexed.reset()
+        else indexed.set(Number(block))
+      },
+    })
     this.#http.register('health', async (app) => {
       app.get('/healthz', async (_req, reply) => reply.header('cache-control', 'no-store').send({ ok: true }))
       app.get('/readyz', async (_req, reply) => {
@@ -254,37 +266,13 @@ class MedvaultNode implements Daemon {
     await this.#pinner.start()
     await this.#pinning?.start()
     await this.#gateway?.start()
+    // Created (not started) before the listener starts: its routes go on the node's one port. Until it has
+    // started they answer 503, and /readyz waits for it.
+    if (this.#config.services.includes('proxy')) this.#proxy ??= await this.#createProxy()
     await this.#http.start()
     await this.#follower?.start()
     await this.#replication?.start()
-    if (this.#config.services.includes('proxy')) {
-      const chain = this.#config.chain!
-      const key = this.#operatorKey!
-      const anchor = this.#config.proxy.anchor
-      const publicClient = this.#publicClient()
-      this.#proxy = await createProxy(
-        {
-          account: key,
-          eciesSecretKey: deriveKeysFromPrivateKey(hexBytes(key)).eciesSecretKey,
-          host: this.#config.proxy.host,
-          port: this.#config.proxy.port,
-          receiptsDir: join(this.#config.repo, REPO_FILES.receipts),
-          indexDir: join(this.#config.repo, REPO_FILES.grantIndex),
-          workers: this.#config.proxy.workers,
-          confirmations: chain.confirmations,
-          pollingInterval: chain.pollingIntervalMs,
-          ...(anchor === false ? {} : { anchor }),
-        },
-        {
-          publicClient,
-          storage,
-          addresses: chain.addresses,
-          deployBlock: chain.deployBlock,
-          logger: this.#proxyLogger(),
-          ...(anchor === false ? {} : { walletClient: await this.#walletClient(publicClient, key) }),
-        },
-      )
-    }
+    await this.#proxy?.start()
     this.#started = true
     this.#log.info(
       {
@@ -294,6 +282,35 @@ class MedvaultNode implements Daemon {
         peerId: storage.peerId ?? null,
       },
       'medvault-node started',
+    )
+  }
+
+  async #createProxy(): Promise<ReencryptionProxy> {
+    const chain = this.#config.chain!
+    const key = this.#operatorKey!
+    const anchor = this.#config.proxy.anchor
+    const publicClient = this.#publicClient()
+    return createProxy(
+      {
+        account: key,
+        eciesSecretKey: deriveKeysFromPrivateKey(hexBytes(key)).eciesSecretKey,
+        receiptsDir: join(this.#config.repo, REPO_FILES.receipts),
+        indexDir: join(this.#config.repo, REPO_FILES.grantIndex),
+        workers: this.#config.proxy.workers,
+        confirmations: chain.confirmations,
+        pollingInterval: chain.pollingIntervalMs,
+        ...(anchor === false ? {} : { anchor }),
+        start: false,
+      },
+      {
+        publicClient,
+        storage: this.#storage,
+        addresses: chain.addresses,
+        deployBlock: chain.deployBlock,
+        logger: this.#proxyLogger(),
+        http: this.#http,
+        ...(anchor === false ? {} : { walletClient: await this.#walletClient(publicClient, key) }),
+      },
     )
   }
 

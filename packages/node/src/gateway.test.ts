@@ -119,7 +119,7 @@ describe('default', () => {
 })
 
 describe('behavior', () => {
-  test('dag-scope=block and entity; a specific Accept wins over format; q-values; ETag and 304; HEAD', async () => {
+  test('dag-scope=block and entity; format wins over Accept; q-values; ETag and 304; HEAD', async () => {
     const block = await verifiedCar(await get(`/ipfs/${file}?format=car&dag-scope=block`), file)
     expect([...block.keys()]).toEqual([file.toString()])
     const entity = await verifiedCar(await get(`/ipfs/${envelope}?format=car&dag-scope=entity`), envelope)
@@ -127,8 +127,13 @@ describe('behavior', () => {
     const fileEntity = await verifiedCar(await get(`/ipfs/${file}?format=car&dag-scope=entity`), file)
     expect(fileEntity.size).toBe((await storage.stat(file)).blocks)
 
-    const accepted = await get(`/ipfs/${small}?format=car`, { accept: 'application/vnd.ipld.raw' })
+    // The spec: when both are present, format takes precedence.
+    const both = await get(`/ipfs/${small}?format=car`, { accept: 'application/vnd.ipld.raw' })
+    await verifiedCar(both, small)
+    const accepted = await get(`/ipfs/${small}`, { accept: 'application/vnd.ipld.raw' })
     expect(accepted.headers.get('content-type')).toBe('application/vnd.ipld.raw')
+    // Chosen by Accept alone: the URL naming this answer for caches.
+    expect(accepted.headers.get('content-location')).toBe(`/ipfs/${small}?format=raw`)
     await accepted.arrayBuffer()
     const q = await get(`/ipfs/${small}`, {
       accept: 'application/vnd.ipld.raw;q=0.5, application/vnd.ipld.car;q=0.9',
@@ -146,6 +151,88 @@ describe('behavior', () => {
     const head = await fetch(`${http.url}/ipfs/${small}?format=raw`, { method: 'HEAD' })
     expect(head.status).toBe(200)
     expect(head.headers.get('content-type')).toBe('application/vnd.ipld.raw')
+    const headCar = await fetch(`${http.url}/ipfs/${file}?format=car`, { method: 'HEAD' })
+    expect(headCar.status).toBe(200)
+    expect(headCar.headers.get('content-type')).toBe('application/vnd.ipld.car; version=1; order=dfs; dups=n')
+    expect((await headCar.arrayBuffer()).byteLength).toBe(0)
+    const headMissing = await fetch(`${http.url}/ipfs/${peerOnly}?format=car`, { method: 'HEAD' })
+    expect(headMissing.status).toBe(404)
+  })
+
+  test('CAR variants: car-order=unk, car-dups=n, car-version=1, and Accept lists where one CAR variant is servable', async () => {
+    await verifiedCar(await get(`/ipfs/${file}?format=car&car-version=1&car-order=unk&car-dups=n`), file)
+    const listed = await get(`/ipfs/${file}`, {
+      accept:
+        'application/vnd.ipld.car; order=dfs; dups=y, application/vnd.ipld.car; version=1; order=dfs; dups=n; q=0.5',
+    })
+    const blocks = await verifiedCar(listed, file)
+    expect(walk(file, blocks).size).toBe(blocks.size)
+    // The URL's car-dups takes precedence over the Accept header's dups.
+    await verifiedCar(
+      await get(`/ipfs/${small}?format=car&car-dups=n`, { accept: 'application/vnd.ipld.car; dups=y' }),
+      small,
+    )
+  })
+
+  test('entity-bytes where the answer is the whole entity: 0:* of a file, any range of an envelope or a raw block', async () => {
+    const whole = await verifiedCar(await get(`/ipfs/${file}?format=car&entity-bytes=0:*`), file)
+    expect(whole.size).toBe((await storage.stat(file)).blocks)
+    const env = await verifiedCar(await get(`/ipfs/${envelope}?format=car&entity-bytes=0:10`), envelope)
+    expect([...env.keys()]).toEqual([envelope.toString()])
+    const raw = await verifiedCar(await get(`/ipfs/${small}?format=car&entity-bytes=-4:*`), small)
+    expect([...raw.keys()]).toEqual([small.toString()])
+  })
+
+  test('the probe CID bafkqaaa: an empty raw block, and a CAR rooted at it with no block', async () => {
+    const raw = await get('/ipfs/bafkqaaa?format=raw')
+    expect(raw.status).toBe(200)
+    expect((await raw.arrayBuffer()).byteLength).toBe(0)
+    const car = await verifiedCar(
+      await get('/ipfs/bafkqaaa', { accept: 'application/vnd.ipld.car' }),
+      CID.parse('bafkqaaa'),
+    )
+    expect(car.size).toBe(0)
+    const head = await fetch(`${http.url}/ipfs/bafkqaaa?format=car`, { method: 'HEAD' })
+    expect(head.status).toBe(200)
+  })
+
+  test('Cache-Control: only-if-cached: 200 for a held block, 412 for one this node does not hold', async () => {
+    const held = await get(`/ipfs/${small}?format=raw`, { 'cache-control': 'only-if-cached' })
+    expect(held.status).toBe(200)
+    await held.arrayBuffer()
+    const missing = await get(`/ipfs/${peerOnly}?format=raw`, {
+      'cache-control': 'max-age=0, only-if-cached',
+    })
+    expect(missing.status).toBe(412)
+    await missing.arrayBuffer()
+    expect(await storage.helia.blockstore.has(peerOnly)).toBe(false)
+  })
+
+  test('CORS: a page on any origin reads blocks, CARs, headers and refusals; preflight for conditional requests', async () => {
+    const origin = { origin: 'https://portal.example' }
+    const res = await get(`/ipfs/${small}?format=raw`, origin)
+    expect(res.headers.get('access-control-allow-origin')).toBe('*')
+    const exposed = res.headers.get('access-control-expose-headers')!.split(', ')
+    for (const h of ['etag', 'x-ipfs-roots', 'content-disposition', 'content-length'])
+      expect(exposed).toContain(h)
+    await res.arrayBuffer()
+    const refused = await get('/ipfs/not-a-cid?format=raw', origin)
+    expect(refused.status).toBe(400)
+    expect(refused.headers.get('access-control-allow-origin')).toBe('*')
+    await refused.arrayBuffer()
+    const preflight = await fetch(`${http.url}/ipfs/${file}?format=car`, {
+      method: 'OPTIONS',
+      headers: {
+        ...origin,
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'if-none-match, cache-control',
+      },
+    })
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*')
+    expect(preflight.headers.get('access-control-allow-methods')).toMatch(/GET.*HEAD/)
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/if-none-match/)
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/cache-control/)
   })
 
   test('CIDv0 and identity CIDs', async () => {
@@ -199,20 +286,29 @@ describe('error', () => {
     expect((await storage.stat(partialRoot)).localBlocks).toBe(1)
   })
 
-  test('bad requests: invalid or unverifiable CID, no format, unknown format or scope, paths, ranges, CARv2', async () => {
+  test('bad requests: invalid or unverifiable CID, no format, unknown format, scope or CAR variant, paths, ranges', async () => {
     const truncated = CID.createV1(RAW_CODE, Digest.create(sha256.code, new Uint8Array(20).fill(1)))
     const cases: Array<[string, Record<string, string>, number, RegExp]> = [
       ['/ipfs/not-a-cid?format=raw', {}, 400, /Invalid CID/],
       ['/ipfs/?format=raw', {}, 400, /Missing CID/],
       [`/ipfs/${truncated}?format=raw`, {}, 400, /cannot be verified/],
-      [`/ipfs/${small}`, {}, 406, /trustless gateway/],
+      // No Accept (or only wildcards, as a page's plain fetch() sends) and no format: strict trustless mode.
+      [`/ipfs/${small}`, {}, 400, /No response format/],
+      [`/ipfs/${small}`, { accept: '*/*' }, 400, /No response format/],
       [`/ipfs/${small}`, { accept: 'text/html' }, 406, /trustless gateway/],
       [`/ipfs/${small}?format=html`, {}, 400, /Unsupported format/],
       [`/ipfs/${small}?format=car&dag-scope=everything`, {}, 400, /dag-scope/],
-      [`/ipfs/${file}/some/path?format=car`, {}, 400, /Paths/],
-      [`/ipfs/${file}?format=car&entity-bytes=0:10`, {}, 400, /entity-bytes/],
+      [`/ipfs/${small}/a?format=raw`, {}, 400, /no path below/],
+      [`/ipfs/${file}/some/path?format=car`, {}, 501, /Paths/],
+      [`/ipfs/${file}?format=car&entity-bytes=0:10`, {}, 501, /Byte ranges/],
+      [`/ipfs/${file}?format=car&entity-bytes=10`, {}, 400, /Malformed entity-bytes/],
+      [`/ipfs/${file}?format=car&entity-bytes=10:2`, {}, 400, /empty range/],
       [`/ipfs/${file}?format=car&car-version=2`, {}, 400, /CARv1/],
+      [`/ipfs/${file}?format=car&car-order=bfs`, {}, 400, /car-order/],
+      [`/ipfs/${file}?format=car&car-dups=y`, {}, 400, /car-dups/],
       [`/ipfs/${small}`, { accept: 'application/vnd.ipld.car; version=2' }, 406, /trustless/],
+      [`/ipfs/${small}`, { accept: 'application/vnd.ipld.car; dups=y' }, 406, /trustless/],
+      [`/ipfs/${small}?format=car`, { accept: 'application/vnd.ipld.car; order=bfs' }, 406, /trustless/],
     ]
     for (const [path, headers, status, text] of cases) {
       const res = await get(path, headers)

@@ -1,16 +1,26 @@
 /**
- * A trustless HTTP gateway (the IPFS Trustless Gateway spec): `GET /ipfs/{cid}` answered as a raw block
- * (`application/vnd.ipld.raw`) or a CAR (`application/vnd.ipld.car`), chosen by the `Accept` header or by
- * `?format=raw|car`. Clients verify every byte against the CID, so they need not trust this node.
+ * A trustless HTTP gateway (the IPFS Trustless Gateway spec): `GET` and `HEAD /ipfs/{cid}` answered as a raw
+ * block (`application/vnd.ipld.raw`) or a CAR (`application/vnd.ipld.car`), chosen by `?format=raw|car`
+ * or, without it, by the `Accept` header. Clients verify every byte against the CID, so they need not trust
+ * this node.
  *
  * It serves only what this node holds: a raw block that is in the local blockstore, a CAR whose every
  * block is local. It never fetches from peers or gateways to answer, so nobody can use it to make the
- * node download arbitrary content.
+ * node download arbitrary content (`Cache-Control: only-if-cached` is therefore always honoured: 412 when the
+ * root block is not here).
  *
- * CARs are CARv1, depth-first, each block once (`order=dfs; dups=n`), for `dag-scope=all` (the default),
- * `block` (the root block only) or `entity` (the whole DAG for a UnixFS dag-pb root, the root block for raw
- * and dag-cbor). Paths below the CID and `entity-bytes` ranges are not supported (400 with the reason):
- * medvault content is addressed by the CID of each file or envelope.
+ * CARs are CARv1, depth-first, each block once (`version=1; order=dfs; dups=n`), for `dag-scope=all` (the
+ * default), `block` (the root block only) or `entity` (the whole DAG for a UnixFS dag-pb root, the root
+ * block for raw and dag-cbor). `entity-bytes` is honoured where the answer is the whole entity anyway
+ * (`0:*`, or a root that is not dag-pb). What it does not do is refused before any byte is sent, with the
+ * status the spec asks for: an unsupported CAR variant asked for in `Accept` is 406; a bad or unsupported
+ * parameter value (`dag-scope`, `car-version`, `car-order`, `car-dups`, `format`, a malformed
+ * `entity-bytes`, a path below the CID of a raw block request) or a request naming no format at all is 400;
+ * a byte range inside a UnixFS file and paths below the CID of a CAR request, which the spec allows but this
+ * gateway does not resolve, are 501. medvault content is addressed by the CID of each file or envelope.
+ *
+ * Any origin may read (CORS), so a web page (a patient portal) can fetch blocks and CARs directly: what is
+ * served is content-addressed ciphertext or public data, and no request carries credentials.
  *
  * @module
  */
@@ -56,9 +66,21 @@ const RAW = 'application/vnd.ipld.raw'
 const CAR = 'application/vnd.ipld.car'
 const CAR_TYPE = `${CAR}; version=1; order=dfs; dups=n`
 const DAG_PB = 0x70
+const IDENTITY = 0x00
 
 type Format = 'raw' | 'car'
 type Scope = 'all' | 'entity' | 'block'
+
+/** The response headers a page's script may read besides the CORS-safelisted ones. */
+const EXPOSED_HEADERS = [
+  'content-length',
+  'content-disposition',
+  'content-location',
+  'etag',
+  'x-ipfs-path',
+  'x-ipfs-roots',
+  'x-content-type-options',
+].join(', ')
 
 class TrustlessGateway implements Gateway {
   readonly #maxAge: number
@@ -97,6 +119,22 @@ class TrustlessGateway implements Gateway {
         .header('cache-control', 'no-store')
         .send(`${refusal.shortMessage}\n`)
     })
+    // Set first, so that refusals are readable by the page too.
+    app.addHook('onRequest', async (_request, reply) => {
+      reply
+        .header('access-control-allow-origin', '*')
+        .header('access-control-expose-headers', EXPOSED_HEADERS)
+    })
+    // The preflight a browser sends when a page adds a header that is not CORS-safelisted (If-None-Match,
+    // Cache-Control: only-if-cached).
+    app.options('/ipfs/*', async (_request, reply) =>
+      reply
+        .code(204)
+        .header('access-control-allow-methods', 'GET, HEAD, OPTIONS')
+        .header('access-control-allow-headers', 'accept, cache-control, if-none-match')
+        .header('access-control-max-age', '86400')
+        .send(),
+    )
     app.get('/ipfs/*', async (request, reply) => this.#answer(request, reply))
   }
 
@@ -106,11 +144,6 @@ class TrustlessGateway implements Gateway {
     const [cidText, ...rest] = url.pathname.slice('/ipfs/'.length).split('/')
     if (cidText === undefined || cidText === '')
       throw new GatewayBadRequestError('Missing CID: use /ipfs/{cid}.')
-    if (rest.some((p) => p !== '')) {
-      throw new GatewayBadRequestError(
-        'Paths below a CID are not supported by this gateway: request the CID of the block or DAG itself.',
-      )
-    }
     let cid: CID
     try {
       cid = CID.parse(decodeURIComponent(cidText))
@@ -119,18 +152,46 @@ class TrustlessGateway implements Gateway {
     }
     const problem = cidProblem(cid)
     if (problem !== undefined) throw new GatewayBadRequestError(`The CID ${cid} is refused: ${problem}.`)
-    const format = chooseFormat(request.headers.accept, url.searchParams)
-    const etag = format === 'raw' ? `"${cid}.raw"` : `"${cid}.car.${scopeOf(url.searchParams)}"`
+    const { format, fromAccept } = chooseFormat(request.headers.accept, url.searchParams)
+    const path = rest.some((p) => p !== '')
+    if (path && format === 'raw') {
+      throw new GatewayBadRequestError(
+        'A raw block is requested by its CID alone (/ipfs/{cid}): no path below it.',
+      )
+    }
+    const scope = format === 'car' ? carScope(cid, url.searchParams) : 'block'
+    if (format === 'car') checkCarVariant(request.headers.accept, url.searchParams)
+    if (path) {
+      throw new GatewayError(
+        501,
+        'Paths below a CID are not resolved by this gateway: request the CID of the block or DAG itself.',
+      )
+    }
+    const etag = format === 'raw' ? `"${cid}.raw"` : `"${cid}.car.${scope}"`
     reply
       .header('x-ipfs-path', `/ipfs/${cid}`)
       .header('x-ipfs-roots', cid.toString())
       .header('vary', 'Accept')
       .header('x-content-type-options', 'nosniff')
       .header('etag', etag)
+    if (fromAccept) {
+      // The URL that names this answer whatever the Accept header (for caches), as the spec recommends.
+      const named = new URLSearchParams(url.searchParams)
+      named.set('format', format)
+      reply.header('content-location', `/ipfs/${cid}?${named}`)
+    }
+    if (onlyIfCached(request.headers['cache-control']) && !(await this.#holdsRoot(cid))) {
+      throw new GatewayError(412, `This node does not hold the block ${cid} (only-if-cached).`)
+    }
     if (request.headers['if-none-match'] === etag && (await this.#holds(cid, format === 'car'))) {
       return reply.code(304).header('cache-control', this.#cacheControl()).send()
     }
-    return format === 'raw' ? this.#raw(cid, reply) : this.#car(cid, scopeOf(url.searchParams), url, reply)
+    const head = request.method === 'HEAD'
+    return format === 'raw' ? this.#raw(cid, reply, head) : this.#car(cid, scope, reply, head)
+  }
+
+  async #holdsRoot(cid: CID): Promise<boolean> {
+    return this.#holds(cid, false)
   }
 
   #cacheControl(): string {
@@ -138,6 +199,7 @@ class TrustlessGateway implements Gateway {
   }
 
   async #holds(cid: CID, whole: boolean): Promise<boolean> {
+    if (cid.multihash.code === IDENTITY) return true
     try {
       if (whole) return (await this.#components.storage.stat(cid)).local
       return await this.#components.storage.helia.blockstore.has(cid)
@@ -164,74 +226,176 @@ class TrustlessGateway implements Gateway {
     }
   }
 
-  async #raw(cid: CID, reply: FastifyReply): Promise<FastifyReply> {
+  async #raw(cid: CID, reply: FastifyReply, head: boolean): Promise<FastifyReply> {
     const bytes = await this.#block(cid)
-    return reply
+    reply
       .code(200)
       .header('content-type', RAW)
       .header('content-length', String(bytes.length))
       .header('cache-control', this.#cacheControl())
       .header('content-disposition', `attachment; filename="${cid}.bin"`)
-      .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+    return head ? reply.send() : reply.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
   }
 
-  async #car(cid: CID, scope: Scope, url: URL, reply: FastifyReply): Promise<FastifyReply> {
-    if (url.searchParams.has('entity-bytes')) {
-      throw new GatewayBadRequestError(
-        'entity-bytes is not supported by this gateway: ask for the whole entity.',
-      )
-    }
-    const version = url.searchParams.get('car-version')
-    if (version !== null && version !== '1')
-      throw new GatewayBadRequestError('Only CARv1 is served (car-version=1).')
+  async #car(cid: CID, scope: Scope, reply: FastifyReply, head: boolean): Promise<FastifyReply> {
     const whole = scope === 'all' || (scope === 'entity' && cid.code === DAG_PB)
-    let body: AsyncIterable<Uint8Array>
-    if (whole) {
+    let body: (() => AsyncIterable<Uint8Array>) | undefined
+    if (cid.multihash.code === IDENTITY) {
+      // The data is in the CID: the CAR names it as its root and carries no block (the spec forbids
+      // identity blocks in CARs; `bafkqaaa` is how clients probe for a trustless gateway).
+      body = () => carOf(cid, undefined)
+    } else if (whole) {
       if (!(await this.#holds(cid, true)))
         throw new GatewayNotFoundError({ cid: cid.toString(), whole: true })
-      body = this.#components.storage.exportCar(cid)
+      body = () => this.#components.storage.exportCar(cid)
     } else {
-      body = oneBlockCar(cid, await this.#block(cid))
+      const bytes = await this.#block(cid)
+      body = () => carOf(cid, bytes)
     }
-    return reply
+    reply
       .code(200)
       .header('content-type', CAR_TYPE)
       .header('cache-control', this.#cacheControl())
       .header('content-disposition', `attachment; filename="${cid}.car"`)
-      .send(Readable.from(body, { objectMode: false }))
+    return head ? reply.send() : reply.send(Readable.from(body(), { objectMode: false }))
   }
 }
 
-/** Which response type the client asked for: a specific Accept type wins over `format`, as the spec says. */
-function chooseFormat(accept: string | undefined, params: URLSearchParams): Format {
-  const ranked = (accept ?? '')
-    .split(',')
-    .map((part) => {
-      const [type = '', ...attrs] = part.split(';').map((s) => s.trim().toLowerCase())
-      const q = attrs.find((a) => a.startsWith('q='))
-      const version = attrs.find((a) => a.startsWith('version='))
-      return { type, q: q === undefined ? 1 : Number(q.slice(2)), version: version?.slice(8) }
-    })
-    .filter((r) => (r.type === RAW || (r.type === CAR && (r.version ?? '1') === '1')) && r.q > 0)
-    .sort((a, b) => b.q - a.q)
-  const best = ranked[0]
-  if (best !== undefined) return best.type === RAW ? 'raw' : 'car'
+interface MediaRange {
+  type: string
+  q: number
+  params: Map<string, string>
+}
+
+/** An Accept header's media ranges (RFC 9110 12.5.1), types and parameter names lowercased. */
+function mediaRanges(accept: string | undefined): MediaRange[] {
+  const ranges: MediaRange[] = []
+  for (const part of (accept ?? '').split(',')) {
+    const [type = '', ...attrs] = part.split(';').map((s) => s.trim())
+    if (type === '') continue
+    const params = new Map<string, string>()
+    let q = 1
+    for (const attr of attrs) {
+      const at = attr.indexOf('=')
+      if (at < 0) continue
+      const name = attr.slice(0, at).trim().toLowerCase()
+      const value = attr
+        .slice(at + 1)
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+      if (name === 'q') q = Number(value)
+      else params.set(name, value.toLowerCase())
+    }
+    ranges.push({ type: type.toLowerCase(), q: Number.isFinite(q) ? q : 0, params })
+  }
+  return ranges
+}
+
+/** True for a CAR variant this gateway answers with: CARv1, depth-first (or any order), each block once. */
+function servableCar(params: Map<string, string>): boolean {
+  const version = params.get('version')
+  const order = params.get('order')
+  const dups = params.get('dups')
+  return (
+    (version === undefined || version === '1') &&
+    (order === undefined || order === 'dfs' || order === 'unk') &&
+    (dups === undefined || dups === 'n')
+  )
+}
+
+/**
+ * Which response type the client asked for. `format` takes precedence over `Accept`, as the spec says;
+ * without it, the most preferred raw block or servable CAR in `Accept`. No format and no usable `Accept`:
+ * 400 when nothing specific was asked for (no header, or only wildcards: strict trustless mode), 406 when
+ * only types or CAR variants this gateway does not produce were.
+ */
+function chooseFormat(
+  accept: string | undefined,
+  params: URLSearchParams,
+): { format: Format; fromAccept: boolean } {
   const format = params.get('format')
-  if (format === 'raw' || format === 'car') return format
+  if (format === 'raw' || format === 'car') return { format, fromAccept: false }
   if (format !== null) {
     throw new GatewayBadRequestError(
       `Unsupported format ${JSON.stringify(format.slice(0, 32))}: use raw or car.`,
     )
   }
+  const ranges = mediaRanges(accept)
+  const best = ranges
+    .filter((r) => r.q > 0 && (r.type === RAW || (r.type === CAR && servableCar(r.params))))
+    .sort((a, b) => b.q - a.q)[0]
+  if (best !== undefined) return { format: best.type === RAW ? 'raw' : 'car', fromAccept: true }
+  if (ranges.every((r) => r.type === '*/*' || r.type === 'application/*')) {
+    throw new GatewayBadRequestError(
+      'No response format asked for: this trustless gateway answers application/vnd.ipld.raw or application/vnd.ipld.car (Accept header, or ?format=raw|car).',
+    )
+  }
   throw new GatewayNotAcceptableError()
 }
 
-function scopeOf(params: URLSearchParams): Scope {
+/**
+ * The CAR variant asked for, which must be one this gateway produces: `car-version`, `car-order` and
+ * `car-dups` in the URL (which take precedence) are 400 when unsupported; CAR ranges in `Accept` of which
+ * none is servable are 406.
+ */
+function checkCarVariant(accept: string | undefined, params: URLSearchParams): void {
+  const wanted: Array<[string, string, (v: string) => boolean, string]> = [
+    ['car-version', 'version', (v) => v === '1', 'only CARv1 is served (car-version=1)'],
+    ['car-order', 'order', (v) => v === 'dfs' || v === 'unk', 'blocks come depth-first (car-order=dfs)'],
+    ['car-dups', 'dups', (v) => v === 'n', 'each block is sent once (car-dups=n)'],
+  ]
+  const fromUrl = new Set<string>()
+  for (const [name, param, ok, what] of wanted) {
+    const value = params.get(name)
+    if (value === null) continue
+    if (!ok(value.toLowerCase())) {
+      throw new GatewayBadRequestError(`Unsupported ${name}=${JSON.stringify(value.slice(0, 16))}: ${what}.`)
+    }
+    fromUrl.add(param)
+  }
+  const cars = mediaRanges(accept).filter((r) => r.type === CAR && r.q > 0)
+  if (cars.length === 0) return
+  const servable = cars.some((r) => {
+    const rest = new Map([...r.params].filter(([k]) => !fromUrl.has(k)))
+    return servableCar(rest)
+  })
+  if (!servable) throw new GatewayNotAcceptableError()
+}
+
+/**
+ * `dag-scope`, and `entity-bytes` where it asks for no less than the whole entity: `0:*`, or any range of a
+ * root that is not a UnixFS dag-pb node (the spec: such a range is ignored, as `dag-scope=entity`; a raw
+ * block is its own only block).
+ */
+function carScope(cid: CID, params: URLSearchParams): Scope {
   const scope = params.get('dag-scope') ?? 'all'
-  if (scope === 'all' || scope === 'entity' || scope === 'block') return scope
-  throw new GatewayBadRequestError(
-    `Unsupported dag-scope ${JSON.stringify(scope.slice(0, 32))}: use all, entity or block.`,
+  if (scope !== 'all' && scope !== 'entity' && scope !== 'block') {
+    throw new GatewayBadRequestError(
+      `Unsupported dag-scope ${JSON.stringify(scope.slice(0, 32))}: use all, entity or block.`,
+    )
+  }
+  const range = params.get('entity-bytes')
+  if (range === null) return scope
+  const match = /^(-?\d{1,16}):(\*|-?\d{1,16})$/.exec(range)
+  if (match === null) {
+    throw new GatewayBadRequestError(
+      `Malformed entity-bytes ${JSON.stringify(range.slice(0, 40))}: use from:to (integers, to may be *).`,
+    )
+  }
+  const [, from, to] = match
+  if (Number(from) >= 0 && to !== '*' && Number(to) >= 0 && Number(to) < Number(from)) {
+    throw new GatewayBadRequestError(`entity-bytes ${range} is an empty range (to before from).`)
+  }
+  if (cid.code !== DAG_PB || (from === '0' && to === '*')) return 'entity'
+  throw new GatewayError(
+    501,
+    'Byte ranges inside a UnixFS file (entity-bytes other than 0:*) are not served by this gateway: ask for the whole entity.',
   )
+}
+
+/** True when the request's Cache-Control says only-if-cached. */
+function onlyIfCached(header: string | undefined): boolean {
+  return (header ?? '').split(',').some((d) => d.trim().toLowerCase() === 'only-if-cached')
 }
 
 function asGatewayError(err: unknown, cid: CID): GatewayError {
@@ -253,10 +417,11 @@ function asGatewayError(err: unknown, cid: CID): GatewayError {
   return new GatewayError(500, 'Unexpected error.', { cause: err })
 }
 
-async function* oneBlockCar(cid: CID, bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+/** A CARv1 with `cid` as its root and, unless undefined, its one block. */
+async function* carOf(cid: CID, bytes: Uint8Array | undefined): AsyncGenerator<Uint8Array> {
   const { writer, out } = CarWriter.create([cid])
   const done = (async () => {
-    await writer.put({ cid, bytes })
+    if (bytes !== undefined) await writer.put({ cid, bytes })
     await writer.close()
   })()
   yield* out

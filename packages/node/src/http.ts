@@ -1,5 +1,6 @@
 /**
- * The proxy's HTTP surface (Fastify): `POST /v1/reencrypt`, `GET /v1/receipts` and `GET /v1/health`. Every refusal is
+ * The proxy's HTTP surface (Fastify): `POST /v1/reencrypt`, `GET /v1/receipts` and `GET /v1/health`, on a port of
+ * its own or on the node's shared listener. Every refusal is
  * `{ error: { code, message } }` with the refusal's status; nothing of the request (capsule hashes aside,
  * which are public) is echoed, and bodies are never logged.
  *
@@ -7,7 +8,7 @@
  */
 
 import { receiptsResponseBody } from '@medvault/protocol'
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { Address } from 'viem'
 import { type AccessContext, answerAccessRequest } from './access.ts'
 import {
@@ -50,7 +51,35 @@ export interface ServerInit {
   ipLimit?: TokenBuckets | undefined
 }
 
-/** A Fastify instance with the proxy's routes (not listening). */
+/** What the proxy's routes read on each request. */
+export interface ProxyRoutesInit extends Omit<ServerInit, 'closing'> {
+  /**
+   * Where the proxy is in its life: `starting` (its grant index is catching up with the chain) and
+   * `stopping` (also: stopped) are answered 503 without reading the request.
+   */
+  phase: () => 'starting' | 'running' | 'stopping'
+  /** The running proxy's access context; undefined once it stopped (answered 503 shutting_down). */
+  context: () => AccessContext | undefined
+}
+
+export type ProxyStartingErrorType = ProxyStartingError & { name: 'ProxyStartingError' }
+
+/**
+ * The proxy's routes are on the node's shared listener, which answers before the proxy has caught up with
+ * the chain: until then it cannot decide any request, so the client asks again shortly or another proxy.
+ */
+export class ProxyStartingError extends ProxyRefusalError {
+  override name = 'ProxyStartingError' as const
+
+  constructor() {
+    super(
+      'unavailable',
+      'The proxy is starting (its grant index is catching up with the chain); try again shortly or ask another proxy.',
+    )
+  }
+}
+
+/** A Fastify instance with the proxy's routes (not listening): the proxy on a port of its own. */
 export function buildServer(ctx: AccessContext, init: ServerInit): FastifyInstance {
   const app = Fastify({
     logger: false,
@@ -59,9 +88,41 @@ export function buildServer(ctx: AccessContext, init: ServerInit): FastifyInstan
     requestTimeout: 30_000,
     connectionTimeout: 30_000,
     keepAliveTimeout: 5_000,
-    // Refused by the onRequest hook below instead, in the proxy's own error format.
+    // Refused by the routes' onRequest hook instead, in the proxy's own error format.
     return503OnClosing: false,
   })
+  void app.register(
+    proxyRoutes({
+      ...init,
+      phase: () => (init.closing() ? 'stopping' : 'running'),
+      context: () => ctx,
+    }),
+  )
+  // Outside /v1 too: on its own port every path is the proxy's, answered in its format.
+  app.setNotFoundHandler((_request, reply) => {
+    const refusal = new RouteNotFoundError()
+    reply
+      .code(refusal.status)
+      .header('access-control-allow-origin', '*')
+      .header('cache-control', 'no-store')
+      .send(errorBody(refusal))
+  })
+  return app
+}
+
+/**
+ * The proxy's routes as a Fastify plugin, all under `/v1`: registered on a server of the proxy's own
+ * ({@link buildServer}) or on the node's shared listener next to the gateway and the Pinning Service API.
+ * Everything here (CORS, rate limit, JSON-as-text parsing, body limit, error format, 404 under `/v1`) is
+ * scoped to these routes, so it changes nothing for the other services on the same port.
+ */
+export function proxyRoutes(init: ProxyRoutesInit): FastifyPluginAsync {
+  return async (parent) => {
+    await parent.register(async (app) => routes(app, init), { prefix: '/v1' })
+  }
+}
+
+function routes(app: FastifyInstance, init: ProxyRoutesInit): void {
   // CORS: apps in browsers (the SDK's browser build) call proxies from their own origins. Any origin may ask:
   // a re-encryption request is authorized by its signature and the grant on chain, a receipts query by its
   // signature, never by cookies or other ambient credentials, so a page gains nothing by calling from another
@@ -70,7 +131,9 @@ export function buildServer(ctx: AccessContext, init: ServerInit): FastifyInstan
     reply.header('access-control-allow-origin', '*')
   })
   app.addHook('onRequest', async (request) => {
-    if (init.closing()) throw new ProxyShuttingDownError()
+    const phase = init.phase()
+    if (phase === 'stopping') throw new ProxyShuttingDownError()
+    if (phase === 'starting' && request.method !== 'OPTIONS') throw new ProxyStartingError()
     // Before the body is read and before any signature is checked: a flood costs the proxy a map lookup.
     if (init.ipLimit !== undefined && request.url !== '/v1/health') {
       const wait = init.ipLimit.take(request.ip)
@@ -80,15 +143,19 @@ export function buildServer(ctx: AccessContext, init: ServerInit): FastifyInstan
   // While stopping, every answer closes its connection: a keep-alive connection that was busy when close()
   // began would otherwise hold the server open until its idle timeout.
   app.addHook('onSend', async (_request, reply, payload) => {
-    if (init.closing()) reply.header('connection', 'close')
+    if (init.phase() === 'stopping') reply.header('connection', 'close')
     return payload
   })
   // Only JSON, read as text: protocol's strict parser (exact fields, bounded size) does the parsing.
   app.removeAllContentTypeParsers()
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body))
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: init.bodyLimit },
+    (_req, body, done) => done(null, body),
+  )
 
   // The preflight a browser sends before a JSON POST.
-  app.options('/v1/*', async (_request, reply) =>
+  app.options('/*', async (_request, reply) =>
     reply
       .code(204)
       .header('access-control-allow-methods', 'GET, POST')
@@ -96,22 +163,23 @@ export function buildServer(ctx: AccessContext, init: ServerInit): FastifyInstan
       .header('access-control-max-age', '600')
       .send(),
   )
-  app.post('/v1/reencrypt', async (request, reply) => {
-    const answer = await answerAccessRequest(ctx, request.body)
+  // The body limit is the proxy's own (small: an access request is a few hundred bytes), whatever the
+  // listener's default for other routes.
+  app.post('/reencrypt', { bodyLimit: init.bodyLimit }, async (request, reply) => {
+    const answer = await answerAccessRequest(contextOf(init), request.body)
     init.logger?.info?.('answered', { grantId: answer.receipt.grantId, recordId: answer.receipt.recordId })
     return reply.header('cache-control', 'no-store').send(answer)
   })
-  app.get('/v1/receipts', async (request, reply) => {
+  app.get('/receipts', async (request, reply) => {
     // The raw query string: each parameter exactly once, as the protocol's strict parser wants it.
     const params = new URL(request.url, 'http://proxy').searchParams
+    const ctx = contextOf(init)
     const query = await authenticateReceiptsQuery(ctx, params)
     const receipts = await answerReceiptsQuery(ctx, query)
     init.logger?.info?.('receipts', { count: receipts.length })
     return reply.header('cache-control', 'no-store').send(receiptsResponseBody(receipts))
   })
-  app.get('/v1/health', async (_request, reply) =>
-    reply.header('cache-control', 'no-store').send(init.health()),
-  )
+  app.get('/health', async (_request, reply) => reply.header('cache-control', 'no-store').send(init.health()))
 
   app.setNotFoundHandler((_request, reply) => {
     const refusal = new RouteNotFoundError()
@@ -119,12 +187,22 @@ export function buildServer(ctx: AccessContext, init: ServerInit): FastifyInstan
   })
   app.setErrorHandler((error, _request, reply) => {
     const refusal = toRefusal(error, init.bodyLimit)
-    if (refusal.status >= 500) init.logger?.error?.('failed', { code: refusal.code, error: describe(error) })
-    else init.logger?.info?.('refused', { code: refusal.code })
+    if (
+      refusal.status >= 500 &&
+      !(refusal instanceof ProxyStartingError || refusal instanceof ProxyShuttingDownError)
+    ) {
+      init.logger?.error?.('failed', { code: refusal.code, error: describe(error) })
+    } else init.logger?.info?.('refused', { code: refusal.code })
     if (refusal instanceof RateLimitedError) reply.header('retry-after', String(refusal.retryAfterSeconds))
     reply.code(refusal.status).header('cache-control', 'no-store').send(errorBody(refusal))
   })
-  return app
+}
+
+/** The context of the running proxy: one that stopped between the request hook and here refuses. */
+function contextOf(init: ProxyRoutesInit): AccessContext {
+  const ctx = init.context()
+  if (ctx === undefined) throw new ProxyShuttingDownError()
+  return ctx
 }
 
 function errorBody(refusal: ProxyRefusalError): { error: { code: string; message: string } } {

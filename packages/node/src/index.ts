@@ -177,7 +177,12 @@ export {
   type IndexedRecord,
   type IndexOp,
 } from './grant-index.ts'
-export type { ProxyHealth, ProxyLogger } from './http.ts'
+export {
+  type ProxyHealth,
+  type ProxyLogger,
+  ProxyStartingError,
+  type ProxyStartingErrorType,
+} from './http.ts'
 export {
   createHttpServer,
   type HttpServer,

@@ -28,7 +28,8 @@ import { type AccessContext, type CfragTamper, createDocumentCache } from './acc
 import { Anchorer } from './anchors.ts'
 import { InvalidProxyInitError } from './errors.ts'
 import { createGrantIndex, type GrantIndex } from './grant-index.ts'
-import { buildServer, type ProxyHealth, type ProxyLogger } from './http.ts'
+import { buildServer, type ProxyHealth, type ProxyLogger, proxyRoutes } from './http.ts'
+import type { HttpServer } from './http-server.ts'
 import { createTokenBuckets, type RateLimit, type TokenBuckets } from './rate-limit.ts'
 import {
   fileReceiptLog,
@@ -53,9 +54,9 @@ export interface ProxyInit {
    * 32 bytes, or hex. The proxy holds no other secret.
    */
   eciesSecretKey: Uint8Array | Hex
-  /** Interface to listen on. Default `127.0.0.1`. */
+  /** Interface to listen on. Default `127.0.0.1`. Not used with `components.http`. */
   host?: string | undefined
-  /** Port to listen on; 0 picks a free one, which later restarts reuse. Default 0. */
+  /** Port to listen on; 0 picks a free one, which later restarts reuse. Default 0. Not used with `components.http`. */
   port?: number | undefined
   /** How old a request may be, in seconds. Default 300. */
   freshnessSeconds?: number | undefined
@@ -92,7 +93,7 @@ export interface ProxyInit {
         requester?: RateLimit | false | undefined
       }
     | undefined
-  /** Start listening in `createProxy`. Default true. */
+  /** Start (index, workers, and listening unless on a shared listener) in `createProxy`. Default true. */
   start?: boolean | undefined
 }
 
@@ -119,6 +120,13 @@ export interface ProxyComponents {
    * or environment variable can turn it on; production code never passes it.
    */
   tamper?: CfragTamper | undefined
+  /**
+   * A shared HTTP listener (the node daemon's) to answer on instead of a port of the proxy's own: the
+   * proxy registers its `/v1` routes on it when created, so create the proxy before the listener starts.
+   * The routes answer 503 until the proxy has started and from when it stops; stop the listener first so
+   * that requests in flight finish. `url` is then the listener's.
+   */
+  http?: Pick<HttpServer, 'register' | 'url'> | undefined
 }
 
 /** A running (or stopped) re-encryption proxy. */
@@ -258,7 +266,9 @@ function toSecretKey(key: Uint8Array | Hex): Uint8Array {
 interface Running {
   /** Set when `stop()` begins, read by the server's request hook. */
   flags: { closing: boolean }
-  server: FastifyInstance
+  /** The proxy's own server; undefined on a shared listener. */
+  server: FastifyInstance | undefined
+  context: AccessContext
   pool: WorkerPool
   receipts: ReceiptLog
   anchorer: Anchorer | undefined
@@ -282,6 +292,8 @@ class ProxyService implements ReencryptionProxy {
   /** The receipt log of the current start (the anchorer, kept across restarts, reads the current one). */
   #receiptLog: ReceiptLog | undefined
   #transition: Promise<void> = Promise.resolve()
+  /** For routes on a shared listener: answered only while `running`. */
+  #phase: 'starting' | 'running' | 'stopping' = 'starting'
 
   constructor(init: CheckedInit, components: ProxyComponents) {
     this.#init = init
@@ -307,9 +319,21 @@ class ProxyService implements ReencryptionProxy {
       dir: init.indexDir,
       onError: (err) => components.logger?.error?.('index poll failed', { error: err.name }),
     })
+    components.http?.register(
+      'proxy',
+      proxyRoutes({
+        bodyLimit: init.bodyLimit,
+        health: () => this.health(),
+        phase: () => this.#phase,
+        context: () => this.#running?.context,
+        logger: components.logger,
+        ipLimit: this.#ipBuckets,
+      }),
+    )
   }
 
   get url(): string {
+    if (this.#components.http !== undefined) return this.#components.http.url
     const host = this.#init.host.includes(':') ? `[${this.#init.host}]` : this.#init.host
     return `http://${host}:${this.#port}`
   }
@@ -353,6 +377,7 @@ class ProxyService implements ReencryptionProxy {
 
   async #start(): Promise<void> {
     if (this.#running !== undefined) return
+    this.#phase = 'starting'
     const { publicClient } = this.#components
     this.#chainId ??= publicClient.chain?.id ?? (await getChainId(publicClient))
     await this.#index.start()
@@ -362,7 +387,13 @@ class ProxyService implements ReencryptionProxy {
     const anchorer = await this.#startAnchorer()
     const pool = createWorkerPool({ size: this.#init.workers, eciesSecretKey: this.#init.eciesSecretKey })
     const flags = { closing: false }
-    const server = buildServer(this.#context(pool, receipts, anchorer), {
+    const context = this.#context(pool, receipts, anchorer)
+    if (this.#components.http !== undefined) {
+      this.#running = { flags, server: undefined, pool, receipts, anchorer, context }
+      this.#phase = 'running'
+      return
+    }
+    const server = buildServer(context, {
       bodyLimit: this.#init.bodyLimit,
       health: () => this.health(),
       closing: () => flags.closing,
@@ -382,7 +413,8 @@ class ProxyService implements ReencryptionProxy {
     }
     const address = server.server.address()
     if (address !== null && typeof address === 'object') this.#port = address.port
-    this.#running = { flags, server, pool, receipts, anchorer }
+    this.#running = { flags, server, pool, receipts, anchorer, context }
+    this.#phase = 'running'
   }
 
   /** The anchoring loop, when the operator gave a wallet client. */
@@ -420,8 +452,9 @@ class ProxyService implements ReencryptionProxy {
     const running = this.#running
     if (running === undefined) return
     this.#running = undefined
+    this.#phase = 'stopping'
     running.flags.closing = true
-    await running.server.close()
+    await running.server?.close()
     await this.#index.stop()
     await running.anchorer?.stop()
     await running.pool.close()

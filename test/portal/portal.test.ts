@@ -1,0 +1,195 @@
+/**
+ * The patient portal end to end, in real headless Chromium against real local services: `medvault devnet`
+ * (anvil with the contracts, three HTTP re-encryption proxies, the shared store) as a child process, the
+ * portal built by Vite and served by `vite preview` on 127.0.0.1, and a clinician using the `medvault` CLI.
+ *
+ * The patient, in the page, uploads a FHIR Bundle and grants the clinician TREAT access through 2 of the 3
+ * proxies; the clinician reads it byte for byte with `medvault read`; the page's audit shows that read (the
+ * proxy's signed receipt); the patient revokes in the page; the clinician's next read is refused (exit 5).
+ *
+ * On failure the page's screenshot goes to $MEDVAULT_ARTIFACTS (default: <tmp>/medvault-artifacts). With
+ * MEDVAULT_PORTAL_DOCS_IMAGES=1 the screenshot of each screen is also written to docs/images/portal-*.png.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import type { PreviewServer } from 'vite'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { chromiumPath } from '../browser/harness.ts'
+import { buildPortal, type Devnet, previewPortal, runCli, startDevnet } from './services.ts'
+
+const BUNDLE = fileURLToPath(new URL('../../examples/demo/data/patient-bundle.json', import.meta.url))
+const DOCS_IMAGES = fileURLToPath(new URL('../../docs/images/', import.meta.url))
+const ARTIFACTS = process.env.MEDVAULT_ARTIFACTS ?? join(tmpdir(), 'medvault-artifacts')
+const PASSPHRASE = 'a test passphrase, never a real one'
+
+/** Waits for all (so that afterAll finds every started service to stop), then throws the first failure. */
+async function settled(work: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r) => r.status === 'rejected')
+  if (failed !== undefined) throw failed.reason
+}
+
+describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', () => {
+  let root: string
+  let devnet: Devnet | undefined
+  let portal: PreviewServer | undefined
+  let browser: Browser | undefined
+  let page: Page
+  let url: string
+  let clinic: { env: NodeJS.ProcessEnv; address: string }
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'medvault-portal-'))
+    const addresses = join(root, 'net.json')
+    const dist = join(root, 'dist')
+    // The build needs no network: it runs while the devnet starts.
+    await settled([
+      startDevnet(addresses, 3).then((d) => {
+        devnet = d
+      }),
+      buildPortal(dist),
+    ])
+    const clinicEnv = {
+      MEDVAULT_HOME: join(root, 'clinic'),
+      MEDVAULT_ADDRESSES: addresses,
+      MEDVAULT_PASSPHRASE: PASSPHRASE,
+    }
+    // The clinic makes its identity and publishes its keys (so the patient can grant to its address) while
+    // the portal is served and Chromium starts.
+    const clinicReady = (async () => {
+      const made = await runCli(['identity', 'new', '--json'], clinicEnv)
+      expect(made.code, made.stderr).toBe(0)
+      const published = await runCli(['identity', 'publish'], clinicEnv)
+      expect(published.code, published.stderr).toBe(0)
+      return (JSON.parse(made.stdout) as { address: string }).address
+    })()
+    const launched = chromium.launch({
+      executablePath: chromiumPath!,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-sync',
+      ],
+    })
+    await settled([
+      clinicReady.then((address) => {
+        clinic = { env: clinicEnv, address }
+      }),
+      previewPortal(dist, addresses).then((s) => {
+        portal = s
+      }),
+      launched.then((b) => {
+        browser = b
+      }),
+    ])
+    url = portal!.resolvedUrls!.local[0]!
+    page = await browser!.newPage({ viewport: { width: 1100, height: 760 } })
+  }, 300_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await portal?.close()
+    await devnet?.stop()
+    if (root !== undefined) rmSync(root, { recursive: true, force: true })
+  }, 30_000)
+
+  /** Waits for `selector`, or fails with the portal's error line if it shows one first. */
+  async function until(selector: string): Promise<void> {
+    const error = '#status[data-state="error"]'
+    const hit = await page.waitForSelector(`${selector}, ${error}`, { timeout: 60_000 })
+    if (await hit.evaluate((el, e) => el.matches(e), error)) {
+      throw new Error(`the portal shows an error: ${await hit.textContent()}`)
+    }
+  }
+
+  async function open(screen: string): Promise<void> {
+    await page.click(`nav a[href="#${screen}"]`)
+    await until(`body[data-rendered="${screen}"]`)
+  }
+
+  async function shot(screen: string): Promise<void> {
+    mkdirSync(ARTIFACTS, { recursive: true })
+    await page.screenshot({ path: join(ARTIFACTS, `portal-${screen}.png`), fullPage: true })
+    if (process.env.MEDVAULT_PORTAL_DOCS_IMAGES === '1') {
+      mkdirSync(DOCS_IMAGES, { recursive: true })
+      await page.screenshot({ path: join(DOCS_IMAGES, `portal-${screen}.png`), fullPage: true })
+    }
+  }
+
+  test('default: upload → grant → the clinician reads (CLI) → audit shows it → revoke → refused', async () => {
+    try {
+      await page.goto(`${url}#records`)
+      await until('body[data-rendered="records"]')
+      const patient = (await page.getAttribute('body', 'data-address'))!
+      expect(patient).toMatch(/^0x[0-9a-fA-F]{40}$/)
+
+      // Upload: encrypted in the page, blocks uploaded to the devnet's store, registered on chain.
+      await open('upload')
+      await page.setInputFiles('input[name="file"]', BUNDLE)
+      await page.fill('input[name="tag"]', 'summary')
+      await page.click('form button[type="submit"]')
+      await until('[data-testid="upload-result"][data-record]')
+      const recordId = (await page.getAttribute('[data-testid="upload-result"]', 'data-record'))!
+      expect(recordId).toMatch(/^0x[0-9a-f]{64}$/)
+      await shot('upload')
+
+      // My records: listed from the chain, opened (decrypted) in the page.
+      await open('records')
+      await page.click(`button[data-record="${recordId}"]`)
+      await until('[data-testid="record-view"]:not(:empty)')
+      expect(await page.textContent('[data-testid="records"]')).toContain('patient-bundle.json')
+      expect(JSON.parse((await page.textContent('[data-testid="record-view"]'))!)).toEqual(
+        JSON.parse(readFileSync(BUNDLE, 'utf8')),
+      )
+      await shot('records')
+
+      // Grant: TREAT for 30 days through 2 of the 3 proxies.
+      await open('grant')
+      await page.selectOption('select[name="record"]', recordId)
+      await page.fill('input[name="to"]', clinic.address)
+      await page.selectOption('select[name="purpose"]', 'TREAT')
+      await page.fill('input[name="expires"]', '30d')
+      await page.fill('input[name="threshold"]', '2')
+      await page.click('form button[type="submit"]')
+      await until('[data-testid="grant-result"][data-grant]')
+      const grantId = (await page.getAttribute('[data-testid="grant-result"]', 'data-grant'))!
+      await shot('grant')
+
+      // The clinician reads it from the command line, through the proxies: the bytes the patient uploaded.
+      const out = join(root, 'read.json')
+      const read = await runCli(['read', recordId, '-o', out], clinic.env)
+      expect(read.code, read.stderr).toBe(0)
+      expect(readFileSync(out)).toEqual(readFileSync(BUNDLE))
+
+      // Audit: the grant and the clinician's read (from the proxies' signed receipts).
+      await open('audit')
+      const audit = (await page.textContent('[data-testid="audit"]'))!
+      expect(await page.locator('[data-kind="read"]').count()).toBeGreaterThanOrEqual(1)
+      expect(await page.locator('[data-kind="grant"]').count()).toBe(1)
+      expect(audit).toContain(clinic.address.slice(0, 8))
+      await shot('audit')
+
+      // Revoke in the page.
+      await open('grants')
+      await until(`button[data-revoke="${grantId}"]`)
+      await shot('grants')
+      await page.click(`button[data-revoke="${grantId}"]`)
+      await until('[data-testid="grants"] [data-state="revoked"]')
+
+      // The clinician is refused from now on: exit code 5, a one-line reason naming the revocation.
+      const refused = await runCli(['read', recordId], clinic.env)
+      expect(refused.code, refused.stderr).toBe(5)
+      expect(refused.stderr).toMatch(/revoked/i)
+      expect(refused.stdout).toBe('')
+    } catch (err) {
+      mkdirSync(ARTIFACTS, { recursive: true })
+      const file = join(ARTIFACTS, `portal-failure-${Date.now()}.png`)
+      await page.screenshot({ path: file, fullPage: true }).catch(() => {})
+      throw new Error(`${(err as Error).message}\n(screenshot: ${file})`, { cause: err })
+    }
+  }, 240_000)
+})

@@ -1,36 +1,23 @@
 /**
- * `HeliaStorage`, the class behind `createStorage`: it builds the parts and composes them, and holds what is
- * left once they are out: the lifecycle (start, stop, the directory claim), the put paths (UnixFS files
- * and envelopes), the get paths and `stat`. The parts: `network.ts` (the Helia node, libp2p, peers),
- * `gateways.ts` (trustless HTTP gateways), `reader.ts` (how a block is found and errors mapped), `pins.ts`
- * (pin records, gc and the lock between them) and `car.ts` (CAR export and import).
+ * `HeliaStorage`, the class behind `createStorage`: it builds the parts of a storage, composes them, and
+ * owns the lifecycle (start, stop, the directory claim) and the check that an operation runs on a started
+ * storage. The parts: `network.ts` (the Helia node, libp2p, peers), `gateways.ts` (trustless HTTP
+ * gateways), `reader.ts` (how a block is found, how errors are mapped), `content.ts` (files, envelopes,
+ * stat), `pins.ts` (pin records, gc and the lock between them) and `car.ts` (CAR export and import).
  */
 import type { Helia } from '@helia/interface'
-import { type UnixFS, unixfs } from '@helia/unixfs'
-import * as dagCbor from '@ipld/dag-cbor'
+import { unixfs } from '@helia/unixfs'
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
-import { exporter } from 'ipfs-unixfs-exporter'
-import { CID } from 'multiformats/cid'
-import { sha256 } from 'multiformats/hashes/sha2'
+import type { CID } from 'multiformats/cid'
 import { type CarComponents, exportCar, importCar } from './car.ts'
-import {
-  DAG_CBOR,
-  DAG_PB,
-  decodeDagCbor,
-  decodeDagPb,
-  isInline,
-  linksOf,
-  multihashKey,
-  RAW,
-  unixfsOf,
-} from './dag.ts'
-import { MalformedBlockError, NotAFileError, NotAnEnvelopeError, StorageClosedError } from './errors.ts'
+import { Content } from './content.ts'
+import { StorageClosedError } from './errors.ts'
 import { gatewayOrigin } from './gateways.ts'
 import { createHeliaNode, Network } from './network.ts'
 import { Pins } from './pins.ts'
 import type { Platform } from './platform.ts'
-import { DEFAULT_PROFILE, type ImportProfile, importerOptions } from './profiles.ts'
+import { DEFAULT_PROFILE, importerOptions } from './profiles.ts'
 import { BlockReader } from './reader.ts'
 import type {
   CidLike,
@@ -47,12 +34,9 @@ import type {
   Storage,
   StorageInit,
 } from './types.ts'
-import { signalOption, toCid } from './util.ts'
+import { toCid } from './util.ts'
 import { VerifiedBlockstore } from './verified-blockstore.ts'
-import { assertVerifiableCid, cidLabel, collect } from './verify.ts'
 
-/** The identity multicodec used as a CID's codec: the CID holds its content and nothing decodes it. */
-const IDENTITY_CODEC = 0x00
 const DEFAULT_BLOCK_TIMEOUT_MS = 30_000
 
 type Status = Storage['status']
@@ -65,12 +49,11 @@ export class HeliaStorage implements Storage {
   readonly #blocks: Blockstore
   readonly #datastore: Datastore
   readonly #local: VerifiedBlockstore
-  readonly #fs: UnixFS
   readonly #network: Network
   readonly #reader: BlockReader
   readonly #pins: Pins
+  readonly #content: Content
   readonly #car: CarComponents
-  readonly #profile: ImportProfile
   // Late-bound: Helia owns the registry of hashers but is created in the constructor, after this.
   readonly #getHasher = (code: number) => this.helia.getHasher(code)
   #status: Status = 'stopped'
@@ -78,8 +61,8 @@ export class HeliaStorage implements Storage {
 
   constructor(init: StorageInit, platform: Platform) {
     this.#init = init
-    this.#profile = init.profile ?? DEFAULT_PROFILE
-    importerOptions(this.#profile) // refuse an unknown profile now, not at the first put
+    const profile = init.profile ?? DEFAULT_PROFILE
+    importerOptions(profile) // refuse an unknown profile now, not at the first put
     this.#platform = platform
     const { blocks, datastore } = platform.stores(init)
     this.#blocks = blocks
@@ -94,7 +77,6 @@ export class HeliaStorage implements Storage {
       gateways,
       platform,
     })
-    this.#fs = unixfs(this.helia)
     this.#network = new Network(this.helia, init.network, () => this.#status === 'stopped')
     this.#reader = new BlockReader({
       network: this.helia.blockstore,
@@ -104,6 +86,15 @@ export class HeliaStorage implements Storage {
       blockTimeoutMs: init.blockTimeoutMs ?? DEFAULT_BLOCK_TIMEOUT_MS,
     })
     this.#pins = new Pins({ datastore, blocks, local: this.#local, reader: this.#reader })
+    this.#content = new Content({
+      helia: this.helia,
+      fs: unixfs(this.helia),
+      local: this.#local,
+      getHasher: this.#getHasher,
+      reader: this.#reader,
+      pins: this.#pins,
+      profile,
+    })
     this.#car = {
       blockstore: this.helia.blockstore,
       local: this.#local,
@@ -179,7 +170,7 @@ export class HeliaStorage implements Storage {
     await unlock?.().catch(() => {})
   }
 
-  // ------------------------------------------------------------------ put
+  // ------------------------------------------------------------------ put and get (content.ts)
 
   async putBytes(bytes: Uint8Array, options: PutOptions = {}): Promise<CID> {
     if (!(bytes instanceof Uint8Array)) throw new TypeError('putBytes expects a Uint8Array.')
@@ -191,173 +182,30 @@ export class HeliaStorage implements Storage {
     options: PutOptions = {},
   ): Promise<CID> {
     this.#assertStarted('putStream')
-    const { signal, onProgress } = options
-    signal?.throwIfAborted()
-    const profile = options.profile ?? this.#profile
-    const release = await this.#pins.lock.shared()
-    try {
-      let bytes = 0
-      // Counting as the importer pulls: the importer pulls a chunk only when it has room to hash and write
-      // it, so the count tracks what was written within a bounded number of in-flight chunks.
-      const counted = async function* (): AsyncGenerator<Uint8Array> {
-        for await (const chunk of source) {
-          signal?.throwIfAborted()
-          if (!(chunk instanceof Uint8Array))
-            throw new TypeError('putStream sources must yield Uint8Array chunks.')
-          bytes += chunk.byteLength
-          yield chunk
-          onProgress?.({ type: 'storage:put:bytes', bytes })
-        }
-      }
-      const cid = await this.#fs.addByteStream(counted(), {
-        ...importerOptions(profile),
-        ...(signal !== undefined ? { signal } : {}),
-      })
-      signal?.throwIfAborted()
-      // The pin record is written last and in one atomic datastore write: an interrupted put leaves
-      // unpinned blocks (collected by gc) and never a pin that points at a partial DAG.
-      if (options.pin !== false) await this.#pins.write(cid, signal)
-      return cid
-    } finally {
-      release()
-    }
+    return this.#content.putStream(source, options)
   }
 
   async putEnvelope(value: unknown, options: PutEnvelopeOptions = {}): Promise<CID> {
     this.#assertStarted('putEnvelope')
-    options.signal?.throwIfAborted()
-    let bytes: Uint8Array
-    try {
-      bytes = dagCbor.encode(value)
-    } catch (err) {
-      // e.g. `undefined`, a function, a class instance, NaN: not in the IPLD data model
-      throw new TypeError('putEnvelope: the value cannot be encoded as dag-cbor (IPLD data model only).', {
-        cause: err,
-      })
-    }
-    const cid = CID.createV1(DAG_CBOR, await sha256.digest(bytes))
-    const release = await this.#pins.lock.shared()
-    try {
-      await this.helia.blockstore.put(cid, bytes, signalOption(options.signal))
-      if (options.pin !== false) {
-        // A pin is recursive: it protects what the envelope links to, so those blocks must be here (or be
-        // fetched now) before the pin record exists. A pin over a missing block would make every later gc
-        // stop, since gc cannot tell which blocks such a DAG still needs.
-        await this.#reader.makeLocal(cid, options.signal, undefined)
-        await this.#pins.write(cid, options.signal)
-      }
-      return cid
-    } catch (err) {
-      throw this.#reader.mapError(err, cid, options.signal)
-    } finally {
-      release()
-    }
+    return this.#content.putEnvelope(value, options)
   }
-
-  // ------------------------------------------------------------------ get
 
   async *get(cidLike: CidLike, options: GetOptions = {}): AsyncGenerator<Uint8Array> {
     const cid = toCid(cidLike)
     this.#assertStarted('get')
-    const { signal, onProgress } = options
-    const offset = checkRange('offset', options.offset)
-    const length = checkRange('length', options.length)
-    if (cid.code === DAG_CBOR) throw new NotAFileError({ cid: cidLabel(cid), kind: 'dag-cbor envelope' })
-    // Files are dag-pb (UnixFS) or raw, and the identity codec is its own content; an identity CID of another
-    // codec (dag-json…) holds no file either, and the exporter would hand it to that codec's decoder.
-    if (cid.code !== DAG_PB && cid.code !== RAW && cid.code !== IDENTITY_CODEC) {
-      throw new NotAFileError({ cid: cidLabel(cid), kind: `block with codec 0x${cid.code.toString(16)}` })
-    }
-    // Before anything is looked up: the exporter reads some CIDs (identity ones) without asking the view.
-    await assertVerifiableCid(cid, this.#getHasher)
-    const network = this.#reader.view(signal)
-    // The exporter decodes dag-pb and UnixFS itself and fails with untyped errors on a malformed block: each
-    // block is checked here first, so that one is reported as MalformedBlockError, naming it.
-    const view = {
-      async *get(c: CID): AsyncGenerator<Uint8Array> {
-        const block = await collect(network.get(c))
-        if (c.code === DAG_PB) unixfsOf(c, decodeDagPb(c, block))
-        yield block
-      },
-    }
-    let bytes = 0
-    try {
-      const entry = await exporter(cid, view, signalOption(signal))
-      if (entry.type !== 'file' && entry.type !== 'raw' && entry.type !== 'identity') {
-        throw new NotAFileError({ cid: cid.toString(), kind: entry.type })
-      }
-      const contentOptions = {
-        ...signalOption(signal),
-        ...(offset !== undefined ? { offset } : {}),
-        ...(length !== undefined ? { length } : {}),
-      }
-      for await (const chunk of entry.content(contentOptions)) {
-        bytes += chunk.byteLength
-        yield chunk
-        onProgress?.({ type: 'storage:get:bytes', bytes })
-      }
-    } catch (err) {
-      // Well-formed blocks that disagree with each other: a file's sizes and its blocks, a UnixFS type.
-      const name = (err as { name?: unknown } | null)?.name
-      if (
-        signal?.aborted !== true &&
-        (name === 'OverReadError' || name === 'UnderReadError' || name === 'InvalidTypeError')
-      ) {
-        throw new MalformedBlockError({
-          cid: cidLabel(cid),
-          format: 'UnixFS',
-          reason: 'the sizes and blocks of the file disagree',
-        })
-      }
-      throw this.#reader.mapError(err, cid, signal)
-    }
+    yield* this.#content.get(cid, options)
   }
 
   async getEnvelope<T = unknown>(cidLike: CidLike, options: OperationOptions<never> = {}): Promise<T> {
     const cid = toCid(cidLike)
     this.#assertStarted('getEnvelope')
-    if (cid.code !== DAG_CBOR) throw new NotAnEnvelopeError({ cid: cid.toString(), codec: cid.code })
-    try {
-      const bytes = await collect(this.#reader.view(options.signal).get(cid))
-      return decodeDagCbor<T>(cid, bytes)
-    } catch (err) {
-      throw this.#reader.mapError(err, cid, options.signal)
-    }
+    return this.#content.getEnvelope<T>(cid, options)
   }
 
   async stat(cidLike: CidLike, options: OperationOptions<never> = {}): Promise<StatResult> {
     const cid = toCid(cidLike)
     this.#assertStarted('stat')
-    const { signal } = options
-    const codec =
-      cid.code === DAG_PB ? 'dag-pb' : cid.code === DAG_CBOR ? 'dag-cbor' : cid.code === RAW ? 'raw' : null
-    if (codec === null)
-      throw new NotAFileError({ cid: cid.toString(), kind: `codec 0x${cid.code.toString(16)}` })
-    const pinned = await this.#pins.has(cid)
-    let size: number | undefined
-    let blocks = 0
-    let localBlocks = 0
-    const seen = new Set<string>()
-    const stack: CID[] = [cid]
-    try {
-      while (stack.length > 0) {
-        signal?.throwIfAborted()
-        const next = stack.pop()!
-        const key = `${next.code}:${multihashKey(next)}`
-        if (seen.has(key) || isInline(next)) continue
-        seen.add(key)
-        blocks++
-        if (!(await this.#local.has(next))) continue
-        localBlocks++
-        if (next.code === RAW && next !== cid) continue
-        const bytes = await collect(this.#local.get(next, signalOption(signal)))
-        if (next === cid) size = rootSize(cid, bytes)
-        stack.push(...linksOf(next, bytes))
-      }
-    } catch (err) {
-      throw this.#reader.mapError(err, cid, signal)
-    }
-    return { cid, codec, size, blocks, localBlocks, local: blocks === localBlocks, pinned }
+    return this.#content.stat(cid, options)
   }
 
   // ------------------------------------------------------------------ pins and gc (pins.ts)
@@ -409,23 +257,6 @@ export class HeliaStorage implements Storage {
   #assertStarted(operation: string): void {
     if (this.#status !== 'started') throw new StorageClosedError({ operation, status: this.#status })
   }
-}
-
-function checkRange(name: string, value: number | undefined): number | undefined {
-  if (value === undefined) return undefined
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(`${name} must be a non-negative safe integer.`)
-  }
-  return value
-}
-
-function rootSize(cid: CID, bytes: Uint8Array): number {
-  if (cid.code === DAG_PB) {
-    const data = unixfsOf(cid, decodeDagPb(cid, bytes))
-    if (data === undefined) return 0
-    return data.isDirectory() ? 0 : Number(data.fileSize())
-  }
-  return bytes.byteLength
 }
 
 async function openStore(store: unknown): Promise<void> {

@@ -111,6 +111,7 @@ describe('default', () => {
       const rec = await world.patient.records.put({
         resourceType: 'Observation',
         status: 'final',
+        code: { text: 'synthetic' },
         valueString: `v${i}`,
       })
       envelopes.push(rec.cid)
@@ -136,6 +137,7 @@ describe('default', () => {
       const rec = await world.patient.records.put({
         resourceType: 'Observation',
         status: 'final',
+        code: { text: 'synthetic' },
         valueString: `v${i}`,
       })
       envelopes.push(rec.cid)

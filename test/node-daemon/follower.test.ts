@@ -81,7 +81,11 @@ describe('default', () => {
     const dir = join(root, 'a')
     let node = await startFollowingNode(dir)
     try {
-      const rec = await world.patient.records.put({ resourceType: 'Observation', status: 'final' })
+      const rec = await world.patient.records.put({
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'HbA1c' },
+      })
       const grant = await world.patient.grants.create({
         to: world.doctor.address,
         records: [rec.id],
@@ -92,6 +96,7 @@ describe('default', () => {
       const updated = await world.patient.records.update(rec.id, {
         resourceType: 'Observation',
         status: 'amended',
+        code: { text: 'HbA1c' },
       })
       // envelope v1 + content v1, kfrags, envelope v2 + content v2
       const records = await waitFor(
@@ -129,7 +134,11 @@ describe('error', () => {
       const junk = await world.storage.putEnvelope({ hello: 'not an envelope' })
       const bytes = junk.bytes
       const { recordId } = await world.devnet.walletClients[3]!.registerRecord({ cid: bytes })
-      const rec = await world.patient.records.put({ resourceType: 'Observation', status: 'final' })
+      const rec = await world.patient.records.put({
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'HbA1c' },
+      })
       const records = await waitFor(
         () => followed(node.pins).filter((r) => r.meta?.recordId === recordId || r.meta?.recordId === rec.id),
         (rs) => rs.length === 3 && rs.every((r) => r.status === 'pinned' || r.status === 'failed'),
@@ -150,7 +159,11 @@ describe('error', () => {
     const node = await startFollowingNode(join(root, 'c'), 1024)
     try {
       const big = await world.patient.records.put(new Uint8Array(4096).fill(1))
-      const small = await world.patient.records.put({ resourceType: 'Observation', status: 'final' })
+      const small = await world.patient.records.put({
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'HbA1c' },
+      })
       const records = await waitFor(
         () => followed(node.pins).filter((r) => r.meta?.recordId === big.id || r.meta?.recordId === small.id),
         (rs) => rs.length === 3 && rs.every((r) => r.status === 'pinned' || r.status === 'failed'),

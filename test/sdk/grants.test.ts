@@ -67,11 +67,15 @@ describe('grants', () => {
       threshold: 2,
     })
     expect(grant.scope).toMatchObject({ kind: 'tag', tag: 'labs' })
-    const later = await patient.records.put({ resourceType: 'Observation', code: 'HbA1c' }, { tag: 'labs' })
+    const later = await patient.records.put(
+      { resourceType: 'Observation', status: 'final', code: { text: 'HbA1c' } },
+      { tag: 'labs' },
+    )
     const imaging = await patient.records.put('an X-ray report', { tag: 'imaging' })
     expect(JSON.parse(text(await clinic.records.get(later.id)))).toEqual({
       resourceType: 'Observation',
-      code: 'HbA1c',
+      status: 'final',
+      code: { text: 'HbA1c' },
     })
     await expect(clinic.records.get(imaging.id)).rejects.toBeInstanceOf(NoGrantError)
     // The chain sees only the HMAC tag, never the category name.

@@ -50,6 +50,7 @@ describe('records (owner)', () => {
     const observation = {
       resourceType: 'Observation',
       status: 'final',
+      code: { text: 'HbA1c' },
       valueQuantity: { value: 7.2, unit: 'mmol/L' },
     }
     const rec = await patient.records.put(observation, { tag: 'labs', name: 'HbA1c' })

@@ -5,7 +5,7 @@
  * Bindings (documented in the README's "Formats" section):
  * - content: `encryptStream(dek, plaintext, { aad: utf8("medvault/content/v1/" + recordId) })`;
  * - metadata: `seal(dek, utf8(JSON.stringify(meta)), utf8("medvault/meta/v1/" + recordId))` with
- *   `meta = { mediaType, tag?, name? }`;
+ *   `meta = { mediaType, tag?, name?, fhir? }`;
  * - capsules: the data key encapsulated (Umbral `encrypt`) to the record's delegating key of its epoch, to
  *   its tag's delegating key when tagged, and to the owner's all-records key.
  * The record id is lower-case `0x` hex in both strings.
@@ -44,6 +44,7 @@ import { CID } from 'multiformats/cid'
 import { type Address, bytesToHex, concat, type Hex, hexToBytes, keccak256, numberToHex } from 'viem'
 import type { VaultContext } from './context.ts'
 import { IntegrityError, InvalidOptionError, RecordNotFoundError } from './errors.ts'
+import { type FhirMeta, parseFhirMeta } from './fhir-records.ts'
 import type { JsonValue, RecordContent, VaultProgressEvent } from './types.ts'
 
 const utf8 = new TextEncoder()
@@ -53,6 +54,8 @@ export interface RecordMeta {
   mediaType: string
   tag?: string
   name?: string
+  /** For FHIR records: what the resource is and where its references lead (see fhir-records.ts). */
+  fhir?: FhirMeta
 }
 
 /** The scope id of a record's delegating key in `epoch`: the record id itself, then keccak256(id ‖ uint32 epoch). */
@@ -251,6 +254,7 @@ export function buildEnvelope(
   const meta: RecordMeta = { mediaType: parameters.meta.mediaType }
   if (parameters.meta.tag !== undefined) meta.tag = parameters.meta.tag
   if (parameters.meta.name !== undefined) meta.name = parameters.meta.name
+  if (parameters.meta.fhir !== undefined) meta.fhir = parameters.meta.fhir
   return {
     v: 1,
     content: parameters.content,
@@ -304,6 +308,8 @@ export function openMeta(dek: Uint8Array, recordId: Hex, envelope: RecordEnvelop
   const out: RecordMeta = { mediaType: meta.mediaType }
   if (typeof meta.tag === 'string') out.tag = meta.tag
   if (typeof meta.name === 'string') out.name = meta.name
+  const fhir = parseFhirMeta(meta.fhir)
+  if (fhir !== undefined) out.fhir = fhir
   return out
 }
 

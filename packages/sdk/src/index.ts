@@ -20,6 +20,12 @@
  * ```
  */
 
+export {
+  FhirDefinitionsUnavailableError,
+  FhirValidationError,
+  type FhirValidationIssue,
+  loadFhirDefinitions,
+} from '@medvault/fhir'
 export { Audit, type AuditListOptions } from './audit.ts'
 export {
   type BuildDatasetOptions,
@@ -81,6 +87,12 @@ export {
   RelayError,
   type RelayErrorType,
 } from './errors.ts'
+export {
+  FHIR_MEDIA_TYPE,
+  type FhirRecord,
+  type SplitBundleEntry,
+  type SplitBundleResult,
+} from './fhir-records.ts'
 export { type CreateGrantOptions, Grants, type ListGrantsOptions, type Relay } from './grants.ts'
 export { type HedgeOptions, type HedgeOutcome, type HedgeResult, hedge } from './hedge.ts'
 export type { VaultAccount } from './identity.ts'
@@ -95,6 +107,7 @@ export { Records, type RotateOptions, type RotateResult } from './records.ts'
 export type {
   AuditEntry,
   CallOptions,
+  FhirRecordInfo,
   Grant,
   GrantScopeInfo,
   JsonValue,
@@ -103,6 +116,7 @@ export type {
   RecordContent,
   RecordInfo,
   RecordVersionInfo,
+  SplitPutOptions,
   UpdateOptions,
   VaultProgressEvent,
 } from './types.ts'

@@ -3,9 +3,13 @@
  * through the proxies), update (a new version linked to the last), history, and rotate (a new data key under
  * a new record-key epoch, so kfrags made before it open nothing new).
  *
+ * FHIR content is validated before anything is stored, and a Bundle can be split into one record per
+ * resource (fhir-records.ts); `getResource` reads a FHIR record back as a typed resource.
+ *
  * @module
  */
-import { getRecordVersions, registerRecord, registerRecordVersion } from '@medvault/chain'
+import type { Bundle, Resource } from '@medplum/fhirtypes'
+import { getRecordVersions, registerRecord, registerRecords, registerRecordVersion } from '@medvault/chain'
 import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE } from '@medvault/crypto'
 import { MAX_EPOCH, type RecordEnvelope } from '@medvault/protocol'
 import type { CID } from 'multiformats/cid'
@@ -27,6 +31,18 @@ import {
 } from './content.ts'
 import type { VaultContext } from './context.ts'
 import { IntegrityError, InvalidOptionError, NotRecordOwnerError } from './errors.ts'
+import {
+  FHIR_MEDIA_TYPE,
+  type FhirRecord,
+  fhirInfo,
+  isFhirMediaType,
+  parseStoredResource,
+  planSplit,
+  readFhirContent,
+  type SplitBundleResult,
+  updatedMeta,
+  wholeMeta,
+} from './fhir-records.ts'
 import { type Grants, randomHex32 } from './grants.ts'
 import { parseRecordId } from './options.ts'
 import type {
@@ -37,6 +53,7 @@ import type {
   RecordContent,
   RecordInfo,
   RecordVersionInfo,
+  SplitPutOptions,
   UpdateOptions,
 } from './types.ts'
 
@@ -69,19 +86,53 @@ export class Records {
    * Encrypts content on this device, stores the ciphertext and its envelope, and registers the record on
    * chain. Streams: a source of any size is encrypted and stored in constant memory.
    *
+   * FHIR: content is FHIR when `mediaType` is `application/fhir+json`, or, without a `mediaType`, when it is
+   * a JSON object with a `resourceType` (an object, or bytes or a string holding one). It is validated as
+   * FHIR R4 first: invalid input throws and nothing is stored or registered. A Bundle is stored whole unless
+   * `bundle: 'split'`, which stores one record per entry and returns a {@link SplitBundleResult}.
+   *
    * @returns the new record (its `id` is what grants and reads name).
+   * @throws {FhirValidationError} (from `@medvault/fhir`) for invalid FHIR: each issue names the path and
+   *   the rule, never a value.
    * @throws {InvalidOptionError} for bad content or options. If registration fails, what was stored is
    *   unpinned: no half-written record is left.
+   *
+   * @example
+   * ```ts
+   * const rec = await vault.records.put(observation, { tag: 'labs' })          // one FHIR record
+   * const split = await vault.records.put(bundle, { bundle: 'split', tag: 'visit-2024-05' })
+   * const obsId = split.references['urn:uuid:…']                               // any entry's record
+   * ```
    */
-  async put(content: RecordContent, options: PutOptions = {}): Promise<RecordInfo> {
+  put(content: Bundle | RecordContent, options: SplitPutOptions): Promise<SplitBundleResult>
+  put(content: Resource | RecordContent, options?: PutOptions): Promise<RecordInfo>
+  async put(
+    content: Resource | RecordContent,
+    options: PutOptions | SplitPutOptions = {},
+  ): Promise<RecordInfo | SplitBundleResult> {
     const ctx = this.#ctx
     const { signal, onProgress } = options
     signal?.throwIfAborted()
     checkText(options.mediaType, 'mediaType')
     checkText(options.tag, 'tag')
     checkText(options.name, 'name')
+    const mode: unknown = options.bundle
+    if (mode !== undefined && mode !== 'whole' && mode !== 'split') {
+      throw new InvalidOptionError({ option: 'bundle', expected: "'whole' or 'split'" })
+    }
     const segmentSize = checkSegmentSize(options.segmentSize)
-    const source = contentSource(content)
+    // Validated before anything is stored or sent (the key publication included).
+    const fhir = await readFhirContent(content, options.mediaType, signal, options.validate !== false)
+    if (mode === 'split') {
+      if (fhir?.resource.resourceType !== 'Bundle') {
+        throw new InvalidOptionError({ option: 'bundle', expected: "'split' only with a FHIR Bundle" })
+      }
+      return this.#putSplit(fhir.resource, segmentSize, options)
+    }
+    const source =
+      fhir === undefined
+        ? contentSource(content as RecordContent)
+        : { chunks: once(fhir.bytes), mediaType: FHIR_MEDIA_TYPE }
     await ctx.ready(signal)
     const keys = await ctx.keys()
     const recordId = randomHex32()
@@ -89,6 +140,7 @@ export class Records {
     const meta: RecordMeta = { mediaType: options.mediaType ?? source.mediaType }
     if (options.tag !== undefined) meta.tag = options.tag
     if (options.name !== undefined) meta.name = options.name
+    if (fhir !== undefined) meta.fhir = wholeMeta(fhir.resource)
     const stored = await this.#store({
       recordId,
       chunks: source.chunks,
@@ -160,6 +212,54 @@ export class Records {
   }
 
   /**
+   * A FHIR record's resource, parsed, with the record it came from and where its references lead (for a
+   * resource split from a Bundle: `references[obs.subject.reference]` is the Patient's record id). Reads as
+   * {@link Records.get} does, with one access for content and metadata.
+   *
+   * @throws {InvalidOptionError} when the record is not FHIR (its media type is not `application/fhir+json`).
+   * @throws {FhirValidationError} when it does not hold a FHIR resource; the errors of {@link Records.get}.
+   *
+   * @example
+   * ```ts
+   * const { resource: obs, references } = await clinic.records.getResource<Observation>(obsRecordId)
+   * const patientRecordId = references[obs.subject?.reference ?? '']
+   * ```
+   */
+  async getResource<T extends Resource = Resource>(
+    id: Hex,
+    options: ReadOptions = {},
+  ): Promise<FhirRecord<T>> {
+    const opened = await this.#open(id, options)
+    try {
+      const meta = openMeta(opened.dek, opened.loaded.recordId, opened.loaded.envelope)
+      if (!isFhirMediaType(meta.mediaType)) {
+        throw new InvalidOptionError({
+          option: 'id',
+          expected: `a FHIR record (media type ${FHIR_MEDIA_TYPE}); read this one with records.get`,
+        })
+      }
+      const out = new Uint8Array(opened.loaded.envelope.size)
+      let offset = 0
+      for await (const chunk of decryptContent(this.#ctx, {
+        recordId: opened.loaded.recordId,
+        envelope: opened.loaded.envelope,
+        dek: opened.dek,
+        signal: options.signal,
+        onProgress: options.onProgress,
+      })) {
+        out.set(chunk, offset)
+        offset += chunk.length
+      }
+      const resource = parseStoredResource(out) as T
+      const fhir = fhirInfo(meta.fhir ?? wholeMeta(resource))
+      const record = { ...info({ ...opened.loaded, meta }), fhir }
+      return { resource, record, references: fhir.references }
+    } finally {
+      opened.dek.fill(0)
+    }
+  }
+
+  /**
    * The record's content as a stream of plaintext chunks, in constant memory. Each chunk is authentic; the
    * stream ends without an error only if the record was complete: a truncated or altered record throws
    * {@link IntegrityError} before the end. Access is checked when iteration starts.
@@ -203,20 +303,32 @@ export class Records {
    * Adds a new version (new content, a new data key, `prev` linking the last version). Grants that cover
    * the record cover the new version. Only the owner.
    */
-  async update(id: Hex, content: RecordContent, options: UpdateOptions = {}): Promise<RecordInfo> {
+  update(id: Hex, content: Resource | RecordContent, options?: UpdateOptions): Promise<RecordInfo>
+  async update(id: Hex, content: Resource | RecordContent, options: UpdateOptions = {}): Promise<RecordInfo> {
     const ctx = this.#ctx
     const { signal, onProgress } = options
     const recordId = parseRecordId(id, 'id')
     checkText(options.mediaType, 'mediaType')
     checkText(options.name, 'name')
     const segmentSize = checkSegmentSize(options.segmentSize)
-    const source = contentSource(content)
     await ctx.ready(signal)
     const { loaded, previous, tag32 } = await this.#loadOwned(recordId, signal)
-    const meta: RecordMeta = { mediaType: options.mediaType ?? previous.mediaType }
+    // A FHIR record stays FHIR: its new content is validated like a put's, before anything is stored.
+    const mediaType =
+      options.mediaType ?? (isFhirMediaType(previous.mediaType) ? previous.mediaType : undefined)
+    const fhir = await readFhirContent(content, mediaType, signal, options.validate !== false)
+    const source =
+      fhir === undefined
+        ? contentSource(content as RecordContent)
+        : { chunks: once(fhir.bytes), mediaType: FHIR_MEDIA_TYPE }
+    const meta: RecordMeta = {
+      mediaType:
+        options.mediaType ?? (fhir === undefined ? previous.mediaType : (mediaType ?? FHIR_MEDIA_TYPE)),
+    }
     if (previous.tag !== undefined) meta.tag = previous.tag
     const name = options.name ?? previous.name
     if (name !== undefined) meta.name = name
+    if (fhir !== undefined) meta.fhir = updatedMeta(fhir.resource, previous.fhir)
     const stored = await this.#store({
       recordId,
       chunks: source.chunks,
@@ -338,6 +450,84 @@ export class Records {
         meta: previous,
       }),
       reissued,
+    }
+  }
+
+  /**
+   * Stores a validated Bundle as one record per entry, each with its links to the others in its metadata,
+   * and registers them all in one transaction: all or none.
+   */
+  async #putSplit(
+    bundle: Bundle,
+    segmentSize: number,
+    options: PutOptions | SplitPutOptions,
+  ): Promise<SplitBundleResult> {
+    const ctx = this.#ctx
+    const { signal, onProgress } = options
+    const plan = planSplit(bundle, randomHex32)
+    await ctx.ready(signal)
+    const keys = await ctx.keys()
+    const tag = options.tag === undefined ? undefined : tagOf(keys, options.tag)
+    const stored: { cid: CID; envelope: RecordEnvelope; meta: RecordMeta }[] = []
+    try {
+      for (const entry of plan.entries) {
+        const meta: RecordMeta = { mediaType: FHIR_MEDIA_TYPE, fhir: entry.meta }
+        if (options.tag !== undefined) meta.tag = options.tag
+        if (options.name !== undefined) meta.name = options.name
+        const one = await this.#store({
+          recordId: entry.recordId,
+          chunks: once(entry.bytes),
+          segmentSize,
+          epoch: 0,
+          tag32: tag?.tag32,
+          meta,
+          prev: undefined,
+          signal,
+          onProgress,
+        })
+        stored.push({ ...one, meta })
+        onProgress?.({ type: 'records:split', stored: stored.length, total: plan.entries.length })
+      }
+      await ctx.write(
+        'registerRecords',
+        (s) =>
+          registerRecords(ctx.walletClient, {
+            addresses: ctx.addresses,
+            records: plan.entries.map((entry, i) => ({
+              recordId: entry.recordId,
+              cid: (stored[i] as { cid: CID }).cid,
+              ...(tag === undefined ? {} : { tag: tag.chainTag }),
+            })),
+            signal: s,
+          }),
+        signal,
+        onProgress,
+      )
+    } catch (err) {
+      for (const s of stored) await unpin(ctx, s.cid, s.envelope.content)
+      throw err
+    }
+    return {
+      entries: plan.entries.map((entry, i) => {
+        const s = stored[i] as (typeof stored)[number]
+        return {
+          index: entry.index,
+          fullUrl: entry.meta.fullUrl,
+          resourceType: entry.meta.resourceType,
+          id: entry.meta.id,
+          record: info({
+            recordId: entry.recordId,
+            owner: ctx.address,
+            version: 1,
+            cid: s.cid,
+            envelope: s.envelope,
+            chainTag: tag?.chainTag,
+            meta: s.meta,
+          }),
+        }
+      }),
+      references: plan.references,
+      tag: options.tag,
     }
   }
 
@@ -484,6 +674,7 @@ function info(parameters: {
   chainTag: Hex | undefined
   meta?: RecordMeta | undefined
 }): RecordInfo {
+  const fhir = parameters.meta?.fhir
   return {
     id: parameters.recordId,
     owner: parameters.owner,
@@ -497,7 +688,13 @@ function info(parameters: {
     mediaType: parameters.meta?.mediaType,
     name: parameters.meta?.name,
     prev: parameters.envelope.prev,
+    // Only FHIR records carry the key, so the records of other content look as they always did.
+    ...(fhir === undefined ? {} : { fhir: fhirInfo(fhir) }),
   }
+}
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes
 }
 
 async function unpin(ctx: VaultContext, ...cids: CID[]): Promise<void> {

@@ -13,6 +13,7 @@ export type VaultProgressEvent =
   | { type: 'records:put:bytes'; bytes: number }
   | { type: 'records:get:bytes'; bytes: number }
   | { type: 'records:stored'; cid: CID }
+  | { type: 'records:split'; stored: number; total: number }
   | { type: 'chain:transaction'; action: string; hash: Hash }
   | { type: 'keys:published' }
   | { type: 'grants:kfrags'; entries: number; proxies: number }
@@ -62,11 +63,34 @@ export interface PutOptions extends CallOptions {
   name?: string
   /** Plaintext bytes per encrypted segment (16 B … 16 MiB). Default 256 KiB. */
   segmentSize?: number
+  /**
+   * A FHIR Bundle is stored whole, as one record, unless `bundle: 'split'` ({@link SplitPutOptions}) asks
+   * for one record per entry.
+   */
+  bundle?: 'whole' | undefined
+  /**
+   * Validate FHIR content as FHIR R4 before storing it (default true). `false` is for content already
+   * validated elsewhere, or a browser that has not loaded the R4 definitions (`loadFhirDefinitions`): it is
+   * still parsed and stored as FHIR, unchecked.
+   */
+  validate?: boolean | undefined
+}
+
+/**
+ * `records.put(bundle, { bundle: 'split' })`: one record per entry resource of a FHIR Bundle, with the
+ * references between them kept resolvable (see `SplitBundleResult`), so each can be granted alone. `tag`
+ * goes on every record (one tag grant covers the whole Bundle), as does `name`. Refused for anything but a
+ * Bundle.
+ */
+export interface SplitPutOptions extends Omit<PutOptions, 'bundle'> {
+  bundle: 'split'
 }
 
 export interface UpdateOptions extends CallOptions {
   /** Default: the previous version's media type. */
   mediaType?: string
+  /** As for `put`: validate FHIR content first (default true). */
+  validate?: boolean | undefined
   /** Default: the previous version's name. */
   name?: string
   segmentSize?: number
@@ -103,6 +127,23 @@ export interface RecordInfo {
   name: string | undefined
   /** The previous version's envelope CID. */
   prev: CID | undefined
+  /** For a FHIR record whose metadata the reader opened: its type, id and resolvable references. */
+  fhir?: FhirRecordInfo | undefined
+}
+
+/** What the encrypted metadata of a FHIR record says about it. */
+export interface FhirRecordInfo {
+  resourceType: string
+  /** The resource's `id`, when it has one. */
+  id: string | undefined
+  /** The `fullUrl` of the Bundle entry it was split from. */
+  fullUrl: string | undefined
+  /**
+   * Where this resource's references lead: each `reference` string exactly as written in the resource (e.g.
+   * `urn:uuid:…` or `Patient/123`) that names another resource stored by the same put → that record's id.
+   * Empty unless the record was split from a Bundle.
+   */
+  references: Readonly<Record<string, Hex>>
 }
 
 /** One entry of `records.history`. */

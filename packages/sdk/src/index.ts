@@ -14,7 +14,8 @@
  *
  * await using net = await createLocalNetwork({ proxies: 3 })
  * const patient = await net.vault(0), clinic = await net.vault(1)
- * const rec = await patient.records.put({ resourceType: 'Observation', status: 'final' }, { tag: 'labs' })
+ * const observation = { resourceType: 'Observation', status: 'final', code: { text: 'HbA1c' } } as const
+ * const rec = await patient.records.put(observation, { tag: 'labs' }) // validated as FHIR R4 first
  * await patient.grants.create({ to: clinic.address, records: [rec.id], purpose: 'TREAT', expiresIn: '30d', threshold: 2 })
  * const bytes = await clinic.records.get(rec.id)
  * ```

@@ -20,6 +20,7 @@ import {
 } from '@medvault/chain'
 import { decryptStream, eciesDecrypt, eciesEncrypt, encryptStream } from '@medvault/crypto'
 import { deidentify, type RuleSet, safeHarbor } from '@medvault/fhir'
+import type { Storage } from '@medvault/storage'
 import { CID } from 'multiformats/cid'
 import {
   type Address,
@@ -346,7 +347,7 @@ export class Datasets {
       )
     }
 
-    const writers = new Map<string, NdjsonWriter>()
+    const files = new NdjsonFiles(ctx.storage, fileKey, signal)
     const stored: CID[] = []
     const now = new Date(blockTime * 1000)
     const excluded: DatasetBuild['excluded'] = []
@@ -395,29 +396,13 @@ export class Datasets {
         records++
         patients.add(result.s.owner.toLowerCase())
         for (const g of result.s.grants) usedGrants.add(g)
-        for (const resource of out) {
-          const type = resource.resourceType as string
-          let writer = writers.get(type)
-          if (writer === undefined) {
-            writer = new NdjsonWriter(ctx, type, fileKey, signal)
-            writers.set(type, writer)
-          }
-          await writer.write(`${JSON.stringify(resource)}\n`)
-          resources++
-        }
+        await files.add(out)
+        resources += out.length
         onProgress?.({ type: 'datasets:record', done, total: ordered.length, included: true })
       }
       if (records === 0) throw new EmptyDatasetError({ purpose: purposeName, block, grants: consents.length })
 
-      const output: DatasetOutput[] = []
-      const links: DirectoryLink[] = []
-      for (const type of [...writers.keys()].sort()) {
-        const writer = writers.get(type) as NdjsonWriter
-        const cid = await writer.close()
-        stored.push(cid)
-        output.push({ type, url: writer.name, count: writer.lines, cid: cid.toString(), bytes: writer.bytes })
-        links.push({ name: writer.name, cid, tsize: await treeSize(ctx.storage, cid, signal) })
-      }
+      const { output, links } = await files.close(stored)
 
       const consent: DatasetBuild['consent'] = []
       const commitments: Hex[] = []
@@ -502,11 +487,7 @@ export class Datasets {
       }
       return build
     } catch (err) {
-      for (const writer of writers.values()) writer.abort(err)
-      for (const writer of writers.values()) {
-        const cid = await writer.result().catch(() => undefined)
-        if (cid !== undefined) stored.push(cid)
-      }
+      stored.push(...(await files.abort(err)))
       // Nothing of a build that failed (or could not be registered) stays pinned.
       if (dirCid !== undefined) stored.push(dirCid)
       for (const cid of stored) await ctx.storage.unpin(cid).catch(() => false)
@@ -1044,6 +1025,63 @@ function checkOutputs(
   if (total !== manifest.resources) throw fail('its manifest counts do not add up')
 }
 
+/**
+ * The NDJSON files of a dataset being written, one per resource type, each streamed into storage as lines
+ * arrive (encrypted when a file key is given), in constant memory per file.
+ *
+ * @internal exported for the benchmark, which times this part alone.
+ */
+export class NdjsonFiles {
+  readonly #storage: Storage
+  readonly #fileKey: Uint8Array | undefined
+  readonly #signal: AbortSignal | undefined
+  readonly #writers = new Map<string, NdjsonWriter>()
+
+  constructor(storage: Storage, fileKey: Uint8Array | undefined, signal: AbortSignal | undefined) {
+    this.#storage = storage
+    this.#fileKey = fileKey
+    this.#signal = signal
+  }
+
+  async add(resources: readonly Record<string, unknown>[]): Promise<void> {
+    for (const resource of resources) {
+      const type = resource.resourceType as string
+      let writer = this.#writers.get(type)
+      if (writer === undefined) {
+        writer = new NdjsonWriter(this.#storage, type, this.#fileKey, this.#signal)
+        this.#writers.set(type, writer)
+      }
+      await writer.write(`${JSON.stringify(resource)}\n`)
+    }
+  }
+
+  /** Ends every file; `stored` gets each file's CID (pinned until the directory's pin replaces it). */
+  async close(stored: CID[]): Promise<{ output: DatasetOutput[]; links: DirectoryLink[] }> {
+    const output: DatasetOutput[] = []
+    const links: DirectoryLink[] = []
+    for (const type of [...this.#writers.keys()].sort()) {
+      const writer = this.#writers.get(type) as NdjsonWriter
+      const cid = await writer.close()
+      stored.push(cid)
+      output.push({ type, url: writer.name, count: writer.lines, cid: cid.toString(), bytes: writer.bytes })
+      links.push({ name: writer.name, cid, tsize: await treeSize(this.#storage, cid, this.#signal) })
+    }
+    this.#writers.clear()
+    return { output, links }
+  }
+
+  /** Stops every file; returns the CIDs of files that were stored anyway, to unpin. */
+  async abort(reason: unknown): Promise<CID[]> {
+    for (const writer of this.#writers.values()) writer.abort(reason)
+    const cids: CID[] = []
+    for (const writer of this.#writers.values()) {
+      const cid = await writer.result().catch(() => undefined)
+      if (cid !== undefined) cids.push(cid)
+    }
+    return cids
+  }
+}
+
 /** One NDJSON file being written: lines batched into chunks, streamed into storage (encrypted when keyed). */
 class NdjsonWriter {
   readonly name: string
@@ -1054,7 +1092,7 @@ class NdjsonWriter {
   readonly #done: Promise<CID>
 
   constructor(
-    ctx: VaultContext,
+    storage: Storage,
     type: string,
     fileKey: Uint8Array | undefined,
     signal: AbortSignal | undefined,
@@ -1062,7 +1100,7 @@ class NdjsonWriter {
     this.name = `${type}.ndjson${fileKey === undefined ? '' : ENC}`
     const source =
       fileKey === undefined ? this.#channel : encryptStream(fileKey, this.#channel, { aad: utf8(this.name) })
-    this.#done = ctx.storage.putStream(source, signal === undefined ? {} : { signal })
+    this.#done = storage.putStream(source, signal === undefined ? {} : { signal })
     this.#done.catch((err) => this.#channel.fail(err))
   }
 

@@ -103,6 +103,15 @@ describe('readFhirContent', () => {
     expect((err as Error).message).not.toContain('Zyxwvut')
   })
 
+  test('behavior: validate false stores FHIR unchecked, but still only a JSON object with a resourceType', async () => {
+    const unchecked = { resourceType: 'Observation', status: 'final' } // no code: invalid R4
+    expect((await readFhirContent(unchecked, undefined, undefined, false))?.resource).toEqual(unchecked)
+    await expect(readFhirContent('[1, 2]', 'application/fhir+json', undefined, false)).rejects.toBeInstanceOf(
+      FhirValidationError,
+    )
+    await expect(readFhirContent(unchecked, undefined)).rejects.toBeInstanceOf(FhirValidationError)
+  })
+
   test('error: an unknown resource type, sniffed from bytes, is refused rather than stored as JSON', async () => {
     const err = await readFhirContent('{"resourceType":"Patientt"}', undefined).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(FhirValidationError)

@@ -157,6 +157,24 @@ describe('FHIR records', () => {
   })
 })
 
+describe('a split stopped midway', () => {
+  test('error: aborted after some records were stored, it leaves nothing stored or registered', async () => {
+    const before = await snapshot()
+    const controller = new AbortController()
+    const err = await patient.records
+      .put(synthea(CAROLEE), {
+        bundle: 'split',
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.type === 'records:split' && e.stored === 5) controller.abort(new Error('user cancelled'))
+        },
+      })
+      .catch((e: unknown) => e)
+    expect((err as Error).message).toBe('user cancelled')
+    expect(await snapshot()).toEqual(before)
+  })
+})
+
 describe('a split Bundle', () => {
   let bundle: Bundle
   let split: SplitBundleResult

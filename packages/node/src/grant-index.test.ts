@@ -3,13 +3,18 @@
  * events describe them; kept in a file that a new index replays and follows on from, without reading any
  * range twice.
  */
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { access, appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createDevnet, type Devnet, type DevnetWalletClient } from '@medvault/chain/node'
 import { bytesToHex, type Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { createGrantIndex, GRANT_INDEX_FILE, type GrantIndex } from './grant-index.ts'
+import {
+  createGrantIndex,
+  GRANT_INDEX_COMPACTING_FILE,
+  GRANT_INDEX_FILE,
+  type GrantIndex,
+} from './grant-index.ts'
 
 let devnet: Devnet
 let dir: string
@@ -33,13 +38,29 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-const index = (path?: string): GrantIndex =>
+const index = (path?: string, compactAtBytes?: number): GrantIndex =>
   createGrantIndex(devnet.publicClient, {
     addresses: devnet.addresses,
     fromBlock: devnet.deployBlock,
     pollingInterval: 3_600_000,
     dir: path,
+    compactAtBytes,
   })
+
+const fileLines = async (path: string) =>
+  (await readFile(join(path, GRANT_INDEX_FILE), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { t: string; grantId?: string })
+
+/** What an index holds about these grants and records, for comparing two indexes. */
+const view = (idx: GrantIndex, grants: Hex[], records: Hex[]) => ({
+  grants: grants.map((g) => idx.grant(g)),
+  records: records.map((r) => idx.record(r)),
+  grantsOf: idx.grantsOf(patient().account.address).map((g) => g.grantId),
+  set: idx.proxySet(setId),
+  counts: idx.counts,
+})
 
 async function grantFor(recordId: Hex, kind: 'record' | 'records' | 'all' = 'record') {
   const now = Number((await devnet.publicClient.getBlock()).timestamp)
@@ -187,5 +208,116 @@ describe('createGrantIndex', () => {
       name: 'GrantIndexCorruptError',
       shortMessage: 'The grant index log grant-index.ndjson is corrupt at line 1.',
     })
+  })
+
+  test('behavior: grantsOf lists every grant of a grantor, revoked ones too', async () => {
+    const idx = index()
+    const { recordId } = await patient().registerRecord({ cid: cid(7) })
+    const { grantId: a } = await grantFor(recordId)
+    const { grantId: b } = await grantFor(recordId, 'all')
+    await patient().revokeAccess({ grantId: a })
+    await idx.start()
+    try {
+      const mine = idx.grantsOf(patient().account.address).map((g) => g.grantId)
+      expect(mine).toEqual(expect.arrayContaining([a.toLowerCase(), b.toLowerCase()]))
+      expect(idx.grantsOf(doctor().account.address)).toEqual([])
+    } finally {
+      await idx.stop()
+    }
+  })
+})
+
+describe('compaction', () => {
+  test('behavior: a grown file is compacted to a snapshot that rebuilds the same index; a restart follows on from it', async () => {
+    const path = join(dir, 'compact')
+    const idx = index(path, 1)
+    const { recordId } = await patient().registerRecord({ cid: cid(10), tag: '0x0a0b0c0d0e0f0102' })
+    const grants: Hex[] = []
+    await idx.start()
+    let passes = 1
+    try {
+      // History: versions replacing versions, grants revoked, a records list, a checkpoint line per pass.
+      for (let i = 0; i < 4; i++) {
+        await patient().registerRecordVersion({ recordId, cid: cid(11 + i) })
+        const { grantId } = await grantFor(recordId, i % 2 === 0 ? 'records' : 'record')
+        grants.push(grantId)
+        if (i < 2) await patient().revokeAccess({ grantId })
+        await idx.catchUp()
+        passes++
+      }
+      const reference = index()
+      await reference.start()
+      const expected = view(reference, grants, [recordId])
+      await reference.stop()
+      expect(view(idx, grants, [recordId])).toEqual(expected)
+      expect(expected.records[0]).toMatchObject({ version: 5, cid: cid(14) })
+
+      // Passes over new blocks until the file has doubled since the snapshot taken at start and is compacted
+      // again: without compaction every pass leaves its checkpoint line there.
+      const checkpoints = async () => (await fileLines(path)).filter((o) => o.t === 'checkpoint').length
+      while ((await checkpoints()) === passes && passes < 1000) {
+        await devnet.testClient.mine({ blocks: 1 })
+        await idx.catchUp()
+        passes++
+      }
+      expect(await checkpoints()).toBeLessThan(passes)
+      expect(view(idx, grants, [recordId])).toEqual(expected)
+      const ops = await fileLines(path)
+      for (const g of grants)
+        expect(ops.filter((o) => o.t === 'grant' && o.grantId === g.toLowerCase())).toHaveLength(1)
+      await expect(access(join(path, GRANT_INDEX_COMPACTING_FILE))).rejects.toMatchObject({ code: 'ENOENT' })
+      await idx.stop()
+
+      const restarted = index(path)
+      await restarted.start()
+      try {
+        expect(view(restarted, grants, [recordId])).toEqual(expected)
+        const { grantId: later } = await grantFor(recordId, 'all')
+        await restarted.catchUp()
+        expect(restarted.grant(later)?.scopeKind).toBe('all')
+      } finally {
+        await restarted.stop()
+      }
+    } finally {
+      await idx.stop()
+    }
+  })
+
+  test('behavior: a crash mid-compaction (its temporary file left behind) loses nothing; the file is deleted on restart', async () => {
+    const path = join(dir, 'compact-crash')
+    const first = index(path)
+    const { recordId } = await patient().registerRecord({ cid: cid(20) })
+    const { grantId } = await grantFor(recordId)
+    await patient().revokeAccess({ grantId })
+    await patient().registerRecordVersion({ recordId, cid: cid(21) })
+    await first.start()
+    const expected = view(first, [grantId], [recordId])
+    await first.stop()
+    const log = await readFile(join(path, GRANT_INDEX_FILE), 'utf8')
+    // A snapshot cut off mid-write: some operations, no checkpoint, a torn line.
+    const temp = join(path, GRANT_INDEX_COMPACTING_FILE)
+    await writeFile(temp, `${log.split('\n').slice(0, 2).join('\n')}\n{"t":"grant","gra`)
+
+    const second = index(path, 1)
+    await second.start()
+    try {
+      expect(view(second, [grantId], [recordId])).toEqual(expected)
+      // Every line of the log reads: nothing of the torn snapshot reached it.
+      expect((await fileLines(path)).length).toBeGreaterThan(0)
+      const { grantId: later } = await grantFor(recordId, 'all')
+      await second.catchUp()
+      expect(second.grant(later)?.scopeKind).toBe('all')
+    } finally {
+      await second.stop()
+    }
+    await expect(access(temp)).rejects.toMatchObject({ code: 'ENOENT' })
+    const third = index(path)
+    await third.start()
+    try {
+      expect(third.grant(grantId)?.revoked).toBe(true)
+      expect(third.record(recordId)).toMatchObject({ version: 2, cid: cid(21) })
+    } finally {
+      await third.stop()
+    }
   })
 })

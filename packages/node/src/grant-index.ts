@@ -9,8 +9,15 @@
  * checkpoint. Operations are idempotent, so a range delivered twice (after a crash between its operations
  * and its checkpoint) changes nothing.
  *
+ * The file is compacted when it has grown large and is mostly history (a checkpoint line per poll, grants
+ * later revoked, records later versioned): right after a checkpoint, a snapshot of the whole index (the
+ * fewest operations that rebuild it, then the checkpoint) is written to a temporary file, flushed, and
+ * renamed over the log, which then grows again from the snapshot. A crash at any point leaves either the old
+ * log or the complete snapshot; a temporary file left behind is deleted when the index opens.
+ *
  * @module
  */
+import { open, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   type Checkpoint,
@@ -89,6 +96,11 @@ export interface GrantIndexInit {
   dir?: string | undefined
   /** Errors of background polls (the follower keeps going). */
   onError?: ((error: Error) => void) | undefined
+  /**
+   * Compact the file once it reaches this many bytes and at least twice its size after the last compaction.
+   * Default 16 MiB.
+   */
+  compactAtBytes?: number | undefined
 }
 
 export interface GrantIndex {
@@ -103,6 +115,8 @@ export interface GrantIndex {
    */
   catchUp(toBlock?: bigint): Promise<void>
   grant(grantId: Hex): IndexedGrant | undefined
+  /** Every grant `grantor` made (revoked ones too), oldest first. */
+  grantsOf(grantor: Address): IndexedGrant[]
   record(recordId: Hex): IndexedRecord | undefined
   proxySet(setId: number): readonly Address[] | undefined
   /** The last block fully indexed. */
@@ -113,6 +127,9 @@ export interface GrantIndex {
 /** The index file name inside its directory. */
 export const GRANT_INDEX_FILE = 'grant-index.ndjson'
 
+/** The snapshot being written by a compaction, renamed over {@link GRANT_INDEX_FILE} once complete. */
+export const GRANT_INDEX_COMPACTING_FILE = `${GRANT_INDEX_FILE}.compact.tmp`
+
 // followEvents decodes strictly (`strict: true`), so every argument is present.
 type ConsentEvent = ParseEventLogsReturnType<typeof consentRegistryAbi, undefined, true>[number]
 
@@ -122,7 +139,8 @@ export function createGrantIndex(
   init: GrantIndexInit,
 ): GrantIndex {
   const state = new IndexState()
-  const store = init.dir === undefined ? memoryStore() : fileStore(init.dir, state)
+  const store =
+    init.dir === undefined ? memoryStore() : fileStore(init.dir, state, init.compactAtBytes ?? 16 * 2 ** 20)
   const follower = followEvents(client, {
     abi: consentRegistryAbi,
     address: init.addresses.consentRegistry,
@@ -206,6 +224,10 @@ export function createGrantIndex(
     },
     catchUp: catchUpTo,
     grant: (grantId) => state.grants.get(key(grantId)),
+    grantsOf: (grantor) => {
+      const ids = state.byGrantor.get(key(grantor))
+      return ids === undefined ? [] : [...ids].map((id) => state.grants.get(id)!)
+    },
     record: (recordId) => state.records.get(key(recordId)),
     proxySet: (setId) => state.sets.get(setId),
     get indexedBlock() {
@@ -224,12 +246,21 @@ class IndexState {
   readonly grants = new Map<Hex, IndexedGrant>()
   readonly records = new Map<Hex, IndexedRecord>()
   readonly sets = new Map<number, Address[]>()
+  /** Grant ids by grantor (lowercase), for the receipts a grantor asks for. */
+  readonly byGrantor = new Map<Hex, Set<Hex>>()
 
   apply(op: IndexOp): void {
     switch (op.t) {
       case 'grant': {
         const { t: _, ...terms } = op
         const known = this.grants.get(key(op.grantId))
+        const grantor = key(op.grantor)
+        let ids = this.byGrantor.get(grantor)
+        if (ids === undefined) {
+          ids = new Set()
+          this.byGrantor.set(grantor, ids)
+        }
+        ids.add(key(op.grantId))
         // A grant id is created once on chain; a re-delivered event must not undo a revocation or a list.
         this.grants.set(key(op.grantId), {
           ...terms,
@@ -272,6 +303,30 @@ class IndexState {
       }
     }
   }
+}
+
+/** The fewest operations that rebuild `state` when replayed into an empty index. */
+function snapshotOps(state: IndexState): IndexOp[] {
+  const ops: IndexOp[] = []
+  for (const grant of state.grants.values()) {
+    const { records, revoked, ...terms } = grant
+    ops.push({ t: 'grant', ...terms })
+    if (records.length > 0) ops.push({ t: 'records', grantId: grant.grantId, records })
+    if (revoked) ops.push({ t: 'revoke', grantId: grant.grantId })
+  }
+  for (const [setId, members] of state.sets) ops.push({ t: 'set', setId, members })
+  for (const record of state.records.values()) {
+    ops.push({
+      t: 'record',
+      recordId: record.recordId,
+      owner: record.owner,
+      tag: record.tag,
+      cid: record.cid,
+    })
+    if (record.version > 1)
+      ops.push({ t: 'version', recordId: record.recordId, version: record.version, cid: record.cid })
+  }
+  return ops
 }
 
 /** The index operations of one decoded ConsentRegistry event (none for events the proxy does not need). */
@@ -346,15 +401,71 @@ function memoryStore(): IndexStore {
 
 type CheckpointLine = { t: 'checkpoint'; blockNumber: string; blockHash?: Hex }
 
-function fileStore(dir: string, state: IndexState): IndexStore {
+function fileStore(dir: string, state: IndexState, compactAtBytes: number): IndexStore {
   const path = join(dir, GRANT_INDEX_FILE)
+  const temp = join(dir, GRANT_INDEX_COMPACTING_FILE)
   let log: AppendLog | undefined
   let loaded = false
   let checkpoint: Checkpoint | undefined
+  /** The file's size now, and right after the last compaction (or at open). */
+  let bytes = 0
+  let compactedBytes = 0
+
+  const write = async (lines: string[]): Promise<void> => {
+    await log!.append(lines)
+    for (const line of lines) bytes += Buffer.byteLength(line) + 1
+  }
+
+  /** Snapshot to the temporary file, flushed, renamed over the log; the log is then reopened on it. */
+  const compact = async (at: Checkpoint): Promise<void> => {
+    const handle = await open(temp, 'w')
+    let written = 0
+    try {
+      // In chunks of about 1 MiB: a large index would not fit in one string.
+      let chunk: string[] = []
+      let size = 0
+      const flush = async (): Promise<void> => {
+        const text = chunk.join('')
+        chunk = []
+        size = 0
+        await handle.write(text)
+        written += Buffer.byteLength(text)
+      }
+      for (const line of [...snapshotOps(state), checkpointLine(at)]) {
+        const text = `${JSON.stringify(line)}\n`
+        chunk.push(text)
+        size += text.length
+        if (size >= 2 ** 20) await flush()
+      }
+      await flush()
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    try {
+      // Renamed while the old log is still open: until this succeeds, the old log stays the index.
+      await rename(temp, path)
+    } catch (err) {
+      await rm(temp, { force: true })
+      throw err
+    }
+    await syncDir(dir)
+    const old = log!
+    log = await openAppendLog(path)
+    await old.close()
+    bytes = written
+    compactedBytes = written
+  }
 
   return {
     async open() {
-      if (log === undefined) log = await openAppendLog(path)
+      if (log === undefined) {
+        // A snapshot that was never renamed is incomplete or superseded: the log is the index.
+        await rm(temp, { force: true })
+        log = await openAppendLog(path)
+        bytes = (await stat(path)).size
+        compactedBytes = bytes
+      }
       if (loaded) return
       try {
         checkpoint = await replayFile(path, state)
@@ -369,21 +480,36 @@ function fileStore(dir: string, state: IndexState): IndexStore {
       return checkpoint
     },
     async save(next) {
-      const line: CheckpointLine = {
-        t: 'checkpoint',
-        blockNumber: next.blockNumber.toString(),
-        ...(next.blockHash === undefined ? {} : { blockHash: next.blockHash }),
-      }
-      await log!.append([JSON.stringify(line)])
+      await write([JSON.stringify(checkpointLine(next))])
       checkpoint = next
+      // Only here, between ranges: the state in memory is exactly what the file holds up to `next`.
+      if (bytes >= compactAtBytes && bytes >= 2 * compactedBytes) await compact(next)
     },
     async append(ops) {
-      if (ops.length > 0) await log!.append(ops.map((op) => JSON.stringify(op)))
+      if (ops.length > 0) await write(ops.map((op) => JSON.stringify(op)))
     },
     async close() {
       await log?.close()
       log = undefined
     },
+  }
+}
+
+function checkpointLine(at: Checkpoint): CheckpointLine {
+  return {
+    t: 'checkpoint',
+    blockNumber: at.blockNumber.toString(),
+    ...(at.blockHash === undefined ? {} : { blockHash: at.blockHash }),
+  }
+}
+
+/** Makes a rename in `dir` durable. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
   }
 }
 

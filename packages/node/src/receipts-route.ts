@@ -102,7 +102,15 @@ export async function answerReceiptsQuery(
   const grantor: Address = query.grantor
   const record = query.recordId === ALL_RECORDS ? undefined : query.recordId.toLowerCase()
   const out: ReceiptWithAnchor[] = []
-  for await (const { receipt, signature } of ctx.receipts.entries()) {
+  // The log's index reads only the receipts under the grantor's grants after `after` (one more than an
+  // answer holds, to find the second boundary), not the whole log.
+  const selected = await ctx.receipts.query({
+    grantIds: ctx.index.grantsOf(grantor).map((g) => g.grantId),
+    recordId: record as `0x${string}` | undefined,
+    after: query.after,
+    limit: MAX_RECEIPTS_PER_ANSWER + 1,
+  })
+  for (const { receipt, signature } of selected) {
     if (receipt.at <= query.after) continue
     if (record !== undefined && receipt.recordId.toLowerCase() !== record) continue
     const grant = ctx.index.grant(receipt.grantId)

@@ -259,11 +259,18 @@ class Follower implements ChainFollower {
         `the record is ${envelope.size} bytes, over this node's limit of ${maxRecordBytes}`,
       )
     }
-    const content = await this.#add(envelope.content, 'content', `content:${record.meta?.recordId ?? ''}`, {
+    // Not awaited: the content request is in memory at once and its line is queued ahead of this
+    // envelope's `pinned` line in the same append-only file, so no restart can find the envelope pinned and
+    // its content request missing. Waiting for the flush would hold a pinner slot idle for it.
+    void this.#add(envelope.content, 'content', `content:${record.meta?.recordId ?? ''}`, {
       ...(record.meta?.recordId === undefined ? {} : { recordId: record.meta.recordId }),
       ...(record.meta?.version === undefined ? {} : { version: record.meta.version }),
-    })
-    if (content !== undefined) this.#components.pinner.enqueue(content.requestid)
+    }).then(
+      (content) => {
+        if (content !== undefined) this.#components.pinner.enqueue(content.requestid)
+      },
+      (err: unknown) => this.#log.error({ error: errorField(err) }, 'content pin request not saved'),
+    )
   }
 }
 

@@ -83,6 +83,8 @@ export class PinStore {
   readonly #records = new Map<string, PinRecord>()
   readonly #byOwner = new Map<string, Map<string, PinRecord>>()
   readonly #byKey = new Map<string, Set<string>>()
+  /** Requests by owner and status, kept as changes apply, so `counts` (metrics, status) never scans. */
+  readonly #counts = new Map<string, Record<PsaStatus, number>>()
   #lastCreatedMs = 0
   #handle: Awaited<ReturnType<typeof open>> | undefined
   #opened = false
@@ -149,7 +151,10 @@ export class PinStore {
   /** Number of requests by status (optionally only those whose owner passes `filter`). */
   counts(filter?: (owner: string) => boolean): Record<PsaStatus, number> {
     const counts: Record<PsaStatus, number> = { queued: 0, pinning: 0, pinned: 0, failed: 0 }
-    for (const r of this.#records.values()) if (filter === undefined || filter(r.owner)) counts[r.status]++
+    for (const [owner, owned] of this.#counts) {
+      if (filter !== undefined && !filter(owner)) continue
+      for (const status of STATUS_LIST) counts[status] += owned[status]
+    }
     return counts
   }
 
@@ -217,6 +222,9 @@ export class PinStore {
       case 'add': {
         const createdMs = Date.parse(line.r.created)
         const record: PinRecord = { ...line.r, key: cidKey(line.r.cid), createdMs }
+        const replaced = this.#records.get(record.requestid)
+        if (replaced !== undefined) this.#count(replaced.owner, replaced.status, -1)
+        this.#count(record.owner, record.status, 1)
         this.#records.set(record.requestid, record)
         const owned = this.#byOwner.get(record.owner) ?? new Map<string, PinRecord>()
         this.#byOwner.set(record.owner, owned)
@@ -230,6 +238,8 @@ export class PinStore {
       case 'set': {
         const record = this.#records.get(line.id)
         if (record === undefined) return false
+        this.#count(record.owner, record.status, -1)
+        this.#count(record.owner, line.status, 1)
         record.status = line.status
         record.info = line.info
         return true
@@ -237,6 +247,7 @@ export class PinStore {
       case 'del': {
         const record = this.#records.get(line.id)
         if (record === undefined) return false
+        this.#count(record.owner, record.status, -1)
         this.#records.delete(line.id)
         this.#byOwner.get(record.owner)?.delete(line.id)
         const ids = this.#byKey.get(record.key)
@@ -245,6 +256,16 @@ export class PinStore {
         return true
       }
     }
+  }
+
+  #count(owner: string, status: PsaStatus, by: 1 | -1): void {
+    let owned = this.#counts.get(owner)
+    if (owned === undefined) {
+      owned = { queued: 0, pinning: 0, pinned: 0, failed: 0 }
+      this.#counts.set(owner, owned)
+    }
+    owned[status] += by
+    if (by < 0 && STATUS_LIST.every((s) => owned[s] === 0)) this.#counts.delete(owner)
   }
 
   #assertUsable(): void {
@@ -341,7 +362,8 @@ function stored(r: PinRecord): StoredRecord {
   return rest
 }
 
-const STATUSES = new Set(['queued', 'pinning', 'pinned', 'failed'])
+const STATUS_LIST: readonly PsaStatus[] = ['queued', 'pinning', 'pinned', 'failed']
+const STATUSES = new Set<string>(STATUS_LIST)
 
 function parseLine(text: string, at: number): Line {
   let value: unknown

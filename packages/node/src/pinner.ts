@@ -100,8 +100,14 @@ class PinQueue implements Pinner {
   readonly #components: PinnerComponents
   readonly #log: NodeLogger
   readonly #policies = new Map<string, OwnerPolicy>()
-  readonly #queue: string[] = []
+  // Requests waiting for a slot, in arrival order: a FIFO with a moving head, since `Array.shift` copies the
+  // whole array once it is large (a catch-up queues every record on chain at once). `#queued` is the truth:
+  // an entry of `#queue` that is no longer in it was cancelled and is skipped.
+  #queue: string[] = []
+  #head = 0
   readonly #queued = new Set<string>()
+  /** Status writes of settled attempts still being flushed (see `#attempt`). */
+  #writes = 0
   readonly #jobs = new Map<string, Job>()
   readonly #timers = new Map<string, NodeJS.Timeout>()
   readonly #tries = new Map<string, number>()
@@ -152,7 +158,8 @@ class PinQueue implements Pinner {
     this.#started = false
     for (const timer of this.#timers.values()) clearTimeout(timer)
     this.#timers.clear()
-    this.#queue.length = 0
+    this.#queue = []
+    this.#head = 0
     this.#queued.clear()
     const jobs = [...this.#jobs.values()]
     for (const job of jobs) job.controller.abort(new Error('the node is stopping'))
@@ -175,10 +182,7 @@ class PinQueue implements Pinner {
       clearTimeout(timer)
       this.#timers.delete(requestid)
     }
-    if (this.#queued.delete(requestid)) {
-      const at = this.#queue.indexOf(requestid)
-      if (at >= 0) this.#queue.splice(at, 1)
-    }
+    this.#queued.delete(requestid)
     this.#tries.delete(requestid)
     const job = this.#jobs.get(requestid)
     if (job !== undefined) {
@@ -203,7 +207,7 @@ class PinQueue implements Pinner {
   }
 
   #isIdle(): boolean {
-    return this.#queue.length === 0 && this.#jobs.size === 0 && this.#timers.size === 0
+    return this.#queued.size === 0 && this.#jobs.size === 0 && this.#timers.size === 0 && this.#writes === 0
   }
 
   #notifyIdle(): void {
@@ -221,10 +225,23 @@ class PinQueue implements Pinner {
     return {}
   }
 
+  #next(): string | undefined {
+    while (this.#head < this.#queue.length) {
+      const requestid = this.#queue[this.#head]!
+      this.#head++
+      if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#head)
+        this.#head = 0
+      }
+      if (this.#queued.delete(requestid)) return requestid
+    }
+    return undefined
+  }
+
   #pump(): void {
-    while (this.#started && this.#jobs.size < this.#concurrency && this.#queue.length > 0) {
-      const requestid = this.#queue.shift()!
-      this.#queued.delete(requestid)
+    while (this.#started && this.#jobs.size < this.#concurrency && this.#queued.size > 0) {
+      const requestid = this.#next()
+      if (requestid === undefined) break
       const controller = new AbortController()
       const job: Job = { controller, done: Promise.resolve() }
       this.#jobs.set(requestid, job)
@@ -253,8 +270,19 @@ class PinQueue implements Pinner {
     const record = pins.get(requestid)
     if (record === undefined || record.status === 'pinned' || record.status === 'failed') return
     const policy = this.#policyFor(record.owner)
-    const timeout = AbortSignal.timeout(this.#attemptTimeoutMs)
-    const attemptSignal = AbortSignal.any([signal, timeout])
+    // A timer of our own, cleared when the attempt ends: `AbortSignal.timeout` + `AbortSignal.any` would keep
+    // every attempt's signals and listeners alive for the whole timeout, which a catch-up of 100,000 records
+    // turns into hundreds of thousands of live objects.
+    const attempt = new AbortController()
+    const forward = (): void => attempt.abort(signal.reason)
+    if (signal.aborted) forward()
+    else signal.addEventListener('abort', forward, { once: true })
+    const timer = setTimeout(
+      () => attempt.abort(new DOMException('the pin attempt timed out', 'TimeoutError')),
+      this.#attemptTimeoutMs,
+    )
+    timer.unref()
+    const attemptSignal = attempt.signal
     try {
       await pins.setStatus(requestid, 'pinning')
       await policy.prepare?.(record, attemptSignal)
@@ -275,11 +303,15 @@ class PinQueue implements Pinner {
         return
       }
       // The block count comes from the pin's own walk: a `stat` here would read the whole DAG again.
-      await pins.setStatus(requestid, 'pinned', blocks > 0 ? { blocks: String(blocks) } : undefined)
+      const durable = pins.setStatus(requestid, 'pinned', blocks > 0 ? { blocks: String(blocks) } : undefined)
       this.#tries.delete(requestid)
       this.#components.metrics?.pinOutcomes.inc({ outcome: 'pinned' })
       this.#log.info({ requestid, cid: record.key, owner: record.owner }, 'pinned')
-      this.#settled(requestid)
+      // The slot is free before the status is on disk: the pin itself is in storage already, and a crash
+      // before the line lands leaves the request `queued`, pinned again (idempotently) after the restart.
+      // Waiting here would make every slot sit through a flush per pin. Listeners (replication, tests) hear
+      // of it only once the status is durable, and `idle()` waits for it.
+      this.#afterWrite(durable, () => this.#settled(requestid))
     } catch (err) {
       if (signal.aborted) {
         // Stopping or removed: a stop leaves it queued for the next start.
@@ -288,7 +320,23 @@ class PinQueue implements Pinner {
         return
       }
       await this.#failed(requestid, record, policy, err)
+    } finally {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', forward)
     }
+  }
+
+  #afterWrite(durable: Promise<void>, then: () => void): void {
+    this.#writes++
+    durable
+      .then(then, (err: unknown) => {
+        // The pin store refuses every later change after a failed flush; the request is retried after a restart.
+        this.#log.error({ error: errorField(err) }, 'pin status not saved')
+      })
+      .finally(() => {
+        this.#writes--
+        this.#notifyIdle()
+      })
   }
 
   async #failed(requestid: string, record: PinRecord, policy: OwnerPolicy, err: unknown): Promise<void> {

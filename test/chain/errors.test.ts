@@ -1,4 +1,14 @@
-import { type ContractError, contractErrors, toMedvaultError, UnknownContractError } from '@medvault/chain'
+import {
+  ContractError,
+  contractErrors,
+  GrantExpiredError,
+  GrantRevokedError,
+  type MedvaultContractErrorType,
+  toMedvaultError,
+  UnauthorizedError,
+  UnknownContractError,
+} from '@medvault/chain'
+import type { ContractErrorArgs } from '@medvault/chain/errors'
 import {
   auditAnchorsAbi,
   consentRegistryAbi,
@@ -9,11 +19,12 @@ import {
 import {
   type Abi,
   type AbiParameter,
+  type Address,
   BaseError,
   ContractFunctionRevertedError,
   encodeErrorResult,
 } from 'viem'
-import { describe, expect, test } from 'vitest'
+import { describe, expect, expectTypeOf, test } from 'vitest'
 
 const abis = { consentRegistryAbi, keyRegistryAbi, proxyRegistryAbi, auditAnchorsAbi, datasetRegistryAbi }
 const errorItems = Object.values(abis)
@@ -49,7 +60,71 @@ describe('contract errors', () => {
       expect(Object.keys(error.args)).toEqual(item.inputs.map((i) => i.name))
       expect(error.shortMessage, item.name).not.toMatch(/undefined|NaN|\[object/)
       expect(error.cause).toBeInstanceOf(ContractFunctionRevertedError)
+      // a real named class: stack traces and `constructor.name` say which error it is
+      expect(error.constructor.name).toBe(`${item.name}Error`)
     }
+  })
+
+  test('behavior: each class is a value and a type; its literal name narrows; its args follow the ABI', () => {
+    const grantId = `0x${'ab'.repeat(32)}` as const
+    const mapped: unknown = toMedvaultError(revertOf('GrantRevoked', [grantId]))
+    expect(mapped).toBeInstanceOf(GrantRevokedError)
+    expect(mapped).toBeInstanceOf(ContractError)
+    if (!(mapped instanceof GrantRevokedError)) throw new Error('not a GrantRevokedError')
+    expectTypeOf(mapped.name).toEqualTypeOf<'GrantRevokedError'>()
+    expectTypeOf(mapped.errorName).toEqualTypeOf<'GrantRevoked'>()
+    expectTypeOf(mapped.args).toEqualTypeOf<{ grantId: `0x${string}` }>()
+    expect(mapped.args).toEqual({ grantId })
+
+    // `name` is a discriminant over every medvault contract error
+    const error = mapped as MedvaultContractErrorType
+    if (error.name === 'GrantExpiredError') {
+      expectTypeOf(error).toEqualTypeOf<GrantExpiredError>()
+      expectTypeOf(error.args.expiredAt).toEqualTypeOf<number>() // uint32
+    }
+    if (error.name === 'UnauthorizedError') expectTypeOf(error.args.caller).toEqualTypeOf<Address>()
+    expectTypeOf<ContractErrorArgs<'ExpiryNotInFuture'>>().toEqualTypeOf<{
+      timestamp: bigint // uint64
+      currentTime: bigint
+    }>()
+    expect(error.name).toBe('GrantRevokedError')
+  })
+
+  test('behavior: short message, hint, arguments, function and contract in the message', () => {
+    const error = new UnauthorizedError({
+      args: {
+        caller: '0x00000000000000000000000000000000000000a1',
+        owner: '0x00000000000000000000000000000000000000b2',
+        permission: 2,
+      },
+      functionName: 'grant',
+      contractAddress: '0x00000000000000000000000000000000000000c3',
+    })
+    expect(error.shortMessage).toMatchInlineSnapshot(
+      `"0x00000000000000000000000000000000000000a1 may not act for 0x00000000000000000000000000000000000000b2."`,
+    )
+    expect(error.metaMessages).toMatchInlineSnapshot(`
+      [
+        "It is neither the owner nor a live delegate with permission grant.",
+        "",
+        "Error: Unauthorized(caller: 0x00000000000000000000000000000000000000a1, owner: 0x00000000000000000000000000000000000000b2, permission: 2)",
+        "Function: grant",
+        "Contract: 0x00000000000000000000000000000000000000c3",
+      ]
+    `)
+    expect(error.message).toBe([error.shortMessage, '', ...error.metaMessages!].join('\n'))
+    expect(error.cause).toBeUndefined()
+    const expired = new GrantExpiredError({
+      args: { grantId: `0x${'01'.repeat(32)}`, expiredAt: 1_700_000_000 },
+    })
+    expect(expired.shortMessage).toMatchInlineSnapshot(
+      `"Grant 0x0101010101010101010101010101010101010101010101010101010101010101 expired at 1700000000."`,
+    )
+    expect(expired.metaMessages).toMatchInlineSnapshot(`
+      [
+        "Error: GrantExpired(grantId: 0x0101010101010101010101010101010101010101010101010101010101010101, expiredAt: 1700000000)",
+      ]
+    `)
   })
 
   test('behavior: no class is left without a contract error', () => {

@@ -35,7 +35,9 @@ export type PublishKeysErrorType = InvalidPublishedKeyErrorType | ActionErrorTyp
  * @example
  * ```ts
  * import { deriveKeysFromPrivateKey, publicKeys } from '@medvault/crypto'
- * const { receiving, verifying } = publicKeys(deriveKeysFromPrivateKey(privateKey))
+ * import { hexToBytes } from 'viem'
+ * // the account's own 0x… private key; a browser wallet derives the same way with deriveKeysFromSignature
+ * const { receiving, verifying } = publicKeys(deriveKeysFromPrivateKey(hexToBytes(privateKey)))
  * const { version } = await publishKeys(wallet, { addresses, receivingKey: receiving, verifyingKey: verifying })
  * ```
  */

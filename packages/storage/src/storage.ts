@@ -58,6 +58,8 @@ export class HeliaStorage implements Storage {
   readonly #getHasher = (code: number) => this.helia.getHasher(code)
   #status: Status = 'stopped'
   #unlockDirectory: (() => Promise<void>) | undefined
+  /** The start or stop under way (settled, never rejected), which the next start or stop waits for. */
+  #lifecycle: Promise<void> | undefined
 
   constructor(init: StorageInit, platform: Platform) {
     this.#init = init
@@ -123,6 +125,34 @@ export class HeliaStorage implements Storage {
   }
 
   async start(): Promise<void> {
+    return this.#serialize(() => this.#start())
+  }
+
+  async stop(): Promise<void> {
+    return this.#serialize(() => this.#stop())
+  }
+
+  /**
+   * Runs starts and stops one after another, each after the one under way. Without it a stop() during a
+   * start returned at once and left the storage running, and a second stop() returned while the first
+   * still held the directory, so reopening it failed. With nothing under way the step begins at once, so a
+   * stop() refuses new operations from the moment it is called.
+   */
+  #serialize(step: () => Promise<void>): Promise<void> {
+    const previous = this.#lifecycle
+    const run = previous === undefined ? step() : previous.then(step)
+    const settled = run.then(
+      () => {},
+      () => {},
+    )
+    this.#lifecycle = settled
+    void settled.then(() => {
+      if (this.#lifecycle === settled) this.#lifecycle = undefined
+    })
+    return run
+  }
+
+  async #start(): Promise<void> {
     if (this.#status !== 'stopped') return
     this.#status = 'starting'
     try {
@@ -141,7 +171,7 @@ export class HeliaStorage implements Storage {
     }
   }
 
-  async stop(): Promise<void> {
+  async #stop(): Promise<void> {
     if (this.#status !== 'started') return
     this.#status = 'stopping'
     // New operations are refused from here on; puts, pins, imports and a gc already running finish first

@@ -7,7 +7,7 @@ export default defineConfig({
   server: { host: '127.0.0.1', port: 5173 },
   preview: { host: '127.0.0.1', port: 4173 },
   build: {
-    // The Umbral WebAssembly backend is embedded and instantiated by a top-level await: es2022 or later.
+    // The Umbral WebAssembly backend is embedded and loaded by a top-level await: browsers from es2022 on.
     target: 'es2022',
   },
 })

@@ -334,6 +334,7 @@ async function start(): Promise<void> {
   document.querySelector('#who')!.textContent =
     `${session.address} (${session.holder}) · chain ${config.chainId}`
   document.body.dataset.address = session.address
+  status('Ready.', 'idle')
   window.addEventListener('hashchange', route)
   route()
 }

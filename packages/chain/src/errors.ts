@@ -76,18 +76,25 @@ function walk(err: unknown, fn?: (err: unknown) => boolean): unknown {
 
 export type AnvilNotFoundErrorType = AnvilNotFoundError & { name: 'AnvilNotFoundError' }
 
-/** The anvil binary for this platform could not be found in the installed `@foundry-rs/anvil` packages. */
+/**
+ * The anvil binary for this platform could not be found. `@foundry-rs/anvil` is an optional peer dependency
+ * (only the devnet runs it, and it weighs 43 MB), so an app that never starts a devnet does not install it.
+ */
 export class AnvilNotFoundError extends BaseError {
   override name = 'AnvilNotFoundError' as const
 
   constructor(parameters: { platform: string; arch: string; cause?: unknown }) {
-    super(`No anvil binary for ${parameters.platform}-${parameters.arch}.`, {
-      ...(parameters.cause === undefined ? {} : { cause: parameters.cause }),
-      metaMessages: [
-        'Install `@foundry-rs/anvil` with its optional per-platform package (do not omit optional dependencies),',
-        'or pass `binary` (or set MEDVAULT_ANVIL_BINARY) to the path of an anvil executable.',
-      ],
-    })
+    super(
+      `No anvil binary for ${parameters.platform}-${parameters.arch}: the devnet (createDevnet, startAnvil, createLocalNetwork) runs Foundry's anvil from the optional peer dependency \`@foundry-rs/anvil\`.`,
+      {
+        ...(parameters.cause === undefined ? {} : { cause: parameters.cause }),
+        metaMessages: [
+          'Install it in your project: `npm install --save-dev @foundry-rs/anvil` (keep optional dependencies:',
+          'the binary is in its per-platform optional package), or pass `binary` (or set MEDVAULT_ANVIL_BINARY)',
+          'to the path of an anvil executable.',
+        ],
+      },
+    )
   }
 }
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { unixfs } from '@helia/unixfs'
 import { registerDataset, setSteward } from '@medvault/chain'
-import { deidentify, safeHarbor } from '@medvault/fhir'
+import { deidentify, InvalidRuleSetError, loadAnonymizerConfig, safeHarbor } from '@medvault/fhir'
 import {
   createLocalNetwork,
   DatasetIntegrityError,
@@ -20,6 +20,7 @@ import {
   type LocalNetwork,
   NotDatasetRecipientError,
   NotStewardError,
+  ruleSetHash,
   type Vault,
 } from '@medvault/sdk'
 import { keccak256 } from 'viem'
@@ -254,6 +255,40 @@ describe('datasets', () => {
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+  })
+
+  test('behavior: a Microsoft anonymizer configuration as rules; its keys are not in the rule-set hash', async () => {
+    const config = (key: string) => ({
+      fhirVersion: 'R4',
+      fhirPathRules: [
+        { path: "nodesByType('HumanName')", method: 'redact' },
+        { path: "nodesByType('ContactPoint')", method: 'redact' },
+        { path: 'Resource.id', method: 'cryptoHash' },
+        { path: "nodesByType('date')", method: 'dateShift' },
+        { path: "nodesByType('dateTime')", method: 'dateShift' },
+      ],
+      parameters: { dateShiftKey: key, cryptoHashKey: key },
+    })
+    const built = await steward.datasets.build({ purpose: 'HRESCH', rules: config('123'), publish: false })
+    const fetchedText = JSON.stringify(built.manifest)
+    expect(fetchedText).not.toContain('123"')
+    expect(built.manifest.deidentification.ruleSetHash).toBe(
+      await ruleSetHash(loadAnonymizerConfig(config('123'))),
+    )
+    expect(await ruleSetHash(loadAnonymizerConfig(config('456')))).toBe(
+      built.manifest.deidentification.ruleSetHash,
+    )
+    expect(built.manifest.deidentification.ruleSetHash).not.toBe(await ruleSetHash(safeHarbor))
+    // A configuration that cannot run is refused before any record is read.
+    await expect(
+      steward.datasets.build({
+        purpose: 'HRESCH',
+        rules: { fhirPathRules: [{ path: 'Patient.name', method: 'scramble' }] },
+        onProgress: (e) => {
+          if (e.type === 'datasets:record') throw new Error('a record was read')
+        },
+      }),
+    ).rejects.toThrow(InvalidRuleSetError)
   })
 
   test('error: nothing under consent, an account that is not a steward, an unregistered CID', async () => {

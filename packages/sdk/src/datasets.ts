@@ -19,7 +19,7 @@ import {
   registerDataset,
 } from '@medvault/chain'
 import { decryptStream, eciesDecrypt, eciesEncrypt, encryptStream } from '@medvault/crypto'
-import { deidentify, type RuleSet, safeHarbor } from '@medvault/fhir'
+import { deidentify, loadAnonymizerConfig, type RuleSet, safeHarbor } from '@medvault/fhir'
 import type { Storage } from '@medvault/storage'
 import { CID } from 'multiformats/cid'
 import {
@@ -140,8 +140,11 @@ export interface DatasetManifest {
 export interface BuildDatasetOptions extends CallOptions {
   /** The research purpose consents must have: `'HRESCH'`, `'CLINTRCH'`, … */
   purpose: Purpose | number
-  /** De-identification rules (`@medvault/fhir`); default `safeHarbor`. */
-  rules?: RuleSet
+  /**
+   * De-identification rules: a `RuleSet` of `@medvault/fhir` (default `safeHarbor`), or a configuration of
+   * Microsoft's FHIR anonymizer (`{ fhirPathRules, parameters }`, read with `loadAnonymizerConfig`).
+   */
+  rules?: RuleSet | { fhirPathRules: unknown[]; parameters?: unknown }
   /**
    * The dataset key (16+ bytes): pseudonyms and date shifts are keyed by it, so one key keeps them consistent
    * across the dataset (and across builds that reuse it). Never published. Default: 32 fresh random bytes.
@@ -257,7 +260,13 @@ export class Datasets {
     signal?.throwIfAborted()
     const purpose = parsePurpose(options.purpose)
     const purposeName = String(decodePurpose(purpose))
-    const rules = options.rules ?? safeHarbor
+    const given = options.rules ?? safeHarbor
+    // A Microsoft configuration is checked and compiled here, before any record is read (InvalidRuleSetError
+    // names the field at fault).
+    const rules: RuleSet =
+      given !== null && typeof given === 'object' && 'fhirPathRules' in given
+        ? loadAnonymizerConfig(given as Parameters<typeof loadAnonymizerConfig>[0])
+        : (given as RuleSet)
     if (rules === null || typeof rules !== 'object' || !Array.isArray(rules.rules)) {
       throw new InvalidOptionError({
         option: 'rules',
@@ -269,6 +278,13 @@ export class Datasets {
     }
     const key =
       options.key === undefined ? crypto.getRandomValues(new Uint8Array(32)) : new Uint8Array(options.key)
+    // Compiles the rules (and checks the key fits them) before anything is read: a rule set that cannot run
+    // throws its InvalidRuleSetError here, not half way through the consented records.
+    // A Microsoft configuration takes its keys as text, and falls back to this one for those it does not set
+    // (its AES key must then be 16, 24 or 32 bytes): 32 hex digits of the dataset key fit all three.
+    const ruleKey: Uint8Array | string =
+      rules.parameters?.compatibility === 'microsoft' ? bytesToHex(key.subarray(0, 16)).slice(2) : key
+    deidentify({ resourceType: 'Patient' }, rules, { key: ruleKey })
     const recipient =
       options.recipient === undefined ? undefined : parseAddress(options.recipient, 'recipient')
     const concurrency = options.concurrency ?? 4
@@ -387,7 +403,7 @@ export class Datasets {
           onProgress?.({ type: 'datasets:record', done, total: ordered.length, included: false })
           continue
         }
-        const out = deidentifyRecord(result.bytes, rules, key, now)
+        const out = deidentifyRecord(result.bytes, rules, ruleKey, now)
         if (out === undefined) {
           skipped++
           onProgress?.({ type: 'datasets:record', done, total: ordered.length, included: false })
@@ -928,7 +944,7 @@ function refusalReason(err: unknown): DatasetBuild['excluded'][number]['reason']
 export function deidentifyRecord(
   bytes: Uint8Array,
   rules: RuleSet,
-  key: Uint8Array,
+  key: Uint8Array | string,
   now: Date,
 ): Record<string, unknown>[] | undefined {
   let json: unknown

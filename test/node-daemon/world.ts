@@ -6,7 +6,7 @@
  */
 import { createDevnet, type Devnet } from '@medvault/chain/node'
 import { deriveKeysFromPrivateKey, getPublicKey } from '@medvault/crypto'
-import { createVault, type Vault } from '@medvault/sdk'
+import { createVault, loadFhirDefinitions, type Vault } from '@medvault/sdk'
 import { createStorage, type Storage } from '@medvault/storage'
 import { type Hex, hexToBytes, http } from 'viem'
 
@@ -23,6 +23,9 @@ export interface World {
 }
 
 export async function createWorld(): Promise<World> {
+  // The first FHIR put would load the R4 definitions, blocking the event loop for seconds: long enough for
+  // the in-process store's connections to the daemons to time out. Paid here, before any node dials.
+  loadFhirDefinitions()
   const devnet = await createDevnet()
   const storage = await createStorage({ network: {} })
   const keyOf = (i: number): Hex => devnet.anvil.accounts[i]!.privateKey

@@ -6,11 +6,13 @@
  * The patient, in the page, uploads a FHIR Bundle and grants the clinician TREAT access through 2 of the 3
  * proxies; the clinician reads it byte for byte with `medvault read`; the page's audit shows that read (the
  * proxy's signed receipt); the patient revokes in the page; the clinician's next read is refused (exit 5).
+ * Then a second page with an injected EIP-1193 wallet (anvil's unlocked account behind it) stores a record as
+ * that wallet's account.
  *
  * On failure the page's screenshot goes to $MEDVAULT_ARTIFACTS (default: <tmp>/medvault-artifacts). With
  * MEDVAULT_PORTAL_DOCS_IMAGES=1 the screenshot of each screen is also written to docs/images/portal-*.png.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -98,17 +100,17 @@ describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', ()
   }, 30_000)
 
   /** Waits for `selector`, or fails with the portal's error line if it shows one first. */
-  async function until(selector: string): Promise<void> {
+  async function until(selector: string, on: Page = page): Promise<void> {
     const error = '#status[data-state="error"]'
-    const hit = await page.waitForSelector(`${selector}, ${error}`, { timeout: 60_000 })
+    const hit = await on.waitForSelector(`${selector}, ${error}`, { timeout: 60_000 })
     if (await hit.evaluate((el, e) => el.matches(e), error)) {
       throw new Error(`the portal shows an error: ${await hit.textContent()}`)
     }
   }
 
-  async function open(screen: string): Promise<void> {
-    await page.click(`nav a[href="#${screen}"]`)
-    await until(`body[data-rendered="${screen}"]`)
+  async function open(screen: string, on: Page = page): Promise<void> {
+    await on.click(`nav a[href="#${screen}"]`)
+    await until(`body[data-rendered="${screen}"]`, on)
   }
 
   async function shot(screen: string): Promise<void> {
@@ -192,4 +194,51 @@ describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', ()
       throw new Error(`${(err as Error).message}\n(screenshot: ${file})`, { cause: err })
     }
   }, 240_000)
+
+  test("behavior: with an injected wallet the page acts as the wallet's account, keys from its signature", async () => {
+    // The wallet is anvil itself: its unlocked dev accounts sign typed data (the key-derivation signature) and
+    // send transactions over JSON-RPC, as an EIP-1193 provider in the page forwards them.
+    const walletPage = await browser!.newPage()
+    try {
+      await walletPage.addInitScript({
+        content: `
+          const rpc = ${JSON.stringify(devnet!.network.rpcUrl)}
+          const call = async (method, params) => {
+            const res = await fetch(rpc, { method: 'POST', headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })
+            const body = await res.json()
+            if (body.error) throw Object.assign(new Error(body.error.message), { code: body.error.code })
+            return body.result
+          }
+          window.ethereum = {
+            request: async ({ method, params }) =>
+              method === 'eth_requestAccounts' ? [(await call('eth_accounts', []))[3]] : call(method, params ?? []),
+          }`,
+      })
+      await walletPage.goto(`${url}#upload`)
+      await until('body[data-rendered="upload"]', walletPage)
+      // anvil's account 3 (public test mnemonic)
+      expect(await walletPage.getAttribute('body', 'data-address')).toBe(
+        '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
+      )
+      expect(await walletPage.textContent('#who')).toContain('(wallet)')
+      const observation = join(root, 'observation.json')
+      writeFileSync(
+        observation,
+        JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'HbA1c' } }),
+      )
+      await walletPage.setInputFiles('input[name="file"]', observation)
+      await walletPage.click('form button[type="submit"]')
+      await until('[data-testid="upload-result"][data-record]', walletPage)
+      await open('records', walletPage)
+      expect(await walletPage.textContent('[data-testid="records"]')).toContain('observation.json')
+    } catch (err) {
+      mkdirSync(ARTIFACTS, { recursive: true })
+      const file = join(ARTIFACTS, `portal-wallet-failure-${Date.now()}.png`)
+      await walletPage.screenshot({ path: file, fullPage: true }).catch(() => {})
+      throw new Error(`${(err as Error).message}\n(screenshot: ${file})`, { cause: err })
+    } finally {
+      await walletPage.close()
+    }
+  }, 120_000)
 })

@@ -9,10 +9,18 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { getProxy, registerProxy, updateProxy } from '@medvault/chain'
+import { createProxySet, getProxy, registerProxy, updateProxy } from '@medvault/chain'
 import { deriveKeysFromPrivateKey, getPublicKey } from '@medvault/crypto'
 import { Command, CommanderError, Option } from 'commander'
-import { type Chain, createPublicClient, createWalletClient, type Hex, hexToBytes, http } from 'viem'
+import {
+  type Chain,
+  createPublicClient,
+  createWalletClient,
+  type Hex,
+  hexToBytes,
+  http,
+  isAddress,
+} from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { CONFIG_ENV, type ConfigFlags, defaultConfigFile, loadConfig, REPO_FILES } from './config.ts'
 import type { DaemonStatus } from './daemon.ts'
@@ -94,7 +102,8 @@ Examples:
   $ medvault-node token create kubo --repo /var/lib/medvault-node
   $ medvault-node start --repo /var/lib/medvault-node --http 127.0.0.1:5080 \\
       --services pinning,gateway,follower,proxy --rpc https://rpc.example.org --addresses deployment.json
-  $ medvault-node proxy register --endpoint https://proxy.example.org --repo /var/lib/medvault-node
+  $ medvault-node proxy register --endpoint https://node-a.example.org --repo /var/lib/medvault-node
+  $ medvault-node proxy set --members 0xA…,0xB…,0xC… --repo /var/lib/medvault-node
   $ medvault-node status --repo /var/lib/medvault-node --json
 
 Environment: ${PASSPHRASE_ENV}, MEDVAULT_NODE_REPO, ${Object.values(CONFIG_ENV).join(', ')}.
@@ -290,6 +299,54 @@ The operator key is never taken on the command line.`,
       io.stdout(
         `${known === undefined ? 'registered' : 'updated'} ${account.address} ${url} ${result.hash}\n`,
       )
+    })
+
+  proxy
+    .command('set')
+    .description(
+      "create a proxy set on chain from registered proxies (yours and other operators'); prints its id, which patients' apps grant through",
+    )
+    .requiredOption('--members <addresses>', 'operator addresses of registered proxies, comma-separated')
+    .addOption(repoOption(io))
+    .option('--rpc <url>', `JSON-RPC URL (${CONFIG_ENV.rpc})`)
+    .option('--addresses <file>', `the deployment's addresses (${CONFIG_ENV.addresses})`)
+    .addHelpText(
+      'after',
+      "\nThe transaction is signed (and paid) by this node's operator key; the set does not change afterwards.\n\nExample:\n  $ medvault-node proxy set --members 0xA…,0xB…,0xC… --repo ./node-a --rpc https://rpc.example.org --addresses deployment.json",
+    )
+    .action(async (opts: { members: string; repo: string; rpc?: string; addresses?: string }) => {
+      const members = opts.members
+        .split(',')
+        .map((m) => m.trim())
+        .filter((m) => m !== '')
+      const bad = members.filter((m) => !isAddress(m))
+      if (members.length === 0 || bad.length > 0) {
+        throw new InvalidNodeConfigError({
+          problems: [
+            members.length === 0
+              ? '--members: expected one or more operator addresses, comma-separated'
+              : `--members: not an address: ${bad.map((m) => JSON.stringify(m.slice(0, 42))).join(', ')}`,
+          ],
+        })
+      }
+      const config = await loadConfig(
+        resolve(opts.repo),
+        { rpc: opts.rpc, addresses: opts.addresses, services: 'proxy' },
+        io.env,
+      )
+      const chain = config.chain!
+      const key = await openKeystore(join(config.repo, REPO_FILES.keystore), await passphraseFor(io, false))
+      const publicClient = createPublicClient({ transport: http(chain.rpc) })
+      const wallet = createWalletClient({
+        account: privateKeyToAccount(key),
+        transport: http(chain.rpc),
+        chain: chainFor(await publicClient.getChainId(), chain.rpc),
+      })
+      const { setId, hash } = await createProxySet(wallet, {
+        addresses: chain.addresses,
+        members: members as `0x${string}`[],
+      })
+      io.stdout(`${setId} ${hash}\n`)
     })
 
   program

@@ -4,7 +4,7 @@
  * fails), then forgets a request: the replicator backs off, replaces the failed request, asks again for the
  * forgotten one, and ends with every pin `pinned` at the remote, with its state kept across a restart.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { appendFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createStorage, type Storage } from '@medvault/storage'
@@ -162,4 +162,63 @@ test('default: down, unreachable, forgetful remote; every pin ends pinned there;
   await replication.reconcile()
   expect(replication.entry('r', records[0]!.requestid)?.requestid).toBe(again!.requestid)
   expect(remote.pins.size).toBe(before)
+})
+
+test('behavior: a pass writes only the entries it changed (a journal); a torn journal line is cut; the journal is folded into the snapshot once it outgrows it; nothing is asked twice', async () => {
+  // The remote of the test above is still running.
+  const { token } = remote!
+  for (let i = 0; i < 12; i++) {
+    const cid = await local.storage.putBytes(new TextEncoder().encode(`journal ${i}`), { pin: false })
+    const r = await local.pins.add({ owner: 'follower', cid: cid.toString(), meta: { kind: 'envelope' } })
+    local.pinner.enqueue(r.requestid)
+  }
+  await local.pinner.idle()
+  const followed = [...local.pins.all()].filter((r) => r.owner === 'follower' && r.status === 'pinned')
+  const stateFile = join(root, 'local', 'journal', 'replication.json')
+  const journal = `${stateFile}.journal`
+  const make = (batch: number, journalMaxBytes?: number) =>
+    createReplication(
+      {
+        remotes: [{ name: 'j', endpoint: `http://127.0.0.1:${remotePort}`, token }],
+        stateFile,
+        batch,
+        intervalMs: 3_600_000,
+        auditIntervalMs: 3_600_000,
+        journalMaxBytes,
+      },
+      { pins: local.pins, pinner: local.pinner, origins: () => local.storage.multiaddrs() },
+    )
+  const lines = async () => (await readFile(journal, 'utf8')).split('\n').filter((l) => l !== '')
+  const asked = () => remote!.pins.size
+  const entries = (replication: ReturnType<typeof make>) =>
+    new Map(followed.map((r) => [r.requestid, replication.entry('j', r.requestid)?.requestid]))
+
+  let replication = make(4)
+  const before = asked()
+  await replication.reconcile()
+  // One line per entry the pass made, no snapshot yet.
+  expect(await lines()).toHaveLength(4)
+  await expect(stat(stateFile)).rejects.toMatchObject({ code: 'ENOENT' })
+  expect(asked()).toBe(before + 4)
+  const first = [...entries(replication)].filter(([, remoteId]) => remoteId !== undefined)
+  expect(first).toHaveLength(4)
+
+  // A crash mid-append tears the last line: it is cut, the entries before it stand and are not asked again.
+  await appendFile(journal, '{"r":"j","id":"')
+  replication = make(100, 1)
+  await replication.reconcile()
+  const second = entries(replication)
+  for (const [local, remoteId] of first) expect(second.get(local)).toBe(remoteId)
+  expect([...second.values()].every((id) => id !== undefined)).toBe(true)
+  expect(asked()).toBe(before + followed.length)
+  // This pass's journal outgrew its limit: folded into the snapshot, the journal emptied.
+  expect(await lines()).toHaveLength(0)
+  const snapshot = JSON.parse(await readFile(stateFile, 'utf8')) as { remotes: Record<string, object> }
+  expect(Object.keys(snapshot.remotes.j!)).toHaveLength(followed.length)
+
+  // From the snapshot alone (a pass with no calls to spend): the same entries.
+  replication = make(0)
+  await replication.reconcile()
+  expect(entries(replication)).toEqual(second)
+  expect(asked()).toBe(before + followed.length)
 })

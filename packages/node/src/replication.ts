@@ -5,13 +5,22 @@
  * fetch straight from it. The remote's status is polled until `pinned`; a `failed` request is replaced
  * (the spec's retry) with backoff, and a request the remote forgot (404) is made again.
  *
- * What was asked of which remote is kept in `state/replication.json` (written atomically), so a restart
- * neither loses track of remote requests nor asks twice.
+ * What was asked of which remote is kept in `state/replication.json` (a snapshot, written atomically) and
+ * `replication.json.journal` (the entries changed since, one JSON line each, appended and flushed after each
+ * pass), so a restart neither loses track of remote requests nor asks twice. The snapshot is rewritten and
+ * the journal emptied only when the journal has grown past the snapshot's size: a pass costs what it
+ * changed, not the size of the state.
+ *
+ * A pass looks only at the requests that still need something at a remote (never asked, or not `pinned`
+ * there yet), kept in a work list per remote as pins complete; a request that stays waiting moves to the
+ * back of the list, so a slow remote does not starve the others. With 100,000 followed pins a pass costs
+ * its `batch` of calls, not a scan of every pin.
  *
  * @module
  */
-import { open, readFile, rename } from 'node:fs/promises'
+import { open, readFile, rename, stat, truncate } from 'node:fs/promises'
 import { basename } from 'node:path'
+import { type AppendLog, openAppendLog, readLines } from './append-log.ts'
 import type { RemoteService } from './config.ts'
 import { NodeStateCorruptError } from './daemon-errors.ts'
 import { errorField, type NodeLogger, silentLogger } from './logger.ts'
@@ -40,6 +49,8 @@ export interface ReplicationInit {
    * (services whose listings lag). Default 60000.
    */
   auditGraceMs?: number | undefined
+  /** The journal is folded into the snapshot once larger than this and than the snapshot. Default 1 MiB. */
+  journalMaxBytes?: number | undefined
   /** Which local requests are replicated. Default: every one the chain follower made. */
   select?: ((record: PinRecord) => boolean) | undefined
 }
@@ -92,7 +103,13 @@ class RemoteReplication implements Replication {
   readonly #select: (record: PinRecord) => boolean
   #state: State = {}
   #loaded = false
-  #dirty = false
+  /** Entries changed since the last save, by remote (null: removed). */
+  #changed = new Map<string, Map<string, RemoteEntry | null>>()
+  /** Per remote, the local requests that still need a call there, oldest first. */
+  readonly #work = new Map<string, Set<string>>()
+  #journal: AppendLog | undefined
+  #journalBytes = 0
+  #snapshotBytes = 0
   #running: { stop: AbortController; loop: Promise<void> } | undefined
   #wake: (() => void) | undefined
   #pass: Promise<void> | undefined
@@ -106,7 +123,12 @@ class RemoteReplication implements Replication {
     this.#fetch = components.fetch ?? fetch
     this.#select = init.select ?? ((r) => r.owner === 'follower')
     components.pinner.onSettled((record) => {
-      if (record.status === 'pinned' && this.#select(record)) this.#wake?.()
+      if (record.status !== 'pinned' || !this.#select(record)) return
+      for (const remote of this.#init.remotes) {
+        if (this.#state[remote.name]?.[record.requestid]?.status !== 'pinned')
+          this.#workOf(remote.name).add(record.requestid)
+      }
+      this.#wake?.()
     })
     components.metrics?.onCollect(() => {
       const gauge = components.metrics!.replication
@@ -137,6 +159,8 @@ class RemoteReplication implements Replication {
     await running.loop
     await this.#pass?.catch(() => {})
     await this.#save()
+    await this.#journal?.close()
+    this.#journal = undefined
   }
 
   entry(remote: string, requestid: string): RemoteEntry | undefined {
@@ -145,14 +169,15 @@ class RemoteReplication implements Replication {
 
   summary(): Record<string, Record<PsaStatus | 'missing', number>> {
     const out: Record<string, Record<PsaStatus | 'missing', number>> = {}
-    const wanted = [...this.#components.pins.all()].filter((r) => r.status === 'pinned' && this.#select(r))
-    for (const remote of this.#init.remotes) {
-      const counts = { queued: 0, pinning: 0, pinned: 0, failed: 0, missing: 0 }
-      for (const r of wanted) {
+    for (const remote of this.#init.remotes)
+      out[remote.name] = { queued: 0, pinning: 0, pinned: 0, failed: 0, missing: 0 }
+    // One pass over the pins for all remotes (metrics scrapes call this; passes never do).
+    for (const r of this.#components.pins.all()) {
+      if (r.status !== 'pinned' || !this.#select(r)) continue
+      for (const remote of this.#init.remotes) {
         const e = this.#state[remote.name]?.[r.requestid]
-        counts[e?.status ?? 'missing']++
+        out[remote.name]![e?.status ?? 'missing']++
       }
-      out[remote.name] = counts
     }
     return out
   }
@@ -185,12 +210,34 @@ class RemoteReplication implements Replication {
 
   async #reconcile(): Promise<void> {
     await this.#load()
-    const wanted = [...this.#components.pins.all()].filter((r) => r.status === 'pinned' && this.#select(r))
-    await Promise.all(this.#init.remotes.map((remote) => this.#reconcileRemote(remote, wanted)))
+    await Promise.all(this.#init.remotes.map((remote) => this.#reconcileRemote(remote)))
     await this.#save()
   }
 
-  async #reconcileRemote(remote: RemoteService, wanted: PinRecord[]): Promise<void> {
+  #workOf(remote: string): Set<string> {
+    let work = this.#work.get(remote)
+    if (work === undefined) {
+      work = new Set()
+      this.#work.set(remote, work)
+    }
+    return work
+  }
+
+  /** Records an entry change (in memory now, on disk at the end of the pass). */
+  #set(remote: string, requestid: string, entry: RemoteEntry | null): void {
+    const state = this.#state[remote] ?? {}
+    this.#state[remote] = state
+    if (entry === null) delete state[requestid]
+    else state[requestid] = entry
+    let changed = this.#changed.get(remote)
+    if (changed === undefined) {
+      changed = new Map()
+      this.#changed.set(remote, changed)
+    }
+    changed.set(requestid, entry)
+  }
+
+  async #reconcileRemote(remote: RemoteService): Promise<void> {
     const backoff = this.#remoteBackoff.get(remote.name)
     if (backoff !== undefined && Date.now() < backoff.until) return
     const state = this.#state[remote.name] ?? {}
@@ -202,43 +249,54 @@ class RemoteReplication implements Replication {
         await this.#audit(remote, state)
         this.#lastAudit.set(remote.name, Date.now())
       }
-      for (const record of wanted) {
+      const work = this.#workOf(remote.name)
+      // A snapshot of the list: entries re-added during the pass (moved to the back) are not met twice.
+      for (const requestid of [...work]) {
         if (budget <= 0) break
-        const entry = state[record.requestid]
-        if (entry === undefined) {
-          budget--
-          state[record.requestid] = await this.#add(remote, record)
-          this.#dirty = true
+        const record = this.#components.pins.get(requestid)
+        if (record === undefined || record.status !== 'pinned' || !this.#select(record)) {
+          work.delete(requestid)
           continue
         }
-        if (entry.status === 'pinned' || Date.now() < entry.retryAt) continue
+        const entry = state[requestid]
+        if (entry?.status === 'pinned') {
+          work.delete(requestid)
+          continue
+        }
+        if (entry !== undefined && Date.now() < entry.retryAt) continue
         budget--
+        // To the back of the list: it is called on again only after the others had their turn.
+        work.delete(requestid)
+        work.add(requestid)
+        if (entry === undefined) {
+          this.#set(remote.name, requestid, await this.#add(remote, record))
+          continue
+        }
         const status = await this.#status(remote, entry.requestid)
         if (status === undefined) {
           // The remote no longer knows the request: ask again.
-          state[record.requestid] = await this.#add(remote, record)
+          this.#set(remote.name, requestid, await this.#add(remote, record))
         } else if (status.status === 'failed') {
           const failures = entry.failures + 1
           const replaced = await this.#call(remote, `/pins/${encodeURIComponent(entry.requestid)}`, {
             method: 'POST',
             body: this.#pinBody(record),
           })
-          state[record.requestid] = {
+          this.#set(remote.name, requestid, {
             requestid: (replaced as PsaPinStatus).requestid,
             status: (replaced as PsaPinStatus).status,
             failures,
             retryAt: Date.now() + Math.min(300_000, 1000 * 2 ** Math.min(failures, 20)),
             askedAt: Date.now(),
-          }
+          })
           this.#log.warn({ remote: remote.name, cid: record.key, failures }, 'remote pin failed; replaced')
         } else if (status.status !== entry.status) {
-          state[record.requestid] = { ...entry, status: status.status }
-          if (status.status === 'pinned')
+          this.#set(remote.name, requestid, { ...entry, status: status.status })
+          if (status.status === 'pinned') {
+            work.delete(requestid)
             this.#log.info({ remote: remote.name, cid: record.key }, 'replicated')
-        } else {
-          continue
+          }
         }
-        this.#dirty = true
       }
       this.#remoteBackoff.delete(remote.name)
     } catch (err) {
@@ -302,8 +360,8 @@ class RemoteReplication implements Replication {
     for (const [local, entry] of Object.entries(state)) {
       if (listed.has(entry.requestid) || (entry.askedAt ?? 0) > started - (this.#init.auditGraceMs ?? 60_000))
         continue
-      delete state[local]
-      this.#dirty = true
+      this.#set(remote.name, local, null)
+      this.#workOf(remote.name).add(local)
       this.#log.warn(
         { remote: remote.name, requestid: entry.requestid },
         'remote lost a pin request; asking again',
@@ -351,31 +409,101 @@ class RemoteReplication implements Replication {
     if (this.#loaded) return
     this.#loaded = true
     const file = this.#init.stateFile
-    if (file === undefined) return
     try {
-      const value = JSON.parse(await readFile(file, 'utf8')) as { v?: number; remotes?: State }
+      if (file !== undefined) await this.#loadFiles(file)
+    } catch (err) {
+      this.#loaded = false
+      this.#state = {}
+      throw err
+    }
+    // The work lists: every selected pin not yet `pinned` at a remote. The one full scan, at load.
+    for (const record of this.#components.pins.all()) {
+      if (record.status !== 'pinned' || !this.#select(record)) continue
+      for (const remote of this.#init.remotes) {
+        if (this.#state[remote.name]?.[record.requestid]?.status !== 'pinned')
+          this.#workOf(remote.name).add(record.requestid)
+      }
+    }
+  }
+
+  async #loadFiles(file: string): Promise<void> {
+    try {
+      const text = await readFile(file, 'utf8')
+      this.#snapshotBytes = Buffer.byteLength(text)
+      const value = JSON.parse(text) as { v?: number; remotes?: State }
       if (value.v !== 1 || typeof value.remotes !== 'object' || value.remotes === null)
         throw new Error('shape')
       this.#state = value.remotes
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
-      this.#loaded = false
-      throw new NodeStateCorruptError({ file: basename(file), cause: err })
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new NodeStateCorruptError({ file: basename(file), cause: err })
+    }
+    const journal = `${file}${JOURNAL_SUFFIX}`
+    // Opening cuts a torn last line (a crash mid-append: that pass's changes were never relied on).
+    this.#journal = await openAppendLog(journal)
+    this.#journalBytes = (await stat(journal)).size
+    for await (const { line, number } of readLines(journal)) {
+      let change: JournalLine
+      try {
+        change = JSON.parse(line) as JournalLine
+        if (typeof change.r !== 'string' || typeof change.id !== 'string') throw new Error('shape')
+      } catch (err) {
+        throw new NodeStateCorruptError({ file: basename(journal), line: number, cause: err })
+      }
+      const state = this.#state[change.r] ?? {}
+      this.#state[change.r] = state
+      if (change.e === null) delete state[change.id]
+      else state[change.id] = change.e
     }
   }
 
   async #save(): Promise<void> {
     const file = this.#init.stateFile
-    if (file === undefined || !this.#dirty) return
-    this.#dirty = false
+    if (file === undefined || this.#changed.size === 0) {
+      this.#changed.clear()
+      return
+    }
+    const lines: string[] = []
+    for (const [r, changes] of this.#changed)
+      for (const [id, e] of changes) lines.push(JSON.stringify({ r, id, e } satisfies JournalLine))
+    this.#changed = new Map()
+    this.#journal ??= await openAppendLog(`${file}${JOURNAL_SUFFIX}`)
+    await this.#journal.append(lines)
+    for (const line of lines) this.#journalBytes += Buffer.byteLength(line) + 1
+    const max = this.#init.journalMaxBytes ?? JOURNAL_MAX_BYTES
+    if (this.#journalBytes > Math.max(max, this.#snapshotBytes)) await this.#snapshot(file)
+  }
+
+  /** Writes the whole state as the snapshot (temp file, fsync, rename), then empties the journal. */
+  async #snapshot(file: string): Promise<void> {
+    const text = JSON.stringify({ v: 1, remotes: this.#state })
     const temp = `${file}.${process.pid}.tmp`
     const handle = await open(temp, 'w', 0o600)
     try {
-      await handle.write(JSON.stringify({ v: 1, remotes: this.#state }))
+      await handle.write(text)
       await handle.sync()
     } finally {
       await handle.close()
     }
     await rename(temp, file)
+    // A crash before this truncation replays the journal over the new snapshot: its entries are whole
+    // values, so that changes nothing.
+    await this.#journal?.close()
+    await truncate(`${file}${JOURNAL_SUFFIX}`, 0)
+    this.#journal = await openAppendLog(`${file}${JOURNAL_SUFFIX}`)
+    this.#snapshotBytes = Buffer.byteLength(text)
+    this.#journalBytes = 0
   }
+}
+
+/** The journal beside the snapshot file. */
+const JOURNAL_SUFFIX = '.journal'
+/** Default `journalMaxBytes`. */
+const JOURNAL_MAX_BYTES = 1 << 20
+
+/** One changed entry: remote name, local request id, the entry (null: removed). */
+interface JournalLine {
+  r: string
+  id: string
+  e: RemoteEntry | null
 }

@@ -43,9 +43,11 @@ describe('the browser entry', () => {
       '@medvault/crypto',
       '@medvault/crypto/errors',
       '@medvault/crypto/umbral',
+      '@medvault/fhir', // browser-safe: it reads the R4 definitions from disk only on Node, else they are passed in
       '@medvault/protocol',
       '@medvault/storage/errors',
       'multiformats/cid',
+      'multiformats/hashes/sha2',
       'viem',
       'viem/accounts',
       'viem/actions',

@@ -2,7 +2,7 @@
  * The re-encryption proxy as an operator runs it: `medvault-node init` with an imported (funded devnet)
  * key, `proxy register` on chain from the command line with the node's one HTTP endpoint, `start` with every
  * service as a child process, and a doctor's SDK vault reading a patient's record through that proxy (a
- * 1-of-1 proxy set), with every cfrag and receipt verified by the SDK; the read's receipt is anchored on
+ * 1-of-1 proxy set the operator created with `proxy set`), with every cfrag and receipt verified by the SDK; the read's receipt is anchored on
  * chain by the node. The Pinning Service API, the gateway, the proxy, health and metrics all answer on that
  * one port (nothing listens on a second one). Then a second `proxy register` updates the entry, and SIGTERM
  * stops the node cleanly.
@@ -106,14 +106,22 @@ test('default: init, proxy register, start with the proxy service; a doctor read
     ],
     env,
   )
-  await daemon.waitReady(90_000)
+  // Opening the keystore (scrypt) and the store take a while on a loaded machine.
+  await daemon.waitReady(240_000)
   const health = (await (await fetch(`${endpoint}/v1/health`)).json()) as { address: string }
   expect(health.address).toBe(operator)
   expect(daemon.lines.join('\n')).toMatch(/warning: proxy\.http \(config\.json\) is not used/)
   await expect(fetch(`http://127.0.0.1:${unusedPort}/v1/health`)).rejects.toThrow()
 
-  // The patient grants through a set of this one proxy; the doctor reads.
-  const { setId } = await world.devnet.walletClients[1]!.createProxySet({ members: [operator] })
+  // The operator creates a set of this one proxy from the command line; the patient grants through it.
+  const badSet = await runNode(['proxy', 'set', '--members', 'nope', '--repo', repo, ...chainArgs], env)
+  expect(badSet.code).toBe(2)
+  expect(badSet.stderr).toMatch(/--members: not an address/)
+  const set = await runNode(['proxy', 'set', '--members', operator, '--repo', repo, ...chainArgs], env)
+  expect(set.code, set.stderr).toBe(0)
+  expect(set.stdout).toMatch(/^\d+ 0x[0-9a-f]{64}\n$/)
+  const setId = Number(set.stdout.split(' ')[0])
+  expect(await world.devnet.publicClient.getProxySet({ setId })).toEqual([operator])
   const content = {
     resourceType: 'Observation',
     status: 'final',

@@ -4,6 +4,7 @@ import type { Hex } from 'viem'
 import { describe, expect, test } from 'vitest'
 import { InvalidOptionError } from './errors.ts'
 import {
+  type FhirRecord,
   isFhirMediaType,
   MAX_SPLIT_ENTRIES,
   parseFhirMeta,
@@ -11,8 +12,11 @@ import {
   readFhirContent,
   referencesIn,
   resolveIn,
+  type SplitBundleResult,
   updatedMeta,
 } from './fhir-records.ts'
+import type { Records } from './records.ts'
+import type { RecordInfo } from './types.ts'
 
 const utf8 = new TextEncoder()
 const text = (b: Uint8Array) => new TextDecoder().decode(b)
@@ -232,5 +236,23 @@ describe('metadata', () => {
     expect(isFhirMediaType('application/json+fhir')).toBe(true)
     expect(isFhirMediaType('application/json')).toBe(false)
     expect(isFhirMediaType(undefined)).toBe(false)
+  })
+})
+
+describe('types', () => {
+  test('default: put returns a RecordInfo, or a SplitBundleResult for a split; getResource is typed', () => {
+    // Checked by the type checker, never run.
+    async function typesOnly(records: Records, b: Bundle, obs: Observation, options: { tag?: string }) {
+      const split: SplitBundleResult = await records.put(b, { bundle: 'split', tag: 'visit' })
+      const one: RecordInfo = await records.put(obs, { tag: 'labs' })
+      const whole: RecordInfo = await records.put(b, options)
+      const bytes: RecordInfo = await records.put(new Uint8Array(1), { mediaType: 'application/fhir+json' })
+      const got: FhirRecord<Observation> = await records.getResource<Observation>('0x01')
+      const status: Observation['status'] = got.resource.status
+      // @ts-expect-error a split returns no single record
+      const wrong: RecordInfo = await records.put(b, { bundle: 'split' })
+      return [split, one, whole, bytes, status, wrong]
+    }
+    expect(typesOnly).toBeTypeOf('function')
   })
 })

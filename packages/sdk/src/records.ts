@@ -36,6 +36,7 @@ import {
   type FhirRecord,
   fhirInfo,
   isFhirMediaType,
+  MAX_FHIR_JSON_BYTES,
   parseStoredResource,
   planSplit,
   readFhirContent,
@@ -238,6 +239,12 @@ export class Records {
           expected: `a FHIR record (media type ${FHIR_MEDIA_TYPE}); read this one with records.get`,
         })
       }
+      if (opened.loaded.envelope.size > MAX_FHIR_JSON_BYTES) {
+        throw new InvalidOptionError({
+          option: 'id',
+          expected: `a FHIR record of at most ${MAX_FHIR_JSON_BYTES} bytes; stream this one with records.stream`,
+        })
+      }
       const out = new Uint8Array(opened.loaded.envelope.size)
       let offset = 0
       for await (const chunk of decryptContent(this.#ctx, {
@@ -302,8 +309,11 @@ export class Records {
   /**
    * Adds a new version (new content, a new data key, `prev` linking the last version). Grants that cover
    * the record cover the new version. Only the owner.
+   *
+   * A FHIR record stays FHIR unless `mediaType` says otherwise: its new content is validated as a put's is,
+   * before anything is stored, and the links of a resource split from a Bundle are kept for the references
+   * it still makes.
    */
-  update(id: Hex, content: Resource | RecordContent, options?: UpdateOptions): Promise<RecordInfo>
   async update(id: Hex, content: Resource | RecordContent, options: UpdateOptions = {}): Promise<RecordInfo> {
     const ctx = this.#ctx
     const { signal, onProgress } = options

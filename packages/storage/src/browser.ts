@@ -21,7 +21,7 @@ import { IDBBlockstore } from 'blockstore-idb'
 import { MemoryDatastore } from 'datastore-core/memory'
 import { IDBDatastore } from 'datastore-idb'
 import type { Platform } from './platform.ts'
-import { HeliaStorage } from './storage.ts'
+import { createStorageOn } from './storage.ts'
 import type { Storage, StorageInit } from './types.ts'
 
 export * from './public.ts'
@@ -58,7 +58,5 @@ const browserPlatform: Platform = {
  * @throws {TypeError} for `directory` (Node only) or an empty `indexedDB` name.
  */
 export async function createStorage(init: StorageInit = {}): Promise<Storage> {
-  const storage = new HeliaStorage(init, browserPlatform)
-  if (init.start !== false) await storage.start()
-  return storage
+  return createStorageOn(init, browserPlatform)
 }

@@ -21,7 +21,7 @@
  * ```
  */
 import { nodePlatform } from './node-platform.ts'
-import { HeliaStorage } from './storage.ts'
+import { createStorageOn } from './storage.ts'
 import type { Storage, StorageInit } from './types.ts'
 
 export * from './public.ts'
@@ -41,7 +41,5 @@ export * from './public.ts'
  * @throws {TypeError} for `indexedDB` (browsers only).
  */
 export async function createStorage(init: StorageInit = {}): Promise<Storage> {
-  const storage = new HeliaStorage(init, nodePlatform)
-  if (init.start !== false) await storage.start()
-  return storage
+  return createStorageOn(init, nodePlatform)
 }

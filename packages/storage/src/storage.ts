@@ -41,8 +41,15 @@ const DEFAULT_BLOCK_TIMEOUT_MS = 30_000
 
 type Status = Storage['status']
 
+/** What both entry points' `createStorage` do, each with its own platform. */
+export async function createStorageOn(init: StorageInit, platform: Platform): Promise<Storage> {
+  const storage = new HeliaStorage(init, platform)
+  if (init.start !== false) await storage.start()
+  return storage
+}
+
 /** The storage behind `createStorage`. Use the `Storage` interface; this class is not exported. */
-export class HeliaStorage implements Storage {
+class HeliaStorage implements Storage {
   readonly helia: Helia
   readonly #init: StorageInit
   readonly #platform: Platform

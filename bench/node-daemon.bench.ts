@@ -4,17 +4,21 @@
  * 1. Trustless gateway, raw-block GETs over HTTP on 127.0.0.1 (keep-alive fetch clients, 1, 16 and 64 at
  *    once, 3 s each): requests/s, p50/p99, errors. Floor: the same blocks read in-process from the same store
  *    (the gateway's own read path, no HTTP) at the same concurrency; the table gives the HTTP path's ratio.
- * 2. Chain follower catch-up: a fresh node follows a devnet on which a patient registered records through
- *    the SDK, and pins every envelope and content from the patient's store over bitswap: records/s pinned.
- *    Floor: reading the same events with `followEvents.sync` and doing nothing with them.
+ * 2. Chain follower catch-up at several chain sizes (`FOLLOW_SIZES`, default 1,000 and 10,000 records): a fresh
+ *    node follows a devnet on which that many records were registered in `registerRecords` batches, and pins
+ *    every envelope and its content from a source store over bitswap: records/s pinned. Baseline: the same
+ *    CIDs pinned straight into a fresh store with `storage.pin` at the same concurrency (no follower, pin
+ *    store or queue). Linear means the follower's records/s does not fall as the chain grows.
  *
- * Run: `npx -y pnpm@10 bench node-daemon` (or `npx -y pnpm@10 exec node bench/node-daemon.bench.ts` after a
+ * Run: `npx -y pnpm@10 bench node-daemon` (`ONLY=follower` or `ONLY=gateway` for one part; its results go to
+ * `results/node-daemon-<part>.json`) (or `npx -y pnpm@10 exec node bench/node-daemon.bench.ts` after a
  * build). The load stays on this machine and stops by itself.
  */
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { followEvents, memoryCheckpointStore } from '@medvault/chain'
+import { followEvents, memoryCheckpointStore, NO_TAG } from '@medvault/chain'
 import { createDevnet } from '@medvault/chain/node'
 import { consentRegistryAbi } from '@medvault/contracts'
 import {
@@ -27,12 +31,17 @@ import {
 } from '@medvault/node'
 import { createVault } from '@medvault/sdk'
 import { type CID, createStorage } from '@medvault/storage'
-import { http } from 'viem'
+import { bytesToHex, createWalletClient, type Hex, http } from 'viem'
+import { waitForTransactionReceipt, writeContract } from 'viem/actions'
 import { printTable, type Row, type Table, writeResults } from './lib.ts'
 
 const BLOCKS = 2000
 const SECONDS = 3
-const RECORDS = 100
+/** Chain sizes (records) the follower catches up over; `FOLLOW_SIZES=1000,10000,100000` for the full run. */
+const FOLLOW_SIZES = (process.env.FOLLOW_SIZES ?? '1000,10000').split(',').map(Number)
+const RECORDS_PER_TX = 400
+const CONCURRENCY = 16
+const ONLY = process.env.ONLY
 
 const percentile = (sorted: number[], p: number): number =>
   sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
@@ -121,10 +130,47 @@ async function gatewayBench(): Promise<Table> {
   }
 }
 
+/** Runs `fn` over `items`, `concurrency` at a time. */
+async function pool<T>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!)
+    }),
+  )
+}
+
+/** Removes a store's directory; libp2p may still be writing its peer store there for a moment after stop. */
+async function removeDir(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }).catch((err: unknown) =>
+    log(`could not remove ${path}: ${(err as Error).message}`),
+  )
+}
+
+const log = (msg: string) =>
+  console.error(`[node-daemon bench ${new Date().toISOString().slice(11, 19)}] ${msg}`)
+
+/**
+ * Follower catch-up at several chain sizes. One devnet and one source store: for each size, `n` distinct
+ * records (each its own content block and envelope, shaped from one real SDK envelope) are put in the source
+ * store and registered in `registerRecords` batches; then, on fresh stores:
+ *
+ * - floor: `followEvents.sync` over the same blocks, events dropped;
+ * - baseline: the same envelope and content CIDs pinned straight into a store (`storage.pin`, over bitswap
+ *   from the source store, the pinner's concurrency): what pinning costs with no follower, pin store or queue;
+ * - follower: chain follower + pinner + durable pin store, from the first block of the fill until every
+ *   request is pinned.
+ */
 async function followerBench(): Promise<Table> {
   await using devnet = await createDevnet()
   const source = await createStorage({ network: {} })
   const root = await mkdtemp(join(tmpdir(), 'bench-follow-'))
+  const rows: Row[] = []
+  const miner = setInterval(() => void devnet.testClient.mine({ blocks: 1 }).catch(() => {}), 500)
   try {
     const patient = await createVault({
       account: devnet.anvil.accounts[1]!.privateKey,
@@ -136,71 +182,171 @@ async function followerBench(): Promise<Table> {
       },
       storage: source,
     })
-    for (let i = 0; i < RECORDS; i++)
-      await patient.records.put({ resourceType: 'Observation', status: 'final', id: String(i) })
-
-    // Floor: the same events, read and dropped.
-    let events = 0
-    const floorStart = performance.now()
-    await followEvents(devnet.publicClient, {
-      abi: consentRegistryAbi,
-      address: devnet.addresses.consentRegistry,
-      fromBlock: devnet.deployBlock,
-      checkpoint: memoryCheckpointStore(),
-      onEvents: (e) => {
-        events += e.length
-      },
-    }).sync()
-    const floorSeconds = (performance.now() - floorStart) / 1000
-
-    const storage = await createStorage({
-      directory: join(root, 'ipfs'),
-      network: { peers: source.multiaddrs() },
+    // Any bytes: the bench needs one real envelope (its capsules are curve points the follower checks).
+    const real = await patient.records.put(new Uint8Array(64).fill(1))
+    const template = await source.getEnvelope<Record<string, unknown>>(real.cid)
+    const filler = createWalletClient({
+      account: devnet.accounts[2]!,
+      chain: devnet.chain,
+      transport: http(devnet.rpcUrl, { timeout: 300_000, retryCount: 0 }),
     })
-    const pins = createPinStore({ dir: root })
-    await pins.open()
-    const pinner = createPinner({ concurrency: 16 }, { storage, pins })
-    const follower = createChainFollower(
-      { fromBlock: devnet.deployBlock, pollingIntervalMs: 50 },
-      { publicClient: devnet.publicClient, addresses: devnet.addresses, storage, pins, pinner },
-    )
-    await pinner.start()
-    const start = performance.now()
-    await follower.start()
-    for (;;) {
-      const followed = [...pins.all()].filter((r) => r.owner === FOLLOWER_OWNER)
-      if (followed.length === 2 * RECORDS && followed.every((r) => r.status === 'pinned')) break
-      await new Promise((r) => setTimeout(r, 20))
-    }
-    const seconds = (performance.now() - start) / 1000
-    await follower.stop()
-    await pinner.stop()
-    await pins.close()
-    await storage.stop()
-    return {
-      title: `Chain follower catch-up: ${RECORDS} records (envelope + content each) registered through the SDK`,
-      rows: [
-        {
-          what: 'follow + fetch over bitswap + pin (fsync per batch)',
-          seconds,
-          'records/s': RECORDS / seconds,
+    let made = 0
+    for (const n of FOLLOW_SIZES) {
+      // --- the records: distinct content and envelope per record, registered in batches
+      log(`${n} records: putting envelopes in the source store`)
+      const envelopes: CID[] = []
+      const contents: CID[] = []
+      for (let i = 0; i < n; i++) {
+        const bytes = new Uint8Array(64)
+        new DataView(bytes.buffer).setUint32(0, made++)
+        const content = await source.putBytes(bytes)
+        contents.push(content)
+        envelopes.push(await source.putEnvelope({ ...template, content }))
+      }
+      log(`${n} records: registering`)
+      const fromBlock = (await devnet.publicClient.getBlockNumber()) + 1n
+      let nonce = await devnet.publicClient.getTransactionCount({
+        address: filler.account.address,
+        blockTag: 'pending',
+      })
+      const batches = Array.from({ length: Math.ceil(n / RECORDS_PER_TX) }, (_, k) =>
+        envelopes.slice(k * RECORDS_PER_TX, (k + 1) * RECORDS_PER_TX),
+      )
+      const hashes: Hex[] = []
+      await pool(
+        batches.map((b, k) => ({ b, k, nonce: nonce + k })),
+        2,
+        async ({ b, k, nonce: txNonce }) => {
+          hashes[k] = await writeContract(filler, {
+            address: devnet.addresses.consentRegistry,
+            abi: consentRegistryAbi,
+            functionName: 'registerRecords',
+            args: [
+              filler.account.address,
+              b.map((cid) => ({
+                recordId: bytesToHex(randomBytes(32)),
+                tag: NO_TAG,
+                cid: bytesToHex(cid.bytes),
+              })),
+            ],
+            nonce: txNonce,
+            gas: 25_000_000n,
+          })
         },
-        {
-          what: 'floor: followEvents.sync, events dropped',
-          seconds: floorSeconds,
-          'records/s': events / floorSeconds,
+      )
+      nonce += batches.length
+      for (const hash of hashes) {
+        const receipt = await waitForTransactionReceipt(devnet.publicClient, { hash, timeout: 600_000 })
+        if (receipt.status !== 'success') throw new Error(`registerRecords ${hash} reverted`)
+      }
+      const toBlock = await devnet.publicClient.getBlockNumber()
+
+      // --- floor: the events alone
+      let events = 0
+      const floorStart = performance.now()
+      await followEvents(devnet.publicClient, {
+        abi: consentRegistryAbi,
+        address: devnet.addresses.consentRegistry,
+        fromBlock,
+        checkpoint: memoryCheckpointStore(),
+        onEvents: (e) => {
+          events += e.length
         },
-      ],
-      notes: [
-        `ratio (pinned / floor records per second): ${(RECORDS / seconds / (events / floorSeconds)).toFixed(3)}`,
-      ],
+      }).sync()
+      const floorSeconds = (performance.now() - floorStart) / 1000
+      if (events !== n) throw new Error(`expected ${n} events, read ${events}`)
+
+      // --- baseline: the same CIDs pinned straight into a store
+      log(`${n} records: baseline (storage.pin)`)
+      const baseDir = join(root, `base-${n}`)
+      const baseStorage = await createStorage({ directory: baseDir, network: { peers: source.multiaddrs() } })
+      const baseStart = performance.now()
+      await pool(
+        envelopes.map((e, i) => [e, contents[i]!] as const),
+        CONCURRENCY,
+        async ([envelope, content]) => {
+          await baseStorage.pin(envelope)
+          await baseStorage.pin(content)
+        },
+      )
+      const baseSeconds = (performance.now() - baseStart) / 1000
+      await baseStorage.stop()
+      await removeDir(baseDir)
+
+      // --- the follower path
+      log(`${n} records: follower`)
+      const dir = join(root, `node-${n}`)
+      const storage = await createStorage({
+        directory: join(dir, 'ipfs'),
+        network: { peers: source.multiaddrs() },
+      })
+      const pins = createPinStore({ dir })
+      await pins.open()
+      const pinner = createPinner({ concurrency: CONCURRENCY }, { storage, pins })
+      let pinned = 0
+      let failed = 0
+      let resolveDone!: () => void
+      const done = new Promise<void>((resolve) => {
+        resolveDone = resolve
+      })
+      pinner.onSettled((r) => {
+        if (r.owner !== FOLLOWER_OWNER) return
+        if (r.status === 'pinned') pinned++
+        else failed++
+        if (pinned + failed === 2 * n) resolveDone()
+      })
+      const follower = createChainFollower(
+        { fromBlock, pollingIntervalMs: 50, checkpointFile: join(dir, 'checkpoint.json') },
+        { publicClient: devnet.publicClient, addresses: devnet.addresses, storage, pins, pinner },
+      )
+      const rss = process.memoryUsage().rss
+      await pinner.start()
+      const start = performance.now()
+      await follower.start()
+      await done
+      const seconds = (performance.now() - start) / 1000
+      const rssDelta = (process.memoryUsage().rss - rss) / 2 ** 20
+      await follower.stop()
+      await pinner.stop()
+      await pins.close()
+      await storage.stop()
+      await removeDir(dir)
+      if (failed > 0) throw new Error(`${failed} follower pins failed`)
+      log(
+        `${n} records: follower ${(n / seconds).toFixed(0)} records/s, baseline ${(n / baseSeconds).toFixed(0)}`,
+      )
+      rows.push({
+        records: n,
+        blocks: Number(toBlock - fromBlock + 1n),
+        'follower s': seconds,
+        'follower records/s': n / seconds,
+        'baseline s': baseSeconds,
+        'baseline records/s': n / baseSeconds,
+        'follower / baseline': baseSeconds / seconds,
+        'floor events/s': events / floorSeconds,
+        'RSS growth MiB': rssDelta,
+      })
     }
   } finally {
+    clearInterval(miner)
     await source.stop()
-    await rm(root, { recursive: true, force: true })
+    await removeDir(root)
+  }
+  return {
+    title: `Chain follower catch-up: records (envelope + content each) pinned, ${CONCURRENCY} pins at once`,
+    rows,
+    notes: [
+      'follower: chain follower + pinner + durable pin store (fdatasync per batch) on a fresh node, from the first block of the fill until every request is pinned; fetched over bitswap from the source store.',
+      'baseline: the same envelope and content CIDs pinned with storage.pin on a fresh store, same source, same concurrency, no follower, pin store or queue.',
+      'floor: followEvents.sync over the same blocks, events dropped.',
+      'Linear means records/s stays flat as the chain grows.',
+    ],
   }
 }
 
-const tables = [await gatewayBench(), await followerBench()]
+const tables = [
+  ...(ONLY === 'follower' ? [] : [await gatewayBench()]),
+  ...(ONLY === 'gateway' ? [] : [await followerBench()]),
+]
 for (const t of tables) printTable(t)
-console.log(`\nresults: ${writeResults('node-daemon', tables)}`)
+console.log(`\nresults: ${writeResults(ONLY === undefined ? 'node-daemon' : `node-daemon-${ONLY}`, tables)}`)

@@ -4,7 +4,7 @@
  * @module
  */
 import { createReadStream, createWriteStream } from 'node:fs'
-import { readFile, rename, rm, stat } from 'node:fs/promises'
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -584,6 +584,189 @@ export function buildProgram(setCode: (code: number) => void): Command {
         vault.audit.list(id === undefined ? {} : { record: id }),
       )
       emit(settings.json, entries, () => entries.map(auditLine))
+    })
+
+  // research datasets
+  const dataset = program
+    .command('dataset')
+    .description(
+      'research datasets: build and publish them (data stewards), fetch and verify them (platforms)',
+    )
+  dataset
+    .command('build')
+    .description(
+      'build a de-identified FHIR dataset from the records under active research consent to this identity, and register it',
+    )
+    .requiredOption('--purpose <code>', 'the purpose of use consents must have: HRESCH, CLINTRL, …')
+    .option(
+      '--rules <file>',
+      'de-identification rules, JSON: a Microsoft FHIR anonymizer configuration or a medvault rule set (default: Safe Harbor)',
+    )
+    .option('--recipient <address>', 'encrypt the dataset to this research platform (and this identity)')
+    .option('--at-block <n>', 'the consent snapshot block (default: the block before the latest)')
+    .option(
+      '--key-file <file>',
+      'the dataset key: read from this file (0x and 64 hex digits) if it exists, else a new key is written there (mode 600)',
+    )
+    .option('--licence <id>', 'the licence registered with it: an SPDX id or a URL', 'NOASSERTION')
+    .option('--no-publish', 'build only; register it later with `medvault dataset publish`')
+    .addHelpText(
+      'after',
+      examples([
+        'medvault dataset build --purpose HRESCH --key-file dataset.key',
+        'medvault dataset build --purpose CLINTRL --recipient 0xPLATFORM --rules anonymizer.json --json',
+      ]),
+    )
+    .action(
+      async (
+        opts: {
+          purpose: string
+          rules?: string
+          recipient?: string
+          atBlock?: string
+          keyFile?: string
+          licence: string
+          publish: boolean
+        },
+        cmd: Command,
+      ) => {
+        const settings = await settingsOf(cmd)
+        const recipient = opts.recipient === undefined ? undefined : address(opts.recipient)
+        if (opts.atBlock !== undefined && !/^\d+$/.test(opts.atBlock))
+          throw new UsageError('--at-block: a block number.')
+        let rules: unknown
+        if (opts.rules !== undefined) {
+          try {
+            rules = JSON.parse(await readFile(opts.rules, 'utf8'))
+          } catch (cause) {
+            if ((cause as { code?: string }).code === 'ENOENT') throw cause
+            throw new UsageError(`--rules: ${opts.rules} is not JSON.`)
+          }
+        }
+        let key: Uint8Array | undefined
+        if (opts.keyFile !== undefined) {
+          const text = await readFile(opts.keyFile, 'utf8').catch((err: { code?: string }) => {
+            if (err.code === 'ENOENT') return undefined
+            throw err
+          })
+          if (text !== undefined) {
+            const hex = text.trim()
+            if (!isHex(hex) || hex.length !== 66)
+              throw new UsageError(`--key-file: ${opts.keyFile} does not hold a key (0x and 64 hex digits).`)
+            key = Buffer.from(hex.slice(2), 'hex')
+          }
+        }
+        const result = await withVault(settings, async ({ vault, storage, network }) => {
+          const built = await vault.datasets.build({
+            purpose: opts.purpose as 'HRESCH',
+            publish: false,
+            ...(rules === undefined ? {} : { rules: rules as { fhirPathRules: unknown[] } }),
+            ...(recipient === undefined ? {} : { recipient }),
+            ...(opts.atBlock === undefined ? {} : { atBlock: BigInt(opts.atBlock) }),
+            ...(key === undefined ? {} : { key }),
+          })
+          // Readers find it in the devnet's store before it is registered.
+          if (network.store !== undefined) {
+            const { uploadDag } = await import('./store-service.ts')
+            await uploadDag(storage, built.cid, network.store)
+          }
+          const published = opts.publish
+            ? await vault.datasets.publish(built, { licence: opts.licence })
+            : undefined
+          return { built, published }
+        })
+        const { built, published } = result
+        if (opts.keyFile !== undefined && key === undefined) {
+          await writeFile(opts.keyFile, `0x${Buffer.from(built.key).toString('hex')}\n`, {
+            mode: 0o600,
+            flag: 'wx',
+          })
+        }
+        const m = built.manifest
+        emit(
+          settings.json,
+          {
+            cid: built.cid.toString(),
+            manifestHash: built.manifestHash,
+            purpose: m.purpose,
+            consentBlock: m.consent.block,
+            consents: m.consent.grants,
+            patients: m.consent.patients,
+            records: m.records,
+            resources: m.resources,
+            skipped: m.skipped,
+            excluded: built.excluded.length,
+            files: m.output.map((o) => ({ type: o.type, count: o.count })),
+            encryptedTo: m.encryption?.recipients ?? null,
+            datasetId: published?.datasetId ?? null,
+            transactionHash: published?.transactionHash ?? null,
+          },
+          () => [
+            built.cid.toString(),
+            `  ${m.records} records of ${m.consent.patients} patients at block ${m.consent.block}: ${m.output.map((o) => `${o.count} ${o.type}`).join(', ')}`,
+            published === undefined
+              ? '  not registered (medvault dataset publish)'
+              : `  registered ${published.datasetId}`,
+          ],
+        )
+      },
+    )
+  dataset
+    .command('publish')
+    .description('register a dataset this identity built in the DatasetRegistry')
+    .argument('<cid>', 'the dataset CID')
+    .option('--licence <id>', 'the licence registered with it: an SPDX id or a URL', 'NOASSERTION')
+    .addHelpText('after', examples(['medvault dataset publish bafy… --licence CC-BY-4.0']))
+    .action(async (cid: string, opts: { licence: string }, cmd: Command) => {
+      const settings = await settingsOf(cmd)
+      const published = await withVault(settings, ({ vault }) =>
+        vault.datasets.publish(cid, { licence: opts.licence }),
+      )
+      emit(settings.json, { cid, ...published, transactionHash: published.transactionHash ?? null }, () => [
+        `registered ${published.datasetId}`,
+      ])
+    })
+  dataset
+    .command('fetch')
+    .description(
+      'fetch a registered dataset, verify it against the chain, and write its NDJSON files and manifest to a directory',
+    )
+    .argument('<cid>', 'the dataset CID')
+    .option('-o, --out <dir>', 'where to write the files (default: ./dataset-<cid>)')
+    .option('--steward <address>', 'refuse the dataset unless this steward registered it')
+    .addHelpText(
+      'after',
+      examples([
+        'medvault dataset fetch bafy… --steward 0xSTEWARD -o ./study',
+        'medvault dataset fetch bafy… --json',
+      ]),
+    )
+    .action(async (cid: string, opts: { out?: string; steward?: string }, cmd: Command) => {
+      const settings = await settingsOf(cmd)
+      const steward = opts.steward === undefined ? undefined : address(opts.steward)
+      const outDir = opts.out ?? `dataset-${cid}`
+      const fetched = await withVault(settings, ({ vault }) =>
+        vault.datasets.fetch(cid, { outDir, ...(steward === undefined ? {} : { steward }) }),
+      )
+      const r = fetched.registration
+      emit(
+        settings.json,
+        {
+          cid,
+          datasetId: fetched.datasetId,
+          steward: r.steward,
+          registeredAt: r.registeredAt,
+          licence: r.licence,
+          consentBlock: r.consentSnapshotBlock.toString(),
+          ruleSetHash: r.ruleSetHash,
+          files: fetched.files ?? [],
+          counts: Object.fromEntries(fetched.manifest.output.map((o) => [o.type, o.count])),
+        },
+        () => [
+          `verified: registered by ${r.steward} at ${iso(r.registeredAt)}, consent block ${r.consentSnapshotBlock}, licence ${r.licence}`,
+          ...(fetched.files ?? []),
+        ],
+      )
     })
 
   program

@@ -130,6 +130,13 @@ const EXIT_BY_NAME: Record<string, ExitCode> = {
   AbortError: ExitCode.interrupted,
   HttpRequestError: ExitCode.network,
   TimeoutError: ExitCode.network,
+  // Research datasets
+  EmptyDatasetError: ExitCode.notFound,
+  DatasetNotRegisteredError: ExitCode.notFound,
+  DatasetIntegrityError: ExitCode.integrity,
+  NotDatasetRecipientError: ExitCode.refused,
+  NotStewardError: ExitCode.refused,
+  InvalidRuleSetError: ExitCode.usage,
 }
 
 /** The exit code for any error: the CLI's own, the SDK's and the layers' below by name, else 1. */

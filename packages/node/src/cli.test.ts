@@ -126,6 +126,18 @@ describe('error', () => {
     }
   })
 
+  test('proxy set: help with an example; members that are not addresses are exit 2 before anything is opened', async () => {
+    const help = io()
+    expect(await runCli(['proxy', 'set', '--help'], help)).toBe(0)
+    expect(help.out).toContain('--members')
+    expect(help.out).toContain('Example')
+    for (const members of ['nope', '0x1234', ',']) {
+      const r = io()
+      expect(await runCli(['proxy', 'set', '--members', members, '--repo', join(dir, 'none')], r)).toBe(2)
+      expect(r.err).toMatch(/^error: .*\n {2}- --members: /)
+    }
+  })
+
   test('start with a bad configuration: exit 2, one line per problem', async () => {
     const repo = join(dir, 'bad')
     const init = io({ MEDVAULT_NODE_PASSPHRASE: 'a passphrase for the test' })

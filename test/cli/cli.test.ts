@@ -271,7 +271,11 @@ describe('against a devnet process', () => {
   }, 240_000)
 
   it('grant → read as the grantee → revoke → read refused (exit 5); a stranger is refused', async () => {
-    const content = JSON.stringify({ resourceType: 'Condition', code: { text: 'synthetic' } })
+    const content = JSON.stringify({
+      resourceType: 'Condition',
+      code: { text: 'synthetic' },
+      subject: { reference: 'Patient/synthetic' },
+    })
     const file = join(dir, 'condition.json')
     await writeFile(file, content)
     const put = await as('patient', ['put', file, '--json'])

@@ -4,8 +4,9 @@
  * portal built by Vite and served by `vite preview` on 127.0.0.1, and a clinician using the `medvault` CLI.
  *
  * The patient, in the page, uploads a FHIR Bundle and grants the clinician TREAT access through 2 of the 3
- * proxies; the clinician reads it byte for byte with `medvault read`; the page's audit shows that read (the
- * proxy's signed receipt); the patient revokes in the page; the clinician's next read is refused (exit 5).
+ * proxies; the clinician reads it byte for byte with `medvault read`; the page's audit shows the read (the
+ * proxies' signed receipts); the patient revokes in the page; the clinician's next read is refused (exit 5);
+ * last, a break-glass window is authorised and opened, and the audit shows it.
  * Then a second page with an injected EIP-1193 wallet (anvil's unlocked account behind it) stores a record as
  * that wallet's account.
  *
@@ -16,7 +17,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { authorizeBreakGlass, breakGlass } from '@medvault/chain'
+import { createVault, type VaultChainInit } from '@medvault/sdk'
+import { createStorage } from '@medvault/storage'
 import { type Browser, chromium, type Page } from 'playwright-core'
+import { createWalletClient, defineChain, type Hex, http } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 import type { PreviewServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { chromiumPath } from '../browser/harness.ts'
@@ -122,6 +128,61 @@ describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', ()
     }
   }
 
+  /** Break-glass for the clinician on `recordId`: authorised by the page's account, opened by the clinician. */
+  async function emergency(recordId: Hex): Promise<void> {
+    const file = JSON.parse(readFileSync(devnet!.file, 'utf8')) as {
+      chainId: number
+      rpcUrl: string
+      addresses: VaultChainInit['addresses']
+      deployBlock: string
+      proxySet: number
+    }
+    const chain = defineChain({
+      id: file.chainId,
+      name: 'medvault devnet',
+      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+      rpcUrls: { default: { http: [file.rpcUrl] } },
+    })
+    const wallet = (key: Hex) =>
+      createWalletClient({ account: privateKeyToAccount(key), chain, transport: http(file.rpcUrl) })
+    // The page keeps its key in localStorage (a devnet portal without a wallet).
+    const patientKey = (await page.evaluate(() => localStorage.getItem('medvault-portal/private-key'))) as Hex
+    const shown = await runCli(['identity', 'show', '--reveal', '--json'], clinic.env)
+    expect(shown.code, shown.stderr).toBe(0)
+    const clinicKey = (JSON.parse(shown.stdout) as { privateKey: Hex }).privateKey
+
+    await using storage = await createStorage()
+    const patient = await createVault({
+      account: patientKey,
+      chain: {
+        transport: http(file.rpcUrl),
+        chain,
+        addresses: file.addresses,
+        deployBlock: BigInt(file.deployBlock),
+      },
+      storage,
+      publishKeys: false,
+    })
+    const [treat] = await patient.grants.list({ given: true })
+    const { grantId } = await authorizeBreakGlass(wallet(patientKey), {
+      addresses: file.addresses,
+      grantee: clinic.address as Hex,
+      scope: { kind: 'record', recordId },
+      purpose: 'ETREAT',
+      expiry: Math.floor(Date.now() / 1000) + 86_400,
+      threshold: 2,
+      proxySetId: file.proxySet,
+      kfragsCid: treat!.bundleCid,
+      maxDuration: 3600,
+    })
+    await breakGlass(wallet(clinicKey), {
+      addresses: file.addresses,
+      grantId,
+      recordId,
+      reasonCode: 'ETREAT',
+    })
+  }
+
   test('default: upload → grant → the clinician reads (CLI) → audit shows it → revoke → refused', async () => {
     try {
       await page.goto(`${url}#records`)
@@ -135,7 +196,7 @@ describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', ()
       await page.fill('input[name="tag"]', 'summary')
       await page.click('form button[type="submit"]')
       await until('[data-testid="upload-result"][data-record]')
-      const recordId = (await page.getAttribute('[data-testid="upload-result"]', 'data-record'))!
+      const recordId = (await page.getAttribute('[data-testid="upload-result"]', 'data-record')) as Hex
       expect(recordId).toMatch(/^0x[0-9a-f]{64}$/)
       await shot('upload')
 
@@ -169,11 +230,9 @@ describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', ()
 
       // Audit: the grant and the clinician's read (from the proxies' signed receipts).
       await open('audit')
-      const audit = (await page.textContent('[data-testid="audit"]'))!
       expect(await page.locator('[data-kind="read"]').count()).toBeGreaterThanOrEqual(1)
       expect(await page.locator('[data-kind="grant"]').count()).toBe(1)
-      expect(audit).toContain(clinic.address.slice(0, 8))
-      await shot('audit')
+      expect(await page.textContent('[data-testid="audit"]')).toContain(clinic.address.slice(0, 8))
 
       // Revoke in the page.
       await open('grants')
@@ -187,6 +246,20 @@ describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', ()
       expect(refused.code, refused.stderr).toBe(5)
       expect(refused.stderr).toMatch(/revoked/i)
       expect(refused.stdout).toBe('')
+
+      // Last (its kfrag bundle is borrowed, so no read may try it): an emergency. The patient pre-authorises
+      // break-glass access (ETREAT, windows of at most an hour) for the clinician, who opens a window. The
+      // SDK has no call for it yet, so both go through @medvault/chain's actions; the break-glass grant
+      // carries the TREAT grant's kfrag bundle.
+      await emergency(recordId)
+      await open('audit')
+      const audit = (await page.textContent('[data-testid="audit"]'))!
+      // Two grants: TREAT, and the break-glass authorisation (a grant, dormant until a window opens).
+      expect(await page.locator('[data-kind="grant"]').count()).toBe(2)
+      expect(await page.locator('[data-kind="revocation"]').count()).toBe(1)
+      expect(await page.locator('[data-kind="break-glass"]').count()).toBe(1)
+      expect(audit).toContain('BREAK-GLASS ETREAT')
+      await shot('audit')
     } catch (err) {
       mkdirSync(ARTIFACTS, { recursive: true })
       const file = join(ARTIFACTS, `portal-failure-${Date.now()}.png`)

@@ -294,7 +294,13 @@ async function renderAudit(): Promise<void> {
   const entries = (await busy('Reading the audit trail…', () => session.vault.audit.list())) ?? []
   const rows = [...entries].reverse().map((e) => {
     const [what, who, grant] = describeEntry(e)
-    return [when(e.at), h('span', { 'data-kind': e.kind, class: e.kind }, e.kind), what, who, grant]
+    return [
+      when(e.at),
+      h('span', { 'data-kind': e.kind, class: e.kind }, e.kind),
+      what,
+      h('code', {}, who),
+      h('code', {}, grant),
+    ]
   })
   main.replaceChildren(
     h('h2', {}, 'Who did what'),

@@ -180,6 +180,23 @@ describe('query', () => {
     await log.close()
   })
 
+  test('behavior: queries while appends are in flight answer whole receipts, each one already durable', async () => {
+    const entries = await history()
+    const log = await fileReceiptLog(dir)
+    const q = { grantIds: [hex32(1), hex32(2), hex32(3), hex32(4)], after: 0, limit: 1000 }
+    const appends: Array<Promise<void>> = []
+    const answers: SignedReceipt[][] = []
+    for (const e of entries) {
+      appends.push(log.append(e))
+      // A query between appends: the line after the last durable one may be half written right now.
+      answers.push(await log.query(q))
+    }
+    await Promise.all(appends)
+    for (const answer of answers) expect(answer).toEqual(entries.slice(0, answer.length))
+    expect(await log.query(q)).toEqual(entries)
+    await log.close()
+  })
+
   test('behavior: a torn last line is skipped when the log opens; queries and appends go on', async () => {
     const entries = await history()
     const log = await fileReceiptLog(dir)

@@ -7,7 +7,7 @@
  * index kept in memory and rebuilt from the file when the log opens: per grant and per record, the receipts'
  * line numbers and times in log order, and per line its byte offset. A query finds its first receipt by
  * binary search and reads only the lines it returns, so it costs what it answers, not the size of the log.
- * The index holds about 70 bytes per receipt and no receipt content.
+ * The index holds about 80 bytes per receipt and no receipt content.
  *
  * @module
  */
@@ -90,7 +90,7 @@ export async function fileReceiptLog(dir: string): Promise<ReceiptLog> {
     await log.close()
     throw err
   }
-  const { index, offsets, damaged } = built
+  const { index, offsets, lengths, damaged } = built
   let end = built.end
   let lines = offsets.length
   let broken: unknown
@@ -101,10 +101,14 @@ export async function fileReceiptLog(dir: string): Promise<ReceiptLog> {
       // Offsets are taken in call order, which is the order the append log writes in.
       const line = lines++
       const offset = end
-      end += Buffer.byteLength(text) + 1
+      const length = Buffer.byteLength(text)
+      end += length + 1
       return log.append([text]).then(
         () => {
-          offsets.push(offset)
+          // Written after an append that failed: its offset may be wrong, so it is not indexed either.
+          if (broken !== undefined) throw broken
+          offsets[line] = offset
+          lengths[line] = length
           index.add(line, entry.receipt)
         },
         (err: unknown) => {
@@ -121,10 +125,9 @@ export async function fileReceiptLog(dir: string): Promise<ReceiptLog> {
       const selected = index.select(query)
       const out: SignedReceipt[] = []
       for (const line of selected) {
-        const start = offsets[line]!
-        const stop = line + 1 < offsets.length ? offsets[line + 1]! - 1 : end - 1
-        const bytes = Buffer.alloc(stop - start)
-        await reader.read(bytes, 0, bytes.length, start)
+        // Lengths are kept, not derived from the next offset: the next line may still be being written.
+        const bytes = Buffer.alloc(lengths[line]!)
+        await reader.read(bytes, 0, bytes.length, offsets[line]!)
         try {
           out.push(parseAccessReceiptBody(bytes.toString('utf8')))
         } catch (err) {
@@ -161,11 +164,13 @@ export async function* readReceipts(path: string): AsyncIterable<SignedReceipt> 
 async function buildIndex(handle: FileHandle): Promise<{
   index: ReceiptIndex
   offsets: number[]
+  lengths: number[]
   end: number
   damaged: ReceiptLogCorruptError | undefined
 }> {
   const index = new ReceiptIndex()
   const offsets: number[] = []
+  const lengths: number[] = []
   let damaged: ReceiptLogCorruptError | undefined
   let position = 0
   let carry: Buffer = Buffer.alloc(0)
@@ -173,6 +178,7 @@ async function buildIndex(handle: FileHandle): Promise<{
   const take = (bytes: Buffer, start: number): void => {
     const line = offsets.length
     offsets.push(start)
+    lengths.push(bytes.length)
     if (bytes.length === 0 || damaged !== undefined) return
     try {
       index.add(line, parseAccessReceiptBody(bytes.toString('utf8')).receipt)
@@ -195,7 +201,7 @@ async function buildIndex(handle: FileHandle): Promise<{
     position += bytesRead
   }
   // `openAppendLog` cut any torn tail, so the file ends with a newline: nothing is carried over here.
-  return { index, offsets, end: position, damaged }
+  return { index, offsets, lengths, end: position, damaged }
 }
 
 /** Line numbers and times of one grant's or one record's receipts, in log order. */

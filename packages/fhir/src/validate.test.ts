@@ -1,15 +1,10 @@
-import { beforeAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { FhirValidationError } from './errors.ts'
-import { loadFhirDefinitions, validateResource } from './validate.ts'
+import { validateResource } from './validate.ts'
 
 // Values that stand in for patient data: none may appear in an error.
 const SECRET_NAME = 'Bob965 Keeling57'
 const SECRET_SSN = '999-12-9623'
-
-beforeAll(() => {
-  // Reading the R4 StructureDefinitions is the slow part; do it once, outside the timed tests.
-  loadFhirDefinitions()
-}, 120_000)
 
 function issuesOf(input: unknown): FhirValidationError {
   try {

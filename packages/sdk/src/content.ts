@@ -510,7 +510,7 @@ export async function* decryptContent(
         })
       }
       yield chunk
-      onProgress?.({ type: 'records:get:bytes', bytes })
+      onProgress?.({ type: 'records:get:bytes', bytes, total: envelope.size })
     }
   } catch (err) {
     if (err instanceof IntegrityError) throw err

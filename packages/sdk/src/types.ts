@@ -11,7 +11,8 @@ import type { DatasetProgressEvent } from './datasets.ts'
 /** Events reported through `onProgress`. Byte counts are running totals of plaintext. */
 export type VaultProgressEvent =
   | { type: 'records:put:bytes'; bytes: number }
-  | { type: 'records:get:bytes'; bytes: number }
+  /** `total` is the record's plaintext size as its envelope states it (checked at the end of the read). */
+  | { type: 'records:get:bytes'; bytes: number; total: number }
   | { type: 'records:stored'; cid: CID }
   | { type: 'records:split'; stored: number; total: number }
   | { type: 'chain:transaction'; action: string; hash: Hash }

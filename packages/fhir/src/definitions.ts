@@ -42,8 +42,11 @@ function referencedTypes(sd: { snapshot?: { element?: ElementLike[] } }): string
   return out
 }
 
-/** Loads `name` and every type it reaches; returns how many definitions were parsed. */
-function loadType(name: string): number {
+/**
+ * Loads `name` and, with `follow`, every type it reaches; returns how many definitions were parsed. Without
+ * `follow` one definition is parsed at most: for loading everything in slices, where the others come anyway.
+ */
+function loadType(name: string, follow = true): number {
   let count = 0
   const pending = [name]
   while (pending.length > 0) {
@@ -61,6 +64,7 @@ function loadType(name: string): number {
       throw new FhirDefinitionsUnavailableError({ cause: e })
     }
     count++
+    if (!follow) break
     for (const t of referencedTypes(sd as { snapshot?: { element?: ElementLike[] } })) {
       if (!loaded.has(t)) pending.push(t)
     }
@@ -107,7 +111,7 @@ export function definedTypes(): string[] {
 export async function loadAllDefinitions(sliceMs = 20): Promise<void> {
   let start = performance.now()
   for (const name of ALWAYS.concat(definedTypes())) {
-    loadType(name)
+    loadType(name, false)
     if (performance.now() - start > sliceMs) {
       await new Promise<void>((resolve) => setTimeout(resolve, 0))
       start = performance.now()

@@ -34,6 +34,19 @@ const blocks: Block[] = guides.flatMap((guide) => {
   }))
 })
 
+// The node README's shared-listener block uses the names of the README's example before it; the preamble
+// declares them with their real types, so the block is checked as written.
+const nodeReadme = readFileSync(join(root, 'packages/node/README.md'), 'utf8')
+const sharedListener = [...nodeReadme.matchAll(/```ts\n([\s\S]*?)```/g)]
+  .map((m) => m[1]!)
+  .find((code) => code.includes('createHttpServer('))
+const sharedListenerPreamble = `import type { MedvaultAddresses } from '@medvault/chain'
+import type { Storage } from '@medvault/storage'
+import type { Hex, PublicClient } from 'viem'
+declare const operatorKey: Hex, eciesSecretKey: Uint8Array, receiptsDir: string, indexDir: string
+declare const publicClient: PublicClient, storage: Storage, addresses: MedvaultAddresses, deployBlock: bigint
+`
+
 // Written beside this test, so that the workspace packages resolve as they would in an app.
 const dir = join(import.meta.dirname, `.guides-${process.pid}`)
 const fileOf = (name: string) => join(dir, `${name}.ts`)
@@ -42,6 +55,9 @@ let work: string
 beforeAll(async () => {
   await mkdir(dir, { recursive: true })
   for (const b of blocks) await writeFile(fileOf(b.name), b.code)
+  if (sharedListener !== undefined) {
+    await writeFile(fileOf('node-readme-shared-listener'), sharedListenerPreamble + sharedListener)
+  }
   work = await mkdtemp(join(tmpdir(), 'medvault-guides-'))
 })
 
@@ -74,7 +90,11 @@ test('default: every TypeScript block of the guides is named, once', () => {
   ])
 })
 
-test('behavior: every block of the guides type-checks against the workspace packages', async () => {
+test('default: the node README has its shared-listener block', () => {
+  expect(sharedListener).toContain('await http.start()')
+})
+
+test('behavior: every block of the guides (and the node README shared-listener block) type-checks against the workspace packages', async () => {
   // The repository's compiler settings (strict, exactOptionalPropertyTypes, nodenext), on the blocks alone.
   await writeFile(
     join(dir, 'tsconfig.json'),

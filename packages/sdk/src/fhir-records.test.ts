@@ -57,6 +57,16 @@ describe('readFhirContent', () => {
     expect(JSON.parse(text(got!.bytes))).toEqual(observation)
   })
 
+  test('attack: an object whose JSON differs from what it shows (toJSON) is validated as stored', async () => {
+    // Valid to a reader of its properties, but its JSON — what would be stored — is not FHIR.
+    const twoFaced = {
+      ...observation,
+      toJSON: () => ({ resourceType: 'Observation', status: 'NOT-A-CODE', bogus: 1 }),
+    }
+    Object.defineProperty(twoFaced, 'toJSON', { enumerable: false })
+    await expect(readFhirContent(twoFaced, undefined)).rejects.toBeInstanceOf(FhirValidationError)
+  })
+
   test('behavior: bytes and strings holding FHIR JSON are recognised and kept byte for byte', async () => {
     const pretty = `\n  ${JSON.stringify(patient, null, 2)}`
     const fromString = await readFhirContent(pretty, undefined)

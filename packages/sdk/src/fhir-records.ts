@@ -113,7 +113,9 @@ export async function readFhirContent(
       throw new InvalidOptionError({ option: 'content', expected: 'a JSON-serialisable object', cause })
     }
     if (text === undefined) throw new InvalidOptionError({ option: 'content', expected: 'a JSON object' })
-    value = content
+    // What is validated must be what is stored: validating the caller's object instead of the JSON text would
+    // let a getter or a toJSON method store bytes that were never checked.
+    value = JSON.parse(text)
     bytes = utf8.encode(text)
   } else {
     const inMemory = bytesOf(content)

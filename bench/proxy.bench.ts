@@ -250,10 +250,13 @@ for (const i of FILLERS)
   )
 /**
  * Sends `count` transactions of account `i` with consecutive explicit nonces, a fixed gas limit and fixed fees:
- * no simulation, no estimate (each would execute the call once more). They go one after another in nonce order
- * (anvil left transactions that arrived before their predecessor pending for good on a loaded machine, blocks
- * being mined empty around them), in windows of `window`: after each window its last receipt is awaited (the
- * earlier nonces are mined by then), so anvil's pool stays small, and checked with the window's first.
+ * no simulation, no estimate (each would execute the call once more). They go one after another in nonce order,
+ * in windows of `window`: after each window its last receipt is awaited (the earlier nonces are mined by then),
+ * so anvil's pool stays small, and checked with the window's first.
+ *
+ * Known problem: on a heavily loaded machine anvil 1.7.1 has left a window's transactions pending for good — the
+ * account's next nonce, fees far above the base fee — while it kept mining empty blocks (sent all at once, out of
+ * order, and in order alike); the fill then ends on the receipt timeout.
  */
 async function send(
   i: number,

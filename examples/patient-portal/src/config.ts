@@ -1,8 +1,13 @@
+/// <reference types="vite/client" />
 /**
  * Where the portal finds its network: a JSON file in the format `medvault devnet` writes
- * (`medvault-network/1`), fetched from `?config=<url>` or, by default, `/portal-config.json` (the dev
- * server answers it from the devnet's addresses file), then single settings overridden from the query string
- * (`rpc`, `store`, `proxySet`, `gateways`, `peers`).
+ * (`medvault-network/1`), by default `/portal-config.json` beside the page (the dev server answers it from the
+ * devnet's addresses file), then single settings overridden from the query string (`config`, `rpc`, `store`,
+ * `proxySet`, `gateways`, `peers`).
+ *
+ * The network decides which keys and proxies a grant is built for, so a link must not be able to choose it:
+ * a built page takes the query's overrides only when they point to its own origin (`proxySet` and `peers`,
+ * which name no origin, not at all) and refuses the page otherwise. The dev server (`vite`) takes them all.
  *
  * @module
  */
@@ -43,9 +48,36 @@ export class PortalConfigError extends BaseError {
       ...(cause === undefined ? {} : { cause }),
       metaMessages: [
         'Start `medvault devnet --addresses net.json` and the dev server with MEDVAULT_ADDRESSES=net.json,',
-        'or open the portal with ?config=<url of a medvault-network/1 file>.',
+        'or serve a medvault-network/1 file as /portal-config.json beside the built page.',
       ],
     })
+  }
+}
+
+export type PortalOverrideRefusedErrorType = PortalOverrideRefusedError & {
+  name: 'PortalOverrideRefusedError'
+}
+
+/**
+ * The link that opened the page tried to choose its network (chain, store, proxies) from another origin. A
+ * built portal refuses the whole page rather than ignore the setting, so the patient sees that the link is
+ * not the site's own.
+ */
+export class PortalOverrideRefusedError extends BaseError {
+  override name = 'PortalOverrideRefusedError' as const
+
+  constructor(setting: string, target: string | undefined) {
+    super(
+      target === undefined
+        ? `This link sets \`${setting}\`, which this portal takes only from its own configuration. Open the portal without it.`
+        : `This link points \`${setting}\` to ${target}, not to this site. Open the portal without it.`,
+      {
+        metaMessages: [
+          'A deployed portal takes its network only from its own origin (/portal-config.json): a link that',
+          'chose the chain, store or proxies could have a grant built for someone else.',
+        ],
+      },
+    )
   }
 }
 
@@ -57,10 +89,56 @@ const list = (value: string | null): string[] | undefined =>
         .map((s) => s.trim())
         .filter((s) => s !== '')
 
-/** Reads the configuration for the page at `location` (its query string chooses and overrides). */
-export async function loadConfig(location: URL, fetcher: typeof fetch = fetch): Promise<PortalConfig> {
+/** An origin as text for a message: `https://host:port`, or the URL's scheme when it has no origin. */
+const originOf = (url: URL) => (url.origin === 'null' ? `a ${url.protocol} URL` : url.origin)
+
+/**
+ * The query string's settings the page may use: all of them in development; in a built page only the ones
+ * that resolve to the page's own origin, and neither `proxySet` nor `peers`. Anything else refuses the page.
+ */
+function overrides(
+  location: URL,
+  dev: boolean,
+): (name: string, kind: 'url' | 'urls' | 'other') => string | null {
   const query = location.searchParams
-  const source = new URL(query.get('config') ?? '/portal-config.json', location)
+  return (name, kind) => {
+    const value = query.get(name)
+    if (value === null || dev) return value
+    if (kind === 'other') throw new PortalOverrideRefusedError(name, undefined)
+    const targets = kind === 'urls' ? (list(value) ?? []) : [value]
+    for (const target of targets) {
+      let url: URL
+      try {
+        url = new URL(target, location)
+      } catch {
+        throw new PortalConfigError(`\`${name}\` in the query is not a URL.`)
+      }
+      if (url.origin !== location.origin) throw new PortalOverrideRefusedError(name, originOf(url))
+    }
+    return value
+  }
+}
+
+/**
+ * Reads the configuration for the page at `location`. `dev` (default: Vite's `import.meta.env.DEV`, false in
+ * a built page) lets the query string choose any network.
+ */
+export async function loadConfig(
+  location: URL,
+  fetcher: typeof fetch = fetch,
+  dev: boolean = import.meta.env.DEV,
+): Promise<PortalConfig> {
+  const setting = overrides(location, dev)
+  // Every override is checked before anything is fetched: a refused link makes no request.
+  const chosen = {
+    config: setting('config', 'url'),
+    rpc: setting('rpc', 'url'),
+    store: setting('store', 'url'),
+    proxySet: setting('proxySet', 'other'),
+    gateways: setting('gateways', 'urls'),
+    peers: setting('peers', 'other'),
+  }
+  const source = new URL(chosen.config ?? '/portal-config.json', location)
   let file: Record<string, unknown>
   try {
     const res = await fetcher(source)
@@ -82,12 +160,12 @@ export async function loadConfig(location: URL, fetcher: typeof fetch = fetch): 
   ) {
     throw new PortalConfigError(`${source.pathname} is not a medvault-network/1 file.`)
   }
-  const rpcUrl = query.get('rpc') ?? file.rpcUrl
+  const rpcUrl = chosen.rpc ?? file.rpcUrl
   if (typeof rpcUrl !== 'string' || rpcUrl === '') {
     throw new PortalConfigError('No JSON-RPC URL: the file has no `rpcUrl` and the query no `rpc`.')
   }
-  const store = query.get('store') ?? (typeof file.store === 'string' ? file.store : undefined)
-  const proxySet = query.get('proxySet') === null ? file.proxySet : Number(query.get('proxySet'))
+  const store = chosen.store ?? (typeof file.store === 'string' ? file.store : undefined)
+  const proxySet = chosen.proxySet === null ? file.proxySet : Number(chosen.proxySet)
   if (!Number.isInteger(proxySet) || proxySet < 1) {
     throw new PortalConfigError('`proxySet` must be a positive whole number.')
   }
@@ -101,8 +179,8 @@ export async function loadConfig(location: URL, fetcher: typeof fetch = fetch): 
     proxySet,
     // Relative store paths (the dev server's `/store`) are resolved against the page.
     store: store === undefined || store === '' ? undefined : new URL(store, location).href.replace(/\/$/, ''),
-    gateways: list(query.get('gateways')) ?? strings(file.gateways),
-    peers: list(query.get('peers')) ?? strings(file.peers),
+    gateways: list(chosen.gateways) ?? strings(file.gateways),
+    peers: list(chosen.peers) ?? strings(file.peers),
     devnet: file.devnet === true,
   }
 }

@@ -18,7 +18,19 @@ import {
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import type { PortalConfig } from './config.ts'
 
-const KEY_ITEM = 'medvault-portal/private-key'
+/**
+ * The localStorage entry of the page's key on one network: chain id and every contract address. A network the
+ * page has not seen before (another chain, another deployment, or one a link made up) gets a fresh key, never
+ * the key of the patient's records elsewhere.
+ */
+export function keyItem(config: Pick<PortalConfig, 'chainId' | 'addresses'>): string {
+  const contracts = Object.entries(config.addresses)
+    .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+    .map(([name, address]) => `${name}=${address.toLowerCase()}`)
+    .sort()
+    .join(',')
+  return `medvault-portal/private-key/${config.chainId}/${contracts}`
+}
 
 export interface Session {
   vault: Vault
@@ -50,14 +62,15 @@ declare global {
 }
 
 /**
- * The page's key, made on first visit. A key in localStorage is as safe as this origin: fine for a devnet
+ * The page's key on this network, made on its first visit. A key in localStorage is as safe as this origin: fine for a devnet
  * and for trying things; a patient's real records want a wallet (the portal uses one when it finds it).
  */
-function localKey(): Hex {
-  let key = localStorage.getItem(KEY_ITEM) as Hex | null
+function localKey(config: PortalConfig): Hex {
+  const item = keyItem(config)
+  let key = localStorage.getItem(item) as Hex | null
   if (key === null || !/^0x[0-9a-f]{64}$/.test(key)) {
     key = generatePrivateKey()
-    localStorage.setItem(KEY_ITEM, key)
+    localStorage.setItem(item, key)
   }
   return key
 }
@@ -137,7 +150,7 @@ export async function openSession(config: PortalConfig): Promise<Session> {
     address = first
     account = createWalletClient({ account: first, chain, transport: custom(injected) })
   } else {
-    account = localKey()
+    account = localKey(config)
     address = privateKeyToAddress(account)
   }
   if (config.devnet) await fundOnDevnet(config, address)

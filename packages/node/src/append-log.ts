@@ -92,3 +92,13 @@ export async function* readLines(
   }
   if (pending !== undefined) yield { ...pending, last: true }
 }
+
+/** Makes a rename (or a truncation that follows one) in `dir` durable: without it a power cut can keep the old name. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}

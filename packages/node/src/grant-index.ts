@@ -38,7 +38,7 @@ import {
   type ParseEventLogsReturnType,
   type Transport,
 } from 'viem'
-import { type AppendLog, openAppendLog, readLines } from './append-log.ts'
+import { type AppendLog, openAppendLog, readLines, syncDir } from './append-log.ts'
 import { GrantIndexCorruptError } from './errors.ts'
 
 /** A grant as its events describe it. */
@@ -500,16 +500,6 @@ function checkpointLine(at: Checkpoint): CheckpointLine {
     t: 'checkpoint',
     blockNumber: at.blockNumber.toString(),
     ...(at.blockHash === undefined ? {} : { blockHash: at.blockHash }),
-  }
-}
-
-/** Makes a rename in `dir` durable. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
   }
 }
 

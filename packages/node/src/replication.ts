@@ -19,8 +19,8 @@
  * @module
  */
 import { open, readFile, rename, stat, truncate } from 'node:fs/promises'
-import { basename } from 'node:path'
-import { type AppendLog, openAppendLog, readLines } from './append-log.ts'
+import { basename, dirname } from 'node:path'
+import { type AppendLog, openAppendLog, readLines, syncDir } from './append-log.ts'
 import type { RemoteService } from './config.ts'
 import { NodeStateCorruptError } from './daemon-errors.ts'
 import { errorField, type NodeLogger, silentLogger } from './logger.ts'
@@ -486,6 +486,9 @@ class RemoteReplication implements Replication {
       await handle.close()
     }
     await rename(temp, file)
+    // The rename must be durable before the journal is emptied: a power cut could otherwise bring back the old
+    // snapshot with an empty journal, and requests already made at the remotes would be made again (orphans).
+    await syncDir(dirname(file))
     // A crash before this truncation replays the journal over the new snapshot: its entries are whole
     // values, so that changes nothing.
     await this.#journal?.close()

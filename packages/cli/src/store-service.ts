@@ -8,7 +8,10 @@
  * - upload what they store to it as a CAR (`POST /car`; the devnet's storage verifies every block and refuses a
  *   CAR whose roots' DAGs are incomplete) before the command registers anything on chain.
  *
- * It listens on 127.0.0.1 only; it is a development service, not a public gateway.
+ * It listens on 127.0.0.1 only; it is a development service, not a public gateway. Loopback is still reachable
+ * from any web page the developer opens, so an upload must say `content-type: application/vnd.ipld.car`: not
+ * a CORS-safelisted type, so a cross-site page needs a preflight, which this service never grants (it sends no
+ * CORS headers). A body over `maxCarBytes` is refused (413) rather than written to the devnet's store.
  *
  * @module
  */
@@ -35,10 +38,29 @@ async function blockBytes(storage: Storage, cid: CID): Promise<Uint8Array | unde
   return Buffer.concat(chunks)
 }
 
-export async function startStoreService(storage: Storage, port = 0): Promise<StoreService> {
+/** The only content type `POST /car` takes. */
+export const CAR_CONTENT_TYPE = 'application/vnd.ipld.car'
+
+/** Default cap of one `POST /car` body: larger than any record the devnet is for. */
+export const DEFAULT_MAX_CAR_BYTES = 256 * 1024 * 1024
+
+export interface StoreServiceInit {
+  /** Largest `POST /car` body taken, in bytes. @default DEFAULT_MAX_CAR_BYTES */
+  maxCarBytes?: number
+}
+
+/** The media type of a `content-type` header, lower case and without parameters. */
+const mediaType = (header: string | undefined) => (header ?? '').split(';')[0]!.trim().toLowerCase()
+
+export async function startStoreService(
+  storage: Storage,
+  port = 0,
+  init: StoreServiceInit = {},
+): Promise<StoreService> {
+  const maxCarBytes = init.maxCarBytes ?? DEFAULT_MAX_CAR_BYTES
   const handle = async (
     req: IncomingMessage,
-  ): Promise<{ status: number; type: string; body: Uint8Array | string }> => {
+  ): Promise<{ status: number; type: string; body: Uint8Array | string; close?: boolean }> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     if (req.method === 'GET' && url.pathname.startsWith('/ipfs/')) {
       let cid: CID
@@ -52,15 +74,50 @@ export async function startStoreService(storage: Storage, port = 0): Promise<Sto
       return { status: 200, type: 'application/vnd.ipld.raw', body: bytes }
     }
     if (req.method === 'POST' && url.pathname === '/car') {
-      const roots = await storage.importCar(req as AsyncIterable<Uint8Array>)
-      return { status: 200, type: 'application/json', body: JSON.stringify({ roots: roots.map(String) }) }
+      if (mediaType(req.headers['content-type']) !== CAR_CONTENT_TYPE) {
+        return {
+          status: 415,
+          type: 'text/plain',
+          body: `POST /car takes ${CAR_CONTENT_TYPE} only`,
+          close: true,
+        }
+      }
+      const tooLarge = {
+        status: 413,
+        type: 'text/plain',
+        body: `a CAR is at most ${maxCarBytes} bytes`,
+        close: true,
+      }
+      const declared = Number(req.headers['content-length'] ?? 0)
+      if (declared > maxCarBytes) return tooLarge
+      // A chunked body declares no length: count it as it streams into the blockstore.
+      let received = 0
+      let over = false
+      const counted = async function* () {
+        for await (const chunk of req as AsyncIterable<Uint8Array>) {
+          received += chunk.byteLength
+          if (received > maxCarBytes) {
+            over = true
+            throw new RangeError('CAR over the size cap')
+          }
+          yield chunk
+        }
+      }
+      try {
+        const roots = await storage.importCar(counted())
+        return { status: 200, type: 'application/json', body: JSON.stringify({ roots: roots.map(String) }) }
+      } catch (err) {
+        if (over) return tooLarge
+        throw err
+      }
     }
     return { status: 404, type: 'text/plain', body: 'not found' }
   }
   const server: Server = createServer((req, res) => {
     handle(req).then(
-      ({ status, type, body }) => {
-        res.writeHead(status, { 'content-type': type }).end(body)
+      ({ status, type, body, close }) => {
+        // A refused upload's unread body is not read: the connection is closed after the answer instead.
+        res.writeHead(status, { 'content-type': type, ...(close ? { connection: 'close' } : {}) }).end(body)
       },
       (err: unknown) => {
         // The storage's errors name CIDs only; no content.

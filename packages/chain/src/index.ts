@@ -457,6 +457,8 @@ export {
   SnapshotBlockNotInPastError,
   type SnapshotBlockNotInPastErrorType,
   toMedvaultError,
+  TransactionRevertedError,
+  type TransactionRevertedErrorType,
   UnauthorizedError,
   type UnauthorizedErrorType,
   UnknownContractError,

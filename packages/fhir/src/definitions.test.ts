@@ -145,7 +145,7 @@ function invalidInputs(bundle: Json): [string, unknown][] {
   ]
 }
 
-function outcome(input: unknown): FhirValidationIssue[] | 'valid' {
+function outcome(input: unknown): readonly FhirValidationIssue[] | 'valid' {
   try {
     validateResource(input)
     return 'valid'

@@ -4,6 +4,11 @@
  * `/store/*` (CAR uploads) and `/ipfs/*` (a trustless gateway) to the devnet's shared store. The store listens
  * on loopback without CORS headers, so the page reaches it through its own origin.
  *
+ * The dev server is reachable from any page the developer opens, so the forwarding is as narrow as the portal
+ * needs: `POST /store/car` with `content-type: application/vnd.ipld.car` only (not a CORS-safelisted type: a
+ * cross-site page needs a preflight, which is never granted) and at most `maxCarBytes`, streamed both ways;
+ * `GET`/`HEAD` for `/ipfs/*`.
+ *
  * Runs in Node only (vite.config.ts); nothing here is bundled into the page.
  *
  * @module
@@ -11,6 +16,8 @@
 import { readFile } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import type { Connect, Plugin } from 'vite'
 
 export interface PortalDevInit {
@@ -18,7 +25,14 @@ export interface PortalDevInit {
   addressesFile?: string | undefined
   /** libp2p peers for the page to dial (written into the configuration); default MEDVAULT_PEERS (commas). */
   peers?: string[] | undefined
+  /** Largest CAR upload forwarded, in bytes (the devnet's store has its own cap too). @default 256 MiB */
+  maxCarBytes?: number | undefined
 }
+
+const CAR_CONTENT_TYPE = 'application/vnd.ipld.car'
+
+/** The media type of a `content-type` header, lower case and without parameters. */
+const mediaType = (header: string | undefined) => (header ?? '').split(';')[0]!.trim().toLowerCase()
 
 interface NetworkFile {
   format: string
@@ -43,11 +57,30 @@ export function portalDev(init: PortalDevInit = {}): Plugin {
       .split(',')
       .map((s) => s.trim())
       .filter((s) => s !== '')
+  const maxCarBytes = init.maxCarBytes ?? 256 * 1024 * 1024
 
   const middleware: Connect.NextHandleFunction = (req: IncomingMessage, res: ServerResponse, next) => {
     const url = new URL(req.url ?? '/', 'http://portal')
     const forStore = url.pathname.startsWith('/store/') || url.pathname.startsWith('/ipfs/')
     if (url.pathname !== '/portal-config.json' && !forStore) return next()
+    // Refused before anything is read or forwarded; `connection: close` drops the unread body.
+    const refuse = (status: number, body: string) => {
+      res.setHeader('connection', 'close')
+      send(res, status, body)
+    }
+    const upload = req.method === 'POST' && url.pathname === '/store/car'
+    if (forStore && !upload && req.method !== 'GET' && req.method !== 'HEAD') {
+      refuse(405, 'The dev server forwards POST /store/car and GET /ipfs/* only.')
+      return
+    }
+    if (upload && mediaType(req.headers['content-type']) !== CAR_CONTENT_TYPE) {
+      refuse(415, `POST /store/car takes ${CAR_CONTENT_TYPE} only.`)
+      return
+    }
+    if (upload && Number(req.headers['content-length'] ?? 0) > maxCarBytes) {
+      refuse(413, `A CAR is at most ${maxCarBytes} bytes.`)
+      return
+    }
     if (file === undefined) {
       send(res, 404, 'No network: start the dev server with MEDVAULT_ADDRESSES=<the devnet addresses file>.')
       return
@@ -72,20 +105,43 @@ export function portalDev(init: PortalDevInit = {}): Plugin {
         return
       }
       const target = `${network.store}${url.pathname.replace(/^\/store/, '')}${url.search}`
+      // The body streams through, counted: a chunked upload over the cap stops being forwarded.
+      let received = 0
+      let over = false
+      const body = upload
+        ? (Readable.toWeb(req) as ReadableStream<Uint8Array>).pipeThrough(
+            new TransformStream<Uint8Array, Uint8Array>({
+              transform(chunk, controller) {
+                received += chunk.byteLength
+                if (received > maxCarBytes) {
+                  over = true
+                  controller.error(new RangeError('CAR over the size cap'))
+                } else controller.enqueue(chunk)
+              },
+            }),
+          )
+        : undefined
+      let upstream: Response
       try {
-        const upstream = await fetch(target, {
+        upstream = await fetch(target, {
           method: req.method ?? 'GET',
-          headers: { 'content-type': req.headers['content-type'] ?? 'application/octet-stream' },
-          ...(req.method === 'POST' ? { body: Readable.toWeb(req) as ReadableStream, duplex: 'half' } : {}),
+          ...(body === undefined
+            ? {}
+            : { headers: { 'content-type': CAR_CONTENT_TYPE }, body, duplex: 'half' }),
         } as RequestInit)
-        res.writeHead(upstream.status, {
-          'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream',
-          'cache-control': 'no-store',
-        })
-        res.end(Buffer.from(await upstream.arrayBuffer()))
       } catch {
-        send(res, 502, 'The devnet store did not answer.')
+        if (over) refuse(413, `A CAR is at most ${maxCarBytes} bytes.`)
+        else send(res, 502, 'The devnet store did not answer.')
+        return
       }
+      res.writeHead(upstream.status, {
+        'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream',
+        'cache-control': 'no-store',
+      })
+      if (upstream.body === null) res.end()
+      // A store that fails half way cuts the answer short; the reader sees a truncated, unverifiable block.
+      else
+        await pipeline(Readable.fromWeb(upstream.body as WebReadableStream), res).catch(() => res.destroy())
     })()
   }
 

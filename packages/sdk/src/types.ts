@@ -71,8 +71,7 @@ export interface PutOptions extends CallOptions {
   bundle?: 'whole' | undefined
   /**
    * Validate FHIR content as FHIR R4 before storing it (default true). `false` is for content already
-   * validated elsewhere, or a browser that has not loaded the R4 definitions (`loadFhirDefinitions`): it is
-   * still parsed and stored as FHIR, unchecked.
+   * validated elsewhere: it is still parsed and stored as FHIR, unchecked.
    */
   validate?: boolean | undefined
 }

@@ -9,20 +9,23 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { unixfs } from '@helia/unixfs'
-import { registerDataset, setSteward } from '@medvault/chain'
+import { registerDataset, registerRecordVersion, setSteward } from '@medvault/chain'
 import { deidentify, InvalidRuleSetError, loadAnonymizerConfig, safeHarbor } from '@medvault/fhir'
+import { parseRecordEnvelope } from '@medvault/protocol'
 import {
   createLocalNetwork,
   DatasetIntegrityError,
   DatasetNotRegisteredError,
   EmptyDatasetError,
   type FetchedDataset,
+  InvalidOptionError,
   type LocalNetwork,
   NotDatasetRecipientError,
   NotStewardError,
   ruleSetHash,
   type Vault,
 } from '@medvault/sdk'
+import { CID } from '@medvault/storage'
 import { keccak256 } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { decodeDirectory, putDirectory } from '../../packages/sdk/src/datasets-unixfs.ts'
@@ -83,7 +86,7 @@ async function markers(dataset: FetchedDataset): Promise<number[]> {
 }
 
 beforeAll(async () => {
-  net = await createLocalNetwork({ proxies: 3, accounts: 13 })
+  net = await createLocalNetwork({ proxies: 3, accounts: 15 })
   // Account 0 deployed the contracts: it is the DatasetRegistry's admin (and gets no vault here).
   const vaults = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((i) => net.vault(i)))
   ;[steward, platform, outsider, a, b, c, d, e] = vaults as [
@@ -354,6 +357,117 @@ describe('datasets', () => {
     await expect(platform.datasets.fetch(forged.cid)).rejects.toThrow(/a file the manifest does not name/)
     await expect(platform.datasets.fetch(built.cid)).resolves.toBeDefined()
   })
+
+  test('attack: a grantor whose envelope claims 2^52 bytes, or whose grant needs a broken proxy set, is left out; the build goes on', async () => {
+    // Anyone can give a steward a research grant. f registers a version whose envelope claims 2^52 bytes (a
+    // build used to allocate that up front); g's grant needs all 3 proxies, and one of them lies.
+    // h registers a version whose envelope no store holds.
+    const [f, g, h] = await Promise.all([net.vault(9), net.vault(10), net.vault(0)])
+    const [rf, rg, rh] = await Promise.all([
+      f.records.put(bundle(106, 'Family106'), { tag: 'research' }),
+      g.records.put(bundle(107, 'Family107'), { tag: 'research' }),
+      h.records.put(bundle(108, 'Family108'), { tag: 'research' }),
+    ])
+    const consent = { to: steward.address, tag: 'research', purpose: 'HRESCH', expiresIn: '30d' } as const
+    await Promise.all([
+      f.grants.create({ ...consent, threshold: 2 }),
+      g.grants.create({ ...consent, threshold: 3 }),
+      h.grants.create({ ...consent, threshold: 2 }),
+    ])
+    const envelope = parseRecordEnvelope(await net.storage.getEnvelope(rf.cid))
+    const huge = await net.storage.putEnvelope({ ...envelope, size: 2 ** 52, prev: rf.cid })
+    await registerRecordVersion(net.devnet.walletClients[9]!, {
+      addresses: net.devnet.addresses,
+      recordId: rf.id,
+      cid: huge,
+    })
+    const missing = rh.cid.bytes.slice()
+    missing[missing.length - 1]! ^= 0x01
+    await registerRecordVersion(net.devnet.walletClients[0]!, {
+      addresses: net.devnet.addresses,
+      recordId: rh.id,
+      cid: CID.decode(missing),
+    })
+    await net.devnet.testClient.mine({ blocks: 1 })
+    net.proxies[2]!.lie(true)
+    try {
+      const built = await steward.datasets.build({ purpose: 'HRESCH', key: KEY })
+      expect(built.excluded).toEqual(
+        expect.arrayContaining([
+          { recordId: rf.id, reason: 'too-large' },
+          { recordId: rg.id, reason: 'proxies-unavailable' },
+          { recordId: rh.id, reason: 'unavailable' },
+        ]),
+      )
+      // The honest patient is in; the hostile ones are neither in the dataset nor in its consent count.
+      const got = await markers(await platform.datasets.fetch(built.cid))
+      expect(got).toContain(101)
+      expect(got).not.toContain(106)
+      expect(got).not.toContain(107)
+      expect(got).not.toContain(108)
+      expect(built.manifest.consent.patients).toBe(got.length)
+    } finally {
+      net.proxies[2]!.lie(false)
+    }
+  }, 120_000)
+
+  test('attack: a record whose snapshot consent was revoked is not read in under a consent given after the snapshot', async () => {
+    const p = await net.vault(11)
+    const rec = await p.records.put(bundle(109, 'Family109'), { tag: 'research' })
+    const consent = { to: steward.address, tag: 'research', purpose: 'HRESCH', expiresIn: '30d' } as const
+    const old = await p.grants.create({ ...consent, threshold: 2 })
+    await net.devnet.testClient.mine({ blocks: 1 })
+    const snapshot = await net.devnet.publicClient.getBlockNumber({ cacheTime: 0 })
+    await p.grants.revoke(old.id)
+    const renewed = await p.grants.create({ ...consent, threshold: 2 })
+    await net.devnet.testClient.mine({ blocks: 1 })
+    // The snapshot holds only the revoked grant: the newer grant opens the record, but it is no consent of
+    // the snapshot, and the manifest's commitments could only name the revoked one.
+    const built = await steward.datasets.build({
+      purpose: 'HRESCH',
+      key: KEY,
+      atBlock: snapshot,
+      publish: false,
+    })
+    expect(built.excluded).toContainEqual({ recordId: rec.id, reason: 'consent-changed' })
+    expect(built.consent.map((c) => c.grantId)).not.toContain(old.id.toLowerCase())
+    // At a later block the new consent is in the snapshot, and the record is in.
+    const later = await steward.datasets.build({ purpose: 'HRESCH', key: KEY, publish: false })
+    expect(later.consent.map((c) => c.grantId)).toContain(renewed.id.toLowerCase())
+    expect(later.excluded.map((x) => x.recordId)).not.toContain(rec.id)
+  }, 120_000)
+
+  test('attack: publishing by CID needs the dataset key, and a manifest naming this steward whose consents do not open with it is refused', async () => {
+    // An attacker stores a dataset whose manifest names the steward (a field anyone can write), with
+    // consent commitments of its own, and asks the steward to publish the CID.
+    const honest = await steward.datasets.build({ purpose: 'HRESCH', key: KEY, publish: false })
+    const links = decodeDirectory(await collect(net.storage.helia.blockstore.get(honest.cid)))
+    const manifest = {
+      ...honest.manifest,
+      consent: { ...honest.manifest.consent, commitments: [keccak256(new Uint8Array([7]))], grants: 1 },
+    }
+    const manifestCid = await net.storage.putBytes(
+      new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`),
+    )
+    const forged = await putDirectory(
+      net.storage,
+      links.map((l) => (l.name === 'manifest.json' ? { ...l, cid: manifestCid } : l)),
+      undefined,
+    )
+    await expect(steward.datasets.publish(forged.cid)).rejects.toThrow(InvalidOptionError)
+    await expect(steward.datasets.publish(forged.cid, { key: KEY })).rejects.toThrow(
+      /does not open with this key to a consent this account held/,
+    )
+    // The honest build publishes by CID with its key, not with another key.
+    await expect(
+      steward.datasets.publish(honest.cid, {
+        key: new TextEncoder().encode('another key of sixteen+ bytes'),
+      }),
+    ).rejects.toThrow(DatasetIntegrityError)
+    const published = await steward.datasets.publish(honest.cid, { key: KEY })
+    expect(published.datasetId).toBe(keccak256(honest.cid.bytes))
+    await expect(platform.datasets.fetch(forged.cid)).rejects.toThrow(DatasetNotRegisteredError)
+  }, 120_000)
 })
 
 async function collect(got: unknown): Promise<Uint8Array> {

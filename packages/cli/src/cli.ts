@@ -719,14 +719,29 @@ export function buildProgram(setCode: (code: number) => void): Command {
     )
   dataset
     .command('publish')
-    .description('register a dataset this identity built in the DatasetRegistry')
+    .description(
+      'register a dataset this identity built (with --no-publish) in the DatasetRegistry; never publish a CID handed to you',
+    )
     .argument('<cid>', 'the dataset CID')
+    .requiredOption(
+      '--key-file <file>',
+      'the dataset key its build wrote (dataset build --key-file): its consent commitments must open with it',
+    )
     .option('--licence <id>', 'the licence registered with it: an SPDX id or a URL', 'NOASSERTION')
-    .addHelpText('after', examples(['medvault dataset publish bafy… --licence CC-BY-4.0']))
-    .action(async (cid: string, opts: { licence: string }, cmd: Command) => {
+    .addHelpText(
+      'after',
+      examples(['medvault dataset publish bafy… --key-file dataset.key --licence CC-BY-4.0']),
+    )
+    .action(async (cid: string, opts: { keyFile: string; licence: string }, cmd: Command) => {
       const settings = await settingsOf(cmd)
+      const hex = (await readFile(opts.keyFile, 'utf8')).trim()
+      if (!isHex(hex) || hex.length !== 66)
+        throw new UsageError(`--key-file: ${opts.keyFile} does not hold a key (0x and 64 hex digits).`)
+      const key = Buffer.from(hex.slice(2), 'hex')
+      // Registering is this identity's word that the data was given with consent: the SDK registers only a
+      // dataset whose consent commitments open with the key to consents this identity held.
       const published = await withVault(settings, ({ vault }) =>
-        vault.datasets.publish(cid, { licence: opts.licence }),
+        vault.datasets.publish(cid, { licence: opts.licence, key }),
       )
       emit(settings.json, { cid, ...published, transactionHash: published.transactionHash ?? null }, () => [
         `registered ${published.datasetId}`,

@@ -15,12 +15,14 @@ import {
   type GrantListing,
   getDataset,
   getGrants,
+  isAccessAllowed,
   type Purpose,
   registerDataset,
 } from '@medvault/chain'
 import { decryptStream, eciesDecrypt, eciesEncrypt, encryptStream } from '@medvault/crypto'
 import { deidentify, loadAnonymizerConfig, type RuleSet, safeHarbor } from '@medvault/fhir'
 import type { Storage } from '@medvault/storage'
+import { NotFoundError as StorageNotFoundError } from '@medvault/storage/errors'
 import { CID } from 'multiformats/cid'
 import {
   type Address,
@@ -51,9 +53,13 @@ import {
   GrantExpiredError,
   GrantNotYetValidError,
   GrantRevokedError,
+  IntegrityError,
   InvalidOptionError,
+  KeyMismatchError,
   NoGrantError,
+  NotEnoughProxiesError,
 } from './errors.ts'
+import { MAX_FHIR_JSON_BYTES } from './fhir-records.ts'
 import { covers, toGrant } from './grants.ts'
 import { publishedKeysOf } from './identity.ts'
 import { parseAddress, parsePurpose } from './options.ts'
@@ -176,8 +182,33 @@ export interface DatasetBuild {
   key: Uint8Array
   /** Each consent in the dataset and the salt that opens its commitment. */
   consent: { grantId: Hex; salt: Hex }[]
-  /** Records under consent at the block that could not be read because their consent no longer holds. */
-  excluded: { recordId: Hex; reason: 'revoked' | 'expired' | 'not-yet-valid' | 'no-grant' }[]
+  /**
+   * Records under consent at the block that were left out, and why (a reason code, nothing of the record).
+   * Give these to no one: record ids name patients.
+   */
+  excluded: {
+    recordId: Hex
+    /**
+     * - `revoked`, `expired`, `not-yet-valid`, `no-grant`: its consent no longer holds;
+     * - `consent-changed`: none of its grants in the snapshot holds any more, only one given after it;
+     * - `too-large`: its envelope claims more than a FHIR record may hold (`MAX_FHIR_JSON_BYTES`);
+     * - `integrity`: the record, its kfrag bundle or the proxies' re-encryptions do not check out;
+     * - `keys`: the grant was made for other keys than this account's;
+     * - `proxies-unavailable`: fewer proxies of the grant's set than its threshold answered correctly;
+     * - `unavailable`: a block of the record or its kfrag bundle could not be had from storage in time.
+     */
+    reason:
+      | 'revoked'
+      | 'expired'
+      | 'not-yet-valid'
+      | 'no-grant'
+      | 'consent-changed'
+      | 'too-large'
+      | 'integrity'
+      | 'keys'
+      | 'proxies-unavailable'
+      | 'unavailable'
+  }[]
   /** The registration, when published. */
   registration?: PublishedDataset
 }
@@ -185,6 +216,11 @@ export interface DatasetBuild {
 export interface PublishDatasetOptions extends CallOptions {
   /** SPDX id or URL (1–256 bytes). Default `'NOASSERTION'`. */
   licence?: string
+  /**
+   * The dataset key its build used: needed to publish by CID (a `DatasetBuild` carries it). The manifest's
+   * consent commitments must open with it to consents this account held.
+   */
+  key?: Uint8Array
 }
 
 export interface PublishedDataset {
@@ -247,9 +283,14 @@ export class Datasets {
    * Builds a research dataset from the records under active `purpose` consent to this account at a block,
    * and (unless `publish: false`) registers it. Only approved stewards can register.
    *
-   * @throws {InvalidOptionError} bad options; {@link EmptyDatasetError} nothing under consent;
-   *   {@link NotStewardError} the account may not register; {@link NotEnoughProxiesError} /
-   *   {@link IntegrityError} a consented record could not be read (the build stops: nothing is registered).
+   * A record that cannot be read for a reason its grantor controls (its consent no longer holds; the record,
+   * its kfrag bundle or its proxy set is broken or unavailable; its envelope claims more than a FHIR record
+   * may hold) is left out and listed in `excluded` with a reason code: anyone can give a steward a research
+   * grant, so no grantor can stop a build. The steward's own faults (the chain, its storage, an abort) stop it.
+   *
+   * @throws {InvalidOptionError} bad options; {@link EmptyDatasetError} nothing under consent could be read;
+   *   {@link NotStewardError} the account may not register; {@link NotEnoughProxiesError} or a storage
+   *   error when no consented record at all could be read (most likely the steward's own network or storage).
    */
   async build(options: BuildDatasetOptions): Promise<DatasetBuild> {
     const ctx = this.#ctx
@@ -375,12 +416,46 @@ export class Datasets {
     let done = 0
     let dirCid: CID | undefined
     try {
-      const read = async (s: SelectedRecord) => {
+      // The first failure of a record that is not about consent, kept to throw if no record could be read
+      // at all: then the fault is most likely the steward's own (its storage or its network is down).
+      let unreadable: unknown
+      const read = async (
+        s: SelectedRecord,
+      ): Promise<
+        { s: SelectedRecord; bytes: Uint8Array } | { s: SelectedRecord; reason: ExclusionReason }
+      > => {
         try {
-          return { s, bytes: await this.#records.get(s.recordId, { purpose, signal }) }
+          // Capped at the FHIR size limit before anything is read: the size is the grantor's claim.
+          const r = await this.#records.readBounded(s.recordId, {
+            purpose,
+            signal,
+            maxBytes: MAX_FHIR_JSON_BYTES,
+          })
+          if (r.tooLarge) return { s, reason: 'too-large' }
+          // The consent that justifies a record is a snapshot grant (its commitment is in the manifest): a
+          // read under a grant given after the snapshot does not count.
+          // The access path opens with the newest grant that holds now; when that is not a snapshot grant, the
+          // record is in only if one of its snapshot grants still holds too.
+          if (r.grantId !== undefined && !s.grants.includes(r.grantId.toLowerCase() as Hex)) {
+            let holds = false
+            for (const grantId of s.grants) {
+              holds = await isAccessAllowed(ctx.publicClient, {
+                addresses: ctx.addresses,
+                grantId,
+                recordId: s.recordId,
+                grantee: ctx.address,
+                purpose,
+              })
+              if (holds) break
+            }
+            if (!holds) return { s, reason: 'consent-changed' }
+          }
+          return { s, bytes: r.bytes }
         } catch (err) {
+          if (signal?.aborted === true) throw err
           const reason = refusalReason(err)
-          if (reason === undefined || signal?.aborted === true) throw err
+          if (reason === undefined) throw err
+          if (reason === 'proxies-unavailable' || reason === 'unavailable') unreadable ??= err
           return { s, reason }
         }
       }
@@ -396,10 +471,7 @@ export class Datasets {
         signal?.throwIfAborted()
         done++
         if ('reason' in result) {
-          excluded.push({
-            recordId: result.s.recordId,
-            reason: result.reason as DatasetBuild['excluded'][number]['reason'],
-          })
+          excluded.push({ recordId: result.s.recordId, reason: result.reason })
           onProgress?.({ type: 'datasets:record', done, total: ordered.length, included: false })
           continue
         }
@@ -416,7 +488,10 @@ export class Datasets {
         resources += out.length
         onProgress?.({ type: 'datasets:record', done, total: ordered.length, included: true })
       }
-      if (records === 0) throw new EmptyDatasetError({ purpose: purposeName, block, grants: consents.length })
+      if (records === 0) {
+        if (unreadable !== undefined) throw unreadable
+        throw new EmptyDatasetError({ purpose: purposeName, block, grants: consents.length })
+      }
 
       const { output, links } = await files.close(stored)
 
@@ -512,10 +587,18 @@ export class Datasets {
   }
 
   /**
-   * Registers a built dataset (by its CID, or what `build` returned) in the DatasetRegistry, with its manifest
-   * hash, rule-set hash and consent block. Registering the same dataset again is a no-op.
+   * Registers a dataset this account built in the DatasetRegistry, with its manifest hash, rule-set hash and
+   * consent block. Registering the same dataset again is a no-op.
    *
-   * @throws {NotStewardError}; {@link InvalidOptionError} for a dataset built by another account.
+   * Registration is the steward's word that the data was given with consent, and a manifest's `steward` is a
+   * field anyone can write: so publishing needs the dataset key. Give what `build` returned (it holds the key),
+   * or the CID with `key` (only for a dataset this account built, with `publish: false`). Either way every
+   * consent commitment of the stored manifest must open, with the key, to a consent this account held at the
+   * manifest's block with its purpose, else nothing is registered. This proves the consents, not the files:
+   * publish only CIDs of datasets this account built, never one handed to it.
+   *
+   * @throws {NotStewardError}; {@link InvalidOptionError} no key, or a dataset built by another account;
+   *   {@link DatasetIntegrityError} its manifest is not the one given, or its commitments do not open.
    */
   async publish(
     dataset: CID | string | DatasetBuild,
@@ -524,23 +607,106 @@ export class Datasets {
     const { signal, onProgress } = options
     signal?.throwIfAborted()
     const licence = checkLicence(options.licence)
-    if (
-      typeof dataset === 'object' &&
-      dataset !== null &&
-      'manifest' in dataset &&
-      'manifestHash' in dataset
-    ) {
-      return this.#register(dataset.cid, dataset.manifest, dataset.manifestHash, licence, {
-        signal,
-        onProgress,
+    const build =
+      typeof dataset === 'object' && dataset !== null && 'manifest' in dataset && 'manifestHash' in dataset
+        ? dataset
+        : undefined
+    const cid = parseCid(build === undefined ? dataset : build.cid)
+    const key = build === undefined ? options.key : build.key
+    if (!(key instanceof Uint8Array) || key.length < 16) {
+      throw new InvalidOptionError({
+        option: 'key',
+        expected:
+          'the dataset key its build used (publishing by CID registers only a dataset this account built)',
       })
     }
-    const cid = parseCid(dataset)
     const opened = await this.#open(cid, signal)
-    return this.#register(cid, opened.manifest, await sha256Hex(opened.manifestBytes), licence, {
-      signal,
-      onProgress,
+    const manifestHash = await sha256Hex(opened.manifestBytes)
+    const shown = cid.toString()
+    if (build !== undefined && manifestHash !== build.manifestHash.toLowerCase()) {
+      throw new DatasetIntegrityError({ cid: shown, reason: 'its stored manifest is not the one given' })
+    }
+    const { manifest } = opened
+    if (typeof manifest.steward !== 'string' || !isAddressEqual(manifest.steward, this.#ctx.address)) {
+      throw new InvalidOptionError({
+        option: 'dataset',
+        expected: `a dataset this account (${this.#ctx.address}) built`,
+      })
+    }
+    await this.#checkConsents(shown, manifest, key, signal)
+    return this.#register(cid, manifest, manifestHash, licence, { signal, onProgress })
+  }
+
+  /**
+   * Checks that every consent commitment of a manifest opens, with the dataset key, to a consent (grant)
+   * this account held at the manifest's block with the manifest's purpose: only this account's build with
+   * this key makes such commitments.
+   */
+  async #checkConsents(
+    shown: string,
+    manifest: DatasetManifest,
+    key: Uint8Array,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const ctx = this.#ctx
+    const fail = (reason: string) => new DatasetIntegrityError({ cid: shown, reason })
+    const consent = manifest.consent
+    const commitments = consent?.commitments
+    if (
+      !Array.isArray(commitments) ||
+      commitments.length === 0 ||
+      commitments.length !== consent.grants ||
+      new Set(commitments.map((c) => String(c).toLowerCase())).size !== commitments.length ||
+      typeof consent.block !== 'string' ||
+      !/^\d{1,20}$/.test(consent.block)
+    ) {
+      throw fail('its manifest does not list its consents as a build does')
+    }
+    if (
+      manifest.chainId !== ctx.chainId ||
+      typeof manifest.datasetRegistry !== 'string' ||
+      !isAddressEqual(manifest.datasetRegistry, ctx.addresses.datasetRegistry)
+    ) {
+      throw fail('the manifest is for another chain or registry')
+    }
+    let purpose: number
+    try {
+      purpose = parsePurpose(manifest.purpose as Purpose)
+    } catch (cause) {
+      throw new DatasetIntegrityError({ cid: shown, reason: 'its manifest names no known purpose', cause })
+    }
+    const block = BigInt(consent.block)
+    const latest = await ctx.publicClient.getBlockNumber({ cacheTime: 0 })
+    if (block < ctx.fromBlock || block > latest) throw fail('its consent block is not a block of this chain')
+    const blockTime = Number((await ctx.publicClient.getBlock({ blockNumber: block })).timestamp)
+    signal?.throwIfAborted()
+    const listings = await getGrants(ctx.publicClient, {
+      addresses: ctx.addresses,
+      grantee: ctx.address,
+      fromBlock: ctx.fromBlock,
+      toBlock: block,
     })
+    const derived = await deriveDatasetKeys(key)
+    const held = new Set<string>()
+    for (const l of listings) {
+      if (
+        (typeof l.purpose === 'number' ? l.purpose : parsePurpose(l.purpose)) !== purpose ||
+        l.revoked ||
+        l.notBefore > blockTime ||
+        blockTime >= l.expiry
+      ) {
+        continue
+      }
+      const grantId = l.grantId.toLowerCase() as Hex
+      held.add(await consentCommitment(grantId, await hmacHex(derived.consent, grantId)))
+    }
+    for (const c of commitments) {
+      if (!held.has(String(c).toLowerCase())) {
+        throw fail(
+          'a consent commitment of its manifest does not open with this key to a consent this account held at its block',
+        )
+      }
+    }
   }
 
   /**
@@ -920,6 +1086,8 @@ export class Datasets {
   }
 }
 
+type ExclusionReason = DatasetBuild['excluded'][number]['reason']
+
 interface SelectedRecord {
   recordId: Hex
   owner: Address
@@ -927,12 +1095,23 @@ interface SelectedRecord {
   grants: Hex[]
 }
 
-/** The consent refusals that leave a record out of a build (it was consented at the block, not any more). */
-function refusalReason(err: unknown): DatasetBuild['excluded'][number]['reason'] | undefined {
+/**
+ * The failures that leave one record out of a build instead of stopping it: its consent no longer holds, or
+ * the record, its grantor's kfrag bundle or proxy set is broken or unavailable. Anyone can give a steward a
+ * research grant, so nothing a grantor controls may stop a build. Anything else (the chain, the steward's
+ * storage closed, an abort, an unknown error) stops it.
+ */
+function refusalReason(err: unknown): ExclusionReason | undefined {
   if (err instanceof GrantRevokedError) return 'revoked'
   if (err instanceof GrantExpiredError) return 'expired'
   if (err instanceof GrantNotYetValidError) return 'not-yet-valid'
   if (err instanceof NoGrantError) return 'no-grant'
+  if (err instanceof IntegrityError) return 'integrity'
+  // The grant was made for keys this account does not hold (or the grantor's keys do not match the record).
+  if (err instanceof KeyMismatchError) return 'keys'
+  if (err instanceof NotEnoughProxiesError) return 'proxies-unavailable'
+  // A block of the record or of its kfrag bundle that no peer or gateway provided in time.
+  if (err instanceof StorageNotFoundError) return 'unavailable'
   return undefined
 }
 

@@ -213,6 +213,49 @@ export class Records {
   }
 
   /**
+   * Reads a record as {@link Records.get} does for a dataset build: one whose envelope claims more than
+   * `maxBytes` is refused before any proxy is asked or any byte is read or allocated (the size is the
+   * record writer's claim, up to 2^53), and the grant that opened it is returned.
+   *
+   * @internal for `datasets.build`.
+   */
+  async readBounded(
+    id: Hex,
+    options: ReadOptions & { maxBytes: number },
+  ): Promise<{ tooLarge: true } | { tooLarge: false; bytes: Uint8Array; grantId: Hex | undefined }> {
+    const ctx = this.#ctx
+    options.signal?.throwIfAborted()
+    const recordId = parseRecordId(id, 'id')
+    const loaded = await loadRecord(ctx, recordId, { version: options.version, signal: options.signal })
+    if (loaded.envelope.size > options.maxBytes) return { tooLarge: true }
+    let dek: Uint8Array
+    let grantId: Hex | undefined
+    if (loaded.owner.toLowerCase() === ctx.address.toLowerCase()) {
+      dek = openAsOwner(await ctx.keys(), recordId, loaded.envelope)
+    } else {
+      await ctx.ready(options.signal)
+      ;({ dek, grantId } = await openAsGrantee(ctx, loaded, options))
+    }
+    const out = new Uint8Array(loaded.envelope.size)
+    let offset = 0
+    try {
+      for await (const chunk of decryptContent(ctx, {
+        recordId: loaded.recordId,
+        envelope: loaded.envelope,
+        dek,
+        signal: options.signal,
+        onProgress: options.onProgress,
+      })) {
+        out.set(chunk, offset)
+        offset += chunk.length
+      }
+    } finally {
+      dek.fill(0)
+    }
+    return { tooLarge: false, bytes: out, grantId }
+  }
+
+  /**
    * A FHIR record's resource, parsed, with the record it came from and where its references lead (for a
    * resource split from a Bundle: `references[obs.subject.reference]` is the Patient's record id). Reads as
    * {@link Records.get} does, with one access for content and metadata.

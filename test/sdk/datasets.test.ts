@@ -9,7 +9,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { unixfs } from '@helia/unixfs'
-import { registerDataset, registerRecordVersion, setSteward } from '@medvault/chain'
+import { grantAccess, registerDataset, registerRecordVersion, setSteward } from '@medvault/chain'
 import { deidentify, InvalidRuleSetError, loadAnonymizerConfig, safeHarbor } from '@medvault/fhir'
 import { parseRecordEnvelope } from '@medvault/protocol'
 import {
@@ -86,7 +86,7 @@ async function markers(dataset: FetchedDataset): Promise<number[]> {
 }
 
 beforeAll(async () => {
-  net = await createLocalNetwork({ proxies: 3, accounts: 15 })
+  net = await createLocalNetwork({ proxies: 3, accounts: 16 })
   // Account 0 deployed the contracts: it is the DatasetRegistry's admin (and gets no vault here).
   const vaults = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((i) => net.vault(i)))
   ;[steward, platform, outsider, a, b, c, d, e] = vaults as [
@@ -361,12 +361,13 @@ describe('datasets', () => {
   test('attack: a grantor whose envelope claims 2^52 bytes, or whose grant needs a broken proxy set, is left out; the build goes on', async () => {
     // Anyone can give a steward a research grant. f registers a version whose envelope claims 2^52 bytes (a
     // build used to allocate that up front); g's grant needs all 3 proxies, and one of them lies.
-    // h registers a version whose envelope no store holds.
-    const [f, g, h] = await Promise.all([net.vault(9), net.vault(10), net.vault(0)])
-    const [rf, rg, rh] = await Promise.all([
+    // h registers a version whose envelope no store holds; k grants with a kfrag bundle that is not one.
+    const [f, g, h, k] = await Promise.all([net.vault(9), net.vault(10), net.vault(0), net.vault(12)])
+    const [rf, rg, rh, rk] = await Promise.all([
       f.records.put(bundle(106, 'Family106'), { tag: 'research' }),
       g.records.put(bundle(107, 'Family107'), { tag: 'research' }),
       h.records.put(bundle(108, 'Family108'), { tag: 'research' }),
+      k.records.put(bundle(110, 'Family110'), { tag: 'research' }),
     ])
     const consent = { to: steward.address, tag: 'research', purpose: 'HRESCH', expiresIn: '30d' } as const
     await Promise.all([
@@ -374,6 +375,17 @@ describe('datasets', () => {
       g.grants.create({ ...consent, threshold: 3 }),
       h.grants.create({ ...consent, threshold: 2 }),
     ])
+    const { timestamp } = await net.devnet.publicClient.getBlock()
+    await grantAccess(net.devnet.walletClients[12]!, {
+      addresses: net.devnet.addresses,
+      grantee: steward.address,
+      scope: { kind: 'record', recordId: rk.id },
+      purpose: 'HRESCH',
+      expiry: Number(timestamp) + 30 * 86_400,
+      threshold: 2,
+      proxySetId: net.proxySet,
+      kfragsCid: (await net.storage.putBytes(new TextEncoder().encode('not a kfrag bundle'))).bytes,
+    })
     const envelope = parseRecordEnvelope(await net.storage.getEnvelope(rf.cid))
     const huge = await net.storage.putEnvelope({ ...envelope, size: 2 ** 52, prev: rf.cid })
     await registerRecordVersion(net.devnet.walletClients[9]!, {
@@ -397,6 +409,7 @@ describe('datasets', () => {
           { recordId: rf.id, reason: 'too-large' },
           { recordId: rg.id, reason: 'proxies-unavailable' },
           { recordId: rh.id, reason: 'unavailable' },
+          { recordId: rk.id, reason: 'integrity' },
         ]),
       )
       // The honest patient is in; the hostile ones are neither in the dataset nor in its consent count.
@@ -405,6 +418,7 @@ describe('datasets', () => {
       expect(got).not.toContain(106)
       expect(got).not.toContain(107)
       expect(got).not.toContain(108)
+      expect(got).not.toContain(110)
       expect(built.manifest.consent.patients).toBe(got.length)
     } finally {
       net.proxies[2]!.lie(false)

@@ -74,6 +74,8 @@ const RECIPIENTS = 'recipients.json'
 /** Encrypted files carry this suffix; the AEAD stream binds each file's name. */
 const ENC = '.enc'
 const FLUSH_BYTES = 256 * 1024
+/** Bytes of records read ahead and not yet de-identified, over all reads at once (one record may exceed it). */
+const READ_AHEAD_BYTES = 256 * 1024 * 1024
 const MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 const TYPE_RE = /^[A-Z][A-Za-z]{1,63}$/
 
@@ -415,21 +417,58 @@ export class Datasets {
     let skipped = 0
     let done = 0
     let dirCid: CID | undefined
+    let stopped = false
+    let wake = () => {}
     try {
       // The first failure of a record that is not about consent, kept to throw if no record could be read
       // at all: then the fault is most likely the steward's own (its storage or its network is down).
       let unreadable: unknown
+      // A byte budget for the records read ahead and not yet written: up to `concurrency` reads at once, each
+      // up to the FHIR size limit, would otherwise hold that many times it. The record the loop waits for
+      // next is always admitted, so the budget never stalls the build.
+      let buffered = 0
+      let head = 0
+      const waiting = new Set<() => void>()
+      wake = () => {
+        for (const w of [...waiting]) w()
+      }
+      signal?.addEventListener('abort', wake, { once: true })
+      const admit = async (index: number, size: number) => {
+        while (index !== head && buffered + size > READ_AHEAD_BYTES) {
+          if (stopped) throw new Error('build stopped')
+          signal?.throwIfAborted()
+          await new Promise<void>((resolve) => {
+            const w = () => {
+              waiting.delete(w)
+              resolve()
+            }
+            waiting.add(w)
+          })
+        }
+        buffered += size
+      }
+      const release = (size: number) => {
+        buffered -= size
+        wake()
+      }
       const read = async (
         s: SelectedRecord,
+        index: number,
       ): Promise<
-        { s: SelectedRecord; bytes: Uint8Array } | { s: SelectedRecord; reason: ExclusionReason }
+        | { s: SelectedRecord; bytes: Uint8Array; admitted: number }
+        | { s: SelectedRecord; reason: ExclusionReason }
       > => {
+        let admitted = 0
         try {
           // Capped at the FHIR size limit before anything is read: the size is the grantor's claim.
           const r = await this.#records.readBounded(s.recordId, {
             purpose,
             signal,
             maxBytes: MAX_FHIR_JSON_BYTES,
+            admit: async (size) => {
+              await admit(index, size)
+              admitted = size
+            },
           })
           if (r.tooLarge) return { s, reason: 'too-large' }
           // The consent that justifies a record is a snapshot grant (its commitment is in the manifest): a
@@ -448,10 +487,14 @@ export class Datasets {
               })
               if (holds) break
             }
-            if (!holds) return { s, reason: 'consent-changed' }
+            if (!holds) {
+              release(admitted)
+              return { s, reason: 'consent-changed' }
+            }
           }
-          return { s, bytes: r.bytes }
+          return { s, bytes: r.bytes, admitted }
         } catch (err) {
+          release(admitted)
           if (signal?.aborted === true) throw err
           const reason = refusalReason(err)
           if (reason === undefined) throw err
@@ -463,10 +506,13 @@ export class Datasets {
       let next = 0
       while (next < ordered.length || window.length > 0) {
         while (next < ordered.length && window.length < concurrency) {
-          const p = read(ordered[next++] as SelectedRecord)
+          const p = read(ordered[next] as SelectedRecord, next)
+          next++
           p.catch(() => {}) // awaited in order below
           window.push(p)
         }
+        head = done
+        wake()
         const result = await (window.shift() as Promise<Awaited<ReturnType<typeof read>>>)
         signal?.throwIfAborted()
         done++
@@ -476,6 +522,7 @@ export class Datasets {
           continue
         }
         const out = deidentifyRecord(result.bytes, rules, ruleKey, now)
+        release(result.admitted)
         if (out === undefined) {
           skipped++
           onProgress?.({ type: 'datasets:record', done, total: ordered.length, included: false })
@@ -488,6 +535,7 @@ export class Datasets {
         resources += out.length
         onProgress?.({ type: 'datasets:record', done, total: ordered.length, included: true })
       }
+      signal?.removeEventListener('abort', wake)
       if (records === 0) {
         if (unreadable !== undefined) throw unreadable
         throw new EmptyDatasetError({ purpose: purposeName, block, grants: consents.length })
@@ -578,6 +626,10 @@ export class Datasets {
       }
       return build
     } catch (err) {
+      // Reads still waiting for the byte budget give up.
+      stopped = true
+      wake()
+      signal?.removeEventListener('abort', wake)
       stored.push(...(await files.abort(err)))
       // Nothing of a build that failed (or could not be registered) stays pinned.
       if (dirCid !== undefined) stored.push(dirCid)

@@ -215,19 +215,21 @@ export class Records {
   /**
    * Reads a record as {@link Records.get} does for a dataset build: one whose envelope claims more than
    * `maxBytes` is refused before any proxy is asked or any byte is read or allocated (the size is the
-   * record writer's claim, up to 2^53), and the grant that opened it is returned.
+   * record writer's claim, up to 2^53), and the grant that opened it is returned. `admit` is awaited with
+   * the size before anything is opened or allocated (the caller's memory budget).
    *
    * @internal for `datasets.build`.
    */
   async readBounded(
     id: Hex,
-    options: ReadOptions & { maxBytes: number },
+    options: ReadOptions & { maxBytes: number; admit?: (size: number) => Promise<void> },
   ): Promise<{ tooLarge: true } | { tooLarge: false; bytes: Uint8Array; grantId: Hex | undefined }> {
     const ctx = this.#ctx
     options.signal?.throwIfAborted()
     const recordId = parseRecordId(id, 'id')
     const loaded = await loadRecord(ctx, recordId, { version: options.version, signal: options.signal })
     if (loaded.envelope.size > options.maxBytes) return { tooLarge: true }
+    await options.admit?.(loaded.envelope.size)
     let dek: Uint8Array
     let grantId: Hex | undefined
     if (loaded.owner.toLowerCase() === ctx.address.toLowerCase()) {

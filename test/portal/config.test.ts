@@ -45,7 +45,7 @@ beforeAll(async () => {
 })
 afterAll(() => new Promise((resolve) => server.close(resolve)))
 
-/** As in a built page (`import.meta.env.DEV` is false there; vitest sets it). */
+/** As in a built page, and as on the dev server (under vitest the default would be the dev server's). */
 const built = (page: URL) => loadConfig(page, fetch, false)
 const dev = (page: URL) => loadConfig(page, fetch, true)
 

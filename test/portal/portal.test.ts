@@ -25,6 +25,7 @@ import { createWalletClient, defineChain, type Hex, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { PreviewServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { keyItem } from '../../examples/patient-portal/src/session.ts'
 import { chromiumPath } from '../browser/harness.ts'
 import { buildPortal, type Devnet, previewPortal, runCli, startDevnet } from './services.ts'
 
@@ -145,8 +146,10 @@ describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', ()
     })
     const wallet = (key: Hex) =>
       createWalletClient({ account: privateKeyToAccount(key), chain, transport: http(file.rpcUrl) })
-    // The page keeps its key in localStorage (a devnet portal without a wallet).
-    const patientKey = (await page.evaluate(() => localStorage.getItem('medvault-portal/private-key'))) as Hex
+    // The page keeps its key in localStorage (a devnet portal without a wallet), under this network's entry.
+    const item = keyItem({ chainId: file.chainId, addresses: file.addresses })
+    const patientKey = (await page.evaluate((name) => localStorage.getItem(name), item)) as Hex
+    expect(patientKey).toMatch(/^0x[0-9a-f]{64}$/)
     const shown = await runCli(['identity', 'show', '--reveal', '--json'], clinic.env)
     expect(shown.code, shown.stderr).toBe(0)
     const clinicKey = (JSON.parse(shown.stdout) as { privateKey: Hex }).privateKey
@@ -312,6 +315,45 @@ describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', ()
       throw new Error(`${(err as Error).message}\n(screenshot: ${file})`, { cause: err })
     } finally {
       await walletPage.close()
+    }
+  }, 120_000)
+
+  test('attack: the built page refuses a link that sets ?rpc or ?config to another origin, on screen', async () => {
+    const linkPage = await browser!.newPage()
+    try {
+      // Nothing may be asked of the other origin: record any request to it.
+      const asked: string[] = []
+      await linkPage.route('https://evil.example/**', (route) => {
+        asked.push(route.request().url())
+        return route.abort()
+      })
+      for (const [name, value] of [
+        ['rpc', 'https://evil.example/'],
+        ['config', 'https://evil.example/net.json'],
+      ] as const) {
+        const link = new URL(url)
+        link.searchParams.set(name, value)
+        await linkPage.goto(`${link.href}#records`)
+        await linkPage.waitForSelector('#status[data-state="error"]', { timeout: 60_000 })
+        expect(await linkPage.textContent('#status')).toBe(
+          `PortalOverrideRefusedError: This link points \`${name}\` to https://evil.example, not to this site. Open the portal without it.`,
+        )
+        expect(await linkPage.getAttribute('body', 'data-address')).toBeNull()
+      }
+      expect(asked).toEqual([])
+      // The site's own file named in the link is taken.
+      const own = new URL(url)
+      own.searchParams.set('config', '/portal-config.json')
+      await linkPage.goto(`${own.href}#records`)
+      await until('body[data-rendered="records"]', linkPage)
+      expect(await linkPage.getAttribute('body', 'data-address')).toMatch(/^0x[0-9a-fA-F]{40}$/)
+    } catch (err) {
+      mkdirSync(ARTIFACTS, { recursive: true })
+      const file = join(ARTIFACTS, `portal-link-failure-${Date.now()}.png`)
+      await linkPage.screenshot({ path: file, fullPage: true }).catch(() => {})
+      throw new Error(`${(err as Error).message}\n(screenshot: ${file})`, { cause: err })
+    } finally {
+      await linkPage.close()
     }
   }, 120_000)
 })

@@ -120,13 +120,20 @@ function overrides(
 }
 
 /**
- * Reads the configuration for the page at `location`. `dev` (default: Vite's `import.meta.env.DEV`, false in
- * a built page) lets the query string choose any network.
+ * Whether this is the dev server's page. Vite's `DEV` alone follows NODE_ENV, which a build run under
+ * NODE_ENV=development or =test (a test runner) inherits; `MODE` is `production` in every `vite build` unless
+ * `--mode` says otherwise, so both must say development.
+ */
+const DEV_SERVER = import.meta.env.DEV && import.meta.env.MODE !== 'production'
+
+/**
+ * Reads the configuration for the page at `location`. `dev` (default: the page comes from Vite's dev server;
+ * false in a built page) lets the query string choose any network.
  */
 export async function loadConfig(
   location: URL,
   fetcher: typeof fetch = fetch,
-  dev: boolean = import.meta.env.DEV,
+  dev: boolean = DEV_SERVER,
 ): Promise<PortalConfig> {
   const setting = overrides(location, dev)
   // Every override is checked before anything is fetched: a refused link makes no request.

@@ -191,7 +191,16 @@ it('dataset build (encrypted to the platform, key file written) and dataset publ
   expect(key).toMatch(/^0x[0-9a-f]{64}\n$/)
   expect(built.stdout + built.stderr).not.toContain(key.trim().slice(2))
 
-  const pub = await as('steward', ['dataset', 'publish', cid, '--licence', 'CC-BY-4.0', '--json'])
+  const pub = await as('steward', [
+    'dataset',
+    'publish',
+    cid,
+    '--key-file',
+    keyFile,
+    '--licence',
+    'CC-BY-4.0',
+    '--json',
+  ])
   expect(pub.code, pub.stderr).toBe(0)
   expect((JSON.parse(pub.stdout) as { transactionHash: string }).transactionHash).toMatch(/^0x/)
 })

@@ -171,7 +171,10 @@ export function encryptToBase64(key: Uint8Array, plaintext: string): string {
   return toBase64(out)
 }
 
-/** The inverse of {@link encryptToBase64}. */
+/**
+ * Opens a value that the `encrypt` method replaced: Base64(IV ‖ AES-CBC ciphertext, PKCS#7 padding) under the
+ * rule set's encryption key, as Microsoft's `EncryptTextToBase64WithAes` writes it.
+ */
 export function decryptFromBase64(key: Uint8Array, base64: string): string {
   const bytes = fromBase64(base64)
   if (bytes.length < 32 || bytes.length % 16 !== 0) {

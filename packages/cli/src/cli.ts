@@ -642,7 +642,9 @@ export function buildProgram(setCode: (code: number) => void): Command {
           throw new UsageError('--at-block: a block number.')
         // Publishing later needs the dataset key: without a file to keep it in, the build could never be published.
         if (!opts.publish && opts.keyFile === undefined)
-          throw new UsageError('--no-publish needs --key-file: `dataset publish` needs the dataset key later.')
+          throw new UsageError(
+            '--no-publish needs --key-file: `dataset publish` needs the dataset key later.',
+          )
         let rules: unknown
         if (opts.rules !== undefined) {
           try {

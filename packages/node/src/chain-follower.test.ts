@@ -7,6 +7,8 @@
  * the checkpoint and the pin store's file again and again while the node catches up, and checks at each
  * read that nothing the checkpoint covers is missing and that no pinned envelope lacks its content request.
  */
+
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,7 +18,7 @@ import { encodeRecordEnvelope, type RecordEnvelope } from '@medvault/protocol'
 import { type CID, createStorage, type Storage } from '@medvault/storage'
 import { bytesToHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { createChainFollower, FOLLOWER_OWNER } from './chain-follower.ts'
+import { contentByteLimit, createChainFollower, FOLLOWER_OWNER } from './chain-follower.ts'
 import { createPinStore, PIN_STORE_FILE, type PinStore } from './pin-store.ts'
 import { createPinner, type Pinner } from './pinner.ts'
 
@@ -77,7 +79,7 @@ interface Node {
   stop(): Promise<void>
 }
 
-async function startNode(dir: string): Promise<Node> {
+async function startNode(dir: string, from = fromBlock): Promise<Node> {
   const storage = await createStorage({
     directory: join(dir, 'ipfs'),
     network: { peers: source.multiaddrs() },
@@ -87,7 +89,7 @@ async function startNode(dir: string): Promise<Node> {
   await pins.open()
   const pinner = createPinner({ concurrency: 8, retryBaseMs: 100, retryMaxMs: 1000 }, { storage, pins })
   const follower = createChainFollower(
-    { checkpointFile: join(dir, 'checkpoint.json'), fromBlock, pollingIntervalMs: 50, batchSize: 2 },
+    { checkpointFile: join(dir, 'checkpoint.json'), fromBlock: from, pollingIntervalMs: 50, batchSize: 2 },
     { publicClient: devnet.publicClient, addresses: devnet.addresses, storage, pins, pinner },
   )
   await pinner.start()
@@ -220,4 +222,42 @@ describe('createChainFollower', () => {
       await node.stop()
     }
   }, 180_000)
+
+  test('attack: an envelope that claims 1 byte over a 3 MiB content DAG: the content pin stops at the limit and fails for good, the envelope is pinned', async () => {
+    // Anyone can register an envelope; without a limit taken from the envelope, every following node would
+    // fetch and keep (and its gateway serve) whatever DAG the envelope names.
+    const capsule = () => encrypt(SecretKey.random().publicKey(), new Uint8Array(32))[0].toBytesSimple()
+    const content = await source.putBytes(randomBytes(3 * 1_048_576))
+    const envelope = await source.putEnvelope({
+      v: 1,
+      size: 1,
+      segment: 65_536,
+      epoch: 0,
+      capsules: { record: capsule(), all: capsule() },
+      wrappedKeys: { record: new Uint8Array(72).fill(1), all: new Uint8Array(72).fill(2) },
+      meta: new Uint8Array(64).fill(3),
+      content,
+    })
+    const from = (await devnet.publicClient.getBlockNumber()) + 1n
+    await devnet.walletClients[1]!.registerRecords({ records: [{ cid: bytesToHex(envelope.bytes) }] })
+    expect(contentByteLimit(1, 65_536)).toBeLessThan(2 * 1_048_576)
+
+    const node = await startNode(join(root, 'b'), from)
+    try {
+      const request = () => followed(node.pins).find((r) => r.meta?.kind === 'content')
+      while (request()?.status !== 'failed') {
+        expect(request()?.status).not.toBe('pinned')
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      expect(request()!.info?.status_details).toMatch(/larger than this request allows/)
+      const envelopeRequest = () => followed(node.pins).find((r) => r.meta?.kind === 'envelope')
+      while (envelopeRequest()?.status !== 'pinned') {
+        expect(envelopeRequest()?.status).not.toBe('failed')
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      expect(await node.storage.isPinned(content)).toBe(false)
+    } finally {
+      await node.stop()
+    }
+  }, 120_000)
 })

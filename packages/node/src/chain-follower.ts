@@ -25,6 +25,7 @@ import {
 } from '@medvault/chain'
 import { fileCheckpointStore } from '@medvault/chain/node'
 import { consentRegistryAbi } from '@medvault/contracts'
+import { encryptedStreamLength } from '@medvault/crypto'
 import { parseKfragBundle, parseRecordEnvelope } from '@medvault/protocol'
 import { CID, type Storage } from '@medvault/storage'
 import {
@@ -263,6 +264,7 @@ class Follower implements ChainFollower {
     // envelope's `pinned` line in the same append-only file, so no restart can find the envelope pinned and
     // its content request missing. Waiting for the flush would hold a pinner slot idle for it.
     void this.#add(envelope.content, 'content', `content:${record.meta?.recordId ?? ''}`, {
+      maxBytes: String(contentByteLimit(envelope.size, envelope.segment)),
       ...(record.meta?.recordId === undefined ? {} : { recordId: record.meta.recordId }),
       ...(record.meta?.version === undefined ? {} : { version: record.meta.version }),
     }).then(
@@ -325,3 +327,16 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', done, { once: true })
   })
 }
+
+/**
+ * The most bytes the content DAG of an envelope may hold: its ciphertext (the size the envelope states,
+ * encrypted with its segment size) plus the UnixFS structure around it (links and wrappers: well under 1/16
+ * for chunks of a kilobyte or more) and a fixed allowance. The envelope's own size check bounds what an honest
+ * record can be; this bounds what a stranger's envelope can make every following node fetch and store.
+ */
+export function contentByteLimit(size: number, segment: number): number {
+  const ciphertext = encryptedStreamLength(size, segment)
+  return ciphertext + Math.ceil(ciphertext / 16) + CONTENT_ALLOWANCE_BYTES
+}
+
+const CONTENT_ALLOWANCE_BYTES = 1_048_576

@@ -288,12 +288,20 @@ class PinQueue implements Pinner {
       await policy.prepare?.(record, attemptSignal)
       await this.#dialOrigins(record, attemptSignal)
       let blocks = 0
+      const maxBytes = byteLimitOf(record)
       await this.#turn(record.key, async () => {
         if (pins.get(requestid) === undefined) return
         await storage.pin(record.cid, {
           signal: attemptSignal,
           onProgress: (event) => {
             blocks = event.blocks
+            // A DAG larger than its request allows is stopped as it is fetched, not after: whoever made the
+            // request (an envelope on chain that anyone can register) must not make this node store more.
+            if (maxBytes !== undefined && event.bytes > maxBytes && !attemptSignal.aborted) {
+              attempt.abort(
+                new PermanentPinError(`the DAG is larger than this request allows (over ${maxBytes} bytes)`),
+              )
+            }
           },
         })
       })
@@ -319,7 +327,9 @@ class PinQueue implements Pinner {
           await pins.setStatus(requestid, 'queued').catch(() => {})
         return
       }
-      await this.#failed(requestid, record, policy, err)
+      // Our own refusal (a byte limit) may come back as the storage's abort error: the reason is what counts.
+      const reason = attemptSignal.reason
+      await this.#failed(requestid, record, policy, reason instanceof PermanentPinError ? reason : err)
     } finally {
       clearTimeout(timer)
       signal.removeEventListener('abort', forward)
@@ -406,4 +416,14 @@ function describeFailure(err: unknown): string {
     return text.length > 240 ? `${text.slice(0, 237)}...` : text
   }
   return 'unknown error'
+}
+
+/**
+ * The byte limit a request carries in `meta.maxBytes` (set by the chain follower from the envelope that
+ * asked for the content), or undefined for none.
+ */
+export function byteLimitOf(record: PinRecord): number | undefined {
+  const text = record.meta?.maxBytes
+  if (text === undefined || !/^\d{1,15}$/.test(text)) return undefined
+  return Number(text)
 }

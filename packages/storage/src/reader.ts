@@ -101,6 +101,7 @@ export class BlockReader {
     const view = this.view(signal)
     const local = this.#c.local
     let blocks = 0
+    let bytes = 0
     for await (const block of walkDag(
       cid,
       {
@@ -110,7 +111,8 @@ export class BlockReader {
       signal,
     )) {
       blocks++
-      onProgress?.({ type: 'storage:pin:block', cid: block.cid, blocks })
+      bytes += block.bytes?.length ?? 0
+      onProgress?.({ type: 'storage:pin:block', cid: block.cid, blocks, bytes })
     }
   }
 

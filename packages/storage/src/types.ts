@@ -69,7 +69,8 @@ export interface StorageInit {
 export type StorageProgressEvent =
   | { type: 'storage:put:bytes'; bytes: number }
   | { type: 'storage:get:bytes'; bytes: number }
-  | { type: 'storage:pin:block'; cid: CID; blocks: number }
+  /** `bytes`: the bytes of the blocks this walk read (raw leaves already held are not read), so far. */
+  | { type: 'storage:pin:block'; cid: CID; blocks: number; bytes: number }
   | { type: 'storage:car:export:block'; cid: CID; blocks: number }
   | { type: 'storage:car:import:block'; cid: CID; blocks: number }
   | { type: 'storage:gc:removed'; cid: CID; removed: number }

@@ -320,3 +320,38 @@ describe('error', () => {
     expect((await get(`/ipfs/${small}?format=raw`)).status).toBe(200)
   })
 })
+
+describe('attack', () => {
+  test('HEAD and If-None-Match floods on a pinned DAG: answered from the pin, no walk of its blocks per request', async () => {
+    await storage.pin(file)
+    // The real storage, with its `stat` (the walk of every block) counted.
+    let walks = 0
+    const counted = new Proxy(storage, {
+      get(target, key, receiver) {
+        if (key === 'stat') {
+          return (...args: Parameters<Storage['stat']>) => {
+            walks++
+            return target.stat(...args)
+          }
+        }
+        const value = Reflect.get(target, key, receiver)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const own = createHttpServer()
+    const gateway = createGateway({}, { http: own, storage: counted })
+    await gateway.start()
+    await own.start()
+    try {
+      const url = `${own.url}/ipfs/${file}?format=car&dag-scope=all`
+      for (let i = 0; i < 20; i++) {
+        expect((await fetch(url, { method: 'HEAD' })).status).toBe(200)
+      }
+      const etag = `"${file}.car.all"`
+      expect((await fetch(url, { headers: { 'if-none-match': etag } })).status).toBe(304)
+      expect(walks).toBe(0)
+    } finally {
+      await own.stop()
+    }
+  })
+})

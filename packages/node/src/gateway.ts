@@ -46,7 +46,7 @@ export interface GatewayInit {
 
 export interface GatewayComponents {
   http: HttpServer
-  storage: Pick<Storage, 'helia' | 'stat' | 'exportCar'>
+  storage: Pick<Storage, 'helia' | 'stat' | 'isPinned' | 'exportCar'>
   logger?: NodeLogger | undefined
   metrics?: NodeMetrics | undefined
 }
@@ -180,14 +180,20 @@ class TrustlessGateway implements Gateway {
       named.set('format', format)
       reply.header('content-location', `/ipfs/${cid}?${named}`)
     }
+    // A client that goes away stops the work its request started (a DAG walk is not free).
+    const gone = new AbortController()
+    reply.raw.once('close', () => gone.abort())
     if (onlyIfCached(request.headers['cache-control']) && !(await this.#holdsRoot(cid))) {
       throw new GatewayError(412, `This node does not hold the block ${cid} (only-if-cached).`)
     }
-    if (request.headers['if-none-match'] === etag && (await this.#holds(cid, format === 'car'))) {
+    if (
+      request.headers['if-none-match'] === etag &&
+      (await this.#holds(cid, format === 'car', gone.signal))
+    ) {
       return reply.code(304).header('cache-control', this.#cacheControl()).send()
     }
     const head = request.method === 'HEAD'
-    return format === 'raw' ? this.#raw(cid, reply, head) : this.#car(cid, scope, reply, head)
+    return format === 'raw' ? this.#raw(cid, reply, head) : this.#car(cid, scope, reply, head, gone.signal)
   }
 
   async #holdsRoot(cid: CID): Promise<boolean> {
@@ -198,10 +204,16 @@ class TrustlessGateway implements Gateway {
     return `public, max-age=${this.#maxAge}, immutable`
   }
 
-  async #holds(cid: CID, whole: boolean): Promise<boolean> {
+  async #holds(cid: CID, whole: boolean, signal?: AbortSignal): Promise<boolean> {
     if (cid.multihash.code === IDENTITY) return true
     try {
-      if (whole) return (await this.#components.storage.stat(cid)).local
+      if (whole) {
+        // A pin is only recorded once its whole DAG is local: one lookup instead of a walk of every block,
+        // which a stream of HEAD or If-None-Match requests could otherwise make the node repeat at will.
+        const { storage } = this.#components
+        if (await storage.isPinned(cid, signal === undefined ? {} : { signal })) return true
+        return (await storage.stat(cid, signal === undefined ? {} : { signal })).local
+      }
       return await this.#components.storage.helia.blockstore.has(cid)
     } catch (err) {
       throw asGatewayError(err, cid)
@@ -237,7 +249,13 @@ class TrustlessGateway implements Gateway {
     return head ? reply.send() : reply.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
   }
 
-  async #car(cid: CID, scope: Scope, reply: FastifyReply, head: boolean): Promise<FastifyReply> {
+  async #car(
+    cid: CID,
+    scope: Scope,
+    reply: FastifyReply,
+    head: boolean,
+    signal: AbortSignal,
+  ): Promise<FastifyReply> {
     const whole = scope === 'all' || (scope === 'entity' && cid.code === DAG_PB)
     let body: (() => AsyncIterable<Uint8Array>) | undefined
     if (cid.multihash.code === IDENTITY) {
@@ -245,9 +263,9 @@ class TrustlessGateway implements Gateway {
       // identity blocks in CARs; `bafkqaaa` is how clients probe for a trustless gateway).
       body = () => carOf(cid, undefined)
     } else if (whole) {
-      if (!(await this.#holds(cid, true)))
+      if (!(await this.#holds(cid, true, signal)))
         throw new GatewayNotFoundError({ cid: cid.toString(), whole: true })
-      body = () => this.#components.storage.exportCar(cid)
+      body = () => this.#components.storage.exportCar(cid, { signal })
     } else {
       const bytes = await this.#block(cid)
       body = () => carOf(cid, bytes)

@@ -21,104 +21,11 @@
  * ```
  */
 
-export {
-  FhirDefinitionsUnavailableError,
-  FhirValidationError,
-  type FhirValidationIssue,
-  loadFhirDefinitions,
-} from '@medvault/fhir'
-export { Audit, type AuditListOptions } from './audit.ts'
-export {
-  type BuildDatasetOptions,
-  consentCommitment,
-  DATASET_FORMAT,
-  DATASET_FORMAT_VERSION,
-  type DatasetBuild,
-  type DatasetManifest,
-  type DatasetOutput,
-  type DatasetProgressEvent,
-  Datasets,
-  type FetchDatasetOptions,
-  type FetchedDataset,
-  type PublishDatasetOptions,
-  type PublishedDataset,
-  ruleSetHash,
-} from './datasets.ts'
-export {
-  DatasetIntegrityError,
-  type DatasetIntegrityErrorType,
-  DatasetNotRegisteredError,
-  type DatasetNotRegisteredErrorType,
-  EmptyDatasetError,
-  type EmptyDatasetErrorType,
-  NotDatasetRecipientError,
-  type NotDatasetRecipientErrorType,
-  NotStewardError,
-  type NotStewardErrorType,
-} from './datasets-errors.ts'
-export {
-  BaseError,
-  type BaseErrorParameters,
-  GrantExpiredError,
-  type GrantExpiredErrorType,
-  GrantNotYetValidError,
-  type GrantNotYetValidErrorType,
-  GrantRevokedError,
-  type GrantRevokedErrorType,
-  IntegrityError,
-  type IntegrityErrorType,
-  type IntegrityTarget,
-  InvalidOptionError,
-  type InvalidOptionErrorType,
-  KeyMismatchError,
-  type KeyMismatchErrorType,
-  KeyNotPublishedError,
-  type KeyNotPublishedErrorType,
-  NoGrantError,
-  type NoGrantErrorType,
-  NotEnoughProxiesError,
-  type NotEnoughProxiesErrorType,
-  NotRecordOwnerError,
-  type NotRecordOwnerErrorType,
-  ProxyError,
-  type ProxyErrorType,
-  type ProxyFailure,
-  RecordNotFoundError,
-  type RecordNotFoundErrorType,
-  RelayError,
-  type RelayErrorType,
-} from './errors.ts'
-export {
-  FHIR_MEDIA_TYPE,
-  type FhirRecord,
-  type SplitBundleEntry,
-  type SplitBundleResult,
-} from './fhir-records.ts'
-export { type CreateGrantOptions, Grants, type ListGrantsOptions, type Relay } from './grants.ts'
-export { type HedgeOptions, type HedgeOutcome, type HedgeResult, hedge } from './hedge.ts'
-export type { VaultAccount } from './identity.ts'
+// Everything the browser build has (one list, in browser.ts), and the Node-only local network.
+export * from './browser.ts'
 export {
   createLocalNetwork,
   type LocalNetwork,
   type LocalNetworkInit,
   type LocalProxy,
 } from './local-network.ts'
-export { type Duration, parseDuration, type TimeInput } from './options.ts'
-export { Records, type RotateOptions, type RotateResult } from './records.ts'
-export type {
-  AuditEntry,
-  CallOptions,
-  FhirRecordInfo,
-  Grant,
-  GrantScopeInfo,
-  JsonValue,
-  PutOptions,
-  ReadOptions,
-  RecordContent,
-  RecordInfo,
-  RecordVersionInfo,
-  SplitPutOptions,
-  UpdateOptions,
-  VaultProgressEvent,
-} from './types.ts'
-export { createVault, type Vault, type VaultChainInit, type VaultInit } from './vault.ts'

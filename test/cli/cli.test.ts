@@ -2,54 +2,24 @@
  * The `medvault` executable, run as a user runs it: the built `dist/bin.js` in child processes, against a real
  * `medvault devnet` process (anvil, contracts, HTTP proxies, the shared store) and real store directories.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { type RunOptions, runCli, startDevnetProcess } from './process.ts'
 
-const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url))
 const PASSPHRASE = 'correct horse battery staple'
 const PRIVATE_KEY = /0x[0-9a-fA-F]{64}(?![0-9a-fA-F])/
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function run(
-  args: string[],
-  options: { env?: Record<string, string | undefined>; input?: Uint8Array | string } = {},
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = {
-      ...process.env,
-      MEDVAULT_PASSPHRASE: PASSPHRASE,
-      ...options.env,
-    }
-    for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: env as NodeJS.ProcessEnv,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
-    const out: Buffer[] = []
-    const err: Buffer[] = []
-    child.stdout.on('data', (c: Buffer) => out.push(c))
-    child.stderr.on('data', (c: Buffer) => err.push(c))
-    child.on('error', reject)
-    child.on('close', (code) =>
-      resolve({
-        code,
-        stdout: Buffer.concat(out).toString('latin1'),
-        stderr: Buffer.concat(err).toString('utf8'),
-      }),
-    )
-    child.stdin.end(options.input ?? '')
+/** `medvault args…` with the test passphrase; stdout as latin1, so binary output compares byte for byte. */
+const run = (args: string[], options: RunOptions = {}) =>
+  runCli(args, {
+    ...options,
+    env: { MEDVAULT_PASSPHRASE: PASSPHRASE, ...options.env },
+    stdoutEncoding: 'latin1',
   })
-}
 
 // Each spawned command loads Node and its modules; on a shared, loaded machine that takes seconds.
 vi.setConfig({ testTimeout: 180_000 })
@@ -195,21 +165,7 @@ describe('against a devnet process', () => {
 
   beforeAll(async () => {
     addresses = join(dir, 'net.json')
-    devnet = spawn(process.execPath, [BIN, 'devnet', '--addresses', addresses, '--proxies', '3'], {
-      stdio: 'ignore',
-    })
-    const deadline = Date.now() + 150_000
-    for (;;) {
-      if (
-        await readFile(addresses, 'utf8').then(
-          () => true,
-          () => false,
-        )
-      )
-        break
-      if (devnet.exitCode !== null || Date.now() > deadline) throw new Error('medvault devnet did not start')
-      await new Promise((r) => setTimeout(r, 250))
-    }
+    devnet = await startDevnetProcess(addresses)
     for (const who of ['patient', 'clinic', 'stranger'])
       expect((await run(['--home', join(dir, who), 'identity', 'new'])).code).toBe(0)
   }, 180_000)

@@ -4,47 +4,21 @@
  * admin) builds a dataset encrypted to a research platform and registers it; the platform fetches and verifies
  * it into a directory; another identity is refused.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { setSteward } from '@medvault/chain'
 import { type Address, createWalletClient, type Hex, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, expect, it, vi } from 'vitest'
+import { runCli, startDevnetProcess } from './process.ts'
 
-const BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url))
 // Anvil's first default account: the devnet deploys with it, so it is the DatasetRegistry's admin.
 const ADMIN_KEY: Hex = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function run(args: string[], input = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, MEDVAULT_PASSPHRASE: 'dataset test passphrase' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
-    const out: Buffer[] = []
-    const err: Buffer[] = []
-    child.stdout.on('data', (c: Buffer) => out.push(c))
-    child.stderr.on('data', (c: Buffer) => err.push(c))
-    child.on('error', reject)
-    child.on('close', (code) =>
-      resolve({
-        code,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-      }),
-    )
-    child.stdin.end(input)
-  })
-}
+const run = (args: string[], input = '') =>
+  runCli(args, { input, env: { MEDVAULT_PASSPHRASE: 'dataset test passphrase' } })
 
 // Each spawned command loads Node and its modules; on a shared, loaded machine that takes seconds.
 vi.setConfig({ testTimeout: 600_000 })
@@ -68,21 +42,7 @@ const as = (name: string, args: string[]) =>
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'medvault-cli-dataset-'))
   addresses = join(dir, 'net.json')
-  devnet = spawn(process.execPath, [BIN, 'devnet', '--addresses', addresses, '--proxies', '3'], {
-    stdio: 'ignore',
-  })
-  const deadline = Date.now() + 150_000
-  for (;;) {
-    if (
-      await readFile(addresses, 'utf8').then(
-        () => true,
-        () => false,
-      )
-    )
-      break
-    if (devnet.exitCode !== null || Date.now() > deadline) throw new Error('medvault devnet did not start')
-    await new Promise((r) => setTimeout(r, 250))
-  }
+  devnet = await startDevnetProcess(addresses)
   const names = ['patient', 'steward', 'platform', 'stranger']
   const created = await Promise.all(
     names.map((n) => run(['--home', join(dir, n), 'identity', 'new', '--json'])),

@@ -1,6 +1,7 @@
 /**
  * Runs the real `medvault-node` executable (the built `dist/bin.js`, as an operator would) as child
- * processes on 127.0.0.1, and talks to them over HTTP only.
+ * processes on 127.0.0.1, and talks to them over HTTP only. The process helpers (`runBin`, `spawnService`,
+ * `freePort`) also run the `medvault` CLI for the portal tests.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
@@ -16,10 +17,10 @@ export interface CliResult {
   stderr: string
 }
 
-/** Runs one `medvault-node` command to its end. */
-export function runNode(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/** Runs `node BIN args…` (a built medvault executable) to its end. */
+export function runBin(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [bin, ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -34,6 +35,78 @@ export function runNode(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cl
     child.on('error', reject)
     child.on('close', (code) => resolve({ code, stdout, stderr }))
   })
+}
+
+/** Runs one `medvault-node` command to its end. */
+export function runNode(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return runBin(BIN, args, env)
+}
+
+/** A long-running `node BIN args…` (a daemon, `medvault devnet`), its output kept line by line. */
+export interface ServiceProcess {
+  readonly child: ChildProcess
+  /** Every line the process wrote (stdout and stderr). */
+  readonly lines: string[]
+  readonly exited: Promise<number | null>
+  /**
+   * Polls `ready` until it is true. Throws, with the process's output, if the process exits first or `ms`
+   * pass (then the process is killed: a test must leave none behind).
+   */
+  waitUntil(what: string, ready: () => Promise<boolean>, ms: number): Promise<void>
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  stop(graceMs?: number): Promise<void>
+}
+
+export function spawnService(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): ServiceProcess {
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const lines: string[] = []
+  const collect = (stream: NodeJS.ReadableStream) => {
+    let buffer = ''
+    stream.on('data', (d: Buffer) => {
+      buffer += d.toString('utf8')
+      const parts = buffer.split('\n')
+      buffer = parts.pop()!
+      lines.push(...parts)
+    })
+  }
+  collect(child.stdout!)
+  collect(child.stderr!)
+  let gone = false
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      gone = true
+      resolve(code)
+    }),
+  )
+  const stop = async (graceMs = 10_000) => {
+    if (!gone) {
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+      await exited
+      clearTimeout(timer)
+    }
+  }
+  return {
+    child,
+    lines,
+    exited,
+    stop,
+    async waitUntil(what, ready, ms) {
+      const until = Date.now() + ms
+      for (;;) {
+        if (gone) throw new Error(`${what}: the process exited first:\n${lines.join('\n')}`)
+        if (await ready().catch(() => false)) return
+        if (Date.now() > until) {
+          await stop(0)
+          throw new Error(`${what}: not in ${ms} ms:\n${lines.join('\n')}`)
+        }
+        await new Promise((r) => setTimeout(r, 200))
+      }
+    },
+  }
 }
 
 /** A free TCP port on 127.0.0.1 (bound and released; good enough for a test on one machine). */
@@ -75,51 +148,24 @@ export function startDaemon(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): DaemonProcess {
-  const child = spawn(
-    process.execPath,
-    [BIN, 'start', '--repo', repo, '--http', `127.0.0.1:${port}`, ...args],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
-  const lines: string[] = []
-  const collect = (stream: NodeJS.ReadableStream) => {
-    let buffer = ''
-    stream.on('data', (d: Buffer) => {
-      buffer += d.toString('utf8')
-      const parts = buffer.split('\n')
-      buffer = parts.pop()!
-      lines.push(...parts)
-    })
-  }
-  collect(child.stdout!)
-  collect(child.stderr!)
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const service = spawnService(BIN, ['start', '--repo', repo, '--http', `127.0.0.1:${port}`, ...args], env)
+  const { child } = service
   const url = `http://127.0.0.1:${port}`
   return {
     child,
     url,
-    lines,
-    exited,
+    lines: service.lines,
+    exited: service.exited,
     async waitReady(ms = 60_000) {
-      const until = Date.now() + ms
-      let exitedEarly = false
-      void exited.then(() => {
-        exitedEarly = true
-      })
-      for (;;) {
-        if (exitedEarly) throw new Error(`the daemon exited before it was ready:\n${lines.join('\n')}`)
-        try {
+      await service.waitUntil(
+        'the daemon is ready',
+        async () => {
           const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) })
           await res.arrayBuffer()
-          if (res.status === 200) return
-        } catch {
-          // not listening yet
-        }
-        if (Date.now() > until) throw new Error(`the daemon was not ready in ${ms} ms:\n${lines.join('\n')}`)
-        await new Promise((r) => setTimeout(r, 200))
-      }
+          return res.status === 200
+        },
+        ms,
+      )
     },
     async status() {
       const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(5000) })
@@ -129,4 +175,14 @@ export function startDaemon(
       if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, signal)
     },
   }
+}
+
+/** The daemon's first libp2p address (with `/p2p/<peer id>`) containing `part`, e.g. `/ws/`. */
+export async function daemonAddress(daemon: DaemonProcess, part: string): Promise<string> {
+  const status = (await daemon.status()) as { storage?: { addresses?: string[] } }
+  const address = status.storage?.addresses?.find((a) => a.includes(part) && a.includes('/p2p/'))
+  if (address === undefined) {
+    throw new Error(`the daemon at ${daemon.url} has no ${part} address: ${JSON.stringify(status.storage)}`)
+  }
+  return address
 }

@@ -21,6 +21,7 @@ import { IDBBlockstore } from 'blockstore-idb'
 import { MemoryDatastore } from 'datastore-core/memory'
 import { IDBDatastore } from 'datastore-idb'
 import type { Platform } from './platform.ts'
+import { privateAddressesGater } from './private-addresses.ts'
 import { createStorageOn } from './storage.ts'
 import type { Storage, StorageInit } from './types.ts'
 
@@ -47,6 +48,9 @@ const browserPlatform: Platform = {
   transports: () => [webSockets()],
   // A page can dial but not listen.
   defaultListen: [],
+  // Otherwise libp2p's browser default: no private addresses, no plain ws:// (see private-addresses.ts).
+  connectionGater: (network) =>
+    network.allowPrivateAddresses === true ? privateAddressesGater() : undefined,
 }
 
 /**

@@ -33,7 +33,7 @@ export interface HeliaNodeInit {
   network: NetworkInit | undefined
   /** Gateway origins (checked by `gatewayOrigin`). */
   gateways: string[]
-  platform: Pick<Platform, 'transports' | 'defaultListen'>
+  platform: Pick<Platform, 'transports' | 'defaultListen' | 'connectionGater'>
 }
 
 /** Builds the Helia node of a storage: libp2p and bitswap only with `network`, gateways only when listed. */
@@ -50,6 +50,7 @@ export function createHeliaNode(init: HeliaNodeInit): Helia {
   })
   const network = init.network
   if (network === undefined) return helia
+  const connectionGater = init.platform.connectionGater?.(network)
   return withBitswap(
     withLibp2pLight(helia, {
       addresses: {
@@ -60,6 +61,7 @@ export function createHeliaNode(init: HeliaNodeInit): Helia {
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       peerDiscovery: [],
+      ...(connectionGater === undefined ? {} : { connectionGater }),
       services: { identify: identify() },
     }),
   )

@@ -3,10 +3,11 @@
  * point can supply its own without its module graph reaching the other's: a browser bundle never reaches
  * node:fs, blockstore-fs or @libp2p/tcp.
  */
+import type { ConnectionGater } from '@libp2p/interface'
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
 import type { Libp2pOptions } from 'libp2p'
-import type { StorageInit } from './types.ts'
+import type { NetworkInit, StorageInit } from './types.ts'
 
 /**
  * Where blocks and the datastore live, how a directory is claimed, and which libp2p transports exist. Each
@@ -21,4 +22,6 @@ export interface Platform {
   transports(): NonNullable<Libp2pOptions['transports']>
   /** Listen addresses when `network.listen` is not given. */
   defaultListen: string[]
+  /** The connection gater for `network`; undefined keeps libp2p's default for the platform. */
+  connectionGater?(network: NetworkInit): ConnectionGater | undefined
 }

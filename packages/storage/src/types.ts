@@ -21,6 +21,18 @@ export interface NetworkInit {
    * list, no DHT, no mDNS, no UPnP, no AutoNAT and no delegated routing.
    */
   peers?: string[]
+  /**
+   * For a devnet or a local network only: let a browser storage dial loopback and private-network addresses
+   * (`127.0.0.0/8`, `10/8`, `172.16/12`, `192.168/16`, link-local, `::1`, `fc00::/7`, `localhost`), over plain
+   * `ws://` as well as `wss://`, such as a `medvault-node` on `/ip4/127.0.0.1/tcp/…/ws/p2p/…`. Without it
+   * libp2p's browser rules refuse them with `DialDeniedError` (and plain `ws://` to any address). Public
+   * addresses keep those rules either way: they need `wss://`. Leave it off for a page on the public web: it
+   * lets the page's network reach into the visitor's own network. The Node entry dials any address already
+   * and ignores it.
+   *
+   * @default false
+   */
+  allowPrivateAddresses?: boolean
 }
 
 export interface StorageInit {

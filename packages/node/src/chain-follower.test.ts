@@ -223,15 +223,12 @@ describe('createChainFollower', () => {
     }
   }, 180_000)
 
-  // Skipped: it failed in one of two clean CI runs. The bound counts the bytes a pin walk reads; a raw leaf that
-  // reached the store during an attempt that then failed (a block time-out under load) is skipped as local on
-  // the retry and not counted, so the DAG can end up pinned. Fix: a `maxBytes` pin option in @medvault/storage
-  // that counts local leaves too, then re-enable this test.
-  test.skip('attack: an envelope that claims 1 byte over a 3 MiB content DAG: the content pin stops at the limit and fails for good, the envelope is pinned', async () => {
+  test("attack: an envelope that claims 1 byte over a 3 MiB content DAG whose leaves are mostly in the node's store already: the content pin counts them, fails for good, and the envelope is pinned", async () => {
     // Anyone can register an envelope; without a limit taken from the envelope, every following node would
     // fetch and keep (and its gateway serve) whatever DAG the envelope names.
     const capsule = () => encrypt(SecretKey.random().publicKey(), new Uint8Array(32))[0].toBytesSimple()
-    const content = await source.putBytes(randomBytes(3 * 1_048_576))
+    const bytes = randomBytes(3 * 1_048_576 + 65_536)
+    const content = await source.putBytes(bytes)
     const envelope = await source.putEnvelope({
       v: 1,
       size: 1,
@@ -246,7 +243,18 @@ describe('createChainFollower', () => {
     await devnet.walletClients[1]!.registerRecords({ records: [{ cid: bytesToHex(envelope.bytes) }] })
     expect(contentByteLimit(1, 65_536)).toBeLessThan(2 * 1_048_576)
 
-    const node = await startNode(join(root, 'b'), from)
+    // What an attempt cut off by a time-out leaves behind: the three 1 MiB leaves are in the node's store,
+    // unpinned, and only the root and the last 64 KiB leaf are missing. A bound that counts only the blocks a
+    // walk fetches sees ~64 KiB here and pins the 3 MiB DAG.
+    const dir = join(root, 'b')
+    const before = await createStorage({ directory: join(dir, 'ipfs') })
+    try {
+      await before.putBytes(bytes.subarray(0, 3 * 1_048_576), { pin: false })
+    } finally {
+      await before.stop()
+    }
+
+    const node = await startNode(dir, from)
     try {
       const request = () => followed(node.pins).find((r) => r.meta?.kind === 'content')
       while (request()?.status !== 'failed') {

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { CID, type CidLike, type Storage } from '@medvault/storage'
+import { CID, type CidLike, DagTooLargeError, type Storage } from '@medvault/storage'
 import { errorField, type NodeLogger, silentLogger } from './logger.ts'
 import type { NodeMetrics } from './metrics.ts'
 import type { PinRecord, PinStore } from './pin-store.ts'
@@ -291,17 +291,14 @@ class PinQueue implements Pinner {
       const maxBytes = byteLimitOf(record)
       await this.#turn(record.key, async () => {
         if (pins.get(requestid) === undefined) return
+        // A DAG larger than its request allows is stopped as it is fetched, not after: whoever made the
+        // request (an envelope on chain that anyone can register) must not make this node store more. The
+        // storage counts every block, those an earlier, cut-off attempt left in the store included.
         await storage.pin(record.cid, {
           signal: attemptSignal,
+          ...(maxBytes === undefined ? {} : { maxBytes }),
           onProgress: (event) => {
             blocks = event.blocks
-            // A DAG larger than its request allows is stopped as it is fetched, not after: whoever made the
-            // request (an envelope on chain that anyone can register) must not make this node store more.
-            if (maxBytes !== undefined && event.bytes > maxBytes && !attemptSignal.aborted) {
-              attempt.abort(
-                new PermanentPinError(`the DAG is larger than this request allows (over ${maxBytes} bytes)`),
-              )
-            }
           },
         })
       })
@@ -327,9 +324,7 @@ class PinQueue implements Pinner {
           await pins.setStatus(requestid, 'queued').catch(() => {})
         return
       }
-      // Our own refusal (a byte limit) may come back as the storage's abort error: the reason is what counts.
-      const reason = attemptSignal.reason
-      await this.#failed(requestid, record, policy, reason instanceof PermanentPinError ? reason : err)
+      await this.#failed(requestid, record, policy, asPermanent(err))
     } finally {
       clearTimeout(timer)
       signal.removeEventListener('abort', forward)
@@ -399,6 +394,16 @@ class PinQueue implements Pinner {
       }
     }
   }
+}
+
+/** The storage's refusal of a DAG over its request's byte limit, as the line `status_details` shows. */
+function asPermanent(err: unknown): unknown {
+  if (err instanceof DagTooLargeError) {
+    return new PermanentPinError(`the DAG is larger than this request allows (over ${err.maxBytes} bytes)`, {
+      cause: err,
+    })
+  }
+  return err
 }
 
 /** Errors of the content store that no retry can mend. */

@@ -365,3 +365,33 @@ export class NotAnEnvelopeError extends BaseError {
     )
   }
 }
+
+export type DagTooLargeErrorType = DagTooLargeError & { name: 'DagTooLargeError' }
+
+/**
+ * `pin` with `maxBytes`: the DAG holds more bytes than allowed. Every block counts, whether it was already in
+ * the local store or fetched, so no earlier attempt can shrink the count. The walk stops at the first block
+ * past the limit and no pin is recorded; blocks it fetched are ordinary unpinned blocks that `gc()` removes.
+ */
+export class DagTooLargeError extends BaseError {
+  override name = 'DagTooLargeError' as const
+  /** the root that was to be pinned */
+  readonly cid: string
+  /** the limit given */
+  readonly maxBytes: number
+  /** the bytes counted when the walk stopped (over `maxBytes`; the whole DAG may be larger still) */
+  readonly bytes: number
+
+  constructor(parameters: { cid: string; maxBytes: number; bytes: number; blocks: number }) {
+    const { cid, maxBytes, bytes, blocks } = parameters
+    super(`The DAG of ${cid} is over the limit of ${maxBytes} bytes; it was not pinned.`, {
+      metaMessages: [
+        `The walk stopped after ${blocks} blocks and ${bytes} bytes (local blocks counted too).`,
+        'Blocks fetched meanwhile are not pinned and go at the next gc().',
+      ],
+    })
+    this.cid = cid
+    this.maxBytes = maxBytes
+    this.bytes = bytes
+  }
+}

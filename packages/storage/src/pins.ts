@@ -41,12 +41,15 @@ export class Pins {
   }
 
   async pin(cid: CID, options: PinOptions): Promise<void> {
-    const { signal, onProgress } = options
+    const { signal, onProgress, maxBytes } = options
+    if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes >= 0)) {
+      throw new RangeError('pin: maxBytes must be a non-negative safe integer.')
+    }
     const release = await this.lock.shared()
     try {
       // Walked even when already pinned: pin() is also how a pinned DAG that lost a block (a damaged copy
       // is deleted on read) gets it back from a peer or gateway.
-      await this.#c.reader.makeLocal(cid, signal, onProgress)
+      await this.#c.reader.makeLocal(cid, signal, onProgress, maxBytes)
       // Always written (not only when missing): a CAR import under way that pinned the same root must
       // learn of this pin so that its rollback leaves the record alone.
       await this.write(cid, signal)

@@ -7,6 +7,8 @@ export {
   type BlockVerificationErrorType,
   CarImportError,
   type CarImportErrorType,
+  DagTooLargeError,
+  type DagTooLargeErrorType,
   InvalidCidError,
   type InvalidCidErrorType,
   InvalidGatewayError,

@@ -11,6 +11,7 @@ import { isInline, walkDag } from './dag.ts'
 import {
   BaseError,
   BlockVerificationError,
+  DagTooLargeError,
   NotAFileError,
   NotFoundError,
   UnverifiableCidError,
@@ -92,11 +93,17 @@ export class BlockReader {
    * Makes the whole DAG under `cid` local (fetching what is missing when there is a network or a gateway).
    * Pins call this before writing their record, so an interrupted pin leaves no record and its fetched
    * blocks are ordinary unpinned blocks.
+   *
+   * With `maxBytes`, every block counts toward it, including raw leaves already held (read for their length
+   * only: a leaf is never parsed). Counting only what this walk fetched would let an earlier attempt that was
+   * cut off (a block time-out) leave leaves behind that the retry then skips uncounted, so a DAG over the limit
+   * could end up pinned after enough retries.
    */
   async makeLocal(
     cid: CID,
     signal: AbortSignal | undefined,
     onProgress: PinOptions['onProgress'] | undefined,
+    maxBytes?: number,
   ): Promise<void> {
     const view = this.view(signal)
     const local = this.#c.local
@@ -111,9 +118,20 @@ export class BlockReader {
       signal,
     )) {
       blocks++
-      bytes += block.bytes?.length ?? 0
+      if (block.bytes !== undefined) bytes += block.bytes.length
+      else if (maxBytes !== undefined) bytes += await this.#localLength(block.cid, signal)
+      if (maxBytes !== undefined && bytes > maxBytes) {
+        throw new DagTooLargeError({ cid: cid.toString(), maxBytes, bytes, blocks })
+      }
       onProgress?.({ type: 'storage:pin:block', cid: block.cid, blocks, bytes })
     }
+  }
+
+  /** The length of a block held locally, from the store as it is (no hashing: only its size is wanted). */
+  async #localLength(cid: CID, signal: AbortSignal | undefined): Promise<number> {
+    let length = 0
+    for await (const chunk of this.#c.local.child.get(cid, signalOption(signal))) length += chunk.length
+    return length
   }
 
   /**

@@ -81,7 +81,10 @@ export interface StorageInit {
 export type StorageProgressEvent =
   | { type: 'storage:put:bytes'; bytes: number }
   | { type: 'storage:get:bytes'; bytes: number }
-  /** `bytes`: the bytes of the blocks this walk read (raw leaves already held are not read), so far. */
+  /**
+   * `bytes`: the bytes of the blocks this walk read, so far. Raw leaves already held are not read, so not
+   * counted, unless `maxBytes` is set: then every block counts.
+   */
   | { type: 'storage:pin:block'; cid: CID; blocks: number; bytes: number }
   | { type: 'storage:car:export:block'; cid: CID; blocks: number }
   | { type: 'storage:car:import:block'; cid: CID; blocks: number }
@@ -113,7 +116,15 @@ export interface PutEnvelopeOptions extends OperationOptions<never> {
   pin?: boolean
 }
 
-export interface PinOptions extends OperationOptions<ProgressOf<'storage:pin:block'>> {}
+export interface PinOptions extends OperationOptions<ProgressOf<'storage:pin:block'>> {
+  /**
+   * The most bytes the whole DAG may hold: every block counts, those already local (read for their size)
+   * as well as those fetched, so the bound holds whatever earlier attempts left in the store. Past it the
+   * pin fails with `DagTooLargeError` and records nothing. Use it for content named by someone you do not
+   * trust (an envelope registered on chain by anyone). Costs a read of each local raw leaf.
+   */
+  maxBytes?: number
+}
 
 export interface GcOptions extends OperationOptions<ProgressOf<'storage:gc:removed'>> {}
 

@@ -11,6 +11,7 @@
  * @module
  */
 import {
+  EmergencyAccessNotActiveError as ChainEmergencyAccessNotActiveError,
   GrantExpiredError as ChainGrantExpiredError,
   GrantNotYetValidError as ChainGrantNotYetValidError,
   GrantRevokedError as ChainGrantRevokedError,
@@ -51,6 +52,7 @@ import { type Address, type Hex, isAddressEqual } from 'viem'
 import { cidFromHex, type LoadedRecord, storageIntegrity } from './content.ts'
 import type { VaultContext } from './context.ts'
 import {
+  EmergencyAccessClosedError,
   GrantExpiredError,
   GrantNotYetValidError,
   GrantRevokedError,
@@ -406,6 +408,10 @@ async function assertGrantHolds(
       throw new GrantExpiredError({ grantId: grant.grantId, expiredAt: grant.expiry, cause: err })
     if (err instanceof ChainGrantNotYetValidError) {
       throw new GrantNotYetValidError({ grantId: grant.grantId, notBefore: grant.notBefore, cause: err })
+    }
+    // A break-glass grant lets its grantee read only inside an emergency window.
+    if (err instanceof ChainEmergencyAccessNotActiveError) {
+      throw new EmergencyAccessClosedError({ grantId: grant.grantId, recordId, cause: err })
     }
     throw err
   }

@@ -23,6 +23,16 @@ export {
 } from '@medvault/fhir'
 export { Audit, type AuditListOptions } from './audit.ts'
 export {
+  type AuthorizeBreakGlassOptions,
+  BreakGlass,
+  type BreakGlassStatus,
+  type BreakGlassTarget,
+  type BreakGlassWindow,
+  type ListBreakGlassOptions,
+  MAX_BREAK_GLASS_WINDOW,
+  type OpenBreakGlassOptions,
+} from './break-glass.ts'
+export {
   type BuildDatasetOptions,
   consentCommitment,
   DATASET_FORMAT,
@@ -53,6 +63,11 @@ export {
 export {
   BaseError,
   type BaseErrorParameters,
+  type BreakGlassRefusal,
+  BreakGlassRefusedError,
+  type BreakGlassRefusedErrorType,
+  EmergencyAccessClosedError,
+  type EmergencyAccessClosedErrorType,
   GrantExpiredError,
   type GrantExpiredErrorType,
   GrantNotYetValidError,

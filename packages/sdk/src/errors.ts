@@ -14,6 +14,13 @@ import type { Address, Hex } from 'viem'
 
 export { BaseError, type BaseErrorParameters } from '@medvault/crypto/errors'
 export {
+  type BreakGlassRefusal,
+  BreakGlassRefusedError,
+  type BreakGlassRefusedErrorType,
+  EmergencyAccessClosedError,
+  type EmergencyAccessClosedErrorType,
+} from './break-glass-errors.ts'
+export {
   DatasetIntegrityError,
   type DatasetIntegrityErrorType,
   DatasetNotRegisteredError,

@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  authorizeBreakGlass,
   RecordNotFoundError as ChainRecordNotFoundError,
   computeGrantId,
   type GrantListing,
@@ -38,6 +39,7 @@ import {
   type Hash,
   type Hex,
   hexToBytes,
+  parseAbiItem,
   type Transport,
   type WalletClient,
 } from 'viem'
@@ -131,148 +133,7 @@ export class Grants {
    *   than `threshold` proxies of the set are active; {@link RelayError} the relayer failed.
    */
   async create(options: CreateGrantOptions): Promise<Grant> {
-    const ctx = this.#ctx
-    const { signal, onProgress } = options ?? {}
-    signal?.throwIfAborted()
-    const setId = options?.proxySet ?? ctx.proxySet
-    if (setId === undefined || !Number.isInteger(setId) || setId < 1) {
-      throw new InvalidOptionError({
-        option: 'proxySet',
-        expected: 'a proxy set id (in createVault({ proxySet }) or in this call)',
-      })
-    }
-    const members = [...(await getProxySet(ctx.publicClient, { addresses: ctx.addresses, setId }))]
-    const terms = parseGrantTerms(options, await chainTime(ctx), members.length)
-    await ctx.ready(signal)
-    const keys = await ctx.keys()
-    const grantee = await publishedKeysOf(ctx, terms.to)
-
-    const proxies = await Promise.all(
-      members.map((operator) => getProxy(ctx.publicClient, { addresses: ctx.addresses, operator })),
-    )
-    const retired = proxies.flatMap((p, i) =>
-      p === undefined || p.retired
-        ? [new ProxyError({ proxy: members[i] as Address, endpoint: undefined, code: 'retired' })]
-        : [],
-    )
-    if (members.length - retired.length < terms.threshold) {
-      throw new NotEnoughProxiesError({
-        needed: terms.threshold,
-        verified: members.length - retired.length,
-        errors: retired,
-      })
-    }
-    signal?.throwIfAborted()
-    // A set only lists proxies that were registered; a retired one keeps its key and its kfrag slot.
-    const proxyKeys = proxies.map((p, i) => {
-      if (p === undefined)
-        throw new NotEnoughProxiesError({
-          needed: terms.threshold,
-          verified: 0,
-          errors: [
-            new ProxyError({ proxy: members[i] as Address, endpoint: undefined, code: 'unregistered' }),
-          ],
-        })
-      return hexToBytes(p.publicKey)
-    })
-
-    const salt = randomHex32()
-    const grantId = computeGrantId(ctx.address, salt)
-    const scopes = await this.#bundleScopes(terms, keys, signal)
-    const signer = new Signer(SecretKey.fromBEBytes(keys.signingSecretKey))
-    const receiving = PublicKey.fromCompressedBytes(grantee.receiving)
-    const entries: KfragBundleEntry[] = scopes.map(({ scope, delegating }) => {
-      const sk = SecretKey.fromBEBytes(delegating)
-      delegating.fill(0)
-      const kfrags = generateKFrags(sk, receiving, signer, terms.threshold, members.length, true, true)
-      return {
-        scope,
-        delegatingKey: sk.publicKey().toCompressedBytes(),
-        kfrags: kfrags.map((kfrag, index) =>
-          eciesEncrypt(
-            proxyKeys[index] as Uint8Array,
-            kfrag.toBytes(),
-            kfragAad({ grantId, scope, index, proxy: members[index] as Address }),
-          ),
-        ),
-      }
-    })
-    onProgress?.({ type: 'grants:kfrags', entries: entries.length, proxies: members.length })
-    const bundle: KfragBundle = {
-      v: 1,
-      grantId,
-      grantor: ctx.address,
-      grantee: terms.to,
-      threshold: terms.threshold,
-      proxies: members,
-      verifyingKey: signer.verifyingKey().toCompressedBytes(),
-      receivingKey: grantee.receiving,
-      entries,
-    }
-    const bundleCid = await ctx.storage.putEnvelope(
-      kfragBundleToIpld(bundle),
-      signal === undefined ? {} : { signal },
-    )
-
-    const chainScope = toChainScope(terms, scopes)
-    const common = {
-      addresses: ctx.addresses,
-      grantee: terms.to,
-      scope: chainScope,
-      purpose: terms.purpose,
-      notBefore: terms.notBefore,
-      expiry: terms.expiry,
-      threshold: terms.threshold,
-      proxySetId: setId,
-      kfragsCid: bundleCid,
-      salt,
-    }
-    let hash: Hash | undefined
-    try {
-      if (options.relay === undefined) {
-        const result = await ctx.write(
-          'grantAccess',
-          (s) => grantAccess(ctx.walletClient, { ...common, signal: s }),
-          signal,
-          onProgress,
-        )
-        hash = result.hash
-      } else {
-        hash = await this.#relay(options, common, grantId)
-      }
-    } catch (err) {
-      // Nothing on chain refers to the bundle: do not keep it.
-      await ctx.storage.unpin(bundleCid).catch(() => {})
-      throw err
-    }
-    const [listing] = (
-      await getGrants(ctx.publicClient, {
-        addresses: ctx.addresses,
-        grantor: ctx.address,
-        grantee: terms.to,
-        fromBlock: ctx.fromBlock,
-      })
-    ).filter((g) => g.grantId === grantId)
-    if (listing === undefined) {
-      // A relay function may have only queued the grant: report it from its terms.
-      return {
-        id: grantId,
-        grantor: ctx.address,
-        grantee: terms.to,
-        scope: scopeInfo(chainScope, options.tag),
-        purpose: options.purpose,
-        notBefore: terms.notBefore,
-        expiresAt: terms.expiry,
-        threshold: terms.threshold,
-        proxySet: setId,
-        bundleCid,
-        revoked: false,
-        active: false,
-        blockNumber: 0n,
-        transactionHash: hash ?? ('0x' as Hash),
-      }
-    }
-    return toGrant(listing, await chainTime(ctx), options.tag)
+    return issueGrant(this.#ctx, options)
   }
 
   /**
@@ -304,9 +165,14 @@ export class Grants {
       )
     }
     const now = await chainTime(ctx)
+    const breakGlass = await breakGlassTerms(ctx, given, options.received === true)
     let grants = listings
       .sort((a, b) => (a.blockNumber < b.blockNumber ? -1 : a.blockNumber > b.blockNumber ? 1 : 0))
-      .map((l) => toGrant(l, now))
+      .map((l) => {
+        const grant = toGrant(l, now)
+        const maxDuration = breakGlass.get(l.grantId.toLowerCase())
+        return maxDuration === undefined ? grant : { ...grant, breakGlass: { maxDuration } }
+      })
     if (options.record !== undefined) {
       const recordId = parseRecordId(options.record, 'record')
       const chainTag = await recordChainTag(ctx, recordId)
@@ -328,79 +194,272 @@ export class Grants {
     )
     return { transactionHash: hash }
   }
+}
 
-  /** The delegating key (secret, 32 bytes) and bundle scope of each entry of the grant. */
-  async #bundleScopes(
-    terms: GrantTerms,
-    keys: DerivedKeys,
-    signal: AbortSignal | undefined,
-  ): Promise<{ scope: BundleScope; delegating: Uint8Array; chainTag?: Hex }[]> {
-    const ctx = this.#ctx
-    switch (terms.scope.kind) {
-      case 'records': {
-        const out: { scope: BundleScope; delegating: Uint8Array }[] = []
-        for (const recordId of terms.scope.records) {
-          // The kfrags must be made from the key of the record's current epoch (see rotate).
-          const loaded = await loadRecord(ctx, recordId, { signal })
-          if (loaded.owner.toLowerCase() !== ctx.address.toLowerCase()) {
-            throw new NotRecordOwnerError({ recordId, owner: loaded.owner, account: ctx.address })
-          }
-          out.push({
-            scope: { kind: 'record', recordId },
-            delegating: deriveDelegatingKey(keys, { record: recordScopeId(recordId, loaded.envelope.epoch) }),
-          })
-        }
-        return out
-      }
-      case 'tag': {
-        const { tag32, chainTag } = tagOf(keys, terms.scope.tag)
-        return [
-          {
-            scope: { kind: 'tag', tag: chainTag },
-            delegating: deriveDelegatingKey(keys, { tag: tag32 }),
-            chainTag,
-          },
-        ]
-      }
-      case 'all':
-        return [{ scope: { kind: 'all' }, delegating: deriveDelegatingKey(keys, 'all') }]
+/**
+ * Makes a grant: kfrags for the grantee from the scope's delegating key, sealed to each proxy of the set,
+ * stored as a kfrag bundle, and registered on chain — as a plain grant (sent, or signed for a relayer), or,
+ * with `breakGlass`, as a break-glass authorisation that stays dormant until the grantee opens a window.
+ */
+export async function issueGrant(
+  ctx: VaultContext,
+  options: CreateGrantOptions,
+  breakGlass?: { maxDuration: number },
+): Promise<Grant> {
+  const { signal, onProgress } = options ?? {}
+  signal?.throwIfAborted()
+  const setId = options?.proxySet ?? ctx.proxySet
+  if (setId === undefined || !Number.isInteger(setId) || setId < 1) {
+    throw new InvalidOptionError({
+      option: 'proxySet',
+      expected: 'a proxy set id (in createVault({ proxySet }) or in this call)',
+    })
+  }
+  const members = [...(await getProxySet(ctx.publicClient, { addresses: ctx.addresses, setId }))]
+  const terms = parseGrantTerms(options, await chainTime(ctx), members.length)
+  await ctx.ready(signal)
+  const keys = await ctx.keys()
+  const grantee = await publishedKeysOf(ctx, terms.to)
+
+  const proxies = await Promise.all(
+    members.map((operator) => getProxy(ctx.publicClient, { addresses: ctx.addresses, operator })),
+  )
+  const retired = proxies.flatMap((p, i) =>
+    p === undefined || p.retired
+      ? [new ProxyError({ proxy: members[i] as Address, endpoint: undefined, code: 'retired' })]
+      : [],
+  )
+  if (members.length - retired.length < terms.threshold) {
+    throw new NotEnoughProxiesError({
+      needed: terms.threshold,
+      verified: members.length - retired.length,
+      errors: retired,
+    })
+  }
+  signal?.throwIfAborted()
+  // A set only lists proxies that were registered; a retired one keeps its key and its kfrag slot.
+  const proxyKeys = proxies.map((p, i) => {
+    if (p === undefined)
+      throw new NotEnoughProxiesError({
+        needed: terms.threshold,
+        verified: 0,
+        errors: [new ProxyError({ proxy: members[i] as Address, endpoint: undefined, code: 'unregistered' })],
+      })
+    return hexToBytes(p.publicKey)
+  })
+
+  const salt = randomHex32()
+  const grantId = computeGrantId(ctx.address, salt)
+  const scopes = await bundleScopes(ctx, terms, keys, signal)
+  const signer = new Signer(SecretKey.fromBEBytes(keys.signingSecretKey))
+  const receiving = PublicKey.fromCompressedBytes(grantee.receiving)
+  const entries: KfragBundleEntry[] = scopes.map(({ scope, delegating }) => {
+    const sk = SecretKey.fromBEBytes(delegating)
+    delegating.fill(0)
+    const kfrags = generateKFrags(sk, receiving, signer, terms.threshold, members.length, true, true)
+    return {
+      scope,
+      delegatingKey: sk.publicKey().toCompressedBytes(),
+      kfrags: kfrags.map((kfrag, index) =>
+        eciesEncrypt(
+          proxyKeys[index] as Uint8Array,
+          kfrag.toBytes(),
+          kfragAad({ grantId, scope, index, proxy: members[index] as Address }),
+        ),
+      ),
+    }
+  })
+  onProgress?.({ type: 'grants:kfrags', entries: entries.length, proxies: members.length })
+  const bundle: KfragBundle = {
+    v: 1,
+    grantId,
+    grantor: ctx.address,
+    grantee: terms.to,
+    threshold: terms.threshold,
+    proxies: members,
+    verifyingKey: signer.verifyingKey().toCompressedBytes(),
+    receivingKey: grantee.receiving,
+    entries,
+  }
+  const bundleCid = await ctx.storage.putEnvelope(
+    kfragBundleToIpld(bundle),
+    signal === undefined ? {} : { signal },
+  )
+
+  const chainScope = toChainScope(terms, scopes)
+  const common = {
+    addresses: ctx.addresses,
+    grantee: terms.to,
+    scope: chainScope,
+    purpose: terms.purpose,
+    notBefore: terms.notBefore,
+    expiry: terms.expiry,
+    threshold: terms.threshold,
+    proxySetId: setId,
+    kfragsCid: bundleCid,
+    salt,
+  }
+  let hash: Hash | undefined
+  try {
+    if (breakGlass !== undefined) {
+      const result = await ctx.write(
+        'authorizeBreakGlass',
+        (s) =>
+          authorizeBreakGlass(ctx.walletClient, {
+            ...common,
+            maxDuration: breakGlass.maxDuration,
+            signal: s,
+          }),
+        signal,
+        onProgress,
+      )
+      hash = result.hash
+    } else if (options.relay === undefined) {
+      const result = await ctx.write(
+        'grantAccess',
+        (s) => grantAccess(ctx.walletClient, { ...common, signal: s }),
+        signal,
+        onProgress,
+      )
+      hash = result.hash
+    } else {
+      hash = await relayGrant(ctx, options, common, grantId)
+    }
+  } catch (err) {
+    // Nothing on chain refers to the bundle: do not keep it.
+    await ctx.storage.unpin(bundleCid).catch(() => {})
+    throw err
+  }
+  const [listing] = (
+    await getGrants(ctx.publicClient, {
+      addresses: ctx.addresses,
+      grantor: ctx.address,
+      grantee: terms.to,
+      fromBlock: ctx.fromBlock,
+    })
+  ).filter((g) => g.grantId === grantId)
+  if (listing === undefined) {
+    // A relay function may have only queued the grant: report it from its terms.
+    return {
+      id: grantId,
+      grantor: ctx.address,
+      grantee: terms.to,
+      scope: scopeInfo(chainScope, options.tag),
+      purpose: options.purpose,
+      notBefore: terms.notBefore,
+      expiresAt: terms.expiry,
+      threshold: terms.threshold,
+      proxySet: setId,
+      bundleCid,
+      revoked: false,
+      active: false,
+      blockNumber: 0n,
+      transactionHash: hash ?? ('0x' as Hash),
     }
   }
+  const grant = toGrant(listing, await chainTime(ctx), options.tag)
+  return breakGlass === undefined ? grant : { ...grant, breakGlass }
+}
 
-  async #relay(
-    options: CreateGrantOptions,
-    common: Parameters<typeof signGrant>[1] extends infer P ? Omit<P & object, 'deadline'> : never,
-    grantId: Hex,
-  ): Promise<Hash | undefined> {
-    const ctx = this.#ctx
-    const deadline = (await chainTime(ctx)) + parseDuration(options.relayDeadline ?? '10m', 'relayDeadline')
-    const signed = await signGrant(ctx.walletClient, { ...(common as object), deadline } as Parameters<
-      typeof signGrant
-    >[1])
-    const relay = options.relay as Relay
-    try {
-      if (typeof relay === 'function') {
-        const result = await relay(signed)
-        return typeof result === 'string' && /^0x[0-9a-fA-F]{64}$/.test(result) ? (result as Hash) : undefined
-      }
-      if (relay === null || typeof relay !== 'object' || relay.account === undefined) {
-        throw new InvalidOptionError({
-          option: 'relay',
-          expected: 'a wallet client with an account, or a function',
+/** The delegating key (secret, 32 bytes) and bundle scope of each entry of the grant. */
+async function bundleScopes(
+  ctx: VaultContext,
+  terms: GrantTerms,
+  keys: DerivedKeys,
+  signal: AbortSignal | undefined,
+): Promise<{ scope: BundleScope; delegating: Uint8Array; chainTag?: Hex }[]> {
+  switch (terms.scope.kind) {
+    case 'records': {
+      const out: { scope: BundleScope; delegating: Uint8Array }[] = []
+      for (const recordId of terms.scope.records) {
+        // The kfrags must be made from the key of the record's current epoch (see rotate).
+        const loaded = await loadRecord(ctx, recordId, { signal })
+        if (loaded.owner.toLowerCase() !== ctx.address.toLowerCase()) {
+          throw new NotRecordOwnerError({ recordId, owner: loaded.owner, account: ctx.address })
+        }
+        out.push({
+          scope: { kind: 'record', recordId },
+          delegating: deriveDelegatingKey(keys, { record: recordScopeId(recordId, loaded.envelope.epoch) }),
         })
       }
-      const { hash } = await grantBySig(relay, {
-        addresses: ctx.addresses,
-        signedGrant: signed,
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
-      })
-      options.onProgress?.({ type: 'chain:transaction', action: 'grantBySig', hash })
-      return hash
-    } catch (cause) {
-      if (cause instanceof InvalidOptionError) throw cause
-      throw new RelayError({ grantId, cause })
+      return out
     }
+    case 'tag': {
+      const { tag32, chainTag } = tagOf(keys, terms.scope.tag)
+      return [
+        {
+          scope: { kind: 'tag', tag: chainTag },
+          delegating: deriveDelegatingKey(keys, { tag: tag32 }),
+          chainTag,
+        },
+      ]
+    }
+    case 'all':
+      return [{ scope: { kind: 'all' }, delegating: deriveDelegatingKey(keys, 'all') }]
   }
+}
+
+async function relayGrant(
+  ctx: VaultContext,
+  options: CreateGrantOptions,
+  common: Parameters<typeof signGrant>[1] extends infer P ? Omit<P & object, 'deadline'> : never,
+  grantId: Hex,
+): Promise<Hash | undefined> {
+  const deadline = (await chainTime(ctx)) + parseDuration(options.relayDeadline ?? '10m', 'relayDeadline')
+  const signed = await signGrant(ctx.walletClient, { ...(common as object), deadline } as Parameters<
+    typeof signGrant
+  >[1])
+  const relay = options.relay as Relay
+  try {
+    if (typeof relay === 'function') {
+      const result = await relay(signed)
+      return typeof result === 'string' && /^0x[0-9a-fA-F]{64}$/.test(result) ? (result as Hash) : undefined
+    }
+    if (relay === null || typeof relay !== 'object' || relay.account === undefined) {
+      throw new InvalidOptionError({
+        option: 'relay',
+        expected: 'a wallet client with an account, or a function',
+      })
+    }
+    const { hash } = await grantBySig(relay, {
+      addresses: ctx.addresses,
+      signedGrant: signed,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    })
+    options.onProgress?.({ type: 'chain:transaction', action: 'grantBySig', hash })
+    return hash
+  } catch (cause) {
+    if (cause instanceof InvalidOptionError) throw cause
+    throw new RelayError({ grantId, cause })
+  }
+}
+
+const breakGlassAuthorized = parseAbiItem(
+  'event BreakGlassAuthorized(bytes32 indexed grantId, address indexed grantor, address indexed grantee, uint32 maxDuration)',
+)
+
+/** The time box of each break-glass grant this vault gave and/or received, by lower-case grant id. */
+async function breakGlassTerms(
+  ctx: VaultContext,
+  given: boolean,
+  received: boolean,
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>()
+  const sides = [
+    ...(given ? [{ grantor: ctx.address }] : []),
+    ...(received ? [{ grantee: ctx.address }] : []),
+  ]
+  for (const args of sides) {
+    const logs = await ctx.publicClient.getLogs({
+      address: ctx.addresses.consentRegistry,
+      event: breakGlassAuthorized,
+      args,
+      fromBlock: ctx.fromBlock,
+      strict: true,
+    })
+    for (const log of logs) out.set(log.args.grantId.toLowerCase(), log.args.maxDuration)
+  }
+  return out
 }
 
 function toChainScope(terms: GrantTerms, scopes: { scope: BundleScope }[]): Scope {

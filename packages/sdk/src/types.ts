@@ -183,8 +183,16 @@ export interface Grant {
   /** The kfrag bundle's CID. */
   bundleCid: CID
   revoked: boolean
-  /** Revoked, expired or not yet valid, judged at the chain's latest block time. */
+  /**
+   * Revoked, expired or not yet valid, judged at the chain's latest block time. A break-glass grant that is
+   * active still lets its grantee read only while an emergency window runs.
+   */
   active: boolean
+  /**
+   * Present on a break-glass grant (`vault.breakGlass.authorize`): the time box of each emergency window, in
+   * seconds. It lets nobody read until its grantee opens a window (`vault.breakGlass.open`).
+   */
+  breakGlass?: { maxDuration: number } | undefined
   blockNumber: bigint
   transactionHash: Hash
 }

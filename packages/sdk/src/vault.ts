@@ -18,6 +18,7 @@ import {
 } from 'viem'
 import { getChainId } from 'viem/actions'
 import { Audit, type ReadsSource } from './audit.ts'
+import { BreakGlass } from './break-glass.ts'
 import { serialize, type VaultContext } from './context.ts'
 import { Datasets } from './datasets.ts'
 import { InvalidOptionError } from './errors.ts'
@@ -74,6 +75,11 @@ export interface Vault {
   readonly records: Records
   readonly grants: Grants
   readonly audit: Audit
+  /**
+   * Emergency access: the patient pre-authorises it (`authorize`), the grantee opens a time-boxed, audited
+   * window on a record (`open`) and reads it with `records.get` while the window runs.
+   */
+  readonly breakGlass: BreakGlass
   /** Research datasets: build and publish them (data stewards), fetch and verify them (research platforms). */
   readonly datasets: Datasets
   /**
@@ -200,6 +206,7 @@ export async function createVault(init: VaultInit): Promise<Vault> {
     records,
     grants,
     audit,
+    breakGlass: new BreakGlass(ctx),
     datasets,
     publishKeys: (options = {}) => ensureKeysPublished(ctx, options),
   }

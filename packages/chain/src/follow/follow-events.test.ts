@@ -67,6 +67,58 @@ async function emit(count: number, emptyBlocksBetween = 0): Promise<bigint[]> {
 
 const values = (events: Ping[]): bigint[] => events.map((e) => e.args.n as bigint)
 
+/**
+ * A real JSON-RPC front on 127.0.0.1 for the real anvil that answers eth_getLogs as capped providers do
+ * (code -32005, "query returned more than N results") when the real answer holds more than `limit` logs.
+ * `refused` lists the block count of each refused range.
+ */
+async function cappedRpc(limit: number): Promise<{
+  client: ReturnType<typeof publicClient>
+  refused: bigint[]
+  close: () => Promise<void>
+}> {
+  const refused: bigint[] = []
+  const server = createServer(async (req, res) => {
+    let body = ''
+    for await (const chunk of req) body += chunk
+    const upstream = await fetch(anvil.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    })
+    const answer = (await upstream.json()) as { id: number; result?: unknown }
+    const request = JSON.parse(body) as {
+      method: string
+      id: number
+      params?: Array<{ fromBlock?: Hex; toBlock?: Hex }>
+    }
+    res.setHeader('content-type', 'application/json')
+    if (request.method === 'eth_getLogs' && Array.isArray(answer.result) && answer.result.length > limit) {
+      const range = request.params?.[0]
+      refused.push(BigInt(range?.toBlock ?? '0x0') - BigInt(range?.fromBlock ?? '0x0') + 1n)
+      res.end(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: request.id,
+          error: { code: -32005, message: `query returned more than ${limit} results` },
+        }),
+      )
+      return
+    }
+    res.end(JSON.stringify(answer))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    client: createPublicClient({
+      chain: foundry,
+      transport: http(`http://127.0.0.1:${port}`, { retryCount: 0 }),
+    }),
+    refused,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}
+
 beforeAll(async () => {
   anvil = await startAnvil()
   const wallet = createWalletClient({
@@ -147,59 +199,101 @@ describe('followEvents', () => {
   })
 
   test('behavior: a node that caps eth_getLogs results: a dense range is read in halves, nothing missed', async () => {
-    // A real JSON-RPC front on 127.0.0.1 for the real anvil that answers eth_getLogs as capped providers do
-    // (code -32005, "query returned more than 10 results") when the real answer holds more than 10 logs.
-    const capped: string[] = []
-    const server = createServer(async (req, res) => {
-      let body = ''
-      for await (const chunk of req) body += chunk
-      const upstream = await fetch(anvil.rpcUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-      })
-      const answer = (await upstream.json()) as { id: number; result?: unknown }
-      const request = JSON.parse(body) as { method: string; id: number }
-      res.setHeader('content-type', 'application/json')
-      if (request.method === 'eth_getLogs' && Array.isArray(answer.result) && answer.result.length > 10) {
-        capped.push(request.method)
-        res.end(
-          JSON.stringify({
-            jsonrpc: '2.0',
-            id: request.id,
-            error: { code: -32005, message: 'query returned more than 10 results' },
-          }),
-        )
-        return
-      }
-      res.end(JSON.stringify(answer))
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const rpc = await cappedRpc(10)
     try {
-      const { port } = server.address() as AddressInfo
       const start = await publicClient().getBlockNumber()
       const expected = await emit(40)
       const seen: Ping[] = []
-      const follower = followEvents(
-        createPublicClient({
-          chain: foundry,
-          transport: http(`http://127.0.0.1:${port}`, { retryCount: 0 }),
-        }),
-        {
-          abi: pingAbi,
-          address: ping,
-          fromBlock: start + 1n,
-          batchSize: 1000,
-          onEvents: (events) => {
-            seen.push(...events)
-          },
+      const follower = followEvents(rpc.client, {
+        abi: pingAbi,
+        address: ping,
+        fromBlock: start + 1n,
+        batchSize: 1000,
+        onEvents: (events) => {
+          seen.push(...events)
         },
-      )
+      })
       await follower.sync()
-      expect(capped.length).toBeGreaterThan(0)
+      expect(rpc.refused.length).toBeGreaterThan(0)
       expect(values(seen)).toEqual(expected)
     } finally {
-      server.close()
+      await rpc.close()
+    }
+  })
+
+  test('behavior: over a dense stretch the span that fitted is kept: the capped node refuses once, not once per range', async () => {
+    const rpc = await cappedRpc(10)
+    try {
+      const start = await publicClient().getBlockNumber()
+      const expected = await emit(80) // one event per block
+      const seen: Ping[] = []
+      await followEvents(rpc.client, {
+        abi: pingAbi,
+        address: ping,
+        fromBlock: start + 1n,
+        batchSize: 20,
+        onEvents: (events) => {
+          seen.push(...events)
+        },
+      }).sync()
+      expect(values(seen)).toEqual(expected)
+      // 20 blocks hold 20 events: refused; 10 fit, and the next seven ranges are read 10 blocks at a time.
+      expect(rpc.refused).toEqual([20n])
+    } finally {
+      await rpc.close()
+    }
+  })
+
+  test('behavior: ranges without events are not each saved; a restart from the file resumes where the pass ended', async () => {
+    const start = await publicClient().getBlockNumber()
+    const expected = await emit(3, 60) // 3 events, 60 empty blocks after each
+    const dir = await mkdtemp(join(tmpdir(), 'medvault-follow-sparse-'))
+    const file = join(dir, 'checkpoint.json')
+    try {
+      const store = fileCheckpointStore(file)
+      const saves: bigint[] = []
+      let ranges = 0
+      const seen: Ping[] = []
+      const follower = followEvents(publicClient(), {
+        abi: pingAbi,
+        address: ping,
+        fromBlock: start + 1n,
+        batchSize: 2,
+        checkpoint: {
+          load: () => store.load(),
+          save: async (checkpoint) => {
+            saves.push(checkpoint.blockNumber)
+            await store.save(checkpoint)
+          },
+        },
+        onEvents: (events) => {
+          seen.push(...events)
+        },
+        onProgress: (event) => {
+          if (event.type === 'batch') ranges++
+        },
+      })
+      const end = await follower.sync()
+      expect(values(seen)).toEqual(expected)
+      expect(ranges).toBeGreaterThan(90)
+      // The three ranges with events, the end of the pass, and one save per second of reading in between.
+      expect(saves.length).toBeLessThan(ranges / 2)
+      expect(saves.at(-1)).toBe(end?.blockNumber)
+      expect((await store.load())?.blockNumber).toBe(await publicClient().getBlockNumber())
+
+      const again: Ping[] = []
+      await followEvents(publicClient(), {
+        abi: pingAbi,
+        address: ping,
+        fromBlock: start + 1n,
+        checkpoint: fileCheckpointStore(file),
+        onEvents: (events) => {
+          again.push(...events)
+        },
+      }).sync()
+      expect(again).toEqual([])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
     }
   })
 

@@ -1,4 +1,4 @@
-import type { Abi, Address, Chain, Client, ParseEventLogsReturnType, Transport } from 'viem'
+import type { Abi, Address, Chain, Client, Hex, ParseEventLogsReturnType, Transport } from 'viem'
 import { parseEventLogs } from 'viem'
 import { getBlock, getBlockNumber, getLogs } from 'viem/actions'
 import { AbortError, ChainReorgError } from '../errors.ts'
@@ -52,7 +52,7 @@ export interface EventFollower {
    * Useful for batch jobs and tests; do not call it while the follower is started.
    */
   sync(options?: { signal?: AbortSignal }): Promise<Checkpoint | undefined>
-  /** The last saved checkpoint (after `start()` or `sync()` has loaded it). */
+  /** The last block range handled (after `start()` or `sync()` has loaded it); saved as described above. */
   readonly checkpoint: Checkpoint | undefined
 }
 
@@ -62,7 +62,8 @@ export type FollowEventsReturnType = EventFollower
  * Follows contract events from a checkpoint, in block ranges, only `confirmations` blocks deep.
  *
  * Delivery guarantee: events reach `onEvents` in chain order, range by range, and the checkpoint is saved
- * after each range. A clean `stop()` (or abort) waits for the range in flight, so stopping and starting
+ * after each range that had events (ranges without events are saved at least once a second and at the end
+ * of each pass: a restart may read a few of them again, which delivers nothing). A clean `stop()` (or abort) waits for the range in flight, so stopping and starting
  * again, in this process or after a restart with a file store, never misses nor repeats an event. If the
  * process is killed while `onEvents` runs, that one range is delivered again on restart: make the
  * handler idempotent (each event has a unique `blockHash` + `logIndex`) when that matters.
@@ -109,6 +110,16 @@ export function followEvents<const abi extends Abi>(
   if (fromBlock < 0n) throw new RangeError('fromBlock must be >= 0')
 
   let cursor: Checkpoint | undefined
+  /** The checkpoint last written to the store (`cursor` may be ahead of it by ranges without events). */
+  let saved: Checkpoint | undefined
+  let savedAt = 0
+  /**
+   * Blocks per `eth_getLogs`: `batchSize` until an answer is too large, then what fitted, kept for the next
+   * ranges (a dense stretch of chain would otherwise have every range fetched whole and refused first), and
+   * doubled again once an answer holds at most half the most logs an answer has held since.
+   */
+  let span = BigInt(batchSize)
+  let mostLogs = 0
   let loaded = false
   let running: Promise<void> | undefined
   let stopping: AbortController | undefined
@@ -116,26 +127,60 @@ export function followEvents<const abi extends Abi>(
   const load = async (): Promise<void> => {
     if (loaded) return
     cursor = await store.load()
+    saved = cursor
     loaded = true
   }
 
   /**
-   * The logs of a block range. A range is counted in blocks, not events, so a dense one can exceed what the
-   * node or viem will return (viem refuses bodies over 10 MiB; providers cap results): such a range is read
-   * in halves, down to single blocks, instead of failing the follower forever on the same range.
+   * The logs of `from` to at most `to`, the last block they cover and its hash. A range is counted in blocks,
+   * not events, so a dense one can exceed what the node or viem will return (viem refuses bodies over 10 MiB;
+   * providers cap results): then the range is cut in half, down to single blocks, instead of failing the
+   * follower forever on the same range, and the smaller span is kept for the ranges after it.
    */
-  const readLogs = async (from: bigint, to: bigint): Promise<Awaited<ReturnType<typeof getLogs>>> => {
-    try {
-      return await getLogs(client, {
-        ...(address === undefined ? {} : { address: address as Address | Address[] }),
-        fromBlock: from,
-        toBlock: to,
-      })
-    } catch (err) {
-      if (to <= from || !isResultTooLarge(err)) throw err
-      const mid = from + (to - from) / 2n
-      return [...(await readLogs(from, mid)), ...(await readLogs(mid + 1n, to))]
+  const readRange = async (
+    from: bigint,
+    to: bigint,
+  ): Promise<{ logs: Awaited<ReturnType<typeof getLogs>>; to: bigint; hash: Hex }> => {
+    for (;;) {
+      const end = from + span - 1n < to ? from + span - 1n : to
+      // The hash is read before the logs: a reorg in between then fails the next pass's check of it.
+      const { hash } = await getBlock(client, { blockNumber: end, includeTransactions: false })
+      try {
+        const logs = await getLogs(client, {
+          ...(address === undefined ? {} : { address: address as Address | Address[] }),
+          fromBlock: from,
+          toBlock: end,
+        })
+        if (logs.length > mostLogs) mostLogs = logs.length
+        if (span < BigInt(batchSize) && 2 * logs.length <= mostLogs) {
+          span = span * 2n < BigInt(batchSize) ? span * 2n : BigInt(batchSize)
+        }
+        return { logs, to: end, hash }
+      } catch (err) {
+        if (end <= from || !isResultTooLarge(err)) throw err
+        span = (end - from + 1n) / 2n
+        // What fits is measured anew: the limit refused an answer larger than any seen so far.
+        mostLogs = 0
+      }
     }
+  }
+
+  /**
+   * Saves `next` when the range delivered events (their checkpoint must follow them), when the last save is
+   * a second old, or at the end of a pass. A range without events needs no save of its own: a restart reads
+   * it again and finds nothing, so catching up over a sparse chain does not flush a file per empty range.
+   */
+  const advance = async (next: Checkpoint, delivered: boolean): Promise<void> => {
+    cursor = next
+    if (delivered || Date.now() - savedAt >= SAVE_EVERY_MS) await persist()
+  }
+
+  const persist = async (): Promise<void> => {
+    if (cursor === undefined || cursor === saved) return
+    const next = cursor
+    await store.save(next)
+    saved = next
+    savedAt = Date.now()
   }
 
   /** One pass: from the checkpoint to the confirmed head. Returns when caught up or stopping. */
@@ -153,17 +198,18 @@ export function followEvents<const abi extends Abi>(
     }
     const safe = head - BigInt(confirmations)
     let from = cursor === undefined ? fromBlock : cursor.blockNumber + 1n
-    while (from <= safe && !stop.aborted) {
-      const to = from + BigInt(batchSize) - 1n < safe ? from + BigInt(batchSize) - 1n : safe
-      const { hash: toHash } = await getBlock(client, { blockNumber: to, includeTransactions: false })
-      const logs = await readLogs(from, to)
-      const events = parseEventLogs({ abi, logs, strict: true }) as FollowedEvent<abi>[]
-      if (events.length > 0) await onEvents(events, { fromBlock: from, toBlock: to })
-      const next: Checkpoint = { blockNumber: to, blockHash: toHash }
-      await store.save(next)
-      cursor = next
-      onProgress?.({ type: 'batch', fromBlock: from, toBlock: to, events: events.length, head })
-      from = to + 1n
+    try {
+      while (from <= safe && !stop.aborted) {
+        const { logs, to, hash } = await readRange(from, safe)
+        const events = parseEventLogs({ abi, logs, strict: true }) as FollowedEvent<abi>[]
+        if (events.length > 0) await onEvents(events, { fromBlock: from, toBlock: to })
+        await advance({ blockNumber: to, blockHash: hash }, events.length > 0)
+        onProgress?.({ type: 'batch', fromBlock: from, toBlock: to, events: events.length, head })
+        from = to + 1n
+      }
+    } finally {
+      // Also after a failed read: the ranges handled before it need not be read again.
+      await persist()
     }
     onProgress?.({ type: 'idle', head, checkpoint: cursor?.blockNumber })
   }
@@ -227,6 +273,9 @@ export function followEvents<const abi extends Abi>(
     },
   }
 }
+
+/** Longest a follower goes without saving its checkpoint while it reads ranges without events. */
+const SAVE_EVERY_MS = 1000
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -7,7 +7,7 @@
 
 import { capsuleHash, hashAccessRequest, parseAccessResponseBody, verifyReceipt } from '@medvault/protocol'
 import { createStorage } from '@medvault/storage'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import {
   addVersion,
   createNetwork,
@@ -229,19 +229,31 @@ describe('refusals', () => {
     expect(refusal(await post(proxy(), research.body))).toEqual([403, 'purpose_mismatch'])
   })
 
-  test('error: after the revoke transaction, the next request is refused (403 grant_revoked)', async () => {
+  test('error: after the revoke transaction, the next request is refused (403 grant_revoked), though the grant’s kfrag was kept open; the workers then drop it', async () => {
     const g = await grant(net, record)
-    expect((await post(proxy(), (await signedRequest(net, g, record)).body)).status).toBe(200)
+    const before = await proxy().cachedKfrags()
+    // Twice: the second request is answered with the kfrag the first one opened and kept.
+    for (let i = 0; i < 2; i++) {
+      expect((await post(proxy(), (await signedRequest(net, g, record)).body)).status).toBe(200)
+    }
+    expect(await proxy().cachedKfrags()).toBe(before + 1)
     await net.patient.revokeAccess({ grantId: g.grantId })
+    expect(refusal(await post(proxy(), (await signedRequest(net, g, record)).body))).toEqual([
+      403,
+      'grant_revoked',
+    ])
+    await vi.waitFor(async () => expect(await proxy().cachedKfrags()).toBe(before), { timeout: 10_000 })
     expect(refusal(await post(proxy(), (await signedRequest(net, g, record)).body))).toEqual([
       403,
       'grant_revoked',
     ])
   })
 
-  test('error: an expired grant is refused (403 grant_expired) once chain time passes its expiry', async () => {
+  test('error: an expired grant is refused (403 grant_expired) once chain time passes its expiry, though its kfrag was kept open', async () => {
     const g = await grant(net, record, { expiresIn: 600 })
-    expect((await post(proxy(), (await signedRequest(net, g, record)).body)).status).toBe(200)
+    for (let i = 0; i < 2; i++) {
+      expect((await post(proxy(), (await signedRequest(net, g, record)).body)).status).toBe(200)
+    }
     await net.devnet.testClient.increaseTime({ seconds: 700 })
     await net.devnet.testClient.mine({ blocks: 1 })
     expect(refusal(await post(proxy(), (await signedRequest(net, g, record)).body))).toEqual([

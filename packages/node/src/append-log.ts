@@ -1,7 +1,7 @@
 /**
  * An append-only JSON-lines file, as the receipt log and the grant index keep theirs: opened for appending
- * after cutting off a torn last line (a crash mid-write), written one `write` + `datasync` per batch, and
- * read line by line.
+ * after cutting off a torn last line (a crash mid-write), written one `write` + `datasync` per group of
+ * batches (those that arrived during the previous flush), and read line by line.
  *
  * A torn line is always safe to cut: a batch is acknowledged only after its `datasync`, so the line was
  * never acknowledged (no answer was sent for that receipt; no checkpoint followed those index operations).
@@ -14,7 +14,10 @@ import { dirname } from 'node:path'
 import { createInterface } from 'node:readline'
 
 export interface AppendLog {
-  /** Appends the lines (no newlines inside) with one write, then flushes them to disk. */
+  /**
+   * Appends the lines (no newlines inside) whole and in call order, and resolves once they are flushed to disk
+   * (`datasync`). Appends made while a flush is under way share the next write and flush.
+   */
   append(lines: readonly string[]): Promise<void>
   close(): Promise<void>
 }
@@ -29,17 +32,39 @@ export async function openAppendLog(path: string): Promise<AppendLog> {
     await handle.close()
     throw err
   }
-  // Appends are serialised: each batch lands whole and in call order.
+  // Appends are serialised: each batch lands whole and in call order. Group commit: the batches that arrive
+  // while a write + datasync is under way go out together in the next one, and each resolves only after the
+  // datasync that covers its own lines — the same guarantee as one datasync per batch, with one flush per
+  // group instead of one per caller when many answer at once.
+  let waiting: { text: string; done: { resolve: () => void; reject: (err: unknown) => void }[] } | undefined
   let tail: Promise<void> = Promise.resolve()
+  const flush = async (group: NonNullable<typeof waiting>): Promise<void> => {
+    try {
+      await handle.write(group.text)
+      await handle.datasync()
+    } catch (err) {
+      for (const d of group.done) d.reject(err)
+      return
+    }
+    for (const d of group.done) d.resolve()
+  }
   return {
     append(lines) {
       const text = lines.map((line) => `${line}\n`).join('')
-      const next = tail.then(async () => {
-        await handle.write(text)
-        await handle.datasync()
+      return new Promise<void>((resolve, reject) => {
+        if (waiting !== undefined) {
+          waiting.text += text
+          waiting.done.push({ resolve, reject })
+          return
+        }
+        const group = { text, done: [{ resolve, reject }] }
+        waiting = group
+        tail = tail.then(() => {
+          // From here on, later appends start the next group.
+          if (waiting === group) waiting = undefined
+          return flush(group)
+        })
       })
-      tail = next.catch(() => {})
-      return next
     },
     async close() {
       await tail

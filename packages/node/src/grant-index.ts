@@ -96,6 +96,8 @@ export interface GrantIndexInit {
   dir?: string | undefined
   /** Errors of background polls (the follower keeps going). */
   onError?: ((error: Error) => void) | undefined
+  /** Told of each revocation as it is indexed (the proxy drops the grant's opened kfrags). */
+  onRevoked?: ((grantId: Hex) => void) | undefined
   /**
    * Compact the file once it reaches this many bytes and at least twice its size after the last compaction.
    * Default 16 MiB.
@@ -151,7 +153,10 @@ export function createGrantIndex(
     onEvents: async (events) => {
       const ops = (events as ConsentEvent[]).flatMap(toOps)
       await store.append(ops)
-      for (const op of ops) state.apply(op)
+      for (const op of ops) {
+        state.apply(op)
+        if (op.t === 'revoke') init.onRevoked?.(op.grantId)
+      }
     },
   })
   const pollingInterval = init.pollingInterval ?? 1000

@@ -144,6 +144,12 @@ export interface ReencryptionProxy {
   /** What `GET /v1/health` answers. */
   health(): ProxyHealth
   /**
+   * How many opened, verified kfrags the re-encryption threads keep (0 while stopped). A grant's kfrag is
+   * opened on its first request and kept for the next ones; a revocation drops it as soon as the index reads
+   * it, and so do the grant's expiry and the cache's bound (4096 per thread).
+   */
+  cachedKfrags(): Promise<number>
+  /**
    * Anchors every receipt not in an anchored tree yet, now (the loop does it by count and interval).
    * Resolves with the trees anchored; empty when there was nothing to anchor or no `walletClient`.
    */
@@ -318,6 +324,8 @@ class ProxyService implements ReencryptionProxy {
       pollingInterval: init.pollingInterval,
       dir: init.indexDir,
       onError: (err) => components.logger?.error?.('index poll failed', { error: err.name }),
+      // Honest proxies drop a revoked grant's kfrags: the opened ones leave the workers' caches at once.
+      onRevoked: (grantId) => this.#running?.pool.forget(grantId),
     })
     components.http?.register(
       'proxy',
@@ -364,6 +372,10 @@ class ProxyService implements ReencryptionProxy {
       chainId: this.#chainId ?? this.#components.publicClient.chain?.id ?? 0,
       indexedBlock: block === undefined ? null : block.toString(),
     }
+  }
+
+  async cachedKfrags(): Promise<number> {
+    return (await this.#running?.pool.cachedKfrags()) ?? 0
   }
 
   async *receipts(): AsyncIterable<SignedReceipt> {

@@ -14,12 +14,18 @@ export interface WorkerPoolInit {
   size?: number | undefined
   /** This proxy's ECIES secret key (32 bytes), handed to each thread once. */
   eciesSecretKey: Uint8Array
+  /** Opened, verified kfrags each thread keeps (least recently used out); 0 turns the cache off. Default 4096. */
+  kfragCacheSize?: number | undefined
 }
 
 export interface WorkerPool {
   readonly size: number
   /** Runs one job on the least busy thread. */
   run(job: ReencryptJob): Promise<ReencryptOutcome>
+  /** Drops the grant's opened kfrags from every thread's cache (it was revoked). */
+  forget(grantId: string): void
+  /** How many opened kfrags the threads hold in all (after every message sent before this call). */
+  cachedKfrags(): Promise<number>
   /** Terminates every thread; jobs still running are rejected with {@link WorkerPoolClosedError}. */
   close(): Promise<void>
 }
@@ -32,6 +38,7 @@ interface Pending {
 interface Slot {
   worker: Worker
   pending: Map<number, Pending>
+  counts: Map<number, (cached: number) => void>
 }
 
 // From source (tests, `node file.ts`) the worker is the .ts file, which Node runs by stripping types; from
@@ -45,19 +52,29 @@ const workerUrl = new URL(
 export function createWorkerPool(init: WorkerPoolInit): WorkerPool {
   const size = init.size ?? availableParallelism()
   const secret = Uint8Array.from(init.eciesSecretKey)
+  const cacheSize = init.kfragCacheSize ?? 4096
   let nextId = 0
   let closed = false
 
   const spawn = (): Slot => {
     const slot: Slot = {
-      worker: new Worker(workerUrl, { workerData: { eciesSecretKey: secret } }),
+      worker: new Worker(workerUrl, { workerData: { eciesSecretKey: secret, cacheSize } }),
       pending: new Map(),
+      counts: new Map(),
     }
-    slot.worker.on('message', ({ id, outcome }: { id: number; outcome: ReencryptOutcome }) => {
-      const pending = slot.pending.get(id)
-      slot.pending.delete(id)
-      pending?.resolve(outcome)
-    })
+    slot.worker.on(
+      'message',
+      (message: { id: number; outcome: ReencryptOutcome } | { count: number; cached: number }) => {
+        if ('count' in message) {
+          slot.counts.get(message.count)?.(message.cached)
+          slot.counts.delete(message.count)
+          return
+        }
+        const pending = slot.pending.get(message.id)
+        slot.pending.delete(message.id)
+        pending?.resolve(message.outcome)
+      },
+    )
     // The error's own message could come from inside the worker: it is replaced, not forwarded.
     slot.worker.on('error', () => fail(slot, 'the thread threw'))
     slot.worker.on('exit', (code) => fail(slot, `the thread exited with code ${code}`))
@@ -69,6 +86,9 @@ export function createWorkerPool(init: WorkerPoolInit): WorkerPool {
       pending.reject(closed ? new WorkerPoolClosedError() : new ReencryptionWorkerError({ reason }))
     }
     slot.pending.clear()
+    // A thread that died took its cache with it.
+    for (const answer of slot.counts.values()) answer(0)
+    slot.counts.clear()
     const i = slots.indexOf(slot)
     if (i >= 0 && !closed) slots[i] = spawn()
   }
@@ -85,6 +105,24 @@ export function createWorkerPool(init: WorkerPoolInit): WorkerPool {
         slot.pending.set(id, { resolve, reject })
         slot.worker.postMessage({ id, job })
       })
+    },
+    forget(grantId) {
+      if (closed) return
+      for (const slot of slots) slot.worker.postMessage({ forget: grantId })
+    },
+    async cachedKfrags() {
+      if (closed) return 0
+      const counts = await Promise.all(
+        slots.map(
+          (slot) =>
+            new Promise<number>((resolve) => {
+              const count = nextId++
+              slot.counts.set(count, resolve)
+              slot.worker.postMessage({ count })
+            }),
+        ),
+      )
+      return counts.reduce((a, b) => a + b, 0)
     },
     async close() {
       if (closed) return

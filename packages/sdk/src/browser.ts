@@ -70,6 +70,8 @@ export {
   type EmergencyAccessClosedErrorType,
   GrantExpiredError,
   type GrantExpiredErrorType,
+  GrantNotFoundError,
+  type GrantNotFoundErrorType,
   GrantNotYetValidError,
   type GrantNotYetValidErrorType,
   GrantRevokedError,
@@ -103,6 +105,7 @@ export {
   type SplitBundleEntry,
   type SplitBundleResult,
 } from './fhir-records.ts'
+export type { GrantRecord, GrantRecordsOptions } from './grant-records.ts'
 export { type CreateGrantOptions, Grants, type ListGrantsOptions, type Relay } from './grants.ts'
 export { type HedgeOptions, type HedgeOutcome, type HedgeResult, hedge } from './hedge.ts'
 export type { VaultAccount } from './identity.ts'

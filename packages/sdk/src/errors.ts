@@ -104,6 +104,24 @@ export class NoGrantError extends BaseError {
   }
 }
 
+export type GrantNotFoundErrorType = GrantNotFoundError & { name: 'GrantNotFoundError' }
+
+/** No grant with this id is registered on this chain. */
+export class GrantNotFoundError extends BaseError {
+  override name = 'GrantNotFoundError' as const
+  readonly grantId: Hex
+
+  constructor({ grantId, cause }: { grantId: Hex; cause?: unknown }) {
+    super(`Grant ${grantId} is not registered on this chain.`, {
+      ...(cause === undefined ? {} : { cause }),
+      metaMessages: [
+        'Check the id, and that the vault talks to the chain and contracts the grant was made on.',
+      ],
+    })
+    this.grantId = grantId
+  }
+}
+
 export type GrantRevokedErrorType = GrantRevokedError & { name: 'GrantRevokedError' }
 
 /** The grant that covered the record was revoked: proxies refuse it from the block after the revocation. */

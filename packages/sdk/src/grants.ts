@@ -53,6 +53,7 @@ import {
   RecordNotFoundError,
   RelayError,
 } from './errors.ts'
+import { type GrantRecord, type GrantRecordsOptions, listGrantRecords } from './grant-records.ts'
 import { publishedKeysOf } from './identity.ts'
 import {
   type Duration,
@@ -180,6 +181,18 @@ export class Grants {
     }
     if (options.active === true) grants = grants.filter((g) => g.active)
     return grants
+  }
+
+  /**
+   * The records a grant covers now, from chain data, in registration order: for a tag or all-records grant,
+   * every record of the grantor with that tag (or any), including ones registered after the grant. What a
+   * grantee (say, a payer holding a `claims` tag grant) reads next with `records.get(id)`.
+   *
+   * @throws {GrantNotFoundError} no such grant; {@link GrantRevokedError} / {@link GrantExpiredError} it
+   *   covers nothing any more.
+   */
+  async records(grantId: Hex, options: GrantRecordsOptions = {}): Promise<GrantRecord[]> {
+    return listGrantRecords(this.#ctx, parseGrantId(grantId), options)
   }
 
   /** Revokes a grant: honest proxies refuse it from the next block. Rotate records a grantee already read. */

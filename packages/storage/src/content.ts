@@ -188,7 +188,7 @@ export class Content {
       cid.code === DAG_PB ? 'dag-pb' : cid.code === DAG_CBOR ? 'dag-cbor' : cid.code === RAW ? 'raw' : null
     if (codec === null)
       throw new NotAFileError({ cid: cid.toString(), kind: `codec 0x${cid.code.toString(16)}` })
-    const pinned = await this.#c.pins.has(cid)
+    const pinned = await this.#c.pins.has(cid, signal)
     let size: number | undefined
     let blocks = 0
     let localBlocks = 0
@@ -199,10 +199,19 @@ export class Content {
         signal?.throwIfAborted()
         const next = stack.pop()!
         const key = `${next.code}:${multihashKey(next)}`
-        if (seen.has(key) || isInline(next)) continue
+        if (seen.has(key)) continue
         seen.add(key)
+        if (isInline(next)) {
+          // The CID holds its block: nothing stored to count, and its size is known without a read. An
+          // identity CID over the length limit is refused here as on every other path.
+          if (next === cid) {
+            await assertVerifiableCid(cid, this.#c.getHasher)
+            size = rootSize(cid, cid.multihash.digest)
+          }
+          continue
+        }
         blocks++
-        if (!(await this.#c.local.has(next))) continue
+        if (!(await this.#c.local.has(next, signalOption(signal)))) continue
         localBlocks++
         if (next.code === RAW && next !== cid) continue
         const bytes = await collect(this.#c.local.get(next, signalOption(signal)))

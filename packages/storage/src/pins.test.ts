@@ -98,3 +98,40 @@ describe('pin with maxBytes', () => {
     }
   })
 })
+
+describe('pin records and gc', () => {
+  test('behavior: an unpin called while a gc runs waits for it: that gc keeps the DAG, the next one removes it', async () => {
+    const s = await createStorage()
+    started.push(s)
+    // Many pins ahead of the one unpinned, so the gc is still marking when the unpin is called.
+    for (let i = 0; i < 200; i++) await s.putBytes(randomBytes(64))
+    const cid = await s.putBytes(randomBytes(2 * MiB + 1))
+    const other = await s.putBytes(randomBytes(1000), { pin: false })
+    const gc = s.gc()
+    await new Promise((r) => setImmediate(r))
+    const unpinned = s.unpin(cid)
+    const first = await gc
+    expect(await unpinned).toBe(true)
+    // The gc decided from the pins as they were when it started: only the unpinned block went.
+    expect(first.removed).toBe(1)
+    expect((await s.stat(other)).localBlocks).toBe(0)
+    expect((await s.stat(cid)).local).toBe(true)
+    expect(await s.isPinned(cid)).toBe(false)
+    // root + three leaves
+    expect((await s.gc()).removed).toBe(4)
+  })
+
+  test('behavior: unpin, isPinned and stat with an aborted signal reject with its reason and change nothing', async () => {
+    const s = await createStorage()
+    started.push(s)
+    const cid = await s.putBytes(new Uint8Array(300).fill(7))
+    const controller = new AbortController()
+    const reason = new DOMException('stopped by the caller', 'AbortError')
+    controller.abort(reason)
+    const { signal } = controller
+    await expect(s.unpin(cid, { signal })).rejects.toBe(reason)
+    await expect(s.isPinned(cid, { signal })).rejects.toBe(reason)
+    await expect(s.stat(cid, { signal })).rejects.toBe(reason)
+    expect(await s.isPinned(cid)).toBe(true)
+  })
+})

@@ -60,14 +60,32 @@ export class Pins {
     }
   }
 
+  /**
+   * Held shared, like a pin. Without it an unpin during a gc is still safe (gc deletes only blocks no pin it
+   * read reaches, and a DAG that lost its pin may go at any later gc), but the lock makes the outcome one
+   * order: a gc under way keeps the DAG and the next one removes it. It also has `stop()` wait for an unpin
+   * under way before it closes the datastore, as it waits for pins.
+   */
   async unpin(cid: CID, signal: AbortSignal | undefined): Promise<boolean> {
     const key = pinKey(cid)
-    if (!(await this.#c.datastore.has(key, signalOption(signal)))) return false
-    await this.#c.datastore.delete(key, signalOption(signal))
-    return true
+    const release = await this.lock.shared()
+    try {
+      signal?.throwIfAborted()
+      if (!(await this.#c.datastore.has(key, signalOption(signal)))) return false
+      await this.#c.datastore.delete(key, signalOption(signal))
+      return true
+    } finally {
+      release()
+    }
   }
 
+  /**
+   * Not under the lock, on purpose: a pin record is written and deleted in one datastore operation and gc
+   * never writes or deletes one, so the answer is right at the moment it is read whether or not a gc runs.
+   * Waiting for the lock would stall every reader (`stat`, the gateway) for the length of a gc.
+   */
   async has(cid: CID, signal?: AbortSignal): Promise<boolean> {
+    signal?.throwIfAborted()
     return this.#c.datastore.has(pinKey(cid), signalOption(signal))
   }
 
@@ -117,7 +135,12 @@ export class Pins {
     })
   }
 
-  /** The pinned roots, for operations already under way (they finish even while the storage stops). */
+  /**
+   * The pinned roots, for operations already under way (they finish even while the storage stops). Not under
+   * the lock: gc changes no pin record, so a listing during a gc is exact, and during pins and unpins it is as
+   * any listing under writes (a record written or deleted meanwhile may or may not appear). A generator
+   * holding the lock while its caller pauses between roots would hold off gc and `stop()` for as long.
+   */
   async *roots(signal: AbortSignal | undefined): AsyncGenerator<CID> {
     for await (const key of this.#c.datastore.queryKeys({ prefix: PIN_PREFIX }, signalOption(signal))) {
       yield CID.parse(key.toString().slice(PIN_PREFIX.length))

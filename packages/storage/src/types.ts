@@ -151,8 +151,8 @@ export interface StatResult {
   /** 'dag-pb' (UnixFS), 'raw' or 'dag-cbor' */
   codec: 'dag-pb' | 'raw' | 'dag-cbor'
   /**
-   * Bytes of content: the file size for a UnixFS file, the block size for a raw block or an envelope.
-   * `undefined` when the root block is not local.
+   * Bytes of content: the file size for a UnixFS file, the block size for a raw block or an envelope (for an
+   * identity CID, which holds its block, that of the inline block). `undefined` when the root block is not local.
    */
   size: number | undefined
   /** Blocks known to belong to the DAG (the whole DAG when `local` is true). */

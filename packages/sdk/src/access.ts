@@ -17,7 +17,6 @@ import {
   GrantRevokedError as ChainGrantRevokedError,
   checkAccess,
   type GrantListing,
-  getGrants,
   getProxy,
   getProxySet,
   type Purpose,
@@ -341,20 +340,18 @@ export async function openAsGrantee(
 /**
  * The grant to read `loaded` under: among the reader's grants from the record's owner that cover it (and
  * have `purpose`, if given), the newest one the chain allows now. When none is allowed, the newest covering
- * grant's refusal is thrown as a typed error.
+ * grant's refusal is thrown as a typed error. The grants come from the vault's read index (only blocks not
+ * read before are asked for); the chain is asked whether each candidate holds, except one whose revocation
+ * was already read (a revocation is final), which is asked only to give the refusal.
  */
 async function findGrant(
   ctx: VaultContext,
   loaded: LoadedRecord,
   purpose: number | undefined,
 ): Promise<GrantListing> {
-  const listings = await getGrants(ctx.publicClient, {
-    addresses: ctx.addresses,
-    grantee: ctx.address,
-    grantor: loaded.owner,
-    fromBlock: ctx.fromBlock,
-  })
+  const listings = await ctx.index.grantsToMe()
   const candidates = listings
+    .filter((l) => isAddressEqual(l.grantor, loaded.owner))
     .filter((l) => covers(toGrant(l, 0).scope, loaded.recordId, loaded.chainTag))
     .filter(
       (l) =>
@@ -369,19 +366,28 @@ async function findGrant(
       ...(purpose === undefined ? {} : { purpose: String(purpose) }),
     })
   }
+  const purposeOf = (l: GrantListing) => (typeof l.purpose === 'number' ? l.purpose : parsePurpose(l.purpose))
+  let refused: GrantListing | undefined
   let refusal: unknown
   for (const listing of candidates) {
+    if (listing.revoked) {
+      refused ??= listing
+      continue
+    }
     try {
-      await assertGrantHolds(
-        ctx,
-        listing,
-        loaded.recordId,
-        typeof listing.purpose === 'number' ? listing.purpose : parsePurpose(listing.purpose),
-      )
+      await assertGrantHolds(ctx, listing, loaded.recordId, purposeOf(listing))
       return listing
     } catch (err) {
-      refusal ??= err
+      if (refused === undefined) {
+        refused = listing
+        refusal = err
+      }
     }
+  }
+  // The newest covering grant was one known to be revoked: the chain gives its typed refusal.
+  if (refusal === undefined && refused !== undefined) {
+    await assertGrantHolds(ctx, refused, loaded.recordId, purposeOf(refused))
+    return refused
   }
   throw refusal
 }

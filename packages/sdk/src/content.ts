@@ -13,11 +13,7 @@
  * @module
  */
 
-import {
-  RecordNotFoundError as ChainRecordNotFoundError,
-  getRecord,
-  getRecordVersions,
-} from '@medvault/chain'
+import { RecordNotFoundError as ChainRecordNotFoundError, getRecord } from '@medvault/chain'
 import {
   BaseError as CryptoBaseError,
   DecryptionError,
@@ -327,14 +323,25 @@ export interface LoadedRecord {
 }
 
 /**
- * Reads a record from the chain (owner, current version, tag, the envelope CID of the version) and its
- * envelope from storage (each block checked against its CID, the envelope decoded strictly).
+ * Reads a record from the chain (owner, current version, tag) and the envelope of the version asked for from
+ * storage (each block checked against its CID, the envelope decoded strictly). The version's CID comes from
+ * the vault's read index: from memory when known, else from the record's events (see read-index.ts). When a
+ * CID is remembered, its envelope is fetched while the chain is asked, and used only if the chain's answer
+ * makes it the version wanted.
  */
 export async function loadRecord(
   ctx: VaultContext,
   recordId: Hex,
   options: { version?: number | undefined; signal?: AbortSignal | undefined } = {},
 ): Promise<LoadedRecord> {
+  const guess = options.version === undefined ? ctx.index.latestKnown(recordId) : undefined
+  const early =
+    guess === undefined
+      ? undefined
+      : loadEnvelope(ctx, cidFromHex(guess.cid, recordId), recordId, options.signal).then(
+          (envelope) => ({ ok: true as const, envelope }),
+          (error: unknown) => ({ ok: false as const, error }),
+        )
   let record: Awaited<ReturnType<typeof getRecord>>
   try {
     record = await getRecord(ctx.publicClient, { addresses: ctx.addresses, recordId })
@@ -347,13 +354,8 @@ export async function loadRecord(
   if (!Number.isInteger(version) || version < 1 || version > record.version) {
     throw new InvalidOptionError({ option: 'version', expected: `a version from 1 to ${record.version}` })
   }
-  const versions = await getRecordVersions(ctx.publicClient, {
-    addresses: ctx.addresses,
-    recordId,
-    fromBlock: ctx.fromBlock,
-  })
-  const entry = versions.find((v) => v.version === version)
-  if (entry === undefined) {
+  const entry = (await ctx.index.versions(recordId, version))[version - 1]
+  if (entry === undefined || entry.version !== version) {
     throw new IntegrityError({
       target: 'envelope',
       recordId,
@@ -361,7 +363,11 @@ export async function loadRecord(
     })
   }
   const cid = cidFromHex(entry.cid, recordId)
-  const envelope = await loadEnvelope(ctx, cid, recordId, options.signal)
+  let envelope: RecordEnvelope
+  const prefetched = guess !== undefined && guess.version === version ? await early : undefined
+  if (prefetched === undefined) envelope = await loadEnvelope(ctx, cid, recordId, options.signal)
+  else if (prefetched.ok) envelope = prefetched.envelope
+  else throw prefetched.error
   return {
     recordId,
     owner: record.owner,
@@ -445,7 +451,8 @@ const READ_WINDOW = 4 * 1024 * 1024
  * The ciphertext of the envelope's content, read window by window. A single read of a whole UnixFS file lets
  * the exporter fetch every block of a DAG layer ahead of the consumer (a 1 GiB file would end up in memory
  * while decryption catches up); byte ranges bound it to the window. The file must be exactly as long as the
- * envelope's size implies: anything after it is refused.
+ * envelope's size implies: the last window asks for one byte more, and a file that has it is refused (one
+ * request, not a second one for the byte after the end).
  */
 async function* readWindows(
   ctx: VaultContext,
@@ -456,25 +463,29 @@ async function* readWindows(
   const length = encryptedStreamLength(envelope.size, envelope.segment)
   const options = signal === undefined ? {} : { signal }
   let offset = 0
-  while (offset < length) {
+  while (true) {
     const window = Math.min(READ_WINDOW, length - offset)
+    const last = offset + window === length
     let got = 0
-    for await (const chunk of ctx.storage.get(envelope.content, { ...options, offset, length: window })) {
+    for await (const chunk of ctx.storage.get(envelope.content, {
+      ...options,
+      offset,
+      length: last ? window + 1 : window,
+    })) {
+      if (got + chunk.length > window) {
+        if (got < window) yield chunk.subarray(0, window - got)
+        throw new IntegrityError({
+          target: 'content',
+          recordId,
+          reason: 'the content is longer than the envelope says',
+        })
+      }
       got += chunk.length
       yield chunk
     }
     // A shorter file: decryption of what was read fails as truncated.
-    if (got < window) return
+    if (last || got < window) return
     offset += got
-  }
-  for await (const chunk of ctx.storage.get(envelope.content, { ...options, offset: length, length: 1 })) {
-    if (chunk.length > 0) {
-      throw new IntegrityError({
-        target: 'content',
-        recordId,
-        reason: 'the content is longer than the envelope says',
-      })
-    }
   }
 }
 

@@ -8,6 +8,7 @@ import type { MedvaultAddresses } from '@medvault/chain'
 import type { DerivedKeys } from '@medvault/crypto'
 import type { Storage } from '@medvault/storage'
 import type { Account, Address, Chain, Hash, PublicClient, Transport, WalletClient } from 'viem'
+import type { ReadIndex } from './read-index.ts'
 import type { VaultProgressEvent } from './types.ts'
 
 export interface VaultContext {
@@ -17,6 +18,8 @@ export interface VaultContext {
   /** First block to search for events (the deployment block). */
   readonly fromBlock: bigint
   readonly publicClient: PublicClient<Transport, Chain>
+  /** Record versions and grants to this account already read from the chain (read-index.ts). */
+  readonly index: ReadIndex
   readonly walletClient: WalletClient<Transport, Chain, Account>
   readonly storage: Storage
   /** The proxy set new grants go through unless a grant names another. */

@@ -9,11 +9,11 @@
  * @module
  */
 import type { Bundle, Resource } from '@medplum/fhirtypes'
-import { getRecordVersions, registerRecord, registerRecords, registerRecordVersion } from '@medvault/chain'
+import { registerRecord, registerRecords, registerRecordVersion } from '@medvault/chain'
 import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE } from '@medvault/crypto'
 import { MAX_EPOCH, type RecordEnvelope } from '@medvault/protocol'
 import type { CID } from 'multiformats/cid'
-import type { Hex } from 'viem'
+import { bytesToHex, type Hash, type Hex, type TransactionReceipt } from 'viem'
 import { openAsGrantee } from './access.ts'
 import {
   buildEnvelope,
@@ -154,7 +154,7 @@ export class Records {
       onProgress,
     })
     try {
-      await ctx.write(
+      const written = await ctx.write(
         'registerRecord',
         (s) =>
           registerRecord(ctx.walletClient, {
@@ -167,6 +167,7 @@ export class Records {
         signal,
         onProgress,
       )
+      remember(ctx, recordId, 1, stored.cid, written)
     } catch (err) {
       await unpin(ctx, stored.cid, stored.envelope.content)
       throw err
@@ -411,12 +412,12 @@ export class Records {
   async history(id: Hex, options: CallOptions = {}): Promise<RecordVersionInfo[]> {
     const ctx = this.#ctx
     const recordId = parseRecordId(id, 'id')
-    await loadRecord(ctx, recordId, { signal: options.signal }) // RecordNotFoundError for an unknown id
-    const versions = await getRecordVersions(ctx.publicClient, {
-      addresses: ctx.addresses,
-      recordId,
-      fromBlock: ctx.fromBlock,
-    })
+    // RecordNotFoundError for an unknown id; the index then knows every version up to the current one.
+    const loaded = await loadRecord(ctx, recordId, { signal: options.signal })
+    const versions = (await ctx.index.versions(recordId, loaded.currentVersion)).slice(
+      0,
+      loaded.currentVersion,
+    )
     const out: RecordVersionInfo[] = []
     for (const v of versions) {
       const cid = cidFromHex(v.cid, recordId)
@@ -543,7 +544,7 @@ export class Records {
         stored.push({ ...one, meta })
         onProgress?.({ type: 'records:split', stored: stored.length, total: plan.entries.length })
       }
-      await ctx.write(
+      const written = await ctx.write(
         'registerRecords',
         (s) =>
           registerRecords(ctx.walletClient, {
@@ -558,6 +559,9 @@ export class Records {
         signal,
         onProgress,
       )
+      for (const [i, entry] of plan.entries.entries()) {
+        remember(ctx, entry.recordId, 1, (stored[i] as { cid: CID }).cid, written)
+      }
     } catch (err) {
       for (const s of stored) await unpin(ctx, s.cid, s.envelope.content)
       throw err
@@ -686,7 +690,7 @@ export class Records {
   ): Promise<{ version: number }> {
     const ctx = this.#ctx
     try {
-      const { version } = await ctx.write(
+      const written = await ctx.write(
         'registerRecordVersion',
         (s) =>
           registerRecordVersion(ctx.walletClient, {
@@ -698,7 +702,8 @@ export class Records {
         signal,
         onProgress,
       )
-      return { version }
+      remember(ctx, recordId, written.version, stored.cid, written)
+      return { version: written.version }
     } catch (err) {
       await unpin(ctx, stored.cid, stored.envelope.content)
       throw err
@@ -746,6 +751,27 @@ function info(parameters: {
     // Only FHIR records carry the key, so the records of other content look as they always did.
     ...(fhir === undefined ? {} : { fhir: fhirInfo(fhir) }),
   }
+}
+
+/**
+ * Tells the read index about a version this vault registered, so that reading it back asks the chain only
+ * for the current version number.
+ */
+function remember(
+  ctx: VaultContext,
+  recordId: Hex,
+  version: number,
+  cid: CID,
+  written: { hash: Hash; receipt: TransactionReceipt | undefined },
+): void {
+  if (written.receipt === undefined) return
+  ctx.index.addVersion(recordId, {
+    version,
+    cid: bytesToHex(cid.bytes),
+    author: ctx.address,
+    blockNumber: written.receipt.blockNumber,
+    transactionHash: written.hash,
+  })
 }
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {

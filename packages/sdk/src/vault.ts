@@ -25,6 +25,7 @@ import { InvalidOptionError } from './errors.ts'
 import { Grants } from './grants.ts'
 import { ensureKeysPublished, resolveAccount, type VaultAccount } from './identity.ts'
 import { parseAddress } from './options.ts'
+import { createReadIndex } from './read-index.ts'
 import { Records } from './records.ts'
 import type { VaultProgressEvent } from './types.ts'
 
@@ -159,6 +160,7 @@ export async function createVault(init: VaultInit): Promise<Vault> {
     addresses,
     fromBlock: deployBlock,
     publicClient,
+    index: createReadIndex({ publicClient, addresses, fromBlock: deployBlock, account: account.address }),
     walletClient: account.walletClient,
     storage,
     proxySet: init.proxySet,

@@ -35,10 +35,16 @@ export interface PinRecord {
   readonly name?: string | undefined
   readonly origins?: readonly string[] | undefined
   readonly meta?: Readonly<Record<string, string>> | undefined
-  /** RFC 3339 with milliseconds; unique across the store, so it can page results. */
+  /**
+   * RFC 3339 with microseconds; unique across the store, so it can page results. The milliseconds are the
+   * clock's; requests made within one millisecond are told apart by the digits below it (a sequence, not
+   * a measurement), so a burst of requests never moves `created` ahead of the clock.
+   */
   readonly created: string
-  /** `created` in Unix milliseconds. */
+  /** `created` in Unix milliseconds (the sequence below the millisecond dropped). */
   readonly createdMs: number
+  /** `created` in Unix microseconds: unique and increasing in creation order. */
+  readonly createdUs: number
   status: PsaStatus
   info?: Record<string, string> | undefined
 }
@@ -65,7 +71,7 @@ type Line =
   | { t: 'set'; id: string; status: PsaStatus; info?: Record<string, string> }
   | { t: 'del'; id: string }
 
-type StoredRecord = Omit<PinRecord, 'key' | 'createdMs'>
+type StoredRecord = Omit<PinRecord, 'key' | 'createdMs' | 'createdUs'>
 
 /** The canonical key of a CID string (CIDv1, base32). @throws {Error} when the string is not a CID. */
 export function cidKey(cid: string | CID): string {
@@ -85,7 +91,8 @@ export class PinStore {
   readonly #byKey = new Map<string, Set<string>>()
   /** Requests by owner and status, kept as changes apply, so `counts` (metrics, status) never scans. */
   readonly #counts = new Map<string, Record<PsaStatus, number>>()
-  #lastCreatedMs = 0
+  /** The latest `createdUs` in the store: the next request's is later. */
+  #lastCreatedUs = 0
   #handle: Awaited<ReturnType<typeof open>> | undefined
   #opened = false
   #broken: unknown
@@ -200,8 +207,12 @@ export class PinStore {
 
   #newRecord(pin: NewPin): PinRecord {
     this.#assertUsable()
-    // Unique, increasing creation times: the spec pages by `created`, which needs every value distinct.
-    const createdMs = Math.max(Date.now(), this.#lastCreatedMs + 1)
+    // Unique, increasing creation times: the spec pages by `created`, which needs every value distinct. A
+    // request made in the same millisecond as the last (or while the clock is behind it) takes the next
+    // microsecond. Bumping whole milliseconds instead put a burst of 100,000 requests ~100 s in the future,
+    // and every later request with them; now only a thousand requests within one millisecond move it by one.
+    const createdUs = Math.max(Date.now() * 1000, this.#lastCreatedUs + 1)
+    const createdMs = Math.floor(createdUs / 1000)
     return {
       requestid: randomUUID(),
       owner: pin.owner,
@@ -210,8 +221,9 @@ export class PinStore {
       ...(pin.name === undefined ? {} : { name: pin.name }),
       ...(pin.origins === undefined ? {} : { origins: [...pin.origins] }),
       ...(pin.meta === undefined ? {} : { meta: { ...pin.meta } }),
-      created: new Date(createdMs).toISOString(),
+      created: formatCreated(createdUs),
       createdMs,
+      createdUs,
       status: 'queued',
     }
   }
@@ -220,8 +232,9 @@ export class PinStore {
   #apply(line: Line): boolean {
     switch (line.t) {
       case 'add': {
-        const createdMs = Date.parse(line.r.created)
-        const record: PinRecord = { ...line.r, key: cidKey(line.r.cid), createdMs }
+        const createdUs = parseTimeUs(line.r.created)!
+        const createdMs = Math.floor(createdUs / 1000)
+        const record: PinRecord = { ...line.r, key: cidKey(line.r.cid), createdMs, createdUs }
         const replaced = this.#records.get(record.requestid)
         if (replaced !== undefined) this.#count(replaced.owner, replaced.status, -1)
         this.#count(record.owner, record.status, 1)
@@ -232,7 +245,7 @@ export class PinStore {
         const ids = this.#byKey.get(record.key) ?? new Set<string>()
         this.#byKey.set(record.key, ids)
         ids.add(record.requestid)
-        if (createdMs > this.#lastCreatedMs) this.#lastCreatedMs = createdMs
+        if (createdUs > this.#lastCreatedUs) this.#lastCreatedUs = createdUs
         return true
       }
       case 'set': {
@@ -358,7 +371,7 @@ export class PinStore {
 }
 
 function stored(r: PinRecord): StoredRecord {
-  const { key: _k, createdMs: _c, ...rest } = r
+  const { key: _k, createdMs: _c, createdUs: _u, ...rest } = r
   return rest
 }
 
@@ -383,7 +396,7 @@ function parseLine(text: string, at: number): Line {
       typeof line.r.owner === 'string' &&
       typeof line.r.cid === 'string' &&
       typeof line.r.created === 'string' &&
-      !Number.isNaN(Date.parse(line.r.created)) &&
+      parseTimeUs(line.r.created) !== undefined &&
       STATUSES.has(line.r.status)) ||
       (line.t === 'set' && typeof line.id === 'string' && STATUSES.has(line.status as string)) ||
       (line.t === 'del' && typeof line.id === 'string'))
@@ -396,4 +409,23 @@ function parseLine(text: string, at: number): Line {
     }
   }
   return line as Line
+}
+
+/** `created` for a time in Unix microseconds: RFC 3339, UTC, six digits after the second. */
+export function formatCreated(us: number): string {
+  const iso = new Date(Math.floor(us / 1000)).toISOString() // …T04:10:00.123Z
+  return `${iso.slice(0, -1)}${String(us % 1000).padStart(3, '0')}Z`
+}
+
+/**
+ * An RFC 3339 time in Unix microseconds (digits past the microsecond dropped), or undefined when it is not
+ * one. `Date.parse` keeps milliseconds only: the digits below them are read here, so that `before` and
+ * `after` given as a `created` value select exactly the requests on either side of it.
+ */
+export function parseTimeUs(text: string): number | undefined {
+  const ms = Date.parse(text)
+  if (Number.isNaN(ms)) return undefined
+  const fraction = /T\d{2}:\d{2}:\d{2}\.(\d+)/.exec(text)?.[1] ?? ''
+  const below = fraction.length > 3 ? Number(fraction.slice(3, 6).padEnd(3, '0')) : 0
+  return ms * 1000 + below
 }

@@ -22,7 +22,7 @@ import { createHttpServer, type HttpServer } from './http-server.ts'
 import { createMetrics } from './metrics.ts'
 import { createPinStore, type PinStore } from './pin-store.ts'
 import { createPinner, type Pinner } from './pinner.ts'
-import { createPinningService, type PinningService } from './pinning-service.ts'
+import { API_OWNER_PREFIX, createPinningService, type PinningService } from './pinning-service.ts'
 import { psaValidators } from './psa-spec.ts'
 import { createTokenStore, type TokenStore } from './token-store.ts'
 
@@ -225,6 +225,32 @@ describe('behavior', () => {
 
     // Another token sees none of these.
     expect((await clientFor(node.http.url, otherToken).pinsGet({})).count).toBe(0)
+  })
+
+  test('listing: 1,200 requests made within a few milliseconds page by `before` exactly once each, and none is dated ahead of the clock', async () => {
+    const burstToken = await node.tokens.create('burst')
+    // Straight into the store, all at once (as a catch-up or a busy client makes them): many share a millisecond.
+    const made = await Promise.all(
+      Array.from({ length: 1200 }, (_, i) =>
+        node.pins.add({ owner: `${API_OWNER_PREFIX}burst`, cid: 'bafkqaaa', name: `b${i}` }),
+      ),
+    )
+    expect(new Set(made.map((r) => r.createdMs)).size).toBeLessThan(made.length)
+    expect(made.at(-1)!.createdMs).toBeLessThanOrEqual(Date.now())
+    const seen: string[] = []
+    let before: string | undefined
+    for (;;) {
+      const query = `/pins?status=queued&limit=37${before === undefined ? '' : `&before=${encodeURIComponent(before)}`}`
+      const page = await raw(query, { token: burstToken })
+      expect(page.status).toBe(200)
+      expect(psaValidators().pinResults(page.body)).toBe(true)
+      const results = (page.body as { results: Array<{ pin: { name: string }; created: string }> }).results
+      if (results.length === 0) break
+      seen.push(...results.map((r) => r.pin.name))
+      before = results.at(-1)!.created
+    }
+    expect(seen).toEqual(made.map((r) => r.name).reverse())
+    await Promise.all(made.map((r) => node.pins.remove(r.requestid)))
   })
 
   test('replace: the new request pins, the old one goes, shared content is never unpinned', async () => {

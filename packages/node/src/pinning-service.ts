@@ -36,7 +36,7 @@ import {
 import type { HttpServer } from './http-server.ts'
 import { errorField, type NodeLogger, silentLogger } from './logger.ts'
 import type { NodeMetrics } from './metrics.ts'
-import { cidKey, type NewPin, type PinRecord, type PinStore } from './pin-store.ts'
+import { cidKey, type NewPin, type PinRecord, type PinStore, parseTimeUs } from './pin-store.ts'
 import type { Pinner } from './pinner.ts'
 import {
   describeSchemaError,
@@ -221,8 +221,8 @@ class PinningApi implements PinningService {
     for (const r of this.#components.pins.byOwner(owner)) {
       if (!q.status.has(r.status)) continue
       if (q.cids !== undefined && !q.cids.has(r.key)) continue
-      if (q.before !== undefined && !(r.createdMs < q.before)) continue
-      if (q.after !== undefined && !(r.createdMs > q.after)) continue
+      if (q.before !== undefined && !(r.createdUs < q.before)) continue
+      if (q.after !== undefined && !(r.createdUs > q.after)) continue
       if (q.name !== undefined && !matchName(r.name, q.name, q.match)) continue
       if (q.meta !== undefined && !Object.entries(q.meta).every(([k, v]) => r.meta?.[k] === v)) continue
       out.push(r)
@@ -274,7 +274,9 @@ interface ListQuery {
   name: string | undefined
   match: 'exact' | 'iexact' | 'partial' | 'ipartial'
   status: Set<PsaStatus>
+  /** Unix microseconds, compared with `createdUs`. */
   before: number | undefined
+  /** Unix microseconds, compared with `createdUs`. */
   after: number | undefined
   limit: number
   meta: Record<string, string> | undefined
@@ -338,7 +340,8 @@ export function parseListQuery(url: string): ListQuery {
     const value = single(key)
     if (value === undefined) return undefined
     check(key, value)
-    return Date.parse(value)
+    // To the microsecond, as `created` is written: requests made within one millisecond differ below it.
+    return parseTimeUs(value)
   }
   const before = time('before')
   const after = time('after')

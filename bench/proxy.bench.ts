@@ -1,22 +1,41 @@
 /**
- * Reads through the HTTP re-encryption proxies on 127.0.0.1, on an empty chain and a full one.
+ * The re-encryption proxy over HTTP on 127.0.0.1, on an empty chain and on a full one.
  *
- * 1. Latency: a grantee's `records.get` of a 1 KiB record through 2 of 3 proxies (`createLocalNetwork`),
- *    500 reads one after another: p50 / p99 (target p50 ≤ 30 ms).
- * 2. Throughput: signed access requests sent straight to one proxy over HTTP, 1 and 16 clients at once, with
- *    the proxy's re-encryption pool at `availableParallelism()` worker threads vs one worker thread. Baseline:
- *    the bare Umbral `reencrypt` rate on this thread (what one core does with no HTTP, chain or storage).
- * 3. The same 500 reads again after 100,000 records and 10,000 grants of other patients are registered on
- *    the chain (the proxies index them all first): ratio to the empty-chain figures (target ≤ 1.1×).
+ * 1. Access requests: signed requests POSTed straight to one proxy (its own proxy set, a 1-of-1 grant, durable
+ *    receipt log, a worker thread per core, rate limits off) at 1, 16 and 64 connections: each request's
+ *    latency (p50 / p99) and the requests per second. Target: p50 ≤ 30 ms per request. Baselines in the same
+ *    process: the bare Umbral `reencrypt` (with its cfrag proof) on this thread, the ECIES open + kfrag check a
+ *    proxy without its kfrag cache adds to each request, and the same proxy with its kfrag cache off.
+ * 2. A grantee's `records.get` of a 1 KiB record through 2 of 3 proxies (`createLocalNetwork`), end to end.
+ * 3. Both again after 100,000 records and 10,000 grants of other patients are registered on the chain (the
+ *    proxies index them all first): ratio to the empty-chain figures (target ≤ 1.1×).
+ *
+ * The fill mines by hand: automine off, each round's transactions (batched `registerRecords` of 400 records,
+ * then single `grant`s) sent by five funded accounts with explicit nonces while no block is being mined, then
+ * one `evm_mine`, the pool checked empty and every receipt checked. Sent while anvil mines (automine, or a
+ * timer), a transaction can be validated against the nonce before a block and reach the pool after that block
+ * was pruned from it: it then waits for a predecessor that is already mined, and stays queued for good while
+ * anvil mines empty blocks around it (anvil's pool derives "ready" from markers, not from the account nonce).
  *
  * Run: `npx -y pnpm@10 bench proxy` (or `npx -y pnpm@10 exec node bench/proxy.bench.ts` after a build).
  */
 import { randomBytes } from 'node:crypto'
-import { availableParallelism } from 'node:os'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createProxySet, encodeGrantParams, encodePurpose, NO_TAG, registerProxy } from '@medvault/chain'
 import { consentRegistryAbi } from '@medvault/contracts'
-import { deriveKeysFromPrivateKey, getPublicKey } from '@medvault/crypto'
-import { Capsule, encrypt, generateKFrags, reencrypt, SecretKey, Signer } from '@medvault/crypto/umbral'
+import { deriveKeysFromPrivateKey, eciesDecrypt, eciesEncrypt, getPublicKey } from '@medvault/crypto'
+import {
+  Capsule,
+  encrypt,
+  generateKFrags,
+  KeyFrag,
+  PublicKey,
+  reencrypt,
+  SecretKey,
+  Signer,
+} from '@medvault/crypto/umbral'
 import { createProxy, type ReencryptionProxy } from '@medvault/node'
 import {
   type AccessRequest,
@@ -28,17 +47,34 @@ import {
   randomNonce,
 } from '@medvault/protocol'
 import { createLocalNetwork } from '@medvault/sdk'
-import { bytesToHex, createPublicClient, createWalletClient, type Hex, hexToBytes, http } from 'viem'
+import {
+  type Address,
+  bytesToHex,
+  createPublicClient,
+  encodeFunctionData,
+  type Hex,
+  hexToBigInt,
+  hexToBytes,
+  http,
+  numberToHex,
+} from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { waitForTransactionReceipt, writeContract } from 'viem/actions'
-import { measure, printTable, type Row, type Table, writeResults } from './lib.ts'
+import { printTable, type Row, type Table, writeResults } from './lib.ts'
 
-const READS = 500
-const RECORDS = 100_000
-const GRANTS = 10_000
+/** `PROXY_SCALE=0.02` runs everything smaller (a smoke run of the bench itself); figures then mean little. */
+const SCALE = Number(process.env.PROXY_SCALE ?? 1)
+const READS = Math.max(20, Math.round(300 * SCALE))
+const RECORDS = Math.max(4000, Math.round((100_000 * SCALE) / 4000) * 4000)
+const GRANTS = Math.max(1000, Math.round((10_000 * SCALE) / 1000) * 1000)
 const RECORDS_PER_TX = 400
-/** Accounts 2..6 are the other patients that fill the chain; 7 and 8 run the throughput proxies. */
+/** Accounts 2..6 are the other patients that fill the chain; 7 and 8 run the measured proxies. */
 const FILLERS = [2, 3, 4, 5, 6]
+const CONNECTIONS = [1, 16, 64] as const
+const REQUESTS: Record<(typeof CONNECTIONS)[number], number> = {
+  1: Math.max(20, Math.round(200 * SCALE)),
+  16: Math.max(32, Math.round(480 * SCALE)),
+  64: Math.max(128, Math.round(640 * SCALE)),
+}
 const CORES = availableParallelism()
 
 function percentile(xs: number[], p: number): number {
@@ -60,6 +96,8 @@ async function pool<T>(
 }
 
 const log = (msg: string) => console.error(`[proxy bench ${new Date().toISOString().slice(11, 19)}] ${msg}`)
+const load = () => loadavg()[0]!.toFixed(1)
+const loads: string[] = []
 
 await using net = await createLocalNetwork({ proxies: 3, accounts: 14 })
 const { devnet } = net
@@ -75,45 +113,76 @@ await patient.grants.create({
   threshold: 2,
 })
 
-async function latency(label: string): Promise<Row> {
-  for (let i = 0; i < 20; i++) await clinic.records.get(rec.id) // warm-up
+// --- Baselines on this thread: what one re-encryption costs with no HTTP, chain, storage or receipt. --------
+function timed(fn: () => unknown, budgetMs = 1500): number[] {
+  for (let i = 0; i < 5; i++) fn()
   const ms: number[] = []
-  for (let i = 0; i < READS; i++) {
-    const start = performance.now()
-    await clinic.records.get(rec.id)
-    ms.push(performance.now() - start)
+  const start = performance.now()
+  while (performance.now() - start < budgetMs || ms.length < 20) {
+    const t = performance.now()
+    fn()
+    ms.push(performance.now() - t)
   }
-  return {
-    chain: label,
-    reads: READS,
-    'p50 ms': percentile(ms, 50),
-    'p99 ms': percentile(ms, 99),
-    'mean ms': ms.reduce((a, b) => a + b, 0) / ms.length,
-  }
+  return ms
 }
+const umbralSk = SecretKey.random()
+const receivingSk = SecretKey.random()
+const kfragSigner = new Signer(SecretKey.random())
+const [bareCapsule] = encrypt(umbralSk.publicKey(), randomBytes(32))
+const [bareKfrag] = generateKFrags(umbralSk, receivingSk.publicKey(), kfragSigner, 1, 1, true, true)
+const capsuleBytes = bareCapsule.toBytesSimple()
+const eciesKey = SecretKey.random().toBEBytes()
+const aad = randomBytes(64)
+const sealed = eciesEncrypt(getPublicKey(eciesKey), bareKfrag!.toBytes(), aad)
+const keyBytes = [
+  kfragSigner.verifyingKey().toCompressedBytes(),
+  umbralSk.publicKey().toCompressedBytes(),
+  receivingSk.publicKey().toCompressedBytes(),
+] as const
+const bareReencrypt = timed(() => reencrypt(Capsule.fromBytesSimple(capsuleBytes), bareKfrag!).toBytes())
+const bareOpen = timed(() =>
+  KeyFrag.fromBytes(eciesDecrypt(eciesKey, sealed, aad)).verify(
+    ...(keyBytes.map((k) => PublicKey.fromCompressedBytes(k)) as [PublicKey, PublicKey, PublicKey]),
+  ),
+)
+const baselineRows: Row[] = [
+  {
+    step: 'bare Umbral reencrypt + cfrag proof, this thread',
+    'p50 ms': percentile(bareReencrypt, 50),
+    'p99 ms': percentile(bareReencrypt, 99),
+  },
+  {
+    step: 'ECIES open + kfrag verify (per request without the kfrag cache)',
+    'p50 ms': percentile(bareOpen, 50),
+    'p99 ms': percentile(bareOpen, 99),
+  },
+]
+printTable({ title: 'Baselines on this thread (again in the summary below)', rows: baselineRows })
 
-log('latency, empty chain')
-const empty = await latency('empty (1 record, 1 grant)')
-// Shown at once: the fill below takes minutes and these figures stand on their own.
-printTable({ title: 'Empty chain (again in the summary below)', rows: [empty] })
-
-// --- Throughput: two more proxies, one with a single worker thread, one with a worker per core. -------------
-log('throughput')
+// --- Two more proxies in a proxy set of their own each: the measured one and the same without kfrag cache. ----
 const clinicAccount = privateKeyToAccount(net.accounts[1]!.privateKey)
 const chainId = devnet.publicClient.chain.id
 const domain = { chainId, verifyingContract: addresses.consentRegistry }
-const extra: { workers: number; proxy: ReencryptionProxy }[] = []
-for (const [i, workers] of [
-  [7, 1],
-  [8, CORES],
+const receiptsRoot = await mkdtemp(join(tmpdir(), 'medvault-proxy-bench-'))
+interface Measured {
+  label: string
+  proxy: ReencryptionProxy
+  grantId: Hex
+}
+const measured: Measured[] = []
+for (const [i, label, kfragCacheSize] of [
+  [8, 'proxy', 4096],
+  [7, 'proxy, kfrag cache off', 0],
 ] as const) {
   const { eciesSecretKey } = deriveKeysFromPrivateKey(hexToBytes(net.accounts[i]!.privateKey))
   const proxy = await createProxy(
     {
       account: net.accounts[i]!.privateKey,
       eciesSecretKey,
-      workers,
+      kfragCacheSize,
       pollingInterval: 200,
+      // Durable, like an operator's: every receipt is written and datasync'ed before its answer leaves.
+      receiptsDir: join(receiptsRoot, `proxy-${i}`),
       // Capacity, not the limiter, is measured: one requester sends hundreds of requests a second here.
       rateLimit: { ip: false, requester: false },
     },
@@ -124,29 +193,26 @@ for (const [i, workers] of [
     publicKey: getPublicKey(eciesSecretKey),
     endpoint: proxy.url,
   })
-  extra.push({ workers, proxy })
+  const { setId } = await createProxySet(devnet.walletClients[0]!, { addresses, members: [proxy.address] })
+  const g = await patient.grants.create({
+    to: clinic.address,
+    records: [rec.id],
+    purpose: 'TREAT',
+    expiresIn: '30d',
+    threshold: 1,
+    proxySet: setId,
+  })
+  measured.push({ label, proxy, grantId: g.id })
 }
-const { setId } = await createProxySet(devnet.walletClients[0]!, {
-  addresses,
-  members: extra.map((e) => e.proxy.address),
-})
-const soloGrant = await patient.grants.create({
-  to: clinic.address,
-  records: [rec.id],
-  purpose: 'TREAT',
-  expiresIn: '30d',
-  threshold: 1,
-  proxySet: setId,
-})
 const envelope = parseRecordEnvelope(await net.storage.getEnvelope(rec.cid))
 const hash = capsuleHash(capsuleOf(envelope, 'record'))
 
-async function signedBodies(proxy: ReencryptionProxy, n: number): Promise<string[]> {
+async function signedBodies(target: Measured, n: number): Promise<string[]> {
   const out: string[] = []
   for (let i = 0; i < n; i++) {
     const request: AccessRequest = {
-      proxy: proxy.address,
-      grantId: soloGrant.id,
+      proxy: target.proxy.address,
+      grantId: target.grantId,
       recordId: rec.id,
       capsuleHash: hash,
       purpose: encodePurpose('TREAT'),
@@ -159,239 +225,277 @@ async function signedBodies(proxy: ReencryptionProxy, n: number): Promise<string
   return out
 }
 
-async function rate(proxy: ReencryptionProxy, clients: number, n: number): Promise<number> {
+/** Each request's latency as its client sees it, `connections` requests in flight at once. */
+async function access(target: Measured, connections: number, n: number, chain: string): Promise<Row> {
   // Signed beforehand, so the clients' EIP-712 signing does not compete with the proxy for the 2 cores.
-  const bodies = await signedBodies(proxy, n + clients)
+  const bodies = await signedBodies(target, n + connections)
+  const ms: number[] = []
   const post = async (body: string) => {
-    const res = await fetch(`${proxy.url}/v1/reencrypt`, {
+    const start = performance.now()
+    const res = await fetch(`${target.proxy.url}/v1/reencrypt`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body,
     })
     const text = await res.text()
     if (res.status !== 200) throw new Error(`proxy answered ${res.status}: ${text}`)
+    ms.push(performance.now() - start)
   }
-  await pool(bodies.slice(0, clients), clients, post) // warm-up: one per client
+  await pool(bodies.slice(0, connections), connections, post) // warm-up: one per connection
+  ms.length = 0
   const start = performance.now()
-  await pool(bodies.slice(clients), clients, post)
-  return n / ((performance.now() - start) / 1000)
-}
-
-// Wait until both new proxies have indexed the grant.
-await new Promise((r) => setTimeout(r, 1000))
-const throughputRows: Row[] = []
-const umbralSk = SecretKey.random()
-const [capsule] = encrypt(umbralSk.publicKey(), randomBytes(32))
-const [kfrag] = generateKFrags(
-  umbralSk,
-  SecretKey.random().publicKey(),
-  new Signer(SecretKey.random()),
-  1,
-  1,
-  true,
-  true,
-)
-const bare = await measure(() => reencrypt(Capsule.fromBytesSimple(capsule.toBytesSimple()), kfrag!), {
-  budgetMs: 2000,
-})
-const bareRate = 1000 / bare.ms
-throughputRows.push({
-  setup: 'bare Umbral reencrypt, this thread (baseline)',
-  clients: 1,
-  're-encryptions/s': bareRate,
-})
-for (const clients of [1, 16]) {
-  for (const { workers, proxy } of extra) {
-    const r = await rate(proxy, clients, clients === 1 ? 200 : 480)
-    throughputRows.push({
-      setup: `proxy over HTTP, ${workers} worker thread${workers === 1 ? '' : 's'}`,
-      clients,
-      're-encryptions/s': r,
-      'vs bare': r / bareRate,
-    })
+  await pool(bodies.slice(connections), connections, post)
+  const seconds = (performance.now() - start) / 1000
+  loads.push(load())
+  return {
+    chain,
+    setup: target.label,
+    connections,
+    requests: n,
+    'p50 ms': percentile(ms, 50),
+    'p99 ms': percentile(ms, 99),
+    'requests/s': n / seconds,
   }
 }
-for (const { proxy } of extra) await proxy.stop()
-printTable({ title: 'Throughput (again in the summary below)', rows: throughputRows })
 
-// --- Fill the chain: 100,000 records in batches, 10,000 grants sent with explicit nonces. ------------------
-// The network's proxies stop during the fill (their index pollers too): they share this process and its 2 cores
-// with the senders. Started again afterwards, they catch up from their checkpoints before the reads.
+async function accessRows(chain: string): Promise<Row[]> {
+  const rows: Row[] = []
+  for (const connections of CONNECTIONS) {
+    log(`access requests, ${chain}, ${connections} connection(s)`)
+    rows.push(await access(measured[0]!, connections, REQUESTS[connections], chain))
+  }
+  log(`access requests, ${chain}, kfrag cache off`)
+  rows.push(await access(measured[1]!, 1, REQUESTS[1], chain))
+  rows.push(await access(measured[1]!, 16, REQUESTS[16], chain))
+  return rows
+}
+
+async function reads(chain: string): Promise<Row> {
+  log(`grantee reads, ${chain}`)
+  for (let i = 0; i < 20; i++) await clinic.records.get(rec.id) // warm-up
+  const ms: number[] = []
+  for (let i = 0; i < READS; i++) {
+    const start = performance.now()
+    await clinic.records.get(rec.id)
+    ms.push(performance.now() - start)
+  }
+  loads.push(load())
+  return {
+    chain,
+    reads: READS,
+    'p50 ms': percentile(ms, 50),
+    'p99 ms': percentile(ms, 99),
+    'mean ms': ms.reduce((a, b) => a + b, 0) / ms.length,
+  }
+}
+
+// Wait until both new proxies have indexed their grants.
+await new Promise((r) => setTimeout(r, 1000))
+const EMPTY = 'empty'
+const emptyAccess = await accessRows(EMPTY)
+const emptyReads = await reads(EMPTY)
+// Shown at once: the fill below takes minutes and these figures stand on their own.
+printTable({ title: 'Empty chain (again in the summary below)', rows: [...emptyAccess, emptyReads] })
+
+// --- Fill the chain by hand-mined rounds. -------------------------------------------------------------------
+// Every proxy stops during the fill (their index pollers too): they share this process and its 2 cores with
+// the senders and anvil. Started again afterwards, they catch up from their checkpoints before the reads.
 for (const p of net.proxies) await p.stop()
-log(`registering ${RECORDS} records`)
+for (const m of measured) await m.proxy.stop()
 const fillStart = performance.now()
-const cid = rec.cid.bytes
-// Clients of their own with a long timeout: anvil answers slowly while it executes a backlog of big batches.
-const fillers = new Map(
-  FILLERS.map((i) => [
-    i,
-    createWalletClient({
-      account: devnet.accounts[i]!,
-      chain: devnet.chain,
-      transport: http(devnet.rpcUrl, { timeout: 300_000, retryCount: 0 }),
-    }),
-  ]),
-)
-// Receipts are polled every 250 ms, not at the devnet client's 20 ms: five accounts waiting at once would
-// otherwise keep a busy anvil answering eth_blockNumber instead of mining.
-const fillReader = createPublicClient({
-  chain: devnet.chain,
-  transport: http(devnet.rpcUrl, { timeout: 300_000 }),
-  pollingInterval: 250,
-})
+// A client of its own with a long timeout: mining a round's block takes anvil seconds.
+const rpc = createPublicClient({ chain: devnet.chain, transport: http(devnet.rpcUrl, { timeout: 600_000 }) })
+const call = <T>(method: string, params: unknown[] = []) =>
+  rpc.request({ method, params } as never) as Promise<T>
+await call('evm_setAutomine', [false])
+// One round's block holds every transaction of the round, whatever their gas limits add up to.
+await call('evm_setBlockGasLimit', [numberToHex(4_000_000_000n)])
 const nonceOf = new Map<number, number>()
-for (const i of FILLERS)
+for (const i of FILLERS) {
   nonceOf.set(
     i,
-    await devnet.publicClient.getTransactionCount({
-      address: devnet.accounts[i]!.address,
-      blockTag: 'pending',
+    Number(
+      await devnet.publicClient.getTransactionCount({
+        address: devnet.accounts[i]!.address,
+        blockTag: 'pending',
+      }),
+    ),
+  )
+}
+
+type Tx = { data: Hex; gas: bigint }
+/**
+ * One round: each filler's transactions sent in nonce order (fillers side by side) while nothing is mined,
+ * then one block mined, the pool checked empty and every receipt checked a success. Anvil signs for its own
+ * dev accounts (`eth_sendTransaction`), so nothing is signed here.
+ */
+async function round(txsOf: Map<number, Tx[]>): Promise<void> {
+  const sent = new Set<Hex>()
+  await Promise.all(
+    [...txsOf].map(async ([i, txs]) => {
+      for (const { data, gas } of txs) {
+        const nonce = nonceOf.get(i)!
+        nonceOf.set(i, nonce + 1)
+        const hash = await call<Hex>('eth_sendTransaction', [
+          {
+            from: devnet.accounts[i]!.address,
+            to: addresses.consentRegistry,
+            data,
+            gas: numberToHex(gas),
+            nonce: numberToHex(nonce),
+            // far above a devnet's base fee; the fillers hold 10,000 ETH each
+            maxFeePerGas: numberToHex(20_000_000_000n),
+            maxPriorityFeePerGas: numberToHex(1_000_000_000n),
+          },
+        ])
+        sent.add(hash)
+      }
     }),
   )
-/**
- * Sends `count` transactions of account `i` with consecutive explicit nonces, a fixed gas limit and fixed fees:
- * no simulation, no estimate (each would execute the call once more). They go one after another in nonce order,
- * in windows of `window`: after each window its last receipt is awaited (the earlier nonces are mined by then),
- * so anvil's pool stays small, and checked with the window's first.
- *
- * Known problem: on a heavily loaded machine anvil 1.7.1 has left a window's transactions pending for good — the
- * account's next nonce, fees far above the base fee — while it kept mining empty blocks (sent all at once, out of
- * order, and in order alike); the fill then ends on the receipt timeout.
- */
-async function send(
-  i: number,
-  count: number,
-  window: number,
-  tx: (k: number) => { functionName: 'grant' | 'registerRecords'; args: readonly unknown[]; gas: bigint },
-  progress: (done: number) => void = () => {},
-) {
-  const client = fillers.get(i)!
-  const first = nonceOf.get(i)!
-  nonceOf.set(i, first + count)
-  for (let from = 0; from < count; from += window) {
-    const ks = Array.from({ length: Math.min(window, count - from) }, (_, j) => from + j)
-    const hashes: Hex[] = []
-    for (const k of ks) {
-      const { functionName, args, gas } = tx(k)
-      hashes.push(
-        await writeContract(client, {
-          address: addresses.consentRegistry,
-          abi: consentRegistryAbi,
-          functionName,
-          args,
-          nonce: first + k,
-          gas,
-          // far above a devnet's base fee, so nothing waits on the fee market; the fillers hold 10,000 ETH each
-          maxFeePerGas: 20_000_000_000n,
-          maxPriorityFeePerGas: 1_000_000_000n,
-        } as never),
-      )
+  let mined = 0
+  for (let attempt = 0; attempt < 3 && mined < sent.size; attempt++) {
+    await call('evm_mine')
+    const block = await call<Hex>('eth_blockNumber')
+    const receipts = await call<{ transactionHash: Hex; status: Hex }[]>('eth_getBlockReceipts', [block])
+    for (const r of receipts) {
+      if (!sent.has(r.transactionHash)) continue
+      if (r.status !== '0x1') throw new Error(`fill transaction ${r.transactionHash} reverted`)
+      mined++
     }
-    for (const h of [hashes.at(-1)!, hashes[0]!]) {
-      const receipt = await waitForTransactionReceipt(fillReader, { hash: h, timeout: 600_000 })
-      if (receipt.status !== 'success') throw new Error(`${tx(0).functionName} transaction ${h} reverted`)
-    }
-    progress(ks.length)
+  }
+  const status = await call<{ pending: Hex; queued: Hex }>('txpool_status')
+  if (mined !== sent.size || hexToBigInt(status.pending) !== 0n || hexToBigInt(status.queued) !== 0n) {
+    throw new Error(
+      `fill round: ${mined} of ${sent.size} transactions mined; pool pending ${status.pending}, queued ${status.queued}`,
+    )
   }
 }
-// Automine mines a block when a transaction arrives; one that did not fit in that block (two 25M-gas batches
-// against a 30M block gas limit) would wait for a next arrival that may never come. Mine on a timer as well.
-const miner = setInterval(() => void devnet.testClient.mine({ blocks: 1 }).catch(() => {}), 500)
-const recordsOf = new Map<number, Hex[]>()
-await Promise.all(
-  FILLERS.map(async (i) => {
-    const ids = Array.from({ length: RECORDS / FILLERS.length }, () => bytesToHex(randomBytes(32)))
-    recordsOf.set(i, ids)
+
+const cid = bytesToHex(rec.cid.bytes)
+const recordsOf = new Map<number, Hex[]>(
+  FILLERS.map((i) => [
+    i,
+    Array.from({ length: RECORDS / FILLERS.length }, () => bytesToHex(randomBytes(32))),
+  ]),
+)
+const BATCHES_PER_ROUND = 2
+const batchesPerFiller = RECORDS / FILLERS.length / RECORDS_PER_TX
+log(`registering ${RECORDS} records (load ${load()})`)
+for (let b = 0; b < batchesPerFiller; b += BATCHES_PER_ROUND) {
+  const txsOf = new Map<number, Tx[]>()
+  for (const i of FILLERS) {
     const owner = devnet.accounts[i]!.address
-    await send(i, ids.length / RECORDS_PER_TX, 10, (k) => ({
-      functionName: 'registerRecords',
-      args: [
-        owner,
-        ids
-          .slice(k * RECORDS_PER_TX, (k + 1) * RECORDS_PER_TX)
-          .map((recordId) => ({ recordId, tag: NO_TAG, cid: bytesToHex(cid) })),
-      ],
-      gas: 25_000_000n,
-    }))
-  }),
-)
-log(`records in ${((performance.now() - fillStart) / 1000).toFixed(0)} s; sending ${GRANTS} grants`)
-const expiry = Math.floor(Date.now() / 1000) + 30 * 86_400
-let granted = 0
-await Promise.all(
-  FILLERS.map(async (i) => {
     const ids = recordsOf.get(i)!
-    const progress = (n: number) => {
-      granted += n
-      if (granted % 2000 < n) log(`${granted} grants mined`)
+    const txs: Tx[] = []
+    for (let k = b; k < Math.min(b + BATCHES_PER_ROUND, batchesPerFiller); k++) {
+      const batch = ids.slice(k * RECORDS_PER_TX, (k + 1) * RECORDS_PER_TX)
+      txs.push({
+        data: encodeFunctionData({
+          abi: consentRegistryAbi,
+          functionName: 'registerRecords',
+          args: [owner, batch.map((recordId) => ({ recordId, tag: NO_TAG, cid }))],
+        }),
+        gas: 25_000_000n,
+      })
     }
-    await send(
-      i,
-      GRANTS / FILLERS.length,
-      50,
-      (k) => ({
-        functionName: 'grant',
-        args: [
-          encodeGrantParams({
-            grantee: bytesToHex(randomBytes(20)),
-            scope: { kind: 'record', recordId: ids[k % ids.length]! },
-            purpose: 'TREAT',
-            expiry,
-            threshold: 2,
-            proxySetId: net.proxySet,
-            kfragsCid: cid,
-          }),
-        ],
+    txsOf.set(i, txs)
+  }
+  await round(txsOf)
+  const done = Math.min(b + BATCHES_PER_ROUND, batchesPerFiller) * RECORDS_PER_TX * FILLERS.length
+  if (done % 20_000 === 0) log(`${done} records mined (load ${load()})`)
+}
+const recordSeconds = (performance.now() - fillStart) / 1000
+log(`records in ${recordSeconds.toFixed(0)} s; sending ${GRANTS} grants`)
+const expiry = Math.floor(Date.now() / 1000) + 30 * 86_400
+const GRANTS_PER_ROUND = 200
+const grantsPerFiller = GRANTS / FILLERS.length
+for (let from = 0; from < grantsPerFiller; from += GRANTS_PER_ROUND) {
+  const txsOf = new Map<number, Tx[]>()
+  for (const i of FILLERS) {
+    const ids = recordsOf.get(i)!
+    const txs: Tx[] = []
+    for (let k = from; k < Math.min(from + GRANTS_PER_ROUND, grantsPerFiller); k++) {
+      txs.push({
+        data: encodeFunctionData({
+          abi: consentRegistryAbi,
+          functionName: 'grant',
+          args: [
+            encodeGrantParams({
+              grantee: bytesToHex(randomBytes(20)) as Address,
+              scope: { kind: 'record', recordId: ids[k % ids.length]! },
+              purpose: 'TREAT',
+              expiry,
+              threshold: 2,
+              proxySetId: net.proxySet,
+              kfragsCid: rec.cid.bytes,
+            }),
+          ],
+        }),
         gas: 400_000n,
-      }),
-      progress,
-    )
-  }),
-)
-clearInterval(miner)
+      })
+    }
+    txsOf.set(i, txs)
+  }
+  await round(txsOf)
+  const done = Math.min(from + GRANTS_PER_ROUND, grantsPerFiller) * FILLERS.length
+  if (done % 2000 === 0) log(`${done} grants mined (load ${load()})`)
+}
+await call('evm_setBlockGasLimit', [numberToHex(30_000_000n)])
+await call('evm_setAutomine', [true])
 const filled = await devnet.publicClient.getBlockNumber()
-log(
-  `grants in; chain at block ${filled} after ${((performance.now() - fillStart) / 1000).toFixed(0)} s; waiting for the proxies' indexes`,
-)
+const chainFillSeconds = (performance.now() - fillStart) / 1000
+log(`chain at block ${filled} after ${chainFillSeconds.toFixed(0)} s; waiting for the proxies' indexes`)
 const indexStart = performance.now()
-for (const p of net.proxies) await p.start()
-for (const [n, p] of net.proxies.entries()) {
+const all = [...net.proxies.map((p) => p.proxy), ...measured.map((m) => m.proxy)]
+for (const p of all) await p.start()
+for (const [n, p] of all.entries()) {
   let shown = performance.now()
-  while (BigInt(p.proxy.health().indexedBlock ?? -1) < filled) {
+  while (BigInt(p.health().indexedBlock ?? -1) < filled) {
     await new Promise((r) => setTimeout(r, 500))
     if (performance.now() - shown > 30_000) {
       shown = performance.now()
-      log(`proxy ${n} indexed to block ${p.proxy.health().indexedBlock ?? 'none'} of ${filled}`)
+      log(`proxy ${n} indexed to block ${p.health().indexedBlock ?? 'none'} of ${filled}`)
     }
   }
 }
 const indexSeconds = (performance.now() - indexStart) / 1000
-const fillSeconds = (performance.now() - fillStart) / 1000
-log('latency, full chain')
-const full = await latency(`${RECORDS.toLocaleString('en')} records + ${GRANTS.toLocaleString('en')} grants`)
-full['p50 ratio'] = Number(full['p50 ms']) / Number(empty['p50 ms'])
-full['p99 ratio'] = Number(full['p99 ms']) / Number(empty['p99 ms'])
+const FULL = `${RECORDS.toLocaleString('en')} records + ${GRANTS.toLocaleString('en')} grants`
+const fullAccess = await accessRows(FULL)
+const fullReads = await reads(FULL)
+for (const [i, row] of fullAccess.entries()) {
+  row['p50 vs empty'] = Number(row['p50 ms']) / Number(emptyAccess[i]!['p50 ms'])
+}
+fullReads['p50 vs empty'] = Number(fullReads['p50 ms']) / Number(emptyReads['p50 ms'])
+fullReads['p99 vs empty'] = Number(fullReads['p99 ms']) / Number(emptyReads['p99 ms'])
+for (const m of measured) await m.proxy.stop()
+await rm(receiptsRoot, { recursive: true, force: true })
 
-const latencyTable: Table = {
-  title: `Grantee read of a 1 KiB record through 2 of 3 HTTP proxies on 127.0.0.1, ${READS} reads in a row`,
-  rows: [empty, full],
+const met = (ok: boolean) => (ok ? 'met' : 'missed')
+const p50At = (rows: Row[], c: number) =>
+  Number(rows.find((r) => r.setup === 'proxy' && r.connections === c)!['p50 ms'])
+const accessTable: Table = {
+  title: 'Access requests to one proxy over HTTP on 127.0.0.1 (pre-signed, every answer checked 200)',
+  rows: [...emptyAccess, ...fullAccess],
   notes: [
-    `target: p50 ≤ 30 ms (empty: ${Number(empty['p50 ms']) <= 30 ? 'met' : 'missed'}); full/empty ≤ 1.1× (p50: ${Number(full['p50 ratio']) <= 1.1 ? 'met' : 'missed'}, p99: ${Number(full['p99 ratio']) <= 1.1 ? 'met' : 'missed'}).`,
-    'A read = records.get by the grantee: grant lookup and checkAccess on chain, envelope and bundle from storage,',
-    'two signed requests, two cfrags verified, receipts verified, content fetched and decrypted.',
-    `Filling the chain took ${fillSeconds.toFixed(0)} s (the proxies' indexes caught up in ${indexSeconds.toFixed(0)} s of it).`,
-    `Machine: ${CORES} cores shared with anvil, the proxies, the client and other work running at the same time.`,
-  ],
-}
-const throughputTable: Table = {
-  title: 'Re-encryptions/s of one proxy over HTTP (pre-signed requests, every answer checked 200)',
-  rows: throughputRows,
-  notes: [
+    `target p50 ≤ 30 ms at 1 connection: empty ${met(p50At(emptyAccess, 1) <= 30)}, full ${met(p50At(fullAccess, 1) <= 30)}.`,
+    "A request = signature check, grant and record from the index, checkAccess, record version and published keys on chain (read together), envelope and bundle (cached by CID), re-encryption in a worker thread, a signed receipt written and datasync'ed (concurrent receipts share one flush) before the answer leaves.",
     `worker threads = availableParallelism() = ${CORES}; client, proxy and anvil share those cores.`,
-    'Each request also costs the proxy a checkAccess and record read on chain, the envelope and bundle from the',
-    'store, key checks and a signed, fsync-free receipt: the bare Umbral rate is an upper bound, not a target.',
   ],
 }
-printTable(latencyTable)
-printTable(throughputTable)
-console.log(`\nresults: ${writeResults('proxy', [latencyTable, throughputTable])}`)
+const baselineTable: Table = {
+  title: 'Baselines on this thread, same process',
+  rows: baselineRows,
+}
+const readsTable: Table = {
+  title: `Grantee read of a 1 KiB record through 2 of 3 HTTP proxies on 127.0.0.1, ${READS} reads in a row`,
+  rows: [emptyReads, fullReads],
+  notes: [
+    'A read = records.get by the grantee: grant lookup and checkAccess on chain, envelope and bundle from storage, two signed requests, two cfrags verified, receipts verified, content fetched and decrypted.',
+    `Filling the chain (${RECORDS / RECORDS_PER_TX} registerRecords + ${GRANTS} grant transactions, hand-mined) took ${chainFillSeconds.toFixed(0)} s (records ${recordSeconds.toFixed(0)} s); the proxies' indexes caught up in ${indexSeconds.toFixed(0)} s more.`,
+    `Machine: ${CORES} cores shared with anvil, the proxies, the client and other work; 1-minute load average after each row: ${loads.join(', ')}.`,
+  ],
+}
+printTable(baselineTable)
+printTable(accessTable)
+printTable(readsTable)
+console.log(`\nresults: ${writeResults('proxy', [accessTable, baselineTable, readsTable])}`)

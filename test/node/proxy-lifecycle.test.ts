@@ -407,5 +407,14 @@ describe('createProxy', () => {
         components,
       ),
     ).rejects.toMatchObject({ name: 'InvalidProxyInitError' })
+    await expect(
+      createProxy(
+        { account, eciesSecretKey: net.keysOf(5).eciesSecretKey, kfragCacheSize: -1, start: false },
+        components,
+      ),
+    ).rejects.toMatchObject({
+      name: 'InvalidProxyInitError',
+      shortMessage: 'Invalid proxy setting `kfragCacheSize`: expected an integer from 0 to 1000000.',
+    })
   })
 })

@@ -164,11 +164,6 @@ export async function answerAccessRequest(ctx: AccessContext, body: unknown): Pr
   )
   unwrap(await verdict)
   const { slot, capsule, keys } = unwrap(await material)
-  const cfrag = await reencryptWithKfrag(ctx, request, grant, slot, capsule, keys)
-  const answered =
-    ctx.tamper === undefined
-      ? cfrag
-      : ctx.tamper(cfrag, { grantId: request.grantId, recordId: request.recordId })
   const receipt: AccessReceipt = {
     proxy: ctx.self,
     grantId: request.grantId,
@@ -178,7 +173,16 @@ export async function answerAccessRequest(ctx: AccessContext, body: unknown): Pr
     requestHash,
     at: ctx.now(),
   }
-  const receiptSignature = await ctx.account.signTypedData(accessReceiptTypedData(ctx.domain, receipt))
+  // The receipt does not depend on the cfrag: the job goes to its worker thread first, and the receipt is
+  // signed on this thread meanwhile. It is logged only once the cfrag exists (a refused request has none).
+  const reencrypted = settle(reencryptWithKfrag(ctx, request, grant, slot, capsule, keys))
+  const signed = settle(ctx.account.signTypedData(accessReceiptTypedData(ctx.domain, receipt)))
+  const cfrag = unwrap(await reencrypted)
+  const receiptSignature = unwrap(await signed)
+  const answered =
+    ctx.tamper === undefined
+      ? cfrag
+      : ctx.tamper(cfrag, { grantId: request.grantId, recordId: request.recordId })
   await ctx.receipts.append({ receipt, signature: receiptSignature })
   ctx.onReceipt?.()
   return accessResponseBody({ cfrag: answered, receipt, signature: receiptSignature })

@@ -68,8 +68,18 @@ export interface ProxyInit {
   receiptsDir?: string | undefined
   /** Directory of the durable grant index (operations and checkpoints); in memory when omitted. */
   indexDir?: string | undefined
+  /**
+   * Rewrite the grant index's file once it reaches this many bytes and twice its size after the last rewrite.
+   * Default 16 MiB.
+   */
+  grantIndexCompactAtBytes?: number | undefined
   /** Re-encryption worker threads. Default: the number of cores. */
   workers?: number | undefined
+  /**
+   * Opened, verified kfrags each worker thread keeps for the grants' next requests (least recently used out;
+   * dropped on revocation and at expiry). 0 opens the kfrag on every request. Default 4096.
+   */
+  kfragCacheSize?: number | undefined
   /** Index events only this many blocks below the head. Default 0. */
   confirmations?: number | undefined
   /** Milliseconds between index polls. Default 1000 (a miss also catches up at once). */
@@ -146,7 +156,7 @@ export interface ReencryptionProxy {
   /**
    * How many opened, verified kfrags the re-encryption threads keep (0 while stopped). A grant's kfrag is
    * opened on its first request and kept for the next ones; a revocation drops it as soon as the index reads
-   * it, and so do the grant's expiry and the cache's bound (4096 per thread).
+   * it, and so do the grant's expiry and the cache's bound (`kfragCacheSize` per thread).
    */
   cachedKfrags(): Promise<number>
   /**
@@ -190,6 +200,7 @@ interface CheckedInit {
   receiptsDir: string | undefined
   indexDir: string | undefined
   workers: number
+  kfragCacheSize: number
   confirmations: number
   pollingInterval: number
   fetchTimeoutMs: number
@@ -218,6 +229,7 @@ function checkInit(init: ProxyInit): CheckedInit {
     receiptsDir: init.receiptsDir,
     indexDir: init.indexDir,
     workers: int('workers', init.workers, availableParallelism(), 1, 256),
+    kfragCacheSize: int('kfragCacheSize', init.kfragCacheSize, 4096, 0, 1_000_000),
     confirmations: int('confirmations', init.confirmations, 0, 0, 1_000),
     pollingInterval: int('pollingInterval', init.pollingInterval, 1000, 1, 3_600_000),
     fetchTimeoutMs: int('fetchTimeoutMs', init.fetchTimeoutMs, 10_000, 1, 600_000),
@@ -323,6 +335,7 @@ class ProxyService implements ReencryptionProxy {
       confirmations: init.confirmations,
       pollingInterval: init.pollingInterval,
       dir: init.indexDir,
+      compactAtBytes: init.grantIndexCompactAtBytes,
       onError: (err) => components.logger?.error?.('index poll failed', { error: err.name }),
       // Honest proxies drop a revoked grant's kfrags: the opened ones leave the workers' caches at once.
       onRevoked: (grantId) => this.#running?.pool.forget(grantId),
@@ -397,7 +410,11 @@ class ProxyService implements ReencryptionProxy {
     if (this.#memoryReceipts === undefined) await this.#rememberAnswered(receipts)
     this.#receiptLog = receipts
     const anchorer = await this.#startAnchorer()
-    const pool = createWorkerPool({ size: this.#init.workers, eciesSecretKey: this.#init.eciesSecretKey })
+    const pool = createWorkerPool({
+      size: this.#init.workers,
+      eciesSecretKey: this.#init.eciesSecretKey,
+      kfragCacheSize: this.#init.kfragCacheSize,
+    })
     const flags = { closing: false }
     const context = this.#context(pool, receipts, anchorer)
     if (this.#components.http !== undefined) {

@@ -14,6 +14,7 @@ import { noise } from '@libp2p/noise'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
+import { MemoryDatastore } from 'datastore-core'
 import { createHeliaLight } from 'helia'
 import type { Blockstore } from 'interface-blockstore'
 import type { Datastore } from 'interface-datastore'
@@ -53,6 +54,12 @@ export function createHeliaNode(init: HeliaNodeInit): Helia {
   const connectionGater = init.platform.connectionGater?.(network)
   return withBitswap(
     withLibp2pLight(helia, {
+      // libp2p's peer store in memory: libp2p merges a peer's record on every stream it opens or accepts, and
+      // in the storage's datastore each merge was a file read and an atomic file rewrite, two of each per
+      // block fetched over bitswap (more disk work than storing the block and its pin). What it holds
+      // (addresses, protocols, tags) is learnt again from the peers; configured peers are dialled at every
+      // start. The node's key (its peer ID) stays in the storage's datastore.
+      datastore: new MemoryDatastore(),
       addresses: {
         listen: network.listen ?? init.platform.defaultListen,
         ...(network.announce !== undefined ? { announce: network.announce } : {}),

@@ -51,41 +51,49 @@ export class BlockReader {
    * into `NotFoundError`.
    */
   view(signal: AbortSignal | undefined): BlockView {
-    const { network: blockstore, offline, blockTimeoutMs: timeoutMs, local, getHasher } = this.#c
+    const read = (cid: CID) => this.#read(cid, signal, true)
     return {
       async *get(cid: CID): AsyncGenerator<Uint8Array> {
-        // Every block of every read passes here (the exporter's and the DAG walks' too): a CID no block can be
-        // proven to match is refused before the blockstore, a peer or a gateway is asked for it.
-        await assertVerifiableCid(cid, getHasher)
-        // The content of an identity CID is its digest: nothing to look up (the exporter asks for raw ones).
-        if (isInline(cid)) {
-          yield cid.multihash.digest
-          return
-        }
-        if (await local.has(cid)) {
-          yield* local.get(cid, signalOption(signal))
-          return
-        }
-        if (offline) throw new NotFoundError({ cid: cid.toString(), offline: true })
-        const timeout = AbortSignal.timeout(timeoutMs)
-        const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
-        try {
-          yield await collect(blockstore.get(cid, { signal: combined }))
-        } catch (err) {
-          if (signal?.aborted === true) throw err
-          const verification = findError(
-            err,
-            (e) => e instanceof BlockVerificationError || e instanceof UnverifiableCidError,
-          )
-          if (verification !== undefined) throw verification
-          throw new NotFoundError({
-            cid: cid.toString(),
-            offline: false,
-            ...(timeout.aborted ? { timeoutMs } : {}),
-            cause: err,
-          })
-        }
+        yield await read(cid)
       },
+    }
+  }
+
+  /** One block, from the local store (unless `mayBeLocal` is false: the caller just saw it missing) or the network. */
+  async #read(cid: CID, signal: AbortSignal | undefined, mayBeLocal: boolean): Promise<Uint8Array> {
+    const { network: blockstore, offline, blockTimeoutMs: timeoutMs, local, getHasher } = this.#c
+    // Every block of every read passes here (the exporter's and the DAG walks' too): a CID no block can be
+    // proven to match is refused before the blockstore, a peer or a gateway is asked for it.
+    await assertVerifiableCid(cid, getHasher)
+    // The content of an identity CID is its digest: nothing to look up (the exporter asks for raw ones).
+    if (isInline(cid)) return cid.multihash.digest
+    if (mayBeLocal) {
+      // Read at once rather than asked for first (`has`, then `get`): a block held costs one look-up, and one
+      // missing costs none more than before, since Helia's networked `get` below looks in the store anyway.
+      try {
+        return await collect(local.get(cid, signalOption(signal)))
+      } catch (err) {
+        if ((err as { name?: unknown } | null)?.name !== 'NotFoundError') throw err
+      }
+    }
+    if (offline) throw new NotFoundError({ cid: cid.toString(), offline: true })
+    const timeout = AbortSignal.timeout(timeoutMs)
+    const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
+    try {
+      return await collect(blockstore.get(cid, { signal: combined }))
+    } catch (err) {
+      if (signal?.aborted === true) throw err
+      const verification = findError(
+        err,
+        (e) => e instanceof BlockVerificationError || e instanceof UnverifiableCidError,
+      )
+      if (verification !== undefined) throw verification
+      throw new NotFoundError({
+        cid: cid.toString(),
+        offline: false,
+        ...(timeout.aborted ? { timeoutMs } : {}),
+        cause: err,
+      })
     }
   }
 
@@ -105,15 +113,20 @@ export class BlockReader {
     onProgress: PinOptions['onProgress'] | undefined,
     maxBytes?: number,
   ): Promise<void> {
-    const view = this.view(signal)
     const local = this.#c.local
     let blocks = 0
     let bytes = 0
+    // The leaf `skipLeaf` just found missing: its read goes to the network without asking the store again.
+    let missingLeaf: CID | undefined
     for await (const block of walkDag(
       cid,
       {
-        get: async (c) => collect(view.get(c)),
-        skipLeaf: async (c) => local.has(c),
+        get: async (c) => this.#read(c, signal, c !== missingLeaf),
+        skipLeaf: async (c) => {
+          if (await local.has(c)) return true
+          missingLeaf = c
+          return false
+        },
       },
       signal,
     )) {

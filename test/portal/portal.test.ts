@@ -27,7 +27,15 @@ import type { PreviewServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { keyItem } from '../../examples/patient-portal/src/session.ts'
 import { chromiumPath } from '../browser/harness.ts'
-import { buildPortal, type Devnet, previewPortal, runCli, startDevnet } from './services.ts'
+import {
+  buildPortal,
+  type Devnet,
+  type ProxyNodes,
+  previewPortal,
+  runCli,
+  setUpProxyNodes,
+  startDevnet,
+} from './services.ts'
 
 const BUNDLE = fileURLToPath(new URL('../../examples/demo/data/patient-bundle.json', import.meta.url))
 const DOCS_IMAGES = fileURLToPath(new URL('../../docs/images/', import.meta.url))
@@ -43,6 +51,8 @@ async function settled(work: Promise<unknown>[]): Promise<void> {
 describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', () => {
   let root: string
   let devnet: Devnet | undefined
+  let nodes: ProxyNodes | undefined
+  let dist: string
   let portal: PreviewServer | undefined
   let browser: Browser | undefined
   let page: Page
@@ -52,7 +62,7 @@ describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', ()
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'medvault-portal-'))
     const addresses = join(root, 'net.json')
-    const dist = join(root, 'dist')
+    dist = join(root, 'dist')
     // The build needs no network: it runs while the devnet starts.
     await settled([
       startDevnet(addresses, 3).then((d) => {
@@ -85,6 +95,10 @@ describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', ()
       ],
     })
     await settled([
+      // Two medvault-node operators, set up from their command line as a proxy set (started by their test).
+      setUpProxyNodes(join(root, 'nodes'), devnet!, 2).then((n) => {
+        nodes = n
+      }),
       clinicReady.then((address) => {
         clinic = { env: clinicEnv, address }
       }),
@@ -97,11 +111,12 @@ describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', ()
     ])
     url = portal!.resolvedUrls!.local[0]!
     page = await browser!.newPage({ viewport: { width: 1100, height: 760 } })
-  }, 300_000)
+  }, 420_000)
 
   afterAll(async () => {
     await browser?.close()
     await portal?.close()
+    await nodes?.stop()
     await devnet?.stop()
     if (root !== undefined) rmSync(root, { recursive: true, force: true })
   }, 30_000)
@@ -356,4 +371,100 @@ describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', ()
       await linkPage.close()
     }
   }, 120_000)
+
+  test('behavior: with medvault-node daemons only: the page dials them over ws://127.0.0.1; upload → grant → the clinician reads via the daemons → revoke → refused', async () => {
+    const peers = await nodes!.start()
+    // The page's network: the devnet's chain, the daemons' proxy set, the daemons as libp2p peers, no store. A
+    // same-origin file named by ?config=, which a built page takes; it marks a devnet, so the page may dial
+    // the daemons' loopback ws:// listeners.
+    const { store: _store, ...chain } = devnet!.network
+    writeFileSync(join(dist, 'daemons.json'), JSON.stringify({ ...chain, proxySet: nodes!.proxySet, peers }))
+    // The clinician reads the blocks from a daemon's trustless gateway (the CLI reads blocks from its network
+    // file's `store`, as from any gateway), and asks the daemons' proxies named by the grant.
+    const clinicNetwork = join(root, 'clinic-daemons.json')
+    writeFileSync(
+      clinicNetwork,
+      JSON.stringify({ ...chain, proxySet: nodes!.proxySet, store: nodes!.daemons[0]!.url }),
+    )
+    const clinicEnv = { ...clinic.env, MEDVAULT_ADDRESSES: clinicNetwork }
+    /** Each daemon's chain follower: what it pinned, once it has nothing left to do. */
+    const settledPins = async () => {
+      for (const until = Date.now() + 90_000; ; ) {
+        const counts = await Promise.all(nodes!.daemons.map(async (d) => (await d.status()).pins.follower))
+        for (const c of counts) expect(c.failed).toBe(0)
+        if (counts.every((c) => c.queued === 0 && c.pinning === 0)) return counts.map((c) => c.pinned)
+        if (Date.now() > until)
+          throw new Error(`the daemons' followers did not settle: ${JSON.stringify(counts)}`)
+        await new Promise((r) => setTimeout(r, 200))
+      }
+    }
+    /** Every daemon pinned `n` more CIDs than `before` (records registered earlier came from the store). */
+    const pinnedMore = async (before: number[], n: number) => {
+      for (const until = Date.now() + 90_000; ; ) {
+        const now = await settledPins()
+        if (now.every((p, i) => p >= before[i]! + n)) return now
+        if (Date.now() > until) throw new Error(`the daemons pinned ${now}, expected ${before} + ${n}`)
+        await new Promise((r) => setTimeout(r, 200))
+      }
+    }
+    const before = await settledPins()
+
+    const nodePage = await browser!.newPage({ viewport: { width: 1100, height: 760 } })
+    // Nothing may go to the devnet's store: whatever the clinician reads came from the daemons.
+    const storeRequests: string[] = []
+    nodePage.on('request', (r) => {
+      if (new URL(r.url()).pathname.startsWith('/store/')) storeRequests.push(r.url())
+    })
+    try {
+      const link = new URL(url)
+      link.searchParams.set('config', '/daemons.json')
+      await nodePage.goto(`${link.href}#upload`)
+      await until('body[data-rendered="upload"]', nodePage)
+      await nodePage.setInputFiles('input[name="file"]', BUNDLE)
+      await nodePage.click('form button[type="submit"]')
+      await until('[data-testid="upload-result"][data-record]', nodePage)
+      const recordId = (await nodePage.getAttribute('[data-testid="upload-result"]', 'data-record')) as Hex
+      // The daemons' followers saw the record on chain and fetched its envelope and content from the page,
+      // over the connection the page opened (a page cannot be dialled).
+      const afterUpload = await pinnedMore(before, 2)
+
+      await open('grant', nodePage)
+      await nodePage.selectOption('select[name="record"]', recordId)
+      await nodePage.fill('input[name="to"]', clinic.address)
+      await nodePage.selectOption('select[name="purpose"]', 'TREAT')
+      await nodePage.fill('input[name="expires"]', '30d')
+      await nodePage.fill('input[name="threshold"]', '2')
+      await nodePage.click('form button[type="submit"]')
+      await until('[data-testid="grant-result"][data-grant]', nodePage)
+      const grantId = (await nodePage.getAttribute('[data-testid="grant-result"]', 'data-grant'))!
+      await pinnedMore(afterUpload, 1)
+
+      // Both daemons re-encrypt (2 of 2) and the first serves the blocks: the bytes the patient uploaded.
+      const out = join(root, 'read-via-daemons.json')
+      const read = await runCli(['read', recordId, '-o', out], clinicEnv)
+      expect(read.code, read.stderr).toBe(0)
+      expect(readFileSync(out)).toEqual(readFileSync(BUNDLE))
+
+      // The audit screen fetched the daemons' signed receipts.
+      await open('audit', nodePage)
+      expect(await nodePage.locator('[data-kind="read"]').count()).toBeGreaterThanOrEqual(1)
+
+      await open('grants', nodePage)
+      await until(`button[data-revoke="${grantId}"]`, nodePage)
+      await nodePage.click(`button[data-revoke="${grantId}"]`)
+      await until('[data-testid="grants"] [data-state="revoked"]', nodePage)
+      const refused = await runCli(['read', recordId], clinicEnv)
+      expect(refused.code, refused.stderr).toBe(5)
+      expect(refused.stderr).toMatch(/revoked/i)
+      expect(storeRequests).toEqual([])
+    } catch (err) {
+      mkdirSync(ARTIFACTS, { recursive: true })
+      const file = join(ARTIFACTS, `portal-daemons-failure-${Date.now()}.png`)
+      await nodePage.screenshot({ path: file, fullPage: true }).catch(() => {})
+      const logs = nodes!.daemons.map((d, i) => `daemon ${i}:\n${d.lines.slice(-30).join('\n')}`).join('\n')
+      throw new Error(`${(err as Error).message}\n(screenshot: ${file})\n${logs}`, { cause: err })
+    } finally {
+      await nodePage.close()
+    }
+  }, 420_000)
 })

@@ -133,6 +133,20 @@ async function fundOnDevnet(config: PortalConfig, address: Address): Promise<voi
   }
 }
 
+/**
+ * libp2p for the configured peers (node daemons). The page stays connected to them: a node's chain follower
+ * pins what the page registers by fetching it over that connection (a page cannot be dialled), and keeps
+ * asking until it has it, so a record stored while a node was away reaches it the next time the page is open.
+ * A devnet's nodes listen on loopback over plain `ws://`, which libp2p's browser rules refuse: the file's
+ * `devnet` flag (never the query) lifts that rule for private addresses only.
+ */
+export function peerNetwork(config: Pick<PortalConfig, 'peers' | 'devnet'>): {
+  peers: string[]
+  allowPrivateAddresses?: true
+} {
+  return { peers: config.peers, ...(config.devnet ? { allowPrivateAddresses: true as const } : {}) }
+}
+
 /** Opens the vault of this page's patient. */
 export async function openSession(config: PortalConfig): Promise<Session> {
   const chain = defineChain({
@@ -159,7 +173,7 @@ export async function openSession(config: PortalConfig): Promise<Session> {
   const local = await createStorage({
     indexedDB: `medvault-portal/${address.toLowerCase()}`,
     gateways: config.gateways,
-    ...(config.peers.length > 0 ? { network: { peers: config.peers } } : {}),
+    ...(config.peers.length > 0 ? { network: peerNetwork(config) } : {}),
   })
   const storage = config.store === undefined ? local : uploadingStorage(local, config.store)
   try {

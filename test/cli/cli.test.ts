@@ -298,4 +298,51 @@ describe('against a devnet process', () => {
     expect(reads.length).toBeGreaterThanOrEqual(2)
     for (const r of reads) expect(r.reader?.toLowerCase()).toBe(clinic.toLowerCase())
   }, 300_000)
+
+  it('ls --grant: a tag grantee lists the records of the tag and reads them; revoked → exit 5', async () => {
+    const put = async (content: string, tag: string) => {
+      const r = await as('patient', ['put', '-', '--tag', tag, '--type', 'text/plain', '--json'], {
+        input: content,
+      })
+      expect(r.code, r.stderr).toBe(0)
+      return (JSON.parse(r.stdout) as { id: string }).id
+    }
+    // The keystore names its address in the clear: no command needed to learn it.
+    const payer = (
+      JSON.parse(await readFile(join(dir, 'clinic', 'keystore.json'), 'utf8')) as { address: string }
+    ).address
+    expect((await as('clinic', ['identity', 'publish'])).code).toBe(0)
+    const claim1 = await put('claim 1', 'claims')
+    const labs = await put('lipids', 'labs')
+    const grant = await as('patient', [
+      'grant',
+      '--tag',
+      'claims',
+      '--to',
+      payer,
+      '--purpose',
+      'HPAYMT',
+      '--json',
+    ])
+    expect(grant.code, grant.stderr).toBe(0)
+    const { id: grantId } = JSON.parse(grant.stdout) as { id: string }
+    // Registered after the grant: a tag grant covers it too.
+    const claim2 = await put('claim 2', 'claims')
+
+    const ls = await as('clinic', ['ls', '--grant', grantId, '--json'])
+    expect(ls.code, ls.stderr).toBe(0)
+    const listed = (JSON.parse(ls.stdout) as { id: string }[]).map((r) => r.id)
+    expect(listed).toEqual([claim1, claim2])
+    expect(listed).not.toContain(labs)
+    const read = await as('clinic', ['read', claim2, '--purpose', 'HPAYMT'])
+    expect(read.code, read.stderr).toBe(0)
+    expect(read.stdout).toBe('claim 2')
+
+    expect((await as('patient', ['revoke', grantId])).code).toBe(0)
+    const refused = await as('clinic', ['ls', '--grant', grantId])
+    expect(refused.code).toBe(5)
+    expect(refused.stdout).toBe('')
+    const unknown = await as('clinic', ['ls', '--grant', `0x${'ab'.repeat(32)}`])
+    expect(unknown.code).toBe(4)
+  }, 480_000)
 })

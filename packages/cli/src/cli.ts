@@ -414,10 +414,30 @@ export function buildProgram(setCode: (code: number) => void): Command {
 
   program
     .command('ls')
-    .description("list this identity's records")
-    .addHelpText('after', examples(['medvault ls', 'medvault ls --json']))
-    .action(async (_opts: unknown, cmd: Command) => {
+    .description("list this identity's records, or the records a grant covers (--grant)")
+    .option('--grant <id>', 'the records this grant covers now (e.g. a tag grant this identity received)')
+    .addHelpText(
+      'after',
+      examples(['medvault ls', 'medvault ls --json', 'medvault ls --grant 0xGRANT --json']),
+    )
+    .action(async (opts: { grant?: string }, cmd: Command) => {
       const settings = await settingsOf(cmd)
+      if (opts.grant !== undefined) {
+        const grantId = hexId(opts.grant, 'grant')
+        const covered = await withVault(settings, ({ vault }) => vault.grants.records(grantId))
+        emit(
+          settings.json,
+          covered.map((r) => ({
+            id: r.id,
+            owner: r.owner,
+            chainTag: r.chainTag ?? null,
+            blockNumber: r.blockNumber.toString(),
+            transactionHash: r.transactionHash,
+          })),
+          () => covered.map((r) => `${r.id}  ${r.owner}  ${r.chainTag ?? 'untagged'}`),
+        )
+        return
+      }
       const records = await withVault(settings, async ({ vault }) => {
         const ids: Hex[] = []
         for (const entry of await vault.audit.list()) {

@@ -10,7 +10,7 @@ import {
   PortalConfigError,
   PortalOverrideRefusedError,
 } from '../../examples/patient-portal/src/config.ts'
-import { keyItem } from '../../examples/patient-portal/src/session.ts'
+import { keyItem, peerNetwork } from '../../examples/patient-portal/src/session.ts'
 
 const network = {
   format: 'medvault-network/1',
@@ -34,6 +34,11 @@ beforeAll(async () => {
     const files: Record<string, unknown> = {
       '/portal-config.json': network,
       '/other.json': { ...network, proxySet: 7, store: undefined },
+      '/deployment.json': {
+        ...network,
+        devnet: undefined,
+        peers: ['/ip4/10.0.0.5/tcp/4002/ws/p2p/12D3KooWAbc'],
+      },
       '/not-a-network.json': { hello: 'world' },
     }
     const body = files[req.url ?? '']
@@ -166,5 +171,23 @@ describe('keyItem', () => {
     expect(keyItem({ chainId: 31337, addresses: evil })).not.toBe(home)
     // The old, network-blind entry is not read.
     expect(home).not.toBe('medvault-portal/private-key')
+  })
+})
+
+describe('peerNetwork', () => {
+  test('default: a devnet file lets the page dial its peers on loopback and private addresses', async () => {
+    const config = await built(new URL(`${origin}/`))
+    expect(peerNetwork(config)).toEqual({ peers: network.peers, allowPrivateAddresses: true })
+  })
+
+  test('attack: without the devnet mark, and whatever the query says, private addresses stay refused', async () => {
+    const page = new URL(`${origin}/`)
+    page.searchParams.set('config', '/deployment.json')
+    page.searchParams.set('devnet', 'true')
+    page.searchParams.set('allowPrivateAddresses', 'true')
+    for (const config of [await built(page), await dev(page)]) {
+      expect(config.devnet).toBe(false)
+      expect(peerNetwork(config)).toEqual({ peers: ['/ip4/10.0.0.5/tcp/4002/ws/p2p/12D3KooWAbc'] })
+    }
   })
 })

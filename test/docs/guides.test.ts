@@ -118,10 +118,16 @@ test('behavior: app-developers "local" runs on a local network and prints what i
   expect(lines.filter((l) => l.startsWith('transaction ')).length).toBeGreaterThan(0)
 }, 180_000)
 
-test('behavior: payer-access runs: HPAYMT reads of the claim tag only, the audit shows grant and reads, revoked is refused', async () => {
+test('behavior: payer-access runs: the insurer lists the records of the claim tag, HPAYMT reads of the claim tag only, the audit shows grant and reads, revoked is refused', async () => {
   const lines = await run('payer')
-  expect(lines.slice(0, 4)).toEqual(['Claim', 'Operative note, 2026-11-18 (synthetic)', 'true', 'true'])
-  const audit = lines.slice(4, -1)
+  expect(lines.slice(0, 5)).toEqual([
+    'claim,attachment',
+    'Claim',
+    'Operative note, 2026-11-18 (synthetic)',
+    'true',
+    'true',
+  ])
+  const audit = lines.slice(5, -1)
   expect(audit[0]).toMatch(/^grant HPAYMT \d{4}-\d\d-\d\dT/)
   const reads = audit.slice(1)
   // Two proxies answer each read (a third asked by the hedge may too); every receipt was anchored.

@@ -68,10 +68,12 @@ export interface NodeConfig {
     workers: number
     /** Anchor receipts' Merkle roots on chain (the operator pays the gas), or `false`. */
     anchor: { maxReceipts: number; intervalSeconds: number } | false
+    /** Rewrite the grant index's file once it reaches this many bytes (and twice its last compacted size). */
+    grantIndexCompactAtBytes: number
   }
   pinning: { maxPendingPerToken: number; concurrency: number; attempts: number }
   follower: { maxRecordBytes: number }
-  replication: { remotes: RemoteService[]; intervalMs: number }
+  replication: { remotes: RemoteService[]; intervalMs: number; journalMaxBytes: number }
   log: { level: string }
   /** Settings that are read but have no effect, one line each (the command line prints them). */
   warnings: string[]
@@ -94,11 +96,13 @@ export interface NodeConfigFile {
     http?: string
     workers?: number
     anchor?: false | { maxReceipts?: number; intervalSeconds?: number }
+    grantIndexCompactAtBytes?: number
   }
   pinning?: { maxPendingPerToken?: number; concurrency?: number; attempts?: number }
   follower?: { maxRecordBytes?: number }
   replication?: {
     intervalMs?: number
+    journalMaxBytes?: number
     remotes?: Array<{ name?: string; endpoint?: string; tokenFile?: string; tokenEnv?: string }>
   }
   log?: { level?: string }
@@ -330,6 +334,14 @@ export async function loadConfig(
                 problems,
               ),
             },
+      grantIndexCompactAtBytes: int(
+        file.proxy?.grantIndexCompactAtBytes,
+        16 * 1024 ** 2,
+        65_536,
+        64 * 1024 ** 3,
+        'proxy.grantIndexCompactAtBytes',
+        problems,
+      ),
     },
     pinning: {
       maxPendingPerToken: int(
@@ -356,6 +368,14 @@ export async function loadConfig(
     replication: {
       remotes,
       intervalMs: int(file.replication?.intervalMs, 5000, 100, 3_600_000, 'replication.intervalMs', problems),
+      journalMaxBytes: int(
+        file.replication?.journalMaxBytes,
+        1024 ** 2,
+        4096,
+        1024 ** 3,
+        'replication.journalMaxBytes',
+        problems,
+      ),
     },
     log: { level: String(level) },
     warnings,

@@ -224,4 +224,36 @@ describe('config', () => {
       { name: 'cluster', endpoint: 'https://psa.example/api', token: 'secret-remote-token' },
     ])
   })
+
+  test('behavior: the grant index compaction size and the replication journal size, with their defaults; out of range, one line each', async () => {
+    const repo = join(dir, 'repo-sizes')
+    await import('node:fs/promises').then((fs) => fs.mkdir(repo, { recursive: true }))
+    const write = (value: object) => writeFile(join(repo, 'config.json'), JSON.stringify(value))
+
+    await write({ services: ['pinning'] })
+    const defaults = await loadConfig(repo, {}, {})
+    expect(defaults.proxy.grantIndexCompactAtBytes).toBe(16 * 1024 ** 2)
+    expect(defaults.replication.journalMaxBytes).toBe(1024 ** 2)
+
+    await write({
+      services: ['pinning'],
+      proxy: { grantIndexCompactAtBytes: 1_048_576 },
+      replication: { journalMaxBytes: 65_536 },
+    })
+    const set = await loadConfig(repo, {}, {})
+    expect(set.proxy.grantIndexCompactAtBytes).toBe(1_048_576)
+    expect(set.replication.journalMaxBytes).toBe(65_536)
+
+    await write({
+      services: ['pinning'],
+      proxy: { grantIndexCompactAtBytes: 100 },
+      replication: { journalMaxBytes: '1MB' },
+    })
+    const err = await loadConfig(repo, {}, {}).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(InvalidNodeConfigError)
+    expect((err as InvalidNodeConfigError).problems).toEqual([
+      'proxy.grantIndexCompactAtBytes: expected an integer from 65536 to 68719476736',
+      'replication.journalMaxBytes: expected an integer from 4096 to 1073741824',
+    ])
+  })
 })

@@ -187,6 +187,7 @@ class MedvaultNode implements Daemon {
           remotes: config.replication.remotes,
           stateFile: join(repo, REPO_FILES.replication),
           intervalMs: config.replication.intervalMs,
+          journalMaxBytes: config.replication.journalMaxBytes,
         },
         {
           pins: this.#pins,
@@ -297,6 +298,7 @@ class MedvaultNode implements Daemon {
         receiptsDir: join(this.#config.repo, REPO_FILES.receipts),
         indexDir: join(this.#config.repo, REPO_FILES.grantIndex),
         workers: this.#config.proxy.workers,
+        grantIndexCompactAtBytes: this.#config.proxy.grantIndexCompactAtBytes,
         confirmations: chain.confirmations,
         pollingInterval: chain.pollingIntervalMs,
         ...(anchor === false ? {} : { anchor }),

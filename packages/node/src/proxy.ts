@@ -208,6 +208,7 @@ interface CheckedInit {
   anchorIntervalMs: number
   ipLimit: RateLimit | undefined
   requesterLimit: RateLimit | undefined
+  grantIndexCompactAtBytes: number
 }
 
 function checkInit(init: ProxyInit): CheckedInit {
@@ -237,6 +238,13 @@ function checkInit(init: ProxyInit): CheckedInit {
     anchorIntervalMs: int('anchor.intervalSeconds', init.anchor?.intervalSeconds, 3600, 1, 604_800) * 1000,
     ipLimit: rateLimit('rateLimit.ip', init.rateLimit?.ip, { perSecond: 100, burst: 200 }),
     requesterLimit: rateLimit('rateLimit.requester', init.rateLimit?.requester, { perSecond: 20, burst: 40 }),
+    grantIndexCompactAtBytes: int(
+      'grantIndexCompactAtBytes',
+      init.grantIndexCompactAtBytes,
+      16 * 2 ** 20,
+      4096,
+      Number.MAX_SAFE_INTEGER,
+    ),
   }
 }
 

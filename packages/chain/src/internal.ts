@@ -52,6 +52,12 @@ export interface WriteParameters {
    * carries the `hash` of a transaction that may still be mined.
    */
   signal?: AbortSignal | undefined
+  /**
+   * Work the transaction depends on (storing what it registers, say), run while the call is simulated so that
+   * its time overlaps the simulation's round trip. Nothing is sent until it has resolved; if it rejects, or the
+   * simulation fails, nothing is sent and the first error (the simulation's) is thrown once both have settled.
+   */
+  beforeSend?: (() => Promise<unknown>) | undefined
 }
 
 /** What every state-changing action returns at least. */
@@ -94,7 +100,7 @@ export async function write<
   const { signal } = call
   try {
     const abi = withAllErrors(call.abi)
-    const { request, result } = await abortable(signal, undefined, () =>
+    const simulation = abortable(signal, undefined, () =>
       simulateContract(client, {
         address: call.address,
         abi,
@@ -104,6 +110,15 @@ export async function write<
         chain: client.chain,
       } as unknown as Parameters<typeof simulateContract>[1]),
     )
+    const { beforeSend } = call
+    // Both settle before this returns or throws: a failed simulation never leaves the caller's work running.
+    const [simulated, prepared] = await Promise.allSettled([
+      simulation,
+      beforeSend === undefined ? undefined : Promise.resolve().then(beforeSend),
+    ])
+    if (simulated.status === 'rejected') throw simulated.reason
+    if (prepared.status === 'rejected') throw prepared.reason
+    const { request, result } = simulated.value
     // The simulated request carries only the function's ABI item; keep every error so that a revert at gas
     // estimation (state changed since the simulation) still decodes.
     // Last point at which an abort leaves nothing behind; the send itself is not raced (it may already be out).

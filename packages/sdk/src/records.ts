@@ -11,7 +11,7 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes'
 import { registerRecord, registerRecords, registerRecordVersion } from '@medvault/chain'
 import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE } from '@medvault/crypto'
-import { MAX_EPOCH, type RecordEnvelope } from '@medvault/protocol'
+import { dagCborCid, encodeRecordEnvelope, MAX_EPOCH, type RecordEnvelope } from '@medvault/protocol'
 import type { CID } from 'multiformats/cid'
 import { bytesToHex, type Hash, type Hex, type TransactionReceipt } from 'viem'
 import { openAsGrantee } from './access.ts'
@@ -163,13 +163,14 @@ export class Records {
             cid: stored.cid,
             ...(tag === undefined ? {} : { tag: tag.chainTag }),
             signal: s,
+            beforeSend: () => stored.saved,
           }),
         signal,
         onProgress,
       )
       remember(ctx, recordId, 1, stored.cid, written)
     } catch (err) {
-      await unpin(ctx, stored.cid, stored.envelope.content)
+      await discard(ctx, stored)
       throw err
     }
     return info({
@@ -457,7 +458,7 @@ export class Records {
       })
     }
     const oldDek = openAsOwner(keys, recordId, loaded.envelope)
-    let stored: { cid: CID; envelope: RecordEnvelope }
+    let stored: StoredVersion
     try {
       stored = await this.#store({
         recordId,
@@ -524,7 +525,7 @@ export class Records {
     await ctx.ready(signal)
     const keys = await ctx.keys()
     const tag = options.tag === undefined ? undefined : tagOf(keys, options.tag)
-    const stored: { cid: CID; envelope: RecordEnvelope; meta: RecordMeta }[] = []
+    const stored: (StoredVersion & { meta: RecordMeta })[] = []
     try {
       for (const entry of plan.entries) {
         const meta: RecordMeta = { mediaType: FHIR_MEDIA_TYPE, fhir: entry.meta }
@@ -542,6 +543,7 @@ export class Records {
           onProgress,
         })
         stored.push({ ...one, meta })
+        await one.saved
         onProgress?.({ type: 'records:split', stored: stored.length, total: plan.entries.length })
       }
       const written = await ctx.write(
@@ -563,7 +565,7 @@ export class Records {
         remember(ctx, entry.recordId, 1, (stored[i] as { cid: CID }).cid, written)
       }
     } catch (err) {
-      for (const s of stored) await unpin(ctx, s.cid, s.envelope.content)
+      for (const s of stored) await discard(ctx, s)
       throw err
     }
     return {
@@ -630,7 +632,11 @@ export class Records {
     return { loaded, previous, tag32 }
   }
 
-  /** Encrypts and stores content and its envelope (pinned); nothing on chain yet. */
+  /**
+   * Encrypts and stores content (pinned), builds its envelope and starts storing it (pinned): `saved` settles
+   * when the envelope is stored. Nothing on chain yet. The envelope's CID is computed here, so registration
+   * can be simulated while the envelope is written; it is sent only once `saved` has resolved.
+   */
   async #store(parameters: {
     recordId: Hex
     chunks: AsyncIterable<Uint8Array>
@@ -641,7 +647,7 @@ export class Records {
     prev: CID | undefined
     signal: AbortSignal | undefined
     onProgress: PutOptions['onProgress']
-  }): Promise<{ cid: CID; envelope: RecordEnvelope }> {
+  }): Promise<StoredVersion> {
     const ctx = this.#ctx
     const keys = await ctx.keys()
     const dek = crypto.getRandomValues(new Uint8Array(32))
@@ -667,16 +673,28 @@ export class Records {
       })
       let cid: CID
       try {
-        cid = await ctx.storage.putEnvelope(
-          envelope,
-          parameters.signal === undefined ? {} : { signal: parameters.signal },
-        )
+        cid = dagCborCid(encodeRecordEnvelope(envelope))
       } catch (err) {
         await ctx.storage.unpin(content).catch(() => {})
         throw err
       }
-      parameters.onProgress?.({ type: 'records:stored', cid })
-      return { cid, envelope }
+      const saved = (async () => {
+        const storedAs = await ctx.storage.putEnvelope(
+          envelope,
+          parameters.signal === undefined ? {} : { signal: parameters.signal },
+        )
+        if (!storedAs.equals(cid)) {
+          throw new IntegrityError({
+            target: 'envelope',
+            recordId: parameters.recordId,
+            reason: 'the storage stored the envelope under another CID than its bytes have',
+          })
+        }
+        parameters.onProgress?.({ type: 'records:stored', cid })
+      })()
+      // Awaited by the caller (before registering, and before unpinning on a failure); never left unhandled.
+      saved.catch(() => {})
+      return { cid, envelope, saved }
     } finally {
       dek.fill(0)
     }
@@ -684,7 +702,7 @@ export class Records {
 
   async #registerVersion(
     recordId: Hex,
-    stored: { cid: CID; envelope: RecordEnvelope },
+    stored: StoredVersion,
     signal: AbortSignal | undefined,
     onProgress: CallOptions['onProgress'],
   ): Promise<{ version: number }> {
@@ -698,6 +716,7 @@ export class Records {
             recordId,
             cid: stored.cid,
             signal: s,
+            beforeSend: () => stored.saved,
           }),
         signal,
         onProgress,
@@ -705,7 +724,7 @@ export class Records {
       remember(ctx, recordId, written.version, stored.cid, written)
       return { version: written.version }
     } catch (err) {
-      await unpin(ctx, stored.cid, stored.envelope.content)
+      await discard(ctx, stored)
       throw err
     }
   }
@@ -778,8 +797,18 @@ async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes
 }
 
-async function unpin(ctx: VaultContext, ...cids: CID[]): Promise<void> {
-  for (const cid of cids) await ctx.storage.unpin(cid).catch(() => {})
+/** A version stored but not registered yet: its envelope's CID, the envelope, and its storing. */
+interface StoredVersion {
+  cid: CID
+  envelope: RecordEnvelope
+  /** Settles when the envelope is stored and pinned. */
+  saved: Promise<void>
+}
+
+/** Unpins what a version that was not registered stored, once its envelope's storing has settled. */
+async function discard(ctx: VaultContext, stored: StoredVersion): Promise<void> {
+  await stored.saved.catch(() => {})
+  for (const cid of [stored.cid, stored.envelope.content]) await ctx.storage.unpin(cid).catch(() => {})
 }
 
 function checkText(value: unknown, option: string): void {

@@ -43,6 +43,7 @@ export async function registerRecordVersion(
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
     signal: parameters.signal,
+    beforeSend: parameters.beforeSend,
   })
   // The mined value, not the simulated one: the state can move between simulation and inclusion.
   const [event] = parseEventLogs({

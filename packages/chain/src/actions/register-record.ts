@@ -71,6 +71,7 @@ export async function registerRecord(
         account: parameters.account,
         waitForReceipt: parameters.waitForReceipt,
         signal: parameters.signal,
+        beforeSend: parameters.beforeSend,
       })
     : await write(client, {
         address: parameters.addresses.consentRegistry,
@@ -80,6 +81,7 @@ export async function registerRecord(
         account: parameters.account,
         waitForReceipt: parameters.waitForReceipt,
         signal: parameters.signal,
+        beforeSend: parameters.beforeSend,
       })
   return { hash, receipt, recordId }
 }

@@ -62,6 +62,7 @@ export async function registerRecords(
     account: parameters.account,
     waitForReceipt: parameters.waitForReceipt,
     signal: parameters.signal,
+    beforeSend: parameters.beforeSend,
   })
   return { hash, receipt, recordIds: records.map((r) => r.recordId) }
 }

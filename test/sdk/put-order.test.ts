@@ -1,0 +1,108 @@
+/**
+ * A put stores its envelope while the registration is simulated, and sends the registration only once the
+ * envelope is stored (real anvil, real Helia; the storage is wrapped only to make one `putEnvelope` fail or
+ * lag). A failed envelope leaves nothing registered and nothing pinned.
+ */
+
+import { createLocalNetwork, createVault, type LocalNetwork, type Vault } from '@medvault/sdk'
+import type { Storage } from '@medvault/storage'
+import type { CID } from 'multiformats/cid'
+import { http, type Transport } from 'viem'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+
+let net: LocalNetwork
+const events: string[] = []
+let failEnvelope = false
+const pinnedContent: CID[] = []
+
+/** A transport that notes every JSON-RPC method the vault sends, in order with the storage's events. */
+function noting(inner: Transport): Transport {
+  return ((options: Parameters<Transport>[0]) => {
+    const transport = inner(options)
+    return {
+      ...transport,
+      request: (args: { method: string; params?: unknown }) => {
+        events.push(args.method)
+        return transport.request(args as Parameters<typeof transport.request>[0])
+      },
+    }
+  }) as Transport
+}
+
+/** The network's storage; its envelope writes lag 100 ms (and fail when asked), its content puts are noted. */
+function lagging(storage: Storage): Storage {
+  return new Proxy(storage, {
+    get(target, key, receiver) {
+      if (key === 'putEnvelope') {
+        return async (value: unknown, options?: Parameters<Storage['putEnvelope']>[1]) => {
+          events.push('putEnvelope:start')
+          await new Promise((resolve) => setTimeout(resolve, 100))
+          if (failEnvelope) {
+            events.push('putEnvelope:failed')
+            throw new Error('disk full')
+          }
+          const cid = await target.putEnvelope(value, options)
+          events.push('putEnvelope:done')
+          return cid
+        }
+      }
+      if (key === 'putStream') {
+        return async (...args: Parameters<Storage['putStream']>) => {
+          const cid = await target.putStream(...args)
+          pinnedContent.push(cid)
+          return cid
+        }
+      }
+      const value = Reflect.get(target, key, receiver)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}
+
+let vault: Vault
+
+beforeAll(async () => {
+  net = await createLocalNetwork({ proxies: 1 })
+  vault = await createVault({
+    account: net.accounts[0]!.privateKey,
+    chain: {
+      transport: noting(http(net.devnet.rpcUrl)),
+      addresses: net.devnet.addresses,
+      chain: net.devnet.chain,
+      deployBlock: net.devnet.deployBlock,
+    },
+    storage: lagging(net.storage),
+  })
+})
+
+afterAll(async () => {
+  await net?.stop()
+})
+
+describe('put order', () => {
+  test('default: the registration is simulated while the envelope is stored, and sent after it', async () => {
+    events.length = 0
+    const rec = await vault.records.put('stored, then registered')
+    const sent = events.indexOf('eth_sendRawTransaction')
+    expect(events.indexOf('putEnvelope:start')).toBeLessThan(events.indexOf('eth_call'))
+    expect(events.indexOf('eth_call')).toBeLessThan(events.indexOf('putEnvelope:done'))
+    expect(events.indexOf('putEnvelope:done')).toBeLessThan(sent)
+    expect(await net.storage.isPinned(rec.cid)).toBe(true)
+    expect(new TextDecoder().decode(await vault.records.get(rec.id))).toBe('stored, then registered')
+  })
+
+  test('error: an envelope that cannot be stored: nothing is sent, registered or left pinned', async () => {
+    events.length = 0
+    pinnedContent.length = 0
+    failEnvelope = true
+    try {
+      await expect(vault.records.put('never registered')).rejects.toThrow('disk full')
+    } finally {
+      failEnvelope = false
+    }
+    expect(events).toContain('putEnvelope:failed')
+    expect(events).not.toContain('eth_sendRawTransaction')
+    expect(pinnedContent).toHaveLength(1)
+    expect(await net.storage.isPinned(pinnedContent[0]!)).toBe(false)
+  })
+})

@@ -72,6 +72,8 @@ export interface NodeConfig {
     grantIndexCompactAtBytes: number
   }
   pinning: { maxPendingPerToken: number; concurrency: number; attempts: number }
+  /** Requests per client IP address on `/ipfs/*`, or `false` for no limit. */
+  gateway: { rateLimit: { perSecond: number; burst: number } | false }
   follower: { maxRecordBytes: number }
   replication: { remotes: RemoteService[]; intervalMs: number; journalMaxBytes: number }
   log: { level: string }
@@ -99,6 +101,7 @@ export interface NodeConfigFile {
     grantIndexCompactAtBytes?: number
   }
   pinning?: { maxPendingPerToken?: number; concurrency?: number; attempts?: number }
+  gateway?: { rateLimit?: false | { perSecond?: number; burst?: number } }
   follower?: { maxRecordBytes?: number }
   replication?: {
     intervalMs?: number
@@ -354,6 +357,29 @@ export async function loadConfig(
       ),
       concurrency: int(file.pinning?.concurrency, 16, 1, 64, 'pinning.concurrency', problems),
       attempts: int(file.pinning?.attempts, 3, 1, 100, 'pinning.attempts', problems),
+    },
+    gateway: {
+      rateLimit:
+        file.gateway?.rateLimit === false
+          ? false
+          : {
+              perSecond: int(
+                file.gateway?.rateLimit?.perSecond,
+                500,
+                1,
+                1_000_000,
+                'gateway.rateLimit.perSecond',
+                problems,
+              ),
+              burst: int(
+                file.gateway?.rateLimit?.burst,
+                1000,
+                1,
+                1_000_000,
+                'gateway.rateLimit.burst',
+                problems,
+              ),
+            },
     },
     follower: {
       maxRecordBytes: int(

@@ -187,6 +187,19 @@ export class GatewayNotFoundError extends GatewayError {
   }
 }
 
+export type GatewayRateLimitedErrorType = GatewayRateLimitedError & { name: 'GatewayRateLimitedError' }
+
+/** A client IP address used up its gateway request budget: 429, with `Retry-After` in whole seconds. */
+export class GatewayRateLimitedError extends GatewayError {
+  override name = 'GatewayRateLimitedError' as const
+  readonly retryAfterSeconds: number
+
+  constructor({ retryAfterSeconds }: { retryAfterSeconds: number }) {
+    super(429, `Too many requests from this IP address; try again in ${retryAfterSeconds} s.`)
+    this.retryAfterSeconds = retryAfterSeconds
+  }
+}
+
 export type InvalidNodeConfigErrorType = InvalidNodeConfigError & { name: 'InvalidNodeConfigError' }
 
 /** The configuration (file, environment and flags) has problems: one line per problem in `problems`. */

@@ -256,4 +256,24 @@ describe('config', () => {
       'replication.journalMaxBytes: expected an integer from 4096 to 1073741824',
     ])
   })
+
+  test('behavior: the gateway per-IP rate limit, its default, false for none; out of range, one line each', async () => {
+    const repo = join(dir, 'repo-gateway')
+    await import('node:fs/promises').then((fs) => fs.mkdir(repo, { recursive: true }))
+    const write = (value: object) => writeFile(join(repo, 'config.json'), JSON.stringify(value))
+
+    await write({ services: ['gateway'] })
+    expect((await loadConfig(repo, {}, {})).gateway.rateLimit).toEqual({ perSecond: 500, burst: 1000 })
+    await write({ services: ['gateway'], gateway: { rateLimit: { perSecond: 5 } } })
+    expect((await loadConfig(repo, {}, {})).gateway.rateLimit).toEqual({ perSecond: 5, burst: 1000 })
+    await write({ services: ['gateway'], gateway: { rateLimit: false } })
+    expect((await loadConfig(repo, {}, {})).gateway.rateLimit).toBe(false)
+
+    await write({ services: ['gateway'], gateway: { rateLimit: { perSecond: 0, burst: 2.5 } } })
+    const err = await loadConfig(repo, {}, {}).catch((e: unknown) => e)
+    expect((err as InvalidNodeConfigError).problems).toEqual([
+      'gateway.rateLimit.perSecond: expected an integer from 1 to 1000000',
+      'gateway.rateLimit.burst: expected an integer from 1 to 1000000',
+    ])
+  })
 })

@@ -156,7 +156,7 @@ class MedvaultNode implements Daemon {
     }
     if (config.services.includes('gateway')) {
       this.#gateway = createGateway(
-        {},
+        { rateLimit: config.gateway.rateLimit },
         { http: this.#http, storage, logger: this.#log.child({ part: 'gateway' }), metrics },
       )
     }

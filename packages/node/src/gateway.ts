@@ -22,6 +22,9 @@
  * Any origin may read (CORS), so a web page (a patient portal) can fetch blocks and CARs directly: what is
  * served is content-addressed ciphertext or public data, and no request carries credentials.
  *
+ * Each client IP address has a token bucket (`rateLimit`): past it, 429 with `Retry-After`, before the
+ * request is parsed or the store is read, so a flood costs a map lookup per request.
+ *
  * @module
  */
 import { Readable } from 'node:stream'
@@ -34,15 +37,26 @@ import {
   GatewayError,
   GatewayNotAcceptableError,
   GatewayNotFoundError,
+  GatewayRateLimitedError,
 } from './daemon-errors.ts'
 import type { HttpServer } from './http-server.ts'
 import { errorField, type NodeLogger, silentLogger } from './logger.ts'
 import type { NodeMetrics } from './metrics.ts'
+import { createTokenBuckets, type RateLimit, type TokenBuckets } from './rate-limit.ts'
 
 export interface GatewayInit {
   /** `Cache-Control` max-age for answers, in seconds (content addressed: they never change). Default 29030400. */
   maxAgeSeconds?: number | undefined
+  /**
+   * Requests per client IP address (the connection's address): `burst` at once, `perSecond` on average; past
+   * it, 429 with `Retry-After`. `false` for none. Default `{ perSecond: 500, burst: 1000 }`: a client reading
+   * a large record block by block stays well inside it.
+   */
+  rateLimit?: RateLimit | false | undefined
 }
+
+/** Default per-IP gateway limit. */
+export const GATEWAY_RATE_LIMIT: RateLimit = { perSecond: 500, burst: 1000 }
 
 export interface GatewayComponents {
   http: HttpServer
@@ -80,16 +94,21 @@ const EXPOSED_HEADERS = [
   'x-ipfs-path',
   'x-ipfs-roots',
   'x-content-type-options',
+  'retry-after',
 ].join(', ')
 
 class TrustlessGateway implements Gateway {
   readonly #maxAge: number
   readonly #components: GatewayComponents
   readonly #log: NodeLogger
+  readonly #buckets: TokenBuckets | undefined
   #started = false
 
   constructor(init: GatewayInit, components: GatewayComponents) {
     this.#maxAge = init.maxAgeSeconds ?? 29_030_400
+    const limit = init.rateLimit ?? GATEWAY_RATE_LIMIT
+    if (limit !== false) checkRateLimit(limit)
+    this.#buckets = limit === false ? undefined : createTokenBuckets(limit)
     this.#components = components
     this.#log = components.logger ?? silentLogger()
     components.http.register('gateway', async (app) => this.#routes(app))
@@ -113,6 +132,8 @@ class TrustlessGateway implements Gateway {
         error instanceof GatewayError ? error : new GatewayError(500, 'Unexpected error.', { cause: error })
       this.#components.metrics?.refusals.inc({ service: 'gateway', reason: String(refusal.status) })
       if (refusal.status >= 500) this.#log.error({ error: errorField(error) }, 'gateway failed')
+      if (refusal instanceof GatewayRateLimitedError)
+        reply.header('retry-after', String(refusal.retryAfterSeconds))
       reply
         .code(refusal.status)
         .header('content-type', 'text/plain; charset=utf-8')
@@ -125,6 +146,14 @@ class TrustlessGateway implements Gateway {
         .header('access-control-allow-origin', '*')
         .header('access-control-expose-headers', EXPOSED_HEADERS)
     })
+    // After the CORS headers (a page can read the 429) and before anything else is looked at.
+    const buckets = this.#buckets
+    if (buckets !== undefined) {
+      app.addHook('onRequest', async (request) => {
+        const wait = buckets.take(request.ip)
+        if (wait > 0) throw new GatewayRateLimitedError({ retryAfterSeconds: wait })
+      })
+    }
     // The preflight a browser sends when a page adds a header that is not CORS-safelisted (If-None-Match,
     // Cache-Control: only-if-cached).
     app.options('/ipfs/*', async (_request, reply) =>
@@ -466,4 +495,11 @@ function concat(chunks: Uint8Array[]): Uint8Array {
     at += c.length
   }
   return out
+}
+
+function checkRateLimit(limit: RateLimit): void {
+  const ok = (n: unknown, min: number) => typeof n === 'number' && Number.isFinite(n) && n >= min
+  if (!ok(limit.perSecond, Number.MIN_VALUE) || !ok(limit.burst, 1) || !Number.isSafeInteger(limit.burst)) {
+    throw new RangeError('gateway rateLimit: perSecond must be above 0 and burst an integer of at least 1.')
+  }
 }

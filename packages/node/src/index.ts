@@ -62,6 +62,8 @@ export {
   type GatewayNotAcceptableErrorType,
   GatewayNotFoundError,
   type GatewayNotFoundErrorType,
+  GatewayRateLimitedError,
+  type GatewayRateLimitedErrorType,
   InvalidNodeConfigError,
   type InvalidNodeConfigErrorType,
   KeystoreError,
@@ -167,7 +169,13 @@ export {
   WrongProxyError,
   type WrongProxyErrorType,
 } from './errors.ts'
-export { createGateway, type Gateway, type GatewayComponents, type GatewayInit } from './gateway.ts'
+export {
+  createGateway,
+  GATEWAY_RATE_LIMIT,
+  type Gateway,
+  type GatewayComponents,
+  type GatewayInit,
+} from './gateway.ts'
 export {
   createGrantIndex,
   GRANT_INDEX_FILE,

@@ -299,6 +299,45 @@ describe('against a devnet process', () => {
     for (const r of reads) expect(r.reader?.toLowerCase()).toBe(clinic.toLowerCase())
   }, 300_000)
 
+  it('reads a plain deployment record { chainId, deployBlock, addresses } too (RPC from --rpc)', async () => {
+    const net = JSON.parse(await readFile(addresses, 'utf8')) as {
+      chainId: number
+      rpcUrl: string
+      deployBlock: string
+      addresses: Record<string, string>
+    }
+    const plain = join(dir, 'deployment.json')
+    await writeFile(
+      plain,
+      JSON.stringify({ chainId: net.chainId, deployBlock: net.deployBlock, addresses: net.addresses }),
+    )
+    const home = ['--home', join(dir, 'patient'), '--addresses', plain]
+    const grants = await run([...home, '--rpc', net.rpcUrl, 'grants', '--json'])
+    expect(grants.code, grants.stderr).toBe(0)
+    expect(Array.isArray(JSON.parse(grants.stdout))).toBe(true)
+    // The plain record names no RPC URL: the command says what to pass.
+    const noRpc = await run([...home, 'grants'])
+    expect(noRpc.code).toBe(2)
+    expect(noRpc.stderr).toMatch(/^medvault: No RPC URL: .*deployment\.json names none; pass --rpc URL/)
+    // A file for another chain is refused before anything is sent.
+    const other = join(dir, 'other-chain.json')
+    await writeFile(
+      other,
+      JSON.stringify({ chainId: net.chainId + 1, deployBlock: '0', addresses: net.addresses }),
+    )
+    const wrong = await run([
+      '--home',
+      join(dir, 'patient'),
+      '--addresses',
+      other,
+      '--rpc',
+      net.rpcUrl,
+      'grants',
+    ])
+    expect(wrong.code).toBe(2)
+    expect(wrong.stderr).toContain(`the addresses file is for chain ${net.chainId + 1}`)
+  }, 240_000)
+
   it('ls --grant: a tag grantee lists the records of the tag and reads them; revoked → exit 5', async () => {
     const put = async (content: string, tag: string) => {
       const r = await as('patient', ['put', '-', '--tag', tag, '--type', 'text/plain', '--json'], {

@@ -497,3 +497,11 @@ export {
   receiptLeaf,
   verifyReceiptProof,
 } from './merkle.ts'
+export {
+  NETWORK_FILE_FORMAT,
+  type NetworkFile,
+  NetworkFileError,
+  type NetworkFileErrorType,
+  parseNetworkFile,
+  stringifyNetworkFile,
+} from './network-file.ts'

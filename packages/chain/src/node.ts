@@ -33,3 +33,4 @@ export {
   type DevnetWalletClient,
 } from './devnet.ts'
 export { fileCheckpointStore } from './follow/file-checkpoint-store.ts'
+export { readNetworkFile, writeNetworkFile } from './network-file-node.ts'

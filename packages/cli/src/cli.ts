@@ -86,6 +86,12 @@ async function withVault<T>(settings: Settings, fn: (c: Connection) => Promise<T
   // Loaded on demand: the SDK, storage and chain take seconds to import, `identity` and `--help` need none of it.
   const { connect, readNetworkFile } = await import('./network.ts')
   const network = await readNetworkFile(settings.addresses)
+  const rpcUrl = settings.rpc ?? network.rpcUrl
+  if (rpcUrl === undefined) {
+    throw new UsageError(
+      `No RPC URL: ${settings.addresses} names none; pass --rpc URL, or set MEDVAULT_RPC or "rpc" in the configuration.`,
+    )
+  }
   // Read the header first: a missing keystore is reported before a passphrase is asked for.
   await readKeystore(settings.keystore)
   const { address: account, privateKey } = await openKeystore(
@@ -96,7 +102,7 @@ async function withVault<T>(settings: Settings, fn: (c: Connection) => Promise<T
     privateKey,
     address: account,
     network,
-    rpcUrl: settings.rpc ?? network.rpcUrl,
+    rpcUrl,
     storeDirectory: settings.store,
   })
   try {

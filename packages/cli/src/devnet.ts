@@ -6,8 +6,10 @@
  *
  * @module
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { NETWORK_FILE_FORMAT } from '@medvault/chain'
+import { writeNetworkFile } from '@medvault/chain/node'
 import { createLocalNetwork } from '@medvault/sdk'
 import { emit } from './io.ts'
 import type { NetworkFile } from './network.ts'
@@ -34,25 +36,24 @@ export async function runDevnet(options: DevnetOptions): Promise<void> {
   try {
     const store = await startStoreService(net.storage, options.storePort)
     try {
-      const file: NetworkFile = {
-        format: 'medvault-network/1',
+      const file = {
         chainId: net.devnet.chain.id,
         rpcUrl: net.devnet.rpcUrl,
         addresses: net.devnet.addresses,
-        deployBlock: net.devnet.deployBlock.toString(),
+        deployBlock: net.devnet.deployBlock,
         proxySet: net.proxySet,
         store: store.url,
         devnet: true,
-      }
+      } satisfies NetworkFile
       await mkdir(dirname(options.addressesFile), { recursive: true })
       // Written whole under a temporary name, then renamed: a reader waiting for the file never sees half of it.
-      const temporary = `${options.addressesFile}.${process.pid}.tmp`
-      await writeFile(temporary, `${JSON.stringify(file, null, 2)}\n`)
-      await rename(temporary, options.addressesFile)
+      await writeNetworkFile(options.addressesFile, file)
       emit(
         options.json,
         {
+          format: NETWORK_FILE_FORMAT,
           ...file,
+          deployBlock: file.deployBlock.toString(),
           proxies: net.proxies.map((p) => ({ address: p.address, url: p.url })),
           addressesFile: options.addressesFile,
         },

@@ -5,55 +5,44 @@
  *
  * @module
  */
-import { mkdir, readFile } from 'node:fs/promises'
-import type { MedvaultAddresses } from '@medvault/chain'
+import { mkdir } from 'node:fs/promises'
+import { type NetworkFile, NetworkFileError } from '@medvault/chain'
+import { readNetworkFile as readDeploymentFile } from '@medvault/chain/node'
 import { createVault, type Vault } from '@medvault/sdk'
 import { createStorage, type Storage } from '@medvault/storage'
 import { type Address, createPublicClient, defineChain, type Hex, http, parseEther } from 'viem'
 import { ExitCode, NetworkConfigError } from './errors.ts'
 import { uploadingStorage } from './store-service.ts'
 
-/** What `medvault devnet --addresses FILE` writes, and what every other command reads. */
-export interface NetworkFile {
-  format: 'medvault-network/1'
-  chainId: number
-  rpcUrl: string
-  addresses: MedvaultAddresses
-  deployBlock: string
-  proxySet: number
-  /** The devnet's shared store (gateway + CAR upload), when there is one. */
-  store?: string
-  /** A development chain: the CLI may give its accounts gas with `anvil_setBalance`. */
-  devnet?: boolean
-}
+/**
+ * A deployment as its file describes it: what `medvault devnet --addresses FILE` writes (`medvault-network/1`),
+ * and what every other command reads — that format, or the plain `{ chainId?, deployBlock, addresses }` record
+ * a deployment script or `medvault-node`'s configuration uses. One parser for every tool: `@medvault/chain`'s.
+ */
+export type { NetworkFile }
 
+/**
+ * Reads the deployment file `--addresses` names.
+ *
+ * @throws {NetworkConfigError} the file is missing (exit 4) or not a deployment file (exit 2, every problem
+ *   listed).
+ */
 export async function readNetworkFile(file: string): Promise<NetworkFile> {
-  let text: string
   try {
-    text = await readFile(file, 'utf8')
+    return await readDeploymentFile(file)
   } catch (cause) {
+    if (cause instanceof NetworkFileError) {
+      throw new NetworkConfigError(`${file} is not a medvault deployment file.`, {
+        cause,
+        hint: cause.problems.join('; '),
+      })
+    }
     throw new NetworkConfigError(`Cannot read the addresses file ${file}.`, {
       exitCode: ExitCode.notFound,
       cause,
       hint: 'Start `medvault devnet --addresses FILE`, or pass --addresses.',
     })
   }
-  let parsed: Partial<NetworkFile>
-  try {
-    parsed = JSON.parse(text) as Partial<NetworkFile>
-  } catch (cause) {
-    throw new NetworkConfigError(`${file} is not JSON.`, { cause })
-  }
-  if (
-    parsed.format !== 'medvault-network/1' ||
-    typeof parsed.chainId !== 'number' ||
-    typeof parsed.addresses !== 'object' ||
-    typeof parsed.deployBlock !== 'string' ||
-    typeof parsed.proxySet !== 'number'
-  ) {
-    throw new NetworkConfigError(`${file} is not a medvault addresses file (written by \`medvault devnet\`).`)
-  }
-  return parsed as NetworkFile
 }
 
 export interface Connection {
@@ -74,18 +63,11 @@ export interface ConnectInit {
 /** Opens storage and a vault for the identity on the network. */
 export async function connect(init: ConnectInit): Promise<Connection> {
   const { network } = init
-  const chain = defineChain({
-    id: network.chainId,
-    name: network.devnet === true ? 'medvault devnet' : `chain ${network.chainId}`,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [init.rpcUrl] } },
-  })
   // A busy machine's node can take seconds to answer a log query: be patient before calling the chain down.
   const transport = http(init.rpcUrl, { retryCount: 2, timeout: 30_000 })
-  const publicClient = createPublicClient({ chain, transport })
   let chainId: number
   try {
-    chainId = await publicClient.getChainId()
+    chainId = await createPublicClient({ transport }).getChainId()
   } catch (cause) {
     throw new NetworkConfigError(`The chain at ${init.rpcUrl} does not answer.`, {
       exitCode: ExitCode.network,
@@ -93,11 +75,19 @@ export async function connect(init: ConnectInit): Promise<Connection> {
       hint: 'Is `medvault devnet` running? Check --rpc and --addresses.',
     })
   }
-  if (chainId !== network.chainId) {
+  // A file without a chain id (a plain deployment record) is taken to be for the chain the RPC serves.
+  if (network.chainId !== undefined && chainId !== network.chainId) {
     throw new NetworkConfigError(
       `The chain at ${init.rpcUrl} has id ${chainId}, the addresses file is for chain ${network.chainId}.`,
     )
   }
+  const chain = defineChain({
+    id: chainId,
+    name: network.devnet === true ? 'medvault devnet' : `chain ${chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [init.rpcUrl] } },
+  })
+  const publicClient = createPublicClient({ chain, transport })
   // A development chain's gas is free: top up this account so a fresh identity can write.
   if (network.devnet === true) {
     const balance = await publicClient.getBalance({ address: init.address })
@@ -117,9 +107,9 @@ export async function connect(init: ConnectInit): Promise<Connection> {
   try {
     const vault = await createVault({
       account: init.privateKey,
-      chain: { transport, addresses: network.addresses, chain, deployBlock: BigInt(network.deployBlock) },
+      chain: { transport, addresses: network.addresses, chain, deployBlock: network.deployBlock },
       storage,
-      proxySet: network.proxySet,
+      ...(network.proxySet === undefined ? {} : { proxySet: network.proxySet }),
     })
     return { vault, storage, network, close: () => local.stop() }
   } catch (err) {

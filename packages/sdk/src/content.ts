@@ -22,13 +22,12 @@ import {
   deriveDelegatingKey,
   encryptedStreamLength,
   encryptStream,
-  getPublicKey,
   InvalidHeaderError,
   open,
   seal,
   tagFor,
 } from '@medvault/crypto'
-import { Capsule, decryptOriginal, encrypt, PublicKey, SecretKey } from '@medvault/crypto/umbral'
+import { Capsule, decryptOriginal, encrypt, type PublicKey, SecretKey } from '@medvault/crypto/umbral'
 import { parseRecordEnvelope, type RecordEnvelope, type ScopedBytes } from '@medvault/protocol'
 import {
   BlockVerificationError,
@@ -202,23 +201,59 @@ export async function encryptToStorage(
   return { content, size }
 }
 
+/**
+ * Public delegating keys that do not change for an account (its all-records key, one per tag), by derived
+ * keys: every put needs them, and a base-point multiplication per put and level is the put's largest CPU cost
+ * after the content's encryption.
+ */
+const stablePublicKeys = new WeakMap<DerivedKeys, Map<string, PublicKey>>()
+
+/** The public key of a delegating key, from the Umbral backend (WebAssembly when loaded, constant time). */
+function delegatingPublicKey(keys: DerivedKeys, scope: Parameters<typeof deriveDelegatingKey>[1]): PublicKey {
+  const sk = deriveDelegatingKey(keys, scope)
+  try {
+    return SecretKey.fromBEBytes(sk).publicKey()
+  } finally {
+    sk.fill(0)
+  }
+}
+
+function stablePublicKey(keys: DerivedKeys, scope: 'all' | { tag: Uint8Array }): PublicKey {
+  let cache = stablePublicKeys.get(keys)
+  if (cache === undefined) {
+    cache = new Map()
+    stablePublicKeys.set(keys, cache)
+  }
+  const id = scope === 'all' ? 'all' : bytesToHex(scope.tag)
+  let pk = cache.get(id)
+  if (pk === undefined) {
+    pk = delegatingPublicKey(keys, scope)
+    cache.set(id, pk)
+  }
+  return pk
+}
+
+function delegatingKeysOf(
+  keys: DerivedKeys,
+  parameters: { recordId: Hex; epoch: number; tag32: Uint8Array | undefined },
+): { record: PublicKey; tag: PublicKey | undefined; all: PublicKey } {
+  return {
+    record: delegatingPublicKey(keys, { record: recordScopeId(parameters.recordId, parameters.epoch) }),
+    tag: parameters.tag32 === undefined ? undefined : stablePublicKey(keys, { tag: parameters.tag32 }),
+    all: stablePublicKey(keys, 'all'),
+  }
+}
+
 /** The public delegating keys of a record's three scope levels in `epoch`. */
 export function delegatingPublicKeys(
   keys: DerivedKeys,
   parameters: { recordId: Hex; epoch: number; tag32: Uint8Array | undefined },
 ): { record: Uint8Array; tag: Uint8Array | undefined; all: Uint8Array } {
-  const pk = (scope: Parameters<typeof deriveDelegatingKey>[1]) => {
-    const sk = deriveDelegatingKey(keys, scope)
-    try {
-      return getPublicKey(sk)
-    } finally {
-      sk.fill(0)
-    }
-  }
+  const pks = delegatingKeysOf(keys, parameters)
   return {
-    record: pk({ record: recordScopeId(parameters.recordId, parameters.epoch) }),
-    tag: parameters.tag32 === undefined ? undefined : pk({ tag: parameters.tag32 }),
-    all: pk('all'),
+    record: pks.record.toCompressedBytes(),
+    tag: pks.tag?.toCompressedBytes(),
+    all: pks.all.toCompressedBytes(),
   }
 }
 
@@ -237,13 +272,13 @@ export function buildEnvelope(
     prev: CID | undefined
   },
 ): RecordEnvelope {
-  const pks = delegatingPublicKeys(keys, parameters)
+  const pks = delegatingKeysOf(keys, parameters)
   const capsules: Partial<ScopedBytes> = {}
   const wrappedKeys: Partial<ScopedBytes> = {}
   for (const level of ['record', 'tag', 'all'] as const) {
     const pk = pks[level]
     if (pk === undefined) continue
-    const [capsule, wrapped] = encrypt(PublicKey.fromCompressedBytes(pk), parameters.dek)
+    const [capsule, wrapped] = encrypt(pk, parameters.dek)
     capsules[level] = capsule.toBytesSimple()
     wrappedKeys[level] = wrapped
   }

@@ -6,65 +6,23 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  type ChainFollower,
-  createChainFollower,
-  createPinner,
-  createPinStore,
-  FOLLOWER_OWNER,
-  type Pinner,
-  type PinStore,
-} from '@medvault/node'
-import { createStorage, type Storage } from '@medvault/storage'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { followed, startFollowingNode as startNode } from './following-node.ts'
 import { createWorld, type World, waitFor } from './world.ts'
 
 let world: World
 let root: string
 
-interface FollowingNode {
-  storage: Storage
-  pins: PinStore
-  pinner: Pinner
-  follower: ChainFollower
-  stop(): Promise<void>
-}
-
-async function startFollowingNode(dir: string, maxRecordBytes?: number): Promise<FollowingNode> {
-  const storage = await createStorage({
-    directory: join(dir, 'ipfs'),
-    network: { peers: world.storage.multiaddrs() },
-    blockTimeoutMs: 2000,
+/** A node following the world's chain from its deployment, fetching from the patient's store. */
+const startFollowingNode = (dir: string, maxRecordBytes?: number) =>
+  startNode({
+    dir,
+    peers: world.storage.multiaddrs(),
+    publicClient: world.devnet.publicClient,
+    addresses: world.devnet.addresses,
+    fromBlock: world.devnet.deployBlock,
+    follower: { maxRecordBytes },
   })
-  const pins = createPinStore({ dir })
-  await pins.open()
-  const pinner = createPinner({ retryBaseMs: 100, retryMaxMs: 1000 }, { storage, pins })
-  const follower = createChainFollower(
-    {
-      checkpointFile: join(dir, 'follower.checkpoint.json'),
-      fromBlock: world.devnet.deployBlock,
-      pollingIntervalMs: 100,
-      maxRecordBytes,
-    },
-    { publicClient: world.devnet.publicClient, addresses: world.devnet.addresses, storage, pins, pinner },
-  )
-  await pinner.start()
-  await follower.start()
-  return {
-    storage,
-    pins,
-    pinner,
-    follower,
-    async stop() {
-      await follower.stop()
-      await pinner.stop()
-      await pins.close()
-      await storage.stop()
-    },
-  }
-}
-
-const followed = (pins: PinStore) => [...pins.all()].filter((r) => r.owner === FOLLOWER_OWNER)
 
 beforeAll(async () => {
   world = await createWorld()

@@ -18,9 +18,14 @@ import { encodeRecordEnvelope, type RecordEnvelope } from '@medvault/protocol'
 import { type CID, createStorage, type Storage } from '@medvault/storage'
 import { bytesToHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { contentByteLimit, createChainFollower, FOLLOWER_OWNER } from './chain-follower.ts'
-import { createPinStore, PIN_STORE_FILE, type PinStore } from './pin-store.ts'
-import { createPinner, type Pinner } from './pinner.ts'
+import {
+  CHECKPOINT_FILE,
+  type FollowingNode,
+  followed,
+  startFollowingNode,
+} from '../../../test/node-daemon/following-node.ts'
+import { contentByteLimit, FOLLOWER_OWNER } from './chain-follower.ts'
+import { PIN_STORE_FILE } from './pin-store.ts'
 
 const BATCHES = 4
 const PER_BATCH = 25
@@ -71,42 +76,18 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 })
 })
 
-interface Node {
-  storage: Storage
-  pins: PinStore
-  pinner: Pinner
-  follower: ReturnType<typeof createChainFollower>
-  stop(): Promise<void>
-}
-
-async function startNode(dir: string, from = fromBlock): Promise<Node> {
-  const storage = await createStorage({
-    directory: join(dir, 'ipfs'),
-    network: { peers: source.multiaddrs() },
+/** A node following the devnet from `from`, fetching from the source store. */
+const startNode = (dir: string, from = fromBlock): Promise<FollowingNode> =>
+  startFollowingNode({
+    dir,
+    peers: source.multiaddrs(),
+    publicClient: devnet.publicClient,
+    addresses: devnet.addresses,
+    fromBlock: from,
     blockTimeoutMs: 5000,
+    pinner: { concurrency: 8 },
+    follower: { pollingIntervalMs: 50, batchSize: 2 },
   })
-  const pins = createPinStore({ dir })
-  await pins.open()
-  const pinner = createPinner({ concurrency: 8, retryBaseMs: 100, retryMaxMs: 1000 }, { storage, pins })
-  const follower = createChainFollower(
-    { checkpointFile: join(dir, 'checkpoint.json'), fromBlock: from, pollingIntervalMs: 50, batchSize: 2 },
-    { publicClient: devnet.publicClient, addresses: devnet.addresses, storage, pins, pinner },
-  )
-  await pinner.start()
-  await follower.start()
-  return {
-    storage,
-    pins,
-    pinner,
-    follower,
-    async stop() {
-      await follower.stop()
-      await pinner.stop()
-      await pins.close()
-      await storage.stop()
-    },
-  }
-}
 
 type Line =
   | { t: 'add'; r: { requestid: string; owner: string; meta?: Record<string, string> } }
@@ -121,8 +102,7 @@ async function onDisk(dir: string): Promise<{ checkpoint: bigint | undefined; li
   let checkpoint: bigint | undefined
   try {
     checkpoint = BigInt(
-      (JSON.parse(await readFile(join(dir, 'checkpoint.json'), 'utf8')) as { blockNumber: string })
-        .blockNumber,
+      (JSON.parse(await readFile(join(dir, CHECKPOINT_FILE), 'utf8')) as { blockNumber: string }).blockNumber,
     )
   } catch {
     checkpoint = undefined
@@ -173,8 +153,6 @@ function checkInvariants({ checkpoint, lines }: Awaited<ReturnType<typeof onDisk
   return pinned
 }
 
-const followed = (pins: PinStore) => [...pins.all()].filter((r) => r.owner === FOLLOWER_OWNER)
-
 describe('createChainFollower', () => {
   test('behavior: catch-up from the first block pins every envelope and content; at every moment the files on disk lose nothing; a replay adds nothing', async () => {
     const dir = join(root, 'a')
@@ -212,7 +190,7 @@ describe('createChainFollower', () => {
 
       // The whole range again (checkpoint removed), as after a crash before any checkpoint: nothing doubles.
       await node.stop()
-      await rm(join(dir, 'checkpoint.json'))
+      await rm(join(dir, CHECKPOINT_FILE))
       node = await startNode(dir)
       while (!node.follower.caughtUp) await new Promise((r) => setTimeout(r, 20))
       await node.pinner.idle()

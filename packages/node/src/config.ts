@@ -12,9 +12,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import { isAbsolute, join } from 'node:path'
-import type { MedvaultAddresses } from '@medvault/chain'
+import { type MedvaultAddresses, type NetworkFile, NetworkFileError, parseNetworkFile } from '@medvault/chain'
 import { multiaddr } from '@multiformats/multiaddr'
-import { type Address, isAddress } from 'viem'
 import { InvalidNodeConfigError } from './daemon-errors.ts'
 
 /** The parts a node can run. */
@@ -235,8 +234,21 @@ export async function loadConfig(
     problems,
   )
 
-  const [rpc, rpcFrom] = pick('rpc', file.chain?.rpc, (s) => s)
   const [addressesFile, addressesFrom] = pick('addresses', file.chain?.addresses, (s) => s)
+  // The deployment file first: a medvault-network/1 file may name the chain's RPC URL, used unless one is set.
+  const deployment =
+    addressesFile === undefined
+      ? undefined
+      : await readAddresses(
+          isAbsolute(addressesFile) ? addressesFile : join(repo, addressesFile),
+          `chain.addresses (${addressesFrom})`,
+          problems,
+        )
+  let [rpc, rpcFrom] = pick('rpc', file.chain?.rpc, (s) => s)
+  if (rpc === undefined && deployment?.rpcUrl !== undefined) {
+    rpc = deployment.rpcUrl
+    rpcFrom = `rpcUrl of ${addressesFile}`
+  }
   const needsChain = services.includes('follower') || services.includes('proxy')
   let chain: NodeConfig['chain']
   if (rpc !== undefined) checkUrl(rpc, `chain.rpc (${rpcFrom})`, problems)
@@ -251,11 +263,6 @@ export async function loadConfig(
     )
   }
   if (rpc !== undefined && addressesFile !== undefined) {
-    const deployment = await readAddresses(
-      isAbsolute(addressesFile) ? addressesFile : join(repo, addressesFile),
-      `chain.addresses (${addressesFrom})`,
-      problems,
-    )
     if (deployment !== undefined) {
       chain = {
         rpc,
@@ -476,45 +483,27 @@ function checkUrl(value: unknown, where: string, problems: string[]): boolean {
   return true
 }
 
+/** The deployment file, in either format `parseNetworkFile` reads; its problems go on the list. */
 async function readAddresses(
   path: string,
   where: string,
   problems: string[],
-): Promise<{ addresses: MedvaultAddresses; deployBlock: bigint } | undefined> {
-  let value: Record<string, unknown>
+): Promise<NetworkFile | undefined> {
+  let text: string
   try {
-    value = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>
+    text = await readFile(path, 'utf8')
   } catch (err) {
     problems.push(
-      `${where}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'not a JSON file'} (${path})`,
+      `${where}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'cannot be read'} (${path})`,
     )
     return undefined
   }
-  const source = (value.addresses ?? value) as Record<string, unknown>
-  const names = [
-    'keyRegistry',
-    'proxyRegistry',
-    'consentRegistry',
-    'auditAnchors',
-    'datasetRegistry',
-  ] as const
-  const missing = names.filter((n) => typeof source[n] !== 'string' || !isAddress(source[n] as string))
-  if (missing.length > 0) {
-    problems.push(
-      `${where}: missing or invalid contract address${missing.length > 1 ? 'es' : ''}: ${missing.join(', ')}`,
-    )
+  try {
+    return parseNetworkFile(text, path)
+  } catch (err) {
+    if (!(err instanceof NetworkFileError)) throw err
+    for (const problem of err.problems) problems.push(`${where}: ${problem}`)
     return undefined
-  }
-  const block = value.deployBlock ?? '0'
-  if (!(typeof block === 'string' || typeof block === 'number') || !/^\d+$/.test(String(block))) {
-    problems.push(`${where}: deployBlock must be a block number`)
-    return undefined
-  }
-  return {
-    addresses: Object.fromEntries(
-      names.map((n) => [n, source[n] as Address]),
-    ) as unknown as MedvaultAddresses,
-    deployBlock: BigInt(block),
   }
 }
 

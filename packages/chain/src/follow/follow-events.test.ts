@@ -72,7 +72,11 @@ const values = (events: Ping[]): bigint[] => events.map((e) => e.args.n as bigin
  * (code -32005, "query returned more than N results") when the real answer holds more than `limit` logs.
  * `refused` lists the block count of each refused range.
  */
-async function cappedRpc(limit: number): Promise<{
+async function cappedRpc(
+  limit: number,
+  /** `stall`: answer a larger range only after the client gave up (its time-out, 2 s), as a slow node does. */
+  how: 'refuse' | 'stall' = 'refuse',
+): Promise<{
   client: ReturnType<typeof publicClient>
   refused: bigint[]
   close: () => Promise<void>
@@ -96,6 +100,11 @@ async function cappedRpc(limit: number): Promise<{
     if (request.method === 'eth_getLogs' && Array.isArray(answer.result) && answer.result.length > limit) {
       const range = request.params?.[0]
       refused.push(BigInt(range?.toBlock ?? '0x0') - BigInt(range?.fromBlock ?? '0x0') + 1n)
+      if (how === 'stall') {
+        await new Promise((resolve) => setTimeout(resolve, 3500))
+        res.end(JSON.stringify(answer))
+        return
+      }
       res.end(
         JSON.stringify({
           jsonrpc: '2.0',
@@ -112,7 +121,10 @@ async function cappedRpc(limit: number): Promise<{
   return {
     client: createPublicClient({
       chain: foundry,
-      transport: http(`http://127.0.0.1:${port}`, { retryCount: 0 }),
+      transport: http(`http://127.0.0.1:${port}`, {
+        retryCount: 0,
+        ...(how === 'stall' ? { timeout: 2000 } : {}),
+      }),
     }),
     refused,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
@@ -237,8 +249,31 @@ describe('followEvents', () => {
         },
       }).sync()
       expect(values(seen)).toEqual(expected)
-      // 20 blocks hold 20 events: refused; 10 fit, and the next seven ranges are read 10 blocks at a time.
-      expect(rpc.refused).toEqual([20n])
+      // 20 blocks hold 20 events: refused; 10 fit, and the next seven ranges are read 10 blocks at a time
+      // (the old follower asked for 20 blocks, and was refused, for each of the four ranges).
+      expect(rpc.refused.filter((blocks) => blocks === 20n)).toEqual([20n])
+    } finally {
+      await rpc.close()
+    }
+  })
+
+  test('behavior: a node too slow to answer a dense range within the client time-out: the range is read in halves, nothing missed', async () => {
+    const rpc = await cappedRpc(10, 'stall')
+    try {
+      const start = await publicClient().getBlockNumber()
+      const expected = await emit(20) // one event per block
+      const seen: Ping[] = []
+      await followEvents(rpc.client, {
+        abi: pingAbi,
+        address: ping,
+        fromBlock: start + 1n,
+        batchSize: 20,
+        onEvents: (events) => {
+          seen.push(...events)
+        },
+      }).sync()
+      expect(values(seen)).toEqual(expected)
+      expect(rpc.refused.filter((blocks) => blocks === 20n)).toEqual([20n])
     } finally {
       await rpc.close()
     }

@@ -134,7 +134,7 @@ export function followEvents<const abi extends Abi>(
   /**
    * The logs of `from` to at most `to`, the last block they cover and its hash. A range is counted in blocks,
    * not events, so a dense one can exceed what the node or viem will return (viem refuses bodies over 10 MiB;
-   * providers cap results): then the range is cut in half, down to single blocks, instead of failing the
+   * providers cap results; a node may not answer within the client's time-out): then the range is cut in half, down to single blocks, instead of failing the
    * follower forever on the same range, and the smaller span is kept for the ranges after it.
    */
   const readRange = async (
@@ -291,12 +291,16 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * Whether an eth_getLogs failure means "too many results for one answer": viem's response size limit, or a
- * node's result or range cap (geth, erigon, Infura, Alchemy and others word it differently).
+ * Whether an eth_getLogs failure means "too many results for one answer": viem's response size limit, the
+ * client's time-out, or a node's result or range cap (geth, erigon, Infura, Alchemy and others word it
+ * differently).
  */
 function isResultTooLarge(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
     if (e.name === 'ResponseBodyTooLargeError' || e.name === 'LimitExceededRpcError') return true
+    // A node that takes longer than the client waits to assemble the answer (tens of megabytes of logs) is
+    // answering a range too large as well: the same range would time out again on every pass.
+    if (e.name === 'TimeoutError') return true
     if (
       /too large|more than \d+ results|query returned more than|response size|limit exceeded|block range/i.test(
         e.message,

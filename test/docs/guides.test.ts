@@ -152,10 +152,12 @@ test('behavior: deploying-contracts deploys to a fresh chain, verifies it, hands
   expect(deployed.filter((l) => l.startsWith('deploy:mined ')).length).toBe(5)
   expect(deployed.at(-1)).toMatch(/^deployed at block \d+$/)
   const file = JSON.parse(await readFile(join(work, 'deployment.json'), 'utf8')) as {
+    format: string
     chainId: number
     deployBlock: string
     addresses: Record<string, Address>
   }
+  expect(file.format).toBe('medvault-network/1')
   expect(file.chainId).toBe(anvil.chainId)
   expect(Object.keys(file.addresses).sort()).toEqual([
     'auditAnchors',

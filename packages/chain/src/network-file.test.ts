@@ -68,7 +68,10 @@ describe('parseNetworkFile', () => {
   })
 
   test('behavior: stringify writes medvault-network/1 and reads back the same', () => {
-    const file = { chainId: 10, addresses, deployBlock: 123_456_789_012n, proxySet: 3 }
+    const hashes = Object.fromEntries(
+      Object.keys(addresses).map((k, i) => [k, `0x${String(i).repeat(64)}`]),
+    ) as Record<keyof typeof addresses, `0x${string}`>
+    const file = { chainId: 10, addresses, deployBlock: 123_456_789_012n, proxySet: 3, hashes }
     const text = stringifyNetworkFile(file)
     expect(JSON.parse(text)).toEqual({
       format: 'medvault-network/1',
@@ -76,6 +79,7 @@ describe('parseNetworkFile', () => {
       addresses,
       deployBlock: '123456789012',
       proxySet: 3,
+      hashes,
     })
     expect(parseNetworkFile(text)).toEqual(file)
     expect(() => stringifyNetworkFile({ chainId: undefined, addresses, deployBlock: 0n })).toThrow(RangeError)

@@ -17,13 +17,13 @@
  * }
  * ```
  *
- * `chainId`, `addresses` and `deployBlock` are required; `rpcUrl`, `proxySet`, `store` and `devnet` are
- * optional. Also read: the plain deployment record `{ chainId?, deployBlock, addresses }` (no `format`), as
+ * `chainId`, `addresses` and `deployBlock` are required; `rpcUrl`, `proxySet`, `store`, `devnet` and `hashes`
+ * (each contract's creation transaction) are optional; other fields are ignored. Also read: the plain deployment record `{ chainId?, deployBlock, addresses }` (no `format`), as
  * earlier deployment scripts wrote it, and a bare addresses object (deployment block 0).
  *
  * @module
  */
-import { type Address, getAddress, isAddress } from 'viem'
+import { type Address, getAddress, type Hash, isAddress } from 'viem'
 import type { MedvaultAddresses } from './addresses.ts'
 import { BaseError } from './errors.ts'
 
@@ -45,6 +45,8 @@ export interface NetworkFile {
   store?: string | undefined
   /** A development chain whose gas is free (tools may top up accounts with `anvil_setBalance`). */
   devnet?: boolean | undefined
+  /** The creation transaction of each contract (as `deployMedvault` returns them), to verify the deployment. */
+  hashes?: Record<keyof MedvaultAddresses, Hash> | undefined
 }
 
 export type NetworkFileErrorType = NetworkFileError & { name: 'NetworkFileError' }
@@ -144,6 +146,19 @@ export function parseNetworkFile(input: string | unknown, source = 'The deployme
     if (typeof v.devnet === 'boolean') out.devnet = v.devnet
     else problems.push('devnet: expected true or false')
   }
+  if (v.hashes !== undefined) {
+    const h = v.hashes as Record<string, unknown> | null
+    const bad =
+      h === null || typeof h !== 'object'
+        ? [...CONTRACTS]
+        : CONTRACTS.filter((n) => typeof h[n] !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(h[n] as string))
+    if (bad.length > 0) problems.push(`hashes: missing or invalid ${bad.join(', ')}`)
+    else
+      out.hashes = Object.fromEntries(CONTRACTS.map((n) => [n, (h as Record<string, Hash>)[n]])) as Record<
+        (typeof CONTRACTS)[number],
+        Hash
+      >
+  }
   if (problems.length > 0) throw new NetworkFileError({ source, problems })
   return out
 }
@@ -164,6 +179,9 @@ export function stringifyNetworkFile(file: NetworkFile): string {
     ...(file.proxySet === undefined ? {} : { proxySet: file.proxySet }),
     ...(file.store === undefined ? {} : { store: file.store }),
     ...(file.devnet === undefined ? {} : { devnet: file.devnet }),
+    ...(file.hashes === undefined
+      ? {}
+      : { hashes: Object.fromEntries(CONTRACTS.map((n) => [n, file.hashes?.[n]])) }),
   }
   return `${JSON.stringify(doc, null, 2)}\n`
 }

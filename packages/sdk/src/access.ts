@@ -117,6 +117,24 @@ export async function openAsGrantee(
   const grant = await findGrant(ctx, loaded, purpose)
   signal?.throwIfAborted()
 
+  // What the chain says of the grant's proxies and its grantor's keys is asked while the bundle is fetched;
+  // each is awaited (and its error thrown) in the order the checks below need it.
+  const membersRead = getProxySet(ctx.publicClient, { addresses: ctx.addresses, setId: grant.proxySetId })
+  const grantorKeysRead = publishedKeysOf(ctx, grant.grantor)
+  const endpointsRead = membersRead.then((members) =>
+    Promise.all(
+      members.map(async (address): Promise<ProxyEndpoint & { retired: boolean }> => {
+        const proxy = await getProxy(ctx.publicClient, { addresses: ctx.addresses, operator: address })
+        return {
+          address,
+          endpoint: proxy === undefined || proxy.retired ? undefined : proxy.endpoint,
+          retired: proxy?.retired === true,
+        }
+      }),
+    ),
+  )
+  for (const read of [membersRead, grantorKeysRead, endpointsRead]) read.catch(() => {})
+
   let bundle: KfragBundle
   try {
     bundle = parseKfragBundle(
@@ -135,7 +153,7 @@ export async function openAsGrantee(
   }
   const keys = await ctx.keys()
   const mine = publicKeys(keys)
-  const members = await getProxySet(ctx.publicClient, { addresses: ctx.addresses, setId: grant.proxySetId })
+  const members = await membersRead
   if (
     bundle.grantId.toLowerCase() !== grant.grantId.toLowerCase() ||
     !isAddressEqual(bundle.grantor, grant.grantor) ||
@@ -155,7 +173,7 @@ export async function openAsGrantee(
   }
   // The kfrags (and so the cfrags) must be signed by the grantor's key as published on chain, not by
   // whatever key a bundle names.
-  const grantorKeys = await publishedKeysOf(ctx, grant.grantor)
+  const grantorKeys = await grantorKeysRead
   if (!equalBytes(bundle.verifyingKey, grantorKeys.verifying)) {
     throw new IntegrityError({
       target: 'kfrag bundle',
@@ -207,16 +225,8 @@ export async function openAsGrantee(
   const domain: ProtocolDomain = { chainId: ctx.chainId, verifyingContract: ctx.addresses.consentRegistry }
   const grantPurpose = typeof grant.purpose === 'number' ? grant.purpose : parsePurpose(grant.purpose)
 
-  const endpoints: ProxyEndpoint[] = await Promise.all(
-    bundle.proxies.map(async (address) => {
-      const proxy = await getProxy(ctx.publicClient, { addresses: ctx.addresses, operator: address })
-      return {
-        address,
-        endpoint: proxy === undefined || proxy.retired ? undefined : proxy.endpoint,
-        retired: proxy?.retired === true,
-      }
-    }),
-  )
+  // The set's members, which the bundle was checked to name in the same order.
+  const endpoints = await endpointsRead
   // Spread the load: start at a random member; the order after that is the set's.
   const start = Math.floor(Math.random() * endpoints.length)
   const candidates = [...endpoints.slice(start), ...endpoints.slice(0, start)]

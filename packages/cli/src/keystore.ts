@@ -4,6 +4,10 @@
  * public header (version, address, KDF and cipher parameters) as associated data, so a header edited to point
  * at another address or weaker parameters fails to open like a wrong passphrase does.
  *
+ * A Web3 Secret Storage v3 file — a `medvault-node` operator keystore, or one from geth or Foundry's
+ * `cast wallet` — is read too (through `@medvault/node`), so one key can serve both tools; new identities are
+ * always written in this module's format.
+ *
  * @module
  */
 import { randomBytes } from 'node:crypto'
@@ -74,8 +78,43 @@ export async function writeKeystore(file: string, privateKey: Hex, passphrase: s
   return address
 }
 
-/** Reads the keystore's public header (its address) without a passphrase. */
-export async function readKeystore(file: string): Promise<KeystoreFile> {
+/** What a keystore says without its passphrase. */
+export interface KeystoreInfo {
+  address: Address
+  /** `medvault-keystore/1` (this CLI's), or `web3-secret-storage/3` (a `medvault-node` operator keystore). */
+  format: typeof KEYSTORE_VERSION | typeof WEB3_KEYSTORE
+}
+
+/** The Web3 Secret Storage v3 files `medvault-node` (and geth, Foundry's `cast wallet`) write. */
+const WEB3_KEYSTORE = 'web3-secret-storage/3'
+
+/**
+ * Reads the keystore's address without a passphrase: a `medvault-keystore/1` file, or a Web3 Secret Storage v3
+ * file such as a `medvault-node` operator keystore (read by `@medvault/node`, loaded only then).
+ */
+export async function readKeystore(file: string): Promise<KeystoreInfo> {
+  if (await isWeb3Keystore(file)) {
+    const node = await import('@medvault/node')
+    try {
+      return { address: await node.keystoreAddress(file), format: WEB3_KEYSTORE }
+    } catch (cause) {
+      throw new KeystoreError(`${file} is not a readable keystore (Web3 Secret Storage v3).`, { cause })
+    }
+  }
+  const k = await readOwnKeystore(file)
+  return { address: k.address, format: KEYSTORE_VERSION }
+}
+
+/** Whether the file is JSON with `"version": 3` (a Web3 Secret Storage keystore); false when unreadable. */
+async function isWeb3Keystore(file: string): Promise<boolean> {
+  try {
+    return (JSON.parse(await readFile(file, 'utf8')) as { version?: unknown } | null)?.version === 3
+  } catch {
+    return false
+  }
+}
+
+async function readOwnKeystore(file: string): Promise<KeystoreFile> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
@@ -117,7 +156,19 @@ export async function openKeystore(
   file: string,
   passphrase: string,
 ): Promise<{ address: Address; privateKey: Hex }> {
-  const k = await readKeystore(file)
+  if (await isWeb3Keystore(file)) {
+    const node = await import('@medvault/node')
+    let privateKey: Hex
+    try {
+      privateKey = await node.openKeystore(file, passphrase)
+    } catch (cause) {
+      if (cause instanceof node.KeystoreError && cause.reason === 'wrong_passphrase')
+        throw new WrongPassphraseError(file)
+      throw new KeystoreError(`${file} is not a readable keystore (Web3 Secret Storage v3).`, { cause })
+    }
+    return { address: privateKeyToAccount(privateKey).address, privateKey }
+  }
+  const k = await readOwnKeystore(file)
   const key = await deriveKey(passphrase, k.kdf)
   let plain: Uint8Array
   try {

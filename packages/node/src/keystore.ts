@@ -12,6 +12,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { basename } from 'node:path'
+import { open as openSealed } from '@medvault/crypto'
 import { scryptAsync } from '@noble/hashes/scrypt.js'
 import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, keccak256 } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
@@ -103,18 +104,23 @@ export async function createKeystore(
   return address
 }
 
-/** The address a keystore is for, read without the passphrase. */
+/** The address a keystore is for, read without the passphrase (either format). */
 export async function keystoreAddress(file: string): Promise<Address> {
-  return getAddress(`0x${(await readKeystore(file)).address}`)
+  const keystore = await readAnyKeystore(file)
+  return keystore.version === MEDVAULT_KEYSTORE ? keystore.address : getAddress(`0x${keystore.address}`)
 }
 
 /**
- * Opens the keystore and returns the private key.
+ * Opens the keystore and returns the private key. Reads the node's Web3 Secret Storage v3 files and the
+ * `medvault` command line's `medvault-keystore/1` identity files (scrypt, XChaCha20-Poly1305), so one key can
+ * serve both tools.
  *
  * @throws {KeystoreError} `wrong_passphrase` (the MAC does not match), `malformed` or `missing`.
  */
 export async function openKeystore(file: string, passphrase: string): Promise<Hex> {
-  const keystore = await readKeystore(file)
+  const keystore = await readAnyKeystore(file)
+  if (keystore.version === MEDVAULT_KEYSTORE)
+    return openMedvaultKeystore(keystore, passphrase, basename(file))
   const { kdfparams, cipherparams } = keystore.crypto
   const ciphertext = hexToBytes(`0x${keystore.crypto.ciphertext}`)
   const derived = await scrypt(
@@ -141,7 +147,19 @@ export async function openKeystore(file: string, passphrase: string): Promise<He
   return key
 }
 
-async function readKeystore(file: string): Promise<KeystoreV3> {
+/** The `medvault` CLI's identity keystore format. */
+const MEDVAULT_KEYSTORE = 'medvault-keystore/1'
+
+/** A `medvault-keystore/1` file: its header is bound to the ciphertext as associated data. */
+interface MedvaultKeystore {
+  version: typeof MEDVAULT_KEYSTORE
+  address: Address
+  kdf: { name: 'scrypt'; N: number; r: number; p: number; salt: Hex }
+  cipher: { name: 'xchacha20-poly1305'; nonce: Hex }
+  ciphertext: Hex
+}
+
+async function readAnyKeystore(file: string): Promise<KeystoreV3 | MedvaultKeystore> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
@@ -150,12 +168,83 @@ async function readKeystore(file: string): Promise<KeystoreV3> {
       throw new KeystoreError({ reason: 'missing', file: basename(file) })
     throw err
   }
-  let value: Partial<KeystoreV3>
+  let value: unknown
   try {
-    value = JSON.parse(text) as Partial<KeystoreV3>
+    value = JSON.parse(text)
   } catch {
     throw new KeystoreError({ reason: 'malformed', file: basename(file) })
   }
+  if ((value as { version?: unknown } | null)?.version === MEDVAULT_KEYSTORE) {
+    return checkMedvaultKeystore(value as Partial<MedvaultKeystore>, basename(file))
+  }
+  return checkKeystoreV3(value as Partial<KeystoreV3>, basename(file))
+}
+
+function checkMedvaultKeystore(k: Partial<MedvaultKeystore>, file: string): MedvaultKeystore {
+  const hex = (v: unknown, bytes?: number) =>
+    typeof v === 'string' &&
+    /^0x([0-9a-f]{2})*$/i.test(v) &&
+    (bytes === undefined || v.length === 2 + bytes * 2)
+  const ok =
+    typeof k.address === 'string' &&
+    /^0x[0-9a-fA-F]{40}$/.test(k.address) &&
+    k.kdf?.name === 'scrypt' &&
+    Number.isSafeInteger(k.kdf.N) &&
+    k.kdf.N >= 2 ** 14 &&
+    k.kdf.N <= 2 ** 20 &&
+    (k.kdf.N & (k.kdf.N - 1)) === 0 &&
+    Number.isSafeInteger(k.kdf.r) &&
+    k.kdf.r >= 1 &&
+    k.kdf.r <= 32 &&
+    Number.isSafeInteger(k.kdf.p) &&
+    k.kdf.p >= 1 &&
+    k.kdf.p <= 16 &&
+    128 * k.kdf.N * k.kdf.r * k.kdf.p <= 2 * 1024 ** 3 &&
+    hex(k.kdf.salt) &&
+    k.cipher?.name === 'xchacha20-poly1305' &&
+    hex(k.cipher.nonce, 24) &&
+    hex(k.ciphertext, 48)
+  if (!ok) throw new KeystoreError({ reason: 'malformed', file })
+  return { ...(k as MedvaultKeystore), address: getAddress(k.address as string) }
+}
+
+async function openMedvaultKeystore(k: MedvaultKeystore, passphrase: string, file: string): Promise<Hex> {
+  const key = await scryptAsync(
+    new TextEncoder().encode(passphrase.normalize('NFKC')),
+    hexToBytes(k.kdf.salt),
+    {
+      N: k.kdf.N,
+      r: k.kdf.r,
+      p: k.kdf.p,
+      dkLen: 32,
+      maxmem: 2 ** 31,
+    },
+  )
+  // The associated data is the header as the CLI wrote it, in this key order (see @medvault/cli's keystore).
+  const aad = new TextEncoder().encode(
+    JSON.stringify({
+      version: k.version,
+      address: k.address,
+      kdf: { name: k.kdf.name, N: k.kdf.N, r: k.kdf.r, p: k.kdf.p, salt: k.kdf.salt },
+      cipher: { name: k.cipher.name, nonce: k.cipher.nonce },
+    }),
+  )
+  let plain: Uint8Array
+  try {
+    plain = openSealed(key, new Uint8Array([...hexToBytes(k.cipher.nonce), ...hexToBytes(k.ciphertext)]), aad)
+  } catch {
+    throw new KeystoreError({ reason: 'wrong_passphrase', file })
+  } finally {
+    key.fill(0)
+  }
+  const privateKey = bytesToHex(plain)
+  plain.fill(0)
+  if (privateKeyToAddress(privateKey) !== k.address)
+    throw new KeystoreError({ reason: 'wrong_passphrase', file })
+  return privateKey
+}
+
+function checkKeystoreV3(value: Partial<KeystoreV3>, file: string): KeystoreV3 {
   const c = value.crypto
   const hex = (s: unknown, bytes?: number): boolean =>
     typeof s === 'string' &&
@@ -184,6 +273,6 @@ async function readKeystore(file: string): Promise<KeystoreV3> {
     c.kdfparams!.p <= 16 &&
     // Bounds the memory scrypt may take for a keystore file (geth's standard setting needs 256 MiB).
     128 * c.kdfparams!.n * c.kdfparams!.r * c.kdfparams!.p <= 2 * 1024 ** 3
-  if (!ok) throw new KeystoreError({ reason: 'malformed', file: basename(file) })
+  if (!ok) throw new KeystoreError({ reason: 'malformed', file })
   return value as KeystoreV3
 }

@@ -262,6 +262,24 @@ describe('refusals', () => {
     ])
   })
 
+  test('error: the chain’s verdict is the refusal even when the bundle is bad too (expired grant with a foreign grantee in its bundle: 403 grant_expired, not 422)', async () => {
+    // The chain call and the bundle checks run side by side; the refusal is still the first failing step's.
+    const g = await grant(net, record, {
+      expiresIn: 600,
+      tamperBundle: (b) => ({ ...b, grantee: net.stranger.account.address }),
+    })
+    expect(refusal(await post(proxy(), (await signedRequest(net, g, record)).body))).toEqual([
+      422,
+      'invalid_bundle',
+    ])
+    await net.devnet.testClient.increaseTime({ seconds: 700 })
+    await net.devnet.testClient.mine({ blocks: 1 })
+    expect(refusal(await post(proxy(), (await signedRequest(net, g, record)).body))).toEqual([
+      403,
+      'grant_expired',
+    ])
+  })
+
   test('error: a break-glass grant is answered only while the grantee’s emergency window is open (403 access_denied)', async () => {
     const g = await grant(net, record, { purpose: ETREAT, breakGlass: { maxDuration: 600 } })
     const ask = async () => post(proxy(), (await signedRequest(net, g, record, { purpose: ETREAT })).body)

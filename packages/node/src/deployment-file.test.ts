@@ -83,15 +83,16 @@ describe('the deployment file', () => {
         addresses: { ...addresses, auditAnchors: 'nope' },
       }),
     )
-    const err = await loadConfig(
+    const err = (await loadConfig(
       repo,
       { ...flags, addresses: 'bad.json', rpc: 'http://127.0.0.1:8545' },
       {},
-    ).catch((e: unknown) => e as Error)
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error
     expect(err).toMatchObject({ name: 'InvalidNodeConfigError' })
-    expect(err?.message).toContain(
-      'chain.addresses (--addresses): addresses: missing or invalid auditAnchors',
-    )
-    expect(err?.message).toContain('chain.addresses (--addresses): deployBlock: expected a block number')
+    expect(err.message).toContain('chain.addresses (--addresses): addresses: missing or invalid auditAnchors')
+    expect(err.message).toContain('chain.addresses (--addresses): deployBlock: expected a block number')
   })
 })

@@ -109,6 +109,8 @@ describe('grants.records', () => {
     await net.devnet.testClient.increaseTime({ seconds: 3601 })
     await net.devnet.testClient.mine({ blocks: 1 })
     await expect(insurer.grants.records(grant.id)).rejects.toBeInstanceOf(GrantExpiredError)
-    await expect(insurer.grants.records('0x12' as `0x${string}`)).rejects.toMatchInlineSnapshot(`[InvalidOptionError: Invalid option \`grantId\`: expected a grant id: 0x and 64 hex digits.]`)
+    await expect(insurer.grants.records('0x12' as `0x${string}`)).rejects.toMatchInlineSnapshot(
+      `[InvalidOptionError: Invalid option \`grantId\`: expected a grant id: 0x and 64 hex digits.]`,
+    )
   })
 })

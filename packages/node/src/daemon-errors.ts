@@ -225,7 +225,7 @@ export class KeystoreError extends BaseError {
   constructor({ reason, file }: { reason: KeystoreError['reason']; file: string }) {
     const what = {
       wrong_passphrase: `The passphrase does not open the keystore ${file}.`,
-      malformed: `${file} is not a medvault-node keystore (Web3 Secret Storage v3, scrypt).`,
+      malformed: `${file} is not a keystore medvault-node reads (Web3 Secret Storage v3 with scrypt, or a medvault-keystore/1 identity file).`,
       missing: `No keystore at ${file}: run \`medvault-node init --repo DIR\` first.`,
       exists: `A keystore already exists at ${file}; refusing to overwrite it.`,
     }[reason]

@@ -1,7 +1,7 @@
 /**
- * A put stores its envelope while the registration is simulated, and sends the registration only once the
- * envelope is stored (real anvil, real Helia; the storage is wrapped only to make one `putEnvelope` fail or
- * lag). A failed envelope leaves nothing registered and nothing pinned.
+ * A put stores its envelope while the registration is simulated and filled (nonce, gas, fees), and sends it
+ * only once the envelope is stored (real anvil, real Helia; the storage is wrapped only to make one
+ * `putEnvelope` fail or lag). A failed envelope leaves nothing registered and nothing pinned.
  */
 
 import { createLocalNetwork, createVault, type LocalNetwork, type Vault } from '@medvault/sdk'
@@ -80,13 +80,15 @@ afterAll(async () => {
 })
 
 describe('put order', () => {
-  test('default: the registration is simulated while the envelope is stored, and sent after it', async () => {
+  test('default: the registration is simulated and filled while the envelope is stored, and sent after it', async () => {
     events.length = 0
     const rec = await vault.records.put('stored, then registered')
     const sent = events.indexOf('eth_sendRawTransaction')
     expect(events.indexOf('putEnvelope:start')).toBeLessThan(events.indexOf('eth_call'))
     expect(events.indexOf('eth_call')).toBeLessThan(events.indexOf('putEnvelope:done'))
     expect(events.indexOf('putEnvelope:done')).toBeLessThan(sent)
+    // Nonce, gas and fees were filled while the envelope was stored: only the send waited for it.
+    expect(events.slice(events.indexOf('putEnvelope:done') + 1, sent)).toEqual([])
     expect(await net.storage.isPinned(rec.cid)).toBe(true)
     expect(new TextDecoder().decode(await vault.records.get(rec.id))).toBe('stored, then registered')
   })

@@ -19,7 +19,15 @@ import type {
   TransactionReceipt,
   Transport,
 } from 'viem'
-import { readContract, simulateContract, waitForTransactionReceipt, writeContract } from 'viem/actions'
+import { encodeFunctionData } from 'viem'
+import {
+  prepareTransactionRequest,
+  readContract,
+  simulateContract,
+  waitForTransactionReceipt,
+  writeContract,
+} from 'viem/actions'
+import { parseAccount } from 'viem/utils'
 import {
   AbortError,
   type AbortErrorType,
@@ -53,9 +61,10 @@ export interface WriteParameters {
    */
   signal?: AbortSignal | undefined
   /**
-   * Work the transaction depends on (storing what it registers, say), run while the call is simulated so that
-   * its time overlaps the simulation's round trip. Nothing is sent until it has resolved; if it rejects, or the
-   * simulation fails, nothing is sent and the first error (the simulation's) is thrown once both have settled.
+   * Work the transaction depends on (storing what it registers, say), run while the call is simulated and, for
+   * a local account, its nonce, gas and fees are filled, so that its time overlaps those round trips. Nothing
+   * is sent until it has resolved; if it rejects, or the simulation fails, nothing is sent and the first error
+   * (the simulation's) is thrown once all have settled.
    */
   beforeSend?: (() => Promise<unknown>) | undefined
 }
@@ -100,6 +109,9 @@ export async function write<
   const { signal } = call
   try {
     const abi = withAllErrors(call.abi)
+    const { beforeSend } = call
+    const work = beforeSend === undefined ? undefined : Promise.resolve().then(beforeSend)
+    work?.catch(() => {})
     const simulation = abortable(signal, undefined, () =>
       simulateContract(client, {
         address: call.address,
@@ -110,20 +122,36 @@ export async function write<
         chain: client.chain,
       } as unknown as Parameters<typeof simulateContract>[1]),
     )
-    const { beforeSend } = call
-    // Both settle before this returns or throws: a failed simulation never leaves the caller's work running.
-    const [simulated, prepared] = await Promise.allSettled([
-      simulation,
-      beforeSend === undefined ? undefined : Promise.resolve().then(beforeSend),
-    ])
+    // While the caller's work runs on, a local account's transaction is filled (nonce, gas, fees) from the
+    // simulated call, so that only signing and sending wait for the work. A fill that fails is left to the send.
+    const filled =
+      work === undefined || parseAccount(account).type !== 'local'
+        ? undefined
+        : simulation
+            .then(({ request }) =>
+              prepareTransactionRequest(client, {
+                account,
+                chain: client.chain,
+                to: call.address,
+                data: encodeFunctionData({
+                  abi: request.abi,
+                  functionName: request.functionName,
+                  args: request.args,
+                } as Parameters<typeof encodeFunctionData>[0]),
+              } as unknown as Parameters<typeof prepareTransactionRequest>[1]),
+            )
+            .catch(() => undefined)
+    // All settle before this returns or throws: a failed simulation never leaves the caller's work running.
+    const [simulated, prepared, fill] = await Promise.allSettled([simulation, work, filled])
     if (simulated.status === 'rejected') throw simulated.reason
     if (prepared.status === 'rejected') throw prepared.reason
     const { request, result } = simulated.value
+    const fields = fill.status === 'fulfilled' && fill.value !== undefined ? filledFields(fill.value) : {}
     // The simulated request carries only the function's ABI item; keep every error so that a revert at gas
     // estimation (state changed since the simulation) still decodes.
     // Last point at which an abort leaves nothing behind; the send itself is not raced (it may already be out).
     if (signal?.aborted === true) throw new AbortError({ cause: signal.reason })
-    const hash = await writeContract(client, { ...request, abi } as unknown as Parameters<
+    const hash = await writeContract(client, { ...request, ...fields, abi } as unknown as Parameters<
       typeof writeContract
     >[1])
     let receipt: TransactionReceipt | undefined
@@ -139,6 +167,37 @@ export async function write<
   } catch (err) {
     throw toMedvaultError(err)
   }
+}
+
+/** The filled fields of a prepared transaction that spare the send its own fill. */
+function filledFields(prepared: {
+  chainId?: number | undefined
+  nonce?: number | undefined
+  gas?: bigint | undefined
+  type?: string | undefined
+  gasPrice?: bigint | undefined
+  maxFeePerGas?: bigint | undefined
+  maxPriorityFeePerGas?: bigint | undefined
+}): Record<string, unknown> {
+  if (
+    typeof prepared.nonce !== 'number' ||
+    typeof prepared.gas !== 'bigint' ||
+    typeof prepared.chainId !== 'number'
+  )
+    return {}
+  const common = { chainId: prepared.chainId, nonce: prepared.nonce, gas: prepared.gas }
+  if (prepared.type === 'eip1559' && prepared.maxFeePerGas !== undefined) {
+    return {
+      ...common,
+      type: 'eip1559',
+      maxFeePerGas: prepared.maxFeePerGas,
+      maxPriorityFeePerGas: prepared.maxPriorityFeePerGas,
+    }
+  }
+  if (prepared.type === 'legacy' && prepared.gasPrice !== undefined) {
+    return { ...common, type: 'legacy', gasPrice: prepared.gasPrice }
+  }
+  return {}
 }
 
 /**

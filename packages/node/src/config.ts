@@ -59,6 +59,8 @@ export interface NodeConfig {
         rpc: string
         addresses: MedvaultAddresses
         deployBlock: bigint
+        /** The chain id the deployment file names; `start` refuses an RPC endpoint of another chain. */
+        chainId?: number | undefined
         confirmations: number
         pollingIntervalMs: number
       }
@@ -268,6 +270,7 @@ export async function loadConfig(
         rpc,
         addresses: deployment.addresses,
         deployBlock: deployment.deployBlock,
+        ...(deployment.chainId === undefined ? {} : { chainId: deployment.chainId }),
         confirmations: int(file.chain?.confirmations, 0, 0, 1000, 'chain.confirmations', problems),
         pollingIntervalMs: int(
           file.chain?.pollingIntervalMs,

@@ -28,6 +28,7 @@ import { privateKeyToAccount, privateKeyToAddress } from 'viem/accounts'
 import { getChainId } from 'viem/actions'
 import { type ChainFollower, createChainFollower, FOLLOWER_OWNER } from './chain-follower.ts'
 import { type NodeConfig, REPO_FILES } from './config.ts'
+import { InvalidNodeConfigError } from './daemon-errors.ts'
 import { createGateway, type Gateway } from './gateway.ts'
 import { createHttpServer, type HttpServer } from './http-server.ts'
 import { errorField, type NodeLogger, silentLogger } from './logger.ts'
@@ -261,6 +262,7 @@ class MedvaultNode implements Daemon {
 
   async start(): Promise<void> {
     if (this.#started) return
+    await this.#checkChainId()
     const storage = this.#storage
     await storage.start()
     await this.#pins.open()
@@ -284,6 +286,29 @@ class MedvaultNode implements Daemon {
       },
       'medvault-node started',
     )
+  }
+
+  /**
+   * A deployment file naming another chain than the RPC endpoint serves would have the follower and the proxy
+   * read contracts that are not the deployment's: refused before anything starts.
+   */
+  async #checkChainId(): Promise<void> {
+    const expected = this.#config.chain?.chainId
+    if (expected === undefined) return
+    let id: number
+    try {
+      id = await getChainId(this.#publicClient())
+    } catch {
+      // An unreachable chain is the follower's and the proxy's to report and retry, as without a chain id.
+      return
+    }
+    if (id !== expected) {
+      throw new InvalidNodeConfigError({
+        problems: [
+          `chain.addresses: the deployment file is for chain ${expected}, but the chain.rpc endpoint serves chain ${id}`,
+        ],
+      })
+    }
   }
 
   async #createProxy(): Promise<ReencryptionProxy> {

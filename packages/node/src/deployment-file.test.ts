@@ -1,14 +1,17 @@
 /**
  * `medvault-node` reads the deployment file in both formats every medvault tool reads (`parseNetworkFile` of
  * `@medvault/chain`): `medvault-network/1` as `medvault devnet` writes it (its RPC URL used unless one is set),
- * and the plain `{ chainId, deployBlock, addresses }` record; a bad file is one configuration problem per field.
+ * and the plain `{ chainId, deployBlock, addresses }` record; a bad file is one configuration problem per field;
+ * a file naming another chain than the RPC endpoint serves stops `start` before anything runs.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stringifyNetworkFile } from '@medvault/chain'
+import { startAnvil } from '@medvault/chain/node'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { loadConfig } from './config.ts'
+import { createDaemon } from './daemon.ts'
 
 const addresses = {
   keyRegistry: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
@@ -95,4 +98,41 @@ describe('the deployment file', () => {
     expect(err.message).toContain('chain.addresses (--addresses): addresses: missing or invalid auditAnchors')
     expect(err.message).toContain('chain.addresses (--addresses): deployBlock: expected a block number')
   })
+
+  test('error: a deployment file for another chain than the RPC serves stops start (real anvil)', async () => {
+    const anvil = await startAnvil()
+    const daemonRepo = await mkdtemp(join(tmpdir(), 'mvn-deployment-daemon-'))
+    try {
+      await writeFile(
+        join(daemonRepo, 'config.json'),
+        JSON.stringify({ http: '127.0.0.1:0', storage: { listen: ['/ip4/127.0.0.1/tcp/0'] } }),
+      )
+      await writeFile(
+        join(daemonRepo, 'net.json'),
+        stringifyNetworkFile({
+          chainId: anvil.chainId + 1,
+          addresses,
+          deployBlock: 0n,
+          rpcUrl: anvil.rpcUrl,
+        }),
+      )
+      const config = await loadConfig(daemonRepo, { services: 'pinning,follower', addresses: 'net.json' }, {})
+      expect(config.chain).toMatchObject({ rpc: anvil.rpcUrl, chainId: anvil.chainId + 1 })
+      const daemon = await createDaemon({ config })
+      try {
+        await expect(daemon.start()).rejects.toMatchObject({
+          name: 'InvalidNodeConfigError',
+          problems: [
+            `chain.addresses: the deployment file is for chain ${anvil.chainId + 1}, but the chain.rpc endpoint serves chain ${anvil.chainId}`,
+          ],
+        })
+        expect(daemon.isStarted()).toBe(false)
+      } finally {
+        await daemon.stop()
+      }
+    } finally {
+      await anvil.stop()
+      await rm(daemonRepo, { recursive: true, force: true })
+    }
+  }, 60_000)
 })

@@ -17,12 +17,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { authorizeBreakGlass, breakGlass } from '@medvault/chain'
 import { createVault, type VaultChainInit } from '@medvault/sdk'
 import { createStorage } from '@medvault/storage'
 import { type Browser, chromium, type Page } from 'playwright-core'
-import { createWalletClient, defineChain, type Hex, http } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
+import { defineChain, type Hex, http } from 'viem'
 import type { PreviewServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { keyItem } from '../../examples/patient-portal/src/session.ts'
@@ -152,6 +150,7 @@ describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', ()
       addresses: VaultChainInit['addresses']
       deployBlock: string
       proxySet: number
+      store: string
     }
     const chain = defineChain({
       id: file.chainId,
@@ -159,8 +158,6 @@ describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', ()
       nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
       rpcUrls: { default: { http: [file.rpcUrl] } },
     })
-    const wallet = (key: Hex) =>
-      createWalletClient({ account: privateKeyToAccount(key), chain, transport: http(file.rpcUrl) })
     // The page keeps its key in localStorage (a devnet portal without a wallet), under this network's entry.
     const item = keyItem({ chainId: file.chainId, addresses: file.addresses })
     const patientKey = (await page.evaluate((name) => localStorage.getItem(name), item)) as Hex
@@ -169,36 +166,31 @@ describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', ()
     expect(shown.code, shown.stderr).toBe(0)
     const clinicKey = (JSON.parse(shown.stdout) as { privateKey: Hex }).privateKey
 
-    await using storage = await createStorage()
-    const patient = await createVault({
-      account: patientKey,
-      chain: {
-        transport: http(file.rpcUrl),
-        chain,
-        addresses: file.addresses,
-        deployBlock: BigInt(file.deployBlock),
-      },
-      storage,
-      publishKeys: false,
-    })
-    const [treat] = await patient.grants.list({ given: true })
-    const { grantId } = await authorizeBreakGlass(wallet(patientKey), {
-      addresses: file.addresses,
-      grantee: clinic.address as Hex,
-      scope: { kind: 'record', recordId },
+    // The page stored the record in the devnet's shared store; the patient's vault reads its envelope there.
+    await using storage = await createStorage({ gateways: [file.store] })
+    const vaultOf = (account: Hex) =>
+      createVault({
+        account,
+        chain: {
+          transport: http(file.rpcUrl),
+          chain,
+          addresses: file.addresses,
+          deployBlock: BigInt(file.deployBlock),
+        },
+        storage,
+      })
+    const patient = await vaultOf(patientKey)
+    const clinician = await vaultOf(clinicKey)
+    const grant = await patient.breakGlass.authorize({
+      to: clinic.address as Hex,
+      records: [recordId],
       purpose: 'ETREAT',
-      expiry: Math.floor(Date.now() / 1000) + 86_400,
+      expiresIn: '1d',
+      maxWindow: '1h',
       threshold: 2,
-      proxySetId: file.proxySet,
-      kfragsCid: treat!.bundleCid,
-      maxDuration: 3600,
+      proxySet: file.proxySet,
     })
-    await breakGlass(wallet(clinicKey), {
-      addresses: file.addresses,
-      grantId,
-      recordId,
-      reasonCode: 'ETREAT',
-    })
+    await clinician.breakGlass.open({ grant: grant.id, record: recordId, reason: 'ETREAT' })
   }
 
   test('default: upload → grant → the clinician reads (CLI) → audit shows it → revoke → refused', async () => {
@@ -265,10 +257,8 @@ describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', ()
       expect(refused.stderr).toMatch(/revoked/i)
       expect(refused.stdout).toBe('')
 
-      // Last (its kfrag bundle is borrowed, so no read may try it): an emergency. The patient pre-authorises
-      // break-glass access (ETREAT, windows of at most an hour) for the clinician, who opens a window. The
-      // SDK has no call for it yet, so both go through @medvault/chain's actions; the break-glass grant
-      // carries the TREAT grant's kfrag bundle.
+      // Last: an emergency. The patient pre-authorises break-glass access (ETREAT, windows of at most an
+      // hour) for the clinician through the SDK, and the clinician opens a window.
       await emergency(recordId)
       await open('audit')
       const audit = (await page.textContent('[data-testid="audit"]'))!

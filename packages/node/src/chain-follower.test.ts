@@ -201,7 +201,7 @@ describe('createChainFollower', () => {
     }
   }, 180_000)
 
-  test("attack: an envelope that claims 1 byte over a 3 MiB content DAG whose leaves are mostly in the node's store already: the content pin counts them, fails for good, and the envelope is pinned", async () => {
+  test("attack: an envelope that claims 1 byte over a 3 MiB content DAG whose leaves are mostly in the node's store already: the content pin counts them and fails for good, the envelope's own pin (which walks into the content) fails too, and gc leaves none of the DAG", async () => {
     // Anyone can register an envelope; without a limit taken from the envelope, every following node would
     // fetch and keep (and its gateway serve) whatever DAG the envelope names.
     const capsule = () => encrypt(SecretKey.random().publicKey(), new Uint8Array(32))[0].toBytesSimple()
@@ -240,12 +240,18 @@ describe('createChainFollower', () => {
         await new Promise((r) => setTimeout(r, 20))
       }
       expect(request()!.info?.status_details).toMatch(/larger than this request allows/)
+      // The envelope links the content, so pinning the envelope walks the same DAG: unbounded, it would keep
+      // the 3 MiB the content request refused (and the gateway would serve it).
       const envelopeRequest = () => followed(node.pins).find((r) => r.meta?.kind === 'envelope')
-      while (envelopeRequest()?.status !== 'pinned') {
-        expect(envelopeRequest()?.status).not.toBe('failed')
+      while (envelopeRequest()?.status !== 'failed') {
+        expect(envelopeRequest()?.status).not.toBe('pinned')
         await new Promise((r) => setTimeout(r, 20))
       }
+      expect(envelopeRequest()!.info?.status_details).toMatch(/larger than this request allows/)
       expect(await node.storage.isPinned(content)).toBe(false)
+      expect(await node.storage.isPinned(envelope)).toBe(false)
+      await node.storage.gc()
+      expect(await node.storage.helia.blockstore.has(content)).toBe(false)
     } finally {
       await node.stop()
     }

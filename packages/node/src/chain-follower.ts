@@ -26,7 +26,12 @@ import {
 import { fileCheckpointStore } from '@medvault/chain/node'
 import { consentRegistryAbi } from '@medvault/contracts'
 import { encryptedStreamLength } from '@medvault/crypto'
-import { parseKfragBundle, parseRecordEnvelope } from '@medvault/protocol'
+import {
+  encodeKfragBundle,
+  encodeRecordEnvelope,
+  parseKfragBundle,
+  parseRecordEnvelope,
+} from '@medvault/protocol'
 import { CID, type Storage } from '@medvault/storage'
 import {
   type Chain,
@@ -39,7 +44,7 @@ import {
 import { errorField, type NodeLogger, silentLogger } from './logger.ts'
 import type { NodeMetrics } from './metrics.ts'
 import { cidKey, type PinRecord, type PinStore } from './pin-store.ts'
-import { PermanentPinError, type Pinner } from './pinner.ts'
+import { PermanentPinError, type Pinner, type PreparedPin } from './pinner.ts'
 
 /** The pin store owner of everything the follower pins. */
 export const FOLLOWER_OWNER = 'follower'
@@ -237,17 +242,23 @@ class Follower implements ChainFollower {
   }
 
   /** Before an envelope or bundle is pinned: fetch it, decode it, and (envelopes) request its content. */
-  async #prepare(record: PinRecord, signal: AbortSignal, maxRecordBytes: number): Promise<void> {
+  async #prepare(
+    record: PinRecord,
+    signal: AbortSignal,
+    maxRecordBytes: number,
+  ): Promise<PreparedPin | undefined> {
     const kind = record.meta?.kind
-    if (kind !== 'envelope' && kind !== 'kfrags') return
+    if (kind !== 'envelope' && kind !== 'kfrags') return undefined
     const value = await this.#components.storage.getEnvelope(record.cid, { signal })
     if (kind === 'kfrags') {
+      let bundle: ReturnType<typeof parseKfragBundle>
       try {
-        parseKfragBundle(value)
+        bundle = parseKfragBundle(value)
       } catch (err) {
         throw new PermanentPinError(`not a kfrag bundle (${errorField(err)})`, { cause: err })
       }
-      return
+      // A bundle is one block (canonical DAG-CBOR, so its encoding is the block): nothing past it is fetched.
+      return { maxBytes: encodeKfragBundle(bundle).length }
     }
     let envelope: ReturnType<typeof parseRecordEnvelope>
     try {
@@ -263,8 +274,9 @@ class Follower implements ChainFollower {
     // Not awaited: the content request is in memory at once and its line is queued ahead of this
     // envelope's `pinned` line in the same append-only file, so no restart can find the envelope pinned and
     // its content request missing. Waiting for the flush would hold a pinner slot idle for it.
+    const contentLimit = contentByteLimit(envelope.size, envelope.segment)
     void this.#add(envelope.content, 'content', `content:${record.meta?.recordId ?? ''}`, {
-      maxBytes: String(contentByteLimit(envelope.size, envelope.segment)),
+      maxBytes: String(contentLimit),
       ...(record.meta?.recordId === undefined ? {} : { recordId: record.meta.recordId }),
       ...(record.meta?.version === undefined ? {} : { version: record.meta.version }),
     }).then(
@@ -273,6 +285,9 @@ class Follower implements ChainFollower {
       },
       (err: unknown) => this.#log.error({ error: errorField(err) }, 'content pin request not saved'),
     )
+    // The envelope's pin walks into the content it links, so it carries the same bound (plus the envelope
+    // block itself); unbounded, it would fetch and keep the whole DAG the content request refuses.
+    return { maxBytes: encodeRecordEnvelope(envelope).length + contentLimit }
   }
 }
 

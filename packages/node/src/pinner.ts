@@ -52,10 +52,19 @@ export class PermanentPinError extends Error {
 
 /** How the pinner treats an owner's requests. */
 export interface OwnerPolicy {
-  /** Runs before each attempt, with the attempt's signal; throw `PermanentPinError` to fail the request. */
-  prepare?: ((record: PinRecord, signal: AbortSignal) => Promise<void>) | undefined
+  /**
+   * Runs before each attempt, with the attempt's signal; throw `PermanentPinError` to fail the request. It may
+   * return a byte limit for this attempt's DAG (the lower of it and the request's `meta.maxBytes` applies).
+   */
+  prepare?: ((record: PinRecord, signal: AbortSignal) => Promise<PreparedPin | undefined>) | undefined
   /** Retry transient failures forever (with backoff capped at `retryMaxMs`). */
   retryForever?: boolean | undefined
+}
+
+/** What an owner's `prepare` learnt about a request before its pin. */
+export interface PreparedPin {
+  /** The most bytes the DAG may hold, e.g. taken from the block the request names (see `OwnerPolicy`). */
+  maxBytes?: number | undefined
 }
 
 /** Settled requests are reported here (for replication and tests). */
@@ -285,10 +294,10 @@ class PinQueue implements Pinner {
     const attemptSignal = attempt.signal
     try {
       await pins.setStatus(requestid, 'pinning')
-      await policy.prepare?.(record, attemptSignal)
+      const prepared = await policy.prepare?.(record, attemptSignal)
       await this.#dialOrigins(record, attemptSignal)
       let blocks = 0
-      const maxBytes = byteLimitOf(record)
+      const maxBytes = lowerLimit(byteLimitOf(record), prepared?.maxBytes)
       await this.#turn(record.key, async () => {
         if (pins.get(requestid) === undefined) return
         // A DAG larger than its request allows is stopped as it is fetched, not after: whoever made the
@@ -421,6 +430,12 @@ function describeFailure(err: unknown): string {
     return text.length > 240 ? `${text.slice(0, 237)}...` : text
   }
   return 'unknown error'
+}
+
+function lowerLimit(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b
+  if (b === undefined) return a
+  return Math.min(a, b)
 }
 
 /**

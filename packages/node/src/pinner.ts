@@ -418,7 +418,12 @@ function asPermanent(err: unknown): unknown {
 /** Errors of the content store that no retry can mend. */
 function isPermanentStorageError(err: unknown): boolean {
   const name = (err as { name?: unknown } | null)?.name
-  return name === 'UnverifiableCidError' || name === 'UnsupportedCodecError' || name === 'InvalidCidError'
+  return (
+    name === 'UnverifiableCidError' ||
+    name === 'UnsupportedCodecError' ||
+    name === 'InvalidCidError' ||
+    name === 'DagTooWideError'
+  )
 }
 
 /** A failure as the one line shown in `info.status_details`: error names and CIDs, nothing else. */

@@ -4,7 +4,7 @@ import { UnixFS } from 'ipfs-unixfs'
 import { base64 } from 'multiformats/bases/base64'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
-import { MalformedBlockError, UnsupportedCodecError } from './errors.ts'
+import { DagTooWideError, MalformedBlockError, UnsupportedCodecError } from './errors.ts'
 import { bytesEqual, cidLabel } from './verify.ts'
 
 export const DAG_PB = dagPb.code
@@ -111,8 +111,19 @@ export interface WalkSource {
 }
 
 /**
+ * The most links a walk keeps waiting at once. A UnixFS DAG keeps at most its fan-out (1,024 at most, 256 in a
+ * sharded directory) per level of depth; a DAG made to exhaust memory (nested blocks of thousands of links
+ * each, which a byte bound does not stop: each waiting link costs far more memory than its bytes) is refused.
+ */
+export const MAX_PENDING_LINKS = 262_144
+
+const walkKey = (cid: CID): string => `${cid.code}:${multihashKey(cid)}`
+
+/**
  * Depth-first, pre-order walk of a DAG (the order CAR files and Kubo's `dag export` use), each block once.
  * Raw leaves are read only when `skipLeaf` says so is needed: gc and pin never need their bytes.
+ *
+ * @throws {DagTooWideError} more than {@link MAX_PENDING_LINKS} links wait at once.
  */
 export async function* walkDag(
   root: CID,
@@ -121,10 +132,11 @@ export async function* walkDag(
 ): AsyncGenerator<WalkedBlock> {
   const seen = new Set<string>()
   const stack: CID[] = [root]
+  let blocks = 0
   while (stack.length > 0) {
     signal?.throwIfAborted()
     const cid = stack.pop()!
-    const key = `${cid.code}:${multihashKey(cid)}`
+    const key = walkKey(cid)
     if (seen.has(key)) continue
     seen.add(key)
     if (isInline(cid)) continue
@@ -136,8 +148,24 @@ export async function* walkDag(
       continue
     }
     const bytes = await source.get(cid)
+    blocks++
     yield { cid, bytes }
+    // Only links that will be walked wait: inline ones and blocks already walked are dropped here, and a
+    // link repeated within the block waits once (its first place, so the pre-order is unchanged). Each waiting
+    // link is a copy, so it does not keep its whole block in memory while it waits.
     const links = linksOf(cid, bytes)
-    for (let i = links.length - 1; i >= 0; i--) stack.push(links[i]!)
+    const fresh: CID[] = []
+    const inBlock = new Set<string>()
+    for (const link of links) {
+      if (isInline(link)) continue
+      const linkKey = walkKey(link)
+      if (seen.has(linkKey) || inBlock.has(linkKey)) continue
+      inBlock.add(linkKey)
+      fresh.push(CID.decode(link.bytes.slice()))
+    }
+    if (stack.length + fresh.length > MAX_PENDING_LINKS) {
+      throw new DagTooWideError({ cid: root.toString(), maxPendingLinks: MAX_PENDING_LINKS, blocks })
+    }
+    for (let i = fresh.length - 1; i >= 0; i--) stack.push(fresh[i]!)
   }
 }

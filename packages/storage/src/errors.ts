@@ -366,6 +366,35 @@ export class NotAnEnvelopeError extends BaseError {
   }
 }
 
+export type DagTooWideErrorType = DagTooWideError & { name: 'DagTooWideError' }
+
+/**
+ * A DAG walk (pin, gc, CAR export, stat) met more links waiting to be walked at once than any DAG this storage
+ * makes can hold: a DAG built to exhaust memory (blocks of thousands of links each, nested), refused before it
+ * does. The walk stops; nothing is pinned by it.
+ */
+export class DagTooWideError extends BaseError {
+  override name = 'DagTooWideError' as const
+  /** the root of the walk */
+  readonly cid: string
+  /** the most links a walk keeps waiting */
+  readonly maxPendingLinks: number
+
+  constructor(parameters: { cid: string; maxPendingLinks: number; blocks: number }) {
+    const { cid, maxPendingLinks, blocks } = parameters
+    super(
+      `The DAG of ${cid} has more than ${maxPendingLinks} links waiting to be walked at once; it was refused.`,
+      {
+        metaMessages: [
+          `The walk stopped after ${blocks} blocks. UnixFS files and directories stay far below this limit.`,
+        ],
+      },
+    )
+    this.cid = cid
+    this.maxPendingLinks = maxPendingLinks
+  }
+}
+
 export type DagTooLargeErrorType = DagTooLargeError & { name: 'DagTooLargeError' }
 
 /**

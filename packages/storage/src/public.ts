@@ -9,6 +9,8 @@ export {
   type CarImportErrorType,
   DagTooLargeError,
   type DagTooLargeErrorType,
+  DagTooWideError,
+  type DagTooWideErrorType,
   InvalidCidError,
   type InvalidCidErrorType,
   InvalidGatewayError,

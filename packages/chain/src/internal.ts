@@ -122,8 +122,11 @@ export async function write<
         chain: client.chain,
       } as unknown as Parameters<typeof simulateContract>[1]),
     )
-    // While the caller's work runs on, a local account's transaction is filled (nonce, gas, fees) from the
-    // simulated call, so that only signing and sending wait for the work. A fill that fails is left to the send.
+    // While the caller's work runs on, a local account's gas is estimated from the simulated call (the slow part
+    // of a fill), so that little but signing and sending waits for the work. The nonce and fees are left to the
+    // send: a nonce taken now would be spent by an account's nonce manager even if the work then fails (every
+    // later transaction of the account would wait behind a gap), and could be taken by another process sending
+    // from the same key meanwhile; fees could go stale. A fill that fails is left to the send.
     const filled =
       work === undefined || parseAccount(account).type !== 'local'
         ? undefined
@@ -132,6 +135,7 @@ export async function write<
               prepareTransactionRequest(client, {
                 account,
                 chain: client.chain,
+                parameters: ['chainId', 'gas'],
                 to: call.address,
                 data: encodeFunctionData({
                   abi: request.abi,
@@ -169,35 +173,13 @@ export async function write<
   }
 }
 
-/** The filled fields of a prepared transaction that spare the send its own fill. */
+/** The filled fields of a prepared transaction that spare the send its own fill (never the nonce or fees). */
 function filledFields(prepared: {
   chainId?: number | undefined
-  nonce?: number | undefined
   gas?: bigint | undefined
-  type?: string | undefined
-  gasPrice?: bigint | undefined
-  maxFeePerGas?: bigint | undefined
-  maxPriorityFeePerGas?: bigint | undefined
 }): Record<string, unknown> {
-  if (
-    typeof prepared.nonce !== 'number' ||
-    typeof prepared.gas !== 'bigint' ||
-    typeof prepared.chainId !== 'number'
-  )
-    return {}
-  const common = { chainId: prepared.chainId, nonce: prepared.nonce, gas: prepared.gas }
-  if (prepared.type === 'eip1559' && prepared.maxFeePerGas !== undefined) {
-    return {
-      ...common,
-      type: 'eip1559',
-      maxFeePerGas: prepared.maxFeePerGas,
-      maxPriorityFeePerGas: prepared.maxPriorityFeePerGas,
-    }
-  }
-  if (prepared.type === 'legacy' && prepared.gasPrice !== undefined) {
-    return { ...common, type: 'legacy', gasPrice: prepared.gasPrice }
-  }
-  return {}
+  if (typeof prepared.gas !== 'bigint' || typeof prepared.chainId !== 'number') return {}
+  return { chainId: prepared.chainId, gas: prepared.gas }
 }
 
 /**

@@ -22,12 +22,21 @@ export interface AppendLog {
   close(): Promise<void>
 }
 
+export interface OpenAppendLogOptions {
+  /** Opens the file (default `fs.promises.open`); tests pass one that injects disk faults. */
+  open?: (path: string, flags: string) => Promise<FileHandle>
+}
+
 /** Opens `path` for appending (creating it and its directory), first cutting off a torn last line. */
-export async function openAppendLog(path: string): Promise<AppendLog> {
+export async function openAppendLog(path: string, options: OpenAppendLogOptions = {}): Promise<AppendLog> {
   await mkdir(dirname(path), { recursive: true })
-  const handle = await open(path, 'a+')
+  const handle = await (options.open ?? open)(path, 'a+')
+  // The file's length after the last group that landed whole: a failed group is cut back to it, so that no
+  // later line follows a torn one.
+  let size: number
   try {
     await cutTornTail(handle)
+    size = (await handle.stat()).size
   } catch (err) {
     await handle.close()
     throw err
@@ -39,10 +48,20 @@ export async function openAppendLog(path: string): Promise<AppendLog> {
   let waiting: { text: string; done: { resolve: () => void; reject: (err: unknown) => void }[] } | undefined
   let tail: Promise<void> = Promise.resolve()
   const flush = async (group: NonNullable<typeof waiting>): Promise<void> => {
+    const bytes = Buffer.from(group.text, 'utf8')
     try {
-      await handle.write(group.text)
+      // One write(2) may take only part of the bytes (a disk filling up) without an error: write the rest, or
+      // fail; never report a group durable that is not all on disk.
+      let written = 0
+      while (written < bytes.length) {
+        const { bytesWritten } = await handle.write(bytes, written, bytes.length - written)
+        if (bytesWritten <= 0) throw new Error('the log file accepted no more bytes')
+        written += bytesWritten
+      }
       await handle.datasync()
+      size += bytes.length
     } catch (err) {
+      await handle.truncate(size).catch(() => {})
       for (const d of group.done) d.reject(err)
       return
     }

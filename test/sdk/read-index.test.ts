@@ -20,6 +20,24 @@ interface Call {
   params: unknown
 }
 
+/** A transport whose first `eth_getLogs` by grantee answers nothing (a backend behind the head it reported). */
+function lagging(inner: Transport, state: { lagged: boolean }): Transport {
+  return ((options: Parameters<Transport>[0]) => {
+    const transport = inner(options)
+    return {
+      ...transport,
+      request: (args: { method: string; params?: unknown }) => {
+        const topics = (args.params as [{ topics?: unknown[] }] | undefined)?.[0]?.topics
+        if (args.method === 'eth_getLogs' && !state.lagged && topics?.[3] != null) {
+          state.lagged = true
+          return Promise.resolve([])
+        }
+        return transport.request(args as Parameters<typeof transport.request>[0])
+      },
+    }
+  }) as Transport
+}
+
 /** A transport that records every JSON-RPC request the vault sends. */
 function counting(inner: Transport, calls: Call[]): Transport {
   return ((options: Parameters<Transport>[0]) => {
@@ -121,6 +139,11 @@ describe('read index', () => {
     expect(first.filter((q) => q.fromBlock === deployBlock)).toHaveLength(2)
     expect(first.some((q) => (q.topics[1] as string).toLowerCase() === a.id.toLowerCase())).toBe(true)
     expect(first.some((q) => (q.topics[3] as string | undefined)?.toLowerCase() === grantee)).toBe(true)
+    // Grants are asked for by grantor too: a stranger's grants to the clinic never swell this query.
+    const grantQueries = first.filter((q) => (q.topics[3] as string | undefined)?.toLowerCase() === grantee)
+    expect(grantQueries.map((q) => (q.topics[2] as string).toLowerCase())).toEqual([
+      pad(patient.address).toLowerCase(),
+    ])
     expect(
       first.some((q) => JSON.stringify(q.topics[1]).toLowerCase().includes(grant.id.toLowerCase())),
     ).toBe(true)
@@ -201,5 +224,31 @@ describe('read index', () => {
     const info = await clinic.records.info(rec.id)
     expect(info.version).toBe(2)
     expect((await clinic.records.history(rec.id)).map((v) => v.version)).toEqual([1, 2])
+  })
+
+  test('attack: an RPC backend that once answers a grant query with nothing (lagging, or a reorganisation) does not hide the grant for good', async () => {
+    const state = { lagged: false }
+    const reader = await createVault({
+      account: net.accounts[2]!.privateKey,
+      chain: {
+        transport: lagging(http(net.devnet.rpcUrl), state),
+        addresses: net.devnet.addresses,
+        chain: net.devnet.chain,
+        deployBlock: net.devnet.deployBlock,
+      },
+      storage: net.storage,
+      proxySet: net.proxySet,
+      hedgeDelayMs: 100,
+    })
+    const rec = await patient.records.put('found on the second look')
+    await patient.grants.create({
+      to: net.accounts[2]!.address,
+      records: [rec.id],
+      purpose: 'TREAT',
+      expiresIn: '1d',
+      threshold: 1,
+    })
+    expect(text(await reader.records.get(rec.id))).toBe('found on the second look')
+    expect(state.lagged).toBe(true)
   })
 })

@@ -359,16 +359,21 @@ async function findGrant(
   loaded: LoadedRecord,
   purpose: number | undefined,
 ): Promise<GrantListing> {
-  const listings = await ctx.index.grantsToMe()
-  const candidates = listings
-    .filter((l) => isAddressEqual(l.grantor, loaded.owner))
-    .filter((l) => covers(toGrant(l, 0).scope, loaded.recordId, loaded.chainTag))
-    .filter(
-      (l) =>
-        purpose === undefined ||
-        (typeof l.purpose === 'number' ? l.purpose : parsePurpose(l.purpose)) === purpose,
-    )
-    .reverse()
+  const covering = (listings: readonly GrantListing[]) =>
+    listings
+      .filter((l) => isAddressEqual(l.grantor, loaded.owner))
+      .filter((l) => covers(toGrant(l, 0).scope, loaded.recordId, loaded.chainTag))
+      .filter(
+        (l) =>
+          purpose === undefined ||
+          (typeof l.purpose === 'number' ? l.purpose : parsePurpose(l.purpose)) === purpose,
+      )
+      .reverse()
+  let candidates = covering(await ctx.index.grantsToMe(loaded.owner))
+  // None known: read this grantor's grants once more from the deployment block before refusing, so that a
+  // block the index read while an RPC backend lagged (or before a reorganisation) cannot hide a grant for good.
+  if (candidates.length === 0)
+    candidates = covering(await ctx.index.grantsToMe(loaded.owner, { again: true }))
   if (candidates.length === 0) {
     throw new NoGrantError({
       recordId: loaded.recordId,

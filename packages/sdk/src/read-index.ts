@@ -82,8 +82,12 @@ export interface ReadIndex {
   latestKnown(recordId: Hex): RecordVersion | undefined
   /** Remembers a version this vault has just registered (from its receipt). */
   addVersion(recordId: Hex, version: RecordVersion): void
-  /** Every grant made to the account, oldest first, read up to the chain's latest block. */
-  grantsToMe(): Promise<readonly GrantListing[]>
+  /**
+   * Every grant `grantor` made to the account, oldest first, read up to the chain's latest block. With
+   * `again`, read from the deployment block once more (a grant the index should hold and does not: an answer
+   * from an RPC backend behind the head it reported, or a reorganisation, can leave a block unread).
+   */
+  grantsToMe(grantor: Address, options?: { again?: boolean }): Promise<readonly GrantListing[]>
 }
 
 export function createReadIndex(components: ReadIndexComponents): ReadIndex {
@@ -91,10 +95,14 @@ export function createReadIndex(components: ReadIndexComponents): ReadIndex {
   const address = addresses.consentRegistry
   /** Per record (lower-case id): versions 1…k, in order, with no gap. */
   const records = new Map<string, RecordVersion[]>()
-  /** Grants to the account by lower-case grant id; revoked ids; the last block read. */
+  /**
+   * Grants to the account by lower-case grant id; revoked ids; the last block read per grantor. Grants are
+   * asked for by grantor and grantee both: anyone may grant to anyone, and a query by grantee alone would let
+   * a stranger's thousands of grants to this account swell every query past what an RPC provider answers.
+   */
   const grants = new Map<string, GrantListing>()
   const revoked = new Set<string>()
-  let grantsTo: bigint | undefined
+  const grantsTo = new Map<string, bigint>()
 
   async function getLogs(filter: {
     fromBlock: bigint
@@ -154,10 +162,14 @@ export function createReadIndex(components: ReadIndexComponents): ReadIndex {
     })
   }
 
-  async function readGrants(from: bigint, to: bigint): Promise<void> {
+  async function readGrants(grantor: Address, from: bigint, to: bigint): Promise<void> {
     const logs = parseEventLogs({
       abi: eventsAbi,
-      logs: await getLogs({ fromBlock: from, toBlock: to, topics: [GRANT_EVENTS, null, null, pad(account)] }),
+      logs: await getLogs({
+        fromBlock: from,
+        toBlock: to,
+        topics: [GRANT_EVENTS, null, pad(grantor), pad(account)],
+      }),
       strict: true,
     })
     const fresh: GrantListing[] = []
@@ -218,14 +230,18 @@ export function createReadIndex(components: ReadIndexComponents): ReadIndex {
       const last = known.at(-1)
       return merge(key, await readVersions(recordId, last === undefined ? fromBlock : last.blockNumber))
     },
-    async grantsToMe() {
-      const start = grantsTo === undefined ? fromBlock : grantsTo + 1n
+    async grantsToMe(grantor, options) {
+      const key = grantor.toLowerCase()
+      const last = options?.again === true ? undefined : grantsTo.get(key)
+      const start = last === undefined ? fromBlock : last + 1n
       const head = await publicClient.getBlockNumber({ cacheTime: 0 })
       if (head >= start) {
-        await readGrants(start, head)
-        if (grantsTo === undefined || head > grantsTo) grantsTo = head
+        await readGrants(grantor, start, head)
+        const before = grantsTo.get(key)
+        if (before === undefined || head > before) grantsTo.set(key, head)
       }
       return [...grants.values()]
+        .filter((l) => l.grantor.toLowerCase() === key)
         .map((l) => (revoked.has(l.grantId.toLowerCase()) ? { ...l, revoked: true } : l))
         .sort((a, b) => (a.blockNumber < b.blockNumber ? -1 : a.blockNumber > b.blockNumber ? 1 : 0))
     },

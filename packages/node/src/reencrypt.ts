@@ -120,6 +120,11 @@ interface CachedKfrag {
 export class VerifiedKfragCache {
   readonly #entries = new Map<string, CachedKfrag>()
   readonly #byGrant = new Map<string, Set<string>>()
+  /**
+   * Grants already forgotten (revocation is final): a request that passed its checks just before the revocation
+   * and reaches this thread after the `forget` must not cache the kfrag again. Oldest out past 65,536.
+   */
+  readonly #forgotten = new Set<string>()
   readonly #capacity: number
   readonly #now: () => number
 
@@ -149,6 +154,7 @@ export class VerifiedKfragCache {
     const until = untilSeconds > 0 ? untilSeconds * 1000 : Number.POSITIVE_INFINITY
     if (until <= this.#now()) return
     const grant = grantId?.toLowerCase()
+    if (grant !== undefined && this.#forgotten.has(grant)) return
     this.#entries.set(id, { kfrag, grantId: grant, until })
     if (grant !== undefined) {
       let ids = this.#byGrant.get(grant)
@@ -166,6 +172,8 @@ export class VerifiedKfragCache {
     const grant = grantId.toLowerCase()
     for (const id of this.#byGrant.get(grant) ?? []) this.#entries.delete(id)
     this.#byGrant.delete(grant)
+    this.#forgotten.add(grant)
+    if (this.#forgotten.size > 65_536) this.#forgotten.delete(this.#forgotten.values().next().value as string)
   }
 
   #delete(id: string): void {

@@ -141,10 +141,9 @@ describe('opened kfrag cache', () => {
     expect(await single.cachedKfrags()).toBe(1)
     single.forget('0xbb')
     expect(await single.cachedKfrags()).toBe(0)
-    // Forgotten, the kfrag is opened again on the next job.
+    // Forgotten (its grant was revoked, for good): a late job still opens the kfrag, which is not kept again.
     expect(opens(await single.run(cachedJob()))).toBe(true)
-    expect(await single.cachedKfrags()).toBe(1)
-    single.forget('0xaa')
+    expect(await single.cachedKfrags()).toBe(0)
   })
 
   test('behavior: a kfrag of a grant already past its expiry is applied but not kept; size 0 keeps none', async () => {
@@ -177,5 +176,19 @@ describe('VerifiedKfragCache', () => {
     expect(cache.get('d')).toBeUndefined()
     cache.forget('0x2')
     expect(cache.size).toBe(0)
+  })
+
+  test('attack: a request checked just before a revocation that reaches the thread after its forget does not cache the kfrag again', () => {
+    const cache = new VerifiedKfragCache(8)
+    cache.set('a', verified, '0xAB', 0)
+    cache.forget('0xab')
+    expect(cache.size).toBe(0)
+    // The late job of the revoked grant opens its kfrag and would keep it until expiry.
+    cache.set('a', verified, '0xab', 0)
+    expect(cache.get('a')).toBeUndefined()
+    expect(cache.size).toBe(0)
+    // Other grants are cached as before.
+    cache.set('b', verified, '0xcd', 0)
+    expect(cache.get('b')).toBe(verified)
   })
 })

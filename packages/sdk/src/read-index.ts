@@ -33,6 +33,7 @@ import {
   encodeEventTopics,
   formatLog,
   type Hex,
+  isAddressEqual,
   type Log,
   type PublicClient,
   pad,
@@ -80,8 +81,12 @@ export interface ReadIndex {
   versions(recordId: Hex, version: number): Promise<readonly RecordVersion[]>
   /** The highest version remembered, if any (no chain call). */
   latestKnown(recordId: Hex): RecordVersion | undefined
-  /** Remembers a version this vault has just registered (from its receipt). */
-  addVersion(recordId: Hex, version: RecordVersion): void
+  /**
+   * Remembers a version this vault has just registered, if `logs` (its transaction receipt's) hold the
+   * registry's event for exactly this record, version and CID: a receipt can belong to another transaction
+   * that took the same nonce, and a version remembered wrongly would be served as current.
+   */
+  addVersion(recordId: Hex, version: RecordVersion, logs: readonly Log[]): void
   /**
    * Every grant `grantor` made to the account, oldest first, read up to the chain's latest block. With
    * `again`, read from the deployment block once more (a grant the index should hold and does not: an answer
@@ -219,8 +224,24 @@ export function createReadIndex(components: ReadIndexComponents): ReadIndex {
     latestKnown(recordId) {
       return records.get(recordId.toLowerCase())?.at(-1)
     },
-    addVersion(recordId, version) {
-      merge(recordId.toLowerCase(), [version])
+    addVersion(recordId, version, logs) {
+      const id = recordId.toLowerCase()
+      const cid = version.cid.toLowerCase()
+      const registered = parseEventLogs({
+        abi: eventsAbi,
+        logs: logs.filter((l) => isAddressEqual(l.address, address)) as Log[],
+        strict: true,
+      }).some((log) =>
+        log.eventName === 'RecordRegistered'
+          ? version.version === 1 &&
+            log.args.recordId.toLowerCase() === id &&
+            log.args.cid.toLowerCase() === cid
+          : log.eventName === 'RecordVersionAdded' &&
+            log.args.version === version.version &&
+            log.args.recordId.toLowerCase() === id &&
+            log.args.cid.toLowerCase() === cid,
+      )
+      if (registered) merge(id, [version])
     },
     async versions(recordId, version) {
       const key = recordId.toLowerCase()

@@ -784,13 +784,17 @@ function remember(
   written: { hash: Hash; receipt: TransactionReceipt | undefined },
 ): void {
   if (written.receipt === undefined) return
-  ctx.index.addVersion(recordId, {
-    version,
-    cid: bytesToHex(cid.bytes),
-    author: ctx.address,
-    blockNumber: written.receipt.blockNumber,
-    transactionHash: written.hash,
-  })
+  ctx.index.addVersion(
+    recordId,
+    {
+      version,
+      cid: bytesToHex(cid.bytes),
+      author: ctx.address,
+      blockNumber: written.receipt.blockNumber,
+      transactionHash: written.hash,
+    },
+    written.receipt.logs,
+  )
 }
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {

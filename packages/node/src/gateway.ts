@@ -42,7 +42,7 @@ import {
 import type { HttpServer } from './http-server.ts'
 import { errorField, type NodeLogger, silentLogger } from './logger.ts'
 import type { NodeMetrics } from './metrics.ts'
-import { createTokenBuckets, type RateLimit, type TokenBuckets } from './rate-limit.ts'
+import { clientKey, createTokenBuckets, type RateLimit, type TokenBuckets } from './rate-limit.ts'
 
 export interface GatewayInit {
   /** `Cache-Control` max-age for answers, in seconds (content addressed: they never change). Default 29030400. */
@@ -150,7 +150,7 @@ class TrustlessGateway implements Gateway {
     const buckets = this.#buckets
     if (buckets !== undefined) {
       app.addHook('onRequest', async (request) => {
-        const wait = buckets.take(request.ip)
+        const wait = buckets.take(clientKey(request.ip))
         if (wait > 0) throw new GatewayRateLimitedError({ retryAfterSeconds: wait })
       })
     }

@@ -22,7 +22,7 @@ import {
   RouteNotFoundError,
   UnsupportedMediaTypeError,
 } from './errors.ts'
-import type { TokenBuckets } from './rate-limit.ts'
+import { clientKey, type TokenBuckets } from './rate-limit.ts'
 import { answerReceiptsQuery, authenticateReceiptsQuery } from './receipts-route.ts'
 
 /** What `GET /v1/health` answers. */
@@ -136,7 +136,7 @@ function routes(app: FastifyInstance, init: ProxyRoutesInit): void {
     if (phase === 'starting' && request.method !== 'OPTIONS') throw new ProxyStartingError()
     // Before the body is read and before any signature is checked: a flood costs the proxy a map lookup.
     if (init.ipLimit !== undefined && request.url !== '/v1/health') {
-      const wait = init.ipLimit.take(request.ip)
+      const wait = init.ipLimit.take(clientKey(request.ip))
       if (wait > 0) throw new RateLimitedError({ by: 'ip', retryAfterSeconds: wait })
     }
   })

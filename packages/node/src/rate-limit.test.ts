@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { createTokenBuckets } from './rate-limit.ts'
+import { clientKey, createTokenBuckets } from './rate-limit.ts'
 
 describe('createTokenBuckets', () => {
   test('default: a burst, then one token per 1/perSecond', () => {
@@ -24,5 +24,18 @@ describe('createTokenBuckets', () => {
     const buckets = createTokenBuckets({ perSecond: 1, burst: 1 }, 100)
     for (let i = 0; i < 10_000; i++) buckets.take(`k${i}`, 0)
     expect(buckets.size).toBe(100)
+  })
+})
+
+describe('clientKey', () => {
+  test('attack: the addresses of one IPv6 /64 share a key (a host holds the whole /64); an IPv4-mapped address is its IPv4', () => {
+    expect(clientKey('2001:db8:1:2::1')).toBe(clientKey('2001:db8:1:2:ffff:0:0:9'))
+    expect(clientKey('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64')
+    expect(clientKey('2001:db8:1:3::1')).not.toBe(clientKey('2001:db8:1:2::1'))
+    expect(clientKey('2001:0db8:0001:0002:0000:0000:0000:0001')).toBe('2001:db8:1:2::/64')
+    expect(clientKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64')
+    expect(clientKey('::1')).toBe('0:0:0:0::/64')
+    expect(clientKey('::ffff:192.0.2.7')).toBe('192.0.2.7')
+    expect(clientKey('192.0.2.7')).toBe('192.0.2.7')
   })
 })

@@ -41,3 +41,24 @@ export function createTokenBuckets(limit: RateLimit, maxKeys = 100_000): TokenBu
     },
   }
 }
+
+/**
+ * The key a client's IP address is limited under: an IPv4 address (an IPv4-mapped IPv6 one as its IPv4), or
+ * an IPv6 address's /64 — one host usually holds a whole /64, and keyed per address it would get a fresh
+ * bucket for each of its 2^64 addresses.
+ */
+export function clientKey(ip: string): string {
+  const address = ip.split('%')[0] ?? ip // no zone index
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)
+  if (mapped !== null) return mapped[1] as string
+  if (!address.includes(':')) return address
+  const [head = '', tail] = address.split('::')
+  const front = head === '' ? [] : head.split(':')
+  const back = tail === undefined || tail === '' ? [] : tail.split(':')
+  const groups =
+    tail === undefined
+      ? front
+      : [...front, ...Array(Math.max(0, 8 - front.length - back.length)).fill('0'), ...back]
+  const prefix = groups.slice(0, 4).map((g) => (Number.parseInt(g, 16) || 0).toString(16))
+  return `${prefix.join(':')}::/64`
+}

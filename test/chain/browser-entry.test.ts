@@ -13,6 +13,8 @@ const nodeOnly = [
   'DEFAULT_MNEMONIC',
   'createDevnet',
   'fileCheckpointStore',
+  'readNetworkFile',
+  'writeNetworkFile',
 ]
 
 /** Every module reachable from `file` through relative imports. */

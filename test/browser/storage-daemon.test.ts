@@ -31,7 +31,9 @@ let storage
 
 globalThis.dial = async ({ address, allowPrivateAddresses }) => {
   await storage?.stop()
-  storage = await createStorage({ network: allowPrivateAddresses ? { allowPrivateAddresses } : {} })
+  // The daemon is a configured peer: only those may be dialled at private addresses. (connect() dials it
+  // again, which resolves at once when it is already connected.)
+  storage = await createStorage({ network: allowPrivateAddresses ? { allowPrivateAddresses, peers: [address] } : {} })
   try {
     await storage.connect(address)
     return { ok: true }

@@ -50,7 +50,7 @@ const browserPlatform: Platform = {
   defaultListen: [],
   // Otherwise libp2p's browser default: no private addresses, no plain ws:// (see private-addresses.ts).
   connectionGater: (network) =>
-    network.allowPrivateAddresses === true ? privateAddressesGater() : undefined,
+    network.allowPrivateAddresses === true ? privateAddressesGater(network.peers ?? []) : undefined,
 }
 
 /**

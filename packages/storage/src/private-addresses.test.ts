@@ -2,7 +2,12 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, test } from 'vitest'
 import { isPrivateAddress, privateAddressesGater } from './private-addresses.ts'
 
-const deny = (address: string) => privateAddressesGater().denyDialMultiaddr!(multiaddr(address))
+const PEERS = [
+  '/ip4/127.0.0.1/tcp/4001/ws/p2p/12D3KooWPjceQrSwdWXPyLLeABRXmuqt69Rg3sBYbU1Nft9HyQ6X',
+  '/dns4/localhost/tcp/4001/ws',
+  '/ip4/192.168.1.5/tcp/443/tls/ws',
+]
+const deny = (address: string) => privateAddressesGater(PEERS).denyDialMultiaddr!(multiaddr(address))
 
 describe('isPrivateAddress', () => {
   test('default: loopback, private networks, link-local and localhost are private', () => {
@@ -40,8 +45,11 @@ describe('isPrivateAddress', () => {
 })
 
 describe('privateAddressesGater', () => {
-  test('default: private addresses are dialled over plain ws:// and wss://', () => {
+  test('default: the configured peers at private addresses are dialled over plain ws:// and wss://', () => {
     expect(deny('/ip4/127.0.0.1/tcp/4001/ws')).toBe(false)
+    expect(deny('/ip4/127.0.0.1/tcp/4001/ws/p2p/12D3KooWPjceQrSwdWXPyLLeABRXmuqt69Rg3sBYbU1Nft9HyQ6X')).toBe(
+      false,
+    )
     expect(deny('/dns4/localhost/tcp/4001/ws')).toBe(false)
     expect(deny('/ip4/192.168.1.5/tcp/443/tls/ws')).toBe(false)
   })
@@ -51,5 +59,12 @@ describe('privateAddressesGater', () => {
     expect(deny('/dns4/example.com/tcp/80/ws')).toBe(true)
     expect(deny('/dns4/example.com/tcp/443/wss')).toBe(false)
     expect(deny('/dns4/example.com/tcp/443/tls/ws')).toBe(false)
+  })
+
+  test("attack: a private address that is not a configured peer (announced by one, or another port) stays refused: the page probes no other host of the visitor's network", () => {
+    expect(deny('/ip4/192.168.1.1/tcp/80/ws')).toBe(true)
+    expect(deny('/ip4/127.0.0.1/tcp/22/ws')).toBe(true)
+    expect(deny('/ip4/10.0.0.7/tcp/4001/tls/ws')).toBe(true)
+    expect(deny('/ip6/::1/tcp/4001/ws')).toBe(true)
   })
 })

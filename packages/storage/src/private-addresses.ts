@@ -2,8 +2,8 @@
  * Which addresses a browser storage may dial. libp2p's own rule in browsers refuses private addresses
  * (loopback, LAN) and plain `ws://` anywhere: on the public web a page has no business probing the user's
  * network, and Chromium asks before a public page reaches a private one anyway. A devnet runs exactly there
- * (`ws://127.0.0.1:…`), so `network.allowPrivateAddresses` lifts the rule for private addresses only: a
- * public address still needs `wss://`, as libp2p wants.
+ * (`ws://127.0.0.1:…`), so `network.allowPrivateAddresses` lifts the rule for the configured peers' private
+ * addresses only: a public address still needs `wss://`, as libp2p wants.
  *
  * Kept here, with no dependency, so the browser bundle gains no package for a dozen lines of address ranges.
  */
@@ -61,12 +61,22 @@ function isInsecureWebSocket(address: Multiaddr): boolean {
   return names.includes('ws') && !names.includes('tls')
 }
 
+/** A multiaddr as text without its trailing `/p2p/<peer id>`, for comparing a dial with a configured peer. */
+function withoutPeerId(address: string): string {
+  return address.replace(/\/p2p\/[^/]+$/, '')
+}
+
 /**
- * The browser's gater with `allowPrivateAddresses`: private addresses are dialled over any transport, public
- * ones as libp2p's browser default allows (not over plain `ws://`).
+ * The browser's gater with `allowPrivateAddresses`: a private address is dialled only when it is one of the
+ * configured `peers` (over any transport), never one a peer announces or passes on, so the page reaches no
+ * other host of the visitor's network; public addresses as libp2p's browser default allows (not plain `ws://`).
  */
-export function privateAddressesGater(): ConnectionGater {
+export function privateAddressesGater(peers: readonly string[]): ConnectionGater {
+  const allowed = new Set(peers.map(withoutPeerId))
   return {
-    denyDialMultiaddr: (address) => !isPrivateAddress(address) && isInsecureWebSocket(address),
+    denyDialMultiaddr: (address) =>
+      isPrivateAddress(address)
+        ? !allowed.has(withoutPeerId(address.toString()))
+        : isInsecureWebSocket(address),
   }
 }

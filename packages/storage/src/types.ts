@@ -22,10 +22,12 @@ export interface NetworkInit {
    */
   peers?: string[]
   /**
-   * For a devnet or a local network only: let a browser storage dial loopback and private-network addresses
-   * (`127.0.0.0/8`, `10/8`, `172.16/12`, `192.168/16`, link-local, `::1`, `fc00::/7`, `localhost`), over plain
-   * `ws://` as well as `wss://`, such as a `medvault-node` on `/ip4/127.0.0.1/tcp/…/ws/p2p/…`. Without it
-   * libp2p's browser rules refuse them with `DialDeniedError` (and plain `ws://` to any address). Public
+   * For a devnet or a local network only: let a browser storage dial the `peers` above that are at loopback or
+   * private-network addresses (`127.0.0.0/8`, `10/8`, `172.16/12`, `192.168/16`, link-local, `::1`,
+   * `fc00::/7`, `localhost`), over plain `ws://` as well as `wss://`, such as a `medvault-node` on
+   * `/ip4/127.0.0.1/tcp/…/ws/p2p/…`. Other private addresses (announced by a peer, or given to `connect`) stay
+   * refused: list them in `peers`. Without it libp2p's browser rules refuse them with `DialDeniedError` (and
+   * plain `ws://` to any address). Public
    * addresses keep those rules either way: they need `wss://`. Leave it off for a page on the public web: it
    * lets the page's network reach into the visitor's own network. The Node entry dials any address already
    * and ignores it.

@@ -23,7 +23,7 @@ import { type Browser, chromium, type Page } from 'playwright-core'
 import { defineChain, type Hex, http } from 'viem'
 import type { PreviewServer } from 'vite'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { keyItem } from '../../examples/patient-portal/src/session.ts'
+import { keyItem, uploadingStorage } from '../../examples/patient-portal/src/session.ts'
 import { chromiumPath } from '../browser/harness.ts'
 import {
   buildPortal,
@@ -166,8 +166,11 @@ describe.skipIf(chromiumPath === undefined)('the patient portal in Chromium', ()
     expect(shown.code, shown.stderr).toBe(0)
     const clinicKey = (JSON.parse(shown.stdout) as { privateKey: Hex }).privateKey
 
-    // The page stored the record in the devnet's shared store; the patient's vault reads its envelope there.
-    await using storage = await createStorage({ gateways: [file.store] })
+    // The page stored the record in the devnet's shared store; the patient's vault reads its envelope there,
+    // and stores the break-glass grant's kfrag bundle there too (as the page does): the proxies, and every
+    // daemon following the chain, fetch it from the store.
+    await using local = await createStorage({ gateways: [file.store] })
+    const storage = uploadingStorage(local, file.store)
     const vaultOf = (account: Hex) =>
       createVault({
         account,

@@ -47,7 +47,15 @@ export async function createWorld(): Promise<World> {
     deployBlock: devnet.deployBlock,
   }
   const patient = await createVault({ account: keyOf(1), chain, storage, proxySet: Number(setId) })
-  const doctor = await createVault({ account: keyOf(2), chain, storage, proxySet: Number(setId) })
+  // A daemon's first re-encryption (its worker threads starting, its index catching up) can take longer than
+  // the SDK's 10 s default on a loaded CI machine; these tests are about the daemon answering, not its speed.
+  const doctor = await createVault({
+    account: keyOf(2),
+    chain,
+    storage,
+    proxySet: Number(setId),
+    proxyTimeoutMs: 60_000,
+  })
   return {
     devnet,
     storage,

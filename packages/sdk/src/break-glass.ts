@@ -7,7 +7,9 @@
  * and records as a public event naming the grant, the record, the grantee and a purpose-of-use code.
  * Proxies re-encrypt for a break-glass grant only while a window on that record runs, so the grantee reads
  * with the ordinary `records.get` during the window and is refused outside it. The patient sees every window
- * in `audit.list` and can end one and halt the record (`end`); only the patient lifts a halt (`reauthorize`).
+ * in `audit.list` and can end one and halt the record (`end`); only the patient (or a grant
+ * delegate) lifts a halt (`reauthorize`). Ending a window does not take back what the grantee already read:
+ * rotate the record for that.
  *
  * @module
  */

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { build, type PreviewServer, preview } from 'vite'
+import { rpc } from '../../examples/patient-portal/src/session.ts'
 import {
   type CliResult,
   type DaemonProcess,
@@ -64,17 +65,6 @@ export async function startDevnet(file: string, proxies: number): Promise<Devnet
   )
   const network = JSON.parse(await readFile(file, 'utf8')) as NetworkFile
   return { child: service.child, file, network, stop: () => service.stop() }
-}
-
-async function rpc(url: string, method: string, params: unknown[]): Promise<unknown> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  })
-  const body = (await res.json()) as { result?: unknown; error?: { message: string } }
-  if (body.error !== undefined) throw new Error(`${method}: ${body.error.message}`)
-  return body.result
 }
 
 /** `medvault-node` operators registered as re-encryption proxies on the devnet, in one proxy set. */

@@ -114,7 +114,8 @@ export function uploadingStorage(storage: Storage, store: string): Storage {
   })
 }
 
-async function rpc(url: string, method: string, params: unknown[]): Promise<unknown> {
+/** One JSON-RPC call by plain fetch (devnet-only methods such as `anvil_setBalance`). */
+export async function rpc(url: string, method: string, params: unknown[]): Promise<unknown> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

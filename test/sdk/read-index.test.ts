@@ -20,37 +20,39 @@ interface Call {
   params: unknown
 }
 
-/** A transport whose first `eth_getLogs` by grantee answers nothing (a backend behind the head it reported). */
-function lagging(inner: Transport, state: { lagged: boolean }): Transport {
+/**
+ * A transport that shows each JSON-RPC request to `answer` first: what `answer` returns is the reply, and
+ * `undefined` lets the request through to the node.
+ */
+function intercepting(
+  inner: Transport,
+  answer: (args: { method: string; params?: unknown }) => Promise<unknown> | undefined,
+): Transport {
   return ((options: Parameters<Transport>[0]) => {
     const transport = inner(options)
     return {
       ...transport,
-      request: (args: { method: string; params?: unknown }) => {
-        const topics = (args.params as [{ topics?: unknown[] }] | undefined)?.[0]?.topics
-        if (args.method === 'eth_getLogs' && !state.lagged && topics?.[3] != null) {
-          state.lagged = true
-          return Promise.resolve([])
-        }
-        return transport.request(args as Parameters<typeof transport.request>[0])
-      },
+      request: (args: { method: string; params?: unknown }) =>
+        answer(args) ?? transport.request(args as Parameters<typeof transport.request>[0]),
     }
   }) as Transport
 }
 
+/** A transport whose first `eth_getLogs` by grantee answers nothing (a backend behind the head it reported). */
+const lagging = (inner: Transport, state: { lagged: boolean }): Transport =>
+  intercepting(inner, (args) => {
+    const topics = (args.params as [{ topics?: unknown[] }] | undefined)?.[0]?.topics
+    if (args.method !== 'eth_getLogs' || state.lagged || topics?.[3] == null) return undefined
+    state.lagged = true
+    return Promise.resolve([])
+  })
+
 /** A transport that records every JSON-RPC request the vault sends. */
-function counting(inner: Transport, calls: Call[]): Transport {
-  return ((options: Parameters<Transport>[0]) => {
-    const transport = inner(options)
-    return {
-      ...transport,
-      request: (args: { method: string; params?: unknown }) => {
-        calls.push({ method: args.method, params: args.params })
-        return transport.request(args as Parameters<typeof transport.request>[0])
-      },
-    }
-  }) as Transport
-}
+const counting = (inner: Transport, calls: Call[]): Transport =>
+  intercepting(inner, (args) => {
+    calls.push({ method: args.method, params: args.params })
+    return undefined
+  })
 
 interface LogQuery {
   fromBlock: bigint

@@ -10,6 +10,7 @@ import type { CID } from 'multiformats/cid'
 import { http, MethodNotFoundRpcError, nonceManager, type Transport } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { intercepting } from './transports.ts'
 
 let net: LocalNetwork
 const events: string[] = []
@@ -17,36 +18,19 @@ let failEnvelope = false
 const pinnedContent: CID[] = []
 
 /** A transport that notes every JSON-RPC method the vault sends, in order with the storage's events. */
-function noting(inner: Transport): Transport {
-  return ((options: Parameters<Transport>[0]) => {
-    const transport = inner(options)
-    return {
-      ...transport,
-      request: (args: { method: string; params?: unknown }) => {
-        events.push(args.method)
-        return transport.request(args as Parameters<typeof transport.request>[0])
-      },
-    }
-  }) as Transport
-}
+const noting = (inner: Transport): Transport =>
+  intercepting(inner, (args) => {
+    events.push(args.method)
+    return undefined
+  })
 
 /** A transport for a node without `eth_fillTransaction` (viem then fills nonce, gas and fees call by call). */
-function withoutFill(inner: Transport): Transport {
-  return ((options: Parameters<Transport>[0]) => {
-    const transport = inner(options)
-    return {
-      ...transport,
-      request: (args: { method: string; params?: unknown }) => {
-        if (args.method === 'eth_fillTransaction') {
-          return Promise.reject(
-            new MethodNotFoundRpcError(new Error('the method eth_fillTransaction does not exist')),
-          )
-        }
-        return transport.request(args as Parameters<typeof transport.request>[0])
-      },
-    }
-  }) as Transport
-}
+const withoutFill = (inner: Transport): Transport =>
+  intercepting(inner, (args) =>
+    args.method === 'eth_fillTransaction'
+      ? Promise.reject(new MethodNotFoundRpcError(new Error('the method eth_fillTransaction does not exist')))
+      : undefined,
+  )
 
 /** The network's storage; its envelope writes lag 100 ms (and fail when asked), its content puts are noted. */
 function lagging(storage: Storage): Storage {

@@ -14,28 +14,11 @@ import {
 } from '@medvault/sdk'
 import { type Hex, http, pad, type Transport } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { intercepting } from './transports.ts'
 
 interface Call {
   method: string
   params: unknown
-}
-
-/**
- * A transport that shows each JSON-RPC request to `answer` first: what `answer` returns is the reply, and
- * `undefined` lets the request through to the node.
- */
-function intercepting(
-  inner: Transport,
-  answer: (args: { method: string; params?: unknown }) => Promise<unknown> | undefined,
-): Transport {
-  return ((options: Parameters<Transport>[0]) => {
-    const transport = inner(options)
-    return {
-      ...transport,
-      request: (args: { method: string; params?: unknown }) =>
-        answer(args) ?? transport.request(args as Parameters<typeof transport.request>[0]),
-    }
-  }) as Transport
 }
 
 /** A transport whose first `eth_getLogs` by grantee answers nothing (a backend behind the head it reported). */

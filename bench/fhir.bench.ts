@@ -2,7 +2,7 @@
  * De-identification throughput, against a plain JSON parse + stringify of the same resources measured in the
  * same run as the floor (what any NDJSON pipeline pays anyway).
  *
- * - Resources/s, one resource at a time (as NDJSON lines), on the Synthea patients of ../shared/fixtures
+ * - Resources/s, one resource at a time (as NDJSON lines), on the Synthea patients of test/fhir/fixtures/synthea
  *   (~4,000 resources of 16 patients): the Safe Harbor rule set (dates to year, and shifted dates), Microsoft's
  *   own Safe Harbor sample configuration and its R4 test configuration (Microsoft compatibility), and the
  *   floor. Also whole Bundles through `deidentify`.
@@ -14,7 +14,7 @@
  *   validation once did) and against a bare JSON.parse of those 37 MB; with the longest event-loop block
  *   (perf_hooks monitorEventLoopDelay, and the longest synchronous call).
  *
- * Run: npx -y pnpm@10 exec node bench/fhir.bench.ts   (after `pnpm build`; needs ../shared beside the repo)
+ * Run: npx -y pnpm@10 exec node bench/fhir.bench.ts   (after `pnpm build`)
  *      add --validation for the validation table only
  */
 import { spawnSync } from 'node:child_process'
@@ -35,7 +35,7 @@ import {
 } from '@medvault/fhir'
 import { peakRssMiB, printTable, type Row, type Table, writeResults } from './lib.ts'
 
-const SHARED = join(import.meta.dirname, '..', '..', 'shared', 'fixtures')
+const SYNTHEA = join(import.meta.dirname, '..', 'test', 'fhir', 'fixtures', 'synthea')
 const FIXTURES = join(import.meta.dirname, '..', 'test', 'fhir', 'fixtures', 'fhir-anonymizer')
 const KEY = 'benchmark dataset key, 32 bytes!'
 
@@ -44,8 +44,8 @@ type Json = Record<string, unknown>
 function bundles(): Json[] {
   const out: Json[] = []
   for (const dir of ['fhir-r4-synthea', 'fhir-r4-synthea-hiv']) {
-    for (const f of readdirSync(join(SHARED, dir)).sort()) {
-      if (f.endsWith('.json')) out.push(JSON.parse(readFileSync(join(SHARED, dir, f), 'utf8')) as Json)
+    for (const f of readdirSync(join(SYNTHEA, dir)).sort()) {
+      if (f.endsWith('.json')) out.push(JSON.parse(readFileSync(join(SYNTHEA, dir, f), 'utf8')) as Json)
     }
   }
   return out

@@ -1,10 +1,10 @@
-// Helpers for the de-identification tests on the shared Synthea fixtures: loading them, collecting the
+// Helpers for the de-identification tests on the Synthea fixtures (fixtures/synthea, provenance in its README): loading them, collecting the
 // identifiers of an input by walking its raw JSON (independently of the rules), and searching an output for
 // them, Base64 decoded.
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-export const SHARED = join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures')
+export const SYNTHEA = join(import.meta.dirname, 'fixtures', 'synthea')
 
 export type Json = Record<string, unknown>
 export interface Fixture {
@@ -14,10 +14,10 @@ export interface Fixture {
 }
 
 export function load(dir: string, filter: (f: string) => boolean): Fixture[] {
-  return readdirSync(join(SHARED, dir))
+  return readdirSync(join(SYNTHEA, dir))
     .filter((f) => f.endsWith('.json') && filter(f))
     .sort()
-    .map((f) => ({ name: f, dir, bundle: JSON.parse(readFileSync(join(SHARED, dir, f), 'utf8')) as Json }))
+    .map((f) => ({ name: f, dir, bundle: JSON.parse(readFileSync(join(SYNTHEA, dir, f), 'utf8')) as Json }))
 }
 
 export const isSupport = (f: string) => /^(hospital|practitioner)Information/.test(f)

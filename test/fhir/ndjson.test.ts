@@ -1,4 +1,4 @@
-// A research export as FHIR Bulk Data: the 16 Synthea patients of the shared fixtures written as one NDJSON
+// A research export as FHIR Bulk Data: the 16 Synthea patients of the fixtures written as one NDJSON
 // file per resource type with server-style references (`Patient/<id>`), each file streamed through
 // deidentifyNdjson on its own. Pseudonyms and date shifts must agree across files: a reference still finds its
 // target in another file, and every date of a patient moves by that patient's one offset.

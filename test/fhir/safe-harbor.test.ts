@@ -1,5 +1,5 @@
-// The Safe Harbor rule set on every Synthea patient of the shared fixtures (16 Bundles from two generators;
-// CI has ../shared beside the clone, see its fixtures README for provenance). Identifiers are collected from
+// The Safe Harbor rule set on every Synthea patient of the fixtures (16 Bundles from two generators;
+// provenance in fixtures/synthea/README.md). Identifiers are collected from
 // the input by walking the raw JSON, independently of the rules, then searched for in the output, decoded
 // where encoded: none may remain.
 import {

@@ -1,5 +1,5 @@
 /**
- * A research dataset built from every Synthea patient of the shared fixtures (16 Bundles from two generators,
+ * A research dataset built from every Synthea patient of the fixtures (test/fhir/fixtures/synthea) (16 Bundles from two generators,
  * each stored by its own patient and consented to the steward), fetched by a research platform: no identifier
  * of the input is left in it (searched for the way the de-identification tests do, Base64 decoded), resource
  * counts are those of the input, and every reference between resources still resolves inside the dataset.

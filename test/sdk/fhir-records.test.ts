@@ -1,6 +1,6 @@
 /**
  * FHIR records on a local network (real anvil, real Helia, three real HTTP proxies), on Synthea patient
- * Bundles from the shared fixtures (read in place; their provenance is in ../shared/fixtures/README.md):
+ * Bundles from the Synthea fixtures (provenance in test/fhir/fixtures/synthea/README.md):
  * FHIR content is validated before anything is stored, a Bundle is stored whole or split into one record per
  * resource, and a grantee of one split Observation resolves its `subject` to the Patient's record — which it
  * cannot read without a grant of its own.
@@ -21,8 +21,8 @@ import {
 import type { CID } from '@medvault/storage'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 
-const SHARED = join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures')
-const synthea = (file: string) => JSON.parse(readFileSync(join(SHARED, file), 'utf8')) as Bundle
+const SYNTHEA = join(import.meta.dirname, '..', 'fhir', 'fixtures', 'synthea')
+const synthea = (file: string) => JSON.parse(readFileSync(join(SYNTHEA, file), 'utf8')) as Bundle
 // 168 entries: Patient, Encounters, Observations, Claims, … with urn:uuid references between them.
 const CAROLEE = 'fhir-r4-synthea/Carolee951_Sanford861_d88f994a-5efa-421d-9c40-5f116d2114a6.json'
 // Another generator's: base64 clinical notes, conditional references to Practitioners outside the Bundle.
@@ -139,7 +139,7 @@ describe('FHIR records', () => {
     const got = await patient.records.getResource<Bundle>(rec.id)
     expect(got.resource).toEqual(bundle)
     // Bytes as given are stored as given.
-    const text = readFileSync(join(SHARED, CAROLEE))
+    const text = readFileSync(join(SYNTHEA, CAROLEE))
     const fromBytes = await patient.records.put(new Uint8Array(text))
     expect(fromBytes.mediaType).toBe('application/fhir+json')
     expect(Buffer.from(await patient.records.get(fromBytes.id)).equals(text)).toBe(true)

@@ -15,7 +15,7 @@ import { R4_DEFINITIONS } from './r4-definitions.generated.ts'
 import { loadFhirDefinitions, validateResource } from './validate.ts'
 
 const REPO = join(import.meta.dirname, '..', '..', '..')
-const SYNTHEA = join(REPO, '..', 'shared', 'fixtures', 'fhir-r4-synthea')
+const SYNTHEA = join(REPO, 'test', 'fhir', 'fixtures', 'synthea', 'fhir-r4-synthea')
 
 type Json = Record<string, unknown>
 

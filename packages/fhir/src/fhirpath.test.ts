@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fhirpath from 'fhirpath'
 import { describe, expect, test, vi } from 'vitest'
@@ -12,7 +12,7 @@ import { createSafeHarbor } from './safe-harbor.ts'
 
 const REPO = join(import.meta.dirname, '..', '..', '..')
 const ANONYMIZER = join(REPO, 'test', 'fhir', 'fixtures', 'fhir-anonymizer')
-const SYNTHEA = join(REPO, '..', 'shared', 'fixtures', 'fhir-r4-synthea-hiv')
+const SYNTHEA = join(REPO, 'test', 'fhir', 'fixtures', 'synthea', 'fhir-r4-synthea-hiv')
 
 function resources(root: ElementNode): ElementNode[] {
   const out: ElementNode[] = []
@@ -69,10 +69,8 @@ describe('FHIRPath on the element tree', () => {
     const inputs: unknown[] = readdirSync(join(ANONYMIZER, 'test-pairs'))
       .filter((f) => f.endsWith('.json') && !f.includes('target'))
       .map((f) => JSON.parse(readFileSync(join(ANONYMIZER, 'test-pairs', f), 'utf8').replace(/^\uFEFF/, '')))
-    if (existsSync(SYNTHEA)) {
-      const first = readdirSync(SYNTHEA).sort()[0]!
-      inputs.push(JSON.parse(readFileSync(join(SYNTHEA, first), 'utf8')))
-    }
+    const first = readdirSync(SYNTHEA).sort()[0]!
+    inputs.push(JSON.parse(readFileSync(join(SYNTHEA, first), 'utf8')))
     let fast = 0
     let compared = 0
     for (const input of inputs) {

@@ -14,7 +14,9 @@ import {
   DAG_PB,
   decodeDagCbor,
   decodeDagPb,
+  inlineLinks,
   isInline,
+  linkDepth,
   linksOf,
   multihashKey,
   RAW,
@@ -105,8 +107,15 @@ export class Content {
       if (options.pin !== false) {
         // A pin is recursive: it protects what the envelope links to, so those blocks must be here (or be
         // fetched now) before the pin record exists. A pin over a missing block would make every later gc
-        // stop, since gc cannot tell which blocks such a DAG still needs.
-        await this.#c.reader.makeLocal(cid, options.signal, undefined)
+        // stop, since gc cannot tell which blocks such a DAG still needs. The envelope's own block is the
+        // bytes just hashed (not read back), and a link that is itself pinned is whole already: a pin record
+        // is written only over a complete DAG, and gc, which alone deletes blocks, waits for the lock held
+        // here. That is the usual case (content put and pinned just before its envelope), and spares a read
+        // of every block of the content on each put.
+        for (const link of linksOf(cid, bytes)) {
+          if (await this.#c.pins.has(link, options.signal)) continue
+          await this.#c.reader.makeLocal(link, options.signal, undefined)
+        }
         await this.#c.pins.write(cid, options.signal)
       }
       return cid
@@ -194,20 +203,29 @@ export class Content {
     let localBlocks = 0
     const seen = new Set<string>()
     const stack: CID[] = [cid]
+    const depths: number[] = [linkDepth(0, cid)]
+    const push = (links: CID[], depth: number) => {
+      for (const link of links) {
+        stack.push(link)
+        depths.push(linkDepth(depth, link))
+      }
+    }
     try {
       while (stack.length > 0) {
         signal?.throwIfAborted()
         const next = stack.pop()!
+        const depth = depths.pop()!
         const key = `${next.code}:${multihashKey(next)}`
         if (seen.has(key)) continue
         seen.add(key)
         if (isInline(next)) {
           // The CID holds its block: nothing stored to count, and its size is known without a read. An
-          // identity CID over the length limit is refused here as on every other path.
-          if (next === cid) {
-            await assertVerifiableCid(cid, this.#c.getHasher)
-            size = rootSize(cid, cid.multihash.digest)
-          }
+          // identity CID over the length limit is refused here as on every other path. What its block links
+          // to is counted like the links of any block, so a DAG reached through it is not reported local
+          // while its blocks are missing.
+          const links = inlineLinks(next, depth, cid, 'none')
+          if (next === cid) size = rootSize(cid, cid.multihash.digest)
+          push(links, depth)
           continue
         }
         blocks++
@@ -216,7 +234,7 @@ export class Content {
         if (next.code === RAW && next !== cid) continue
         const bytes = await collect(this.#c.local.get(next, signalOption(signal)))
         if (next === cid) size = rootSize(cid, bytes)
-        stack.push(...linksOf(next, bytes))
+        push(linksOf(next, bytes), depth)
       }
     } catch (err) {
       throw this.#c.reader.mapError(err, cid, signal)

@@ -166,6 +166,47 @@ export class TransactionRevertedError extends BaseError {
   }
 }
 
+export type TransactionOutcomeUnknownErrorType = TransactionOutcomeUnknownError & {
+  name: 'TransactionOutcomeUnknownError'
+}
+
+/**
+ * A state-changing action failed after its transaction was handed to the client to send: the send failed (its
+ * answer did not come in time, the connection dropped, a node or gateway in between answered with an error), or
+ * the wait for the receipt failed or timed out. The transaction may be in the pool and may be, or later be,
+ * mined: its effect must be assumed neither absent nor present. `hash` is set when the node answered the send
+ * with it; without it the transaction, if it went out, can be found only by its effect (or the account's nonce).
+ *
+ * Failures before anything is sent throw their own error instead (the simulation's domain error, `AbortError`
+ * without `hash`, the error of `beforeSend`); so does a revert decoded at the send's own gas estimation, and a
+ * mined revert (`TransactionRevertedError`). An abort after the send throws `AbortError` with `hash`, which
+ * means the same as this error.
+ */
+export class TransactionOutcomeUnknownError extends BaseError {
+  override name = 'TransactionOutcomeUnknownError' as const
+  readonly functionName: string
+  /** The transaction's hash, when the node answered the send with it. */
+  readonly hash: Hash | undefined
+
+  constructor(parameters: { functionName: string; hash: Hash | undefined; cause: unknown }) {
+    super(
+      parameters.hash === undefined
+        ? `The ${parameters.functionName} transaction may have been sent: its send failed, but not in a way that shows nothing went out, so it may still be mined.`
+        : `The ${parameters.functionName} transaction ${parameters.hash} was sent, but its receipt did not come: it may still be mined.`,
+      {
+        cause: parameters.cause,
+        metaMessages: [
+          parameters.hash === undefined
+            ? "Check for its effect on chain (or the account's pending nonce) before sending it again."
+            : 'Wait for its receipt (waitForTransactionReceipt) or check for its effect before sending it again.',
+        ],
+      },
+    )
+    this.functionName = parameters.functionName
+    this.hash = parameters.hash
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Deployment
 // ---------------------------------------------------------------------------------------------------------

@@ -456,6 +456,8 @@ export {
   type SignatureExpiredErrorType,
   SnapshotBlockNotInPastError,
   type SnapshotBlockNotInPastErrorType,
+  TransactionOutcomeUnknownError,
+  type TransactionOutcomeUnknownErrorType,
   TransactionRevertedError,
   type TransactionRevertedErrorType,
   toMedvaultError,

@@ -19,7 +19,7 @@ import type {
   TransactionReceipt,
   Transport,
 } from 'viem'
-import { encodeFunctionData } from 'viem'
+import { ContractFunctionRevertedError, encodeFunctionData, BaseError as ViemBaseError } from 'viem'
 import {
   prepareTransactionRequest,
   readContract,
@@ -33,6 +33,8 @@ import {
   type AbortErrorType,
   AccountRequiredError,
   type AccountRequiredErrorType,
+  TransactionOutcomeUnknownError,
+  type TransactionOutcomeUnknownErrorType,
   TransactionRevertedError,
   type TransactionRevertedErrorType,
   toMedvaultError,
@@ -57,7 +59,8 @@ export interface WriteParameters {
   /**
    * Cancels the action with `AbortError`. Aborted before the transaction is sent, nothing is sent. A sent
    * transaction cannot be recalled: an abort then only stops the wait for its receipt, and the `AbortError`
-   * carries the `hash` of a transaction that may still be mined.
+   * carries the `hash` of a transaction that may still be mined (as `TransactionOutcomeUnknownError` does for a
+   * send or a receipt wait that fails).
    */
   signal?: AbortSignal | undefined
   /**
@@ -155,12 +158,33 @@ export async function write<
     // estimation (state changed since the simulation) still decodes.
     // Last point at which an abort leaves nothing behind; the send itself is not raced (it may already be out).
     if (signal?.aborted === true) throw new AbortError({ cause: signal.reason })
-    const hash = await writeContract(client, { ...request, ...fields, abi } as unknown as Parameters<
-      typeof writeContract
-    >[1])
+    // From here on the transaction may be out. A failure of the send cannot be told apart from a lost answer
+    // (a time-out, a dropped connection, a gateway's error after the node took it), so it is reported as of
+    // unknown outcome: a caller that undid its work now (unpinned what the call registers) could leave a mined
+    // transaction pointing at nothing. Only a decoded revert (at the send's own gas estimation) says nothing
+    // went out: a node that takes a transaction into its pool does not answer with revert data.
+    let hash: Hash
+    try {
+      hash = await writeContract(client, { ...request, ...fields, abi } as unknown as Parameters<
+        typeof writeContract
+      >[1])
+    } catch (err) {
+      if (hasRevertData(err)) throw err
+      throw new TransactionOutcomeUnknownError({
+        functionName: call.functionName,
+        hash: undefined,
+        cause: err,
+      })
+    }
     let receipt: TransactionReceipt | undefined
     if (call.waitForReceipt !== false) {
-      receipt = await abortable(signal, hash, () => waitForTransactionReceipt(client, { hash }))
+      try {
+        receipt = await abortable(signal, hash, () => waitForTransactionReceipt(client, { hash }))
+      } catch (err) {
+        // An abort says the same (it carries the hash) and keeps its name for callers that switch on it.
+        if (err instanceof AbortError) throw err
+        throw new TransactionOutcomeUnknownError({ functionName: call.functionName, hash, cause: err })
+      }
       if (receipt.status !== 'success') throw new TransactionRevertedError(call.functionName, hash)
     }
     return {
@@ -171,6 +195,20 @@ export async function write<
   } catch (err) {
     throw toMedvaultError(err)
   }
+}
+
+/** True when `error` holds a revert with revert data (a selector at least): the node ran the call and refused it. */
+function hasRevertData(error: unknown): boolean {
+  if (!(error instanceof ViemBaseError)) return false
+  // viem also turns an "internal error" answer without data into ContractFunctionRevertedError: that one says
+  // nothing about whether the transaction went out.
+  const reverted = error.walk(
+    (e) => e instanceof ContractFunctionRevertedError,
+  ) as ContractFunctionRevertedError | null
+  return (
+    reverted !== null &&
+    (reverted.data !== undefined || (reverted.raw !== undefined && reverted.raw.length >= 10))
+  )
 }
 
 /** The filled fields of a prepared transaction that spare the send its own fill (never the nonce or fees). */
@@ -251,6 +289,7 @@ export async function read<
 export type ActionErrorType =
   | AbortErrorType
   | AccountRequiredErrorType
+  | TransactionOutcomeUnknownErrorType
   | TransactionRevertedErrorType
   | UnknownContractErrorType
   | (Error & { name: 'HttpRequestError' | 'TimeoutError' | 'RpcRequestError' | 'InsufficientFundsError' })

@@ -13,6 +13,7 @@ import {
   BaseError,
   BlockVerificationError,
   CarImportError,
+  InlineDagTooDeepError,
   MalformedBlockError,
   UnsupportedCodecError,
   UnverifiableCidError,
@@ -164,7 +165,12 @@ export async function importCar(
               cause: err,
             })
           }
-          if (err instanceof MalformedBlockError)
+          // the block an identity CID in the DAG holds (decoded from the CID, not read from the CAR) is refused
+          if (
+            err instanceof MalformedBlockError ||
+            err instanceof UnverifiableCidError ||
+            err instanceof InlineDagTooDeepError
+          )
             throw new CarImportError({ reason: err.shortMessage, cause: err })
           if (err instanceof MissingBlockError || err instanceof BaseError || isAbort(err, signal)) throw err
           // the bytes match the CID but do not decode as its codec says (dag-pb, dag-cbor)

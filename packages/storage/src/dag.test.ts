@@ -26,7 +26,7 @@ async function chain(depth: number, extra: (level: number) => Promise<CID[]>) {
 }
 
 describe('walkDag', () => {
-  test('attack: repeated and inline links, more than a walk lets wait, wait not at all: the walk ends and visits each block once', async () => {
+  test('attack: repeated and inline links, more than a walk lets wait, wait once each: the walk ends and visits each block once', async () => {
     const leaf = raw.encode(new Uint8Array([1]))
     const leafCid = CID.createV1(raw.code, await sha256.digest(leaf))
     const inline = CID.createV1(raw.code, identity.digest(new Uint8Array([2])))

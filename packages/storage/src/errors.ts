@@ -395,6 +395,35 @@ export class DagTooWideError extends BaseError {
   }
 }
 
+export type InlineDagTooDeepErrorType = InlineDagTooDeepError & { name: 'InlineDagTooDeepError' }
+
+/**
+ * A DAG walk (pin, gc, CAR export and import, stat) met identity CIDs nested inside one another deeper than
+ * it follows. An identity CID holds its block, and that block may link on to more identity CIDs: each is
+ * smaller than the one holding it, so nesting always ends, but a walk does not count on it. The walk stops;
+ * nothing is pinned by it. The error names the root (an identity root described by its length and codec,
+ * never spelled out).
+ */
+export class InlineDagTooDeepError extends BaseError {
+  override name = 'InlineDagTooDeepError' as const
+  /** the root of the walk */
+  readonly cid: string
+  /** the most identity CIDs, one inside the next, that a walk follows */
+  readonly maxDepth: number
+
+  constructor(parameters: { cid: string; maxDepth: number }) {
+    const { cid, maxDepth } = parameters
+    super(
+      `The DAG of ${cid} nests identity CIDs (blocks held in the CID) more than ${maxDepth} deep; it was refused.`,
+      {
+        metaMessages: ['Store nodes that hold further nodes as blocks under sha2-256 CIDs.'],
+      },
+    )
+    this.cid = cid
+    this.maxDepth = maxDepth
+  }
+}
+
 export type DagTooLargeErrorType = DagTooLargeError & { name: 'DagTooLargeError' }
 
 /**

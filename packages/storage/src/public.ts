@@ -11,6 +11,8 @@ export {
   type DagTooLargeErrorType,
   DagTooWideError,
   type DagTooWideErrorType,
+  InlineDagTooDeepError,
+  type InlineDagTooDeepErrorType,
   InvalidCidError,
   type InvalidCidErrorType,
   InvalidGatewayError,

@@ -41,15 +41,7 @@ async function verifierFor(cid: CID, getHasher: HasherLookup): Promise<Verifier>
     return SHA
   }
   if (code === IDENTITY) {
-    if (digest.byteLength > MAX_IDENTITY_DIGEST_LENGTH) {
-      throw new UnverifiableCidError({
-        cid: cidLabel(cid),
-        reason: 'identity-too-long',
-        hash: 'identity',
-        digestLength: digest.byteLength,
-        expectedLength: MAX_IDENTITY_DIGEST_LENGTH,
-      })
-    }
+    inlineBlock(cid)
     return INLINE
   }
   let hasher: MultihashHasher
@@ -79,6 +71,26 @@ async function verifierFor(cid: CID, getHasher: HasherLookup): Promise<Verifier>
     })
   }
   return { kind: 'hasher', hasher }
+}
+
+/**
+ * The block an identity CID holds: its digest, which is the content itself. Throws
+ * {@link UnverifiableCidError} for one over {@link MAX_IDENTITY_DIGEST_LENGTH}, as every other path does, so a
+ * DAG walk never decodes more than that from a CID.
+ */
+export function inlineBlock(cid: CID): Uint8Array {
+  const { code, digest } = cid.multihash
+  if (code !== IDENTITY) throw new TypeError('inlineBlock: not an identity CID.')
+  if (digest.byteLength > MAX_IDENTITY_DIGEST_LENGTH) {
+    throw new UnverifiableCidError({
+      cid: cidLabel(cid),
+      reason: 'identity-too-long',
+      hash: 'identity',
+      digestLength: digest.byteLength,
+      expectedLength: MAX_IDENTITY_DIGEST_LENGTH,
+    })
+  }
+  return digest
 }
 
 /**

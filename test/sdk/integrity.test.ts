@@ -104,8 +104,13 @@ describe('integrity', () => {
       target: 'envelope',
       recordId: rec.id,
     })
-    // The damaged copy was dropped (the store heals from a peer or a new put): now it is simply missing.
-    await expect(patient.records.get(rec.id)).rejects.toMatchObject({ name: 'NotFoundError' })
+    // The damaged copy was dropped (the store heals from a peer or a new put): now it is simply missing for
+    // a vault that never held the envelope.
+    const freshPatient = await net.vault(0)
+    await expect(freshPatient.records.get(rec.id)).rejects.toMatchObject({ name: 'NotFoundError' })
+    // The vault that stored it keeps the envelope it built and checked (named by its hash): it reads on,
+    // and what it returns is still the authentic record.
+    expect(new TextDecoder().decode(await patient.records.get(rec.id))).toBe('envelope altered on disk')
   })
 
   test('error: a version whose envelope points at another record’s content', async () => {

@@ -427,8 +427,55 @@ export function cidFromHex(hex: Hex, recordId?: Hex): CID {
   }
 }
 
+/**
+ * Envelopes this vault already checked, by CID: an envelope is named by the hash of its bytes, so the one
+ * decoded and checked once (or built and stored by this vault) is the one any later read of that CID would
+ * decode. A record read again, or read back after its put, then skips the block read and the envelope checks
+ * (their curve point decoding is most of a small read's CPU). A block altered on disk afterwards is not read
+ * by this vault again; what it returns is still the authentic envelope. Bounded; least recently used out.
+ */
+const checkedEnvelopes = new WeakMap<VaultContext, Map<string, RecordEnvelope>>()
+const CHECKED_ENVELOPES_MAX = 512
+
+function envelopeCache(ctx: VaultContext): Map<string, RecordEnvelope> {
+  let cache = checkedEnvelopes.get(ctx)
+  if (cache === undefined) {
+    cache = new Map()
+    checkedEnvelopes.set(ctx, cache)
+  }
+  return cache
+}
+
+/** Keeps an envelope known to be the one `cid` names (decoded from its verified block, or encoded to it). */
+export function rememberEnvelope(ctx: VaultContext, cid: CID, envelope: RecordEnvelope): void {
+  const cache = envelopeCache(ctx)
+  const key = cid.toString()
+  cache.delete(key)
+  cache.set(key, envelope)
+  if (cache.size > CHECKED_ENVELOPES_MAX) cache.delete(cache.keys().next().value as string)
+}
+
 /** Fetches and strictly decodes an envelope; a block that does not match its CID is an IntegrityError. */
 export async function loadEnvelope(
+  ctx: VaultContext,
+  cid: CID,
+  recordId: Hex,
+  signal: AbortSignal | undefined,
+): Promise<RecordEnvelope> {
+  const cache = envelopeCache(ctx)
+  const key = cid.toString()
+  const known = cache.get(key)
+  if (known !== undefined) {
+    cache.delete(key)
+    cache.set(key, known)
+    return known
+  }
+  const envelope = await fetchEnvelope(ctx, cid, recordId, signal)
+  rememberEnvelope(ctx, cid, envelope)
+  return envelope
+}
+
+async function fetchEnvelope(
   ctx: VaultContext,
   cid: CID,
   recordId: Hex,

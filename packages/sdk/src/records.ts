@@ -27,6 +27,7 @@ import {
   openAsOwner,
   openMeta,
   type RecordMeta,
+  rememberEnvelope,
   tagOf,
 } from './content.ts'
 import type { VaultContext } from './context.ts'
@@ -690,6 +691,8 @@ export class Records {
             reason: 'the storage stored the envelope under another CID than its bytes have',
           })
         }
+        // Read back soon more often than not: the next read of this version skips the block and its checks.
+        rememberEnvelope(ctx, cid, envelope)
         parameters.onProgress?.({ type: 'records:stored', cid })
       })()
       // Awaited by the caller (before registering, and before unpinning on a failure); never left unhandled.

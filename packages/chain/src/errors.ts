@@ -266,6 +266,30 @@ export class CheckpointCorruptError extends BaseError {
   }
 }
 
+export type LogRangeTooLargeErrorType = LogRangeTooLargeError & { name: 'LogRangeTooLargeError' }
+
+/**
+ * The node refused the logs of a single block (too many results, or no answer in time): no smaller range
+ * exists. Query with a narrower filter (fewer addresses or events), or use a node without that cap.
+ */
+export class LogRangeTooLargeError extends BaseError {
+  override name = 'LogRangeTooLargeError' as const
+  readonly blockNumber: bigint
+
+  constructor(blockNumber: bigint, parameters: { cause?: unknown } = {}) {
+    super(
+      `The node refused the logs of block ${blockNumber}, a single block: no smaller range can be asked.`,
+      {
+        ...parameters,
+        metaMessages: [
+          'Narrow the filter (address, event, topics), or use a node that returns larger answers.',
+        ],
+      },
+    )
+    this.blockNumber = blockNumber
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Contract reverts: one class per custom error of the medvault contracts
 // ---------------------------------------------------------------------------------------------------------

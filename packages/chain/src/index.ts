@@ -421,6 +421,8 @@ export {
   type InvalidValidityErrorType,
   KeyNotPublishedError,
   type KeyNotPublishedErrorType,
+  LogRangeTooLargeError,
+  type LogRangeTooLargeErrorType,
   type MedvaultContractErrorType,
   NotActiveProxyError,
   type NotActiveProxyErrorType,
@@ -485,6 +487,19 @@ export {
   type FollowedEvent,
   followEvents,
 } from './follow/follow-events.ts'
+export {
+  DEFAULT_LOG_BLOCK_RANGE,
+  type GetLogsChunkedErrorType,
+  type GetLogsChunkedParameters,
+  type GetLogsChunkedReturnType,
+  getLogsChunked,
+  type LogRangeProgressEvent,
+  LogRangeReader,
+  type LogRangeReaderInit,
+  logQueryRefusal,
+  type ReadLogsChunkedParameters,
+  readLogsChunked,
+} from './follow/get-logs-chunked.ts'
 export {
   computeGrantId,
   encodeGrantParams,

@@ -9,6 +9,7 @@ import {
   type GrantListing,
   getEmergencyAccesses,
   getGrants,
+  getLogsChunked,
   getProxy,
   getProxySet,
   getRecordVersions,
@@ -80,7 +81,8 @@ export class Audit {
     const recordFilter = options.record === undefined ? undefined : parseRecordId(options.record, 'record')
     const grantFilter = options.grant === undefined ? undefined : parseGrantId(options.grant)
     const toBlock = await ctx.publicClient.getBlockNumber({ cacheTime: 0 })
-    const range = { fromBlock: ctx.fromBlock, toBlock }
+    // Every query reads up to one head, in ranges a capped provider answers.
+    const range = { fromBlock: ctx.fromBlock, toBlock, maxBlockRange: ctx.logBlockRange, signal }
     const times = new BlockTimes(ctx)
     const entries: AuditEntry[] = []
     // Chain events in the same second keep their chain order (block number), reads after them.
@@ -95,7 +97,7 @@ export class Audit {
     if (recordFilter !== undefined) {
       records = [recordFilter]
     } else {
-      const logs = await ctx.publicClient.getLogs({
+      const logs = await getLogsChunked(ctx.publicClient, {
         address: ctx.addresses.consentRegistry,
         event: recordRegistered,
         args: { owner: ctx.address },
@@ -111,7 +113,7 @@ export class Audit {
       for (const v of await getRecordVersions(ctx.publicClient, {
         addresses: ctx.addresses,
         recordId,
-        fromBlock: ctx.fromBlock,
+        ...range,
       })) {
         if (v.blockNumber > toBlock) continue
         push(v.blockNumber, {
@@ -149,7 +151,7 @@ export class Audit {
       })
     }
     if (grantIds.length > 0) {
-      const revocations = await ctx.publicClient.getLogs({
+      const revocations = await getLogsChunked(ctx.publicClient, {
         address: ctx.addresses.consentRegistry,
         event: accessRevoked,
         args: { grantor: ctx.address },

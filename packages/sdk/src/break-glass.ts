@@ -307,6 +307,8 @@ export class BreakGlass {
     const { windows } = await getEmergencyAccesses(ctx.publicClient, {
       addresses: ctx.addresses,
       fromBlock: ctx.fromBlock,
+      maxBlockRange: ctx.logBlockRange,
+      signal: options.signal,
       ...(asGrantee ? {} : { grantor: ctx.address }),
       ...(grantId === undefined ? {} : { grantId }),
       ...(recordId === undefined ? {} : { recordId }),

@@ -17,6 +17,8 @@ export interface VaultContext {
   readonly addresses: MedvaultAddresses
   /** First block to search for events (the deployment block). */
   readonly fromBlock: bigint
+  /** Most blocks per `eth_getLogs` (`chain.logBlockRange`): every event query reads in ranges of this size. */
+  readonly logBlockRange: number
   readonly publicClient: PublicClient<Transport, Chain>
   /** Record versions and grants to this account already read from the chain (read-index.ts). */
   readonly index: ReadIndex

@@ -15,6 +15,7 @@ import {
   type GrantListing,
   getDataset,
   getGrants,
+  getLogsChunked,
   isAccessAllowed,
   type Purpose,
   registerDataset,
@@ -366,6 +367,8 @@ export class Datasets {
       grantee: ctx.address,
       fromBlock: ctx.fromBlock,
       toBlock: block,
+      maxBlockRange: ctx.logBlockRange,
+      signal,
     })
     const consents = listings.filter(
       (l) =>
@@ -737,6 +740,8 @@ export class Datasets {
       grantee: ctx.address,
       fromBlock: ctx.fromBlock,
       toBlock: block,
+      maxBlockRange: ctx.logBlockRange,
+      signal,
     })
     const derived = await deriveDatasetKeys(key)
     const held = new Set<string>()
@@ -838,12 +843,14 @@ export class Datasets {
     // Topic filters OR their values: one query per 100 patients keeps requests small.
     for (let i = 0; i < owners.length; i += 100) {
       signal?.throwIfAborted()
-      const logs = await ctx.publicClient.getLogs({
+      const logs = await getLogsChunked(ctx.publicClient, {
         address: ctx.addresses.consentRegistry,
         event: recordRegistered,
         args: { owner: owners.slice(i, i + 100) },
         fromBlock: ctx.fromBlock,
         toBlock: block,
+        maxBlockRange: ctx.logBlockRange,
+        signal,
         strict: true,
       })
       for (const log of logs) {

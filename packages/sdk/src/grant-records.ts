@@ -10,6 +10,7 @@ import {
   GrantIdCancelledError as ChainGrantIdCancelledError,
   GrantNotFoundError as ChainGrantNotFoundError,
   getGrant,
+  getLogsChunked,
 } from '@medvault/chain'
 import { type Address, type Hash, type Hex, parseAbiItem } from 'viem'
 import type { VaultContext } from './context.ts'
@@ -72,27 +73,29 @@ export async function listGrantRecords(
   if (now >= grant.expiry) throw new GrantExpiredError({ grantId, expiredAt: grant.expiry })
   signal?.throwIfAborted()
 
-  const [granted] = await ctx.publicClient.getLogs({
+  // Every query is read in ranges a capped provider answers, all up to one head.
+  const range = { toBlock, maxBlockRange: ctx.logBlockRange, signal }
+  const [granted] = await getLogsChunked(ctx.publicClient, {
     address: ctx.addresses.consentRegistry,
     event: accessGranted,
     args: { grantId },
     fromBlock: ctx.fromBlock,
-    toBlock,
+    ...range,
     strict: true,
   })
   // getGrant found it, so its event is there unless the vault's deployBlock is past the grant's block.
   if (granted === undefined) throw new GrantNotFoundError({ grantId })
   const { scopeKind, scopeTarget } = granted.args
-  const byOwner = {
-    address: ctx.addresses.consentRegistry,
-    event: recordRegistered,
-    toBlock,
-    strict: true,
-  } as const
-
   let logs: Awaited<ReturnType<typeof getRecordLogs>>
   const getRecordLogs = (args: { owner: Address } | { recordId: Hex[] }) =>
-    ctx.publicClient.getLogs({ ...byOwner, args, fromBlock: ctx.fromBlock })
+    getLogsChunked(ctx.publicClient, {
+      address: ctx.addresses.consentRegistry,
+      event: recordRegistered,
+      args,
+      fromBlock: ctx.fromBlock,
+      ...range,
+      strict: true,
+    })
   switch (scopeKind) {
     case 1:
       logs = await getRecordLogs({ recordId: [scopeTarget] })

@@ -11,6 +11,7 @@ import {
   computeGrantId,
   type GrantListing,
   getGrants,
+  getLogsChunked,
   getProxy,
   getProxySet,
   getRecord,
@@ -145,28 +146,27 @@ export class Grants {
     options.signal?.throwIfAborted()
     const given = options.given ?? options.received !== true
     const listings: GrantListing[] = []
+    // One head for every query, read in ranges a capped provider answers.
+    const range = {
+      fromBlock: ctx.fromBlock,
+      toBlock: await ctx.publicClient.getBlockNumber({ cacheTime: 0 }),
+      maxBlockRange: ctx.logBlockRange,
+      signal: options.signal,
+    }
     if (given) {
       listings.push(
-        ...(await getGrants(ctx.publicClient, {
-          addresses: ctx.addresses,
-          grantor: ctx.address,
-          fromBlock: ctx.fromBlock,
-        })),
+        ...(await getGrants(ctx.publicClient, { addresses: ctx.addresses, grantor: ctx.address, ...range })),
       )
     }
     if (options.received === true) {
       listings.push(
         ...(
-          await getGrants(ctx.publicClient, {
-            addresses: ctx.addresses,
-            grantee: ctx.address,
-            fromBlock: ctx.fromBlock,
-          })
+          await getGrants(ctx.publicClient, { addresses: ctx.addresses, grantee: ctx.address, ...range })
         ).filter((g) => !given || g.grantor.toLowerCase() !== ctx.address.toLowerCase()),
       )
     }
     const now = await chainTime(ctx)
-    const breakGlass = await breakGlassTerms(ctx, given, options.received === true)
+    const breakGlass = await breakGlassTerms(ctx, given, options.received === true, range)
     let grants = listings
       .sort((a, b) => (a.blockNumber < b.blockNumber ? -1 : a.blockNumber > b.blockNumber ? 1 : 0))
       .map((l) => {
@@ -349,6 +349,7 @@ export async function issueGrant(
       grantor: ctx.address,
       grantee: terms.to,
       fromBlock: ctx.fromBlock,
+      maxBlockRange: ctx.logBlockRange,
     })
   ).filter((g) => g.grantId === grantId)
   if (listing === undefined) {
@@ -456,6 +457,7 @@ async function breakGlassTerms(
   ctx: VaultContext,
   given: boolean,
   received: boolean,
+  range: { fromBlock: bigint; toBlock: bigint; maxBlockRange: number; signal: AbortSignal | undefined },
 ): Promise<Map<string, number>> {
   const out = new Map<string, number>()
   const sides = [
@@ -463,11 +465,11 @@ async function breakGlassTerms(
     ...(received ? [{ grantee: ctx.address }] : []),
   ]
   for (const args of sides) {
-    const logs = await ctx.publicClient.getLogs({
+    const logs = await getLogsChunked(ctx.publicClient, {
       address: ctx.addresses.consentRegistry,
       event: breakGlassAuthorized,
       args,
-      fromBlock: ctx.fromBlock,
+      ...range,
       strict: true,
     })
     for (const log of logs) out.set(log.args.grantId.toLowerCase(), log.args.maxDuration)

@@ -3,9 +3,9 @@
  *
  * - **Record versions.** A version's envelope CID never changes once registered, so the versions a vault has
  *   seen (registered itself, or read from the chain) are kept. A read asks the chain for the record's current
- *   version (one view call); only a version not known yet is looked up, with one `eth_getLogs` filtered by the
+ *   version (one view call); only a version not known yet is looked up, with `eth_getLogs` filtered by the
  *   record id topic that starts at the block of the last known version (at the deployment block only the first
- *   time the vault meets a record it did not write).
+ *   time the vault meets a record it did not write), in ranges of at most `logBlockRange` blocks.
  * - **Grants to this account.** The `AccessGranted` / `AccessRevoked` events naming this account as grantee
  *   (an indexed topic) are kept with the last block they were read to; each read asks only for the blocks
  *   after it. Whether a grant holds is still asked of the chain on every read (`checkAccess`), so a revocation
@@ -25,6 +25,7 @@ import {
   type GrantListing,
   type MedvaultAddresses,
   type RecordVersion,
+  readLogsChunked,
   scopeKindName,
 } from '@medvault/chain'
 import {
@@ -35,6 +36,7 @@ import {
   type Hex,
   isAddressEqual,
   type Log,
+  numberToHex,
   type PublicClient,
   pad,
   parseAbi,
@@ -68,6 +70,8 @@ export interface ReadIndexComponents {
   addresses: MedvaultAddresses
   /** The deployment block: nothing before it is ever asked for. */
   fromBlock: bigint
+  /** Most blocks per `eth_getLogs`; a range the node refuses is read in halves. Default 10,000. */
+  logBlockRange?: number | undefined
   /** The account whose grants (as grantee) are indexed. */
   account: Address
 }
@@ -96,7 +100,7 @@ export interface ReadIndex {
 }
 
 export function createReadIndex(components: ReadIndexComponents): ReadIndex {
-  const { publicClient, addresses, fromBlock, account } = components
+  const { publicClient, addresses, fromBlock, account, logBlockRange } = components
   const address = addresses.consentRegistry
   /** Per record (lower-case id): versions 1…k, in order, with no gap. */
   const records = new Map<string, RecordVersion[]>()
@@ -109,23 +113,30 @@ export function createReadIndex(components: ReadIndexComponents): ReadIndex {
   const revoked = new Set<string>()
   const grantsTo = new Map<string, bigint>()
 
+  /**
+   * The logs of `topics` from `fromBlock` to `toBlock` (default: the head, read first so that every range
+   * reads the same chain), in ranges a capped provider answers (`readLogsChunked`).
+   */
   async function getLogs(filter: {
     fromBlock: bigint
     toBlock?: bigint | undefined
     topics: (Hex | Hex[] | null)[]
   }): Promise<Log[]> {
-    const logs = (await publicClient.request({
-      method: 'eth_getLogs',
-      params: [
-        {
-          address,
-          fromBlock: `0x${filter.fromBlock.toString(16)}`,
-          toBlock: filter.toBlock === undefined ? 'latest' : `0x${filter.toBlock.toString(16)}`,
-          topics: filter.topics,
-        },
-      ],
-    })) as RpcLog[]
-    return logs.map((log) => formatLog(log))
+    const toBlock = filter.toBlock ?? (await publicClient.getBlockNumber({ cacheTime: 0 }))
+    return readLogsChunked({
+      fromBlock: filter.fromBlock,
+      toBlock,
+      maxBlockRange: logBlockRange,
+      read: async (from, to) => {
+        const logs = (await publicClient.request({
+          method: 'eth_getLogs',
+          params: [
+            { address, fromBlock: numberToHex(from), toBlock: numberToHex(to), topics: filter.topics },
+          ],
+        })) as RpcLog[]
+        return logs.map((log) => formatLog(log))
+      },
+    })
   }
 
   /** Adds versions (any order, duplicates ignored); only a version right after the last known one is kept. */

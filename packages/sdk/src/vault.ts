@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { MedvaultAddresses } from '@medvault/chain'
+import { DEFAULT_LOG_BLOCK_RANGE, type MedvaultAddresses } from '@medvault/chain'
 import type { DerivedKeys } from '@medvault/crypto'
 import type { Storage } from '@medvault/storage'
 import {
@@ -39,6 +39,13 @@ export interface VaultChainInit {
   chain?: Chain
   /** The deployment block: event queries (grants, history, audit) start there. Default 0. */
   deployBlock?: bigint | number
+  /**
+   * Most blocks one `eth_getLogs` asks for. Event queries read from `deployBlock` to the head in ranges of this
+   * size, and halve a range the node refuses (a block-range cap, a result cap such as 10,000 logs, or a
+   * time-out), so they work on public providers that cap log queries. Default 10,000; set the provider's cap
+   * (e.g. 2,000) to spare the refused first requests.
+   */
+  logBlockRange?: number
 }
 
 export interface VaultInit {
@@ -132,6 +139,13 @@ export async function createVault(init: VaultInit): Promise<Vault> {
     throw new InvalidOptionError({ option: 'proxySet', expected: 'a proxy set id (a positive whole number)' })
   }
   const deployBlock = BigInt(chainInit.deployBlock ?? 0)
+  const logBlockRange = chainInit.logBlockRange ?? DEFAULT_LOG_BLOCK_RANGE
+  if (!Number.isSafeInteger(logBlockRange) || logBlockRange < 1) {
+    throw new InvalidOptionError({
+      option: 'chain.logBlockRange',
+      expected: 'the most blocks per eth_getLogs: a positive whole number (e.g. 2000)',
+    })
+  }
 
   let chain = chainInit.chain
   if (chain === undefined) {
@@ -159,8 +173,15 @@ export async function createVault(init: VaultInit): Promise<Vault> {
     chainId: chain.id,
     addresses,
     fromBlock: deployBlock,
+    logBlockRange,
     publicClient,
-    index: createReadIndex({ publicClient, addresses, fromBlock: deployBlock, account: account.address }),
+    index: createReadIndex({
+      publicClient,
+      addresses,
+      fromBlock: deployBlock,
+      logBlockRange,
+      account: account.address,
+    }),
     walletClient: account.walletClient,
     storage,
     proxySet: init.proxySet,

@@ -3,6 +3,7 @@ import type { Address, Hash, Hex } from 'viem'
 import { getBlock, getBlockNumber, getContractEvents } from 'viem/actions'
 import type { MedvaultContractsParameter } from '../addresses.ts'
 import { decodePurpose, type Purpose } from '../encoding.ts'
+import { readLogsChunked } from '../follow/get-logs-chunked.ts'
 import type { ActionErrorType, ReadClient } from '../internal.ts'
 
 export type GetEmergencyAccessesParameters = MedvaultContractsParameter & {
@@ -16,6 +17,11 @@ export type GetEmergencyAccessesParameters = MedvaultContractsParameter & {
   fromBlock?: bigint | undefined
   /** Last block to search; default: the latest block when the call starts. */
   toBlock?: bigint | undefined
+  /**
+   * Most blocks per `eth_getLogs`; a range the node refuses is read in halves (`getLogsChunked`). Default 10,000.
+   */
+  maxBlockRange?: number | bigint | undefined
+  signal?: AbortSignal | undefined
 }
 
 /** One emergency-access window: opened by the grantee's `breakGlass`, closed at `endsAt` or earlier by an end. */
@@ -77,7 +83,7 @@ export type GetEmergencyAccessesErrorType = ActionErrorType
  * block; whether a grant still allows access also depends on the grant itself (see `getGrant`, `checkAccess`):
  * revoking or expiring the grant stops a running window too, without an `EmergencyAccessEnded` event.
  *
- * Four `eth_getLogs` over `fromBlock..toBlock` plus one `eth_getBlockByNumber` per block holding an event whose
+ * Four `eth_getLogs` over `fromBlock..toBlock` (per `maxBlockRange` blocks) plus one `eth_getBlockByNumber` per block holding an event whose
  * log carries no timestamp: on a long chain pass a recent `fromBlock` (e.g. the grant's block).
  */
 export async function getEmergencyAccesses(
@@ -93,16 +99,36 @@ export async function getEmergencyAccesses(
     address: parameters.addresses.consentRegistry,
     abi: consentRegistryAbi,
     args,
+    strict: true,
+  } as const
+  const range = {
     fromBlock: parameters.fromBlock ?? 0n,
     // One fixed block for every query, so an end is never listed without its window (or the other way round).
     toBlock: parameters.toBlock ?? (await getBlockNumber(client, { cacheTime: 0 })),
-    strict: true,
-  } as const
+    maxBlockRange: parameters.maxBlockRange,
+    signal: parameters.signal,
+  }
   const [started, ended, halted, reauthorized] = await Promise.all([
-    getContractEvents(client, { ...common, eventName: 'EmergencyAccessStarted' }),
-    getContractEvents(client, { ...common, eventName: 'EmergencyAccessEnded' }),
-    getContractEvents(client, { ...common, eventName: 'BreakGlassHalted' }),
-    getContractEvents(client, { ...common, eventName: 'BreakGlassReauthorized' }),
+    readLogsChunked({
+      ...range,
+      read: (fromBlock, toBlock) =>
+        getContractEvents(client, { ...common, eventName: 'EmergencyAccessStarted', fromBlock, toBlock }),
+    }),
+    readLogsChunked({
+      ...range,
+      read: (fromBlock, toBlock) =>
+        getContractEvents(client, { ...common, eventName: 'EmergencyAccessEnded', fromBlock, toBlock }),
+    }),
+    readLogsChunked({
+      ...range,
+      read: (fromBlock, toBlock) =>
+        getContractEvents(client, { ...common, eventName: 'BreakGlassHalted', fromBlock, toBlock }),
+    }),
+    readLogsChunked({
+      ...range,
+      read: (fromBlock, toBlock) =>
+        getContractEvents(client, { ...common, eventName: 'BreakGlassReauthorized', fromBlock, toBlock }),
+    }),
   ])
 
   // Block times: from the log when the node includes them, otherwise one block read per distinct block.

@@ -3,6 +3,7 @@ import type { Address, Hash, Hex } from 'viem'
 import { getBlockNumber, getContractEvents } from 'viem/actions'
 import type { MedvaultContractsParameter } from '../addresses.ts'
 import { decodePurpose, type Purpose, type ScopeKindName, scopeKindName } from '../encoding.ts'
+import { readLogsChunked } from '../follow/get-logs-chunked.ts'
 import type { ActionErrorType, ReadClient } from '../internal.ts'
 
 export type GetGrantsParameters = MedvaultContractsParameter & {
@@ -11,6 +12,11 @@ export type GetGrantsParameters = MedvaultContractsParameter & {
   /** First block to search (e.g. the deployment block); default 0. */
   fromBlock?: bigint | undefined
   toBlock?: bigint | undefined
+  /**
+   * Most blocks per `eth_getLogs`; a range the node refuses is read in halves (`getLogsChunked`). Default 10,000.
+   */
+  maxBlockRange?: number | bigint | undefined
+  signal?: AbortSignal | undefined
 }
 
 /** A grant as its events tell it (the full scope, proxy set and kfrag bundle CID are only in the events). */
@@ -41,8 +47,9 @@ export type GetGrantsErrorType = ActionErrorType
 /**
  * Lists grants by grantor and/or grantee from the `AccessGranted`/`AccessRevoked` event topics, oldest first.
  *
- * One `eth_getLogs` per event over `fromBlock..toBlock`: public providers cap the range or the result size, so on
- * a long chain pass a recent `fromBlock` (e.g. the deployment block) or keep an index with `followEvents`.
+ * `eth_getLogs` per event over `fromBlock..toBlock`, in ranges of at most `maxBlockRange` blocks (halved where a
+ * provider refuses one): on a long chain pass the deployment block as `fromBlock`, or keep an index with
+ * `followEvents`.
  */
 export async function getGrants(
   client: ReadClient,
@@ -55,20 +62,36 @@ export async function getGrants(
   const common = {
     address: parameters.addresses.consentRegistry,
     abi: consentRegistryAbi,
+    strict: true,
+  } as const
+  const range = {
     fromBlock: parameters.fromBlock ?? 0n,
     // One fixed block for every query: with 'latest', a revocation mined between the two requests could be
     // missed while its grant is listed (or the other way round).
     toBlock: parameters.toBlock ?? (await getBlockNumber(client, { cacheTime: 0 })),
-    strict: true,
-  } as const
+    maxBlockRange: parameters.maxBlockRange,
+    signal: parameters.signal,
+  }
   const [granted, revoked] = await Promise.all([
-    getContractEvents(client, { ...common, eventName: 'AccessGranted', args }),
-    getContractEvents(client, { ...common, eventName: 'AccessRevoked', args }),
+    readLogsChunked({
+      ...range,
+      read: (fromBlock, toBlock) =>
+        getContractEvents(client, { ...common, eventName: 'AccessGranted', args, fromBlock, toBlock }),
+    }),
+    readLogsChunked({
+      ...range,
+      read: (fromBlock, toBlock) =>
+        getContractEvents(client, { ...common, eventName: 'AccessRevoked', args, fromBlock, toBlock }),
+    }),
   ])
   const revokedIds = new Set(revoked.map((log) => log.args.grantId))
   const recordSets = new Map<Hex, Hex[]>()
   if (granted.some((log) => log.args.scopeKind === 2)) {
-    const scoped = await getContractEvents(client, { ...common, eventName: 'GrantRecordsScoped' })
+    const scoped = await readLogsChunked({
+      ...range,
+      read: (fromBlock, toBlock) =>
+        getContractEvents(client, { ...common, eventName: 'GrantRecordsScoped', fromBlock, toBlock }),
+    })
     for (const log of scoped) recordSets.set(log.args.grantId, [...log.args.records])
   }
   return granted.map((log) => ({

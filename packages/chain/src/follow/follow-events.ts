@@ -3,6 +3,7 @@ import { parseEventLogs } from 'viem'
 import { getBlock, getBlockNumber, getLogs } from 'viem/actions'
 import { AbortError, ChainReorgError } from '../errors.ts'
 import { type Checkpoint, type CheckpointStore, memoryCheckpointStore } from './checkpoint.ts'
+import { LogRangeReader } from './get-logs-chunked.ts'
 
 /** A decoded event of `abi`, as viem's `parseEventLogs` returns it. */
 export type FollowedEvent<abi extends Abi = Abi> = ParseEventLogsReturnType<abi>[number]
@@ -115,11 +116,10 @@ export function followEvents<const abi extends Abi>(
   let savedAt = 0
   /**
    * Blocks per `eth_getLogs`: `batchSize` until an answer is too large, then what fitted, kept for the next
-   * ranges (a dense stretch of chain would otherwise have every range fetched whole and refused first), and
-   * doubled again once an answer holds at most half the most logs an answer has held since.
+   * ranges (a dense stretch of chain would otherwise have every range fetched whole and refused first), as
+   * `getLogsChunked` does.
    */
-  let span = BigInt(batchSize)
-  let mostLogs = 0
+  const reader = new LogRangeReader({ maxBlockRange: batchSize })
   let loaded = false
   let running: Promise<void> | undefined
   let stopping: AbortController | undefined
@@ -133,36 +133,24 @@ export function followEvents<const abi extends Abi>(
 
   /**
    * The logs of `from` to at most `to`, the last block they cover and its hash. A range is counted in blocks,
-   * not events, so a dense one can exceed what the node or viem will return (viem refuses bodies over 10 MiB;
-   * providers cap results; a node may not answer within the client's time-out): then the range is cut in half, down to single blocks, instead of failing the
-   * follower forever on the same range, and the smaller span is kept for the ranges after it.
+   * not events, so a dense one can exceed what the node or viem will return: then the range is cut in half,
+   * down to single blocks, instead of failing the follower forever on the same range (`LogRangeReader`).
    */
   const readRange = async (
     from: bigint,
     to: bigint,
   ): Promise<{ logs: Awaited<ReturnType<typeof getLogs>>; to: bigint; hash: Hex }> => {
-    for (;;) {
-      const end = from + span - 1n < to ? from + span - 1n : to
+    let hash: Hex | undefined
+    const { logs, toBlock } = await reader.read(from, to, async (fromBlock, toBlock) => {
       // The hash is read before the logs: a reorg in between then fails the next pass's check of it.
-      const { hash } = await getBlock(client, { blockNumber: end, includeTransactions: false })
-      try {
-        const logs = await getLogs(client, {
-          ...(address === undefined ? {} : { address: address as Address | Address[] }),
-          fromBlock: from,
-          toBlock: end,
-        })
-        if (logs.length > mostLogs) mostLogs = logs.length
-        if (span < BigInt(batchSize) && 2 * logs.length <= mostLogs) {
-          span = span * 2n < BigInt(batchSize) ? span * 2n : BigInt(batchSize)
-        }
-        return { logs, to: end, hash }
-      } catch (err) {
-        if (end <= from || !isResultTooLarge(err)) throw err
-        span = (end - from + 1n) / 2n
-        // What fits is measured anew: the limit refused an answer larger than any seen so far.
-        mostLogs = 0
-      }
-    }
+      hash = (await getBlock(client, { blockNumber: toBlock, includeTransactions: false })).hash
+      return getLogs(client, {
+        ...(address === undefined ? {} : { address: address as Address | Address[] }),
+        fromBlock,
+        toBlock,
+      })
+    })
+    return { logs, to: toBlock, hash: hash as Hex }
   }
 
   /**
@@ -288,25 +276,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true })
   })
-}
-
-/**
- * Whether an eth_getLogs failure means "too many results for one answer": viem's response size limit, the
- * client's time-out, or a node's result or range cap (geth, erigon, Infura, Alchemy and others word it
- * differently).
- */
-function isResultTooLarge(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if (e.name === 'ResponseBodyTooLargeError' || e.name === 'LimitExceededRpcError') return true
-    // A node that takes longer than the client waits to assemble the answer (tens of megabytes of logs) is
-    // answering a range too large as well: the same range would time out again on every pass.
-    if (e.name === 'TimeoutError') return true
-    if (
-      /too large|more than \d+ results|query returned more than|response size|limit exceeded|block range/i.test(
-        e.message,
-      )
-    )
-      return true
-  }
-  return false
 }

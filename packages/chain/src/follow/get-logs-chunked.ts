@@ -1,0 +1,222 @@
+import type { AbiEvent, Chain, Client, GetLogsParameters, GetLogsReturnType, Transport } from 'viem'
+import { getLogs } from 'viem/actions'
+import { AbortError, LogRangeTooLargeError } from '../errors.ts'
+
+/** Default most blocks per `eth_getLogs` of {@link getLogsChunked} and {@link readLogsChunked}. */
+export const DEFAULT_LOG_BLOCK_RANGE = 10_000
+
+export type LogRangeProgressEvent =
+  /** One range was read. */
+  | { type: 'logs:range'; fromBlock: bigint; toBlock: bigint; logs: number }
+  /**
+   * The node refused a range (`reason: 'range'`: its block-range cap; `'size'`: too many results, or no answer
+   * in time): it is read again in halves.
+   */
+  | { type: 'logs:split'; fromBlock: bigint; toBlock: bigint; reason: 'range' | 'size' }
+
+export interface LogRangeReaderInit {
+  /** Most blocks read by one request. Default {@link DEFAULT_LOG_BLOCK_RANGE}. */
+  maxBlockRange?: number | bigint | undefined
+  onProgress?: ((event: LogRangeProgressEvent) => void) | undefined
+}
+
+/**
+ * Reads block ranges of logs through a node that caps `eth_getLogs`, keeping what it learnt between ranges.
+ *
+ * Public providers refuse a range of too many blocks (Alchemy, QuickNode, public nodes: 2,000 to 10,000),
+ * an answer of too many logs (Infura: 10,000), or answer too late; viem also refuses a body over its size limit.
+ * A refused range is cut in half, down to a single block, and the smaller span is kept for the next ranges: a
+ * long stretch of chain is then not refused again range after range. After a refusal for the size of the
+ * answer the span doubles back (up to the maximum) once an answer holds at most half the most logs one has held
+ * since, because logs are dense in places only; after a refusal for the block count it never grows past what
+ * fitted, since that cap is the same everywhere.
+ *
+ * Any other error is thrown as it came, after one attempt: retrying is the transport's business (viem's
+ * `retryCount`), and a malformed filter or an unreachable node would fail every smaller range too.
+ */
+export class LogRangeReader {
+  #max: bigint
+  #span: bigint
+  #mostLogs = 0
+  readonly #onProgress: ((event: LogRangeProgressEvent) => void) | undefined
+
+  constructor(init: LogRangeReaderInit = {}) {
+    const max = init.maxBlockRange ?? DEFAULT_LOG_BLOCK_RANGE
+    if (typeof max === 'number' ? !Number.isSafeInteger(max) || max < 1 : max < 1n) {
+      throw new RangeError('maxBlockRange must be a positive integer')
+    }
+    this.#max = BigInt(max)
+    this.#span = this.#max
+    this.#onProgress = init.onProgress
+  }
+
+  /** Blocks the next range will span at most. */
+  get span(): bigint {
+    return this.#span
+  }
+
+  /**
+   * The logs `fetch` returns for `from` to at most `to`, and the last block they cover (read the rest from the
+   * block after it). `fetch` must read exactly the blocks it is given.
+   *
+   * @throws {LogRangeTooLargeError} a single block's logs were refused; {@link AbortError} `signal` aborted;
+   *   anything else `fetch` threw.
+   */
+  async read<T>(
+    from: bigint,
+    to: bigint,
+    fetch: (fromBlock: bigint, toBlock: bigint) => Promise<readonly T[]>,
+    signal?: AbortSignal | undefined,
+  ): Promise<{ logs: T[]; toBlock: bigint }> {
+    if (to < from) throw new RangeError('toBlock must not be below fromBlock')
+    for (;;) {
+      throwIfAborted(signal)
+      const end = from + this.#span - 1n < to ? from + this.#span - 1n : to
+      let logs: readonly T[]
+      try {
+        logs = await fetch(from, end)
+      } catch (err) {
+        throwIfAborted(signal)
+        const reason = logQueryRefusal(err)
+        if (reason === undefined) throw err
+        if (end <= from) throw new LogRangeTooLargeError(from, { cause: err })
+        this.#onProgress?.({ type: 'logs:split', fromBlock: from, toBlock: end, reason })
+        this.#span = (end - from + 1n) / 2n
+        // A block-range cap holds everywhere: never ask for more than fitted under it again.
+        if (reason === 'range') this.#max = this.#span
+        // What fits is measured anew: the limit refused an answer larger than any seen so far.
+        this.#mostLogs = 0
+        continue
+      }
+      if (logs.length > this.#mostLogs) this.#mostLogs = logs.length
+      if (this.#span < this.#max && 2 * logs.length <= this.#mostLogs) {
+        this.#span = this.#span * 2n < this.#max ? this.#span * 2n : this.#max
+      }
+      this.#onProgress?.({ type: 'logs:range', fromBlock: from, toBlock: end, logs: logs.length })
+      return { logs: [...logs], toBlock: end }
+    }
+  }
+}
+
+export interface ReadLogsChunkedParameters<T> extends LogRangeReaderInit {
+  fromBlock: bigint
+  /** Last block read (inclusive): a number, so that every range reads the same chain. */
+  toBlock: bigint
+  /** Reads the logs of exactly `fromBlock..toBlock` in chain order (one `eth_getLogs`). */
+  read: (fromBlock: bigint, toBlock: bigint) => Promise<readonly T[]>
+  signal?: AbortSignal | undefined
+}
+
+/**
+ * Every log `read` returns from `fromBlock` to `toBlock`, in chain order, read in ranges of at most
+ * `maxBlockRange` blocks as {@link LogRangeReader} describes. For log queries viem's `getLogs` cannot express
+ * (raw topic filters, `getContractEvents`); {@link getLogsChunked} wraps `getLogs` itself.
+ *
+ * @throws {LogRangeTooLargeError} a single block's logs were refused; {@link AbortError} `signal` aborted.
+ */
+export async function readLogsChunked<T>(parameters: ReadLogsChunkedParameters<T>): Promise<T[]> {
+  const { fromBlock, toBlock, read, signal } = parameters
+  const reader = new LogRangeReader(parameters)
+  const out: T[] = []
+  for (let from = fromBlock; from <= toBlock; ) {
+    const { logs, toBlock: end } = await reader.read(from, toBlock, read, signal)
+    for (const log of logs) out.push(log)
+    from = end + 1n
+  }
+  throwIfAborted(signal)
+  return out
+}
+
+export type GetLogsChunkedParameters<
+  abiEvent extends AbiEvent | undefined = undefined,
+  abiEvents extends readonly AbiEvent[] | readonly unknown[] | undefined = abiEvent extends AbiEvent
+    ? [abiEvent]
+    : undefined,
+  strict extends boolean | undefined = undefined,
+> = GetLogsParameters<abiEvent, abiEvents, strict, bigint, bigint> &
+  LogRangeReaderInit & {
+    fromBlock: bigint
+    /** Last block read (inclusive): a number, so that every range reads the same chain. */
+    toBlock: bigint
+    signal?: AbortSignal | undefined
+  }
+
+export type GetLogsChunkedReturnType<
+  abiEvent extends AbiEvent | undefined = undefined,
+  abiEvents extends readonly AbiEvent[] | readonly unknown[] | undefined = abiEvent extends AbiEvent
+    ? [abiEvent]
+    : undefined,
+  strict extends boolean | undefined = undefined,
+> = GetLogsReturnType<abiEvent, abiEvents, strict, bigint, bigint>
+
+export type GetLogsChunkedErrorType = LogRangeTooLargeError | AbortError | Error
+
+/**
+ * viem's `getLogs` over `fromBlock..toBlock`, in ranges of at most `maxBlockRange` blocks, in chain order: works
+ * on providers that cap `eth_getLogs` by block range, result count or time (see {@link LogRangeReader}).
+ *
+ * @example
+ * ```ts
+ * const logs = await getLogsChunked(publicClient, {
+ *   address: addresses.consentRegistry,
+ *   event: parseAbiItem('event AccessRevoked(bytes32 indexed grantId)'),
+ *   fromBlock: deployBlock,
+ *   toBlock: await getBlockNumber(publicClient),
+ *   maxBlockRange: 2_000,
+ * })
+ * ```
+ *
+ * @throws {LogRangeTooLargeError} a single block's logs were refused; {@link AbortError} `signal` aborted.
+ */
+export async function getLogsChunked<
+  chain extends Chain | undefined,
+  const abiEvent extends AbiEvent | undefined = undefined,
+  const abiEvents extends readonly AbiEvent[] | readonly unknown[] | undefined = abiEvent extends AbiEvent
+    ? [abiEvent]
+    : undefined,
+  strict extends boolean | undefined = undefined,
+>(
+  client: Client<Transport, chain>,
+  parameters: GetLogsChunkedParameters<abiEvent, abiEvents, strict>,
+): Promise<GetLogsChunkedReturnType<abiEvent, abiEvents, strict>> {
+  const { fromBlock, toBlock, maxBlockRange, onProgress, signal, ...filter } = parameters
+  return (await readLogsChunked({
+    fromBlock,
+    toBlock,
+    maxBlockRange,
+    onProgress,
+    signal,
+    read: (from, to) => getLogs(client, { ...filter, fromBlock: from, toBlock: to } as GetLogsParameters),
+  })) as GetLogsChunkedReturnType<abiEvent, abiEvents, strict>
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw new AbortError({ cause: signal.reason })
+}
+
+/**
+ * Why a node refused an `eth_getLogs`, when a smaller range may be answered: `'range'` for a cap on the block
+ * count, `'size'` for too many results (viem's response size limit, a node's result cap, or no answer within
+ * the client's time-out: a node assembling tens of megabytes of logs is answering a range too large as well).
+ * `undefined` for any other error. Providers word these differently (geth, erigon, Infura, Alchemy, QuickNode,
+ * Ankr, public nodes), so the messages are matched loosely, the result cap first: Infura's "query returned more
+ * than 10000 results. Try with this block range [...]" also names a block range.
+ */
+export function logQueryRefusal(err: unknown): 'range' | 'size' | undefined {
+  let range = false
+  let other = false
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e.name === 'ResponseBodyTooLargeError' || e.name === 'TimeoutError' || SIZE.test(e.message))
+      return 'size'
+    if (RANGE.test(e.message)) range = true
+    else if (e.name === 'LimitExceededRpcError' || TOO_LARGE.test(e.message)) other = true
+  }
+  // A refusal that says neither why is taken for the size of the answer: the span may then grow back.
+  return range ? 'range' : other ? 'size' : undefined
+}
+
+const SIZE =
+  /more than \d+ (results|logs)|query returned more than|too many (results|logs)|response size|response is too (large|big)|log response|result set too large|timed? ?out/i
+const RANGE =
+  /block range|range (is )?too (large|wide|big)|range limit|exceeds? (the )?(max(imum)?|allowed) (block )?range|limited to (a )?[\d,]+ (block )?range|max(imum)? block range|blocks? range|range of \d+ blocks/i
+const TOO_LARGE = /too large|limit exceeded/i

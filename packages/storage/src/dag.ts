@@ -36,8 +36,9 @@ export function isInline(cid: CID): boolean {
 /**
  * The most identity CIDs, each inside the block of the one before, that a walk follows. Each is shorter
  * than the one holding it and none is over 128 bytes, so nesting ends by itself within about 16 levels;
- * this limit holds whatever the identity length limit becomes. Small inline nodes (an envelope or a
- * directory of one entry hashed with identity) nest one or two deep.
+ * this limit holds whatever the identity length limit becomes. An inline node linking ordinary blocks (an
+ * envelope, a directory of one entry) nests once; only a chain of nearly empty directories inlined one inside
+ * the next (Kubo's `--inline`) goes deeper, and past 8 it is refused with a typed error rather than misread.
  */
 export const MAX_INLINE_DEPTH = 8
 

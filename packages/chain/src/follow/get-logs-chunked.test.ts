@@ -1,0 +1,359 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import {
+  type Address,
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  type Hex,
+  http,
+  InvalidParamsRpcError,
+  keccak256,
+  parseAbiItem,
+  toHex,
+} from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { foundry } from 'viem/chains'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { type Anvil, startAnvil } from '../anvil.ts'
+import { AbortError, LogRangeTooLargeError } from '../errors.ts'
+import {
+  getLogsChunked,
+  type LogRangeProgressEvent,
+  logQueryRefusal,
+  readLogsChunked,
+} from './get-logs-chunked.ts'
+
+const ping = parseAbiItem('event Ping(uint256 n)')
+
+/** The same hand-assembled `Ping(uint256)` emitter as the follower's tests: LOG1 with its calldata as data. */
+function pingBytecode(): Hex {
+  const topic = keccak256(toHex('Ping(uint256)')).slice(2)
+  const runtime = `365f5f377f${topic}365fa100`
+  const size = (runtime.length / 2).toString(16).padStart(2, '0')
+  return `0x60${size}8060095f395ff3${runtime}`
+}
+
+let anvil: Anvil
+let emitter: Address
+let first: bigint
+let last: bigint
+const publicClient = () => createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl) })
+
+type Refusal =
+  | { kind: 'range'; maxBlocks: number }
+  | { kind: 'results'; maxResults: number }
+  | { kind: 'stall'; maxResults: number }
+  | { kind: 'invalid' }
+
+/**
+ * A real JSON-RPC front on 127.0.0.1 for the real anvil that answers eth_getLogs as a capped provider does:
+ * a block-range cap (code -32600, Alchemy's style), a result cap (-32005, Infura's), an answer too slow for the
+ * client's time-out, or a refusal no range can fix (-32602). Counts what it served and refused, in blocks.
+ */
+async function front(refusal: Refusal) {
+  const served: bigint[] = []
+  const refused: bigint[] = []
+  const server = createServer(async (req, res) => {
+    let body = ''
+    for await (const chunk of req) body += chunk
+    const request = JSON.parse(body) as {
+      id: number
+      method: string
+      params?: [{ fromBlock: Hex; toBlock: Hex }]
+    }
+    const upstream = async () =>
+      (await (
+        await fetch(anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      ).json()) as { result?: unknown }
+    const send = (value: unknown) => {
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify(value))
+    }
+    if (request.method !== 'eth_getLogs') return send(await upstream())
+    const { fromBlock, toBlock } = request.params![0]
+    const blocks = BigInt(toBlock) - BigInt(fromBlock) + 1n
+    const refuse = (code: number, message: string) => {
+      refused.push(blocks)
+      send({ jsonrpc: '2.0', id: request.id, error: { code, message } })
+    }
+    if (refusal.kind === 'invalid') return refuse(-32602, 'invalid argument 0: hex string without 0x prefix')
+    if (refusal.kind === 'range' && blocks > refusal.maxBlocks) {
+      return refuse(-32600, `eth_getLogs is limited to a ${refusal.maxBlocks} block range`)
+    }
+    const answer = await upstream()
+    if (
+      refusal.kind !== 'range' &&
+      Array.isArray(answer.result) &&
+      answer.result.length > refusal.maxResults
+    ) {
+      if (refusal.kind === 'results')
+        return refuse(-32005, `query returned more than ${refusal.maxResults} results`)
+      refused.push(blocks)
+      await new Promise((resolve) => setTimeout(resolve, 1_500))
+      return send(answer)
+    }
+    served.push(blocks)
+    send(answer)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return {
+    client: createPublicClient({
+      chain: foundry,
+      transport: http(url, { retryCount: 0, ...(refusal.kind === 'stall' ? { timeout: 500 } : {}) }),
+    }),
+    served,
+    refused,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}
+
+beforeAll(async () => {
+  anvil = await startAnvil()
+  const wallet = createWalletClient({
+    account: privateKeyToAccount(anvil.accounts[0]!.privateKey),
+    chain: foundry,
+    transport: http(anvil.rpcUrl),
+  })
+  const testClient = createTestClient({ chain: foundry, mode: 'anvil', transport: http(anvil.rpcUrl) })
+  const hash = await wallet.deployContract({ abi: [], bytecode: pingBytecode() })
+  const receipt = await publicClient().waitForTransactionReceipt({ hash, pollingInterval: 10 })
+  emitter = receipt.contractAddress!
+  first = receipt.blockNumber
+  // 40 events: 20 spread over ~400 blocks, then 20 packed into one block (a dense stretch).
+  for (let n = 1n; n <= 20n; n++) {
+    await wallet.sendTransaction({ to: emitter, data: toHex(n, { size: 32 }) })
+    await testClient.mine({ blocks: 20 })
+  }
+  await testClient.setAutomine(false)
+  const hashes: Hex[] = []
+  for (let n = 21n; n <= 40n; n++) {
+    hashes.push(await wallet.sendTransaction({ to: emitter, data: toHex(n, { size: 32 }), gas: 50_000n }))
+  }
+  await testClient.mine({ blocks: 1 })
+  await testClient.setAutomine(true)
+  await publicClient().waitForTransactionReceipt({ hash: hashes.at(-1)!, pollingInterval: 10 })
+  last = await publicClient().getBlockNumber({ cacheTime: 0 })
+})
+
+afterAll(async () => {
+  await anvil?.stop()
+})
+
+const values = (logs: { args: { n?: bigint } }[]) => logs.map((l) => l.args.n)
+const all = Array.from({ length: 40 }, (_, i) => BigInt(i + 1))
+
+describe('getLogsChunked', () => {
+  test('default: the logs of the whole range, in chain order, in ranges of at most maxBlockRange blocks', async () => {
+    const ranges: LogRangeProgressEvent[] = []
+    const logs = await getLogsChunked(publicClient(), {
+      address: emitter,
+      event: ping,
+      fromBlock: first,
+      toBlock: last,
+      maxBlockRange: 50,
+      strict: true,
+      onProgress: (e) => ranges.push(e),
+    })
+    expect(values(logs)).toEqual(all)
+    const whole = await publicClient().getLogs({
+      address: emitter,
+      event: ping,
+      fromBlock: first,
+      toBlock: last,
+    })
+    expect(logs).toEqual(whole)
+    expect(ranges.every((r) => r.type === 'logs:range' && r.toBlock - r.fromBlock < 50n)).toBe(true)
+    expect(ranges[0]).toMatchObject({ fromBlock: first })
+    expect(ranges.at(-1)).toMatchObject({ toBlock: last })
+  })
+
+  test("behavior: a provider's block-range cap: halved until it fits, the rest read at the size that fitted", async () => {
+    const capped = await front({ kind: 'range', maxBlocks: 60 })
+    try {
+      const logs = await getLogsChunked(capped.client, {
+        address: emitter,
+        event: ping,
+        fromBlock: first,
+        toBlock: last,
+        maxBlockRange: 1_000,
+      })
+      expect(values(logs)).toEqual(all)
+      // The whole range, then its halves until one fits; never above what fitted after that.
+      const expected: bigint[] = []
+      let span = last - first + 1n
+      for (; span > 60n; span /= 2n) expected.push(span)
+      expect(capped.refused).toEqual(expected)
+      expect(capped.served.every((n) => n <= span)).toBe(true)
+    } finally {
+      await capped.close()
+    }
+  })
+
+  test("behavior: a provider's result cap over a dense block range: halved, nothing missed", async () => {
+    const capped = await front({ kind: 'results', maxResults: 25 })
+    try {
+      const logs = await getLogsChunked(capped.client, {
+        address: emitter,
+        event: ping,
+        fromBlock: first,
+        toBlock: last,
+        maxBlockRange: 10_000,
+      })
+      expect(values(logs)).toEqual(all)
+      expect(capped.refused.length).toBeGreaterThan(0)
+    } finally {
+      await capped.close()
+    }
+  })
+
+  test('behavior: a node too slow to answer within the client time-out: the range is halved', async () => {
+    const slow = await front({ kind: 'stall', maxResults: 25 })
+    try {
+      const logs = await getLogsChunked(slow.client, {
+        address: emitter,
+        event: ping,
+        fromBlock: first,
+        toBlock: last,
+      })
+      expect(values(logs)).toEqual(all)
+      expect(slow.refused.length).toBeGreaterThan(0)
+    } finally {
+      await slow.close()
+    }
+  })
+
+  test('error: a single block whose logs are refused throws LogRangeTooLargeError naming it', async () => {
+    const capped = await front({ kind: 'results', maxResults: 5 })
+    try {
+      const err = await getLogsChunked(capped.client, {
+        address: emitter,
+        event: ping,
+        fromBlock: last - 3n,
+        toBlock: last,
+      }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(LogRangeTooLargeError)
+      expect((err as LogRangeTooLargeError).blockNumber).toBe(last)
+      expect((err as LogRangeTooLargeError).shortMessage).toBe(
+        `The node refused the logs of block ${last}, a single block: no smaller range can be asked.`,
+      )
+    } finally {
+      await capped.close()
+    }
+  })
+
+  test('error: a refusal no smaller range can fix is thrown as it came, after one request', async () => {
+    const broken = await front({ kind: 'invalid' })
+    try {
+      const err = await getLogsChunked(broken.client, {
+        address: emitter,
+        event: ping,
+        fromBlock: first,
+        toBlock: last,
+      }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(InvalidParamsRpcError)
+      expect(broken.refused).toHaveLength(1)
+    } finally {
+      await broken.close()
+    }
+  })
+
+  test('error: aborting through signal stops between ranges with AbortError', async () => {
+    const capped = await front({ kind: 'range', maxBlocks: 1_000 })
+    try {
+      const controller = new AbortController()
+      const err = await getLogsChunked(capped.client, {
+        address: emitter,
+        event: ping,
+        fromBlock: first,
+        toBlock: last,
+        maxBlockRange: 10,
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.type === 'logs:range' && e.toBlock - first >= 29n) controller.abort()
+        },
+      }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(AbortError)
+      expect(capped.served).toHaveLength(3)
+      // Already aborted: no request at all.
+      const before = capped.served.length
+      await expect(
+        getLogsChunked(capped.client, {
+          event: ping,
+          fromBlock: first,
+          toBlock: last,
+          signal: controller.signal,
+        }),
+      ).rejects.toBeInstanceOf(AbortError)
+      expect(capped.served).toHaveLength(before)
+    } finally {
+      await capped.close()
+    }
+  })
+
+  test('error: bad parameters are refused before any request', async () => {
+    for (const maxBlockRange of [0, -1, 1.5]) {
+      await expect(
+        getLogsChunked(publicClient(), { event: ping, fromBlock: first, toBlock: last, maxBlockRange }),
+      ).rejects.toThrow(RangeError)
+    }
+    expect(await readLogsChunked({ fromBlock: 5n, toBlock: 4n, read: async () => [1] })).toEqual([])
+  })
+})
+
+describe('logQueryRefusal', () => {
+  const rpc = (message: string, name = 'RpcRequestError') =>
+    Object.assign(new Error(`RPC Request failed.\n\nDetails: ${message}`), { name })
+
+  test('default: providers’ refusals as they word them', () => {
+    // Result caps and size limits: the span may grow back where logs are sparse.
+    expect(
+      logQueryRefusal(rpc('query returned more than 10000 results. Try with this block range [0x1, 0x2].')),
+    ).toBe('size')
+    expect(
+      logQueryRefusal(
+        rpc(
+          'Log response size exceeded. You can make eth_getLogs requests with up to a 2K block range and no limit on the response size, or you can request any block range with a cap of 10K logs in the response.',
+        ),
+      ),
+    ).toBe('size')
+    expect(
+      logQueryRefusal(Object.assign(new Error('The request took too long'), { name: 'TimeoutError' })),
+    ).toBe('size')
+    expect(logQueryRefusal(rpc('Limit exceeded', 'LimitExceededRpcError'))).toBe('size')
+    // Block-range caps: the same everywhere, so the span never grows past what fitted.
+    expect(logQueryRefusal(rpc('eth_getLogs is limited to a 10,000 range'))).toBe('range')
+    expect(logQueryRefusal(rpc('exceed maximum block range: 50000'))).toBe('range')
+    expect(logQueryRefusal(rpc('block range is too wide'))).toBe('range')
+    expect(logQueryRefusal(rpc('Block range limit exceeded.'))).toBe('range')
+    // Anything else is not a refusal a smaller range fixes.
+    expect(logQueryRefusal(rpc('invalid argument 0: hex string without 0x prefix'))).toBeUndefined()
+    expect(logQueryRefusal(new Error('fetch failed'))).toBeUndefined()
+    expect(logQueryRefusal('too large')).toBeUndefined()
+  })
+})
+
+test('behavior: readLogsChunked keeps chain order across split ranges of any fetcher', async () => {
+  const asked: [bigint, bigint][] = []
+  const logs = await readLogsChunked({
+    fromBlock: 0n,
+    toBlock: 99n,
+    maxBlockRange: 64,
+    read: async (from, to) => {
+      asked.push([from, to])
+      if (to - from + 1n > 10n) throw new Error('block range too large')
+      return Array.from({ length: Number(to - from + 1n) }, (_, i) => from + BigInt(i))
+    },
+  })
+  expect(logs).toEqual(Array.from({ length: 100 }, (_, i) => BigInt(i)))
+  // 64 → 32 → 16 → 8 blocks, then the rest of the range at 8.
+  expect(asked.slice(0, 5)).toEqual([
+    [0n, 63n],
+    [0n, 31n],
+    [0n, 15n],
+    [0n, 7n],
+    [8n, 15n],
+  ])
+  expect(asked.slice(4).every(([f, t]) => t - f + 1n <= 8n)).toBe(true)
+})

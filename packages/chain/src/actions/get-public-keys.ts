@@ -7,6 +7,8 @@ import { type ActionErrorType, type ReadClient, read } from '../internal.ts'
 export type GetPublicKeysParameters = MedvaultContractsParameter & {
   /** Whose keys. */
   account: Address
+  /** Read at this block rather than the latest. */
+  blockNumber?: bigint | undefined
 }
 
 export type GetPublicKeysReturnType = {
@@ -36,6 +38,7 @@ export async function getPublicKeys(
     abi: keyRegistryAbi,
     functionName: 'keysOf',
     args: [parameters.account],
+    ...(parameters.blockNumber === undefined ? {} : { blockNumber: parameters.blockNumber }),
   })
   return { receivingKey, verifyingKey, version, updatedAt }
 }

@@ -9,12 +9,11 @@ import {
   type Address,
   bytesToHex,
   type Hex,
-  hashTypedData,
   hexToBytes,
   isAddressEqual,
   type TypedDataDefinition,
 } from 'viem'
-import { parseJson, recover } from './access-request.ts'
+import { parseJson, recoverDigest } from './access-request.ts'
 import { CFRAG_LENGTH, MAX_RESPONSE_BODY_BYTES } from './constants.ts'
 import {
   expectSignature,
@@ -34,6 +33,7 @@ import {
   expectVersion,
   own,
 } from './fields.ts'
+import { addressWord, bytes32Word, staticTypedDataDigest, typeHash, uintWord } from './signer.ts'
 
 const FORMAT = 'access receipt'
 const RESPONSE = 'access response body'
@@ -54,6 +54,8 @@ export const accessReceiptTypes = {
 /** The encoded EIP-712 type of an access receipt (its typehash is `keccak256` of these bytes). */
 export const ACCESS_RECEIPT_TYPE =
   'AccessReceipt(address proxy,bytes32 grantId,bytes32 recordId,address requester,bytes32 capsuleHash,bytes32 requestHash,uint64 at)'
+
+const ACCESS_RECEIPT_TYPEHASH = typeHash(ACCESS_RECEIPT_TYPE)
 
 /** What a proxy attests it answered. */
 export interface AccessReceipt {
@@ -107,7 +109,20 @@ export function accessReceiptTypedData(
  * per (proxy, root).
  */
 export function receiptHash(domain: ProtocolDomain, receipt: AccessReceipt): Hex {
-  return hashTypedData(accessReceiptTypedData(domain, receipt))
+  return bytesToHex(receiptDigest(domain, checkReceipt(FORMAT, receipt, 'receipt')))
+}
+
+/** The digest of a checked receipt (what viem's `hashTypedData(accessReceiptTypedData(…))` gives, as bytes). */
+function receiptDigest(domain: ProtocolDomain, receipt: AccessReceipt): Uint8Array {
+  return staticTypedDataDigest(protocolDomain(FORMAT, domain), ACCESS_RECEIPT_TYPEHASH, [
+    addressWord(receipt.proxy),
+    bytes32Word(receipt.grantId),
+    bytes32Word(receipt.recordId),
+    addressWord(receipt.requester),
+    bytes32Word(receipt.capsuleHash),
+    bytes32Word(receipt.requestHash),
+    uintWord(receipt.at),
+  ])
 }
 
 export interface VerifyReceiptParameters {
@@ -128,14 +143,16 @@ export interface VerifyReceiptParameters {
  */
 export async function verifyReceipt(parameters: VerifyReceiptParameters): Promise<Address> {
   const { domain, signature, proxy } = parameters
-  const typedData = accessReceiptTypedData(domain, parameters.receipt)
-  const named = typedData.message.proxy
+  const receipt = checkReceipt(FORMAT, parameters.receipt, 'receipt')
+  const digest = receiptDigest(domain, receipt)
+  const named = receipt.proxy
   if (proxy !== undefined) {
     const expected = expectAddress(FORMAT, proxy, 'proxy (the proxy asked)')
     if (!isAddressEqual(named, expected))
       throw new ProxyMismatchError({ what: FORMAT, expected, received: named })
   }
-  const recovered = await recover(FORMAT, typedData, expectSignature(FORMAT, signature))
+  // The proxy named is the signer to check first: its key is known after its first receipt.
+  const recovered = recoverDigest(FORMAT, digest, expectSignature(FORMAT, signature), named)
   if (!isAddressEqual(recovered, named))
     throw new UnexpectedSignerError({ what: FORMAT, expected: named, recovered })
   return named

@@ -21,7 +21,15 @@ let devnet: Devnet
 let lose: string | undefined
 /** While set, gas estimates and fills through a test wallet fail (as a node that does not answer them). */
 let failFill = false
-let fillFailed: PromiseWithResolvers<void> = Promise.withResolvers()
+let fillFailed = deferred()
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => {}
+  const promise = new Promise<void>((r) => {
+    resolve = r
+  })
+  return { promise, resolve }
+}
 beforeAll(async () => {
   devnet = await createDevnet({ accounts: 3 })
 })
@@ -99,7 +107,7 @@ describe('write outcome', () => {
     // The early gas estimate fails (it is then left to the send); meanwhile another account takes the id, so
     // the send's own estimate reverts with RecordAlreadyRegistered.
     failFill = true
-    fillFailed = Promise.withResolvers()
+    fillFailed = deferred()
     const error = await registerRecord(client, {
       addresses: devnet.addresses,
       recordId: id('taken meanwhile'),

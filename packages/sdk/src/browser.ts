@@ -96,8 +96,11 @@ export {
   type ProxyFailure,
   RecordNotFoundError,
   type RecordNotFoundErrorType,
+  RegistrationUnknownError,
+  type RegistrationUnknownErrorType,
   RelayError,
   type RelayErrorType,
+  type UnconfirmedRecordVersion,
 } from './errors.ts'
 export {
   FHIR_MEDIA_TYPE,

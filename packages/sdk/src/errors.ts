@@ -10,7 +10,8 @@
  * @module
  */
 import { BaseError } from '@medvault/crypto/errors'
-import type { Address, Hex } from 'viem'
+import type { CID } from 'multiformats/cid'
+import type { Address, Hash, Hex } from 'viem'
 
 export { BaseError, type BaseErrorParameters } from '@medvault/crypto/errors'
 export {
@@ -353,5 +354,69 @@ export class RelayError extends BaseError {
       ],
     })
     this.grantId = grantId
+  }
+}
+
+export type RegistrationUnknownErrorType = RegistrationUnknownError & { name: 'RegistrationUnknownError' }
+
+/** A record version whose registration may or may not have been mined, and what was stored for it. */
+export interface UnconfirmedRecordVersion {
+  /** The record's id. */
+  id: Hex
+  /** The version's envelope CID: what the chain registers. */
+  cid: CID
+  /** The CID of the encrypted content the envelope links to. */
+  contentCid: CID
+}
+
+/**
+ * A put, update, rotate or split Bundle put failed after its registration may have been sent: the send's answer
+ * or the receipt did not come (a time-out, a dropped connection, an abort while waiting). The record may be
+ * registered, now or once the transaction is mined, so nothing was unpinned: its envelope and content stay
+ * stored and the chain never points at data that was deleted.
+ *
+ * Check later with `vault.records.info(id)`: registered, it shows this version's `cid`; `RecordNotFoundError`
+ * (a put) or an earlier `cid` (an update or rotate) means the transaction did not land (put or update again).
+ * With `hash`, waiting for that transaction's receipt tells the same.
+ */
+export class RegistrationUnknownError extends BaseError {
+  override name = 'RegistrationUnknownError' as const
+  /** The transaction's hash, when the node answered the send with it. */
+  readonly hash: Hash | undefined
+  /** The (first) record whose registration is in doubt. */
+  readonly recordId: Hex
+  /** Every record version the transaction registers (several for a split Bundle), with what was stored. */
+  readonly records: readonly UnconfirmedRecordVersion[]
+
+  constructor({
+    records,
+    hash,
+    cause,
+  }: {
+    records: readonly UnconfirmedRecordVersion[]
+    hash: Hash | undefined
+    cause: unknown
+  }) {
+    const first = records[0]?.id ?? '0x'
+    const subject =
+      records.length === 1
+        ? `Record ${first} may be registered`
+        : `${records.length} records (the first ${first}) may be registered`
+    super(
+      hash === undefined
+        ? `${subject}: its registration may have been sent, but no answer said whether it was.`
+        : `${subject}: its registration ${hash} was sent, but whether it was mined is not known.`,
+      {
+        cause,
+        metaMessages: [
+          'Nothing was unpinned: its envelope and content stay stored.',
+          `Check later with vault.records.info(id)${hash === undefined ? '' : ' or wait for the transaction'}: once it is registered, info`,
+          "shows this version's cid. If it never is, put or update again (and unpin `records[].cid` and `contentCid`).",
+        ],
+      },
+    )
+    this.hash = hash
+    this.recordId = first
+    this.records = records
   }
 }

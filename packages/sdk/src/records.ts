@@ -9,7 +9,13 @@
  * @module
  */
 import type { Bundle, Resource } from '@medplum/fhirtypes'
-import { registerRecord, registerRecords, registerRecordVersion } from '@medvault/chain'
+import {
+  AbortError as ChainAbortError,
+  registerRecord,
+  registerRecords,
+  registerRecordVersion,
+  TransactionOutcomeUnknownError,
+} from '@medvault/chain'
 import { DEFAULT_SEGMENT_SIZE, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE } from '@medvault/crypto'
 import { dagCborCid, encodeRecordEnvelope, MAX_EPOCH, type RecordEnvelope } from '@medvault/protocol'
 import type { CID } from 'multiformats/cid'
@@ -31,7 +37,12 @@ import {
   tagOf,
 } from './content.ts'
 import type { VaultContext } from './context.ts'
-import { IntegrityError, InvalidOptionError, NotRecordOwnerError } from './errors.ts'
+import {
+  IntegrityError,
+  InvalidOptionError,
+  NotRecordOwnerError,
+  RegistrationUnknownError,
+} from './errors.ts'
 import {
   FHIR_MEDIA_TYPE,
   type FhirRecord,
@@ -96,8 +107,11 @@ export class Records {
    * @returns the new record (its `id` is what grants and reads name).
    * @throws {FhirValidationError} (from `@medvault/fhir`) for invalid FHIR: each issue names the path and
    *   the rule, never a value.
-   * @throws {InvalidOptionError} for bad content or options. If registration fails, what was stored is
-   *   unpinned: no half-written record is left.
+   * @throws {InvalidOptionError} for bad content or options. If registration fails before its transaction is
+   *   sent, what was stored is unpinned: no half-written record is left.
+   * @throws {RegistrationUnknownError} when the registration may have been sent but its outcome is unknown (the
+   *   send's answer or the receipt did not come, or `signal` aborted the wait): the record may be registered, so
+   *   nothing was unpinned. Check later with `vault.records.info(err.recordId)` (or wait for `err.hash`).
    *
    * @example
    * ```ts
@@ -154,25 +168,27 @@ export class Records {
       signal,
       onProgress,
     })
+    const registration = registering()
     try {
       const written = await ctx.write(
         'registerRecord',
         (s) =>
-          registerRecord(ctx.walletClient, {
-            addresses: ctx.addresses,
-            recordId,
-            cid: stored.cid,
-            ...(tag === undefined ? {} : { tag: tag.chainTag }),
-            signal: s,
-            beforeSend: () => stored.saved,
-          }),
+          registration.track(
+            registerRecord(ctx.walletClient, {
+              addresses: ctx.addresses,
+              recordId,
+              cid: stored.cid,
+              ...(tag === undefined ? {} : { tag: tag.chainTag }),
+              signal: s,
+              beforeSend: () => stored.saved,
+            }),
+          ),
         signal,
         onProgress,
       )
       remember(ctx, recordId, 1, stored.cid, written)
     } catch (err) {
-      await discard(ctx, stored)
-      throw err
+      throw await registration.failed(ctx, [{ recordId, stored }], err)
     }
     return info({
       recordId,
@@ -361,6 +377,11 @@ export class Records {
    * A FHIR record stays FHIR unless `mediaType` says otherwise: its new content is validated as a put's is,
    * before anything is stored, and the links of a resource split from a Bundle are kept for the references
    * it still makes.
+   *
+   * @throws {NotRecordOwnerError} for a record of another account.
+   * @throws {RegistrationUnknownError} when the new version's registration may have been sent but its outcome is
+   *   unknown: it may become the current version, so nothing was unpinned. `vault.records.info(id)` shows
+   *   `err.records[0].cid` once it is registered. A failure before the send unpins what was stored.
    */
   async update(id: Hex, content: Resource | RecordContent, options: UpdateOptions = {}): Promise<RecordInfo> {
     const ctx = this.#ctx
@@ -444,6 +465,9 @@ export class Records {
    * with colluding proxies: they were made for the old epoch's key. (It cannot take back what the grantee
    * already read, nor re-key earlier versions.) Active grants naming the record are re-issued for the new key
    * unless `reissueGrants: false`. Streams: constant memory whatever the size.
+   *
+   * @throws {RegistrationUnknownError} as {@link Records.update} does, when the re-keyed version's registration
+   *   may have been sent but its outcome is unknown (grants are then not re-issued: rotate again once it shows).
    */
   async rotate(id: Hex, options: RotateOptions = {}): Promise<RotateResult> {
     const ctx = this.#ctx
@@ -527,6 +551,7 @@ export class Records {
     const keys = await ctx.keys()
     const tag = options.tag === undefined ? undefined : tagOf(keys, options.tag)
     const stored: (StoredVersion & { meta: RecordMeta })[] = []
+    const registration = registering()
     try {
       for (const entry of plan.entries) {
         const meta: RecordMeta = { mediaType: FHIR_MEDIA_TYPE, fhir: entry.meta }
@@ -550,15 +575,17 @@ export class Records {
       const written = await ctx.write(
         'registerRecords',
         (s) =>
-          registerRecords(ctx.walletClient, {
-            addresses: ctx.addresses,
-            records: plan.entries.map((entry, i) => ({
-              recordId: entry.recordId,
-              cid: (stored[i] as { cid: CID }).cid,
-              ...(tag === undefined ? {} : { tag: tag.chainTag }),
-            })),
-            signal: s,
-          }),
+          registration.track(
+            registerRecords(ctx.walletClient, {
+              addresses: ctx.addresses,
+              records: plan.entries.map((entry, i) => ({
+                recordId: entry.recordId,
+                cid: (stored[i] as { cid: CID }).cid,
+                ...(tag === undefined ? {} : { tag: tag.chainTag }),
+              })),
+              signal: s,
+            }),
+          ),
         signal,
         onProgress,
       )
@@ -566,8 +593,11 @@ export class Records {
         remember(ctx, entry.recordId, 1, (stored[i] as { cid: CID }).cid, written)
       }
     } catch (err) {
-      for (const s of stored) await discard(ctx, s)
-      throw err
+      const versions = stored.map((s, i) => ({
+        recordId: (plan.entries[i] as { recordId: Hex }).recordId,
+        stored: s,
+      }))
+      throw await registration.failed(ctx, versions, err)
     }
     return {
       entries: plan.entries.map((entry, i) => {
@@ -710,25 +740,27 @@ export class Records {
     onProgress: CallOptions['onProgress'],
   ): Promise<{ version: number }> {
     const ctx = this.#ctx
+    const registration = registering()
     try {
       const written = await ctx.write(
         'registerRecordVersion',
         (s) =>
-          registerRecordVersion(ctx.walletClient, {
-            addresses: ctx.addresses,
-            recordId,
-            cid: stored.cid,
-            signal: s,
-            beforeSend: () => stored.saved,
-          }),
+          registration.track(
+            registerRecordVersion(ctx.walletClient, {
+              addresses: ctx.addresses,
+              recordId,
+              cid: stored.cid,
+              signal: s,
+              beforeSend: () => stored.saved,
+            }),
+          ),
         signal,
         onProgress,
       )
       remember(ctx, recordId, written.version, stored.cid, written)
       return { version: written.version }
     } catch (err) {
-      await discard(ctx, stored)
-      throw err
+      throw await registration.failed(ctx, [{ recordId, stored }], err)
     }
   }
 
@@ -816,6 +848,50 @@ interface StoredVersion {
 async function discard(ctx: VaultContext, stored: StoredVersion): Promise<void> {
   await stored.saved.catch(() => {})
   for (const cid of [stored.cid, stored.envelope.content]) await ctx.storage.unpin(cid).catch(() => {})
+}
+
+/**
+ * Follows one registration, to decide what its failure may undo. Unpinning is safe only while nothing can have
+ * been registered: once the transaction may be out (its send or receipt failed, or the wait was aborted), a
+ * mined registration would point at an envelope the next gc deletes, so everything stays pinned and the caller
+ * learns that the outcome is unknown. A registration that returned (an `onProgress` callback failed after it)
+ * is registered: nothing is unpinned either.
+ */
+function registering(): {
+  track<T>(sending: Promise<T>): Promise<T>
+  failed(
+    ctx: VaultContext,
+    versions: readonly { recordId: Hex; stored: StoredVersion }[],
+    err: unknown,
+  ): Promise<unknown>
+} {
+  let registered = false
+  return {
+    track: (sending) =>
+      sending.then((value) => {
+        registered = true
+        return value
+      }),
+    async failed(ctx, versions, err) {
+      if (registered) return err
+      const maybeSent =
+        err instanceof TransactionOutcomeUnknownError ||
+        (err instanceof ChainAbortError && err.hash !== undefined)
+      if (!maybeSent) {
+        for (const { stored } of versions) await discard(ctx, stored)
+        return err
+      }
+      return new RegistrationUnknownError({
+        records: versions.map(({ recordId, stored }) => ({
+          id: recordId,
+          cid: stored.cid,
+          contentCid: stored.envelope.content,
+        })),
+        hash: err.hash,
+        cause: err,
+      })
+    },
+  }
 }
 
 function checkText(value: unknown, option: string): void {

@@ -19,7 +19,12 @@ import type {
   TransactionReceipt,
   Transport,
 } from 'viem'
-import { ContractFunctionRevertedError, encodeFunctionData, BaseError as ViemBaseError } from 'viem'
+import {
+  ContractFunctionRevertedError,
+  encodeFunctionData,
+  NonceTooLowError,
+  BaseError as ViemBaseError,
+} from 'viem'
 import {
   prepareTransactionRequest,
   readContract,
@@ -65,9 +70,11 @@ export interface WriteParameters {
   signal?: AbortSignal | undefined
   /**
    * Work the transaction depends on (storing what it registers, say), run while the call is simulated and, for
-   * a local account, its nonce, gas and fees are filled, so that its time overlaps those round trips. Nothing
-   * is sent until it has resolved; if it rejects, or the simulation fails, nothing is sent and the first error
-   * (the simulation's) is thrown once all have settled.
+   * a local account, its gas is estimated (and, for one without a nonce manager, its nonce and fees read), so
+   * that its time overlaps those round trips. Nothing is sent until it has resolved; if it rejects, or the
+   * simulation fails, nothing is sent and the first error (the simulation's) is thrown once all have settled.
+   * If another sender of the same key spent the nonce meanwhile, the node refuses the send and it is filled
+   * and sent once more.
    */
   beforeSend?: (() => Promise<unknown>) | undefined
 }
@@ -125,25 +132,34 @@ export async function write<
         chain: client.chain,
       } as unknown as Parameters<typeof simulateContract>[1]),
     )
-    // While the caller's work runs on, a local account's gas is estimated from the simulated call (the slow part
-    // of a fill), so that little but signing and sending waits for the work. The nonce and fees are left to the
-    // send: a nonce taken now would be spent by an account's nonce manager even if the work then fails (every
-    // later transaction of the account would wait behind a gap), and could be taken by another process sending
-    // from the same key meanwhile; fees could go stale. A fill that fails is left to the send.
+    // While the caller's work runs on, a local account's transaction is filled (gas estimated; for an account
+    // without a nonce manager, nonce and fees taken too), alongside the simulation rather than after it, so that
+    // only signing and sending wait for the work. An account with a nonce manager leaves nonce and fees to the
+    // send: a nonce the manager handed out now would be spent even if the work then failed, and every later
+    // transaction of the account would wait behind the gap. A nonce read here can be taken meanwhile by another
+    // process sending from the same key: the node then refuses the send as "nonce too low" (nothing went out)
+    // and it is filled and sent once more. A fill that fails is left to the send.
+    const sender = parseAccount(account)
+    const prefill: ('chainId' | 'gas' | 'nonce' | 'fees')[] =
+      sender.type !== 'local'
+        ? []
+        : sender.nonceManager === undefined
+          ? ['chainId', 'gas', 'nonce', 'fees']
+          : ['chainId', 'gas']
     const filled =
-      work === undefined || parseAccount(account).type !== 'local'
+      work === undefined || prefill.length === 0
         ? undefined
-        : simulation
-            .then(({ request }) =>
+        : Promise.resolve()
+            .then(() =>
               prepareTransactionRequest(client, {
                 account,
                 chain: client.chain,
-                parameters: ['chainId', 'gas'],
+                parameters: prefill,
                 to: call.address,
                 data: encodeFunctionData({
-                  abi: request.abi,
-                  functionName: request.functionName,
-                  args: request.args,
+                  abi,
+                  functionName: call.functionName,
+                  args: call.args,
                 } as Parameters<typeof encodeFunctionData>[0]),
               } as unknown as Parameters<typeof prepareTransactionRequest>[1]),
             )
@@ -163,11 +179,16 @@ export async function write<
     // unknown outcome: a caller that undid its work now (unpinned what the call registers) could leave a mined
     // transaction pointing at nothing. Only a decoded revert (at the send's own gas estimation) says nothing
     // went out: a node that takes a transaction into its pool does not answer with revert data.
+    const send = (with_: Record<string, unknown>) =>
+      writeContract(client, { ...request, ...with_, abi } as unknown as Parameters<typeof writeContract>[1])
     let hash: Hash
     try {
-      hash = await writeContract(client, { ...request, ...fields, abi } as unknown as Parameters<
-        typeof writeContract
-      >[1])
+      try {
+        hash = await send(fields)
+      } catch (err) {
+        if (fields.nonce === undefined || !isStaleNonce(err)) throw err
+        hash = await send(filledFields({ chainId: fields.chainId as number, gas: fields.gas as bigint }))
+      }
     } catch (err) {
       if (hasRevertData(err)) throw err
       throw new TransactionOutcomeUnknownError({
@@ -211,13 +232,48 @@ function hasRevertData(error: unknown): boolean {
   )
 }
 
-/** The filled fields of a prepared transaction that spare the send its own fill (never the nonce or fees). */
+/** The filled fields of a prepared transaction that spare the send its own fill. */
 function filledFields(prepared: {
   chainId?: number | undefined
   gas?: bigint | undefined
+  nonce?: number | undefined
+  type?: string | undefined
+  gasPrice?: bigint | undefined
+  maxFeePerGas?: bigint | undefined
+  maxPriorityFeePerGas?: bigint | undefined
 }): Record<string, unknown> {
   if (typeof prepared.gas !== 'bigint' || typeof prepared.chainId !== 'number') return {}
-  return { chainId: prepared.chainId, gas: prepared.gas }
+  const fields: Record<string, unknown> = { chainId: prepared.chainId, gas: prepared.gas }
+  if (typeof prepared.nonce !== 'number') return fields
+  // A nonce only with its fees, of one transaction type: a send given a nonce and no fees would fill them.
+  if (prepared.type === 'eip1559' && typeof prepared.maxFeePerGas === 'bigint') {
+    return {
+      ...fields,
+      nonce: prepared.nonce,
+      type: prepared.type,
+      maxFeePerGas: prepared.maxFeePerGas,
+      maxPriorityFeePerGas: prepared.maxPriorityFeePerGas,
+    }
+  }
+  if (prepared.type === 'legacy' && typeof prepared.gasPrice === 'bigint') {
+    return { ...fields, nonce: prepared.nonce, type: prepared.type, gasPrice: prepared.gasPrice }
+  }
+  return fields
+}
+
+/**
+ * True when the node refused a send because its nonce was already used (by a transaction sent from the same key
+ * since the nonce was read): nothing went out, and a send with a fresh nonce is safe.
+ */
+function isStaleNonce(error: unknown): boolean {
+  if (!(error instanceof ViemBaseError)) return false
+  return (
+    error.walk(
+      (e) =>
+        e instanceof NonceTooLowError ||
+        /replacement transaction underpriced|nonce too low/i.test((e as Error).message ?? ''),
+    ) !== null
+  )
 }
 
 /**

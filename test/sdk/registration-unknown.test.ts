@@ -222,6 +222,38 @@ describe('registration sent, answer lost', () => {
     )
   })
 
+  test('behavior: rotate: the re-keyed version is registered and kept', async () => {
+    const rec = await vault.records.put(TEXT)
+    lost.length = 0
+    mode = 'lose-send-answer'
+    const error = await vault.records.rotate(rec.id).catch((e: unknown) => e)
+    mode = 'pass'
+    expect(error).toMatchObject({ name: 'RegistrationUnknownError', recordId: rec.id })
+    expect(lost).toHaveLength(1)
+    const [registered] = await registeredBy(lost[0]!)
+    expect(registered).toMatchObject({ recordId: rec.id, version: 2 })
+    await net.storage.gc()
+    const fresh = await freshVault()
+    expect(await fresh.records.info(rec.id)).toMatchObject({ version: 2, epoch: 1 })
+    expect(new TextDecoder().decode(await fresh.records.get(rec.id))).toBe(TEXT)
+  })
+
+  test('behavior: a registration that returned is never unpinned, even if onProgress then throws', async () => {
+    let recordCid: CID | undefined
+    const error = await vault.records
+      .put(TEXT, {
+        onProgress: (event) => {
+          if (event.type === 'records:stored') recordCid = event.cid
+          if (event.type === 'chain:transaction') throw new Error('the app failed to show progress')
+        },
+      })
+      .catch((e: unknown) => e)
+    expect((error as Error).message).toBe('the app failed to show progress')
+    await net.storage.gc()
+    expect(await net.storage.isPinned(recordCid!)).toBe(true)
+    expect((await net.storage.stat(recordCid!)).local).toBe(true)
+  })
+
   test('behavior: aborted after the send: the same error, with the hash, and nothing unpinned', async () => {
     abortAfterSend = new AbortController()
     mode = 'abort-after-send'

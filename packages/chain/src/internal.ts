@@ -28,6 +28,7 @@ import {
 import {
   prepareTransactionRequest,
   readContract,
+  sendRawTransaction,
   simulateContract,
   waitForTransactionReceipt,
   writeContract,
@@ -164,12 +165,40 @@ export async function write<
               } as unknown as Parameters<typeof prepareTransactionRequest>[1]),
             )
             .catch(() => undefined)
+    // A transaction filled whole is signed too while the work runs (signing sends nothing): once the work is
+    // done, only the raw send is left. Not for a client that appends a data suffix or a chain that wraps
+    // signed transactions: the send builds those itself.
+    const sign = sender.signTransaction
+    const signed =
+      filled === undefined ||
+      sign === undefined ||
+      client.dataSuffix !== undefined ||
+      client.chain?.serializers?.transactionEnvelope !== undefined
+        ? undefined
+        : Promise.all([simulation, filled])
+            .then(([, fill]) =>
+              fill === undefined || filledFields(fill).nonce === undefined
+                ? undefined
+                : sign(
+                    fill as Parameters<typeof sign>[0],
+                    {
+                      serializer: client.chain?.serializers?.transaction,
+                    } as Parameters<typeof sign>[1],
+                  ),
+            )
+            .catch(() => undefined)
     // All settle before this returns or throws: a failed simulation never leaves the caller's work running.
-    const [simulated, prepared, fill] = await Promise.allSettled([simulation, work, filled])
+    const [simulated, prepared, fill, signature] = await Promise.allSettled([
+      simulation,
+      work,
+      filled,
+      signed,
+    ])
     if (simulated.status === 'rejected') throw simulated.reason
     if (prepared.status === 'rejected') throw prepared.reason
     const { request, result } = simulated.value
     const fields = fill.status === 'fulfilled' && fill.value !== undefined ? filledFields(fill.value) : {}
+    const serializedTransaction = signature.status === 'fulfilled' ? signature.value : undefined
     // The simulated request carries only the function's ABI item; keep every error so that a revert at gas
     // estimation (state changed since the simulation) still decodes.
     // Last point at which an abort leaves nothing behind; the send itself is not raced (it may already be out).
@@ -184,7 +213,10 @@ export async function write<
     let hash: Hash
     try {
       try {
-        hash = await send(fields)
+        hash =
+          serializedTransaction === undefined
+            ? await send(fields)
+            : await sendRawTransaction(client, { serializedTransaction })
       } catch (err) {
         if (fields.nonce === undefined || !isStaleNonce(err)) throw err
         hash = await send(filledFields({ chainId: fields.chainId as number, gas: fields.gas as bigint }))

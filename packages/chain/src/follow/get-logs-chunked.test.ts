@@ -322,6 +322,7 @@ describe('logQueryRefusal', () => {
       logQueryRefusal(Object.assign(new Error('The request took too long'), { name: 'TimeoutError' })),
     ).toBe('size')
     expect(logQueryRefusal(rpc('Limit exceeded', 'LimitExceededRpcError'))).toBe('size')
+    expect(logQueryRefusal(rpc('Query timeout exceeded. Consider reducing your block range.'))).toBe('size')
     // Block-range caps: the same everywhere, so the span never grows past what fitted.
     expect(logQueryRefusal(rpc('eth_getLogs is limited to a 10,000 range'))).toBe('range')
     expect(logQueryRefusal(rpc('exceed maximum block range: 50000'))).toBe('range')
@@ -330,6 +331,16 @@ describe('logQueryRefusal', () => {
     // Anything else is not a refusal a smaller range fixes.
     expect(logQueryRefusal(rpc('invalid argument 0: hex string without 0x prefix'))).toBeUndefined()
     expect(logQueryRefusal(new Error('fetch failed'))).toBeUndefined()
+    expect(logQueryRefusal(rpc('project ID request rate exceeded', 'LimitExceededRpcError'))).toBeUndefined()
+    expect(
+      logQueryRefusal(rpc('Your app has exceeded its compute units per second capacity')),
+    ).toBeUndefined()
+    // A node that cannot be reached is not answering a range too large: no halving down to one block.
+    expect(
+      logQueryRefusal(
+        new Error('fetch failed', { cause: new Error('Connect Timeout Error (attempted address: x)') }),
+      ),
+    ).toBeUndefined()
     expect(logQueryRefusal('too large')).toBeUndefined()
   })
 })

@@ -206,6 +206,8 @@ export function logQueryRefusal(err: unknown): 'range' | 'size' | undefined {
   let range = false
   let other = false
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    // Rate limits share the result cap's code (-32005) at some providers: a smaller range does not help.
+    if (RATE.test(e.message)) return undefined
     if (e.name === 'ResponseBodyTooLargeError' || e.name === 'TimeoutError' || SIZE.test(e.message))
       return 'size'
     if (RANGE.test(e.message)) range = true
@@ -216,7 +218,8 @@ export function logQueryRefusal(err: unknown): 'range' | 'size' | undefined {
 }
 
 const SIZE =
-  /more than \d+ (results|logs)|query returned more than|too many (results|logs)|response size|response is too (large|big)|log response|result set too large|timed? ?out/i
+  /more than \d+ (results|logs)|query returned more than|too many (results|logs)|response size|response is too (large|big)|log response|result set too large|query (timeout|timed out)|timeout exceeded/i
 const RANGE =
   /block range|range (is )?too (large|wide|big)|range limit|exceeds? (the )?(max(imum)?|allowed) (block )?range|limited to (a )?[\d,]+ (block )?range|max(imum)? block range|blocks? range|range of \d+ blocks/i
 const TOO_LARGE = /too large|limit exceeded/i
+const RATE = /rate limit|request rate|too many requests|requests? per second|\/second|compute units|capacity/i

@@ -18,6 +18,8 @@
  * anvil mines empty blocks around it (anvil's pool derives "ready" from markers, not from the account nonce).
  *
  * Run: `npx -y pnpm@10 bench proxy` (or `npx -y pnpm@10 exec node bench/proxy.bench.ts` after a build).
+ * `PROXY_FULL=0` measures the empty chain only (no fill, no full-chain rows): minutes shorter, for comparing
+ * two builds of the proxy back to back.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -63,6 +65,7 @@ import { printTable, type Row, type Table, writeResults } from './lib.ts'
 
 /** `PROXY_SCALE=0.02` runs everything smaller (a smoke run of the bench itself); figures then mean little. */
 const SCALE = Number(process.env.PROXY_SCALE ?? 1)
+const FULL_CHAIN = process.env.PROXY_FULL !== '0'
 const READS = Math.max(20, Math.round(300 * SCALE))
 const RECORDS = Math.max(4000, Math.round((100_000 * SCALE) / 4000) * 4000)
 const GRANTS = Math.max(1000, Math.round((10_000 * SCALE) / 1000) * 1000)
@@ -323,203 +326,217 @@ const emptyReads = await reads(EMPTY)
 // Shown at once: the fill below takes minutes and these figures stand on their own.
 printTable({ title: 'Empty chain (again in the summary below)', rows: [...emptyAccess, emptyReads] })
 
-// --- Fill the chain by hand-mined rounds. -------------------------------------------------------------------
-// The proxies keep running and index each round's block as it is mined, as they would follow a live chain. (Stopped
-// during the fill and started afterwards, each one's catch-up asked for the whole fill in one eth_getLogs of
-// 110,000 logs, which outlasted the client's 10 s timeout on this loaded box and failed the start.)
-const fillStart = performance.now()
-// A client of its own with a long timeout: mining a round's block takes anvil seconds.
-const rpc = createPublicClient({ chain: devnet.chain, transport: http(devnet.rpcUrl, { timeout: 600_000 }) })
-const call = <T>(method: string, params: unknown[] = []) =>
-  rpc.request({ method, params } as never) as Promise<T>
-await call('evm_setAutomine', [false])
-// One round's block holds every transaction of the round, whatever their gas limits add up to.
-await call('evm_setBlockGasLimit', [numberToHex(4_000_000_000n)])
-const nonceOf = new Map<number, number>()
-for (const i of FILLERS) {
-  nonceOf.set(
-    i,
-    Number(
-      await devnet.publicClient.getTransactionCount({
-        address: devnet.accounts[i]!.address,
-        blockTag: 'pending',
-      }),
-    ),
-  )
-}
-
-type Tx = { data: Hex; gas: bigint }
-/**
- * One round: each filler's transactions sent in nonce order (fillers side by side) while nothing is mined,
- * then one block mined, the pool checked empty and every receipt checked a success. Anvil signs for its own
- * dev accounts (`eth_sendTransaction`), so nothing is signed here.
- */
-async function round(txsOf: Map<number, Tx[]>): Promise<void> {
-  const sent = new Set<Hex>()
-  await Promise.all(
-    [...txsOf].map(async ([i, txs]) => {
-      for (const { data, gas } of txs) {
-        const nonce = nonceOf.get(i)!
-        nonceOf.set(i, nonce + 1)
-        const hash = await call<Hex>('eth_sendTransaction', [
-          {
-            from: devnet.accounts[i]!.address,
-            to: addresses.consentRegistry,
-            data,
-            gas: numberToHex(gas),
-            nonce: numberToHex(nonce),
-            // far above a devnet's base fee; the fillers hold 10,000 ETH each
-            maxFeePerGas: numberToHex(20_000_000_000n),
-            maxPriorityFeePerGas: numberToHex(1_000_000_000n),
-          },
-        ])
-        sent.add(hash)
-      }
-    }),
-  )
-  let mined = 0
-  for (let attempt = 0; attempt < 3 && mined < sent.size; attempt++) {
-    await call('evm_mine')
-    const block = await call<Hex>('eth_blockNumber')
-    const receipts = await call<{ transactionHash: Hex; status: Hex }[]>('eth_getBlockReceipts', [block])
-    for (const r of receipts) {
-      if (!sent.has(r.transactionHash)) continue
-      if (r.status !== '0x1') throw new Error(`fill transaction ${r.transactionHash} reverted`)
-      mined++
-    }
+if (!FULL_CHAIN) {
+  for (const m of measured) await m.proxy.stop()
+  await rm(receiptsRoot, { recursive: true, force: true })
+  const empty: Table = {
+    title: 'Access requests to one proxy over HTTP on 127.0.0.1, empty chain only (PROXY_FULL=0)',
+    rows: [...emptyAccess, emptyReads],
+    notes: [`1-minute load average after each row: ${loads.join(', ')}.`],
   }
-  const status = await call<{ pending: Hex; queued: Hex }>('txpool_status')
-  if (mined !== sent.size || hexToBigInt(status.pending) !== 0n || hexToBigInt(status.queued) !== 0n) {
-    throw new Error(
-      `fill round: ${mined} of ${sent.size} transactions mined; pool pending ${status.pending}, queued ${status.queued}`,
+  console.log(`\nresults: ${writeResults('proxy-empty', [empty])}`)
+} else {
+  // --- Fill the chain by hand-mined rounds. -------------------------------------------------------------------
+  // The proxies keep running and index each round's block as it is mined, as they would follow a live chain. (Stopped
+  // during the fill and started afterwards, each one's catch-up asked for the whole fill in one eth_getLogs of
+  // 110,000 logs, which outlasted the client's 10 s timeout on this loaded box and failed the start.)
+  const fillStart = performance.now()
+  // A client of its own with a long timeout: mining a round's block takes anvil seconds.
+  const rpc = createPublicClient({
+    chain: devnet.chain,
+    transport: http(devnet.rpcUrl, { timeout: 600_000 }),
+  })
+  const call = <T>(method: string, params: unknown[] = []) =>
+    rpc.request({ method, params } as never) as Promise<T>
+  await call('evm_setAutomine', [false])
+  // One round's block holds every transaction of the round, whatever their gas limits add up to.
+  await call('evm_setBlockGasLimit', [numberToHex(4_000_000_000n)])
+  const nonceOf = new Map<number, number>()
+  for (const i of FILLERS) {
+    nonceOf.set(
+      i,
+      Number(
+        await devnet.publicClient.getTransactionCount({
+          address: devnet.accounts[i]!.address,
+          blockTag: 'pending',
+        }),
+      ),
     )
   }
-}
 
-const cid = bytesToHex(rec.cid.bytes)
-const recordsOf = new Map<number, Hex[]>(
-  FILLERS.map((i) => [
-    i,
-    Array.from({ length: RECORDS / FILLERS.length }, () => bytesToHex(randomBytes(32))),
-  ]),
-)
-const BATCHES_PER_ROUND = 2
-const batchesPerFiller = RECORDS / FILLERS.length / RECORDS_PER_TX
-log(`registering ${RECORDS} records (load ${load()})`)
-for (let b = 0; b < batchesPerFiller; b += BATCHES_PER_ROUND) {
-  const txsOf = new Map<number, Tx[]>()
-  for (const i of FILLERS) {
-    const owner = devnet.accounts[i]!.address
-    const ids = recordsOf.get(i)!
-    const txs: Tx[] = []
-    for (let k = b; k < Math.min(b + BATCHES_PER_ROUND, batchesPerFiller); k++) {
-      const batch = ids.slice(k * RECORDS_PER_TX, (k + 1) * RECORDS_PER_TX)
-      txs.push({
-        data: encodeFunctionData({
-          abi: consentRegistryAbi,
-          functionName: 'registerRecords',
-          args: [owner, batch.map((recordId) => ({ recordId, tag: NO_TAG, cid }))],
-        }),
-        gas: 25_000_000n,
-      })
+  type Tx = { data: Hex; gas: bigint }
+  /**
+   * One round: each filler's transactions sent in nonce order (fillers side by side) while nothing is mined,
+   * then one block mined, the pool checked empty and every receipt checked a success. Anvil signs for its own
+   * dev accounts (`eth_sendTransaction`), so nothing is signed here.
+   */
+  async function round(txsOf: Map<number, Tx[]>): Promise<void> {
+    const sent = new Set<Hex>()
+    await Promise.all(
+      [...txsOf].map(async ([i, txs]) => {
+        for (const { data, gas } of txs) {
+          const nonce = nonceOf.get(i)!
+          nonceOf.set(i, nonce + 1)
+          const hash = await call<Hex>('eth_sendTransaction', [
+            {
+              from: devnet.accounts[i]!.address,
+              to: addresses.consentRegistry,
+              data,
+              gas: numberToHex(gas),
+              nonce: numberToHex(nonce),
+              // far above a devnet's base fee; the fillers hold 10,000 ETH each
+              maxFeePerGas: numberToHex(20_000_000_000n),
+              maxPriorityFeePerGas: numberToHex(1_000_000_000n),
+            },
+          ])
+          sent.add(hash)
+        }
+      }),
+    )
+    let mined = 0
+    for (let attempt = 0; attempt < 3 && mined < sent.size; attempt++) {
+      await call('evm_mine')
+      const block = await call<Hex>('eth_blockNumber')
+      const receipts = await call<{ transactionHash: Hex; status: Hex }[]>('eth_getBlockReceipts', [block])
+      for (const r of receipts) {
+        if (!sent.has(r.transactionHash)) continue
+        if (r.status !== '0x1') throw new Error(`fill transaction ${r.transactionHash} reverted`)
+        mined++
+      }
     }
-    txsOf.set(i, txs)
-  }
-  await round(txsOf)
-  const done = Math.min(b + BATCHES_PER_ROUND, batchesPerFiller) * RECORDS_PER_TX * FILLERS.length
-  if (done % 20_000 === 0) log(`${done} records mined (load ${load()})`)
-}
-const recordSeconds = (performance.now() - fillStart) / 1000
-log(`records in ${recordSeconds.toFixed(0)} s; sending ${GRANTS} grants`)
-const expiry = Math.floor(Date.now() / 1000) + 30 * 86_400
-const GRANTS_PER_ROUND = 200
-const grantsPerFiller = GRANTS / FILLERS.length
-for (let from = 0; from < grantsPerFiller; from += GRANTS_PER_ROUND) {
-  const txsOf = new Map<number, Tx[]>()
-  for (const i of FILLERS) {
-    const ids = recordsOf.get(i)!
-    const txs: Tx[] = []
-    for (let k = from; k < Math.min(from + GRANTS_PER_ROUND, grantsPerFiller); k++) {
-      txs.push({
-        data: encodeFunctionData({
-          abi: consentRegistryAbi,
-          functionName: 'grant',
-          args: [
-            encodeGrantParams({
-              grantee: bytesToHex(randomBytes(20)) as Address,
-              scope: { kind: 'record', recordId: ids[k % ids.length]! },
-              purpose: 'TREAT',
-              expiry,
-              threshold: 2,
-              proxySetId: net.proxySet,
-              kfragsCid: rec.cid.bytes,
-            }),
-          ],
-        }),
-        gas: 400_000n,
-      })
-    }
-    txsOf.set(i, txs)
-  }
-  await round(txsOf)
-  const done = Math.min(from + GRANTS_PER_ROUND, grantsPerFiller) * FILLERS.length
-  if (done % 2000 === 0) log(`${done} grants mined (load ${load()})`)
-}
-await call('evm_setBlockGasLimit', [numberToHex(30_000_000n)])
-await call('evm_setAutomine', [true])
-const filled = await devnet.publicClient.getBlockNumber()
-const chainFillSeconds = (performance.now() - fillStart) / 1000
-log(`chain at block ${filled} after ${chainFillSeconds.toFixed(0)} s; waiting for the proxies' indexes`)
-const indexStart = performance.now()
-const all = [...net.proxies.map((p) => p.proxy), ...measured.map((m) => m.proxy)]
-for (const [n, p] of all.entries()) {
-  let shown = performance.now()
-  while (BigInt(p.health().indexedBlock ?? -1) < filled) {
-    await new Promise((r) => setTimeout(r, 500))
-    if (performance.now() - shown > 30_000) {
-      shown = performance.now()
-      log(`proxy ${n} indexed to block ${p.health().indexedBlock ?? 'none'} of ${filled}`)
+    const status = await call<{ pending: Hex; queued: Hex }>('txpool_status')
+    if (mined !== sent.size || hexToBigInt(status.pending) !== 0n || hexToBigInt(status.queued) !== 0n) {
+      throw new Error(
+        `fill round: ${mined} of ${sent.size} transactions mined; pool pending ${status.pending}, queued ${status.queued}`,
+      )
     }
   }
-}
-const indexSeconds = (performance.now() - indexStart) / 1000
-const FULL = `${RECORDS.toLocaleString('en')} records + ${GRANTS.toLocaleString('en')} grants`
-const fullAccess = await accessRows(FULL)
-const fullReads = await reads(FULL)
-for (const [i, row] of fullAccess.entries()) {
-  row['p50 vs empty'] = Number(row['p50 ms']) / Number(emptyAccess[i]!['p50 ms'])
-}
-fullReads['p50 vs empty'] = Number(fullReads['p50 ms']) / Number(emptyReads['p50 ms'])
-fullReads['p99 vs empty'] = Number(fullReads['p99 ms']) / Number(emptyReads['p99 ms'])
-for (const m of measured) await m.proxy.stop()
-await rm(receiptsRoot, { recursive: true, force: true })
 
-const met = (ok: boolean) => (ok ? 'met' : 'missed')
-const p50At = (rows: Row[], c: number) =>
-  Number(rows.find((r) => r.setup === 'proxy' && r.connections === c)!['p50 ms'])
-const accessTable: Table = {
-  title: 'Access requests to one proxy over HTTP on 127.0.0.1 (pre-signed, every answer checked 200)',
-  rows: [...emptyAccess, ...fullAccess],
-  notes: [
-    `target p50 ≤ 30 ms at 1 connection: empty ${met(p50At(emptyAccess, 1) <= 30)}, full ${met(p50At(fullAccess, 1) <= 30)}.`,
-    "A request = signature check, grant and record from the index, checkAccess, record version and published keys on chain (read together), envelope and bundle (cached by CID), re-encryption in a worker thread, a signed receipt written and datasync'ed (concurrent receipts share one flush) before the answer leaves.",
-    `worker threads = availableParallelism() = ${CORES}; client, proxy and anvil share those cores.`,
-  ],
+  const cid = bytesToHex(rec.cid.bytes)
+  const recordsOf = new Map<number, Hex[]>(
+    FILLERS.map((i) => [
+      i,
+      Array.from({ length: RECORDS / FILLERS.length }, () => bytesToHex(randomBytes(32))),
+    ]),
+  )
+  const BATCHES_PER_ROUND = 2
+  const batchesPerFiller = RECORDS / FILLERS.length / RECORDS_PER_TX
+  log(`registering ${RECORDS} records (load ${load()})`)
+  for (let b = 0; b < batchesPerFiller; b += BATCHES_PER_ROUND) {
+    const txsOf = new Map<number, Tx[]>()
+    for (const i of FILLERS) {
+      const owner = devnet.accounts[i]!.address
+      const ids = recordsOf.get(i)!
+      const txs: Tx[] = []
+      for (let k = b; k < Math.min(b + BATCHES_PER_ROUND, batchesPerFiller); k++) {
+        const batch = ids.slice(k * RECORDS_PER_TX, (k + 1) * RECORDS_PER_TX)
+        txs.push({
+          data: encodeFunctionData({
+            abi: consentRegistryAbi,
+            functionName: 'registerRecords',
+            args: [owner, batch.map((recordId) => ({ recordId, tag: NO_TAG, cid }))],
+          }),
+          gas: 25_000_000n,
+        })
+      }
+      txsOf.set(i, txs)
+    }
+    await round(txsOf)
+    const done = Math.min(b + BATCHES_PER_ROUND, batchesPerFiller) * RECORDS_PER_TX * FILLERS.length
+    if (done % 20_000 === 0) log(`${done} records mined (load ${load()})`)
+  }
+  const recordSeconds = (performance.now() - fillStart) / 1000
+  log(`records in ${recordSeconds.toFixed(0)} s; sending ${GRANTS} grants`)
+  const expiry = Math.floor(Date.now() / 1000) + 30 * 86_400
+  const GRANTS_PER_ROUND = 200
+  const grantsPerFiller = GRANTS / FILLERS.length
+  for (let from = 0; from < grantsPerFiller; from += GRANTS_PER_ROUND) {
+    const txsOf = new Map<number, Tx[]>()
+    for (const i of FILLERS) {
+      const ids = recordsOf.get(i)!
+      const txs: Tx[] = []
+      for (let k = from; k < Math.min(from + GRANTS_PER_ROUND, grantsPerFiller); k++) {
+        txs.push({
+          data: encodeFunctionData({
+            abi: consentRegistryAbi,
+            functionName: 'grant',
+            args: [
+              encodeGrantParams({
+                grantee: bytesToHex(randomBytes(20)) as Address,
+                scope: { kind: 'record', recordId: ids[k % ids.length]! },
+                purpose: 'TREAT',
+                expiry,
+                threshold: 2,
+                proxySetId: net.proxySet,
+                kfragsCid: rec.cid.bytes,
+              }),
+            ],
+          }),
+          gas: 400_000n,
+        })
+      }
+      txsOf.set(i, txs)
+    }
+    await round(txsOf)
+    const done = Math.min(from + GRANTS_PER_ROUND, grantsPerFiller) * FILLERS.length
+    if (done % 2000 === 0) log(`${done} grants mined (load ${load()})`)
+  }
+  await call('evm_setBlockGasLimit', [numberToHex(30_000_000n)])
+  await call('evm_setAutomine', [true])
+  const filled = await devnet.publicClient.getBlockNumber()
+  const chainFillSeconds = (performance.now() - fillStart) / 1000
+  log(`chain at block ${filled} after ${chainFillSeconds.toFixed(0)} s; waiting for the proxies' indexes`)
+  const indexStart = performance.now()
+  const all = [...net.proxies.map((p) => p.proxy), ...measured.map((m) => m.proxy)]
+  for (const [n, p] of all.entries()) {
+    let shown = performance.now()
+    while (BigInt(p.health().indexedBlock ?? -1) < filled) {
+      await new Promise((r) => setTimeout(r, 500))
+      if (performance.now() - shown > 30_000) {
+        shown = performance.now()
+        log(`proxy ${n} indexed to block ${p.health().indexedBlock ?? 'none'} of ${filled}`)
+      }
+    }
+  }
+  const indexSeconds = (performance.now() - indexStart) / 1000
+  const FULL = `${RECORDS.toLocaleString('en')} records + ${GRANTS.toLocaleString('en')} grants`
+  const fullAccess = await accessRows(FULL)
+  const fullReads = await reads(FULL)
+  for (const [i, row] of fullAccess.entries()) {
+    row['p50 vs empty'] = Number(row['p50 ms']) / Number(emptyAccess[i]!['p50 ms'])
+  }
+  fullReads['p50 vs empty'] = Number(fullReads['p50 ms']) / Number(emptyReads['p50 ms'])
+  fullReads['p99 vs empty'] = Number(fullReads['p99 ms']) / Number(emptyReads['p99 ms'])
+  for (const m of measured) await m.proxy.stop()
+  await rm(receiptsRoot, { recursive: true, force: true })
+
+  const met = (ok: boolean) => (ok ? 'met' : 'missed')
+  const p50At = (rows: Row[], c: number) =>
+    Number(rows.find((r) => r.setup === 'proxy' && r.connections === c)!['p50 ms'])
+  const accessTable: Table = {
+    title: 'Access requests to one proxy over HTTP on 127.0.0.1 (pre-signed, every answer checked 200)',
+    rows: [...emptyAccess, ...fullAccess],
+    notes: [
+      `target p50 ≤ 30 ms at 1 connection: empty ${met(p50At(emptyAccess, 1) <= 30)}, full ${met(p50At(fullAccess, 1) <= 30)}.`,
+      "A request = signature check, grant and record from the index, checkAccess, record version and published keys on chain (read together), envelope and bundle (cached by CID), re-encryption in a worker thread, a signed receipt written and datasync'ed (concurrent receipts share one flush) before the answer leaves.",
+      `worker threads = availableParallelism() = ${CORES}; client, proxy and anvil share those cores.`,
+    ],
+  }
+  const baselineTable: Table = {
+    title: 'Baselines on this thread, same process',
+    rows: baselineRows,
+  }
+  const readsTable: Table = {
+    title: `Grantee read of a 1 KiB record through 2 of 3 HTTP proxies on 127.0.0.1, ${READS} reads in a row`,
+    rows: [emptyReads, fullReads],
+    notes: [
+      'A read = records.get by the grantee: grant lookup and checkAccess on chain, envelope and bundle from storage, two signed requests, two cfrags verified, receipts verified, content fetched and decrypted.',
+      `Filling the chain (${RECORDS / RECORDS_PER_TX} registerRecords + ${GRANTS} grant transactions, hand-mined) took ${chainFillSeconds.toFixed(0)} s (records ${recordSeconds.toFixed(0)} s); the proxies indexed each round's block as it was mined and had read the last one ${indexSeconds.toFixed(0)} s after it.`,
+      `Machine: ${CORES} cores shared with anvil, the proxies, the client and other work; 1-minute load average after each row: ${loads.join(', ')}.`,
+    ],
+  }
+  printTable(baselineTable)
+  printTable(accessTable)
+  printTable(readsTable)
+  console.log(`\nresults: ${writeResults('proxy', [accessTable, baselineTable, readsTable])}`)
 }
-const baselineTable: Table = {
-  title: 'Baselines on this thread, same process',
-  rows: baselineRows,
-}
-const readsTable: Table = {
-  title: `Grantee read of a 1 KiB record through 2 of 3 HTTP proxies on 127.0.0.1, ${READS} reads in a row`,
-  rows: [emptyReads, fullReads],
-  notes: [
-    'A read = records.get by the grantee: grant lookup and checkAccess on chain, envelope and bundle from storage, two signed requests, two cfrags verified, receipts verified, content fetched and decrypted.',
-    `Filling the chain (${RECORDS / RECORDS_PER_TX} registerRecords + ${GRANTS} grant transactions, hand-mined) took ${chainFillSeconds.toFixed(0)} s (records ${recordSeconds.toFixed(0)} s); the proxies indexed each round's block as it was mined and had read the last one ${indexSeconds.toFixed(0)} s after it.`,
-    `Machine: ${CORES} cores shared with anvil, the proxies, the client and other work; 1-minute load average after each row: ${loads.join(', ')}.`,
-  ],
-}
-printTable(baselineTable)
-printTable(accessTable)
-printTable(readsTable)
-console.log(`\nresults: ${writeResults('proxy', [accessTable, baselineTable, readsTable])}`)

@@ -49,6 +49,7 @@ import {
   parseKfragBundle,
   parseRecordEnvelope,
   type RecordEnvelope,
+  receiptHash,
   SignatureRecoveryError,
   StaleRequestError,
   verifyAccessRequest,
@@ -97,6 +98,7 @@ import {
   WrongProxyError,
 } from './errors.ts'
 import type { GrantIndex, IndexedGrant, IndexedRecord } from './grant-index.ts'
+import type { PublishedKeys, PublishedKeysCache } from './published-keys.ts'
 import type { TokenBuckets } from './rate-limit.ts'
 import type { ReceiptLog } from './receipt-log.ts'
 import type { ReplayCache } from './replay-cache.ts'
@@ -120,6 +122,8 @@ export interface AccessContext {
   confirmations: number
   replay: ReplayCache
   documents: DocumentCache
+  /** The KeyRegistry keys of grantors and grantees, dropped as the index reads their `KeysPublished`. */
+  keys: PublishedKeysCache
   pool: WorkerPool
   receipts: ReceiptLog
   /** Inclusion proofs of anchored receipts; absent when this proxy does not anchor. */
@@ -176,7 +180,7 @@ export async function answerAccessRequest(ctx: AccessContext, body: unknown): Pr
   // The receipt does not depend on the cfrag: the job goes to its worker thread first, and the receipt is
   // signed on this thread meanwhile. It is logged only once the cfrag exists (a refused request has none).
   const reencrypted = settle(reencryptWithKfrag(ctx, request, grant, slot, capsule, keys))
-  const signed = settle(ctx.account.signTypedData(accessReceiptTypedData(ctx.domain, receipt)))
+  const signed = settle(signReceipt(ctx, receipt))
   const cfrag = unwrap(await reencrypted)
   const receiptSignature = unwrap(await signed)
   const answered =
@@ -186,6 +190,16 @@ export async function answerAccessRequest(ctx: AccessContext, body: unknown): Pr
   await ctx.receipts.append({ receipt, signature: receiptSignature })
   ctx.onReceipt?.()
   return accessResponseBody({ cfrag: answered, receipt, signature: receiptSignature })
+}
+
+/**
+ * The operator's EIP-712 signature of the receipt: over its digest when the account signs hashes (a local
+ * private-key account), which skips viem's generic typed-data encoding; else through `signTypedData`.
+ */
+function signReceipt(ctx: AccessContext, receipt: AccessReceipt): Promise<Hex> {
+  const { account } = ctx
+  if (account.sign !== undefined) return account.sign({ hash: receiptHash(ctx.domain, receipt) })
+  return account.signTypedData(accessReceiptTypedData(ctx.domain, receipt))
 }
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown }
@@ -215,7 +229,11 @@ function parseRequest(body: unknown): { request: AccessRequest; signature: Hex }
 
 async function authenticate(ctx: AccessContext, request: AccessRequest, signature: Hex): Promise<Address> {
   try {
-    return await verifyAccessRequest({ domain: ctx.domain, proxy: ctx.self, request, signature })
+    // The grantee of the grant the request names, if the index holds it already (no read for an unsigned
+    // request): its key is checked first, a cheaper check than a recovery. The signer is still recovered
+    // exactly; the grant's terms are checked against it below.
+    const candidate = ctx.index.grant(request.grantId)?.grantee
+    return await verifyAccessRequest({ domain: ctx.domain, proxy: ctx.self, request, signature, candidate })
   } catch (err) {
     if (err instanceof ProxyMismatchError) {
       throw new WrongProxyError({ expected: ctx.self, received: request.proxy, cause: err })
@@ -578,9 +596,13 @@ async function keysOf(
   grant: IndexedGrant,
   account: Address,
   role: 'grantor' | 'grantee',
-): Promise<{ receivingKey: Hex; verifyingKey: Hex }> {
+): Promise<PublishedKeys> {
   try {
-    return await getPublicKeys(ctx.client, { addresses: ctx.addresses, account })
+    // At the block the index has read: publications up to it are in the answer, later ones reach the
+    // cache's forget (see published-keys.ts).
+    return await ctx.keys.get(account, ctx.index.deliveredBlock, (blockNumber) =>
+      getPublicKeys(ctx.client, { addresses: ctx.addresses, account, blockNumber }),
+    )
   } catch (err) {
     if (err instanceof KeyNotPublishedError) {
       throw new InvalidKfragBundleError({

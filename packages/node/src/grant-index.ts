@@ -28,7 +28,7 @@ import {
   type ScopeKindName,
   scopeKindName,
 } from '@medvault/chain'
-import { consentRegistryAbi } from '@medvault/contracts'
+import { consentRegistryAbi, keyRegistryAbi } from '@medvault/contracts'
 import {
   type Address,
   type Chain,
@@ -99,6 +99,12 @@ export interface GrantIndexInit {
   /** Told of each revocation as it is indexed (the proxy drops the grant's opened kfrags). */
   onRevoked?: ((grantId: Hex) => void) | undefined
   /**
+   * Told of each publication or rotation of an account's keys in the KeyRegistry, in the same passes as the
+   * ConsentRegistry's events (the proxy's cache of published keys drops the account's). Not stored: the
+   * index itself holds no keys.
+   */
+  onKeysPublished?: ((account: Address) => void) | undefined
+  /**
    * Compact the file once it reaches this many bytes and at least twice its size after the last compaction.
    * Default 16 MiB.
    */
@@ -123,6 +129,12 @@ export interface GrantIndex {
   proxySet(setId: number): readonly Address[] | undefined
   /** The last block fully indexed. */
   readonly indexedBlock: bigint | undefined
+  /**
+   * The last block whose events have been handed to the index's handlers (`onRevoked`, `onKeysPublished`):
+   * `indexedBlock` or, while a range is being stored, that range's last block. State read from the chain at
+   * this block is never older than what those handlers were told.
+   */
+  readonly deliveredBlock: bigint | undefined
   readonly counts: { grants: number; records: number; proxySets: number }
 }
 
@@ -134,6 +146,10 @@ export const GRANT_INDEX_COMPACTING_FILE = `${GRANT_INDEX_FILE}.compact.tmp`
 
 // followEvents decodes strictly (`strict: true`), so every argument is present.
 type ConsentEvent = ParseEventLogsReturnType<typeof consentRegistryAbi, undefined, true>[number]
+type KeyEvent = ParseEventLogsReturnType<typeof keyRegistryAbi, undefined, true>[number]
+type FollowedEvent = ConsentEvent | KeyEvent
+/** The events of both contracts the index follows (their event names differ). */
+const FOLLOWED_ABI = [...consentRegistryAbi, ...keyRegistryAbi] as const
 
 /** Creates a grant index over the ConsentRegistry of `addresses` (not started). */
 export function createGrantIndex(
@@ -143,15 +159,29 @@ export function createGrantIndex(
   const state = new IndexState()
   const store =
     init.dir === undefined ? memoryStore() : fileStore(init.dir, state, init.compactAtBytes ?? 16 * 2 ** 20)
+  const keyRegistry = init.addresses.keyRegistry.toLowerCase()
+  let delivered: bigint | undefined
   const follower = followEvents(client, {
-    abi: consentRegistryAbi,
-    address: init.addresses.consentRegistry,
+    abi: FOLLOWED_ABI,
+    // The KeyRegistry only when someone listens for its events: each pass then reads both contracts' logs.
+    address:
+      init.onKeysPublished === undefined
+        ? init.addresses.consentRegistry
+        : [init.addresses.consentRegistry, init.addresses.keyRegistry],
     fromBlock: init.fromBlock ?? 0n,
     confirmations: init.confirmations ?? 0,
     batchSize: init.batchSize ?? 1000,
     checkpoint: store,
-    onEvents: async (events) => {
-      const ops = (events as ConsentEvent[]).flatMap(toOps)
+    onEvents: async (events, range) => {
+      // Set in the same tick as the keys' forgets below: a key read at this block, started from now on, holds
+      // every publication the forgets announce.
+      if (delivered === undefined || range.toBlock > delivered) delivered = range.toBlock
+      const consent: ConsentEvent[] = []
+      for (const event of events as FollowedEvent[]) {
+        if (event.address.toLowerCase() !== keyRegistry) consent.push(event as ConsentEvent)
+        else if (event.eventName === 'KeysPublished') init.onKeysPublished?.(getAddress(event.args.account))
+      }
+      const ops = consent.flatMap(toOps)
       await store.append(ops)
       for (const op of ops) {
         state.apply(op)
@@ -237,6 +267,11 @@ export function createGrantIndex(
     proxySet: (setId) => state.sets.get(setId),
     get indexedBlock() {
       return follower.checkpoint?.blockNumber
+    },
+    get deliveredBlock() {
+      const indexed = follower.checkpoint?.blockNumber
+      if (delivered === undefined) return indexed
+      return indexed === undefined || delivered > indexed ? delivered : indexed
     },
     get counts() {
       return { grants: state.grants.size, records: state.records.size, proxySets: state.sets.size }

@@ -30,6 +30,7 @@ import { InvalidProxyInitError } from './errors.ts'
 import { createGrantIndex, type GrantIndex } from './grant-index.ts'
 import { buildServer, type ProxyHealth, type ProxyLogger, proxyRoutes } from './http.ts'
 import type { HttpServer } from './http-server.ts'
+import { createPublishedKeysCache } from './published-keys.ts'
 import { createTokenBuckets, type RateLimit, type TokenBuckets } from './rate-limit.ts'
 import {
   fileReceiptLog,
@@ -308,6 +309,7 @@ class ProxyService implements ReencryptionProxy {
   // Kept across stop/start: a request answered before a restart in this process stays answered.
   readonly #replay: ReplayCache = createReplayCache()
   readonly #documents = createDocumentCache()
+  readonly #keys = createPublishedKeysCache()
   readonly #ipBuckets: TokenBuckets | undefined
   readonly #requesterBuckets: TokenBuckets | undefined
   readonly #memoryReceipts: ReceiptLog | undefined
@@ -347,6 +349,8 @@ class ProxyService implements ReencryptionProxy {
       onError: (err) => components.logger?.error?.('index poll failed', { error: err.name }),
       // Honest proxies drop a revoked grant's kfrags: the opened ones leave the workers' caches at once.
       onRevoked: (grantId) => this.#running?.pool.forget(grantId),
+      // A publication or rotation of keys: the next request reads the account's keys again.
+      onKeysPublished: (account) => this.#keys.forget(account),
     })
     components.http?.register(
       'proxy',
@@ -520,6 +524,7 @@ class ProxyService implements ReencryptionProxy {
       confirmations: this.#init.confirmations,
       replay: this.#replay,
       documents: this.#documents,
+      keys: this.#keys,
       pool,
       receipts,
       anchors: anchorer,

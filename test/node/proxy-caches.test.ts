@@ -1,0 +1,123 @@
+/**
+ * What the proxy keeps between requests must never answer for the chain: the KeyRegistry keys it caches
+ * follow every publication and rotation the index reads, and the public key it remembers for a grantee's
+ * signatures never lets another signer pass as that grantee. Real anvil devnet, real store, real HTTP.
+ */
+import { publicKeys } from '@medvault/crypto'
+import { SecretKey } from '@medvault/crypto/umbral'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
+import {
+  createNetwork,
+  grant,
+  type Network,
+  post,
+  refusal,
+  registerRecord,
+  signedRequest,
+  type TestRecord,
+} from './fixture.ts'
+
+let net: Network
+let record: TestRecord
+
+beforeAll(async () => {
+  net = await createNetwork({ proxies: 1 })
+  record = await registerRecord(net)
+})
+afterAll(async () => {
+  await net?.stop()
+})
+
+const proxy = () => net.proxies[0]!
+
+/** Waits until the proxy's index has read the chain's current head (the block of the last transaction). */
+async function indexed(): Promise<void> {
+  // cacheTime 0: viem otherwise hands out a block number up to 4 s old, from before the last transaction
+  const head = await net.devnet.publicClient.getBlockNumber({ cacheTime: 0 })
+  await vi.waitFor(
+    () => {
+      expect(BigInt(proxy().health().indexedBlock ?? -1)).toBeGreaterThanOrEqual(head)
+    },
+    { timeout: 10_000, interval: 25 },
+  )
+}
+
+describe('published keys cache', () => {
+  test('error: a grantee key rotated on chain is seen: the bundle for the old key is refused (422), and answered again once that key is published back', async () => {
+    // The stranger is the grantee here: its keys are rotated, which the other tests' grants do not use.
+    const g = await grant(net, record, { grantee: net.stranger })
+    const ask = async () =>
+      post(proxy(), (await signedRequest(net, g, record, { signer: net.stranger })).body)
+    // answered twice: the grantor's and grantee's keys are now cached
+    expect((await ask()).status).toBe(200)
+    expect((await ask()).status).toBe(200)
+
+    const own = publicKeys(net.keysOf(3))
+    await net.stranger.publishKeys({
+      receivingKey: SecretKey.random().publicKey().toCompressedBytes(),
+      verifyingKey: own.verifying,
+    })
+    await indexed()
+    // A cache that missed the KeysPublished event would still hold the old receiving key and answer 200.
+    const rotated = await ask()
+    expect(refusal(rotated)).toEqual([422, 'invalid_bundle'])
+    expect(rotated.text).toContain("receiving key is not the grantee's published key")
+
+    await net.stranger.publishKeys({ receivingKey: own.receiving, verifyingKey: own.verifying })
+    await indexed()
+    expect((await ask()).status).toBe(200)
+  })
+
+  test('error: a grantor verifying key rotated on chain is seen: its grants’ bundles, signed with the old key, are refused', async () => {
+    const g = await grant(net, record)
+    const ask = async () => post(proxy(), (await signedRequest(net, g, record)).body)
+    expect((await ask()).status).toBe(200)
+
+    const own = publicKeys(net.keysOf(1))
+    await net.patient.publishKeys({
+      receivingKey: own.receiving,
+      verifyingKey: SecretKey.random().publicKey().toCompressedBytes(),
+    })
+    await indexed()
+    const rotated = await ask()
+    expect(refusal(rotated)).toEqual([422, 'invalid_bundle'])
+    expect(rotated.text).toContain("verifying key is not the grantor's published key")
+
+    await net.patient.publishKeys({ receivingKey: own.receiving, verifyingKey: own.verifying })
+    await indexed()
+    expect((await ask()).status).toBe(200)
+  })
+
+  test('error: a grant revoked after its keys and kfrag were cached is refused on the next request', async () => {
+    const g = await grant(net, record)
+    expect((await post(proxy(), (await signedRequest(net, g, record)).body)).status).toBe(200)
+    await net.patient.revokeAccess({ grantId: g.grantId })
+    // no wait for the index: the next request after the revoke transaction is refused
+    expect(refusal(await post(proxy(), (await signedRequest(net, g, record)).body))).toEqual([
+      403,
+      'grant_revoked',
+    ])
+  })
+})
+
+describe('signer keys', () => {
+  test('error: once the grantee’s public key is known, another account’s signature, the grantee’s signature of other fields, or with the other v are refused (403 not_grantee)', async () => {
+    const g = await grant(net, record)
+    // the grantee's key becomes known to the proxy
+    expect((await post(proxy(), (await signedRequest(net, g, record)).body)).status).toBe(200)
+    const byStranger = await signedRequest(net, g, record, { signer: net.stranger })
+    const altered = await signedRequest(net, g, record, {
+      alter: (r) => ({ ...r, issuedAt: r.issuedAt - 1 }),
+    })
+    const good = await signedRequest(net, g, record)
+    const body = JSON.parse(good.body) as { signature: string }
+    const flipped = JSON.stringify({
+      ...body,
+      signature: `${body.signature.slice(0, -2)}${body.signature.endsWith('1b') ? '1c' : '1b'}`,
+    })
+    for (const sent of [byStranger.body, altered.body, flipped]) {
+      expect(refusal(await post(proxy(), sent))).toEqual([403, 'not_grantee'])
+    }
+    expect((await post(proxy(), good.body)).status).toBe(200)
+  })
+})

@@ -141,7 +141,7 @@ afterAll(async () => {
   await anvil?.stop()
 })
 
-const values = (logs: { args: { n?: bigint } }[]) => logs.map((l) => l.args.n)
+const values = (logs: readonly { args: unknown }[]) => logs.map((l) => (l.args as { n?: bigint }).n)
 const all = Array.from({ length: 40 }, (_, i) => BigInt(i + 1))
 
 describe('getLogsChunked', () => {

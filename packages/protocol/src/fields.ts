@@ -5,6 +5,7 @@
  * @internal
  * @module
  */
+import { PublicKey } from '@medvault/crypto/umbral'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { CID } from 'multiformats/cid'
 import { getAddress, type Hex } from 'viem'
@@ -125,8 +126,10 @@ export function expectPoint(format: FormatName, value: unknown, field: string): 
 
 export function isCompressedPoint(bytes: Uint8Array): boolean {
   if (bytes.length !== 33 || (bytes[0] !== 2 && bytes[0] !== 3)) return false
+  // Through the Umbral group backend (libsecp256k1 in WebAssembly where it loads, else noble): every envelope,
+  // access request and kfrag bundle check decodes several points, and in pure JS each costs a square root.
   try {
-    secp256k1.Point.fromBytes(bytes)
+    PublicKey.fromCompressedBytes(bytes)
     return true
   } catch {
     return false

@@ -422,7 +422,8 @@ function isPermanentStorageError(err: unknown): boolean {
     name === 'UnverifiableCidError' ||
     name === 'UnsupportedCodecError' ||
     name === 'InvalidCidError' ||
-    name === 'DagTooWideError'
+    name === 'DagTooWideError' ||
+    name === 'InlineDagTooDeepError'
   )
 }
 

@@ -152,7 +152,7 @@ export class Content {
     try {
       const entry = await exporter(cid, view, signalOption(signal))
       if (entry.type !== 'file' && entry.type !== 'raw' && entry.type !== 'identity') {
-        throw new NotAFileError({ cid: cid.toString(), kind: entry.type })
+        throw new NotAFileError({ cid: cidLabel(cid), kind: entry.type })
       }
       const contentOptions = {
         ...signalOption(signal),
@@ -182,7 +182,7 @@ export class Content {
   }
 
   async getEnvelope<T>(cid: CID, options: OperationOptions<never>): Promise<T> {
-    if (cid.code !== DAG_CBOR) throw new NotAnEnvelopeError({ cid: cid.toString(), codec: cid.code })
+    if (cid.code !== DAG_CBOR) throw new NotAnEnvelopeError({ cid: cidLabel(cid), codec: cid.code })
     try {
       const bytes = await collect(this.#c.reader.view(options.signal).get(cid))
       return decodeDagCbor<T>(cid, bytes)
@@ -196,7 +196,7 @@ export class Content {
     const codec =
       cid.code === DAG_PB ? 'dag-pb' : cid.code === DAG_CBOR ? 'dag-cbor' : cid.code === RAW ? 'raw' : null
     if (codec === null)
-      throw new NotAFileError({ cid: cid.toString(), kind: `codec 0x${cid.code.toString(16)}` })
+      throw new NotAFileError({ cid: cidLabel(cid), kind: `codec 0x${cid.code.toString(16)}` })
     const pinned = await this.#c.pins.has(cid, signal)
     let size: number | undefined
     let blocks = 0

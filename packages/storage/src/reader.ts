@@ -19,7 +19,7 @@ import {
 import type { PinOptions } from './types.ts'
 import { findError, isAbortLike, signalOption } from './util.ts'
 import type { VerifiedBlockstore } from './verified-blockstore.ts'
-import { assertVerifiableCid, collect, type HasherLookup } from './verify.ts'
+import { assertVerifiableCid, cidLabel, collect, type HasherLookup } from './verify.ts'
 
 /** A read-only source of blocks, as the exporter and the DAG walks want it. */
 export interface BlockView {
@@ -134,7 +134,7 @@ export class BlockReader {
       if (block.bytes !== undefined) bytes += block.bytes.length
       else if (maxBytes !== undefined) bytes += await this.#localLength(block.cid, signal)
       if (maxBytes !== undefined && bytes > maxBytes) {
-        throw new DagTooLargeError({ cid: cid.toString(), maxBytes, bytes, blocks })
+        throw new DagTooLargeError({ cid: cidLabel(cid), maxBytes, bytes, blocks })
       }
       onProgress?.({ type: 'storage:pin:block', cid: block.cid, blocks, bytes })
     }

@@ -114,32 +114,21 @@ export async function openAsGrantee(
     })
   }
   const purpose = options.purpose === undefined ? undefined : parsePurpose(options.purpose)
-  const grant = await findGrant(ctx, loaded, purpose)
+  const grants = await coveringGrants(ctx, loaded, purpose)
+  // The grant the chain will most likely allow (the newest covering one not known revoked): its bundle,
+  // proxies and grantor keys are read while the chain is asked whether it holds, instead of after.
+  const likely = grants.find((l) => !l.revoked)
+  const early = likely === undefined ? undefined : startReads(ctx, likely, signal)
+  const grant = await chooseGrant(ctx, loaded, grants)
   signal?.throwIfAborted()
 
-  // What the chain says of the grant's proxies and its grantor's keys is asked while the bundle is fetched;
-  // each is awaited (and its error thrown) in the order the checks below need it.
-  const membersRead = getProxySet(ctx.publicClient, { addresses: ctx.addresses, setId: grant.proxySetId })
-  const grantorKeysRead = publishedKeysOf(ctx, grant.grantor)
-  const endpointsRead = membersRead.then((members) =>
-    Promise.all(
-      members.map(async (address): Promise<ProxyEndpoint & { retired: boolean }> => {
-        const proxy = await getProxy(ctx.publicClient, { addresses: ctx.addresses, operator: address })
-        return {
-          address,
-          endpoint: proxy === undefined || proxy.retired ? undefined : proxy.endpoint,
-          retired: proxy?.retired === true,
-        }
-      }),
-    ),
-  )
-  for (const read of [membersRead, grantorKeysRead, endpointsRead]) read.catch(() => {})
+  // Each read is awaited (and its error thrown) in the order the checks below need it.
+  const { membersRead, grantorKeysRead, endpointsRead, bundleRead } =
+    early !== undefined && early.grant === grant ? early : startReads(ctx, grant, signal)
 
   let bundle: KfragBundle
   try {
-    bundle = parseKfragBundle(
-      await ctx.storage.getEnvelope(cidFromHex(grant.kfragsCid), signal === undefined ? {} : { signal }),
-    )
+    bundle = parseKfragBundle(await bundleRead)
   } catch (err) {
     const mapped = storageIntegrity(err, 'kfrag bundle', recordId)
     if (mapped !== err || !(err instanceof Error) || err.name.endsWith('AbortError')) throw mapped
@@ -152,7 +141,7 @@ export async function openAsGrantee(
     })
   }
   const keys = await ctx.keys()
-  const mine = publicKeys(keys)
+  const mine = publicKeysOf(keys)
   const members = await membersRead
   if (
     bundle.grantId.toLowerCase() !== grant.grantId.toLowerCase() ||
@@ -247,12 +236,7 @@ export async function openAsGrantee(
       issuedAt: Math.floor(Date.now() / 1000),
       nonce: randomNonce(),
     }
-    const signature = normalizeSignature(
-      await ctx.walletClient.signTypedData({
-        account: ctx.walletClient.account,
-        ...accessRequestTypedData(domain, request),
-      }),
-    )
+    const signature = await signRequest(ctx, domain, request)
     const answer = await requestReencryption(proxy, accessRequestBody(request, signature), {
       signal: attemptSignal,
       ...(ctx.fetch === undefined ? {} : { fetch: ctx.fetch }),
@@ -347,18 +331,97 @@ export async function openAsGrantee(
   return { dek, grantId: grant.grantId, answers }
 }
 
+/** The reads a grantee's request needs besides the grant itself, started together. */
+interface GrantReads {
+  grant: GrantListing
+  membersRead: Promise<readonly Address[]>
+  grantorKeysRead: ReturnType<typeof publishedKeysOf>
+  endpointsRead: Promise<(ProxyEndpoint & { retired: boolean })[]>
+  /** The kfrag bundle's document, not parsed yet. */
+  bundleRead: Promise<unknown>
+}
+
+function startReads(ctx: VaultContext, grant: GrantListing, signal: AbortSignal | undefined): GrantReads {
+  const membersRead = proxySetMembers(ctx, grant.proxySetId)
+  const grantorKeysRead = publishedKeysOf(ctx, grant.grantor)
+  const endpointsRead = membersRead.then((members) =>
+    Promise.all(
+      members.map(async (address): Promise<ProxyEndpoint & { retired: boolean }> => {
+        const proxy = await getProxy(ctx.publicClient, { addresses: ctx.addresses, operator: address })
+        return {
+          address,
+          endpoint: proxy === undefined || proxy.retired ? undefined : proxy.endpoint,
+          retired: proxy?.retired === true,
+        }
+      }),
+    ),
+  )
+  const bundleRead = (async () =>
+    ctx.storage.getEnvelope(cidFromHex(grant.kfragsCid), signal === undefined ? {} : { signal }))()
+  // Awaited later, or never when the chain chooses another grant: no unhandled rejection either way.
+  for (const read of [membersRead, grantorKeysRead, endpointsRead, bundleRead]) read.catch(() => {})
+  return { grant, membersRead, grantorKeysRead, endpointsRead, bundleRead }
+}
+
 /**
- * The grant to read `loaded` under: among the reader's grants from the record's owner that cover it (and
- * have `purpose`, if given), the newest one the chain allows now. When none is allowed, the newest covering
- * grant's refusal is thrown as a typed error. The grants come from the vault's read index (only blocks not
- * read before are asked for); the chain is asked whether each candidate holds, except one whose revocation
- * was already read (a revocation is final), which is asked only to give the refusal.
+ * Proxy sets never change once created (the ConsentRegistry has no call that edits one), so a set's members
+ * are read once per vault. The bundle is still checked against them on every read, and each proxy checks its
+ * own membership.
  */
-async function findGrant(
+const proxySets = new WeakMap<VaultContext, Map<number, Promise<readonly Address[]>>>()
+
+function proxySetMembers(ctx: VaultContext, setId: number): Promise<readonly Address[]> {
+  let sets = proxySets.get(ctx)
+  if (sets === undefined) {
+    sets = new Map()
+    proxySets.set(ctx, sets)
+  }
+  const known = sets.get(setId)
+  if (known !== undefined) return known
+  const read = getProxySet(ctx.publicClient, { addresses: ctx.addresses, setId })
+  sets.set(setId, read)
+  // A failed read (a set not created yet, an RPC error) is asked again next time.
+  read.catch(() => sets.delete(setId))
+  return read
+}
+
+/** The public keys of the vault's derived keys, computed once per key set (three point multiplications). */
+const publicKeysCache = new WeakMap<object, ReturnType<typeof publicKeys>>()
+
+function publicKeysOf(keys: Parameters<typeof publicKeys>[0]): ReturnType<typeof publicKeys> {
+  let mine = publicKeysCache.get(keys)
+  if (mine === undefined) {
+    mine = publicKeys(keys)
+    publicKeysCache.set(keys, mine)
+  }
+  return mine
+}
+
+/**
+ * The reader's signature of a request. A local account signs the request's digest (`hashAccessRequest`, the
+ * same 32 bytes `signTypedData` would hash the typed data to) directly; any other account (a wallet over
+ * EIP-1193) signs the typed data, which it may show to its user.
+ */
+async function signRequest(ctx: VaultContext, domain: ProtocolDomain, request: AccessRequest): Promise<Hex> {
+  const account = ctx.walletClient.account
+  const signature =
+    account.type === 'local' && account.sign !== undefined
+      ? await account.sign({ hash: hashAccessRequest(domain, request) })
+      : await ctx.walletClient.signTypedData({ account, ...accessRequestTypedData(domain, request) })
+  return normalizeSignature(signature)
+}
+
+/**
+ * The reader's grants from the record's owner that cover it (and have `purpose`, if given), newest first,
+ * from the vault's read index (only blocks not read before are asked for).
+ *
+ * @throws {NoGrantError} when there is none.
+ */
+async function coveringGrants(
   ctx: VaultContext,
   loaded: LoadedRecord,
   purpose: number | undefined,
-): Promise<GrantListing> {
+): Promise<GrantListing[]> {
   const covering = (listings: readonly GrantListing[]) =>
     listings
       .filter((l) => isAddressEqual(l.grantor, loaded.owner))
@@ -381,6 +444,20 @@ async function findGrant(
       ...(purpose === undefined ? {} : { purpose: String(purpose) }),
     })
   }
+  return candidates
+}
+
+/**
+ * The grant to read `loaded` under: among the covering `candidates` (newest first), the newest one the chain
+ * allows now. When none is allowed, the newest covering grant's refusal is thrown as a typed error. The
+ * chain is asked whether each candidate holds, except one whose revocation was already read (a revocation is
+ * final), which is asked only to give the refusal.
+ */
+async function chooseGrant(
+  ctx: VaultContext,
+  loaded: LoadedRecord,
+  candidates: readonly GrantListing[],
+): Promise<GrantListing> {
   const purposeOf = (l: GrantListing) => (typeof l.purpose === 'number' ? l.purpose : parsePurpose(l.purpose))
   let refused: GrantListing | undefined
   let refusal: unknown

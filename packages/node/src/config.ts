@@ -73,12 +73,29 @@ export interface NodeConfig {
     grantIndexCompactAtBytes: number
   }
   pinning: { maxPendingPerToken: number; concurrency: number; attempts: number }
-  /** Requests per client IP address on `/ipfs/*`, or `false` for no limit. */
-  gateway: { rateLimit: { perSecond: number; burst: number } | false }
-  follower: { maxRecordBytes: number }
+  gateway: {
+    /** Requests per client IP address on `/ipfs/*`, or `false` for no limit. */
+    rateLimit: { perSecond: number; burst: number } | false
+    /** Whole-DAG CAR exports in progress at once per client IP address, or `false` for no bound. */
+    maxCarExportsPerClient: number | false
+    /** Whole-DAG CAR exports in progress at once for the node, or `false` for no bound. */
+    maxCarExports: number | false
+  }
+  follower: {
+    maxRecordBytes: number
+    /** Most bytes of followed records one record owner may hold on this node, or `false` for no bound. */
+    maxBytesPerOwner: number | false
+    /** Most bytes of followed records this node holds in all, or `false` for no bound. */
+    maxTotalBytes: number | false
+    /** Record owners (lowercase addresses) whose records are pinned past both bounds. */
+    exemptOwners: string[]
+  }
   replication: { remotes: RemoteService[]; intervalMs: number; journalMaxBytes: number }
   log: { level: string }
-  /** Settings that are read but have no effect, one line each (the command line prints them). */
+  /**
+   * Settings that are read but have no effect, and bounds left open (the follower without `maxTotalBytes`), one
+   * line each (the command line prints them).
+   */
   warnings: string[]
 }
 
@@ -102,8 +119,17 @@ export interface NodeConfigFile {
     grantIndexCompactAtBytes?: number
   }
   pinning?: { maxPendingPerToken?: number; concurrency?: number; attempts?: number }
-  gateway?: { rateLimit?: false | { perSecond?: number; burst?: number } }
-  follower?: { maxRecordBytes?: number }
+  gateway?: {
+    rateLimit?: false | { perSecond?: number; burst?: number }
+    maxCarExportsPerClient?: number | false
+    maxCarExports?: number | false
+  }
+  follower?: {
+    maxRecordBytes?: number
+    maxBytesPerOwner?: number | false
+    maxTotalBytes?: number | false
+    exemptOwners?: string[]
+  }
   replication?: {
     intervalMs?: number
     journalMaxBytes?: number
@@ -313,6 +339,13 @@ export async function loadConfig(
     }
   }
 
+  const follower = followerBounds(file.follower, problems)
+  if (services.includes('follower') && follower.maxTotalBytes === false) {
+    warnings.push(
+      'follower.maxTotalBytes is not set: the chain follower pins what anyone registers on chain until the disk is full; set it to the bytes this node may give to followed records',
+    )
+  }
+
   const [level, levelFrom] = pick('logLevel', file.log?.level ?? 'info', (s) => s)
   if (typeof level !== 'string' || !LOG_LEVELS.has(level)) {
     problems.push(`log.level (${levelFrom}): expected one of ${[...LOG_LEVELS].join(', ')}`)
@@ -390,17 +423,15 @@ export async function loadConfig(
                 problems,
               ),
             },
-    },
-    follower: {
-      maxRecordBytes: int(
-        file.follower?.maxRecordBytes,
-        1024 ** 3,
-        1,
-        Number.MAX_SAFE_INTEGER,
-        'follower.maxRecordBytes',
+      maxCarExportsPerClient: bound(
+        file.gateway?.maxCarExportsPerClient,
+        4,
+        'gateway.maxCarExportsPerClient',
         problems,
       ),
+      maxCarExports: bound(file.gateway?.maxCarExports, 32, 'gateway.maxCarExports', problems),
     },
+    follower,
     replication: {
       remotes,
       intervalMs: int(file.replication?.intervalMs, 5000, 100, 3_600_000, 'replication.intervalMs', problems),
@@ -420,6 +451,45 @@ export async function loadConfig(
   return config
 }
 
+/** Default `follower.maxBytesPerOwner`: 16 GiB, sixteen records of the largest default size. */
+export const DEFAULT_MAX_BYTES_PER_OWNER = 16 * 1024 ** 3
+
+/** The chain follower's size bounds (`false`: no bound) and the owners exempt from them. */
+function followerBounds(file: NodeConfigFile['follower'], problems: string[]): NodeConfig['follower'] {
+  const bound = (value: unknown, fallback: number | false, where: string): number | false =>
+    value === false
+      ? false
+      : int(value, fallback === false ? 0 : fallback, 1, Number.MAX_SAFE_INTEGER, where, problems)
+  const maxTotal = file?.maxTotalBytes
+  const exempt = file?.exemptOwners ?? []
+  const exemptOwners: string[] = []
+  if (!Array.isArray(exempt))
+    problems.push('follower.exemptOwners: expected a list of addresses (0x and 40 hex digits)')
+  else {
+    for (const owner of exempt) {
+      if (typeof owner === 'string' && /^0x[0-9a-fA-F]{40}$/.test(owner))
+        exemptOwners.push(owner.toLowerCase())
+      else
+        problems.push(
+          `follower.exemptOwners: ${JSON.stringify(String(owner).slice(0, 100))} is not an address (0x and 40 hex digits)`,
+        )
+    }
+  }
+  return {
+    maxRecordBytes: int(
+      file?.maxRecordBytes,
+      1024 ** 3,
+      1,
+      Number.MAX_SAFE_INTEGER,
+      'follower.maxRecordBytes',
+      problems,
+    ),
+    maxBytesPerOwner: bound(file?.maxBytesPerOwner, DEFAULT_MAX_BYTES_PER_OWNER, 'follower.maxBytesPerOwner'),
+    maxTotalBytes: maxTotal === undefined ? false : bound(maxTotal, false, 'follower.maxTotalBytes'),
+    exemptOwners,
+  }
+}
+
 function hostPort(text: unknown, where: string, problems: string[]): { host: string; port: number } {
   const match = typeof text === 'string' ? /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text) : null
   const port = match === null ? Number.NaN : Number(match[2])
@@ -437,13 +507,23 @@ function int(
   max: number,
   where: string,
   problems: string[],
+  or = '',
 ): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    problems.push(`${where}: expected an integer from ${min} to ${max}`)
+    problems.push(`${where}: expected an integer from ${min} to ${max}${or}`)
     return fallback
   }
   return value
+}
+
+/**
+ * A bound on work at once: an integer from 1 to 65536, or `false` for none. 0 is refused rather than read as
+ * "none" or "never": an operator who wants no CAR exports at all would get 429s that invite retries forever.
+ */
+function bound(value: unknown, fallback: number, where: string, problems: string[]): number | false {
+  if (value === false) return false
+  return int(value, fallback, 1, 65_536, `${where}`, problems, ', or false for no bound')
 }
 
 function checkMultiaddrs(values: unknown, where: string, needPeer: boolean, problems: string[]): void {

@@ -257,6 +257,75 @@ describe('config', () => {
     ])
   })
 
+  test('behavior: the follower storage bounds (per record owner, in all), their defaults, false for none, exempt owners; a warning when the total is open; bad values one line each', async () => {
+    const repo = join(dir, 'repo-follower-bounds')
+    await import('node:fs/promises').then((fs) => fs.mkdir(repo, { recursive: true }))
+    const write = (value: object) => writeFile(join(repo, 'config.json'), JSON.stringify(value))
+    const chainFlags = { rpc: 'http://127.0.0.1:8545', addresses: 'deployment.json' }
+    await writeFile(
+      join(repo, 'deployment.json'),
+      JSON.stringify({
+        deployBlock: '1',
+        addresses: {
+          keyRegistry: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
+          proxyRegistry: '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512',
+          consentRegistry: '0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0',
+          auditAnchors: '0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9',
+          datasetRegistry: '0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9',
+        },
+      }),
+    )
+
+    await write({ services: ['follower'] })
+    const defaults = await loadConfig(repo, chainFlags, {})
+    expect(defaults.follower).toEqual({
+      maxRecordBytes: 1024 ** 3,
+      maxBytesPerOwner: 16 * 1024 ** 3,
+      maxTotalBytes: false,
+      exemptOwners: [],
+    })
+    expect(defaults.warnings).toEqual([
+      'follower.maxTotalBytes is not set: the chain follower pins what anyone registers on chain until the disk is full; set it to the bytes this node may give to followed records',
+    ])
+
+    await write({
+      services: ['follower'],
+      follower: {
+        maxBytesPerOwner: false,
+        maxTotalBytes: 500 * 1024 ** 3,
+        exemptOwners: ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8'],
+      },
+    })
+    const set = await loadConfig(repo, chainFlags, {})
+    expect(set.follower).toEqual({
+      maxRecordBytes: 1024 ** 3,
+      maxBytesPerOwner: false,
+      maxTotalBytes: 500 * 1024 ** 3,
+      exemptOwners: ['0x70997970c51812dc3a010c7d01b50e0d17dc79c8'],
+    })
+    expect(set.warnings).toEqual([])
+
+    await write({
+      services: ['follower'],
+      follower: { maxBytesPerOwner: 0, maxTotalBytes: '1TB', exemptOwners: ['0x1234', 7] },
+    })
+    const err = await loadConfig(repo, chainFlags, {}).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(InvalidNodeConfigError)
+    expect((err as InvalidNodeConfigError).problems).toEqual([
+      'follower.exemptOwners: "0x1234" is not an address (0x and 40 hex digits)',
+      'follower.exemptOwners: "7" is not an address (0x and 40 hex digits)',
+      'follower.maxBytesPerOwner: expected an integer from 1 to 9007199254740991',
+      'follower.maxTotalBytes: expected an integer from 1 to 9007199254740991',
+    ])
+    await write({
+      services: ['follower'],
+      follower: { exemptOwners: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' },
+    })
+    expect(
+      ((await loadConfig(repo, chainFlags, {}).catch((e: unknown) => e)) as InvalidNodeConfigError).problems,
+    ).toEqual(['follower.exemptOwners: expected a list of addresses (0x and 40 hex digits)'])
+  })
+
   test('behavior: the gateway per-IP rate limit, its default, false for none; out of range, one line each', async () => {
     const repo = join(dir, 'repo-gateway')
     await import('node:fs/promises').then((fs) => fs.mkdir(repo, { recursive: true }))

@@ -518,7 +518,7 @@ if (!FULL_CHAIN) {
     rows: [...emptyAccess, ...fullAccess],
     notes: [
       `target p50 ≤ 30 ms at 1 connection: empty ${met(p50At(emptyAccess, 1) <= 30)}, full ${met(p50At(fullAccess, 1) <= 30)}.`,
-      "A request = signature check, grant and record from the index, checkAccess, record version and published keys on chain (read together), envelope and bundle (cached by CID), re-encryption in a worker thread, a signed receipt written and datasync'ed (concurrent receipts share one flush) before the answer leaves.",
+      "A request = signature check, grant and record from the index, checkAccess and record version on chain (read together), the KeyRegistry keys (cached until the index reads a KeysPublished), envelope and bundle (cached by CID), re-encryption in a worker thread, a signed receipt written and datasync'ed (concurrent receipts share one flush) before the answer leaves.",
       `worker threads = availableParallelism() = ${CORES}; client, proxy and anvil share those cores.`,
     ],
   }

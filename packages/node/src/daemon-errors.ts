@@ -189,14 +189,35 @@ export class GatewayNotFoundError extends GatewayError {
 
 export type GatewayRateLimitedErrorType = GatewayRateLimitedError & { name: 'GatewayRateLimitedError' }
 
-/** A client IP address used up its gateway request budget: 429, with `Retry-After` in whole seconds. */
+/**
+ * What a gateway client ran out of: its request budget (`requests`), its whole-DAG CAR exports at once
+ * (`client-car-exports`), or the node's (`node-car-exports`, shared by every client).
+ */
+export type GatewayLimit = 'requests' | 'client-car-exports' | 'node-car-exports'
+
+/**
+ * A client IP address used up its gateway request budget, or a whole-DAG CAR export would be over the per-client
+ * or node-wide number at once (`limit`): 429, with `Retry-After` in whole seconds.
+ */
 export class GatewayRateLimitedError extends GatewayError {
   override name = 'GatewayRateLimitedError' as const
   readonly retryAfterSeconds: number
+  readonly limit: GatewayLimit
 
-  constructor({ retryAfterSeconds }: { retryAfterSeconds: number }) {
-    super(429, `Too many requests from this IP address; try again in ${retryAfterSeconds} s.`)
+  constructor({
+    retryAfterSeconds,
+    limit = 'requests',
+  }: { retryAfterSeconds: number; limit?: GatewayLimit }) {
+    super(
+      429,
+      limit === 'requests'
+        ? `Too many requests from this IP address; try again in ${retryAfterSeconds} s.`
+        : limit === 'client-car-exports'
+          ? `Too many whole-DAG CAR exports at once from this IP address; let one finish, or try again in ${retryAfterSeconds} s.`
+          : `This gateway is serving as many whole-DAG CAR exports as it allows; try again in ${retryAfterSeconds} s.`,
+    )
     this.retryAfterSeconds = retryAfterSeconds
+    this.limit = limit
   }
 }
 

@@ -345,4 +345,47 @@ describe('config', () => {
       'gateway.rateLimit.burst: expected an integer from 1 to 1000000',
     ])
   })
+
+  test('behavior: the gateway bounds on whole-DAG CAR exports at once (per client IP, for the node), their defaults, false for none; 0 and out of range refused, one line each', async () => {
+    const repo = join(dir, 'repo-gateway-exports')
+    await import('node:fs/promises').then((fs) => fs.mkdir(repo, { recursive: true }))
+    const write = (value: object) => writeFile(join(repo, 'config.json'), JSON.stringify(value))
+    const exportBounds = (c: Awaited<ReturnType<typeof loadConfig>>) => ({
+      maxCarExportsPerClient: c.gateway.maxCarExportsPerClient,
+      maxCarExports: c.gateway.maxCarExports,
+    })
+
+    await write({ services: ['gateway'] })
+    expect(exportBounds(await loadConfig(repo, {}, {}))).toEqual({
+      maxCarExportsPerClient: 4,
+      maxCarExports: 32,
+    })
+    await write({ services: ['gateway'], gateway: { maxCarExportsPerClient: 1, maxCarExports: 65_536 } })
+    expect(exportBounds(await loadConfig(repo, {}, {}))).toEqual({
+      maxCarExportsPerClient: 1,
+      maxCarExports: 65_536,
+    })
+    await write({ services: ['gateway'], gateway: { maxCarExportsPerClient: false, maxCarExports: false } })
+    expect(exportBounds(await loadConfig(repo, {}, {}))).toEqual({
+      maxCarExportsPerClient: false,
+      maxCarExports: false,
+    })
+
+    for (const [perClient, total] of [
+      [0, 65_537],
+      [-1, 2.5],
+      ['4', true],
+    ]) {
+      await write({
+        services: ['gateway'],
+        gateway: { maxCarExportsPerClient: perClient, maxCarExports: total },
+      })
+      const err = await loadConfig(repo, {}, {}).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(InvalidNodeConfigError)
+      expect((err as InvalidNodeConfigError).problems).toEqual([
+        'gateway.maxCarExportsPerClient: expected an integer from 1 to 65536, or false for no bound',
+        'gateway.maxCarExports: expected an integer from 1 to 65536, or false for no bound',
+      ])
+    }
+  })
 })

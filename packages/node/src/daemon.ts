@@ -157,7 +157,11 @@ class MedvaultNode implements Daemon {
     }
     if (config.services.includes('gateway')) {
       this.#gateway = createGateway(
-        { rateLimit: config.gateway.rateLimit },
+        {
+          rateLimit: config.gateway.rateLimit,
+          maxCarExportsPerClient: config.gateway.maxCarExportsPerClient,
+          maxCarExports: config.gateway.maxCarExports,
+        },
         { http: this.#http, storage, logger: this.#log.child({ part: 'gateway' }), metrics },
       )
     }

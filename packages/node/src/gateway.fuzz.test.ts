@@ -24,8 +24,12 @@ beforeAll(async () => {
   const env = await storage.putEnvelope({ v: 1, raw })
   cids.push(raw.toString(), env.toString(), 'QmWATWQ7fVPP2EFGu71UkfnqhYXDYH566qy47CnJDgvs8u')
   http = createHttpServer()
-  // No per-IP limit: every generated request must reach the code under test, not be refused with 429.
-  await createGateway({ rateLimit: false }, { http, storage }).start()
+  // No per-IP limit nor export bound: every generated request must reach the code under test, not be refused
+  // with 429.
+  await createGateway(
+    { rateLimit: false, maxCarExportsPerClient: false, maxCarExports: false },
+    { http, storage },
+  ).start()
   await http.start()
 })
 

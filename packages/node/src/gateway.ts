@@ -23,7 +23,12 @@
  * served is content-addressed ciphertext or public data, and no request carries credentials.
  *
  * Each client IP address has a token bucket (`rateLimit`): past it, 429 with `Retry-After`, before the
- * request is parsed or the store is read, so a flood costs a map lookup per request.
+ * request is parsed or the store is read, so a flood costs a map lookup per request. A whole-DAG CAR (`dag-scope`
+ * `all`, or `entity` of a UnixFS root) walks and streams a whole DAG for as long as the client takes to read
+ * it, so a request budget alone would let one client hold hundreds at once: such requests are also bounded
+ * in number at once, per client IP address (`maxCarExportsPerClient`) and for the node (`maxCarExports`),
+ * 429 with `Retry-After` past either, before any block is read. Raw blocks and `dag-scope=block` CARs (one
+ * block each) are under the request budget only.
  *
  * @module
  */
@@ -53,10 +58,30 @@ export interface GatewayInit {
    * a large record block by block stays well inside it.
    */
   rateLimit?: RateLimit | false | undefined
+  /**
+   * Whole-DAG CAR requests (`dag-scope` `all` or `entity`, GET or HEAD) one client IP address (an IPv6 one: its
+   * /64, as `rateLimit`) may have in progress at once; past it, 429 with `Retry-After`. A request counts until
+   * its response has been sent or its client went away. `false` for no per-client bound. Default 4.
+   */
+  maxCarExportsPerClient?: number | false | undefined
+  /** Whole-DAG CAR requests in progress at once for all clients together; as `maxCarExportsPerClient`. Default 32. */
+  maxCarExports?: number | false | undefined
 }
 
 /** Default per-IP gateway limit. */
 export const GATEWAY_RATE_LIMIT: RateLimit = { perSecond: 500, burst: 1000 }
+
+/** Default whole-DAG CAR exports at once per client IP address. */
+export const GATEWAY_MAX_CAR_EXPORTS_PER_CLIENT = 4
+
+/** Default whole-DAG CAR exports at once for the whole node. */
+export const GATEWAY_MAX_CAR_EXPORTS = 32
+
+/**
+ * The wait suggested to a client refused an export slot. A slot frees whenever some export ends, which
+ * cannot be foreseen; the request budget still bounds how often a client may ask again.
+ */
+const EXPORT_RETRY_AFTER_SECONDS = 1
 
 export interface GatewayComponents {
   http: HttpServer
@@ -102,6 +127,7 @@ class TrustlessGateway implements Gateway {
   readonly #components: GatewayComponents
   readonly #log: NodeLogger
   readonly #buckets: TokenBuckets | undefined
+  readonly #exports: ExportSlots
   #started = false
 
   constructor(init: GatewayInit, components: GatewayComponents) {
@@ -109,6 +135,10 @@ class TrustlessGateway implements Gateway {
     const limit = init.rateLimit ?? GATEWAY_RATE_LIMIT
     if (limit !== false) checkRateLimit(limit)
     this.#buckets = limit === false ? undefined : createTokenBuckets(limit)
+    this.#exports = new ExportSlots(
+      checkBound(init.maxCarExportsPerClient, GATEWAY_MAX_CAR_EXPORTS_PER_CLIENT, 'maxCarExportsPerClient'),
+      checkBound(init.maxCarExports, GATEWAY_MAX_CAR_EXPORTS, 'maxCarExports'),
+    )
     this.#components = components
     this.#log = components.logger ?? silentLogger()
     components.http.register('gateway', async (app) => this.#routes(app))
@@ -195,6 +225,13 @@ class TrustlessGateway implements Gateway {
         501,
         'Paths below a CID are not resolved by this gateway: request the CID of the block or DAG itself.',
       )
+    }
+    // A whole-DAG CAR takes an export slot before any block is read (the If-None-Match and HEAD checks walk
+    // the DAG too when it is not pinned), and holds it until the response is done or the client is gone.
+    if (format === 'car' && wholeDag(cid, scope)) {
+      const release = this.#exports.take(clientKey(request.ip))
+      reply.raw.once('close', release)
+      reply.raw.once('finish', release)
     }
     const etag = format === 'raw' ? `"${cid}.raw"` : `"${cid}.car.${scope}"`
     reply
@@ -285,7 +322,7 @@ class TrustlessGateway implements Gateway {
     head: boolean,
     signal: AbortSignal,
   ): Promise<FastifyReply> {
-    const whole = scope === 'all' || (scope === 'entity' && cid.code === DAG_PB)
+    const whole = wholeDag(cid, scope)
     let body: (() => AsyncIterable<Uint8Array>) | undefined
     if (cid.multihash.code === IDENTITY) {
       // The data is in the CID: the CAR names it as its root and carries no block (the spec forbids
@@ -305,6 +342,59 @@ class TrustlessGateway implements Gateway {
       .header('cache-control', this.#cacheControl())
       .header('content-disposition', `attachment; filename="${cid}.car"`)
     return head ? reply.send() : reply.send(Readable.from(body(), { objectMode: false }))
+  }
+}
+
+/** True when a CAR of `scope` under `cid` is the whole DAG (walked block by block), not one block. */
+function wholeDag(cid: CID, scope: Scope): boolean {
+  if (cid.multihash.code === IDENTITY) return false
+  return scope === 'all' || (scope === 'entity' && cid.code === DAG_PB)
+}
+
+/**
+ * Whole-DAG CAR exports in progress, per client key and in all. A key is forgotten when its count falls back
+ * to 0, so the map never holds more keys than the node-wide bound (or than exports in progress).
+ */
+class ExportSlots {
+  readonly #perClient: number
+  readonly #total: number
+  readonly #byClient = new Map<string, number>()
+  #inUse = 0
+
+  constructor(perClient: number, total: number) {
+    this.#perClient = perClient
+    this.#total = total
+  }
+
+  /**
+   * Takes a slot for `key`, or throws the 429 to answer. The returned release frees it once, however often it
+   * is called (a response both finishes and closes).
+   */
+  take(key: string): () => void {
+    const held = this.#byClient.get(key) ?? 0
+    if (held >= this.#perClient) {
+      throw new GatewayRateLimitedError({
+        retryAfterSeconds: EXPORT_RETRY_AFTER_SECONDS,
+        limit: 'client-car-exports',
+      })
+    }
+    if (this.#inUse >= this.#total) {
+      throw new GatewayRateLimitedError({
+        retryAfterSeconds: EXPORT_RETRY_AFTER_SECONDS,
+        limit: 'node-car-exports',
+      })
+    }
+    this.#byClient.set(key, held + 1)
+    this.#inUse++
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.#inUse--
+      const left = (this.#byClient.get(key) ?? 1) - 1
+      if (left <= 0) this.#byClient.delete(key)
+      else this.#byClient.set(key, left)
+    }
   }
 }
 
@@ -495,6 +585,16 @@ function concat(chunks: Uint8Array[]): Uint8Array {
     at += c.length
   }
   return out
+}
+
+/** A bound on exports at once: a positive integer, `false` for none (infinite), the default when undefined. */
+function checkBound(value: number | false | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  if (value === false) return Number.POSITIVE_INFINITY
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`gateway ${name}: expected an integer of at least 1, or false for no bound.`)
+  }
+  return value
 }
 
 function checkRateLimit(limit: RateLimit): void {

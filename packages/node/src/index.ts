@@ -58,6 +58,7 @@ export {
   GatewayBadRequestError,
   type GatewayBadRequestErrorType,
   GatewayError,
+  type GatewayLimit,
   GatewayNotAcceptableError,
   type GatewayNotAcceptableErrorType,
   GatewayNotFoundError,
@@ -171,6 +172,8 @@ export {
 } from './errors.ts'
 export {
   createGateway,
+  GATEWAY_MAX_CAR_EXPORTS,
+  GATEWAY_MAX_CAR_EXPORTS_PER_CLIENT,
   GATEWAY_RATE_LIMIT,
   type Gateway,
   type GatewayComponents,

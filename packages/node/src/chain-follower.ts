@@ -11,6 +11,10 @@
  *   chain that is not a record envelope (or a kfrag bundle) is marked `failed` with the reason and never
  *   pinned, and a record claiming more than `maxRecordBytes` is refused, so a stranger cannot make every
  *   node store arbitrary data by registering it.
+ * - What the pins hold is counted per record owner and in all (`follower-quota.ts`): a record past
+ *   `maxBytesPerOwner` or `maxTotalBytes` is refused (`failed`, with the reason, counted in the refusal metric)
+ *   before its content is fetched, so one registrant cannot fill the node's disk with many records of the
+ *   largest allowed size.
  * - Fetching (from connected peers and configured gateways, through `@medvault/storage`) is retried with
  *   exponential backoff for as long as it takes; so are failed chain reads.
  *
@@ -41,6 +45,8 @@ import {
   type ParseEventLogsReturnType,
   type Transport,
 } from 'viem'
+import { readContract } from 'viem/actions'
+import { FollowerQuota, QuotaExceededError } from './follower-quota.ts'
 import { errorField, type NodeLogger, silentLogger } from './logger.ts'
 import type { NodeMetrics } from './metrics.ts'
 import { cidKey, type PinRecord, type PinStore } from './pin-store.ts'
@@ -67,6 +73,16 @@ export interface ChainFollowerInit {
   maxBackoffMs?: number | undefined
   /** Largest record (envelope `size`) pinned; larger ones are refused. Default 1 GiB. */
   maxRecordBytes?: number | undefined
+  /**
+   * Most bytes the pinned records (envelope and content) and kfrag bundles of one record owner (grantor, for
+   * bundles) may hold on this node; past it their records are refused. Default: no bound (the daemon's
+   * configuration sets 16 GiB).
+   */
+  maxBytesPerOwner?: number | false | undefined
+  /** Most bytes all followed records may hold on this node; past it records are refused. Default: no bound. */
+  maxTotalBytes?: number | false | undefined
+  /** Owners (addresses) whose records are pinned past both bounds (their bytes still count toward the total). */
+  exemptOwners?: readonly string[] | undefined
 }
 
 export interface ChainFollowerComponents {
@@ -92,6 +108,10 @@ export interface ChainFollower {
   readonly head: bigint | undefined
   /** True once a pass has reached the head since start. */
   readonly caughtUp: boolean
+  /** Bytes the followed records pinned on this node hold (what the storage bounds count). */
+  readonly storedBytes: number
+  /** Bytes the pinned records of `owner` (an address) hold on this node. */
+  ownerBytes(owner: string): number
 }
 
 type ConsentEvent = ParseEventLogsReturnType<typeof consentRegistryAbi, undefined, true>[number]
@@ -112,6 +132,7 @@ class Follower implements ChainFollower {
   #running: { stop: AbortController; loop: Promise<void> } | undefined
   #head: bigint | undefined
   #caughtUp = false
+  readonly #quota: FollowerQuota
 
   constructor(init: ChainFollowerInit, components: ChainFollowerComponents) {
     this.#init = init
@@ -135,10 +156,21 @@ class Follower implements ChainFollower {
       },
     })
     const maxRecordBytes = init.maxRecordBytes ?? 1024 ** 3
+    this.#quota = new FollowerQuota(init, components.pins, FOLLOWER_OWNER)
     components.pinner.policy(FOLLOWER_OWNER, {
       retryForever: true,
       prepare: (record, signal) => this.#prepare(record, signal, maxRecordBytes),
+      settle: (record, outcome) => this.#quota.settle(record, outcome),
     })
+    components.metrics?.onCollect(() => components.metrics!.followerStoredBytes.set(this.#quota.totalBytes))
+  }
+
+  get storedBytes(): number {
+    return this.#quota.totalBytes
+  }
+
+  ownerBytes(owner: string): number {
+    return this.#quota.ownerBytes(owner)
   }
 
   get block(): bigint | undefined {
@@ -163,6 +195,8 @@ class Follower implements ChainFollower {
 
   async start(): Promise<void> {
     if (this.#running !== undefined) return
+    // What the pins already hold counts from the first block read (the pin store is open by now).
+    this.#quota.load()
     const stop = new AbortController()
     this.#running = { stop, loop: this.#loop(stop.signal) }
   }
@@ -197,6 +231,7 @@ class Follower implements ChainFollower {
   }
 
   async #onEvents(events: ConsentEvent[]): Promise<void> {
+    const owners = await this.#versionOwners(events)
     // Adds are started together so the pin store writes the whole range with one flush; each add updates
     // memory at once, so a CID named twice in the range is still requested once.
     const adds: Array<Promise<PinRecord | undefined>> = []
@@ -212,11 +247,47 @@ class Follower implements ChainFollower {
         )
         continue
       }
-      adds.push(this.#add(cid, wanted.kind, wanted.name, wanted.meta))
+      const owner = wanted.owner ?? owners.get(wanted.meta.recordId ?? '')
+      const meta = owner === undefined ? wanted.meta : { ...wanted.meta, owner: owner.toLowerCase() }
+      adds.push(this.#add(cid, wanted.kind, wanted.name, meta))
     }
     const added = (await Promise.all(adds)).filter((r): r is PinRecord => r !== undefined)
     // Requests are durable before followEvents saves this range's checkpoint; only then are they worked on.
     for (const record of added) this.#components.pinner.enqueue(record.requestid)
+  }
+
+  /**
+   * The owners of the records whose new versions the range names and that are not requested yet: from the
+   * range's own registrations, else read from the chain (the storage bounds charge a version to its record's
+   * owner, not to the delegate who added it). A failed read fails the range, which is read again.
+   */
+  async #versionOwners(events: ConsentEvent[]): Promise<Map<string, string>> {
+    const owners = new Map<string, string>()
+    const unknown = new Set<Hex>()
+    for (const event of events) {
+      if (event.eventName === 'RecordRegistered') owners.set(event.args.recordId, event.args.owner)
+      else if (event.eventName === 'RecordVersionAdded' && !owners.has(event.args.recordId)) {
+        const cid = cidFromChain(event.args.cid)
+        if (cid === undefined) continue
+        const requested = this.#components.pins
+          .byKey(cidKey(cid))
+          .some((r) => r.owner === FOLLOWER_OWNER && r.meta?.kind === 'envelope')
+        if (!requested) unknown.add(event.args.recordId)
+      }
+    }
+    await Promise.all(
+      [...unknown].map(async (recordId) => {
+        if (owners.has(recordId)) return
+        const owner = await readContract(this.#components.publicClient, {
+          address: this.#components.addresses.consentRegistry,
+          abi: consentRegistryAbi,
+          functionName: 'ownerOf',
+          args: [recordId],
+        })
+        owners.set(recordId, owner)
+      }),
+    )
+    return owners
   }
 
   /** Adds a follower request unless one for this CID and kind exists (a replayed range adds nothing). */
@@ -258,7 +329,9 @@ class Follower implements ChainFollower {
         throw new PermanentPinError(`not a kfrag bundle (${errorField(err)})`, { cause: err })
       }
       // A bundle is one block (canonical DAG-CBOR, so its encoding is the block): nothing past it is fetched.
-      return { maxBytes: encodeKfragBundle(bundle).length }
+      const maxBytes = encodeKfragBundle(bundle).length
+      this.#admit(record, maxBytes)
+      return { maxBytes }
     }
     let envelope: ReturnType<typeof parseRecordEnvelope>
     try {
@@ -271,10 +344,15 @@ class Follower implements ChainFollower {
         `the record is ${envelope.size} bytes, over this node's limit of ${maxRecordBytes}`,
       )
     }
+    // The envelope's pin walks into the content it links, so it carries the same bound (plus the envelope
+    // block itself); unbounded, it would fetch and keep the whole DAG the content request refuses. That bound
+    // is what the storage bounds set aside, before the content is even requested.
+    const contentLimit = contentByteLimit(envelope.size, envelope.segment)
+    const maxBytes = encodeRecordEnvelope(envelope).length + contentLimit
+    this.#admit(record, maxBytes)
     // Not awaited: the content request is in memory at once and its line is queued ahead of this
     // envelope's `pinned` line in the same append-only file, so no restart can find the envelope pinned and
     // its content request missing. Waiting for the flush would hold a pinner slot idle for it.
-    const contentLimit = contentByteLimit(envelope.size, envelope.segment)
     void this.#add(envelope.content, 'content', `content:${record.meta?.recordId ?? ''}`, {
       maxBytes: String(contentLimit),
       ...(record.meta?.recordId === undefined ? {} : { recordId: record.meta.recordId }),
@@ -285,16 +363,37 @@ class Follower implements ChainFollower {
       },
       (err: unknown) => this.#log.error({ error: errorField(err) }, 'content pin request not saved'),
     )
-    // The envelope's pin walks into the content it links, so it carries the same bound (plus the envelope
-    // block itself); unbounded, it would fetch and keep the whole DAG the content request refuses.
-    return { maxBytes: encodeRecordEnvelope(envelope).length + contentLimit }
+    return { maxBytes }
+  }
+
+  /** Sets the pin's bytes aside under the storage bounds; a refusal is counted and logged (CID and owner only). */
+  #admit(record: PinRecord, maxBytes: number): void {
+    try {
+      this.#quota.admit(record, maxBytes)
+    } catch (err) {
+      if (err instanceof QuotaExceededError) {
+        this.#components.metrics?.refusals.inc({ service: 'follower', reason: err.bound })
+        this.#log.warn(
+          {
+            requestid: record.requestid,
+            cid: record.key,
+            owner: record.meta?.owner ?? null,
+            bound: err.bound,
+          },
+          'record refused: over a storage bound',
+        )
+      }
+      throw err
+    }
   }
 }
 
 /** The pin an event asks for, if any. */
 function wantedPin(
   event: ConsentEvent,
-): { cidHex: Hex; kind: FollowedKind; name: string; meta: Record<string, string> } | undefined {
+):
+  | { cidHex: Hex; kind: FollowedKind; name: string; meta: Record<string, string>; owner?: string }
+  | undefined {
   switch (event.eventName) {
     case 'RecordRegistered':
       return {
@@ -302,6 +401,7 @@ function wantedPin(
         kind: 'envelope',
         name: `envelope:${event.args.recordId}:1`,
         meta: { recordId: event.args.recordId, version: '1' },
+        owner: event.args.owner,
       }
     case 'RecordVersionAdded':
       return {
@@ -316,6 +416,7 @@ function wantedPin(
         kind: 'kfrags',
         name: `kfrags:${event.args.grantId}`,
         meta: { grantId: event.args.grantId },
+        owner: event.args.grantor,
       }
     default:
       return undefined

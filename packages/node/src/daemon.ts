@@ -174,6 +174,9 @@ class MedvaultNode implements Daemon {
           confirmations: chain.confirmations,
           pollingIntervalMs: chain.pollingIntervalMs,
           maxRecordBytes: config.follower.maxRecordBytes,
+          maxBytesPerOwner: config.follower.maxBytesPerOwner,
+          maxTotalBytes: config.follower.maxTotalBytes,
+          exemptOwners: config.follower.exemptOwners,
         },
         {
           publicClient: this.#publicClient(),

@@ -24,6 +24,8 @@ export interface NodeMetrics {
   readonly followerLag: Gauge
   /** Chain events the follower handled, by event name. */
   readonly followerEvents: Counter<'event'>
+  /** Bytes the followed records pinned on this node hold (what `follower.maxTotalBytes` counts); set at scrape time. */
+  readonly followerStoredBytes: Gauge
   /** Re-encryptions answered by the proxy. */
   readonly reencryptions: Counter
   /** Remote pinning services: requests by remote name and remote status; set at scrape time. */
@@ -91,6 +93,11 @@ export function createMetrics(): NodeMetrics {
       name: 'medvault_follower_events_total',
       help: 'Chain events handled by the follower, by event name.',
       labelNames: ['event'] as const,
+      registers: [registry],
+    }),
+    followerStoredBytes: new Gauge({
+      name: 'medvault_follower_stored_bytes',
+      help: 'Bytes the records the chain follower pinned hold on this node (envelopes, content, kfrag bundles).',
       registers: [registry],
     }),
     reencryptions: new Counter({

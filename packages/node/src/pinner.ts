@@ -59,7 +59,19 @@ export interface OwnerPolicy {
   prepare?: ((record: PinRecord, signal: AbortSignal) => Promise<PreparedPin | undefined>) | undefined
   /** Retry transient failures forever (with backoff capped at `retryMaxMs`). */
   retryForever?: boolean | undefined
+  /**
+   * Runs once at the end of every attempt that got as far as `prepare`, however it ended: `pinned` with the bytes
+   * the pin counted (the whole DAG when a byte limit applied), `failed` for good, `retry` (a retry is
+   * scheduled) or `stopped` (the node stops or the request was removed). The follower's storage bounds hold
+   * what `prepare` set aside for the attempt until then.
+   */
+  settle?: ((record: PinRecord, outcome: PinOutcome) => void) | undefined
 }
+
+/** How one attempt ended, as `OwnerPolicy.settle` hears it. */
+export type PinOutcome =
+  | { status: 'pinned'; bytes: number | undefined }
+  | { status: 'failed' | 'retry' | 'stopped' }
 
 /** What an owner's `prepare` learnt about a request before its pin. */
 export interface PreparedPin {
@@ -292,11 +304,15 @@ class PinQueue implements Pinner {
     )
     timer.unref()
     const attemptSignal = attempt.signal
+    let outcome: PinOutcome = { status: 'stopped' }
+    let ranPrepare = false
     try {
       await pins.setStatus(requestid, 'pinning')
+      ranPrepare = true
       const prepared = await policy.prepare?.(record, attemptSignal)
       await this.#dialOrigins(record, attemptSignal)
       let blocks = 0
+      let bytes: number | undefined
       const maxBytes = lowerLimit(byteLimitOf(record), prepared?.maxBytes)
       await this.#turn(record.key, async () => {
         if (pins.get(requestid) === undefined) return
@@ -308,6 +324,7 @@ class PinQueue implements Pinner {
           ...(maxBytes === undefined ? {} : { maxBytes }),
           onProgress: (event) => {
             blocks = event.blocks
+            bytes = event.bytes
           },
         })
       })
@@ -316,8 +333,19 @@ class PinQueue implements Pinner {
         await this.release(record.cid)
         return
       }
-      // The block count comes from the pin's own walk: a `stat` here would read the whole DAG again.
-      const durable = pins.setStatus(requestid, 'pinned', blocks > 0 ? { blocks: String(blocks) } : undefined)
+      // The block and byte counts come from the pin's own walk: a `stat` here would read the whole DAG again.
+      // With a byte limit every block counts, so `bytes` is the whole DAG (what storage bounds charge).
+      outcome = { status: 'pinned', bytes: maxBytes === undefined ? undefined : bytes }
+      const durable = pins.setStatus(
+        requestid,
+        'pinned',
+        blocks > 0
+          ? {
+              blocks: String(blocks),
+              ...(bytes === undefined || maxBytes === undefined ? {} : { bytes: String(bytes) }),
+            }
+          : undefined,
+      )
       this.#tries.delete(requestid)
       this.#components.metrics?.pinOutcomes.inc({ outcome: 'pinned' })
       this.#log.info({ requestid, cid: record.key, owner: record.owner }, 'pinned')
@@ -333,10 +361,11 @@ class PinQueue implements Pinner {
           await pins.setStatus(requestid, 'queued').catch(() => {})
         return
       }
-      await this.#failed(requestid, record, policy, asPermanent(err))
+      outcome = { status: await this.#failed(requestid, record, policy, asPermanent(err)) }
     } finally {
       clearTimeout(timer)
       signal.removeEventListener('abort', forward)
+      if (ranPrepare) this.#settle(policy, record, outcome)
     }
   }
 
@@ -353,9 +382,23 @@ class PinQueue implements Pinner {
       })
   }
 
-  async #failed(requestid: string, record: PinRecord, policy: OwnerPolicy, err: unknown): Promise<void> {
+  #settle(policy: OwnerPolicy, record: PinRecord, outcome: PinOutcome): void {
+    try {
+      policy.settle?.(record, outcome)
+    } catch (err) {
+      this.#log.error({ error: errorField(err) }, 'pin settle hook failed')
+    }
+  }
+
+  /** Marks a failed attempt `failed` for good or schedules its retry; says which (`stopped`: removed). */
+  async #failed(
+    requestid: string,
+    record: PinRecord,
+    policy: OwnerPolicy,
+    err: unknown,
+  ): Promise<'failed' | 'retry' | 'stopped'> {
     const { pins } = this.#components
-    if (pins.get(requestid) === undefined) return
+    if (pins.get(requestid) === undefined) return 'stopped'
     const reason = describeFailure(err)
     const tries = (this.#tries.get(requestid) ?? 0) + 1
     this.#tries.set(requestid, tries)
@@ -366,7 +409,7 @@ class PinQueue implements Pinner {
       this.#components.metrics?.pinOutcomes.inc({ outcome: 'failed' })
       this.#log.warn({ requestid, cid: record.key, owner: record.owner, reason }, 'pin failed')
       this.#settled(requestid)
-      return
+      return 'failed'
     }
     const delay = Math.min(this.#retryMaxMs, this.#retryBaseMs * 2 ** Math.min(tries - 1, 30))
     await pins.setStatus(requestid, 'queued', {
@@ -374,13 +417,14 @@ class PinQueue implements Pinner {
     })
     this.#components.metrics?.pinOutcomes.inc({ outcome: 'retry' })
     this.#log.info({ requestid, cid: record.key, owner: record.owner, reason, delayMs: delay }, 'pin retry')
-    if (!this.#started) return
+    if (!this.#started) return 'retry'
     const timer = setTimeout(() => {
       this.#timers.delete(requestid)
       this.enqueue(requestid)
     }, delay)
     timer.unref()
     this.#timers.set(requestid, timer)
+    return 'retry'
   }
 
   async #dialOrigins(record: PinRecord, signal: AbortSignal): Promise<void> {

@@ -4,6 +4,7 @@
  * (a client generated from the spec by others) and by raw `fetch` for what a well-behaved client never
  * sends. Every answer is checked against the spec's own schemas.
  */
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -282,6 +283,39 @@ describe('behavior', () => {
     expect(await node.storage.isPinned(b)).toBe(false)
   })
 
+  test('meta.maxBytes bounds only the request that carries it: over it, failed as fetched; the same CID pinned by another token stays pinned; one the DAG fits in, pinned', async () => {
+    // 300 KiB of random bytes on the peer: the DAG this node fetches through origins.
+    const cid = (await source.putBytes(randomBytes(300 * 1024))).toString()
+    const origins = source.multiaddrs()
+    const other = clientFor(node.http.url, otherToken)
+    const theirs = await other.pinsPost({ pin: { cid, origins } })
+    await waitFor(
+      () => other.pinsRequestidGet({ requestid: theirs.requestid }),
+      (s) => s.status === 'pinned',
+    )
+
+    const bounded = await client.pinsPost({ pin: { cid, origins, meta: { maxBytes: '1000' } } })
+    const failed = await waitFor(
+      () => client.pinsRequestidGet({ requestid: bounded.requestid }),
+      (s) => s.status === 'failed',
+    )
+    expect(failed.info?.status_details).toBe('the DAG is larger than this request allows (over 1000 bytes)')
+    expect(failed.pin.meta).toEqual({ maxBytes: '1000' })
+    // Another client's pin of the same content is not touched by this one's bound.
+    expect((await other.pinsRequestidGet({ requestid: theirs.requestid })).status).toBe('pinned')
+    expect(await node.storage.isPinned(cid)).toBe(true)
+
+    // A bound the DAG fits in: pinned.
+    const enough = await client.pinsPost({ pin: { cid, meta: { maxBytes: String(1024 * 1024) } } })
+    await waitFor(
+      () => client.pinsRequestidGet({ requestid: enough.requestid }),
+      (s) => s.status === 'pinned',
+    )
+    for (const requestid of [bounded.requestid, enough.requestid])
+      await client.pinsRequestidDelete({ requestid })
+    await other.pinsRequestidDelete({ requestid: theirs.requestid })
+  })
+
   test('pins and their statuses survive a restart; a queued request resumes', async () => {
     const dir = join(root, 'restart')
     let n = await startNode(dir)
@@ -362,6 +396,12 @@ describe('error', () => {
       ['{"cid": "bafkqaaa", "origins": ["/ip4/127.0.0.1/tcp/1"]}', 400, /origins\[0\]/],
       ['{"cid": "bafkqaaa", "origins": ["not a multiaddr/p2p/x"]}', 400, /origins\[0\]/],
       ['{"cid": "bafkqaaa", "meta": {"k": 1}}', 400, /Pin\.meta/],
+      // A byte bound the node would not apply is refused, not silently ignored.
+      ...['1MB', '-1', '1.5', '', ' 10', '1234567890123456'].map((v): [string, number, RegExp] => [
+        `{"cid": "bafkqaaa", "meta": {"maxBytes": ${JSON.stringify(v)}}}`,
+        400,
+        /Pin\.meta\.maxBytes must be a whole number of bytes/,
+      ]),
       [`{"cid": "bafkqaaa", "name": "${'x'.repeat(20_000)}"}`, 413, /exceeds/],
     ]
     for (const [body, status, details] of cases) {

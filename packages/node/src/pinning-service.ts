@@ -14,6 +14,11 @@
  * - Refusals are the spec's `Failure` (`{ error: { reason, details } }`) with a 4xx status; a token may have at
  *   most `maxPendingPerToken` requests queued or pinning (429 above), so a flood cannot grow the queue
  *   without bound.
+ * - `meta.maxBytes` (a whole number of bytes, in decimal) is the most this request may fetch and keep: past it
+ *   the request is `failed`, as the DAG is fetched, not after. It can only make the client's own pin stricter
+ *   (the lower of it and any bound of the node applies; another request for the same CID is unaffected), so
+ *   it is honoured: it is what a medvault node replicating to this one sends, the bound it pinned under. Any
+ *   other value is a 400, rather than a bound silently not applied.
  *
  * @module
  */
@@ -37,7 +42,7 @@ import type { HttpServer } from './http-server.ts'
 import { errorField, type NodeLogger, silentLogger } from './logger.ts'
 import type { NodeMetrics } from './metrics.ts'
 import { cidKey, type NewPin, type PinRecord, type PinStore, parseTimeUs } from './pin-store.ts'
-import type { Pinner } from './pinner.ts'
+import { byteLimitOf, type Pinner } from './pinner.ts'
 import {
   describeSchemaError,
   type PsaPin,
@@ -421,6 +426,12 @@ export function parsePinBody(body: unknown): Omit<NewPin, 'owner'> {
       if (!ok)
         throw new PinningBadRequestError(`Pin.origins[${i}] is not a multiaddr ending in /p2p/<peer id>`)
     }
+  }
+  // Read by the pinner as this request's byte bound (`byteLimitOf`): a value it would ignore is refused here.
+  if (pin.meta?.maxBytes !== undefined && byteLimitOf({ meta: pin.meta } as PinRecord) === undefined) {
+    throw new PinningBadRequestError(
+      'Pin.meta.maxBytes must be a whole number of bytes in decimal (at most 15 digits): the most this pin may fetch and keep',
+    )
   }
   return {
     cid: pin.cid,

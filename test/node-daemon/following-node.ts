@@ -16,6 +16,7 @@ import {
   createChainFollower,
   FOLLOWER_OWNER,
 } from '../../packages/node/src/chain-follower.ts'
+import type { NodeMetrics } from '../../packages/node/src/metrics.ts'
 import { createPinStore, type PinRecord, type PinStore } from '../../packages/node/src/pin-store.ts'
 import { createPinner, type Pinner, type PinnerInit } from '../../packages/node/src/pinner.ts'
 
@@ -37,6 +38,8 @@ export interface FollowingNodeInit {
   pinner?: PinnerInit
   /** Follower settings besides the checkpoint file and the first block; polls every 100 ms unless set. */
   follower?: Omit<ChainFollowerInit, 'checkpointFile' | 'fromBlock'>
+  /** Metrics the follower and the pinner report to. */
+  metrics?: NodeMetrics
 }
 
 export interface FollowingNode {
@@ -56,7 +59,11 @@ export async function startFollowingNode(init: FollowingNodeInit): Promise<Follo
   })
   const pins = createPinStore({ dir: init.dir })
   await pins.open()
-  const pinner = createPinner({ retryBaseMs: 100, retryMaxMs: 1000, ...init.pinner }, { storage, pins })
+  const metrics = init.metrics === undefined ? {} : { metrics: init.metrics }
+  const pinner = createPinner(
+    { retryBaseMs: 100, retryMaxMs: 1000, ...init.pinner },
+    { storage, pins, ...metrics },
+  )
   const follower = createChainFollower(
     {
       pollingIntervalMs: 100,
@@ -64,7 +71,7 @@ export async function startFollowingNode(init: FollowingNodeInit): Promise<Follo
       checkpointFile: join(init.dir, CHECKPOINT_FILE),
       fromBlock: init.fromBlock,
     },
-    { publicClient: init.publicClient, addresses: init.addresses, storage, pins, pinner },
+    { publicClient: init.publicClient, addresses: init.addresses, storage, pins, pinner, ...metrics },
   )
   await pinner.start()
   await follower.start()

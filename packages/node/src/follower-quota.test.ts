@@ -1,0 +1,270 @@
+/**
+ * The chain follower's storage bounds with real neighbours: a devnet on which several accounts register
+ * records, a source store holding their envelopes and content, and a following node (its own networked store,
+ * durable pin store, pinner) that fetches over bitswap. Registration is open: without the bounds, one account
+ * paying gas fills every following node's disk with records of the largest allowed size.
+ *
+ * Every record here has the same size, so how many fit under a bound does not depend on the order in which
+ * the pinner happens to take them.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createDevnet, type Devnet, type DevnetWalletClient } from '@medvault/chain/node'
+import { encrypt, SecretKey } from '@medvault/crypto/umbral'
+import { encodeRecordEnvelope, type RecordEnvelope } from '@medvault/protocol'
+import { type CID, createStorage, type Storage } from '@medvault/storage'
+import { bytesToHex, type Hex } from 'viem'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { type FollowingNode, followed, startFollowingNode } from '../../../test/node-daemon/following-node.ts'
+import { contentByteLimit } from './chain-follower.ts'
+import { createMetrics, type NodeMetrics } from './metrics.ts'
+import type { PinRecord } from './pin-store.ts'
+
+/** Plaintext bytes of every record (one raw block of content: under the 1 MiB chunk size). */
+const SIZE = 256 * 1024
+const SEGMENT = 65_536
+
+let devnet: Devnet
+let source: Storage
+let root: string
+let template: Omit<RecordEnvelope, 'content'>
+/** Bytes one record's pin counts: its envelope block and its content block. */
+let recordBytes: number
+/** The most one record's pin may take: what a bound must still have room for to admit it. */
+let recordBound: number
+/** A bound with room for exactly three records: 2 pinned plus one record's limit fit, 3 pinned plus one do not. */
+let threeRecords: number
+
+beforeAll(async () => {
+  devnet = await createDevnet({ accounts: 5 })
+  source = await createStorage({ network: {} })
+  root = await mkdtemp(join(tmpdir(), 'mvn-quota-'))
+  const capsule = () => encrypt(SecretKey.random().publicKey(), new Uint8Array(32))[0].toBytesSimple()
+  template = {
+    v: 1,
+    size: SIZE,
+    segment: SEGMENT,
+    epoch: 0,
+    capsules: { record: capsule(), all: capsule() },
+    wrappedKeys: { record: new Uint8Array(72).fill(1), all: new Uint8Array(72).fill(2) },
+    meta: new Uint8Array(64).fill(3),
+  }
+  // Every envelope encodes to the same length (CIDs of one kind are of one length).
+  const sample = await source.putBytes(new Uint8Array(1))
+  const envelopeBytes = encodeRecordEnvelope({ ...template, content: sample }).length
+  recordBytes = envelopeBytes + SIZE
+  recordBound = envelopeBytes + contentByteLimit(SIZE, SEGMENT)
+  threeRecords = recordBound + 2 * recordBytes + Math.floor(recordBytes / 2)
+}, 60_000)
+
+afterAll(async () => {
+  await source?.stop()
+  await devnet?.stop()
+  await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 })
+})
+
+/** Registers `count` records of `SIZE` random bytes as `wallet`'s; returns their envelope and content CIDs. */
+async function register(
+  wallet: DevnetWalletClient,
+  count: number,
+): Promise<Array<{ recordId: Hex; envelope: CID; content: CID }>> {
+  const made: Array<{ envelope: CID; content: CID }> = []
+  for (let i = 0; i < count; i++) {
+    const content = await source.putBytes(randomBytes(SIZE))
+    made.push({ envelope: await source.putEnvelope({ ...template, content }), content })
+  }
+  const { recordIds } = await wallet.registerRecords({
+    records: made.map((m) => ({ cid: bytesToHex(m.envelope.bytes) })),
+  })
+  return made.map((m, i) => ({ ...m, recordId: recordIds[i]! }))
+}
+
+const ownerOf = (wallet: DevnetWalletClient): string => wallet.account.address.toLowerCase()
+
+/** Waits until every envelope request of these records is `pinned` or `failed`, and the pinner is idle. */
+async function settled(node: FollowingNode, recordIds: readonly Hex[]): Promise<PinRecord[]> {
+  const wanted = new Set(recordIds.map((id) => id.toLowerCase()))
+  const envelopes = () =>
+    followed(node.pins).filter(
+      (r) => r.meta?.kind === 'envelope' && wanted.has((r.meta?.recordId ?? '').toLowerCase()),
+    )
+  for (;;) {
+    const now = envelopes()
+    if (now.length === wanted.size && now.every((r) => r.status === 'pinned' || r.status === 'failed')) break
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  await node.pinner.idle()
+  return envelopes()
+}
+
+async function refusals(metrics: NodeMetrics, reason: string): Promise<number> {
+  const { values } = await metrics.refusals.get()
+  return values.find((v) => v.labels.service === 'follower' && v.labels.reason === reason)?.value ?? 0
+}
+
+const start = (dir: string, fromBlock: bigint, follower: object, metrics?: NodeMetrics) =>
+  startFollowingNode({
+    dir,
+    peers: source.multiaddrs(),
+    publicClient: devnet.publicClient,
+    addresses: devnet.addresses,
+    fromBlock,
+    blockTimeoutMs: 5000,
+    follower: { pollingIntervalMs: 50, ...follower },
+    ...(metrics === undefined ? {} : { metrics }),
+  })
+
+describe('follower storage bounds', () => {
+  const dir = () => join(root, 'owner')
+  let fromBlock: bigint
+  let attacker: DevnetWalletClient
+  let other: DevnetWalletClient
+  let refusedContent: CID[] = []
+
+  test('attack: one account registers five records past follower.maxBytesPerOwner: three are pinned, two refused with the reason before their content is fetched; another account’s records are still pinned', async () => {
+    attacker = devnet.walletClients[1]!
+    other = devnet.walletClients[2]!
+    fromBlock = (await devnet.publicClient.getBlockNumber()) + 1n
+    const flood = await register(attacker, 5)
+    const honest = await register(other, 2)
+    const metrics = createMetrics()
+    const node = await start(dir(), fromBlock, { maxBytesPerOwner: threeRecords }, metrics)
+    try {
+      const floodRequests = await settled(
+        node,
+        flood.map((r) => r.recordId),
+      )
+      const honestRequests = await settled(
+        node,
+        honest.map((r) => r.recordId),
+      )
+      // Without the bound every one of the five is pinned.
+      expect(floodRequests.filter((r) => r.status === 'pinned')).toHaveLength(3)
+      const refused = floodRequests.filter((r) => r.status === 'failed')
+      expect(refused).toHaveLength(2)
+      for (const r of refused) {
+        expect(r.info?.status_details).toMatch(
+          new RegExp(
+            `^refused: the records of owner ${ownerOf(attacker)} hold \\d+ bytes on this node and this one may take up to ${recordBound} more, over follower\\.maxBytesPerOwner \\(${threeRecords}\\)$`,
+          ),
+        )
+      }
+      expect(honestRequests.every((r) => r.status === 'pinned')).toBe(true)
+
+      // A refused record's content is never requested, so never fetched.
+      const refusedIds = new Set(refused.map((r) => r.meta?.recordId))
+      const contentRequests = followed(node.pins).filter((r) => r.meta?.kind === 'content')
+      expect(contentRequests.filter((r) => refusedIds.has(r.meta?.recordId))).toEqual([])
+      expect(contentRequests).toHaveLength(5)
+      refusedContent = flood.filter((r) => refusedIds.has(r.recordId)).map((r) => r.content)
+      for (const cid of refusedContent) expect(await node.storage.helia.blockstore.has(cid)).toBe(false)
+
+      // What is charged is what the pins counted; the bound holds.
+      expect(node.follower.ownerBytes(ownerOf(attacker))).toBe(3 * recordBytes)
+      expect(node.follower.ownerBytes(ownerOf(other))).toBe(2 * recordBytes)
+      expect(node.follower.storedBytes).toBe(5 * recordBytes)
+      expect(await refusals(metrics, 'owner_quota')).toBe(2)
+    } finally {
+      await node.stop()
+    }
+  }, 60_000)
+
+  test('behavior: after a restart the usage is read back from the pin store: the account’s next record and a new version of a pinned one are refused, the refused ones stay refused, the other account goes on', async () => {
+    const metrics = createMetrics()
+    const node = await start(dir(), fromBlock, { maxBytesPerOwner: threeRecords }, metrics)
+    try {
+      // Known before any new pin settles: nothing but the pin store told it.
+      expect(node.follower.ownerBytes(ownerOf(attacker))).toBe(3 * recordBytes)
+      const next = await register(attacker, 1)
+      const honest = await register(other, 1)
+      // A version is charged to the record's owner (read from the chain: its registration is in no range read now).
+      const pinnedBefore = followed(node.pins).find(
+        (r) => r.meta?.kind === 'envelope' && r.meta.owner === ownerOf(attacker) && r.status === 'pinned',
+      )!
+      const content = await source.putBytes(randomBytes(SIZE))
+      const version = await source.putEnvelope({ ...template, content })
+      await attacker.registerRecordVersion({
+        recordId: pinnedBefore.meta!.recordId as Hex,
+        cid: bytesToHex(version.bytes),
+      })
+      const [nextRequest] = await settled(node, [next[0]!.recordId])
+      const [honestRequest] = await settled(node, [honest[0]!.recordId])
+      expect(nextRequest!.status).toBe('failed')
+      expect(nextRequest!.info?.status_details).toMatch(/over follower\.maxBytesPerOwner/)
+      expect(honestRequest!.status).toBe('pinned')
+      let versionRequest: PinRecord | undefined
+      while (versionRequest?.status !== 'failed') {
+        expect(versionRequest?.status).not.toBe('pinned')
+        versionRequest = followed(node.pins).find(
+          (r) => r.meta?.kind === 'envelope' && r.meta.version === '2',
+        )
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      expect(versionRequest.meta?.owner).toBe(ownerOf(attacker))
+      expect(versionRequest.info?.status_details).toMatch(/over follower\.maxBytesPerOwner/)
+
+      const flood = followed(node.pins).filter(
+        (r) => r.meta?.kind === 'envelope' && r.meta.owner === ownerOf(attacker),
+      )
+      expect(flood.filter((r) => r.status === 'pinned')).toHaveLength(3)
+      expect(flood.filter((r) => r.status === 'failed')).toHaveLength(4)
+      for (const cid of [...refusedContent, next[0]!.content, content])
+        expect(await node.storage.helia.blockstore.has(cid)).toBe(false)
+      expect(node.follower.ownerBytes(ownerOf(attacker))).toBe(3 * recordBytes)
+      expect(node.follower.ownerBytes(ownerOf(other))).toBe(3 * recordBytes)
+      // The two refused before the restart are not refused again (never retried): only the two new ones.
+      expect(await refusals(metrics, 'owner_quota')).toBe(2)
+    } finally {
+      await node.stop()
+    }
+  }, 60_000)
+
+  test('behavior: follower.maxTotalBytes bounds every owner together; an exempt owner is still pinned past it, and counted', async () => {
+    const [a, b, exempt] = [devnet.walletClients[1]!, devnet.walletClients[3]!, devnet.walletClients[4]!]
+    const from = (await devnet.publicClient.getBlockNumber()) + 1n
+    const first = await register(a, 2)
+    const second = await register(b, 3)
+    const metrics = createMetrics()
+    const node = await start(
+      join(root, 'total'),
+      from,
+      { maxBytesPerOwner: false, maxTotalBytes: threeRecords, exemptOwners: [exempt.account.address] },
+      metrics,
+    )
+    try {
+      const requests = await settled(
+        node,
+        [...first, ...second].map((r) => r.recordId),
+      )
+      expect(requests.filter((r) => r.status === 'pinned')).toHaveLength(3)
+      const refused = requests.filter((r) => r.status === 'failed')
+      expect(refused).toHaveLength(2)
+      for (const r of refused) {
+        expect(r.info?.status_details).toMatch(
+          new RegExp(
+            `^refused: followed records hold ${3 * recordBytes} bytes on this node and this one \\(owner 0x[0-9a-f]{40}\\) may take up to ${recordBound} more, over follower\\.maxTotalBytes \\(${threeRecords}\\)$`,
+          ),
+        )
+      }
+      expect(node.follower.storedBytes).toBe(3 * recordBytes)
+      expect(await refusals(metrics, 'total_quota')).toBe(2)
+
+      const listed = await register(exempt, 2)
+      const exemptRequests = await settled(
+        node,
+        listed.map((r) => r.recordId),
+      )
+      expect(exemptRequests.every((r) => r.status === 'pinned')).toBe(true)
+      expect(node.follower.storedBytes).toBe(5 * recordBytes)
+      expect(node.follower.ownerBytes(exempt.account.address)).toBe(2 * recordBytes)
+      const late = await register(b, 1)
+      const [lateRequest] = await settled(node, [late[0]!.recordId])
+      expect(lateRequest!.info?.status_details).toMatch(/over follower\.maxTotalBytes/)
+      expect(await refusals(metrics, 'total_quota')).toBe(3)
+    } finally {
+      await node.stop()
+    }
+  }, 60_000)
+})

@@ -46,7 +46,7 @@ import {
   type Transport,
 } from 'viem'
 import { readContract } from 'viem/actions'
-import { FollowerQuota, QuotaExceededError } from './follower-quota.ts'
+import { FollowerQuota, QuotaBusyError, QuotaExceededError } from './follower-quota.ts'
 import { errorField, type NodeLogger, silentLogger } from './logger.ts'
 import type { NodeMetrics } from './metrics.ts'
 import { cidKey, type PinRecord, type PinStore } from './pin-store.ts'
@@ -319,6 +319,10 @@ class Follower implements ChainFollower {
     maxRecordBytes: number,
   ): Promise<PreparedPin | undefined> {
     const kind = record.meta?.kind
+    if (kind === 'content') {
+      this.#contentMayPin(record)
+      return undefined
+    }
     if (kind !== 'envelope' && kind !== 'kfrags') return undefined
     const value = await this.#components.storage.getEnvelope(record.cid, { signal })
     if (kind === 'kfrags') {
@@ -355,6 +359,7 @@ class Follower implements ChainFollower {
     // its content request missing. Waiting for the flush would hold a pinner slot idle for it.
     void this.#add(envelope.content, 'content', `content:${record.meta?.recordId ?? ''}`, {
       maxBytes: String(contentLimit),
+      envelope: record.requestid,
       ...(record.meta?.recordId === undefined ? {} : { recordId: record.meta.recordId }),
       ...(record.meta?.version === undefined ? {} : { version: record.meta.version }),
     }).then(
@@ -364,6 +369,25 @@ class Follower implements ChainFollower {
       (err: unknown) => this.#log.error({ error: errorField(err) }, 'content pin request not saved'),
     )
     return { maxBytes }
+  }
+
+  /**
+   * A record's content is pinned only while its envelope's pin is admitted under the storage bounds (in
+   * flight) or pinned: the envelope's pin, which walks into the content, is what the bounds charge. Otherwise an
+   * envelope admitted once (which requested its content) and refused on a later attempt would leave its
+   * content to be pinned uncharged. A content request whose envelope failed fails with it.
+   */
+  #contentMayPin(record: PinRecord): void {
+    const envelopeId = record.meta?.envelope
+    if (envelopeId === undefined) return
+    const envelope = this.#components.pins.get(envelopeId)
+    if (envelope?.status === 'pinned' || this.#quota.holds(envelopeId)) return
+    if (envelope === undefined || envelope.status === 'failed') {
+      throw new PermanentPinError(
+        `its envelope was not pinned (${envelope?.info?.status_details ?? 'the request is gone'})`,
+      )
+    }
+    throw new QuotaBusyError('envelope')
   }
 
   /** Sets the pin's bytes aside under the storage bounds; a refusal is counted and logged (CID and owner only). */

@@ -221,6 +221,63 @@ describe('follower storage bounds', () => {
     }
   }, 60_000)
 
+  test('attack: records whose content is not reachable yet, so every envelope is admitted once (and requests its content) and then retried: once the content appears, only the records that fit are pinned, and the others’ content is never fetched', async () => {
+    const wallet = devnet.walletClients[3]!
+    const from = (await devnet.publicClient.getBlockNumber()) + 1n
+    // The content CIDs without the content: the envelopes are in the source store, their content nowhere yet.
+    const scratch = await createStorage({})
+    const contents: Uint8Array[] = []
+    const made: Array<{ envelope: CID; content: CID }> = []
+    try {
+      for (let i = 0; i < 5; i++) {
+        const bytes = randomBytes(SIZE)
+        const content = await scratch.putBytes(bytes)
+        contents.push(bytes)
+        made.push({ envelope: await source.putEnvelope({ ...template, content }, { pin: false }), content })
+      }
+    } finally {
+      await scratch.stop()
+    }
+    const { recordIds } = await wallet.registerRecords({
+      records: made.map((m) => ({ cid: bytesToHex(m.envelope.bytes) })),
+    })
+    const node = await startFollowingNode({
+      dir: join(root, 'late'),
+      peers: source.multiaddrs(),
+      publicClient: devnet.publicClient,
+      addresses: devnet.addresses,
+      fromBlock: from,
+      blockTimeoutMs: 300,
+      pinner: { concurrency: 8 },
+      follower: { pollingIntervalMs: 50, maxBytesPerOwner: threeRecords },
+    })
+    try {
+      // Each envelope's attempt is admitted in turn (the others wait), requests its content and times out on
+      // it, freeing its share for the next: in the end every record has a content request.
+      const contentRequests = () => followed(node.pins).filter((r) => r.meta?.kind === 'content')
+      while (contentRequests().length < 5) await new Promise((r) => setTimeout(r, 20))
+      for (const bytes of contents) await source.putBytes(bytes)
+      const envelopes = await settled(node, recordIds)
+      expect(envelopes.filter((r) => r.status === 'pinned')).toHaveLength(3)
+      expect(envelopes.filter((r) => r.status === 'failed')).toHaveLength(2)
+      // Content requests waited for their envelope: the refused records' content fails with it, unfetched.
+      while (contentRequests().some((r) => r.status !== 'pinned' && r.status !== 'failed'))
+        await new Promise((r) => setTimeout(r, 20))
+      expect(contentRequests().filter((r) => r.status === 'pinned')).toHaveLength(3)
+      const refused = new Set(envelopes.filter((r) => r.status === 'failed').map((r) => r.meta?.recordId))
+      for (const r of contentRequests().filter((c) => refused.has(c.meta?.recordId))) {
+        expect(r.status).toBe('failed')
+        expect(r.info?.status_details).toMatch(/^its envelope was not pinned \(refused: .*maxBytesPerOwner/)
+      }
+      let stored = 0
+      for (const m of made) if (await node.storage.helia.blockstore.has(m.content)) stored++
+      expect(stored).toBe(3)
+      expect(node.follower.ownerBytes(ownerOf(wallet))).toBe(3 * recordBytes)
+    } finally {
+      await node.stop()
+    }
+  }, 60_000)
+
   test('behavior: follower.maxTotalBytes bounds every owner together; an exempt owner is still pinned past it, and counted', async () => {
     const [a, b, exempt] = [devnet.walletClients[1]!, devnet.walletClients[3]!, devnet.walletClients[4]!]
     const from = (await devnet.publicClient.getBlockNumber()) + 1n

@@ -50,16 +50,21 @@ export class QuotaExceededError extends PermanentPinError {
   }
 }
 
-/** A record that does not fit while other pins are in flight: the attempt is retried once they settle. */
+/**
+ * A pin that must wait: a record that does not fit while other pins are in flight, or a record's content while
+ * its envelope's pin (which the bounds charge) is not in flight. The attempt is retried with backoff.
+ */
 export class QuotaBusyError extends Error {
   override name = 'QuotaBusyError' as const
   readonly shortMessage: string
 
-  constructor(bound: QuotaBound) {
+  constructor(waitingFor: QuotaBound | 'envelope') {
     const shortMessage =
-      bound === 'owner_quota'
+      waitingFor === 'owner_quota'
         ? "waiting for the owner's pins in flight to settle (follower.maxBytesPerOwner)"
-        : 'waiting for the pins in flight to settle (follower.maxTotalBytes)'
+        : waitingFor === 'total_quota'
+          ? 'waiting for the pins in flight to settle (follower.maxTotalBytes)'
+          : "waiting for the record's envelope pin, which the storage bounds charge"
     super(shortMessage)
     this.shortMessage = shortMessage
   }
@@ -98,6 +103,11 @@ export class FollowerQuota {
   /** Bytes the pinned records of `owner` hold on this node. */
   ownerBytes(owner: string): number {
     return this.#used.get(owner.toLowerCase()) ?? 0
+  }
+
+  /** True while an attempt on `requestid` holds bytes set aside (admitted and not settled yet). */
+  holds(requestid: string): boolean {
+    return this.#reserved.has(requestid)
   }
 
   /** Rebuilds usage from the pin store (once; the store must be open). */

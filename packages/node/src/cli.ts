@@ -428,7 +428,7 @@ function formatStatus(s: DaemonStatus, operator: string | null): string {
   ]
   if (s.follower !== null)
     lines.push(
-      `follower  block ${s.follower.block ?? '-'} of ${s.follower.head ?? '-'} (lag ${s.follower.lag ?? '-'})`,
+      `follower  block ${s.follower.block ?? '-'} of ${s.follower.head ?? '-'} (lag ${s.follower.lag ?? '-'}); ${s.follower.storedBytes} bytes stored`,
     )
   if (s.proxy !== null)
     lines.push(

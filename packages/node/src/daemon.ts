@@ -63,7 +63,13 @@ export interface DaemonStatus {
   proxy: { url: string; address: string; indexedBlock: string | null } | null
   storage: { peerId: string | null; addresses: string[] }
   pins: { api: Record<string, number>; follower: Record<string, number> }
-  follower: { block: string | null; head: string | null; lag: string | null } | null
+  follower: {
+    block: string | null
+    head: string | null
+    lag: string | null
+    /** Bytes the followed records hold on this node (what `follower.maxTotalBytes` counts). */
+    storedBytes: number
+  } | null
   replication: Record<string, Record<string, number>>
 }
 
@@ -409,6 +415,7 @@ class MedvaultNode implements Daemon {
               block: block?.toString() ?? null,
               head: head?.toString() ?? null,
               lag: block !== undefined && head !== undefined ? (head - block).toString() : null,
+              storedBytes: this.#follower.storedBytes,
             },
       replication: this.#replication?.summary() ?? {},
     }

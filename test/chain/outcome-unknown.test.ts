@@ -69,7 +69,7 @@ describe('write outcome', () => {
     }).catch((e: unknown) => e)
     lose = undefined
     expect(error).toBeInstanceOf(TransactionOutcomeUnknownError)
-    expect(error).toMatchObject({ functionName: 'registerRecord', hash: undefined })
+    expect(error).toMatchObject({ functionName: 'registerRecord', hash: undefined, stage: 'send' })
     expect((error as TransactionOutcomeUnknownError).walk()).toBeInstanceOf(TimeoutError)
     expect((error as Error).message).toMatchInlineSnapshot(`
       "The registerRecord transaction may have been sent: its send failed, but not in a way that shows nothing went out, so it may still be mined.
@@ -81,6 +81,24 @@ describe('write outcome', () => {
       recordId: id('answer lost'),
     })
     expect(record.owner).toBe(client.account.address)
+  })
+
+  test('behavior: a transaction signed while beforeSend ran: its answer is lost, but its hash is known', async () => {
+    const client = wallet(devnet.anvil.accounts[1]!.privateKey)
+    lose = 'eth_sendRawTransaction'
+    const error = await registerRecord(client, {
+      addresses: devnet.addresses,
+      recordId: id('signed ahead'),
+      cid: cid('signed ahead'),
+      beforeSend: async () => {},
+    }).catch((e: unknown) => e)
+    lose = undefined
+    expect(error).toBeInstanceOf(TransactionOutcomeUnknownError)
+    const { hash, stage } = error as TransactionOutcomeUnknownError
+    expect(stage).toBe('send')
+    expect(hash).toMatch(/^0x[0-9a-f]{64}$/)
+    const receipt = await devnet.publicClient.waitForTransactionReceipt({ hash: hash as Hash })
+    expect(receipt.status).toBe('success')
   })
 
   test('behavior: the receipt wait fails: TransactionOutcomeUnknownError with the hash of the mined transaction', async () => {

@@ -24,7 +24,7 @@ import { intercepting } from './transports.ts'
 let net: LocalNetwork
 let vault: Vault
 /** How the vault's transport treats the next calls. */
-let mode: 'pass' | 'lose-send-answer' | 'abort-after-send' | 'fail-simulation' = 'pass'
+let mode: 'pass' | 'lose-send-answer' | 'resend' | 'abort-after-send' | 'fail-simulation' = 'pass'
 /** Hashes of the transactions the node accepted while the vault was told otherwise. */
 const lost: Hash[] = []
 const methods: string[] = []
@@ -53,6 +53,11 @@ function faulty(url: string): Transport {
         return hash
       }
       lost.push(hash)
+      if (mode === 'resend') {
+        // What the client sees when its transport resends a send whose answer was lost (viem's http transport
+        // retries a time-out): the node's answer to the same, already mined, transaction.
+        return direct.request({ method: 'eth_sendRawTransaction', params: args.params as [Hex] })
+      }
       // What viem's http transport throws when the node's answer does not come in time.
       throw new TimeoutError({ body: { method: args.method }, url })
     })()
@@ -137,8 +142,8 @@ describe('registration sent, answer lost', () => {
 
     expect(error).toMatchObject({
       name: 'RegistrationUnknownError',
-      // The node's answer, the hash, never came.
-      hash: undefined,
+      // The node's answer never came, but the transaction was signed before it was sent: its hash is known.
+      hash: lost[0],
       recordId: registered!.recordId,
       records: [{ id: registered!.recordId }],
     })
@@ -148,11 +153,13 @@ describe('registration sent, answer lost', () => {
     expect(text).toContain('records.info')
     expect(text).not.toContain(TEXT)
     expect(text.toLowerCase()).not.toContain(net.accounts[0]!.privateKey.slice(2).toLowerCase())
-    expect((error as Error).message.replace(registered!.recordId, '<record id>')).toMatchInlineSnapshot(`
-      "Record <record id> may be registered: its registration may have been sent, but no answer said whether it was.
+    expect(
+      (error as Error).message.replace(registered!.recordId, '<record id>').replace(lost[0]!, '<hash>'),
+    ).toMatchInlineSnapshot(`
+      "Record <record id> may be registered: its registration (transaction <hash>) may have been sent, but no answer said whether it was mined.
 
       Nothing was unpinned: its envelope and content stay stored.
-      Check later with vault.records.info(id): once it is registered, info
+      Check later with vault.records.info(id) or wait for the transaction: once it is registered, info
       shows this version's cid. If it never is, put or update again (and unpin \`records[].cid\` and \`contentCid\`)."
     `)
   })
@@ -174,7 +181,7 @@ describe('registration sent, answer lost', () => {
     // The vault that threw reads the chain's current version too.
     expect((await vault.records.info(rec.id)).version).toBe(2)
 
-    expect(error).toMatchObject({ name: 'RegistrationUnknownError', hash: undefined, recordId: rec.id })
+    expect(error).toMatchObject({ name: 'RegistrationUnknownError', hash: lost[0], recordId: rec.id })
     const text = messages(error)
     expect(text).not.toContain(TEXT_V2)
     expect(text.toLowerCase()).not.toContain(net.accounts[0]!.privateKey.slice(2).toLowerCase())
@@ -216,6 +223,7 @@ describe('registration sent, answer lost', () => {
         /^(Patient|Observation)$/,
       )
     }
+    // Everything was stored before the registration was filled: the send signs it, so its hash never came.
     expect(error).toMatchObject({ name: 'RegistrationUnknownError', hash: undefined })
     expect((error as { records: { id: Hex }[] }).records.map((r) => r.id)).toEqual(
       registered.map((r) => r.recordId),
@@ -252,6 +260,25 @@ describe('registration sent, answer lost', () => {
     await net.storage.gc()
     expect(await net.storage.isPinned(recordCid!)).toBe(true)
     expect((await net.storage.stat(recordCid!)).local).toBe(true)
+  })
+
+  test('behavior: a resent transaction answered "nonce too low" is the one that went out: the put succeeds, registered once', async () => {
+    lost.length = 0
+    mode = 'resend'
+    const before = await net.devnet.publicClient.getTransactionCount({ address: net.accounts[0]!.address })
+    const rec = await vault.records.put(TEXT).finally(() => {
+      mode = 'pass'
+    })
+    expect(lost).toHaveLength(1)
+    // One transaction: not filled and sent anew (a second registration would revert and undo the first).
+    expect(await net.devnet.publicClient.getTransactionCount({ address: net.accounts[0]!.address })).toBe(
+      before + 1,
+    )
+    const [registered] = await registeredBy(lost[0]!)
+    expect(registered!.recordId).toBe(rec.id)
+    await net.storage.gc()
+    const fresh = await freshVault()
+    expect(new TextDecoder().decode(await fresh.records.get(rec.id))).toBe(TEXT)
   })
 
   test('behavior: aborted after the send: the same error, with the hash, and nothing unpinned', async () => {

@@ -173,9 +173,10 @@ export type TransactionOutcomeUnknownErrorType = TransactionOutcomeUnknownError 
 /**
  * A state-changing action failed after its transaction was handed to the client to send: the send failed (its
  * answer did not come in time, the connection dropped, a node or gateway in between answered with an error), or
- * the wait for the receipt failed or timed out. The transaction may be in the pool and may be, or later be,
- * mined: its effect must be assumed neither absent nor present. `hash` is set when the node answered the send
- * with it; without it the transaction, if it went out, can be found only by its effect (or the account's nonce).
+ * the wait for the receipt failed or timed out (`stage` says which). The transaction may be in the pool and may
+ * be, or later be, mined: its effect must be assumed neither absent nor present. `hash` is set when it is known
+ * (the node answered the send, or the transaction was signed before it was sent); without it the transaction,
+ * if it went out, can be found only by its effect (or the account's nonce).
  *
  * Failures before anything is sent throw their own error instead (the simulation's domain error, `AbortError`
  * without `hash`, the error of `beforeSend`); so does a revert decoded at the send's own gas estimation, and a
@@ -185,25 +186,35 @@ export type TransactionOutcomeUnknownErrorType = TransactionOutcomeUnknownError 
 export class TransactionOutcomeUnknownError extends BaseError {
   override name = 'TransactionOutcomeUnknownError' as const
   readonly functionName: string
-  /** The transaction's hash, when the node answered the send with it. */
+  /** The transaction's hash, when known. */
   readonly hash: Hash | undefined
+  /** What failed: the send (no answer, or an error that does not show nothing went out) or the receipt wait. */
+  readonly stage: 'send' | 'receipt'
 
-  constructor(parameters: { functionName: string; hash: Hash | undefined; cause: unknown }) {
+  constructor(parameters: {
+    functionName: string
+    hash: Hash | undefined
+    stage: 'send' | 'receipt'
+    cause: unknown
+  }) {
+    const { functionName, hash, stage } = parameters
+    const named = hash === undefined ? '' : ` ${hash}`
     super(
-      parameters.hash === undefined
-        ? `The ${parameters.functionName} transaction may have been sent: its send failed, but not in a way that shows nothing went out, so it may still be mined.`
-        : `The ${parameters.functionName} transaction ${parameters.hash} was sent, but its receipt did not come: it may still be mined.`,
+      stage === 'receipt'
+        ? `The ${functionName} transaction${named} was sent, but its receipt did not come: it may still be mined.`
+        : `The ${functionName} transaction${named} may have been sent: its send failed, but not in a way that shows nothing went out, so it may still be mined.`,
       {
         cause: parameters.cause,
         metaMessages: [
-          parameters.hash === undefined
+          hash === undefined
             ? "Check for its effect on chain (or the account's pending nonce) before sending it again."
             : 'Wait for its receipt (waitForTransactionReceipt) or check for its effect before sending it again.',
         ],
       },
     )
-    this.functionName = parameters.functionName
-    this.hash = parameters.hash
+    this.functionName = functionName
+    this.hash = hash
+    this.stage = stage
   }
 }
 

@@ -22,10 +22,13 @@ import type {
 import {
   ContractFunctionRevertedError,
   encodeFunctionData,
+  keccak256,
   NonceTooLowError,
+  TransactionNotFoundError,
   BaseError as ViemBaseError,
 } from 'viem'
 import {
+  getTransaction,
   prepareTransactionRequest,
   readContract,
   sendRawTransaction,
@@ -211,21 +214,36 @@ export async function write<
     const send = (with_: Record<string, unknown>) =>
       writeContract(client, { ...request, ...with_, abi } as unknown as Parameters<typeof writeContract>[1])
     let hash: Hash
+    // A transaction signed ahead has its hash before the send: a send whose answer is lost can still be followed.
+    let signedHash: Hash | undefined
     try {
       try {
-        hash =
-          serializedTransaction === undefined
-            ? await send(fields)
-            : await sendRawTransaction(client, { serializedTransaction })
+        if (serializedTransaction === undefined) hash = await send(fields)
+        else {
+          signedHash = keccak256(serializedTransaction)
+          hash = await sendRawTransaction(client, { serializedTransaction })
+        }
       } catch (err) {
-        if (fields.nonce === undefined || !isStaleNonce(err)) throw err
-        hash = await send(filledFields({ chainId: fields.chainId as number, gas: fields.gas as bigint }))
+        if (signedHash === undefined || fields.nonce === undefined || !isStaleNonce(err)) throw err
+        // "Nonce too low" also answers a resend of this very transaction: a transport that retried a send whose
+        // first answer was lost (viem's http transport retries a time-out). Sending anew then would register
+        // twice, or revert and have the caller undo what the first one registered. Only a node that does not
+        // know the signed transaction says it never went out; one that cannot be asked says nothing.
+        const known = await knowsTransaction(client, signedHash)
+        if (known === undefined) throw err
+        if (known) hash = signedHash
+        else {
+          // Refused: that transaction never went out; the one sent now is signed by the send.
+          signedHash = undefined
+          hash = await send(filledFields({ chainId: fields.chainId as number, gas: fields.gas as bigint }))
+        }
       }
     } catch (err) {
       if (hasRevertData(err)) throw err
       throw new TransactionOutcomeUnknownError({
         functionName: call.functionName,
-        hash: undefined,
+        hash: signedHash,
+        stage: 'send',
         cause: err,
       })
     }
@@ -236,7 +254,12 @@ export async function write<
       } catch (err) {
         // An abort says the same (it carries the hash) and keeps its name for callers that switch on it.
         if (err instanceof AbortError) throw err
-        throw new TransactionOutcomeUnknownError({ functionName: call.functionName, hash, cause: err })
+        throw new TransactionOutcomeUnknownError({
+          functionName: call.functionName,
+          hash,
+          stage: 'receipt',
+          cause: err,
+        })
       }
       if (receipt.status !== 'success') throw new TransactionRevertedError(call.functionName, hash)
     }
@@ -247,6 +270,16 @@ export async function write<
     }
   } catch (err) {
     throw toMedvaultError(err)
+  }
+}
+
+/** Whether the node knows the transaction (pending or mined); `undefined` when it cannot be asked. */
+async function knowsTransaction(client: WriteClient, hash: Hash): Promise<boolean | undefined> {
+  try {
+    await getTransaction(client, { hash })
+    return true
+  } catch (err) {
+    return err instanceof TransactionNotFoundError ? false : undefined
   }
 }
 

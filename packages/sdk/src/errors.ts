@@ -403,9 +403,7 @@ export class RegistrationUnknownError extends BaseError {
         ? `Record ${first} may be registered`
         : `${records.length} records (the first ${first}) may be registered`
     super(
-      hash === undefined
-        ? `${subject}: its registration may have been sent, but no answer said whether it was.`
-        : `${subject}: its registration ${hash} was sent, but whether it was mined is not known.`,
+      `${subject}: its registration${hash === undefined ? '' : ` (transaction ${hash})`} may have been sent, but no answer said whether it was mined.`,
       {
         cause,
         metaMessages: [

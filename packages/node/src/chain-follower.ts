@@ -275,18 +275,21 @@ class Follower implements ChainFollower {
         if (!requested) unknown.add(event.args.recordId)
       }
     }
-    await Promise.all(
-      [...unknown].map(async (recordId) => {
-        if (owners.has(recordId)) return
-        const owner = await readContract(this.#components.publicClient, {
-          address: this.#components.addresses.consentRegistry,
-          abi: consentRegistryAbi,
-          functionName: 'ownerOf',
-          args: [recordId],
-        })
-        owners.set(recordId, owner)
-      }),
-    )
+    // A few reads at a time: a catch-up range may name thousands of versions, and the RPC endpoint is shared.
+    const pending = [...unknown].filter((id) => !owners.has(id))
+    for (let i = 0; i < pending.length; i += OWNER_READS_AT_ONCE) {
+      await Promise.all(
+        pending.slice(i, i + OWNER_READS_AT_ONCE).map(async (recordId) => {
+          const owner = await readContract(this.#components.publicClient, {
+            address: this.#components.addresses.consentRegistry,
+            abi: consentRegistryAbi,
+            functionName: 'ownerOf',
+            args: [recordId],
+          })
+          owners.set(recordId, owner)
+        }),
+      )
+    }
     return owners
   }
 
@@ -480,3 +483,6 @@ export function contentByteLimit(size: number, segment: number): number {
 }
 
 const CONTENT_ALLOWANCE_BYTES = 1_048_576
+
+/** `ownerOf` reads in flight at once while a range's new versions are attributed to their records' owners. */
+const OWNER_READS_AT_ONCE = 16

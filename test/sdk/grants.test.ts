@@ -135,6 +135,10 @@ describe('grants', () => {
       .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(RelayError)
     await expect(clinic.records.get(failing.id)).rejects.toBeInstanceOf(NoGrantError)
+    // The signed grant may still be submitted until its deadline: its kfrag bundle is kept for it.
+    const { bundleCid } = err as RelayError
+    expect(bundleCid).toBeDefined()
+    expect(await net.storage.isPinned(bundleCid!)).toBe(true)
   })
 
   test('behavior: a grantee reads new versions; rotate re-issues the grants that carry the old key', async () => {

@@ -109,6 +109,7 @@ beforeAll(async () => {
   net = await createLocalNetwork({ proxies: 1 })
   vault = await createVault({
     account: net.accounts[0]!.privateKey,
+    proxySet: net.proxySet,
     chain: {
       transport: faulty(net.devnet.rpcUrl),
       addresses: net.devnet.addresses,
@@ -294,6 +295,28 @@ describe('registration sent, answer lost', () => {
     await net.storage.gc()
     const fresh = await freshVault()
     expect(new TextDecoder().decode(await fresh.records.get(recordId))).toBe(TEXT)
+  })
+
+  test('behavior: grants.create: the grant is created, its kfrag bundle kept through gc, the grantee reads', async () => {
+    const rec = await vault.records.put('granted, answer lost')
+    const clinic = await net.vault(1)
+    lost.length = 0
+    mode = 'lose-send-answer'
+    const error = await vault.grants
+      .create({ to: clinic.address, records: [rec.id], purpose: 'TREAT', expiresIn: '1d' })
+      .catch((e: unknown) => e)
+    mode = 'pass'
+    expect(lost).toHaveLength(1)
+    expect(error).toMatchObject({ name: 'GrantOutcomeUnknownError' })
+    const { grantId, bundleCid } = error as { grantId: Hex; bundleCid: CID }
+    expect((await net.devnet.publicClient.waitForTransactionReceipt({ hash: lost[0]! })).status).toBe(
+      'success',
+    )
+    await net.storage.gc()
+    // A grant whose bundle was unpinned and collected would open nothing.
+    expect(await net.storage.isPinned(bundleCid)).toBe(true)
+    expect((await vault.grants.list({ given: true })).map((g) => g.id)).toContain(grantId)
+    expect(new TextDecoder().decode(await clinic.records.get(rec.id))).toBe('granted, answer lost')
   })
 
   test('error: a failure before the send (the simulation cannot reach the node): nothing sent, registered or left pinned', async () => {

@@ -74,6 +74,8 @@ export {
   type GrantNotFoundErrorType,
   GrantNotYetValidError,
   type GrantNotYetValidErrorType,
+  GrantOutcomeUnknownError,
+  type GrantOutcomeUnknownErrorType,
   GrantRevokedError,
   type GrantRevokedErrorType,
   IntegrityError,

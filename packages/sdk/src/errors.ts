@@ -345,15 +345,60 @@ export type RelayErrorType = RelayError & { name: 'RelayError' }
 export class RelayError extends BaseError {
   override name = 'RelayError' as const
   readonly grantId: Hex
+  /** The grant's kfrag bundle, kept pinned: the relayer may still submit the signed grant until its deadline. */
+  readonly bundleCid: CID | undefined
 
-  constructor({ grantId, cause }: { grantId: Hex; cause: unknown }) {
+  constructor({ grantId, bundleCid, cause }: { grantId: Hex; bundleCid?: CID | undefined; cause: unknown }) {
     super(`The relayer did not submit grant ${grantId}.`, {
       cause,
       metaMessages: [
         'The signed grant is valid until its deadline and can be submitted again (its salt makes it single-use).',
+        ...(bundleCid === undefined
+          ? []
+          : [
+              'Its kfrag bundle stays pinned (bundleCid) for that: unpin it once the deadline has passed unused.',
+            ]),
       ],
     })
     this.grantId = grantId
+    this.bundleCid = bundleCid
+  }
+}
+
+export type GrantOutcomeUnknownErrorType = GrantOutcomeUnknownError & { name: 'GrantOutcomeUnknownError' }
+
+/**
+ * A grant whose transaction may have been sent (its answer or receipt did not come, or the caller's signal
+ * aborted the wait after the send), or whose signed terms went to a relayer that failed: the grant may exist
+ * or still come to exist, so its kfrag bundle was kept pinned (a grant whose bundle is gone opens nothing).
+ */
+export class GrantOutcomeUnknownError extends BaseError {
+  override name = 'GrantOutcomeUnknownError' as const
+  readonly grantId: Hex
+  /** The kfrag bundle the grant names: still pinned. */
+  readonly bundleCid: CID
+  /** The transaction's hash, when known. */
+  readonly hash: Hash | undefined
+
+  constructor({
+    grantId,
+    bundleCid,
+    hash,
+    cause,
+  }: { grantId: Hex; bundleCid: CID; hash: Hash | undefined; cause: unknown }) {
+    super(
+      `Grant ${grantId} may have been created${hash === undefined ? '' : ` (transaction ${hash})`}, but no answer said whether it was.`,
+      {
+        cause,
+        metaMessages: [
+          'Its kfrag bundle stays pinned (bundleCid). Check later with vault.grants.list({ given: true }); if the',
+          'grant never appears, create it again and unpin bundleCid.',
+        ],
+      },
+    )
+    this.grantId = grantId
+    this.bundleCid = bundleCid
+    this.hash = hash
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import {
   authorizeBreakGlass,
+  AbortError as ChainAbortError,
   RecordNotFoundError as ChainRecordNotFoundError,
   computeGrantId,
   type GrantListing,
@@ -22,6 +23,7 @@ import {
   type Scope,
   type SignedGrant,
   signGrant,
+  TransactionOutcomeUnknownError,
 } from '@medvault/chain'
 import { type DerivedKeys, deriveDelegatingKey, eciesEncrypt } from '@medvault/crypto'
 import { generateKFrags, PublicKey, SecretKey, Signer } from '@medvault/crypto/umbral'
@@ -47,6 +49,7 @@ import {
 import { cidFromHex, loadRecord, recordScopeId, tagOf } from './content.ts'
 import type { VaultContext } from './context.ts'
 import {
+  GrantOutcomeUnknownError,
   InvalidOptionError,
   NotEnoughProxiesError,
   NotRecordOwnerError,
@@ -339,7 +342,15 @@ export async function issueGrant(
       hash = await relayGrant(ctx, options, common, grantId)
     }
   } catch (err) {
-    // Nothing on chain refers to the bundle: do not keep it.
+    // Once the transaction may be out, or the signed terms are with a relayer (who may still submit them until
+    // their deadline), the grant may exist or come to: its bundle is kept, since a grant whose bundle is gone
+    // opens nothing. Before that, nothing on chain can refer to the bundle: it is not kept.
+    if (err instanceof RelayError) throw new RelayError({ grantId, bundleCid, cause: err.cause })
+    const hash =
+      err instanceof TransactionOutcomeUnknownError || err instanceof ChainAbortError ? err.hash : undefined
+    if (err instanceof TransactionOutcomeUnknownError || hash !== undefined) {
+      throw new GrantOutcomeUnknownError({ grantId, bundleCid, hash, cause: err })
+    }
     await ctx.storage.unpin(bundleCid).catch(() => {})
     throw err
   }

@@ -14,6 +14,7 @@ import { deidentify, InvalidRuleSetError, loadAnonymizerConfig, safeHarbor } fro
 import { parseRecordEnvelope } from '@medvault/protocol'
 import {
   createLocalNetwork,
+  createVault,
   DatasetIntegrityError,
   DatasetNotRegisteredError,
   EmptyDatasetError,
@@ -26,9 +27,10 @@ import {
   type Vault,
 } from '@medvault/sdk'
 import { CID } from '@medvault/storage'
-import { keccak256 } from 'viem'
+import { createPublicClient, type Hash, type Hex, http, keccak256, TimeoutError } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { decodeDirectory, putDirectory } from '../../packages/sdk/src/datasets-unixfs.ts'
+import { intercepting } from './transports.ts'
 
 let net: LocalNetwork
 let steward: Vault
@@ -153,6 +155,49 @@ describe('datasets', () => {
     expect(fetched.registration.consentSnapshotBlock).toBe(firstBlock)
     expect(fetched.datasetId).toBe(keccak256(first.cid.bytes))
     // a (101), b (102) and c (103); not d (never consented), e (TREAT, not HRESCH), nor a's untagged record
+    expect(await markers(fetched)).toEqual([101, 102, 103])
+  })
+
+  test('behavior: a registration whose answer is lost keeps the directory pinned (DatasetRegistrationUnknownError); the dataset is registered and fetches after gc', async () => {
+    const url = net.devnet.rpcUrl
+    const direct = createPublicClient({ transport: http(url) })
+    const lost: Hash[] = []
+    // The node mines the registration; the steward's client hears an RPC time-out instead.
+    const lossy = await createVault({
+      account: net.accounts[1]!.privateKey,
+      proxySet: net.proxySet,
+      chain: {
+        transport: intercepting(http(url), (args) =>
+          args.method !== 'eth_sendRawTransaction'
+            ? undefined
+            : (async () => {
+                lost.push(
+                  (await direct.request({
+                    method: 'eth_sendRawTransaction',
+                    params: args.params as [Hex],
+                  })) as Hash,
+                )
+                throw new TimeoutError({ body: { method: args.method }, url })
+              })(),
+        ),
+        addresses: net.devnet.addresses,
+        chain: net.devnet.chain,
+        deployBlock: net.devnet.deployBlock,
+      },
+      storage: net.storage,
+    })
+    expect(lossy.address).toBe(steward.address)
+    // No key given: a fresh one, so this is another dataset than the first build's.
+    const error = await lossy.datasets
+      .build({ purpose: 'HRESCH', atBlock: firstBlock })
+      .catch((e: unknown) => e)
+    expect(error).toMatchObject({ name: 'DatasetRegistrationUnknownError' })
+    expect(lost).toHaveLength(1)
+    expect((await direct.waitForTransactionReceipt({ hash: lost[0]! })).status).toBe('success')
+    const { cid } = error as { cid: string }
+    await net.storage.gc()
+    expect(await net.storage.isPinned(CID.parse(cid))).toBe(true)
+    const fetched = await platform.datasets.fetch(CID.parse(cid), { steward: steward.address })
     expect(await markers(fetched)).toEqual([101, 102, 103])
   })
 

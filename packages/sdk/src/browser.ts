@@ -53,6 +53,8 @@ export {
   type DatasetIntegrityErrorType,
   DatasetNotRegisteredError,
   type DatasetNotRegisteredErrorType,
+  DatasetRegistrationUnknownError,
+  type DatasetRegistrationUnknownErrorType,
   EmptyDatasetError,
   type EmptyDatasetErrorType,
   NotDatasetRecipientError,

@@ -5,7 +5,7 @@
  * @module
  */
 import { BaseError } from '@medvault/crypto/errors'
-import type { Address } from 'viem'
+import type { Address, Hash } from 'viem'
 
 export type EmptyDatasetErrorType = EmptyDatasetError & { name: 'EmptyDatasetError' }
 
@@ -97,5 +97,36 @@ export class NotStewardError extends BaseError {
       metaMessages: ["The registry's admin approves stewards (setSteward in @medvault/chain)."],
     })
     this.account = account
+  }
+}
+
+export type DatasetRegistrationUnknownErrorType = DatasetRegistrationUnknownError & {
+  name: 'DatasetRegistrationUnknownError'
+}
+
+/**
+ * A build's registration may have been sent (its answer or receipt did not come, or `signal` aborted the wait
+ * after the send): the dataset may be registered, so its directory was kept pinned.
+ */
+export class DatasetRegistrationUnknownError extends BaseError {
+  override name = 'DatasetRegistrationUnknownError' as const
+  /** The dataset's directory CID: still pinned. */
+  readonly cid: string
+  /** The registration transaction's hash, when known. */
+  readonly hash: Hash | undefined
+
+  constructor({ cid, hash, cause }: { cid: string; hash: Hash | undefined; cause: unknown }) {
+    super(
+      `Dataset ${cid} may be registered${hash === undefined ? '' : ` (transaction ${hash})`}, but no answer said whether it was.`,
+      {
+        cause,
+        metaMessages: [
+          'Its directory stays pinned. Check later with datasets.fetch(cid); if it never is registered, publish it',
+          'again with datasets.publish (the build holds the key), or unpin the CID.',
+        ],
+      },
+    )
+    this.cid = cid
+    this.hash = hash
   }
 }

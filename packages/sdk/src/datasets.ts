@@ -8,6 +8,7 @@
  * @module
  */
 import {
+  AbortError as ChainAbortError,
   DatasetNotFoundError as ChainDatasetNotFoundError,
   NotStewardError as ChainNotStewardError,
   decodePurpose,
@@ -19,6 +20,7 @@ import {
   isAccessAllowed,
   type Purpose,
   registerDataset,
+  TransactionOutcomeUnknownError,
 } from '@medvault/chain'
 import { decryptStream, eciesDecrypt, eciesEncrypt, encryptStream } from '@medvault/crypto'
 import { deidentify, loadAnonymizerConfig, type RuleSet, safeHarbor } from '@medvault/fhir'
@@ -39,6 +41,7 @@ import type { VaultContext } from './context.ts'
 import {
   DatasetIntegrityError,
   DatasetNotRegisteredError,
+  DatasetRegistrationUnknownError,
   EmptyDatasetError,
   NotDatasetRecipientError,
   NotStewardError,
@@ -634,9 +637,17 @@ export class Datasets {
       wake()
       signal?.removeEventListener('abort', wake)
       stored.push(...(await files.abort(err)))
-      // Nothing of a build that failed (or could not be registered) stays pinned.
-      if (dirCid !== undefined) stored.push(dirCid)
+      // Nothing of a build that failed (or could not be registered) stays pinned, unless its registration may
+      // have been sent: then the chain may name the directory, which is kept.
+      const hash =
+        err instanceof TransactionOutcomeUnknownError || err instanceof ChainAbortError ? err.hash : undefined
+      const maybeRegistered =
+        dirCid !== undefined && (err instanceof TransactionOutcomeUnknownError || hash !== undefined)
+      if (dirCid !== undefined && !maybeRegistered) stored.push(dirCid)
       for (const cid of stored) await ctx.storage.unpin(cid).catch(() => false)
+      if (maybeRegistered) {
+        throw new DatasetRegistrationUnknownError({ cid: String(dirCid), hash, cause: err })
+      }
       throw err
     }
   }

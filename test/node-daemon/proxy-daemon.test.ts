@@ -110,7 +110,9 @@ test('default: init, proxy register, start with the proxy service; a doctor read
   await daemon.waitReady(240_000)
   const health = (await (await fetch(`${endpoint}/v1/health`)).json()) as { address: string }
   expect(health.address).toBe(operator)
-  expect(daemon.lines.join('\n')).toMatch(/warning: proxy\.http \(config\.json\) is not used/)
+  const warning = daemon.lines.find((l) => l.includes('proxy.http (config.json) is not used'))
+  expect(warning).toBeDefined()
+  expect(JSON.parse(warning!)).toMatchObject({ level: 40, config: 'warning' })
   await expect(fetch(`http://127.0.0.1:${unusedPort}/v1/health`)).rejects.toThrow()
 
   // The operator creates a set of this one proxy from the command line; the patient grants through it.

@@ -218,11 +218,12 @@ The operator key is never taken on the command line.`,
     .action(async (opts: ConfigFlags & { repo: string }) => {
       const { repo, ...flags } = opts
       const config = await loadConfig(resolve(repo), flags, io.env)
-      for (const warning of config.warnings) io.stderr(`warning: ${warning}\n`)
+      const logger = createLogger({ level: config.log.level })
+      // In the log like everything else the daemon says (one JSON object per line, for log shippers).
+      for (const warning of config.warnings) logger.warn({ config: 'warning' }, warning)
       const operatorKey = config.services.includes('proxy')
         ? await openKeystore(join(config.repo, REPO_FILES.keystore), await passphraseFor(io, false))
         : undefined
-      const logger = createLogger({ level: config.log.level })
       // Loaded here only: the daemon's dependency graph (libp2p, Helia, Fastify) is large and the other
       // commands do not need it.
       const { createDaemon } = await import('./daemon.ts')

@@ -48,7 +48,7 @@ import {
   parseRecordEnvelope,
   randomNonce,
 } from '@medvault/protocol'
-import { createLocalNetwork } from '@medvault/sdk'
+import { createLocalNetwork, createVault } from '@medvault/sdk'
 import {
   type Address,
   bytesToHex,
@@ -106,7 +106,25 @@ await using net = await createLocalNetwork({ proxies: 3, accounts: 14 })
 const { devnet } = net
 const { addresses } = devnet
 const patient = await net.vault(0)
-const clinic = await net.vault(1)
+/** The grantee's JSON-RPC calls by method, to show what a read asks the chain (and whether that grows). */
+const clinicCalls = new Map<string, number>()
+const clinic = await createVault({
+  account: net.accounts[1]!.privateKey,
+  proxySet: net.proxySet,
+  chain: {
+    transport: http(devnet.rpcUrl, {
+      onFetchRequest: async (request) => {
+        const body = (await request.clone().json()) as { method: string } | { method: string }[]
+        for (const { method } of Array.isArray(body) ? body : [body])
+          clinicCalls.set(method, (clinicCalls.get(method) ?? 0) + 1)
+      },
+    }),
+    addresses,
+    chain: devnet.chain,
+    deployBlock: devnet.deployBlock,
+  },
+  storage: net.storage,
+})
 const rec = await patient.records.put(randomBytes(1024), { mediaType: 'application/octet-stream' })
 await patient.grants.create({
   to: clinic.address,
@@ -302,6 +320,7 @@ async function accessRows(chain: string): Promise<Row[]> {
 async function reads(chain: string): Promise<Row> {
   log(`grantee reads, ${chain}`)
   for (let i = 0; i < 20; i++) await clinic.records.get(rec.id) // warm-up
+  clinicCalls.clear()
   const ms: number[] = []
   for (let i = 0; i < READS; i++) {
     const start = performance.now()
@@ -315,6 +334,10 @@ async function reads(chain: string): Promise<Row> {
     'p50 ms': percentile(ms, 50),
     'p99 ms': percentile(ms, 99),
     'mean ms': ms.reduce((a, b) => a + b, 0) / ms.length,
+    'RPC calls / read': [...clinicCalls]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([method, n]) => `${method} ${(n / READS).toFixed(2)}`)
+      .join(', '),
   }
 }
 

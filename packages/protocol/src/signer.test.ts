@@ -15,6 +15,7 @@ import {
   verifyAccessRequest,
 } from './access-request.ts'
 import { accessReceiptTypedData, receiptHash, verifyReceipt } from './receipt.ts'
+import { rememberedSigners } from './signer.ts'
 
 const hex32 = fc
   .uint8Array({ minLength: 32, maxLength: 32 })
@@ -110,9 +111,15 @@ describe('recoverDigest', () => {
     const typed = accessRequestTypedData(DOMAIN, request)
     // the grantee's key becomes known
     const own = await grantee.signTypedData(typed)
-    expect(await verifyAccessRequest({ domain: DOMAIN, proxy: proxy.address, request, signature: own })).toBe(
-      grantee.address,
-    )
+    expect(
+      await verifyAccessRequest({
+        domain: DOMAIN,
+        proxy: proxy.address,
+        request,
+        signature: own,
+        candidate: grantee.address,
+      }),
+    ).toBe(grantee.address)
     const forged = await stranger.signTypedData(typed)
     expect(
       await verifyAccessRequest({
@@ -150,6 +157,31 @@ describe('recoverDigest', () => {
     expect(await verifyAccessRequest({ ...params, request: signed, signature: flipV(signature) })).not.toBe(
       grantee.address,
     )
+  })
+
+  test('attack: signatures by fresh keys are recovered but never kept: they cannot push a real signer out', async () => {
+    const request = someRequest()
+    const typed = accessRequestTypedData(DOMAIN, request)
+    const params = { domain: DOMAIN, proxy: proxy.address, request, candidate: grantee.address }
+    expect(await verifyAccessRequest({ ...params, signature: await grantee.signTypedData(typed) })).toBe(
+      grantee.address,
+    )
+    const kept = rememberedSigners()
+    for (let i = 0; i < 40; i++) {
+      const fresh = privateKeyToAccount(generatePrivateKey())
+      // named as the grantee's request (the candidate a proxy passes), or with no candidate at all
+      expect(await verifyAccessRequest({ ...params, signature: await fresh.signTypedData(typed) })).toBe(
+        fresh.address,
+      )
+      expect(
+        recoverDigest(
+          'access request',
+          bytes(hashAccessRequest(DOMAIN, request)),
+          await fresh.signTypedData(typed),
+        ),
+      ).toBe(fresh.address)
+    }
+    expect(rememberedSigners()).toBe(kept)
   })
 
   test('error: a receipt signed by another key than the proxy it names is refused after the proxy’s key is known', async () => {

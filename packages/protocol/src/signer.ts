@@ -154,7 +154,8 @@ function addressOf(key: Point): Address {
  * what viem's `recoverAddress` gives for the same inputs.
  *
  * @param candidate - an account that probably signed: checked first when its public key is known, then the
- *   signer is recovered in full if it did not sign. A wrong candidate costs time, never a wrong answer.
+ *   signer is recovered in full if it did not sign. A wrong candidate costs time, never a wrong answer. Only
+ *   the candidate's own key is kept for next time.
  * @throws {Error} when no public key can be recovered (the caller turns it into its typed error).
  */
 export function recoverDigestSigner(digest: Uint8Array, signature: Hex, candidate?: Address): Address {
@@ -169,8 +170,17 @@ export function recoverDigestSigner(digest: Uint8Array, signature: Hex, candidat
   const sig = new secp256k1.Signature(r, s, parity)
   const key = sig.recoverPublicKey(digest)
   const address = addressOf(key)
-  rememberKey(address.toLowerCase(), key)
+  // Kept only when the signer is the one expected: anyone can send a request signed by a fresh key, and
+  // keeping every such key would cost its table each time and push out the keys of the real signers.
+  if (candidate !== undefined && address.toLowerCase() === candidate.toLowerCase()) {
+    rememberKey(address.toLowerCase(), key)
+  }
   return address
+}
+
+/** How many signers' public keys are kept. @internal for tests. */
+export function rememberedSigners(): number {
+  return keys.size
 }
 
 /**

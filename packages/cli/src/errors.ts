@@ -24,6 +24,11 @@ export const ExitCode = {
   network: 6,
   /** Data did not authenticate (a tampered or wrong block, envelope or key). */
   integrity: 7,
+  /**
+   * A transaction was sent, or may have been, and no answer said whether it was mined: the record, grant or
+   * dataset may exist. Check before doing it again (a second put makes a second record).
+   */
+  unknownOutcome: 8,
   /** Interrupted (SIGINT). */
   interrupted: 130,
 } as const
@@ -133,6 +138,11 @@ const EXIT_BY_NAME: Record<string, ExitCode> = {
   AbortError: ExitCode.interrupted,
   HttpRequestError: ExitCode.network,
   TimeoutError: ExitCode.network,
+  // Sent, or maybe sent, with no answer: what was stored for it is kept
+  RegistrationUnknownError: ExitCode.unknownOutcome,
+  GrantOutcomeUnknownError: ExitCode.unknownOutcome,
+  DatasetRegistrationUnknownError: ExitCode.unknownOutcome,
+  TransactionOutcomeUnknownError: ExitCode.unknownOutcome,
   // Research datasets
   EmptyDatasetError: ExitCode.notFound,
   DatasetNotRegisteredError: ExitCode.notFound,

@@ -15,6 +15,7 @@ import {
   hexToBytes,
   http,
   parseEventLogs,
+  RpcRequestError,
   TimeoutError,
   type Transport,
 } from 'viem'
@@ -24,7 +25,8 @@ import { intercepting } from './transports.ts'
 let net: LocalNetwork
 let vault: Vault
 /** How the vault's transport treats the next calls. */
-let mode: 'pass' | 'lose-send-answer' | 'resend' | 'abort-after-send' | 'fail-simulation' = 'pass'
+let mode: 'pass' | 'lose-send-answer' | 'resend' | 'resend-lagging' | 'abort-after-send' | 'fail-simulation' =
+  'pass'
 /** Hashes of the transactions the node accepted while the vault was told otherwise. */
 const lost: Hash[] = []
 const methods: string[] = []
@@ -38,6 +40,27 @@ function faulty(url: string): Transport {
   const direct = createPublicClient({ transport: http(url) })
   return intercepting(http(url), (args) => {
     methods.push(args.method)
+    if (mode === 'resend-lagging') {
+      // A provider whose backends disagree: the one that took the send answers as a resend would be answered
+      // ("nonce too low"), and the one asked next has not seen the transaction yet.
+      if (args.method === 'eth_getTransactionByHash') return Promise.resolve(null)
+      if (args.method === 'eth_sendRawTransaction' && lost.length === 0) {
+        return (async () => {
+          lost.push(
+            (await direct.request({
+              method: 'eth_sendRawTransaction',
+              params: args.params as [Hex],
+            })) as Hash,
+          )
+          throw new RpcRequestError({
+            body: { method: args.method },
+            error: { code: -32000, message: 'nonce too low' },
+            url,
+          })
+        })()
+      }
+      return undefined
+    }
     if (mode === 'fail-simulation' && args.method === 'eth_call') {
       return Promise.reject(new TimeoutError({ body: { method: args.method }, url }))
     }
@@ -280,6 +303,20 @@ describe('registration sent, answer lost', () => {
     await net.storage.gc()
     const fresh = await freshVault()
     expect(new TextDecoder().decode(await fresh.records.get(rec.id))).toBe(TEXT)
+  })
+
+  test('attack: a lagging provider denies the first send, so another is sent and reverts: outcome unknown, nothing unpinned', async () => {
+    lost.length = 0
+    mode = 'resend-lagging'
+    const error = await vault.records.put(TEXT).catch((e: unknown) => e)
+    mode = 'pass'
+    expect(lost).toHaveLength(1)
+    // The first transaction registered the record; the one sent in its place reverted ("already registered").
+    const [registered] = await registeredBy(lost[0]!)
+    expect(error).toMatchObject({ name: 'RegistrationUnknownError', hash: lost[0] })
+    await net.storage.gc()
+    const fresh = await freshVault()
+    expect(new TextDecoder().decode(await fresh.records.get(registered!.recordId))).toBe(TEXT)
   })
 
   test('behavior: aborted after the send: the same error, with the hash, and nothing unpinned', async () => {

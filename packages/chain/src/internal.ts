@@ -200,8 +200,11 @@ export async function write<
     if (simulated.status === 'rejected') throw simulated.reason
     if (prepared.status === 'rejected') throw prepared.reason
     const { request, result } = simulated.value
-    const fields = fill.status === 'fulfilled' && fill.value !== undefined ? filledFields(fill.value) : {}
+    const filledAll = fill.status === 'fulfilled' && fill.value !== undefined ? filledFields(fill.value) : {}
     const serializedTransaction = signature.status === 'fulfilled' ? signature.value : undefined
+    // A nonce and fees go out only in the transaction signed with them: a send that fills and signs itself
+    // takes its own (a nonce read earlier could be stale there, and its refusal would not be told apart).
+    const fields = serializedTransaction === undefined ? gasOnly(filledAll) : filledAll
     // The simulated request carries only the function's ABI item; keep every error so that a revert at gas
     // estimation (state changed since the simulation) still decodes.
     // Last point at which an abort leaves nothing behind; the send itself is not raced (it may already be out).
@@ -216,6 +219,12 @@ export async function write<
     let hash: Hash
     // A transaction signed ahead has its hash before the send: a send whose answer is lost can still be followed.
     let signedHash: Hash | undefined
+    // Revert data in a send's error says nothing went out only when the send estimated gas itself (the node ran
+    // the call): a send with its gas given, or a raw send, is refused with revert data by no honest node.
+    const estimatedInSend = serializedTransaction === undefined && fields.gas === undefined
+    // Set when a transaction signed ahead was refused as already used and another was sent in its place: if the
+    // first did go out after all (a node that lagged when asked), the second's failure proves nothing.
+    let replaced: Hash | undefined
     try {
       try {
         if (serializedTransaction === undefined) hash = await send(fields)
@@ -233,16 +242,18 @@ export async function write<
         if (known === undefined) throw err
         if (known) hash = signedHash
         else {
-          // Refused: that transaction never went out; the one sent now is signed by the send.
+          // Refused: that transaction never went out, as far as this node knows; the one sent now is signed
+          // by the send.
+          replaced = signedHash
           signedHash = undefined
-          hash = await send(filledFields({ chainId: fields.chainId as number, gas: fields.gas as bigint }))
+          hash = await send(gasOnly(fields))
         }
       }
     } catch (err) {
-      if (hasRevertData(err)) throw err
+      if (estimatedInSend && replaced === undefined && hasRevertData(err)) throw err
       throw new TransactionOutcomeUnknownError({
         functionName: call.functionName,
-        hash: signedHash,
+        hash: signedHash ?? replaced,
         stage: 'send',
         cause: err,
       })
@@ -261,7 +272,18 @@ export async function write<
           cause: err,
         })
       }
-      if (receipt.status !== 'success') throw new TransactionRevertedError(call.functionName, hash)
+      if (receipt.status !== 'success') {
+        // The replacement reverting (say, "already registered") may be the replaced one's doing.
+        if (replaced !== undefined) {
+          throw new TransactionOutcomeUnknownError({
+            functionName: call.functionName,
+            hash: replaced,
+            stage: 'receipt',
+            cause: new TransactionRevertedError(call.functionName, hash),
+          })
+        }
+        throw new TransactionRevertedError(call.functionName, hash)
+      }
     }
     return {
       hash,
@@ -281,6 +303,12 @@ async function knowsTransaction(client: WriteClient, hash: Hash): Promise<boolea
   } catch (err) {
     return err instanceof TransactionNotFoundError ? false : undefined
   }
+}
+
+/** The chain id and gas of filled fields, without nonce or fees (none when the gas was not filled). */
+function gasOnly(fields: Record<string, unknown>): Record<string, unknown> {
+  if (typeof fields.gas !== 'bigint' || typeof fields.chainId !== 'number') return {}
+  return { chainId: fields.chainId, gas: fields.gas }
 }
 
 /** True when `error` holds a revert with revert data (a selector at least): the node ran the call and refused it. */

@@ -269,9 +269,16 @@ class Follower implements ChainFollower {
       else if (event.eventName === 'RecordVersionAdded' && !owners.has(event.args.recordId)) {
         const cid = cidFromChain(event.args.cid)
         if (cid === undefined) continue
+        // Only a request of this very record (a replayed range) tells its owner: another record naming the
+        // same CID may be anyone's.
         const requested = this.#components.pins
           .byKey(cidKey(cid))
-          .some((r) => r.owner === FOLLOWER_OWNER && r.meta?.kind === 'envelope')
+          .some(
+            (r) =>
+              r.owner === FOLLOWER_OWNER &&
+              r.meta?.kind === 'envelope' &&
+              r.meta.recordId === event.args.recordId,
+          )
         if (!requested) unknown.add(event.args.recordId)
       }
     }
@@ -293,7 +300,12 @@ class Follower implements ChainFollower {
     return owners
   }
 
-  /** Adds a follower request unless one for this CID and kind exists (a replayed range adds nothing). */
+  /**
+   * Adds a follower request unless one for this CID, kind and owner exists (a replayed range adds nothing).
+   * The owner is part of the key: registration is open, so a request made first for a CID by someone whose
+   * records are refused (over their quota) must not stand for the same CID named later by another owner.
+   * A CID two owners really share is charged to both, which errs on the safe side.
+   */
   async #add(
     cid: CID,
     kind: FollowedKind,
@@ -302,7 +314,10 @@ class Follower implements ChainFollower {
   ): Promise<PinRecord | undefined> {
     const { pins } = this.#components
     const key = cidKey(cid)
-    const existing = pins.byKey(key).find((r) => r.owner === FOLLOWER_OWNER && r.meta?.kind === kind)
+    const owner = meta.owner
+    const existing = pins
+      .byKey(key)
+      .find((r) => r.owner === FOLLOWER_OWNER && r.meta?.kind === kind && r.meta.owner === owner)
     if (existing !== undefined) return undefined
     // No await before `pins.add` records it in memory: concurrent adds of one CID see each other.
     const record = await pins.add({
@@ -363,6 +378,8 @@ class Follower implements ChainFollower {
     void this.#add(envelope.content, 'content', `content:${record.meta?.recordId ?? ''}`, {
       maxBytes: String(contentLimit),
       envelope: record.requestid,
+      // Its envelope's owner keys it, so another owner's envelope naming the same content has its own.
+      ...(record.meta?.owner === undefined ? {} : { owner: record.meta.owner }),
       ...(record.meta?.recordId === undefined ? {} : { recordId: record.meta.recordId }),
       ...(record.meta?.version === undefined ? {} : { version: record.meta.version }),
     }).then(

@@ -278,6 +278,49 @@ describe('follower storage bounds', () => {
     }
   }, 60_000)
 
+  test('attack: an account over its quota registers a record naming a victim’s envelope CID just before the victim does: the victim’s own request is made and its envelope and content are pinned, charged to the victim', async () => {
+    const [attacker, victim] = [devnet.walletClients[1]!, devnet.walletClients[2]!]
+    const from = (await devnet.publicClient.getBlockNumber()) + 1n
+    const own = await register(attacker, 1)
+    // Room for one record: once the attacker's own record is pinned, anything more of theirs is refused.
+    const node = await start(join(root, 'front'), from, { maxBytesPerOwner: recordBound })
+    try {
+      await settled(node, [own[0]!.recordId])
+      const content = await source.putBytes(randomBytes(SIZE))
+      const envelope = await source.putEnvelope({ ...template, content })
+      const cid = bytesToHex(envelope.bytes)
+      // The attacker's transaction goes first (as one seen in the mempool and outbid would), then the victim's.
+      const { recordIds: stolen } = await attacker.registerRecords({ records: [{ cid }] })
+      const { recordIds: mine } = await victim.registerRecords({ records: [{ cid }] })
+      const [front] = await settled(node, [stolen[0]!])
+      expect(front!.status).toBe('failed')
+      expect(front!.info?.status_details).toMatch(/over follower\.maxBytesPerOwner/)
+      // On the old code the victim's event added no request of its own: nothing was ever pinned for it.
+      const head = await devnet.publicClient.getBlockNumber()
+      while ((node.follower.block ?? 0n) < head) await new Promise((r) => setTimeout(r, 20))
+      await node.pinner.idle()
+      const victims = followed(node.pins).filter(
+        (r) => r.meta?.kind === 'envelope' && r.meta.recordId === mine[0]!,
+      )
+      expect(victims).toHaveLength(1)
+      await settled(node, [mine[0]!])
+      expect(victims[0]!.meta?.owner).toBe(ownerOf(victim))
+      expect(node.pins.get(victims[0]!.requestid)?.status).toBe('pinned')
+      while (
+        !followed(node.pins).some(
+          (r) => r.meta?.kind === 'content' && r.meta.recordId === mine[0]! && r.status === 'pinned',
+        )
+      )
+        await new Promise((r) => setTimeout(r, 20))
+      expect(await node.storage.helia.blockstore.has(envelope)).toBe(true)
+      expect(await node.storage.helia.blockstore.has(content)).toBe(true)
+      expect(node.follower.ownerBytes(ownerOf(victim))).toBe(recordBytes)
+      expect(node.follower.ownerBytes(ownerOf(attacker))).toBe(recordBytes)
+    } finally {
+      await node.stop()
+    }
+  }, 60_000)
+
   test('behavior: follower.maxTotalBytes bounds every owner together; an exempt owner is still pinned past it, and counted', async () => {
     const [a, b, exempt] = [devnet.walletClients[1]!, devnet.walletClients[3]!, devnet.walletClients[4]!]
     const from = (await devnet.publicClient.getBlockNumber()) + 1n

@@ -8,7 +8,8 @@
  * test can tell that a refused request read nothing and that a client going away stopped its walk.
  */
 import { randomBytes } from 'node:crypto'
-import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http'
+import { Agent, type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http'
+import { connect } from 'node:net'
 import { createStorage, type Storage } from '@medvault/storage'
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest'
 import { GatewayRateLimitedError } from './daemon-errors.ts'
@@ -229,6 +230,84 @@ describe('gateway whole-DAG CAR exports at once', () => {
     first[0]!.req.destroy()
     await vi.waitFor(() => expect(reads.walking).toBe(2), { timeout: 10_000, interval: 20 })
     expect((await get(http, car(big), '127.0.0.3')).status).toBe(200)
+  })
+
+  test('attack: exports pipelined on one socket that then closes free their slots (those never answered too) and their walks stop', async () => {
+    const http = await serve({ maxCarExportsPerClient: 2, maxCarExports: 3 })
+    const url = new URL(http.url)
+    // Three GETs in one write before any answer (HTTP/1.1 pipelining): two take this client's slots, the third
+    // is refused. Only the first response is ever attached to the socket; the others wait behind it.
+    const one = `GET ${car(big)} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: keep-alive\r\n\r\n`
+    const socket = connect({ host: url.hostname, port: Number(url.port), localAddress: '127.0.0.1' })
+    socket.on('error', () => {})
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve)
+      socket.once('error', reject)
+    })
+    socket.write(one.repeat(3))
+    // The gateway has started the first export once its answer begins to arrive.
+    await new Promise((resolve) => socket.once('data', resolve))
+    await vi.waitFor(() => expect(reads.exportCar).toBeGreaterThan(0), { timeout: 5_000, interval: 20 })
+    socket.destroy()
+
+    // The walks end as the server sees the socket close (no timing asserted: waited for).
+    await vi.waitFor(() => expect(reads.walking).toBe(0), { timeout: 5_000, interval: 20 })
+    // This client's two slots are free again, and the node's three: the bound still holds after them.
+    const again = [
+      await get(http, car(big)),
+      await get(http, car(big)),
+      await get(http, car(big), '127.0.0.2'),
+    ]
+    expect(again.map((a) => a.status)).toEqual([200, 200, 200])
+    const refused = await get(http, car(big), '127.0.0.3')
+    expect(refused.status).toBe(429)
+    expect(refused.body).toBe(`${nodeRefusal.shortMessage}\n`)
+  })
+
+  test('behavior: a keep-alive socket serving many exports one after another keeps no listener of theirs', async () => {
+    const http = createHttpServer()
+    // A route on the same server that tells how many 'close' listeners the socket of its request holds.
+    http.register('probe', async (app) => {
+      app.get('/probe', async (request) => ({ close: request.raw.socket.listenerCount('close') }))
+    })
+    await createGateway({ maxCarExportsPerClient: 2 }, { http, storage: countedStorage() }).start()
+    await http.start()
+    servers.push(http)
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    const fetchAll = (path: string) =>
+      new Promise<{ status: number; body: Buffer; port: number }>((resolve, reject) => {
+        const url = new URL(path, http.url)
+        const req = httpRequest(
+          { host: url.hostname, port: url.port, path: url.pathname + url.search, agent },
+          (res) => {
+            const chunks: Buffer[] = []
+            res.on('data', (c: Buffer) => chunks.push(c))
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                body: Buffer.concat(chunks),
+                port: req.socket?.localPort ?? 0,
+              }),
+            )
+            res.on('error', reject)
+          },
+        )
+        req.on('error', reject)
+        req.end()
+      })
+    try {
+      const before = await fetchAll('/probe')
+      for (let i = 0; i < 12; i++) {
+        const answer = await fetchAll(i % 3 === 2 ? `/ipfs/${small}?format=raw` : car(small))
+        expect(answer.status).toBe(200)
+        expect(answer.port).toBe(before.port)
+      }
+      const after = await fetchAll('/probe')
+      expect(after.port).toBe(before.port)
+      expect(JSON.parse(after.body.toString())).toEqual(JSON.parse(before.body.toString()))
+    } finally {
+      agent.destroy()
+    }
   })
 
   test('behavior: false lifts a bound', async () => {

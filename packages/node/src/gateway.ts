@@ -32,7 +32,8 @@
  *
  * @module
  */
-import { Readable } from 'node:stream'
+import type { Socket } from 'node:net'
+import { addAbortSignal, Readable } from 'node:stream'
 import { CarWriter } from '@ipld/car/writer'
 import { CID, type Storage } from '@medvault/storage'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -228,11 +229,17 @@ class TrustlessGateway implements Gateway {
     }
     // A whole-DAG CAR takes an export slot before any block is read (the If-None-Match and HEAD checks walk
     // the DAG too when it is not pinned), and holds it until the response is done or the client is gone.
-    if (format === 'car' && wholeDag(cid, scope)) {
-      const release = this.#exports.take(clientKey(request.ip))
-      reply.raw.once('close', release)
-      reply.raw.once('finish', release)
-    }
+    const release =
+      format === 'car' && wholeDag(cid, scope) ? this.#exports.take(clientKey(request.ip)) : undefined
+    // A client that goes away stops the work its request started (a DAG walk is not free).
+    const gone = new AbortController()
+    untilDone(request, reply, {
+      done: () => release?.(),
+      gone: () => {
+        release?.()
+        gone.abort()
+      },
+    })
     const etag = format === 'raw' ? `"${cid}.raw"` : `"${cid}.car.${scope}"`
     reply
       .header('x-ipfs-path', `/ipfs/${cid}`)
@@ -246,9 +253,6 @@ class TrustlessGateway implements Gateway {
       named.set('format', format)
       reply.header('content-location', `/ipfs/${cid}?${named}`)
     }
-    // A client that goes away stops the work its request started (a DAG walk is not free).
-    const gone = new AbortController()
-    reply.raw.once('close', () => gone.abort())
     if (onlyIfCached(request.headers['cache-control']) && !(await this.#holdsRoot(cid))) {
       throw new GatewayError(412, `This node does not hold the block ${cid} (only-if-cached).`)
     }
@@ -341,7 +345,10 @@ class TrustlessGateway implements Gateway {
       .header('content-type', CAR_TYPE)
       .header('cache-control', this.#cacheControl())
       .header('content-disposition', `attachment; filename="${cid}.car"`)
-    return head ? reply.send() : reply.send(Readable.from(body(), { objectMode: false }))
+    if (head) return reply.send()
+    // The signal ends the stream, and with it the walk (a walk waiting for its reader to pull is woken by
+    // nothing else): a response queued behind another on a socket that closed is never closed by Fastify.
+    return reply.send(addAbortSignal(signal, Readable.from(body(), { objectMode: false })))
   }
 }
 
@@ -349,6 +356,69 @@ class TrustlessGateway implements Gateway {
 function wholeDag(cid: CID, scope: Scope): boolean {
   if (cid.multihash.code === IDENTITY) return false
   return scope === 'all' || (scope === 'entity' && cid.code === DAG_PB)
+}
+
+/**
+ * Calls `on.done` when the response is finished, or `on.gone` when it closes first or its socket closes,
+ * whichever comes first, once. The socket matters for HTTP/1.1 pipelining: a request queued behind another
+ * on a socket that then closes never has its response attached to the socket, so that response never emits
+ * 'close' or 'finish'. All listeners are removed on the first of these, so a keep-alive socket serving many
+ * requests keeps none.
+ */
+function untilDone(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  on: { done: () => void; gone: () => void },
+): void {
+  const res = reply.raw
+  const socket = request.raw.socket
+  // Already closed (it closed while earlier hooks ran): its 'close' has been emitted and will not come again.
+  if (socket == null || socket.destroyed) {
+    on.gone()
+    return
+  }
+  let unwatch = () => {}
+  const end = (then: () => void) => () => {
+    res.off('finish', finished)
+    res.off('close', closed)
+    unwatch()
+    then()
+  }
+  const finished = end(on.done)
+  const closed = end(on.gone)
+  res.once('finish', finished)
+  res.once('close', closed)
+  unwatch = watchSocketClose(socket, closed)
+}
+
+/** Per socket, the callbacks of its requests in progress and the one 'close' listener that calls them. */
+const socketWatchers = new WeakMap<Socket, { fns: Set<() => void>; onClose: () => void }>()
+
+/**
+ * Calls `fn` when `socket` closes; the returned function stops watching. One listener per socket whatever
+ * the number of requests pipelined on it (many listeners would print Node's possible-leak warning), and none
+ * once no request of the socket is in progress.
+ */
+function watchSocketClose(socket: Socket, fn: () => void): () => void {
+  let entry = socketWatchers.get(socket)
+  if (entry === undefined) {
+    const fns = new Set<() => void>()
+    const onClose = () => {
+      socketWatchers.delete(socket)
+      for (const watcher of [...fns]) watcher()
+    }
+    socket.once('close', onClose)
+    entry = { fns, onClose }
+    socketWatchers.set(socket, entry)
+  }
+  const mine = entry
+  mine.fns.add(fn)
+  return () => {
+    mine.fns.delete(fn)
+    if (mine.fns.size > 0 || socketWatchers.get(socket) !== mine) return
+    socket.off('close', mine.onClose)
+    socketWatchers.delete(socket)
+  }
 }
 
 /**

@@ -221,7 +221,7 @@ describe('follower storage bounds', () => {
     }
   }, 60_000)
 
-  test('attack: records whose content is not reachable yet, so every envelope is admitted once (and requests its content) and then retried: once the content appears, only the records that fit are pinned, and the others’ content is never fetched', async () => {
+  test('attack: records whose content is not reachable yet, so every envelope is admitted once (and requests its content) while no bound is set, then weighed again under a bound after a restart: once the content appears, only the records that fit are pinned, and the others’ content is never fetched', async () => {
     const wallet = devnet.walletClients[3]!
     const from = (await devnet.publicClient.getBlockNumber()) + 1n
     // The content CIDs without the content: the envelopes are in the source store, their content nowhere yet.
@@ -241,31 +241,41 @@ describe('follower storage bounds', () => {
     const { recordIds } = await wallet.registerRecords({
       records: made.map((m) => ({ cid: bytesToHex(m.envelope.bytes) })),
     })
-    const node = await startFollowingNode({
-      dir: join(root, 'late'),
-      peers: source.multiaddrs(),
-      publicClient: devnet.publicClient,
-      addresses: devnet.addresses,
-      fromBlock: from,
-      blockTimeoutMs: 300,
-      pinner: { concurrency: 8 },
-      follower: { pollingIntervalMs: 50, maxBytesPerOwner: threeRecords },
-    })
+    const run = (maxBytesPerOwner: number | false) =>
+      startFollowingNode({
+        dir: join(root, 'late'),
+        peers: source.multiaddrs(),
+        publicClient: devnet.publicClient,
+        addresses: devnet.addresses,
+        fromBlock: from,
+        blockTimeoutMs: 300,
+        pinner: { concurrency: 8 },
+        follower: { pollingIntervalMs: 50, maxBytesPerOwner },
+      })
+    // First without a bound (as before the operator set one): every envelope is admitted, requests its content
+    // and times out on it. An attempt that is retried keeps its share, so under a bound only a restart lets
+    // envelopes that already requested their content be weighed again, and refused.
+    const contentRequests = (node: FollowingNode) =>
+      followed(node.pins).filter((r) => r.meta?.kind === 'content')
+    const open = await run(false)
     try {
-      // Each envelope's attempt is admitted in turn (the others wait), requests its content and times out on
-      // it, freeing its share for the next: in the end every record has a content request.
-      const contentRequests = () => followed(node.pins).filter((r) => r.meta?.kind === 'content')
-      while (contentRequests().length < 5) await new Promise((r) => setTimeout(r, 20))
+      while (contentRequests(open).length < 5) await new Promise((r) => setTimeout(r, 20))
+    } finally {
+      await open.stop()
+    }
+    const node = await run(threeRecords)
+    try {
       for (const bytes of contents) await source.putBytes(bytes)
       const envelopes = await settled(node, recordIds)
       expect(envelopes.filter((r) => r.status === 'pinned')).toHaveLength(3)
       expect(envelopes.filter((r) => r.status === 'failed')).toHaveLength(2)
       // Content requests waited for their envelope: the refused records' content fails with it, unfetched.
-      while (contentRequests().some((r) => r.status !== 'pinned' && r.status !== 'failed'))
+      while (contentRequests(node).some((r) => r.status !== 'pinned' && r.status !== 'failed'))
         await new Promise((r) => setTimeout(r, 20))
-      expect(contentRequests().filter((r) => r.status === 'pinned')).toHaveLength(3)
+      expect(contentRequests(node).filter((r) => r.status === 'pinned')).toHaveLength(3)
       const refused = new Set(envelopes.filter((r) => r.status === 'failed').map((r) => r.meta?.recordId))
-      for (const r of contentRequests().filter((c) => refused.has(c.meta?.recordId))) {
+      expect(contentRequests(node).filter((c) => refused.has(c.meta?.recordId))).toHaveLength(2)
+      for (const r of contentRequests(node).filter((c) => refused.has(c.meta?.recordId))) {
         expect(r.status).toBe('failed')
         expect(r.info?.status_details).toMatch(/^its envelope was not pinned \(refused: .*maxBytesPerOwner/)
       }
@@ -316,6 +326,60 @@ describe('follower storage bounds', () => {
       expect(await node.storage.helia.blockstore.has(content)).toBe(true)
       expect(node.follower.ownerBytes(ownerOf(victim))).toBe(recordBytes)
       expect(node.follower.ownerBytes(ownerOf(attacker))).toBe(recordBytes)
+    } finally {
+      await node.stop()
+    }
+  }, 60_000)
+
+  test('attack: an account registers records whose content never arrives, so every attempt times out and is retried: the records admitted keep their share through the retries, so no more than fit under follower.maxBytesPerOwner are ever fetched', async () => {
+    const wallet = devnet.walletClients[3]!
+    const from = (await devnet.publicClient.getBlockNumber()) + 1n
+    // Content CIDs whose blocks no peer has: each attempt fetches the envelope and waits on the content.
+    const scratch = await createStorage({})
+    const made: CID[] = []
+    try {
+      for (let i = 0; i < 5; i++) {
+        const content = await scratch.putBytes(randomBytes(SIZE))
+        made.push(await source.putEnvelope({ ...template, content }, { pin: false }))
+      }
+    } finally {
+      await scratch.stop()
+    }
+    const { recordIds } = await wallet.registerRecords({
+      records: made.map((envelope) => ({ cid: bytesToHex(envelope.bytes) })),
+    })
+    const node = await startFollowingNode({
+      dir: join(root, 'stuck'),
+      peers: source.multiaddrs(),
+      publicClient: devnet.publicClient,
+      addresses: devnet.addresses,
+      fromBlock: from,
+      blockTimeoutMs: 300,
+      pinner: { concurrency: 8 },
+      // Room for two records in flight, not three.
+      follower: { pollingIntervalMs: 50, maxBytesPerOwner: 2 * recordBound + recordBytes },
+    })
+    try {
+      const wanted = new Set(recordIds.map((id) => id.toLowerCase()))
+      const envelopes = () =>
+        followed(node.pins).filter(
+          (r) => r.meta?.kind === 'envelope' && wanted.has((r.meta?.recordId ?? '').toLowerCase()),
+        )
+      const tries = (r: PinRecord) =>
+        Number(/^attempt (\d+) failed/.exec(r.info?.status_details ?? '')?.[1] ?? 0)
+      // Every record has been tried (admitted, or told to wait) several times.
+      while (envelopes().length < 5 || envelopes().some((r) => tries(r) < 4))
+        await new Promise((r) => setTimeout(r, 20))
+      // An admitted attempt requests its record's content: on the old code each timed-out attempt gave its
+      // share back, the next record was admitted, and all five were fetched as far as they go.
+      const contentRequests = followed(node.pins).filter((r) => r.meta?.kind === 'content')
+      expect(contentRequests).toHaveLength(2)
+      const waiting = envelopes().filter((r) =>
+        /follower\.maxBytesPerOwner\)/.test(r.info?.status_details ?? ''),
+      )
+      expect(waiting).toHaveLength(3)
+      expect(envelopes().every((r) => r.status !== 'pinned')).toBe(true)
+      expect(node.follower.ownerBytes(ownerOf(wallet))).toBe(0)
     } finally {
       await node.stop()
     }

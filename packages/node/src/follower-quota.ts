@@ -15,7 +15,8 @@
  * A record is admitted only when the most it can take (the byte limit of its pin) still fits under each bound
  * next to what is already pinned, so the bounds are never exceeded. While pins of the same owner (or any, for
  * the total) are still in flight and would make it not fit, the attempt waits and is retried: those pins may
- * end up smaller than their limit, or fail. A record that does not fit next to what is already pinned is
+ * end up smaller than their limit, or fail. A pin in flight keeps its share through its own retries (the
+ * blocks its attempts fetched are on disk) until it is pinned, fails for good or is removed. A record that does not fit next to what is already pinned is
  * refused for good (`failed`, with the reason): it is not fetched, not retried, and stays refused after a
  * restart. Owners the operator lists (`follower.exemptOwners`) are never refused; their bytes still count
  * toward the total, so other owners' records are refused once it is reached.
@@ -128,7 +129,8 @@ export class FollowerQuota {
    */
   admit(record: PinRecord, bound: number): void {
     this.load()
-    // A retried attempt sets aside again what its last attempt did (released when that attempt settled).
+    // A retried attempt still holds what its last attempt set aside: it is set aside anew (and, since no
+    // later admission counted on it being free, fits again).
     this.#unreserve(record.requestid)
     const owner = ownerOf(record)
     if (!this.#exempt.has(owner)) {
@@ -159,10 +161,15 @@ export class FollowerQuota {
     this.#reservedTotal += bound
   }
 
-  /** The end of an attempt: a pin is charged what it counted (its limit when unknown); the reservation goes. */
+  /**
+   * The end of an attempt: a pin is charged what it counted (its limit when unknown) in place of its
+   * reservation; a failed or stopped one gives its reservation back. An attempt to be retried keeps it: the
+   * blocks it fetched stay in the store, uncounted, so giving the share back at each time-out would let an
+   * owner whose records never complete have every next record admitted and fetched as far as it goes.
+   */
   settle(record: PinRecord, outcome: PinOutcome): void {
     const reservation = this.#reserved.get(record.requestid)
-    if (reservation === undefined) return
+    if (reservation === undefined || outcome.status === 'retry') return
     this.#unreserve(record.requestid)
     if (outcome.status === 'pinned') this.#charge(reservation.owner, outcome.bytes ?? reservation.bytes)
   }

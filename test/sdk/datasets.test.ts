@@ -201,6 +201,25 @@ describe('datasets', () => {
     expect(await markers(fetched)).toEqual([101, 102, 103])
   })
 
+  test('behavior: a build whose progress callback throws once the registration is mined keeps its directory', async () => {
+    let stored: CID | undefined
+    const error = await steward.datasets
+      .build({
+        purpose: 'HRESCH',
+        atBlock: firstBlock,
+        onProgress: (event) => {
+          if (event.type === 'datasets:stored') stored = event.cid
+          if (event.type === 'chain:transaction') throw new Error('the app’s progress bar broke')
+        },
+      })
+      .catch((e: unknown) => e)
+    expect((error as Error).message).toContain('progress bar broke')
+    await net.storage.gc()
+    expect(await net.storage.isPinned(stored!)).toBe(true)
+    const fetched = await platform.datasets.fetch(stored!, { steward: steward.address })
+    expect(await markers(fetched)).toEqual([101, 102, 103])
+  })
+
   test('behavior: the files are Bulk Data NDJSON, de-identified, references resolving, in a UnixFS directory', async () => {
     const fetched = await platform.datasets.fetch(first.cid)
     const all: Record<string, unknown>[] = []

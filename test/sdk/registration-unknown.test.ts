@@ -356,6 +356,30 @@ describe('registration sent, answer lost', () => {
     expect(new TextDecoder().decode(await clinic.records.get(rec.id))).toBe('granted, answer lost')
   })
 
+  test('behavior: grants.create whose progress callback throws once the grant is mined keeps the bundle; the grant works', async () => {
+    const rec = await vault.records.put('granted, then the app threw')
+    const clinic = await net.vault(1)
+    const error = await vault.grants
+      .create({
+        to: clinic.address,
+        records: [rec.id],
+        purpose: 'TREAT',
+        expiresIn: '1d',
+        onProgress: (event) => {
+          if (event.type === 'chain:transaction') throw new Error('the app’s progress bar broke')
+        },
+      })
+      .catch((e: unknown) => e)
+    expect((error as Error).message).toContain('progress bar broke')
+    const [grant] = (await vault.grants.list({ given: true })).filter(
+      (g) => 'records' in g.scope && g.scope.records.includes(rec.id),
+    )
+    const { bundleCid } = grant!
+    await net.storage.gc()
+    expect(await net.storage.isPinned(bundleCid)).toBe(true)
+    expect(new TextDecoder().decode(await clinic.records.get(rec.id))).toBe('granted, then the app threw')
+  })
+
   test('error: a failure before the send (the simulation cannot reach the node): nothing sent, registered or left pinned', async () => {
     const before = await pins()
     methods.length = 0

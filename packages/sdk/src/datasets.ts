@@ -423,6 +423,8 @@ export class Datasets {
     let skipped = 0
     let done = 0
     let dirCid: CID | undefined
+    /** Set once the registration is mined: from then on the chain names the directory. */
+    let registered = false
     let stopped = false
     let wake = () => {}
     try {
@@ -628,6 +630,9 @@ export class Datasets {
         build.registration = await this.#register(dir.cid, manifest, build.manifestHash, licence, {
           signal,
           onProgress,
+          onMined: () => {
+            registered = true
+          },
         })
       }
       return build
@@ -642,9 +647,12 @@ export class Datasets {
       const hash =
         err instanceof TransactionOutcomeUnknownError || err instanceof ChainAbortError ? err.hash : undefined
       const maybeRegistered =
-        dirCid !== undefined && (err instanceof TransactionOutcomeUnknownError || hash !== undefined)
+        dirCid !== undefined &&
+        (registered || err instanceof TransactionOutcomeUnknownError || hash !== undefined)
       if (dirCid !== undefined && !maybeRegistered) stored.push(dirCid)
       for (const cid of stored) await ctx.storage.unpin(cid).catch(() => false)
+      // Registered, and something failed after (a progress callback): the dataset stands, the error is the caller's.
+      if (registered) throw err
       if (maybeRegistered) {
         throw new DatasetRegistrationUnknownError({ cid: String(dirCid), hash, cause: err })
       }
@@ -883,7 +891,7 @@ export class Datasets {
     manifest: DatasetManifest,
     manifestHash: Hex,
     licence: string,
-    options: CallOptions,
+    options: CallOptions & { onMined?: () => void },
   ): Promise<PublishedDataset> {
     const ctx = this.#ctx
     if (typeof manifest.steward !== 'string' || !isAddressEqual(manifest.steward, ctx.address)) {
@@ -916,6 +924,9 @@ export class Datasets {
             consentSnapshotBlock: BigInt(manifest.consent.block),
             licence,
             ...(s === undefined ? {} : { signal: s }),
+          }).then((result) => {
+            options.onMined?.()
+            return result
           }),
         options.signal,
         options.onProgress,

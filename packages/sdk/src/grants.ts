@@ -316,6 +316,13 @@ export async function issueGrant(
     salt,
   }
   let hash: Hash | undefined
+  // Set once the grant's transaction is mined (before any progress callback runs): from then on the grant
+  // exists, whatever fails after.
+  let granted = false
+  const mined = <T>(result: T): T => {
+    granted = true
+    return result
+  }
   try {
     if (breakGlass !== undefined) {
       const result = await ctx.write(
@@ -325,7 +332,7 @@ export async function issueGrant(
             ...common,
             maxDuration: breakGlass.maxDuration,
             signal: s,
-          }),
+          }).then(mined),
         signal,
         onProgress,
       )
@@ -333,7 +340,7 @@ export async function issueGrant(
     } else if (options.relay === undefined) {
       const result = await ctx.write(
         'grantAccess',
-        (s) => grantAccess(ctx.walletClient, { ...common, signal: s }),
+        (s) => grantAccess(ctx.walletClient, { ...common, signal: s }).then(mined),
         signal,
         onProgress,
       )
@@ -345,6 +352,7 @@ export async function issueGrant(
     // Once the transaction may be out, or the signed terms are with a relayer (who may still submit them until
     // their deadline), the grant may exist or come to: its bundle is kept, since a grant whose bundle is gone
     // opens nothing. Before that, nothing on chain can refer to the bundle: it is not kept.
+    if (granted) throw err
     if (err instanceof RelayError) throw new RelayError({ grantId, bundleCid, cause: err.cause })
     const hash =
       err instanceof TransactionOutcomeUnknownError || err instanceof ChainAbortError ? err.hash : undefined

@@ -392,16 +392,16 @@ class Follower implements ChainFollower {
   }
 
   /**
-   * A record's content is pinned only while its envelope's pin is admitted under the storage bounds (in
-   * flight) or pinned: the envelope's pin, which walks into the content, is what the bounds charge. Otherwise an
-   * envelope admitted once (which requested its content) and refused on a later attempt would leave its
-   * content to be pinned uncharged. A content request whose envelope failed fails with it.
+   * A record's content is pinned only once its envelope is pinned: the envelope's pin, which walks into the
+   * content, is what the storage bounds charge, and it has fetched the content by then (this costs only the
+   * order). Pinning it while the envelope is merely in flight would leave it uncharged if that envelope then
+   * failed or was refused. A content request whose envelope failed fails with it.
    */
   #contentMayPin(record: PinRecord): void {
     const envelopeId = record.meta?.envelope
     if (envelopeId === undefined) return
     const envelope = this.#components.pins.get(envelopeId)
-    if (envelope?.status === 'pinned' || this.#quota.holds(envelopeId)) return
+    if (envelope?.status === 'pinned') return
     if (envelope === undefined || envelope.status === 'failed') {
       throw new PermanentPinError(
         `its envelope was not pinned (${envelope?.info?.status_details ?? 'the request is gone'})`,

@@ -331,7 +331,7 @@ describe('follower storage bounds', () => {
     }
   }, 60_000)
 
-  test('attack: an account registers records whose content never arrives, so every attempt times out and is retried: the records admitted keep their share through the retries, so no more than fit under follower.maxBytesPerOwner are ever fetched', async () => {
+  test('attack: an account registers records whose content never arrives, so every attempt times out and is retried: the records admitted keep their share through the retries, so no more than fit under follower.maxBytesPerOwner are ever fetched, and a record’s content is not fetched on its own (uncharged) before its envelope is pinned', async () => {
     const wallet = devnet.walletClients[3]!
     const from = (await devnet.publicClient.getBlockNumber()) + 1n
     // Content CIDs whose blocks no peer has: each attempt fetches the envelope and waits on the content.
@@ -374,6 +374,12 @@ describe('follower storage bounds', () => {
       // share back, the next record was admitted, and all five were fetched as far as they go.
       const contentRequests = followed(node.pins).filter((r) => r.meta?.kind === 'content')
       expect(contentRequests).toHaveLength(2)
+      // Nor is their content fetched on its own while the envelope is only in flight: uncharged until it is
+      // pinned (on the old code the content requests timed out fetching it, next to their envelopes).
+      while (followed(node.pins).some((r) => r.meta?.kind === 'content' && tries(r) < 2))
+        await new Promise((r) => setTimeout(r, 20))
+      for (const r of followed(node.pins).filter((c) => c.meta?.kind === 'content'))
+        expect(r.info?.status_details).toMatch(/waiting for the record's envelope pin/)
       const waiting = envelopes().filter((r) =>
         /follower\.maxBytesPerOwner\)/.test(r.info?.status_details ?? ''),
       )

@@ -52,8 +52,8 @@ export class QuotaExceededError extends PermanentPinError {
 }
 
 /**
- * A pin that must wait: a record that does not fit while other pins are in flight, or a record's content while
- * its envelope's pin (which the bounds charge) is not in flight. The attempt is retried with backoff.
+ * A pin that must wait: a record that does not fit while other pins are in flight, or a record's content until
+ * its envelope's pin (which the bounds charge, and which fetches the content) is done. The attempt is retried with backoff.
  */
 export class QuotaBusyError extends Error {
   override name = 'QuotaBusyError' as const
@@ -104,11 +104,6 @@ export class FollowerQuota {
   /** Bytes the pinned records of `owner` hold on this node. */
   ownerBytes(owner: string): number {
     return this.#used.get(owner.toLowerCase()) ?? 0
-  }
-
-  /** True while an attempt on `requestid` holds bytes set aside (admitted and not settled yet). */
-  holds(requestid: string): boolean {
-    return this.#reserved.has(requestid)
   }
 
   /** Rebuilds usage from the pin store (once; the store must be open). */

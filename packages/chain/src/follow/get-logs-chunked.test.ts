@@ -368,3 +368,23 @@ test('behavior: readLogsChunked keeps chain order across split ranges of any fet
   ])
   expect(asked.slice(4).every(([f, t]) => t - f + 1n <= 8n)).toBe(true)
 })
+
+test('attack: logs a node returns outside the range asked are dropped, so none comes twice or out of order', async () => {
+  // A node that ignores toBlock: every answer runs to the head.
+  const logs = await readLogsChunked({
+    fromBlock: 0n,
+    toBlock: 29n,
+    maxBlockRange: 10,
+    read: async (from) =>
+      Array.from({ length: Number(30n - from) }, (_, i) => ({ blockNumber: from + BigInt(i), logIndex: 0 })),
+  })
+  expect(logs.map((l) => l.blockNumber)).toEqual(Array.from({ length: 30 }, (_, i) => BigInt(i)))
+  // Raw logs carry their block number as hex.
+  const raw = await readLogsChunked({
+    fromBlock: 0n,
+    toBlock: 5n,
+    maxBlockRange: 3,
+    read: async () => [0, 1, 2, 3, 4, 5].map((b) => ({ blockNumber: `0x${b.toString(16)}` })),
+  })
+  expect(raw.map((l) => l.blockNumber)).toEqual(['0x0', '0x1', '0x2', '0x3', '0x4', '0x5'])
+})

@@ -74,7 +74,7 @@ export class LogRangeReader {
       const end = from + this.#span - 1n < to ? from + this.#span - 1n : to
       let logs: readonly T[]
       try {
-        logs = await fetch(from, end)
+        logs = (await fetch(from, end)).filter((log) => inRange(log, from, end))
       } catch (err) {
         throwIfAborted(signal)
         const reason = logQueryRefusal(err)
@@ -96,6 +96,17 @@ export class LogRangeReader {
       return { logs: [...logs], toBlock: end }
     }
   }
+}
+
+/**
+ * Whether a log lies in `from..to` by its `blockNumber` (logs without one are kept). A node that ignores `toBlock`,
+ * or lies, would otherwise have a log delivered again with the next range, out of chain order.
+ */
+function inRange(log: unknown, from: bigint, to: bigint): boolean {
+  const n = (log as { blockNumber?: unknown } | null)?.blockNumber
+  const block =
+    typeof n === 'bigint' ? n : typeof n === 'string' && /^0x[0-9a-fA-F]+$/.test(n) ? BigInt(n) : undefined
+  return block === undefined || (block >= from && block <= to)
 }
 
 export interface ReadLogsChunkedParameters<T> extends LogRangeReaderInit {

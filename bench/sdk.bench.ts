@@ -12,7 +12,8 @@
  * pipeline, so it can come out below 1; everything else it does (key derivation from cache, the envelope, the
  * metadata seal, the envelope's own block, checks) is its overhead.
  *
- * Run: `npx -y pnpm@10 bench sdk` (or `npx -y pnpm@10 exec node bench/sdk.bench.ts` after a build).
+ * Run: `npx -y pnpm@10 bench sdk` (or `npx -y pnpm@10 exec node bench/sdk.bench.ts` after a build);
+ * `SDK_SIZES=1KiB,1MiB` runs only those sizes.
  */
 import { randomBytes } from 'node:crypto'
 import { getRecord, registerRecord } from '@medvault/chain'
@@ -24,11 +25,13 @@ import { printTable, type Row, type Table, writeResults } from './lib.ts'
 
 const KiB = 1024
 const MiB = 1_048_576
+/** `SDK_SIZES=1KiB,1MiB` runs only those sizes (all three by default). */
+const only = process.env.SDK_SIZES?.split(',').map((s) => s.trim().replace(/\s+/g, ''))
 const SIZES: Array<{ size: number; label: string; rounds: number }> = [
   { size: KiB, label: '1 KiB', rounds: 30 },
   { size: MiB, label: '1 MiB', rounds: 15 },
   { size: 256 * MiB, label: '256 MiB', rounds: 3 },
-]
+].filter(({ label }) => only === undefined || only.includes(label.replace(/\s+/g, '')))
 /** One random MiB repeated: plaintext costs nothing to produce, and ciphertext never repeats (fresh keys). */
 const PIECE = randomBytes(MiB)
 

@@ -15,6 +15,7 @@ import type {
   ContractFunctionName,
   ContractFunctionReturnType,
   Hash,
+  Hex,
   Log,
   TransactionReceipt,
   Transport,
@@ -72,10 +73,18 @@ export interface WriteParameters {
    * send or a receipt wait that fails).
    */
   signal?: AbortSignal | undefined
+}
+
+/**
+ * Work a write can overlap: the registering actions take it, so that storing what they register runs alongside
+ * the simulation and the fill.
+ */
+export interface WorkAheadParameters {
   /**
    * Work the transaction depends on (storing what it registers, say), run while the call is simulated and, for
    * a local account, its gas is estimated (and, for one without a nonce manager, its nonce and fees read), so
-   * that its time overlaps those round trips. Nothing is sent until it has resolved; if it rejects, or the
+   * that its time overlaps those round trips (fees read more than two seconds before it resolves are read again
+   * at the send: they move with every block). Nothing is sent until it has resolved; if it rejects, or the
    * simulation fails, nothing is sent and the first error (the simulation's) is thrown once all have settled.
    * If another sender of the same key spent the nonce meanwhile, the node refuses the send and it is filled
    * and sent once more.
@@ -101,6 +110,12 @@ function withAllErrors(abi: Abi): Abi {
 }
 
 /**
+ * A prefilled nonce and fees older than this are not sent: fees move with every block (viem's estimate leaves
+ * room for one block's rise), so a transaction signed ahead of long work is filled again at its send.
+ */
+const FILL_FRESH_MS = 2_000
+
+/**
  * Simulates, then sends, a contract call. Simulating first turns a revert into its domain error before any
  * gas is spent, and gives the function's return value.
  */
@@ -114,7 +129,8 @@ export async function write<
     abi: abi
     functionName: functionName
     args: ContractFunctionArgs<abi, 'nonpayable' | 'payable', functionName>
-  } & WriteParameters,
+  } & WriteParameters &
+    WorkAheadParameters,
 ): Promise<
   WriteReturnType & { result: ContractFunctionReturnType<abi, 'nonpayable' | 'payable', functionName> }
 > {
@@ -154,8 +170,8 @@ export async function write<
       work === undefined || prefill.length === 0
         ? undefined
         : Promise.resolve()
-            .then(() =>
-              prepareTransactionRequest(client, {
+            .then(async () => {
+              const fill = await prepareTransactionRequest(client, {
                 account,
                 chain: client.chain,
                 parameters: prefill,
@@ -165,8 +181,9 @@ export async function write<
                   functionName: call.functionName,
                   args: call.args,
                 } as Parameters<typeof encodeFunctionData>[0]),
-              } as unknown as Parameters<typeof prepareTransactionRequest>[1]),
-            )
+              } as unknown as Parameters<typeof prepareTransactionRequest>[1])
+              return { fill, at: performance.now() }
+            })
             .catch(() => undefined)
     // A transaction filled whole is signed too while the work runs (signing sends nothing): once the work is
     // done, only the raw send is left. Not for a client that appends a data suffix or a chain that wraps
@@ -179,11 +196,11 @@ export async function write<
       client.chain?.serializers?.transactionEnvelope !== undefined
         ? undefined
         : Promise.all([simulation, filled])
-            .then(([, fill]) =>
-              fill === undefined || filledFields(fill).nonce === undefined
+            .then(([, prefilled]) =>
+              prefilled === undefined || filledFields(prefilled.fill).nonce === undefined
                 ? undefined
                 : sign(
-                    fill as Parameters<typeof sign>[0],
+                    prefilled.fill as Parameters<typeof sign>[0],
                     {
                       serializer: client.chain?.serializers?.transaction,
                     } as Parameters<typeof sign>[1],
@@ -200,8 +217,12 @@ export async function write<
     if (simulated.status === 'rejected') throw simulated.reason
     if (prepared.status === 'rejected') throw prepared.reason
     const { request, result } = simulated.value
-    const filledAll = fill.status === 'fulfilled' && fill.value !== undefined ? filledFields(fill.value) : {}
-    const serializedTransaction = signature.status === 'fulfilled' ? signature.value : undefined
+    const prefilled = fill.status === 'fulfilled' ? fill.value : undefined
+    const filledAll = prefilled === undefined ? {} : filledFields(prefilled.fill)
+    // Fees move with every block (viem's estimate leaves room for one block's rise): a transaction signed ahead
+    // of work that took longer than FILL_FRESH_MS is not sent, and the send fills nonce and fees afresh.
+    const fresh = prefilled !== undefined && performance.now() - prefilled.at <= FILL_FRESH_MS
+    const serializedTransaction = signature.status === 'fulfilled' && fresh ? signature.value : undefined
     // A nonce and fees go out only in the transaction signed with them: a send that fills and signs itself
     // takes its own (a nonce read earlier could be stale there, and its refusal would not be told apart).
     const fields = serializedTransaction === undefined ? gasOnly(filledAll) : filledAll
@@ -307,8 +328,8 @@ async function knowsTransaction(client: WriteClient, hash: Hash): Promise<boolea
 
 /** The chain id and gas of filled fields, without nonce or fees (none when the gas was not filled). */
 function gasOnly(fields: Record<string, unknown>): Record<string, unknown> {
-  if (typeof fields.gas !== 'bigint' || typeof fields.chainId !== 'number') return {}
-  return { chainId: fields.chainId, gas: fields.gas }
+  const { chainId, gas } = fields
+  return chainId === undefined ? {} : { chainId, gas }
 }
 
 /** True when `error` holds a revert with revert data (a selector at least): the node ran the call and refused it. */

@@ -6,6 +6,7 @@ import type { InvalidCidLengthErrorType, RecordNotFoundErrorType, UnauthorizedEr
 import {
   type ActionErrorType,
   logsOf,
+  type WorkAheadParameters,
   type WriteClient,
   type WriteParameters,
   type WriteReturnType,
@@ -13,7 +14,8 @@ import {
 } from '../internal.ts'
 
 export type RegisterRecordVersionParameters = MedvaultContractsParameter &
-  WriteParameters & {
+  WriteParameters &
+  WorkAheadParameters & {
     recordId: Hex
     /** The new version's envelope CID. */
     cid: BytesLike

@@ -12,6 +12,7 @@ import type {
 import { randomBytes32 } from '../grant.ts'
 import {
   type ActionErrorType,
+  type WorkAheadParameters,
   type WriteClient,
   type WriteParameters,
   type WriteReturnType,
@@ -21,7 +22,8 @@ import {
 export const NO_TAG = '0x0000000000000000' as const
 
 export type RegisterRecordParameters = MedvaultContractsParameter &
-  WriteParameters & {
+  WriteParameters &
+  WorkAheadParameters & {
     /** The record id (32 bytes, non-zero); default: 32 random bytes. */
     recordId?: Hex | undefined
     /** The envelope CID of version 1 (hex, bytes or a multiformats CID). */

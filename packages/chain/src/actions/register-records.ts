@@ -14,6 +14,7 @@ import {
 import { randomBytes32 } from '../grant.ts'
 import {
   type ActionErrorType,
+  type WorkAheadParameters,
   type WriteClient,
   type WriteParameters,
   type WriteReturnType,
@@ -22,7 +23,8 @@ import {
 import { NO_TAG } from './register-record.ts'
 
 export type RegisterRecordsParameters = MedvaultContractsParameter &
-  WriteParameters & {
+  WriteParameters &
+  WorkAheadParameters & {
     /** The records: each with an envelope CID, optionally an id (default random) and an 8-byte tag. */
     records: readonly { recordId?: Hex | undefined; cid: BytesLike; tag?: Hex | undefined }[]
     /** The owner (the sender, or a patient the sender is a records delegate of). Default: the sender. */

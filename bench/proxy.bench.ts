@@ -1,14 +1,23 @@
 /**
- * The re-encryption proxy over HTTP on 127.0.0.1, on an empty chain and on a full one.
+ * The re-encryption proxy over HTTP on 127.0.0.1, on an empty chain and on a full one, measured side by side.
+ *
+ * Two complete local networks run at once (`createLocalNetwork` twice: each its own anvil, store and 3
+ * proxies), set up alike: a patient puts a 1 KiB record and grants it (TREAT, 2 of 3) to a clinic. The second
+ * chain is then filled with 100,000 records and 10,000 grants of other patients (its proxies index them all);
+ * the first stays empty. Only then is anything measured, the two chains in turn within the same minutes: on a
+ * shared machine whose speed drifts by tens of percent over minutes, an empty-chain figure taken before the
+ * fill and a full-chain one taken after it would compare two machines as much as two chains.
  *
  * 1. Access requests: signed requests POSTed straight to one proxy (its own proxy set, a 1-of-1 grant, durable
  *    receipt log, a worker thread per core, rate limits off) at 1, 16 and 64 connections: each request's
- *    latency (p50 / p99) and the requests per second. Target: p50 ≤ 30 ms per request. Baselines in the same
- *    process: the bare Umbral `reencrypt` (with its cfrag proof) on this thread, the ECIES open + kfrag check a
- *    proxy without its kfrag cache adds to each request, and the same proxy with its kfrag cache off.
- * 2. A grantee's `records.get` of a 1 KiB record through 2 of 3 proxies (`createLocalNetwork`), end to end.
- * 3. Both again after 100,000 records and 10,000 grants of other patients are registered on the chain (the
- *    proxies index them all first): ratio to the empty-chain figures (target ≤ 1.1×).
+ *    latency (p50 / p99) and the requests per second. Target: p50 ≤ 30 ms per request. At 1 connection the
+ *    proxy and the same proxy with its kfrag cache off, on both chains, take turns request by request (the
+ *    order reversed every round); the 16- and 64-connection runs alternate between the chains run by run.
+ *    Baselines in the same process: the bare Umbral `reencrypt` (with its cfrag proof) on this thread, and the
+ *    ECIES open + kfrag check a proxy without its kfrag cache adds to each request.
+ * 2. A grantee's `records.get` of a 1 KiB record through 2 of 3 proxies, end to end: reads alternate between
+ *    the chains (empty, full, full, empty, …), so each chain goes first in half the rounds. Reported with the
+ *    grantee's JSON-RPC calls per read on each chain and the full/empty ratio of p50 and p99 (target ≤ 1.1×).
  *
  * The fill mines by hand: automine off, each round's transactions (batched `registerRecords` of 400 records,
  * then single `grant`s) sent by five funded accounts with explicit nonces while no block is being mined, then
@@ -18,8 +27,8 @@
  * anvil mines empty blocks around it (anvil's pool derives "ready" from markers, not from the account nonce).
  *
  * Run: `npx -y pnpm@10 bench proxy` (or `npx -y pnpm@10 exec node bench/proxy.bench.ts` after a build).
- * `PROXY_FULL=0` measures the empty chain only (no fill, no full-chain rows): minutes shorter, for comparing
- * two builds of the proxy back to back.
+ * `PROXY_FULL=0` runs and measures the empty chain only (one network, no fill, no full-chain rows): minutes
+ * shorter, for comparing two builds of the proxy back to back. `PROXY_SCALE=0.02` is a smoke run of the bench.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -48,7 +57,7 @@ import {
   parseRecordEnvelope,
   randomNonce,
 } from '@medvault/protocol'
-import { createLocalNetwork, createVault } from '@medvault/sdk'
+import { createLocalNetwork, createVault, type LocalNetwork, type Vault } from '@medvault/sdk'
 import {
   type Address,
   bytesToHex,
@@ -60,7 +69,7 @@ import {
   http,
   numberToHex,
 } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
+import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts'
 import { printTable, type Row, type Table, writeResults } from './lib.ts'
 
 /** `PROXY_SCALE=0.02` runs everything smaller (a smoke run of the bench itself); figures then mean little. */
@@ -79,6 +88,8 @@ const REQUESTS: Record<(typeof CONNECTIONS)[number], number> = {
   64: Math.max(128, Math.round(640 * SCALE)),
 }
 const CORES = availableParallelism()
+const EMPTY = 'empty'
+const FULL = `${RECORDS.toLocaleString('en')} records + ${GRANTS.toLocaleString('en')} grants`
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b)
@@ -98,41 +109,15 @@ async function pool<T>(
   )
 }
 
+/** Indexes 0..n-1 in order on even rounds and reversed on odd ones, so that no side always goes first. */
+const turns = (n: number, round: number) => {
+  const ks = Array.from({ length: n }, (_, k) => k)
+  return round % 2 === 0 ? ks : ks.reverse()
+}
+
 const log = (msg: string) => console.error(`[proxy bench ${new Date().toISOString().slice(11, 19)}] ${msg}`)
 const load = () => loadavg()[0]!.toFixed(1)
 const loads: string[] = []
-
-await using net = await createLocalNetwork({ proxies: 3, accounts: 14 })
-const { devnet } = net
-const { addresses } = devnet
-const patient = await net.vault(0)
-/** The grantee's JSON-RPC calls by method, to show what a read asks the chain (and whether that grows). */
-const clinicCalls = new Map<string, number>()
-const clinic = await createVault({
-  account: net.accounts[1]!.privateKey,
-  proxySet: net.proxySet,
-  chain: {
-    transport: http(devnet.rpcUrl, {
-      onFetchRequest: async (request) => {
-        const body = (await request.clone().json()) as { method: string } | { method: string }[]
-        for (const { method } of Array.isArray(body) ? body : [body])
-          clinicCalls.set(method, (clinicCalls.get(method) ?? 0) + 1)
-      },
-    }),
-    addresses,
-    chain: devnet.chain,
-    deployBlock: devnet.deployBlock,
-  },
-  storage: net.storage,
-})
-const rec = await patient.records.put(randomBytes(1024), { mediaType: 'application/octet-stream' })
-await patient.grants.create({
-  to: clinic.address,
-  records: [rec.id],
-  purpose: 'TREAT',
-  expiresIn: '30d',
-  threshold: 2,
-})
 
 // --- Baselines on this thread: what one re-encryption costs with no HTTP, chain, storage or receipt. --------
 function timed(fn: () => unknown, budgetMs = 1500): number[] {
@@ -180,67 +165,160 @@ const baselineRows: Row[] = [
 ]
 printTable({ title: 'Baselines on this thread (again in the summary below)', rows: baselineRows })
 
-// --- Two more proxies in a proxy set of their own each: the measured one and the same without kfrag cache. ----
-const clinicAccount = privateKeyToAccount(net.accounts[1]!.privateKey)
-const chainId = devnet.publicClient.chain.id
-const domain = { chainId, verifyingContract: addresses.consentRegistry }
-const receiptsRoot = await mkdtemp(join(tmpdir(), 'medvault-proxy-bench-'))
+// --- One network per chain, set up alike. ---------------------------------------------------------------------
+/** A network and what is measured on it: the clinic's reads of `rec` and two more proxies' access requests. */
+interface Side {
+  chain: string
+  net: LocalNetwork
+  patient: Vault
+  clinic: Vault
+  clinicAccount: PrivateKeyAccount
+  /** The grantee's JSON-RPC calls by method, to show what a read asks the chain (and whether that grows). */
+  clinicCalls: Map<string, number>
+  rec: { id: Hex; cid: { bytes: Uint8Array } }
+  /** The record's capsule hash, which every access request names. */
+  hash: Hex
+  /** The proxy, then the same proxy with its kfrag cache off. */
+  measured: Measured[]
+  /** Stops the two measured proxies and removes their receipts (the network stops the rest). */
+  [Symbol.asyncDispose](): Promise<void>
+}
 interface Measured {
+  side: Side
   label: string
   proxy: ReencryptionProxy
   grantId: Hex
 }
-const measured: Measured[] = []
-for (const [i, label, kfragCacheSize] of [
-  [8, 'proxy', 4096],
-  [7, 'same, kfrag cache off', 0],
-] as const) {
-  const { eciesSecretKey } = deriveKeysFromPrivateKey(hexToBytes(net.accounts[i]!.privateKey))
-  const proxy = await createProxy(
-    {
-      account: net.accounts[i]!.privateKey,
-      eciesSecretKey,
-      kfragCacheSize,
-      pollingInterval: 200,
-      // Durable, like an operator's: every receipt is written and datasync'ed before its answer leaves.
-      receiptsDir: join(receiptsRoot, `proxy-${i}`),
-      // Capacity, not the limiter, is measured: one requester sends hundreds of requests a second here.
-      rateLimit: { ip: false, requester: false },
+
+async function setUp(net: LocalNetwork, chain: string): Promise<Side> {
+  const { devnet } = net
+  const { addresses } = devnet
+  const patient = await net.vault(0)
+  const clinicCalls = new Map<string, number>()
+  const clinic = await createVault({
+    account: net.accounts[1]!.privateKey,
+    proxySet: net.proxySet,
+    chain: {
+      transport: http(devnet.rpcUrl, {
+        onFetchRequest: async (request) => {
+          const body = (await request.clone().json()) as { method: string } | { method: string }[]
+          for (const { method } of Array.isArray(body) ? body : [body])
+            clinicCalls.set(method, (clinicCalls.get(method) ?? 0) + 1)
+        },
+      }),
+      addresses,
+      chain: devnet.chain,
+      deployBlock: devnet.deployBlock,
     },
-    { publicClient: devnet.publicClient, storage: net.storage, addresses, deployBlock: devnet.deployBlock },
-  )
-  await registerProxy(devnet.walletClients[i]!, {
-    addresses,
-    publicKey: getPublicKey(eciesSecretKey),
-    endpoint: proxy.url,
+    storage: net.storage,
   })
-  const { setId } = await createProxySet(devnet.walletClients[0]!, { addresses, members: [proxy.address] })
-  const g = await patient.grants.create({
+  const rec = await patient.records.put(randomBytes(1024), { mediaType: 'application/octet-stream' })
+  await patient.grants.create({
     to: clinic.address,
     records: [rec.id],
     purpose: 'TREAT',
     expiresIn: '30d',
-    threshold: 1,
-    proxySet: setId,
+    threshold: 2,
   })
-  measured.push({ label, proxy, grantId: g.id })
+  const envelope = parseRecordEnvelope(await net.storage.getEnvelope(rec.cid))
+
+  // Two more proxies in a proxy set of their own each: the measured one and the same without kfrag cache.
+  const receiptsRoot = await mkdtemp(join(tmpdir(), 'medvault-proxy-bench-'))
+  const proxies: ReencryptionProxy[] = []
+  const side: Side = {
+    chain,
+    net,
+    patient,
+    clinic,
+    clinicAccount: privateKeyToAccount(net.accounts[1]!.privateKey),
+    clinicCalls,
+    rec,
+    hash: capsuleHash(capsuleOf(envelope, 'record')),
+    measured: [],
+    async [Symbol.asyncDispose]() {
+      for (const proxy of proxies) await proxy.stop().catch(() => {})
+      await rm(receiptsRoot, { recursive: true, force: true })
+    },
+  }
+  try {
+    for (const [i, label, kfragCacheSize] of [
+      [8, 'proxy', 4096],
+      [7, 'same, kfrag cache off', 0],
+    ] as const) {
+      const { eciesSecretKey } = deriveKeysFromPrivateKey(hexToBytes(net.accounts[i]!.privateKey))
+      const proxy = await createProxy(
+        {
+          account: net.accounts[i]!.privateKey,
+          eciesSecretKey,
+          kfragCacheSize,
+          pollingInterval: 200,
+          // Durable, like an operator's: every receipt is written and datasync'ed before its answer leaves.
+          receiptsDir: join(receiptsRoot, `proxy-${i}`),
+          // Capacity, not the limiter, is measured: one requester sends hundreds of requests a second here.
+          rateLimit: { ip: false, requester: false },
+        },
+        {
+          publicClient: devnet.publicClient,
+          storage: net.storage,
+          addresses,
+          deployBlock: devnet.deployBlock,
+        },
+      )
+      proxies.push(proxy)
+      await registerProxy(devnet.walletClients[i]!, {
+        addresses,
+        publicKey: getPublicKey(eciesSecretKey),
+        endpoint: proxy.url,
+      })
+      const { setId } = await createProxySet(devnet.walletClients[0]!, {
+        addresses,
+        members: [proxy.address],
+      })
+      const g = await patient.grants.create({
+        to: clinic.address,
+        records: [rec.id],
+        purpose: 'TREAT',
+        expiresIn: '30d',
+        threshold: 1,
+        proxySet: setId,
+      })
+      side.measured.push({ side, label, proxy, grantId: g.id })
+    }
+  } catch (err) {
+    await side[Symbol.asyncDispose]()
+    throw err
+  }
+  return side
 }
-const envelope = parseRecordEnvelope(await net.storage.getEnvelope(rec.cid))
-const hash = capsuleHash(capsuleOf(envelope, 'record'))
+
+log(`starting the ${FULL_CHAIN ? 'two networks' : 'network'}`)
+// Declared in this order, so disposed in reverse: each side's measured proxies before the network under them.
+await using emptyNet = await createLocalNetwork({ proxies: 3, accounts: 14 })
+await using empty = await setUp(emptyNet, EMPTY)
+await using fullNet = FULL_CHAIN ? await createLocalNetwork({ proxies: 3, accounts: 14 }) : undefined
+await using full = fullNet === undefined ? undefined : await setUp(fullNet, FULL)
+const sides = full === undefined ? [empty] : [empty, full]
+const inTurn = () =>
+  sides.length === 1 ? sides[0]!.chain : `${sides.map((s) => s.chain).join(' and ')} in turn`
 
 async function signedBodies(target: Measured, n: number): Promise<string[]> {
+  const { side } = target
+  const domain = {
+    chainId: side.net.devnet.chain.id,
+    verifyingContract: side.net.devnet.addresses.consentRegistry,
+  }
   const out: string[] = []
   for (let i = 0; i < n; i++) {
     const request: AccessRequest = {
       proxy: target.proxy.address,
       grantId: target.grantId,
-      recordId: rec.id,
-      capsuleHash: hash,
+      recordId: side.rec.id,
+      capsuleHash: side.hash,
       purpose: encodePurpose('TREAT'),
       issuedAt: Math.floor(Date.now() / 1000),
       nonce: randomNonce(),
     }
-    const signature = await clinicAccount.signTypedData(accessRequestTypedData(domain, request))
+    const signature = await side.clinicAccount.signTypedData(accessRequestTypedData(domain, request))
     out.push(JSON.stringify(accessRequestBody(request, signature)))
   }
   return out
@@ -258,9 +336,9 @@ async function post(target: Measured, body: string): Promise<number> {
   return performance.now() - start
 }
 
-function row(chain: string, target: Measured, connections: number, ms: number[], seconds: number): Row {
+function row(target: Measured, connections: number, ms: number[], seconds: number): Row {
   return {
-    chain,
+    chain: target.side.chain,
     setup: target.label,
     connections,
     requests: ms.length,
@@ -271,7 +349,7 @@ function row(chain: string, target: Measured, connections: number, ms: number[],
 }
 
 /** Each request's latency as its client sees it, `connections` requests in flight at once. */
-async function access(target: Measured, connections: number, n: number, chain: string): Promise<Row> {
+async function access(target: Measured, connections: number, n: number): Promise<Row> {
   // Signed beforehand, so the clients' EIP-712 signing does not compete with the proxy for the 2 cores.
   const bodies = await signedBodies(target, n + connections)
   const ms: number[] = []
@@ -282,84 +360,81 @@ async function access(target: Measured, connections: number, n: number, chain: s
   })
   const seconds = (performance.now() - start) / 1000
   loads.push(load())
-  return row(chain, target, connections, ms, seconds)
+  return row(target, connections, ms, seconds)
 }
 
 /**
- * One connection, requests alternating between the proxy and the same proxy with its kfrag cache off, so
- * that both meet the same load on this shared machine (run one after the other, they did not).
+ * One connection, one request to each target in turn (the order reversed every round), so that all meet
+ * the same load on this shared machine: run one after the other, they did not.
  */
-async function interleaved(n: number, chain: string): Promise<Row[]> {
-  const [on, off] = [measured[0]!, measured[1]!]
-  const bodies = await Promise.all([signedBodies(on, n + 1), signedBodies(off, n + 1)])
-  await post(on, bodies[0].pop()!)
-  await post(off, bodies[1].pop()!)
-  const ms: number[][] = [[], []]
-  const busy = [0, 0]
+async function interleaved(targets: Measured[], n: number): Promise<Row[]> {
+  const bodies = await Promise.all(targets.map((t) => signedBodies(t, n + 1)))
+  for (const [k, t] of targets.entries()) await post(t, bodies[k]!.pop()!) // warm-up
+  const ms: number[][] = targets.map(() => [])
   for (let i = 0; i < n; i++) {
-    for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) {
-      const t = await post(k === 0 ? on : off, bodies[k]![i]!)
-      ms[k]!.push(t)
-      busy[k]! += t
-    }
+    for (const k of turns(targets.length, i)) ms[k]!.push(await post(targets[k]!, bodies[k]![i]!))
   }
   loads.push(load())
-  return [row(chain, on, 1, ms[0]!, busy[0]! / 1000), row(chain, off, 1, ms[1]!, busy[1]! / 1000)]
+  // requests/s of one connection: requests over the time spent waiting on that target's answers.
+  return targets.map((t, k) => row(t, 1, ms[k]!, ms[k]!.reduce((a, b) => a + b, 0) / 1000))
 }
 
-async function accessRows(chain: string): Promise<Row[]> {
-  log(`access requests, ${chain}, 1 connection, kfrag cache on and off in turn`)
-  const rows = await interleaved(REQUESTS[1], chain)
-  for (const connections of CONNECTIONS.filter((c) => c > 1)) {
-    log(`access requests, ${chain}, ${connections} connections`)
-    rows.push(await access(measured[0]!, connections, REQUESTS[connections], chain))
+/** Each side's access rows in the same order: kfrag cache on and off at 1 connection, then 16 and 64. */
+async function accessRows(): Promise<Row[][]> {
+  log(`access requests, 1 connection, kfrag cache on and off, ${inTurn()}`)
+  const first = await interleaved(
+    sides.flatMap((s) => s.measured),
+    REQUESTS[1],
+  )
+  const rows = sides.map((_, j) => first.slice(2 * j, 2 * j + 2))
+  for (const [c, connections] of CONNECTIONS.filter((c) => c > 1).entries()) {
+    for (const j of turns(sides.length, c)) {
+      log(`access requests, ${sides[j]!.chain}, ${connections} connections`)
+      rows[j]!.push(await access(sides[j]!.measured[0]!, connections, REQUESTS[connections]))
+    }
   }
   return rows
 }
 
-async function reads(chain: string): Promise<Row> {
-  log(`grantee reads, ${chain}`)
-  for (let i = 0; i < 20; i++) await clinic.records.get(rec.id) // warm-up
-  clinicCalls.clear()
-  const ms: number[] = []
+/** The grantee's reads, one on each side in turn (the order reversed every round). */
+async function reads(): Promise<Row[]> {
+  log(`grantee reads, ${inTurn()}`)
+  for (const s of sides) for (let i = 0; i < 20; i++) await s.clinic.records.get(s.rec.id) // warm-up
+  for (const s of sides) s.clinicCalls.clear()
+  const ms: number[][] = sides.map(() => [])
   for (let i = 0; i < READS; i++) {
-    const start = performance.now()
-    await clinic.records.get(rec.id)
-    ms.push(performance.now() - start)
+    for (const k of turns(sides.length, i)) {
+      const s = sides[k]!
+      const start = performance.now()
+      await s.clinic.records.get(s.rec.id)
+      ms[k]!.push(performance.now() - start)
+    }
   }
   loads.push(load())
-  return {
-    chain,
+  return sides.map((s, k) => ({
+    chain: s.chain,
     reads: READS,
-    'p50 ms': percentile(ms, 50),
-    'p99 ms': percentile(ms, 99),
-    'mean ms': ms.reduce((a, b) => a + b, 0) / ms.length,
-    'RPC calls / read': [...clinicCalls]
+    'p50 ms': percentile(ms[k]!, 50),
+    'p99 ms': percentile(ms[k]!, 99),
+    'mean ms': ms[k]!.reduce((a, b) => a + b, 0) / READS,
+    'RPC calls / read': [...s.clinicCalls]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([method, n]) => `${method} ${(n / READS).toFixed(2)}`)
       .join(', '),
-  }
+  }))
 }
 
-// Wait until both new proxies have indexed their grants.
-await new Promise((r) => setTimeout(r, 1000))
-const EMPTY = 'empty'
-const emptyAccess = await accessRows(EMPTY)
-const emptyReads = await reads(EMPTY)
-// Shown at once: the fill below takes minutes and these figures stand on their own.
-printTable({ title: 'Empty chain (again in the summary below)', rows: [...emptyAccess, emptyReads] })
+// --- Fill the full side's chain by hand-mined rounds. ---------------------------------------------------------
+interface Fill {
+  recordSeconds: number
+  chainFillSeconds: number
+  indexSeconds: number
+}
 
-if (!FULL_CHAIN) {
-  for (const m of measured) await m.proxy.stop()
-  await rm(receiptsRoot, { recursive: true, force: true })
-  const empty: Table = {
-    title: 'Access requests to one proxy over HTTP on 127.0.0.1, empty chain only (PROXY_FULL=0)',
-    rows: [...emptyAccess, emptyReads],
-    notes: [`1-minute load average after each row: ${loads.join(', ')}.`],
-  }
-  console.log(`\nresults: ${writeResults('proxy-empty', [empty])}`)
-} else {
-  // --- Fill the chain by hand-mined rounds. -------------------------------------------------------------------
+async function fill(side: Side): Promise<Fill> {
+  const { net, rec } = side
+  const { devnet } = net
+  const { addresses } = devnet
   // The proxies keep running and index each round's block as it is mined, as they would follow a live chain. (Stopped
   // during the fill and started afterwards, each one's catch-up asked for the whole fill in one eth_getLogs of
   // 110,000 logs, which outlasted the client's 10 s timeout on this loaded box and failed the start.)
@@ -510,7 +585,7 @@ if (!FULL_CHAIN) {
   const chainFillSeconds = (performance.now() - fillStart) / 1000
   log(`chain at block ${filled} after ${chainFillSeconds.toFixed(0)} s; waiting for the proxies' indexes`)
   const indexStart = performance.now()
-  const all = [...net.proxies.map((p) => p.proxy), ...measured.map((m) => m.proxy)]
+  const all = [...net.proxies.map((p) => p.proxy), ...side.measured.map((m) => m.proxy)]
   for (const [n, p] of all.entries()) {
     let shown = performance.now()
     while (BigInt(p.health().indexedBlock ?? -1) < filled) {
@@ -522,27 +597,43 @@ if (!FULL_CHAIN) {
     }
   }
   const indexSeconds = (performance.now() - indexStart) / 1000
-  const FULL = `${RECORDS.toLocaleString('en')} records + ${GRANTS.toLocaleString('en')} grants`
-  const fullAccess = await accessRows(FULL)
-  const fullReads = await reads(FULL)
-  for (const [i, row] of fullAccess.entries()) {
-    row['p50 vs empty'] = Number(row['p50 ms']) / Number(emptyAccess[i]!['p50 ms'])
+  return { recordSeconds, chainFillSeconds, indexSeconds }
+}
+
+// Wait until the measured proxies have indexed their grants.
+await new Promise((r) => setTimeout(r, 1000))
+const filled = full === undefined ? undefined : await fill(full)
+
+// --- Both chains measured in the same minutes. ---------------------------------------------------------------
+const [emptyAccess, fullAccess] = await accessRows()
+const [emptyReads, fullReads] = await reads()
+
+if (full === undefined || fullAccess === undefined || fullReads === undefined || filled === undefined) {
+  const emptyTable: Table = {
+    title: 'Access requests to one proxy over HTTP on 127.0.0.1, empty chain only (PROXY_FULL=0)',
+    rows: [...emptyAccess!, emptyReads!],
+    notes: [`1-minute load average after each measuring step: ${loads.join(', ')}.`],
   }
-  fullReads['p50 vs empty'] = Number(fullReads['p50 ms']) / Number(emptyReads['p50 ms'])
-  fullReads['p99 vs empty'] = Number(fullReads['p99 ms']) / Number(emptyReads['p99 ms'])
-  for (const m of measured) await m.proxy.stop()
-  await rm(receiptsRoot, { recursive: true, force: true })
+  printTable(emptyTable)
+  console.log(`\nresults: ${writeResults('proxy-empty', [emptyTable])}`)
+} else {
+  for (const [i, row] of fullAccess.entries()) {
+    row['p50 vs empty'] = Number(row['p50 ms']) / Number(emptyAccess![i]!['p50 ms'])
+  }
+  fullReads['p50 vs empty'] = Number(fullReads['p50 ms']) / Number(emptyReads!['p50 ms'])
+  fullReads['p99 vs empty'] = Number(fullReads['p99 ms']) / Number(emptyReads!['p99 ms'])
 
   const met = (ok: boolean) => (ok ? 'met' : 'missed')
   const p50At = (rows: Row[], c: number) =>
     Number(rows.find((r) => r.setup === 'proxy' && r.connections === c)!['p50 ms'])
   const accessTable: Table = {
     title: 'Access requests to one proxy over HTTP on 127.0.0.1 (pre-signed, every answer checked 200)',
-    rows: [...emptyAccess, ...fullAccess],
+    rows: [...emptyAccess!, ...fullAccess],
     notes: [
-      `target p50 ≤ 30 ms at 1 connection: empty ${met(p50At(emptyAccess, 1) <= 30)}, full ${met(p50At(fullAccess, 1) <= 30)}.`,
+      `target p50 ≤ 30 ms at 1 connection: empty ${met(p50At(emptyAccess!, 1) <= 30)}, full ${met(p50At(fullAccess, 1) <= 30)}.`,
       "A request = signature check, grant and record from the index, checkAccess and record version on chain (read together), the KeyRegistry keys (cached until the index reads a KeysPublished), envelope and bundle (cached by CID), re-encryption in a worker thread, a signed receipt written and datasync'ed (concurrent receipts share one flush) before the answer leaves.",
-      `worker threads = availableParallelism() = ${CORES}; client, proxy and anvil share those cores.`,
+      'Both chains run at once, each on its own anvil, store and proxies. At 1 connection the four proxies (cache on and off, empty and full chain) take turns request by request, the order reversed every round; the 16- and 64-connection runs alternate between the chains run by run.',
+      `worker threads = availableParallelism() = ${CORES}; client, proxies and both anvils share those cores.`,
     ],
   }
   const baselineTable: Table = {
@@ -550,12 +641,13 @@ if (!FULL_CHAIN) {
     rows: baselineRows,
   }
   const readsTable: Table = {
-    title: `Grantee read of a 1 KiB record through 2 of 3 HTTP proxies on 127.0.0.1, ${READS} reads in a row`,
-    rows: [emptyReads, fullReads],
+    title: `Grantee read of a 1 KiB record through 2 of 3 HTTP proxies on 127.0.0.1, ${READS} reads on each chain, in turn`,
+    rows: [emptyReads!, fullReads],
     notes: [
       'A read = records.get by the grantee: grant lookup and checkAccess on chain, envelope and bundle from storage, two signed requests, two cfrags verified, receipts verified, content fetched and decrypted.',
-      `Filling the chain (${RECORDS / RECORDS_PER_TX} registerRecords + ${GRANTS} grant transactions, hand-mined) took ${chainFillSeconds.toFixed(0)} s (records ${recordSeconds.toFixed(0)} s); the proxies indexed each round's block as it was mined and had read the last one ${indexSeconds.toFixed(0)} s after it.`,
-      `Machine: ${CORES} cores shared with anvil, the proxies, the client and other work; 1-minute load average after each row: ${loads.join(', ')}.`,
+      'The two chains run at once, each on its own anvil, store and 3 proxies; reads alternate between them (empty, full, full, empty, …), so both meet the same machine.',
+      `Filling the chain (${RECORDS / RECORDS_PER_TX} registerRecords + ${GRANTS} grant transactions, hand-mined) took ${filled.chainFillSeconds.toFixed(0)} s (records ${filled.recordSeconds.toFixed(0)} s); the proxies indexed each round's block as it was mined and had read the last one ${filled.indexSeconds.toFixed(0)} s after it.`,
+      `Machine: ${CORES} cores shared with both anvils, the proxies, the client and other work; 1-minute load average after each measuring step: ${loads.join(', ')}.`,
     ],
   }
   printTable(baselineTable)

@@ -5,7 +5,9 @@
  */
 import { publicKeys } from '@medvault/crypto'
 import { SecretKey } from '@medvault/crypto/umbral'
+import { createPublicClient, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
+import { intercepting } from '../sdk/transports.ts'
 import {
   createNetwork,
   grant,
@@ -19,9 +21,24 @@ import {
 
 let net: Network
 let record: TestRecord
+/** While set, every eth_getLogs of the proxy fails: its index halts (as on a node that lost its log index). */
+let failLogs = false
 
 beforeAll(async () => {
-  net = await createNetwork({ proxies: 1 })
+  net = await createNetwork({
+    proxies: 1,
+    // The proxy's own client, in front of the same anvil: only its reads can be made to fail.
+    components: (_, devnet) => ({
+      publicClient: createPublicClient({
+        chain: devnet.chain,
+        transport: intercepting(http(devnet.rpcUrl), ({ method }) =>
+          failLogs && method === 'eth_getLogs'
+            ? Promise.reject(new Error('eth_getLogs unavailable'))
+            : undefined,
+        ),
+      }),
+    }),
+  })
   record = await registerRecord(net)
 })
 afterAll(async () => {
@@ -84,6 +101,44 @@ describe('published keys cache', () => {
     expect(rotated.text).toContain("verifying key is not the grantor's published key")
 
     await net.patient.publishKeys({ receivingKey: own.receiving, verifyingKey: own.verifying })
+    await indexed()
+    expect((await ask()).status).toBe(200)
+  })
+
+  test('error: a grantee key rotated on chain while the index is halted (eth_getLogs failing) is seen once the index’s last pass is too old: the bundle for the old key is refused (422), never answered from the cache', async () => {
+    const g = await grant(net, record, { grantee: net.stranger })
+    const ask = async () =>
+      post(proxy(), (await signedRequest(net, g, record, { signer: net.stranger })).body)
+    expect((await ask()).status).toBe(200)
+    expect((await ask()).status).toBe(200)
+    await indexed()
+
+    const own = publicKeys(net.keysOf(3))
+    failLogs = true
+    try {
+      // The receiving key the bundle was made for is compromised: the grantee publishes another.
+      await net.stranger.publishKeys({
+        receivingKey: SecretKey.random().publicKey().toCompressedBytes(),
+        verifyingKey: own.verifying,
+      })
+      const head = await net.devnet.publicClient.getBlockNumber({ cacheTime: 0 })
+      // An index that halts never reads the KeysPublished event: a cache trusted for as long as it halts would
+      // answer 200 with the old key for good.
+      await vi.waitFor(
+        async () => {
+          const answer = await ask()
+          expect(refusal(answer)).toEqual([422, 'invalid_bundle'])
+          expect(answer.text).toContain("receiving key is not the grantee's published key")
+        },
+        { timeout: 10_000, interval: 250 },
+      )
+      // The index has indeed not read the rotation: the refusal comes from the keys read at the latest block.
+      expect(BigInt(proxy().health().indexedBlock ?? -1)).toBeLessThan(head)
+      expect(refusal(await ask())).toEqual([422, 'invalid_bundle'])
+    } finally {
+      failLogs = false
+      await net.stranger.publishKeys({ receivingKey: own.receiving, verifyingKey: own.verifying })
+    }
     await indexed()
     expect((await ask()).status).toBe(200)
   })

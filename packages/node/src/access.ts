@@ -124,6 +124,11 @@ export interface AccessContext {
   documents: DocumentCache
   /** The KeyRegistry keys of grantors and grantees, dropped as the index reads their `KeysPublished`. */
   keys: PublishedKeysCache
+  /**
+   * How long after the start of the index's last complete pass (`index.syncedAt`) `keys` is still used. Past
+   * it (the index halted, or far behind) every request reads the keys at the latest block and keeps none.
+   */
+  keyCacheMaxAgeMs: number
   pool: WorkerPool
   receipts: ReceiptLog
   /** Inclusion proofs of anchored receipts; absent when this proxy does not anchor. */
@@ -613,12 +618,18 @@ async function keysOf(
   account: Address,
   role: 'grantor' | 'grantee',
 ): Promise<PublishedKeys> {
+  const read = (blockNumber: bigint | undefined) =>
+    getPublicKeys(ctx.client, { addresses: ctx.addresses, account, blockNumber })
   try {
+    // The cache learns of rotations only through the index: an index that stopped reading the chain (a
+    // reorganisation deeper than `confirmations`, a node whose eth_getLogs keeps failing) would leave a
+    // rotated, perhaps compromised, key trusted for good. So once its last complete pass is too old, the keys
+    // are read at the latest block on every request, as the chain has them now, and not kept.
+    const synced = ctx.index.syncedAt
+    if (synced === undefined || Date.now() - synced > ctx.keyCacheMaxAgeMs) return await read(undefined)
     // At the block the index has read: publications up to it are in the answer, later ones reach the
     // cache's forget (see published-keys.ts).
-    return await ctx.keys.get(account, ctx.index.deliveredBlock, (blockNumber) =>
-      getPublicKeys(ctx.client, { addresses: ctx.addresses, account, blockNumber }),
-    )
+    return await ctx.keys.get(account, ctx.index.deliveredBlock, read)
   } catch (err) {
     if (err instanceof KeyNotPublishedError) {
       throw new InvalidKfragBundleError({

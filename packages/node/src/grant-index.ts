@@ -135,6 +135,13 @@ export interface GrantIndex {
    * this block is never older than what those handlers were told.
    */
   readonly deliveredBlock: bigint | undefined
+  /**
+   * When (`Date.now()`) the last pass that reached the head began: every event mined before that moment, and
+   * `confirmations` deep then, has been handed to the handlers. Undefined before the first such pass. It stops
+   * moving while the index is halted (a reorganisation deeper than `confirmations`, a node whose `eth_getLogs`
+   * keeps failing): what the handlers were told is then only as recent as this.
+   */
+  readonly syncedAt: number | undefined
   readonly counts: { grants: number; records: number; proxySets: number }
 }
 
@@ -193,10 +200,14 @@ export function createGrantIndex(
   let running: { stop: AbortController; loop: Promise<void> } | undefined
   let inflight: Promise<void> | undefined
   let queued: Promise<void> | undefined
+  let syncedAt: number | undefined
 
   const pass = async (): Promise<void> => {
+    // The pass reads up to the head as it is when the pass begins: a later event may not be in it.
+    const began = Date.now()
     await store.open()
     await follower.sync()
+    if (syncedAt === undefined || began > syncedAt) syncedAt = began
   }
 
   // At most one pass runs; a caller arriving during it gets the next one, which starts after it and so sees
@@ -272,6 +283,9 @@ export function createGrantIndex(
       const indexed = follower.checkpoint?.blockNumber
       if (delivered === undefined) return indexed
       return indexed === undefined || delivered > indexed ? delivered : indexed
+    },
+    get syncedAt() {
+      return syncedAt
     },
     get counts() {
       return { grants: state.grants.size, records: state.records.size, proxySets: state.sets.size }

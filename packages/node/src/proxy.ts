@@ -83,7 +83,11 @@ export interface ProxyInit {
   kfragCacheSize?: number | undefined
   /** Index events only this many blocks below the head. Default 0. */
   confirmations?: number | undefined
-  /** Milliseconds between index polls. Default 1000 (a miss also catches up at once). */
+  /**
+   * Milliseconds between index polls. Default 1000 (a miss also catches up at once). The KeyRegistry keys the
+   * proxy caches are used only while the index's last complete pass began less than three intervals and a
+   * second ago; past that (the index halted or far behind) each request reads them from the chain.
+   */
   pollingInterval?: number | undefined
   /** Longest wait for an envelope or bundle from storage, in ms. Default 10000. */
   fetchTimeoutMs?: number | undefined
@@ -188,6 +192,15 @@ export async function createProxy(init: ProxyInit, components: ProxyComponents):
   const proxy = new ProxyService(checkInit(init), components)
   if (init.start !== false) await proxy.start()
   return proxy
+}
+
+/**
+ * How long the cached KeyRegistry keys stay usable after the start of the index's last complete pass: three
+ * polls and a second of slack for the pass itself. A live index starts a pass every `pollingInterval` plus
+ * the pass's own round trips, so only an index that has stopped (or fallen far behind) goes past it.
+ */
+function keyCacheMaxAgeMs(pollingInterval: number): number {
+  return 3 * pollingInterval + 1000
 }
 
 interface CheckedInit {
@@ -525,6 +538,7 @@ class ProxyService implements ReencryptionProxy {
       replay: this.#replay,
       documents: this.#documents,
       keys: this.#keys,
+      keyCacheMaxAgeMs: keyCacheMaxAgeMs(this.#init.pollingInterval),
       pool,
       receipts,
       anchors: anchorer,

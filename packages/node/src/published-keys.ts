@@ -8,7 +8,9 @@
  * later one reaches `forget` afterwards. A read during which any account's keys were forgotten is answered
  * but not kept (it may predate that publication). So a cached entry is always the keys as of the block the
  * index has read: a key published or rotated on chain counts from the index's next pass (`pollingInterval`,
- * or at once when the index catches up for a grant or record it did not know).
+ * or at once when the index catches up for a grant or record it did not know). That holds only while the
+ * index keeps reading: the proxy does not use this cache once the index's last complete pass is too old
+ * (`AccessContext.keyCacheMaxAgeMs`), and reads the keys at the latest block instead.
  *
  * @module
  */

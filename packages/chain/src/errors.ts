@@ -280,16 +280,21 @@ export class CheckpointCorruptError extends BaseError {
 export type LogRangeTooLargeErrorType = LogRangeTooLargeError & { name: 'LogRangeTooLargeError' }
 
 /**
- * The node refused the logs of a single block (too many results, or no answer in time): no smaller range
- * exists. Query with a narrower filter (fewer addresses or events), or use a node without that cap.
+ * The node refused the logs of a range already at the smallest span read (`minBlockRange`, by default 2 blocks;
+ * too many results, a block-range cap, or no answer in time): splitting it further would let a node that refuses
+ * everything drive the read to a request or two per block. Query with a narrower filter (fewer addresses or
+ * events), or use a node without that cap.
  */
 export class LogRangeTooLargeError extends BaseError {
   override name = 'LogRangeTooLargeError' as const
-  readonly blockNumber: bigint
+  readonly fromBlock: bigint
+  readonly toBlock: bigint
 
-  constructor(blockNumber: bigint, parameters: { cause?: unknown } = {}) {
+  constructor(fromBlock: bigint, toBlock: bigint = fromBlock, parameters: { cause?: unknown } = {}) {
     super(
-      `The node refused the logs of block ${blockNumber}, a single block: no smaller range can be asked.`,
+      toBlock === fromBlock
+        ? `The node refused the logs of block ${fromBlock}, a single block: no smaller range can be asked.`
+        : `The node refused the logs of blocks ${fromBlock} to ${toBlock} (${toBlock - fromBlock + 1n} blocks), the smallest range read: no smaller range is asked.`,
       {
         ...parameters,
         metaMessages: [
@@ -297,7 +302,66 @@ export class LogRangeTooLargeError extends BaseError {
         ],
       },
     )
-    this.blockNumber = blockNumber
+    this.fromBlock = fromBlock
+    this.toBlock = toBlock
+  }
+
+  /** The first block of the refused range. */
+  get blockNumber(): bigint {
+    return this.fromBlock
+  }
+}
+
+export type LogQueryTimeoutErrorType = LogQueryTimeoutError & { name: 'LogQueryTimeoutError' }
+
+/**
+ * The node answered no log query in time several times in a row (`maxTimeouts`, by default 3), each over half the
+ * blocks of the one before: a node that hangs is not helped by smaller ranges, and each try costs a client
+ * time-out.
+ */
+export class LogQueryTimeoutError extends BaseError {
+  override name = 'LogQueryTimeoutError' as const
+  readonly fromBlock: bigint
+  readonly toBlock: bigint
+
+  constructor(fromBlock: bigint, toBlock: bigint, timeouts: number, parameters: { cause?: unknown } = {}) {
+    super(
+      `The node answered no log query in time ${timeouts} times in a row, the last for blocks ${fromBlock} to ${toBlock}.`,
+      {
+        ...parameters,
+        metaMessages: [
+          'Check that the node is up and synced, raise the transport `timeout`, or use another node.',
+        ],
+      },
+    )
+    this.fromBlock = fromBlock
+    this.toBlock = toBlock
+  }
+}
+
+export type LogQueryRefusedErrorType = LogQueryRefusedError & { name: 'LogQueryRefusedError' }
+
+/**
+ * The node refused log queries for too many results many times (`maxRefusals`, by default 64) while none of its
+ * answers since held a single log. A range refused for holding too many logs holds logs, so pieces of it answered
+ * empty time after time mean the refusals are not what they claim: a broken or hostile node driving the read to
+ * ever smaller ranges.
+ */
+export class LogQueryRefusedError extends BaseError {
+  override name = 'LogQueryRefusedError' as const
+  readonly fromBlock: bigint
+  readonly toBlock: bigint
+
+  constructor(fromBlock: bigint, toBlock: bigint, refusals: number, parameters: { cause?: unknown } = {}) {
+    super(
+      `The node refused ${refusals} log queries for too many results, the last for blocks ${fromBlock} to ${toBlock}, yet answered every range since the last log found with none.`,
+      {
+        ...parameters,
+        metaMessages: ['The node is broken or lying about its result cap: use another node.'],
+      },
+    )
+    this.fromBlock = fromBlock
+    this.toBlock = toBlock
   }
 }
 

@@ -421,6 +421,10 @@ export {
   type InvalidValidityErrorType,
   KeyNotPublishedError,
   type KeyNotPublishedErrorType,
+  LogQueryRefusedError,
+  type LogQueryRefusedErrorType,
+  LogQueryTimeoutError,
+  type LogQueryTimeoutErrorType,
   LogRangeTooLargeError,
   type LogRangeTooLargeErrorType,
   type MedvaultContractErrorType,
@@ -489,6 +493,9 @@ export {
 } from './follow/follow-events.ts'
 export {
   DEFAULT_LOG_BLOCK_RANGE,
+  DEFAULT_MAX_LOG_REFUSALS,
+  DEFAULT_MAX_LOG_TIMEOUTS,
+  DEFAULT_MIN_LOG_BLOCK_RANGE,
   type GetLogsChunkedErrorType,
   type GetLogsChunkedParameters,
   type GetLogsChunkedReturnType,

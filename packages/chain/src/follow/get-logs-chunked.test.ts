@@ -16,8 +16,10 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type Anvil, startAnvil } from '../anvil.ts'
-import { AbortError, LogRangeTooLargeError } from '../errors.ts'
+import { AbortError, LogQueryRefusedError, LogQueryTimeoutError, LogRangeTooLargeError } from '../errors.ts'
 import {
+  DEFAULT_MAX_LOG_REFUSALS,
+  DEFAULT_MAX_LOG_TIMEOUTS,
   getLogsChunked,
   type LogRangeProgressEvent,
   logQueryRefusal,
@@ -45,6 +47,10 @@ type Refusal =
   | { kind: 'results'; maxResults: number }
   | { kind: 'stall'; maxResults: number }
   | { kind: 'invalid' }
+  /** Refuses every range wider than `maxBlocks`, worded as a block-range cap or as a result cap. */
+  | { kind: 'wide'; maxBlocks: number; as: 'range' | 'results' }
+  /** Never answers eth_getLogs. */
+  | { kind: 'hang' }
 
 /**
  * A real JSON-RPC front on 127.0.0.1 for the real anvil that answers eth_getLogs as a capped provider does:
@@ -78,6 +84,15 @@ async function front(refusal: Refusal) {
       send({ jsonrpc: '2.0', id: request.id, error: { code, message } })
     }
     if (refusal.kind === 'invalid') return refuse(-32602, 'invalid argument 0: hex string without 0x prefix')
+    if (refusal.kind === 'hang') {
+      refused.push(blocks)
+      return
+    }
+    if (refusal.kind === 'wide' && blocks > refusal.maxBlocks) {
+      return refusal.as === 'range'
+        ? refuse(-32600, `eth_getLogs is limited to a ${refusal.maxBlocks} block range`)
+        : refuse(-32005, 'query returned more than 10000 results')
+    }
     if (refusal.kind === 'range' && blocks > refusal.maxBlocks) {
       return refuse(-32600, `eth_getLogs is limited to a ${refusal.maxBlocks} block range`)
     }
@@ -85,6 +100,7 @@ async function front(refusal: Refusal) {
     if (
       refusal.kind !== 'range' &&
       Array.isArray(answer.result) &&
+      'maxResults' in refusal &&
       answer.result.length > refusal.maxResults
     ) {
       if (refusal.kind === 'results')
@@ -101,11 +117,19 @@ async function front(refusal: Refusal) {
   return {
     client: createPublicClient({
       chain: foundry,
-      transport: http(url, { retryCount: 0, ...(refusal.kind === 'stall' ? { timeout: 500 } : {}) }),
+      transport: http(url, {
+        retryCount: 0,
+        ...(refusal.kind === 'stall' || refusal.kind === 'hang' ? { timeout: 500 } : {}),
+      }),
     }),
     served,
     refused,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        // Requests a hanging front never answered.
+        server.closeAllConnections()
+      }),
   }
 }
 
@@ -232,6 +256,7 @@ describe('getLogsChunked', () => {
         event: ping,
         fromBlock: last - 3n,
         toBlock: last,
+        minBlockRange: 1,
       }).catch((e: unknown) => e)
       expect(err).toBeInstanceOf(LogRangeTooLargeError)
       expect((err as LogRangeTooLargeError).blockNumber).toBe(last)
@@ -240,6 +265,76 @@ describe('getLogsChunked', () => {
       )
     } finally {
       await capped.close()
+    }
+  })
+
+  test('attack: a node refusing every range wider than one block fails fast, not at two requests per block', async () => {
+    for (const as of ['range', 'results'] as const) {
+      const hostile = await front({ kind: 'wide', maxBlocks: 1, as })
+      try {
+        const err = await getLogsChunked(hostile.client, {
+          address: emitter,
+          event: ping,
+          fromBlock: 0n,
+          toBlock: last,
+          maxBlockRange: 10_000,
+        }).catch((e: unknown) => e)
+        // Halved from the whole range down to 2 blocks, whose refusal is final: one request per halving, the
+        // ranges before it answered, instead of ~2 per block over the whole range.
+        expect(err).toBeInstanceOf(LogRangeTooLargeError)
+        const { fromBlock, toBlock } = err as LogRangeTooLargeError
+        expect(toBlock - fromBlock + 1n).toBe(2n)
+        expect((err as LogRangeTooLargeError).shortMessage).toBe(
+          `The node refused the logs of blocks ${fromBlock} to ${toBlock} (2 blocks), the smallest range read: no smaller range is asked.`,
+        )
+        expect(hostile.refused.length + hostile.served.length).toBeLessThanOrEqual(2 * 10)
+        expect(hostile.served).toEqual([])
+      } finally {
+        await hostile.close()
+      }
+    }
+  })
+
+  test('attack: a node claiming too many results for every range wider than 2 blocks, answering none: LogQueryRefusedError', async () => {
+    // Above the floor, the span grows back after every empty answer and is refused again: the refusals are
+    // counted while no answer holds a log.
+    const hostile = await front({ kind: 'wide', maxBlocks: 2, as: 'results' })
+    try {
+      const err = await getLogsChunked(hostile.client, {
+        // No log at this address: every answer is empty.
+        address: '0x000000000000000000000000000000000000dEaD',
+        event: ping,
+        fromBlock: first,
+        toBlock: last,
+      }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(LogQueryRefusedError)
+      expect(hostile.refused).toHaveLength(DEFAULT_MAX_LOG_REFUSALS)
+      expect(hostile.served.length).toBeLessThanOrEqual(DEFAULT_MAX_LOG_REFUSALS)
+      expect((err as LogQueryRefusedError).shortMessage).toMatch(
+        /^The node refused 64 log queries for too many results, the last for blocks \d+ to \d+, yet answered every range since the last log found with none\.$/,
+      )
+    } finally {
+      await hostile.close()
+    }
+  })
+
+  test('attack: a node that never answers: LogQueryTimeoutError after a few time-outs, not one per halving', async () => {
+    const hung = await front({ kind: 'hang' })
+    try {
+      const err = await getLogsChunked(hung.client, {
+        address: emitter,
+        event: ping,
+        fromBlock: first,
+        toBlock: last,
+      }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(LogQueryTimeoutError)
+      expect(hung.refused).toHaveLength(DEFAULT_MAX_LOG_TIMEOUTS)
+      const { fromBlock, toBlock } = err as LogQueryTimeoutError
+      expect((err as LogQueryTimeoutError).shortMessage).toBe(
+        `The node answered no log query in time 3 times in a row, the last for blocks ${fromBlock} to ${toBlock}.`,
+      )
+    } finally {
+      await hung.close()
     }
   })
 
@@ -293,10 +388,12 @@ describe('getLogsChunked', () => {
   })
 
   test('error: bad parameters are refused before any request', async () => {
-    for (const maxBlockRange of [0, -1, 1.5]) {
-      await expect(
-        getLogsChunked(publicClient(), { event: ping, fromBlock: first, toBlock: last, maxBlockRange }),
-      ).rejects.toThrow(RangeError)
+    for (const bad of [0, -1, 1.5]) {
+      for (const key of ['maxBlockRange', 'minBlockRange', 'maxTimeouts', 'maxRefusals']) {
+        await expect(
+          getLogsChunked(publicClient(), { event: ping, fromBlock: first, toBlock: last, [key]: bad }),
+        ).rejects.toThrow(RangeError)
+      }
     }
     expect(await readLogsChunked({ fromBlock: 5n, toBlock: 4n, read: async () => [1] })).toEqual([])
   })
@@ -322,6 +419,7 @@ describe('logQueryRefusal', () => {
       logQueryRefusal(Object.assign(new Error('The request took too long'), { name: 'TimeoutError' })),
     ).toBe('size')
     expect(logQueryRefusal(rpc('Limit exceeded', 'LimitExceededRpcError'))).toBe('size')
+    // Time-outs, the node's own included, are reported as 'size' too (and counted apart by the reader).
     expect(logQueryRefusal(rpc('Query timeout exceeded. Consider reducing your block range.'))).toBe('size')
     // Block-range caps: the same everywhere, so the span never grows past what fitted.
     expect(logQueryRefusal(rpc('eth_getLogs is limited to a 10,000 range'))).toBe('range')

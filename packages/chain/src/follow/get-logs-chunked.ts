@@ -1,9 +1,31 @@
 import type { AbiEvent, Chain, Client, GetLogsParameters, GetLogsReturnType, Transport } from 'viem'
 import { getLogs } from 'viem/actions'
-import { AbortError, LogRangeTooLargeError } from '../errors.ts'
+import { AbortError, LogQueryRefusedError, LogQueryTimeoutError, LogRangeTooLargeError } from '../errors.ts'
 
 /** Default most blocks per `eth_getLogs` of {@link getLogsChunked} and {@link readLogsChunked}. */
 export const DEFAULT_LOG_BLOCK_RANGE = 10_000
+
+/**
+ * Default fewest blocks a refused range is split into ({@link LogRangeReaderInit.minBlockRange}): a refusal of a
+ * range this small is final. Provider block-range caps are 5 blocks at the smallest (free tiers), result caps are
+ * 10,000 logs: no honest node refuses 2 blocks of one application's events, while a node that refuses everything
+ * wider than one block would otherwise have the whole range read at two requests per block.
+ */
+export const DEFAULT_MIN_LOG_BLOCK_RANGE = 2
+
+/**
+ * Default most client or node time-outs in a row ({@link LogRangeReaderInit.maxTimeouts}): each already halved
+ * the range, so the third is over an eighth of the first; a node still not answering hangs.
+ */
+export const DEFAULT_MAX_LOG_TIMEOUTS = 3
+
+/**
+ * Default most refusals for too many results while no answer holds a log ({@link LogRangeReaderInit.maxRefusals}).
+ * A range refused for too many logs holds logs, so an answer holds one within a few halvings of the first refusal:
+ * about two refusals per halving from `maxBlockRange` down to one block, 31 at most in simulations of honest
+ * result-capped nodes read 100,000 blocks at a time. A node whose refused ranges keep coming back empty lies.
+ */
+export const DEFAULT_MAX_LOG_REFUSALS = 64
 
 export type LogRangeProgressEvent =
   /** One range was read. */
@@ -17,6 +39,21 @@ export type LogRangeProgressEvent =
 export interface LogRangeReaderInit {
   /** Most blocks read by one request. Default {@link DEFAULT_LOG_BLOCK_RANGE}. */
   maxBlockRange?: number | bigint | undefined
+  /**
+   * Fewest blocks a refused range is split into: a range of at most this many blocks that the node refuses fails
+   * with {@link LogRangeTooLargeError}. Default {@link DEFAULT_MIN_LOG_BLOCK_RANGE}; 1 splits down to single blocks.
+   */
+  minBlockRange?: number | bigint | undefined
+  /**
+   * Most time-outs in a row (the client's, or the node's own "query timeout"), each range half the last, before
+   * {@link LogQueryTimeoutError}. Default {@link DEFAULT_MAX_LOG_TIMEOUTS}.
+   */
+  maxTimeouts?: number | undefined
+  /**
+   * Most refusals for too many results while none of the node's answers holds a log, before
+   * {@link LogQueryRefusedError}. Default {@link DEFAULT_MAX_LOG_REFUSALS}.
+   */
+  maxRefusals?: number | undefined
   onProgress?: ((event: LogRangeProgressEvent) => void) | undefined
 }
 
@@ -28,8 +65,14 @@ export interface LogRangeReaderInit {
  * A refused range is cut in half, down to a single block, and the smaller span is kept for the next ranges: a
  * long stretch of chain is then not refused again range after range. After a refusal for the size of the
  * answer the span doubles back (up to the maximum) once an answer holds at most half the most logs one has held
- * since, because logs are dense in places only; after a refusal for the block count it never grows past what
- * fitted, since that cap is the same everywhere.
+ * since, because logs are dense in places only; after a refusal for the block count, or a time-out, it never
+ * grows past what fitted, since that cap is the same everywhere and each time-out costs the client's wait.
+ *
+ * The node chooses its refusals, so their cost is bounded: a range is never split below `minBlockRange` blocks
+ * (refusing that fails with {@link LogRangeTooLargeError}), `maxTimeouts` time-outs in a row fail with
+ * {@link LogQueryTimeoutError}, and `maxRefusals` refusals for too many results with no log in any answer since
+ * fail with {@link LogQueryRefusedError}. Without these a node refusing every range wider than one block would
+ * have the read walk the chain at two requests per block, and one that hangs would be waited out some 14 times.
  *
  * Any other error is thrown as it came, after one attempt: retrying is the transport's business (viem's
  * `retryCount`), and a malformed filter or an unreachable node would fail every smaller range too.
@@ -38,15 +81,29 @@ export class LogRangeReader {
   #max: bigint
   #span: bigint
   #mostLogs = 0
+  readonly #min: bigint
+  readonly #maxTimeouts: number
+  readonly #maxRefusals: number
+  /** Time-outs since the last answer. */
+  #timeouts = 0
+  /** Refusals for too many results since the last answer holding a log. */
+  #refusals = 0
   readonly #onProgress: ((event: LogRangeProgressEvent) => void) | undefined
 
   constructor(init: LogRangeReaderInit = {}) {
     const max = init.maxBlockRange ?? DEFAULT_LOG_BLOCK_RANGE
-    if (typeof max === 'number' ? !Number.isSafeInteger(max) || max < 1 : max < 1n) {
-      throw new RangeError('maxBlockRange must be a positive integer')
-    }
+    if (!isPositiveInteger(max)) throw new RangeError('maxBlockRange must be a positive integer')
+    const min = init.minBlockRange ?? DEFAULT_MIN_LOG_BLOCK_RANGE
+    if (!isPositiveInteger(min)) throw new RangeError('minBlockRange must be a positive integer')
+    const maxTimeouts = init.maxTimeouts ?? DEFAULT_MAX_LOG_TIMEOUTS
+    if (!isPositiveInteger(maxTimeouts)) throw new RangeError('maxTimeouts must be a positive integer')
+    const maxRefusals = init.maxRefusals ?? DEFAULT_MAX_LOG_REFUSALS
+    if (!isPositiveInteger(maxRefusals)) throw new RangeError('maxRefusals must be a positive integer')
     this.#max = BigInt(max)
     this.#span = this.#max
+    this.#min = BigInt(min)
+    this.#maxTimeouts = maxTimeouts
+    this.#maxRefusals = maxRefusals
     this.#onProgress = init.onProgress
   }
 
@@ -59,8 +116,10 @@ export class LogRangeReader {
    * The logs `fetch` returns for `from` to at most `to`, and the last block they cover (read the rest from the
    * block after it). `fetch` must read exactly the blocks it is given.
    *
-   * @throws {LogRangeTooLargeError} a single block's logs were refused; {@link AbortError} `signal` aborted;
-   *   anything else `fetch` threw.
+   * @throws {LogRangeTooLargeError} a range of at most `minBlockRange` blocks was refused;
+   *   {@link LogQueryTimeoutError} `maxTimeouts` time-outs in a row; {@link LogQueryRefusedError} `maxRefusals`
+   *   refusals for too many results with no log answered since; {@link AbortError} `signal` aborted; anything
+   *   else `fetch` threw.
    */
   async read<T>(
     from: bigint,
@@ -77,17 +136,29 @@ export class LogRangeReader {
         logs = (await fetch(from, end)).filter((log) => inRange(log, from, end))
       } catch (err) {
         throwIfAborted(signal)
-        const reason = logQueryRefusal(err)
-        if (reason === undefined) throw err
-        if (end <= from) throw new LogRangeTooLargeError(from, { cause: err })
+        const kind = refusalKind(err)
+        if (kind === undefined) throw err
+        if (kind === 'time') {
+          if (++this.#timeouts >= this.#maxTimeouts) {
+            throw new LogQueryTimeoutError(from, end, this.#timeouts, { cause: err })
+          }
+        } else if (kind === 'size' && ++this.#refusals >= this.#maxRefusals) {
+          throw new LogQueryRefusedError(from, end, this.#refusals, { cause: err })
+        }
+        const blocks = end - from + 1n
+        if (blocks <= this.#min) throw new LogRangeTooLargeError(from, end, { cause: err })
+        const reason = kind === 'range' ? 'range' : 'size'
         this.#onProgress?.({ type: 'logs:split', fromBlock: from, toBlock: end, reason })
-        this.#span = (end - from + 1n) / 2n
-        // A block-range cap holds everywhere: never ask for more than fitted under it again.
-        if (reason === 'range') this.#max = this.#span
+        this.#span = blocks / 2n < this.#min ? this.#min : blocks / 2n
+        // A block-range cap holds everywhere, and a time-out costs the client's whole wait: never ask for more
+        // than fitted again.
+        if (kind !== 'size') this.#max = this.#span
         // What fits is measured anew: the limit refused an answer larger than any seen so far.
         this.#mostLogs = 0
         continue
       }
+      this.#timeouts = 0
+      if (logs.length > 0) this.#refusals = 0
       if (logs.length > this.#mostLogs) this.#mostLogs = logs.length
       if (this.#span < this.#max && 2 * logs.length <= this.#mostLogs) {
         this.#span = this.#span * 2n < this.#max ? this.#span * 2n : this.#max
@@ -123,7 +194,9 @@ export interface ReadLogsChunkedParameters<T> extends LogRangeReaderInit {
  * `maxBlockRange` blocks as {@link LogRangeReader} describes. For log queries viem's `getLogs` cannot express
  * (raw topic filters, `getContractEvents`); {@link getLogsChunked} wraps `getLogs` itself.
  *
- * @throws {LogRangeTooLargeError} a single block's logs were refused; {@link AbortError} `signal` aborted.
+ * @throws {LogRangeTooLargeError} a range of at most `minBlockRange` blocks was refused; {@link LogQueryTimeoutError},
+ * {@link LogQueryRefusedError} the node hangs or keeps refusing (see {@link LogRangeReader}); {@link AbortError}
+ * `signal` aborted.
  */
 export async function readLogsChunked<T>(parameters: ReadLogsChunkedParameters<T>): Promise<T[]> {
   const { fromBlock, toBlock, read, signal } = parameters
@@ -160,7 +233,12 @@ export type GetLogsChunkedReturnType<
   strict extends boolean | undefined = undefined,
 > = GetLogsReturnType<abiEvent, abiEvents, strict, bigint, bigint>
 
-export type GetLogsChunkedErrorType = LogRangeTooLargeError | AbortError | Error
+export type GetLogsChunkedErrorType =
+  | LogRangeTooLargeError
+  | LogQueryTimeoutError
+  | LogQueryRefusedError
+  | AbortError
+  | Error
 
 /**
  * viem's `getLogs` over `fromBlock..toBlock`, in ranges of at most `maxBlockRange` blocks, in chain order: works
@@ -177,7 +255,9 @@ export type GetLogsChunkedErrorType = LogRangeTooLargeError | AbortError | Error
  * })
  * ```
  *
- * @throws {LogRangeTooLargeError} a single block's logs were refused; {@link AbortError} `signal` aborted.
+ * @throws {LogRangeTooLargeError} a range of at most `minBlockRange` blocks was refused; {@link LogQueryTimeoutError},
+ * {@link LogQueryRefusedError} the node hangs or keeps refusing (see {@link LogRangeReader}); {@link AbortError}
+ * `signal` aborted.
  */
 export async function getLogsChunked<
   chain extends Chain | undefined,
@@ -190,15 +270,32 @@ export async function getLogsChunked<
   client: Client<Transport, chain>,
   parameters: GetLogsChunkedParameters<abiEvent, abiEvents, strict>,
 ): Promise<GetLogsChunkedReturnType<abiEvent, abiEvents, strict>> {
-  const { fromBlock, toBlock, maxBlockRange, onProgress, signal, ...filter } = parameters
+  const {
+    fromBlock,
+    toBlock,
+    maxBlockRange,
+    minBlockRange,
+    maxTimeouts,
+    maxRefusals,
+    onProgress,
+    signal,
+    ...filter
+  } = parameters
   return (await readLogsChunked({
     fromBlock,
     toBlock,
     maxBlockRange,
+    minBlockRange,
+    maxTimeouts,
+    maxRefusals,
     onProgress,
     signal,
     read: (from, to) => getLogs(client, { ...filter, fromBlock: from, toBlock: to } as GetLogsParameters),
   })) as GetLogsChunkedReturnType<abiEvent, abiEvents, strict>
+}
+
+function isPositiveInteger(n: number | bigint): boolean {
+  return typeof n === 'number' ? Number.isSafeInteger(n) && n >= 1 : n >= 1n
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
@@ -214,13 +311,19 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
  * than 10000 results. Try with this block range [...]" also names a block range.
  */
 export function logQueryRefusal(err: unknown): 'range' | 'size' | undefined {
+  const kind = refusalKind(err)
+  return kind === 'time' ? 'size' : kind
+}
+
+/** {@link logQueryRefusal}, with time-outs (the client's or the node's) told apart from result caps. */
+function refusalKind(err: unknown): 'range' | 'size' | 'time' | undefined {
   let range = false
   let other = false
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
     // Rate limits share the result cap's code (-32005) at some providers: a smaller range does not help.
     if (RATE.test(e.message)) return undefined
-    if (e.name === 'ResponseBodyTooLargeError' || e.name === 'TimeoutError' || SIZE.test(e.message))
-      return 'size'
+    if (e.name === 'TimeoutError' || TIME.test(e.message)) return 'time'
+    if (e.name === 'ResponseBodyTooLargeError' || SIZE.test(e.message)) return 'size'
     if (RANGE.test(e.message)) range = true
     else if (e.name === 'LimitExceededRpcError' || TOO_LARGE.test(e.message)) other = true
   }
@@ -229,7 +332,8 @@ export function logQueryRefusal(err: unknown): 'range' | 'size' | undefined {
 }
 
 const SIZE =
-  /more than \d+ (results|logs)|query returned more than|too many (results|logs)|response size|response is too (large|big)|log response|result set too large|query (timeout|timed out)|timeout exceeded/i
+  /more than \d+ (results|logs)|query returned more than|too many (results|logs)|response size|response is too (large|big)|log response|result set too large/i
+const TIME = /query (timeout|timed out)|timeout exceeded/i
 const RANGE =
   /block range|range (is )?too (large|wide|big)|range limit|exceeds? (the )?(max(imum)?|allowed) (block )?range|limited to (a )?[\d,]+ (block )?range|max(imum)? block range|blocks? range|range of \d+ blocks/i
 const TOO_LARGE = /too large|limit exceeded/i

@@ -27,10 +27,10 @@ import {
   type Vault,
 } from '@medvault/sdk'
 import { CID } from '@medvault/storage'
-import { createPublicClient, type Hash, type Hex, http, keccak256, TimeoutError } from 'viem'
+import { createPublicClient, type Hash, http, keccak256 } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { decodeDirectory, putDirectory } from '../../packages/sdk/src/datasets-unixfs.ts'
-import { intercepting } from './transports.ts'
+import { losingSendAnswers } from './transports.ts'
 
 let net: LocalNetwork
 let steward: Vault
@@ -167,19 +167,7 @@ describe('datasets', () => {
       account: net.accounts[1]!.privateKey,
       proxySet: net.proxySet,
       chain: {
-        transport: intercepting(http(url), (args) =>
-          args.method !== 'eth_sendRawTransaction'
-            ? undefined
-            : (async () => {
-                lost.push(
-                  (await direct.request({
-                    method: 'eth_sendRawTransaction',
-                    params: args.params as [Hex],
-                  })) as Hash,
-                )
-                throw new TimeoutError({ body: { method: args.method }, url })
-              })(),
-        ),
+        transport: losingSendAnswers(url, { onSent: (hash) => lost.push(hash) }),
         addresses: net.devnet.addresses,
         chain: net.devnet.chain,
         deployBlock: net.devnet.deployBlock,

@@ -20,7 +20,7 @@ import {
   type Transport,
 } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { intercepting } from './transports.ts'
+import { intercepting, losingSendAnswers } from './transports.ts'
 
 let net: LocalNetwork
 let vault: Vault
@@ -38,52 +38,46 @@ const TEXT_V2 = 'blood pressure 135/85, second version'
 /** The vault's transport: real anvil underneath, with the faults `mode` asks for. */
 function faulty(url: string): Transport {
   const direct = createPublicClient({ transport: http(url) })
-  return intercepting(http(url), (args) => {
-    methods.push(args.method)
-    if (mode === 'resend-lagging') {
-      // A provider whose backends disagree: the one that took the send answers as a resend would be answered
-      // ("nonce too low"), and the one asked next has not seen the transaction yet.
-      if (args.method === 'eth_getTransactionByHash') return Promise.resolve(null)
-      if (args.method === 'eth_sendRawTransaction' && lost.length === 0) {
-        return (async () => {
-          lost.push(
-            (await direct.request({
-              method: 'eth_sendRawTransaction',
-              params: args.params as [Hex],
-            })) as Hash,
-          )
-          throw new RpcRequestError({
-            body: { method: args.method },
-            error: { code: -32000, message: 'nonce too low' },
-            url,
-          })
-        })()
-      }
-      return undefined
-    }
-    if (mode === 'fail-simulation' && args.method === 'eth_call') {
-      return Promise.reject(new TimeoutError({ body: { method: args.method }, url }))
-    }
-    if (args.method !== 'eth_sendRawTransaction' || mode === 'pass' || mode === 'fail-simulation')
-      return undefined
-    return (async () => {
-      const hash = (await direct.request({
-        method: 'eth_sendRawTransaction',
-        params: args.params as [Hex],
-      })) as Hash
+  const lossy = losingSendAnswers(url, {
+    // A provider whose backends disagree ('resend-lagging'): the one that took the first send answers as a
+    // resend would be answered ("nonce too low"); later sends go through.
+    lose: () =>
+      mode === 'lose-send-answer' ||
+      mode === 'resend' ||
+      mode === 'abort-after-send' ||
+      (mode === 'resend-lagging' && lost.length === 0),
+    onSent: (hash) => {
+      if (mode !== 'abort-after-send') lost.push(hash)
+    },
+    answer: (hash, args) => {
       if (mode === 'abort-after-send') {
         abortAfterSend?.abort(new Error('the caller gave up'))
         return hash
       }
-      lost.push(hash)
+      if (mode === 'resend-lagging') {
+        throw new RpcRequestError({
+          body: { method: args.method },
+          error: { code: -32000, message: 'nonce too low' },
+          url,
+        })
+      }
       if (mode === 'resend') {
         // What the client sees when its transport resends a send whose answer was lost (viem's http transport
         // retries a time-out): the node's answer to the same, already mined, transaction.
         return direct.request({ method: 'eth_sendRawTransaction', params: args.params as [Hex] })
       }
-      // What viem's http transport throws when the node's answer does not come in time.
-      throw new TimeoutError({ body: { method: args.method }, url })
-    })()
+      // 'lose-send-answer': the time-out viem's http transport throws when the node's answer does not come.
+      return undefined
+    },
+  })
+  return intercepting(lossy, (args) => {
+    methods.push(args.method)
+    // The lagging provider's backend asked next has not seen the transaction yet.
+    if (mode === 'resend-lagging' && args.method === 'eth_getTransactionByHash') return Promise.resolve(null)
+    if (mode === 'fail-simulation' && args.method === 'eth_call') {
+      return Promise.reject(new TimeoutError({ body: { method: args.method }, url }))
+    }
+    return undefined
   })
 }
 

@@ -1,4 +1,4 @@
-import type { Transport } from 'viem'
+import { createPublicClient, type Hash, type Hex, http, TimeoutError, type Transport } from 'viem'
 
 /**
  * A viem transport that shows each JSON-RPC request to `answer` first: what `answer` returns is the reply, and
@@ -17,4 +17,39 @@ export function intercepting(
         answer(args) ?? transport.request(args as Parameters<typeof transport.request>[0]),
     }
   }) as Transport
+}
+
+export interface LosingSendAnswersOptions {
+  /** Which sends lose their answer; the others reach the node and are answered as usual. Default: every one. */
+  lose?: (args: { method: string; params?: unknown }) => boolean
+  /** Told the hash of each transaction the node accepted while its answer was lost. */
+  onSent?: (hash: Hash) => void
+  /** What the client is answered instead (return it, or throw); `undefined` (the default): the time-out. */
+  answer?: (hash: Hash, args: { method: string; params?: unknown }) => unknown
+}
+
+/**
+ * A viem transport to the node at `url` that loses the node's answer to `eth_sendRawTransaction`: the send is
+ * handed to the node (anvil takes and mines the transaction), and the client hears `answer` instead, by default
+ * the `TimeoutError` viem's http transport throws when the node's answer does not come in time. For tests of
+ * what a client does when it cannot tell whether its transaction went out. Every other request reaches the
+ * node unchanged.
+ */
+export function losingSendAnswers(url: string, options: LosingSendAnswersOptions = {}): Transport {
+  // The lost send reaches the node on a client of its own, past the interception.
+  const direct = createPublicClient({ transport: http(url) })
+  return intercepting(http(url), (args) => {
+    if (args.method !== 'eth_sendRawTransaction' || options.lose?.(args) === false) return undefined
+    return (async () => {
+      const hash = (await direct.request({
+        method: 'eth_sendRawTransaction',
+        params: args.params as [Hex],
+      })) as Hash
+      options.onSent?.(hash)
+      const reply = await options.answer?.(hash, args)
+      if (reply !== undefined) return reply
+      // What viem's http transport throws when the node's answer does not come in time.
+      throw new TimeoutError({ body: { method: args.method }, url })
+    })()
+  })
 }

@@ -17,7 +17,12 @@ import { encodeRecordEnvelope, type RecordEnvelope } from '@medvault/protocol'
 import { type CID, createStorage, type Storage } from '@medvault/storage'
 import { bytesToHex, type Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { type FollowingNode, followed, startFollowingNode } from '../../../test/node-daemon/following-node.ts'
+import {
+  type FollowingNode,
+  type FollowingNodeInit,
+  followed,
+  startFollowingNode,
+} from '../../../test/node-daemon/following-node.ts'
 import { contentByteLimit } from './chain-follower.ts'
 import { createMetrics, type NodeMetrics } from './metrics.ts'
 import type { PinRecord } from './pin-store.ts'
@@ -65,15 +70,27 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 })
 })
 
-/** Registers `count` records of `SIZE` random bytes as `wallet`'s; returns their envelope and content CIDs. */
+/**
+ * Registers `count` records of `SIZE` random bytes as `wallet`'s; returns their envelope and content CIDs and the
+ * content's bytes. With `contentReachable: false` no peer has the content (yet): it was stored only in a scratch
+ * store, stopped since, and the envelopes are in the source store unpinned.
+ */
 async function register(
   wallet: DevnetWalletClient,
   count: number,
-): Promise<Array<{ recordId: Hex; envelope: CID; content: CID }>> {
-  const made: Array<{ envelope: CID; content: CID }> = []
-  for (let i = 0; i < count; i++) {
-    const content = await source.putBytes(randomBytes(SIZE))
-    made.push({ envelope: await source.putEnvelope({ ...template, content }), content })
+  { contentReachable = true } = {},
+): Promise<Array<{ recordId: Hex; envelope: CID; content: CID; bytes: Uint8Array }>> {
+  const store = contentReachable ? source : await createStorage({})
+  const made: Array<{ envelope: CID; content: CID; bytes: Uint8Array }> = []
+  try {
+    for (let i = 0; i < count; i++) {
+      const bytes = randomBytes(SIZE)
+      const content = await store.putBytes(bytes)
+      const envelope = await source.putEnvelope({ ...template, content }, { pin: contentReachable })
+      made.push({ envelope, content, bytes })
+    }
+  } finally {
+    if (store !== source) await store.stop()
   }
   const { recordIds } = await wallet.registerRecords({
     records: made.map((m) => ({ cid: bytesToHex(m.envelope.bytes) })),
@@ -104,7 +121,13 @@ async function refusals(metrics: NodeMetrics, reason: string): Promise<number> {
   return values.find((v) => v.labels.service === 'follower' && v.labels.reason === reason)?.value ?? 0
 }
 
-const start = (dir: string, fromBlock: bigint, follower: object, metrics?: NodeMetrics) =>
+/** A following node of the devnet, fetching from the source store; `node` sets its metrics, timeout or pinner. */
+const start = (
+  dir: string,
+  fromBlock: bigint,
+  follower: object,
+  node: Pick<FollowingNodeInit, 'metrics' | 'blockTimeoutMs' | 'pinner'> = {},
+) =>
   startFollowingNode({
     dir,
     peers: source.multiaddrs(),
@@ -112,9 +135,12 @@ const start = (dir: string, fromBlock: bigint, follower: object, metrics?: NodeM
     addresses: devnet.addresses,
     fromBlock,
     blockTimeoutMs: 5000,
+    ...node,
     follower: { pollingIntervalMs: 50, ...follower },
-    ...(metrics === undefined ? {} : { metrics }),
   })
+
+/** For records whose content never comes: each attempt gives up on it soon, and eight are tried at once. */
+const impatient = { blockTimeoutMs: 300, pinner: { concurrency: 8 } }
 
 describe('follower storage bounds', () => {
   const dir = () => join(root, 'owner')
@@ -130,7 +156,7 @@ describe('follower storage bounds', () => {
     const flood = await register(attacker, 5)
     const honest = await register(other, 2)
     const metrics = createMetrics()
-    const node = await start(dir(), fromBlock, { maxBytesPerOwner: threeRecords }, metrics)
+    const node = await start(dir(), fromBlock, { maxBytesPerOwner: threeRecords }, { metrics })
     try {
       const floodRequests = await settled(
         node,
@@ -173,7 +199,7 @@ describe('follower storage bounds', () => {
 
   test('behavior: after a restart the usage is read back from the pin store: the account’s next record and a new version of a pinned one are refused, the refused ones stay refused, the other account goes on', async () => {
     const metrics = createMetrics()
-    const node = await start(dir(), fromBlock, { maxBytesPerOwner: threeRecords }, metrics)
+    const node = await start(dir(), fromBlock, { maxBytesPerOwner: threeRecords }, { metrics })
     try {
       // Known before any new pin settles: nothing but the pin store told it.
       expect(node.follower.ownerBytes(ownerOf(attacker))).toBe(3 * recordBytes)
@@ -225,33 +251,10 @@ describe('follower storage bounds', () => {
     const wallet = devnet.walletClients[3]!
     const from = (await devnet.publicClient.getBlockNumber()) + 1n
     // The content CIDs without the content: the envelopes are in the source store, their content nowhere yet.
-    const scratch = await createStorage({})
-    const contents: Uint8Array[] = []
-    const made: Array<{ envelope: CID; content: CID }> = []
-    try {
-      for (let i = 0; i < 5; i++) {
-        const bytes = randomBytes(SIZE)
-        const content = await scratch.putBytes(bytes)
-        contents.push(bytes)
-        made.push({ envelope: await source.putEnvelope({ ...template, content }, { pin: false }), content })
-      }
-    } finally {
-      await scratch.stop()
-    }
-    const { recordIds } = await wallet.registerRecords({
-      records: made.map((m) => ({ cid: bytesToHex(m.envelope.bytes) })),
-    })
+    const made = await register(wallet, 5, { contentReachable: false })
+    const recordIds = made.map((m) => m.recordId)
     const run = (maxBytesPerOwner: number | false) =>
-      startFollowingNode({
-        dir: join(root, 'late'),
-        peers: source.multiaddrs(),
-        publicClient: devnet.publicClient,
-        addresses: devnet.addresses,
-        fromBlock: from,
-        blockTimeoutMs: 300,
-        pinner: { concurrency: 8 },
-        follower: { pollingIntervalMs: 50, maxBytesPerOwner },
-      })
+      start(join(root, 'late'), from, { maxBytesPerOwner }, impatient)
     // First without a bound (as before the operator set one): every envelope is admitted, requests its content
     // and times out on it. An attempt that is retried keeps its share, so under a bound only a restart lets
     // envelopes that already requested their content be weighed again, and refused.
@@ -265,7 +268,7 @@ describe('follower storage bounds', () => {
     }
     const node = await run(threeRecords)
     try {
-      for (const bytes of contents) await source.putBytes(bytes)
+      for (const { bytes } of made) await source.putBytes(bytes)
       const envelopes = await settled(node, recordIds)
       expect(envelopes.filter((r) => r.status === 'pinned')).toHaveLength(3)
       expect(envelopes.filter((r) => r.status === 'failed')).toHaveLength(2)
@@ -335,30 +338,14 @@ describe('follower storage bounds', () => {
     const wallet = devnet.walletClients[3]!
     const from = (await devnet.publicClient.getBlockNumber()) + 1n
     // Content CIDs whose blocks no peer has: each attempt fetches the envelope and waits on the content.
-    const scratch = await createStorage({})
-    const made: CID[] = []
-    try {
-      for (let i = 0; i < 5; i++) {
-        const content = await scratch.putBytes(randomBytes(SIZE))
-        made.push(await source.putEnvelope({ ...template, content }, { pin: false }))
-      }
-    } finally {
-      await scratch.stop()
-    }
-    const { recordIds } = await wallet.registerRecords({
-      records: made.map((envelope) => ({ cid: bytesToHex(envelope.bytes) })),
-    })
-    const node = await startFollowingNode({
-      dir: join(root, 'stuck'),
-      peers: source.multiaddrs(),
-      publicClient: devnet.publicClient,
-      addresses: devnet.addresses,
-      fromBlock: from,
-      blockTimeoutMs: 300,
-      pinner: { concurrency: 8 },
-      // Room for two records in flight, not three.
-      follower: { pollingIntervalMs: 50, maxBytesPerOwner: 2 * recordBound + recordBytes },
-    })
+    const recordIds = (await register(wallet, 5, { contentReachable: false })).map((r) => r.recordId)
+    // Room for two records in flight, not three.
+    const node = await start(
+      join(root, 'stuck'),
+      from,
+      { maxBytesPerOwner: 2 * recordBound + recordBytes },
+      impatient,
+    )
     try {
       const wanted = new Set(recordIds.map((id) => id.toLowerCase()))
       const envelopes = () =>
@@ -401,7 +388,7 @@ describe('follower storage bounds', () => {
       join(root, 'total'),
       from,
       { maxBytesPerOwner: false, maxTotalBytes: threeRecords, exemptOwners: [exempt.account.address] },
-      metrics,
+      { metrics },
     )
     try {
       const requests = await settled(

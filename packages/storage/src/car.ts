@@ -5,12 +5,13 @@
  * import is the one operation that writes blocks it did not make, and its rollback needs care of its own.
  */
 import type { Helia } from '@helia/interface'
-import { CarBlockIterator } from '@ipld/car/iterator'
+import { asyncIterableReader, limitReader, readBlockHead, readHeader } from '@ipld/car/decoder'
 import { CarWriter } from '@ipld/car/writer'
 import type { CID } from 'multiformats/cid'
 import { isInline, walkDag } from './dag.ts'
 import {
   BaseError,
+  BlockTooLargeError,
   BlockVerificationError,
   CarImportError,
   InlineDagTooDeepError,
@@ -23,7 +24,14 @@ import type { BlockReader } from './reader.ts'
 import type { ExportCarOptions, ImportCarOptions, Storage } from './types.ts'
 import { isAbort, signalOption } from './util.ts'
 import type { VerifiedBlockstore } from './verified-blockstore.ts'
-import { assertVerifiableCid, blockMatchesCid, cidLabel, collect, type HasherLookup } from './verify.ts'
+import {
+  assertVerifiableCid,
+  blockMatchesCid,
+  cidLabel,
+  collect,
+  type HasherLookup,
+  MAX_BLOCK_SIZE,
+} from './verify.ts'
 
 export interface CarComponents {
   /** Helia's blockstore: imported blocks are written through it, so that bitswap hears of them. */
@@ -110,21 +118,21 @@ export async function importCar(
   const pinned: CID[] = []
   const repinned = pins.watch()
   try {
-    let reader: CarBlockIterator
+    let car: Awaited<ReturnType<typeof openCar>>
     try {
-      reader = await CarBlockIterator.fromIterable(toAsync(source))
+      car = await openCar(source)
     } catch (err) {
       throw new CarImportError({
         reason: 'The stream is not a readable CAR (v1 or v2) header.',
         cause: err,
       })
     }
-    const roots = await reader.getRoots()
+    const { roots } = car
     // A root no block can be proven to match would be returned (and pinned) as if it were content.
     for (const root of roots) await assertCarCid(root, getHasher)
     let blocks = 0
     try {
-      for await (const { cid, bytes } of reader) {
+      for await (const { cid, bytes } of car.blocks()) {
         signal?.throwIfAborted()
         await assertCarCid(cid, getHasher)
         // Verify before the block touches the store: a bad block is never written, not even briefly.
@@ -211,6 +219,41 @@ export async function importCar(
   } finally {
     pins.unwatch(repinned)
     releaseAll()
+  }
+}
+
+/**
+ * A CAR's roots and blocks, as `@ipld/car`'s `CarBlockIterator` reads them, but with each block's declared size
+ * checked before its bytes are read: the iterator would gather a section of any declared length in memory (up to
+ * the whole stream) before its caller could refuse it.
+ */
+async function openCar(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
+  let reader = asyncIterableReader(toAsync(source))
+  const header = await readHeader(reader)
+  if (header.version === 2) {
+    // The blocks are the CARv1 payload only; the index that may follow it is not read.
+    reader = limitReader(reader, header.dataSize - (reader.pos - header.dataOffset))
+  }
+  return {
+    roots: header.roots,
+    async *blocks(): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
+      for (let index = 0; (await reader.upTo(8)).length > 0; index++) {
+        const { cid, blockLength } = await readBlockHead(reader)
+        if (blockLength > MAX_BLOCK_SIZE) {
+          const label = cidLabel(cid)
+          throw new CarImportError({
+            reason: `Block ${index} of the CAR (${label}) is ${blockLength} bytes, over the ${MAX_BLOCK_SIZE}-byte limit of a block.`,
+            cause: new BlockTooLargeError({
+              cid: label,
+              bytes: blockLength,
+              maxBytes: MAX_BLOCK_SIZE,
+              source: 'car',
+            }),
+          })
+        }
+        yield { cid, bytes: await reader.exactly(blockLength, true) }
+      }
+    },
   }
 }
 

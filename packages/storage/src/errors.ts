@@ -326,6 +326,63 @@ export class MalformedBlockError extends BaseError {
   }
 }
 
+export type BlockTooLargeErrorType = BlockTooLargeError & { name: 'BlockTooLargeError' }
+
+/**
+ * A block is larger than any block this storage makes, stores or serves (`MAX_BLOCK_SIZE`, 2 MiB, the block size
+ * bitswap peers accept). In a CAR it is refused before its bytes are read; in the local store the file under its
+ * CID was not written by this storage (another program, a damaged file system), and is neither read nor
+ * deleted: it stays on disk for gc.
+ */
+export class BlockTooLargeError extends BaseError {
+  override name = 'BlockTooLargeError' as const
+  readonly cid: string
+  /** the block's size as the CAR declares it, or the file's size; a lower bound when the file is still growing */
+  readonly bytes: number
+  readonly maxBytes: number
+
+  constructor(parameters: { cid: string; bytes: number; maxBytes: number; source: 'local' | 'car' }) {
+    const { cid, bytes, maxBytes, source } = parameters
+    super(`Block ${cid} is ${bytes} bytes, over the ${maxBytes}-byte limit of a block.`, {
+      metaMessages: [
+        source === 'local'
+          ? 'The file holding it in the local blockstore was not written by medvault (another program, a damaged file system); it is not read.'
+          : 'No medvault storage makes, stores or serves a block that large.',
+      ],
+    })
+    this.cid = cid
+    this.bytes = bytes
+    this.maxBytes = maxBytes
+  }
+}
+
+export type BlockReadErrorType = BlockReadError & { name: 'BlockReadError' }
+
+/**
+ * The local blockstore holds a block's file but it could not be read (permissions, an I/O error, a directory in
+ * its place). Not a missing block: fetching it again would not help, and writing it again would fail the same
+ * way. The message names the CID and the system error code only.
+ */
+export class BlockReadError extends BaseError {
+  override name = 'BlockReadError' as const
+  readonly cid: string
+  /** the system error code (`EACCES`, `EIO`, `EISDIR`…), when there is one */
+  readonly code: string | undefined
+
+  constructor(parameters: { cid: string; code: string | undefined; cause?: unknown }) {
+    const { cid, code, cause } = parameters
+    super(
+      `Block ${cid} could not be read from the local blockstore${code !== undefined ? ` (${code})` : ''}.`,
+      {
+        cause,
+        metaMessages: ['Check the permissions and the health of the storage directory.'],
+      },
+    )
+    this.cid = cid
+    this.code = code
+  }
+}
+
 export type CarImportErrorType = CarImportError & { name: 'CarImportError' }
 
 /** A CAR stream was refused (unreadable, a bad block, or an incomplete DAG when pinning). Nothing was kept. */

@@ -3,6 +3,10 @@ export { CID } from 'multiformats/cid'
 export {
   BaseError,
   type BaseErrorParameters,
+  BlockReadError,
+  type BlockReadErrorType,
+  BlockTooLargeError,
+  type BlockTooLargeErrorType,
   BlockVerificationError,
   type BlockVerificationErrorType,
   CarImportError,
@@ -55,3 +59,4 @@ export type {
   StorageInit,
   StorageProgressEvent,
 } from './types.ts'
+export { MAX_BLOCK_SIZE } from './verify.ts'

@@ -10,6 +10,13 @@ const IDENTITY = 0x00
 /** Largest identity CID accepted: the limit of Kubo (go-verifcid) and of Helia's identity blockstore. */
 export const MAX_IDENTITY_DIGEST_LENGTH = 128
 
+/**
+ * The largest block this storage makes, stores or serves: 2 MiB, the block size bitswap peers must accept (and
+ * Kubo's limit). Its own blocks are far smaller (1 MiB leaves at most). A larger block in a CAR is refused before
+ * its bytes are read, and a larger file under a CID in the local store is not read.
+ */
+export const MAX_BLOCK_SIZE = 2 * 1024 * 1024
+
 export type HasherLookup = (code: number) => MultihashHasher | Promise<MultihashHasher>
 
 type Verifier = { kind: 'sha2-256' } | { kind: 'identity' } | { kind: 'hasher'; hasher: MultihashHasher }

@@ -1,0 +1,110 @@
+/**
+ * A CAR comes from a peer or an uploader, who chooses the size of every block in it. No medvault storage makes,
+ * stores or serves a block over `MAX_BLOCK_SIZE` (2 MiB, the block size bitswap peers accept), so an import
+ * refuses one, naming its place in the CAR and its CID (never its bytes), before reading it, and keeps nothing of
+ * the CAR.
+ */
+import { createHash } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CID, createStorage, MAX_BLOCK_SIZE, type Storage } from '@medvault/storage'
+import { afterEach, beforeEach, expect, test } from 'vitest'
+
+const RAW = 0x55
+
+function varint(n: number): number[] {
+  const out: number[] = []
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80)
+    n = Math.floor(n / 0x80)
+  }
+  out.push(n)
+  return out
+}
+
+function rawCid(bytes: Uint8Array): CID {
+  const digest = createHash('sha256').update(bytes).digest()
+  return CID.decode(Uint8Array.from([0x01, RAW, 0x12, 0x20, ...digest]))
+}
+
+/** A CARv1 header `{ roots, version: 1 }` (hand-written dag-cbor). */
+function header(roots: CID[]): Uint8Array {
+  const h: number[] = [0xa2, 0x65, ...Buffer.from('roots'), 0x80 + roots.length]
+  for (const root of roots) {
+    const link = [0x00, ...root.bytes]
+    h.push(0xd8, 0x2a, 0x58, link.length, ...link)
+  }
+  h.push(0x67, ...Buffer.from('version'), 0x01)
+  return Uint8Array.from([...varint(h.length), ...h])
+}
+
+/** A CAR section: its length (which the sender chooses), the CID, then the bytes. */
+function section(cid: CID, bytes: Uint8Array, declared = cid.bytes.length + bytes.length): Uint8Array[] {
+  return [Uint8Array.from([...varint(declared), ...cid.bytes]), bytes]
+}
+
+let dir: string
+let storage: Storage
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'medvault-car-size-'))
+  storage = await createStorage({ directory: dir })
+})
+afterEach(async () => {
+  await storage.stop()
+  await rm(dir, { recursive: true, force: true })
+})
+
+test('attack: a CAR holding a block over MAX_BLOCK_SIZE is refused, naming the block, and nothing of it is kept', async () => {
+  const small = new TextEncoder().encode('a small valid block')
+  const huge = new Uint8Array(MAX_BLOCK_SIZE + 1).fill(0x42)
+  const [smallCid, hugeCid] = [rawCid(small), rawCid(huge)]
+  for (const pin of [true, false]) {
+    const err = await storage
+      .importCar([header([smallCid]), ...section(smallCid, small), ...section(hugeCid, huge)], { pin })
+      .catch((e: unknown) => e)
+    expect(err).toMatchObject({ name: 'CarImportError' })
+    expect((err as { details?: string }).details).toBe(
+      `Block 1 of the CAR (${hugeCid}) is ${MAX_BLOCK_SIZE + 1} bytes, over the ${MAX_BLOCK_SIZE}-byte limit of a block.`,
+    )
+    expect((err as Error).cause).toMatchObject({
+      name: 'BlockTooLargeError',
+      cid: hugeCid.toString(),
+      bytes: MAX_BLOCK_SIZE + 1,
+      maxBytes: MAX_BLOCK_SIZE,
+    })
+    // The small block before it was written, then rolled back; the large one never was.
+    expect(await storage.stat(smallCid)).toMatchObject({ localBlocks: 0 })
+    expect(await storage.stat(hugeCid)).toMatchObject({ localBlocks: 0 })
+    expect(await storage.gc()).toEqual({ removed: 0, kept: 0 })
+  }
+})
+
+test('attack: a block declared larger than the limit is refused before its bytes are read', async () => {
+  // The sender declares a 1 GiB block and would stream it: the import stops at the declaration, instead of
+  // gathering the stream in memory until the declared length or the end.
+  const cid = rawCid(new Uint8Array(1))
+  let pulled = 0
+  async function* source(): AsyncGenerator<Uint8Array> {
+    yield header([])
+    yield section(cid, new Uint8Array(0), 2 ** 30)[0]!
+    const chunk = new Uint8Array(256 * 1024)
+    for (let i = 0; i < 64; i++) {
+      pulled++
+      yield chunk
+    }
+  }
+  const err = await storage.importCar(source(), { pin: false }).catch((e: unknown) => e)
+  expect(err).toMatchObject({ name: 'CarImportError' })
+  expect((err as Error).cause).toMatchObject({ name: 'BlockTooLargeError', cid: cid.toString() })
+  expect(pulled).toBeLessThanOrEqual(1)
+})
+
+test('default: a block of exactly MAX_BLOCK_SIZE bytes is imported', async () => {
+  const bytes = new Uint8Array(MAX_BLOCK_SIZE).fill(7)
+  const cid = rawCid(bytes)
+  expect((await storage.importCar([header([cid]), ...section(cid, bytes)])).map(String)).toEqual([
+    cid.toString(),
+  ])
+  expect(await storage.stat(cid)).toMatchObject({ local: true, localBlocks: 1 })
+})

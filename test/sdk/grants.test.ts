@@ -3,7 +3,8 @@
  * grants, versions under a grant, rotation re-issuing grants, identities from wallets, the audit trail, and
  * expiry by chain time.
  */
-import { grantBySig } from '@medvault/chain'
+import { cancelGrantSalt, GrantIdCancelledError, grantBySig } from '@medvault/chain'
+import { consentRegistryAbi } from '@medvault/contracts'
 import {
   createLocalNetwork,
   createVault,
@@ -15,9 +16,11 @@ import {
   RelayError,
   type Vault,
 } from '@medvault/sdk'
-import { http } from 'viem'
+import { CID } from '@medvault/storage'
+import { createWalletClient, decodeFunctionData, type Hex, hexToBytes, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { intercepting } from './transports.ts'
 
 let net: LocalNetwork
 let patient: Vault
@@ -139,6 +142,45 @@ describe('grants', () => {
     const { bundleCid } = err as RelayError
     expect(bundleCid).toBeDefined()
     expect(await net.storage.isPinned(bundleCid!)).toBe(true)
+  })
+
+  test('error: a relayer wallet client whose grantBySig reverts at simulation sent nothing: the domain error is thrown and the kfrag bundle is unpinned', async () => {
+    const rec = await patient.records.put('relay refused')
+    // The relayer's node: before its first simulation of grantBySig is answered, the grantor cancels the signed
+    // grant's salt (from another device, say), so the chain itself refuses it (GrantIdCancelled). Its calldata
+    // names the salt and the bundle's CID.
+    const { devnet } = net
+    const direct = http(devnet.rpcUrl)({ chain: devnet.chain, retryCount: 0 })
+    let kfragsCid: Hex | undefined
+    const relayer = createWalletClient({
+      account: devnet.accounts[5]!,
+      chain: devnet.chain,
+      transport: intercepting(http(devnet.rpcUrl), (args) => {
+        if (args.method !== 'eth_call' || kfragsCid !== undefined) return undefined
+        const [call] = args.params as [{ data?: Hex; input?: Hex }]
+        const decoded = decodeFunctionData({ abi: consentRegistryAbi, data: (call.data ?? call.input)! })
+        if (decoded.functionName !== 'grantBySig') return undefined
+        const [grantor, params] = decoded.args
+        kfragsCid = params.kfragsCid
+        return (async () => {
+          await cancelGrantSalt(devnet.walletClients[0]!, {
+            addresses: devnet.addresses,
+            grantor,
+            salt: params.salt,
+          })
+          return direct.request(args as Parameters<typeof direct.request>[0])
+        })()
+      }),
+    })
+    const err = await patient.grants
+      .create({ to: clinic.address, records: [rec.id], purpose: 'TREAT', expiresIn: '1d', relay: relayer })
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(GrantIdCancelledError)
+    expect(kfragsCid).toBeDefined()
+    // Nothing was sent and no one else holds the signed grant, whose id can never be created now: nothing can
+    // ever refer to the bundle. A relay that kept it pinned would leave it on the grantor's node for good.
+    expect(await net.storage.isPinned(CID.decode(hexToBytes(kfragsCid!)))).toBe(false)
+    await expect(clinic.records.get(rec.id)).rejects.toBeInstanceOf(NoGrantError)
   })
 
   test('behavior: a grantee reads new versions; rotate re-issues the grants that carry the old key', async () => {

@@ -10,6 +10,7 @@ import {
   AbortError as ChainAbortError,
   RecordNotFoundError as ChainRecordNotFoundError,
   computeGrantId,
+  GrantAlreadyExistsError,
   type GrantListing,
   getGrants,
   getLogsChunked,
@@ -24,6 +25,7 @@ import {
   type SignedGrant,
   signGrant,
   TransactionOutcomeUnknownError,
+  TransactionRevertedError,
 } from '@medvault/chain'
 import { type DerivedKeys, deriveDelegatingKey, eciesEncrypt } from '@medvault/crypto'
 import { generateKFrags, PublicKey, SecretKey, Signer } from '@medvault/crypto/umbral'
@@ -98,7 +100,13 @@ export interface CreateGrantOptions extends CallOptions {
   threshold?: number
   /** The proxy set (id); default the vault's `proxySet`. */
   proxySet?: number
-  /** Sign the grant and let this relayer submit it (the grantor pays no gas). */
+  /**
+   * Sign the grant and let this relayer submit it (the grantor pays no gas). A relay function's failure is a
+   * `RelayError` and keeps the kfrag bundle pinned (it may still submit the signed grant until its deadline);
+   * so does a wallet client's once its transaction may be out. A wallet client that failed before sending
+   * (a revert at its simulation, an abort) gave the signed grant to no one: its error is thrown as is and
+   * the bundle unpinned, as for a grant sent directly.
+   */
   relay?: Relay
   /** How long a relayed signature stays valid. Default `'10m'`. */
   relayDeadline?: Duration
@@ -135,7 +143,10 @@ export class Grants {
    *
    * @throws {InvalidOptionError} bad terms; {@link KeyNotPublishedError} the grantee has no keys on chain;
    *   {@link NotRecordOwnerError} a listed record is someone else's; {@link NotEnoughProxiesError} fewer
-   *   than `threshold` proxies of the set are active; {@link RelayError} the relayer failed.
+   *   than `threshold` proxies of the set are active; {@link RelayError} a relay function failed, or a
+   *   relayer's wallet client failed once its transaction may be out (the bundle stays pinned). A wallet
+   *   client that failed before sending (e.g. `SignatureExpiredError` at its simulation) throws that error,
+   *   and the bundle is unpinned.
    */
   async create(options: CreateGrantOptions): Promise<Grant> {
     return issueGrant(this.#ctx, options)
@@ -463,8 +474,28 @@ async function relayGrant(
     return hash
   } catch (cause) {
     if (cause instanceof InvalidOptionError) throw cause
+    // A relayer's wallet client that failed before its transaction went out (a revert at simulation such as an
+    // expired or cancelled signature, an abort before the send, a node that did not answer the simulation)
+    // handed the signed grant to no one: nothing can ever register it, so the error passes through as a direct
+    // grant's does and the bundle is unpinned. A relay function may have queued it anywhere: RelayError.
+    if (typeof relay !== 'function' && !mayHaveSent(cause)) throw cause
     throw new RelayError({ grantId, cause })
   }
+}
+
+/**
+ * Whether a failed `grantBySig` of a wallet client may have put the signed grant on chain or in a mempool: its
+ * send failed or its receipt did not come (the outcome is unknown), it was aborted after the send, it was mined
+ * and reverted (its calldata, the signature, is public from then on), or the grant id exists already (the
+ * signed terms, seen by the node that simulated them, may have been submitted by another account).
+ */
+function mayHaveSent(error: unknown): boolean {
+  return (
+    error instanceof TransactionOutcomeUnknownError ||
+    error instanceof TransactionRevertedError ||
+    error instanceof GrantAlreadyExistsError ||
+    (error instanceof ChainAbortError && error.hash !== undefined)
+  )
 }
 
 const breakGlassAuthorized = parseAbiItem(

@@ -8,10 +8,11 @@
  * test can tell that a refused request read nothing and that a client going away stopped its walk.
  */
 import { randomBytes } from 'node:crypto'
-import { Agent, type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http'
+import { Agent, type ClientRequest, type IncomingMessage } from 'node:http'
 import { connect } from 'node:net'
 import { createStorage, type Storage } from '@medvault/storage'
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest'
+import { gatewayServers, readBody, requestFrom } from '../../../test/node-daemon/gateway-server.ts'
 import { GatewayRateLimitedError } from './daemon-errors.ts'
 import { createGateway, type GatewayComponents, type GatewayInit } from './gateway.ts'
 import { createHttpServer, type HttpServer } from './http-server.ts'
@@ -21,7 +22,7 @@ let storage: Storage
 let big: string
 /** A small UnixFS file, exported whole in one go. */
 let small: string
-const servers: HttpServer[] = []
+const servers = gatewayServers()
 const open: ClientRequest[] = []
 
 /** Reads of the store by the gateway: calls that touch the DAG, and export walks in progress. */
@@ -47,7 +48,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   for (const req of open.splice(0)) req.destroy()
-  await Promise.all(servers.map((s) => s.stop()))
+  await servers.stop()
   await storage?.stop()
 })
 
@@ -78,14 +79,7 @@ function countedStorage(): GatewayComponents['storage'] {
   }
 }
 
-async function serve(init: GatewayInit): Promise<HttpServer> {
-  const http = createHttpServer()
-  const gateway = createGateway(init, { http, storage: countedStorage() })
-  await gateway.start()
-  await http.start()
-  servers.push(http)
-  return http
-}
+const serve = (init: GatewayInit): Promise<HttpServer> => servers.serve(init, countedStorage())
 
 interface Answer {
   status: number
@@ -100,36 +94,19 @@ interface Answer {
  * A GET (or HEAD) from a chosen local address. A 200 is left unread (the export stays in progress until
  * `req.destroy()`); any other answer is read to its end.
  */
-function get(http: HttpServer, path: string, localAddress = '127.0.0.1', method = 'GET'): Promise<Answer> {
-  const url = new URL(path, http.url)
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname + url.search,
-        localAddress,
-        agent: false,
-        method,
-      },
-      (res) => {
-        const status = res.statusCode ?? 0
-        if (status === 200 && method === 'GET') {
-          open.push(req)
-          resolve({ status, headers: res.headers, body: undefined, req, res })
-          return
-        }
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () =>
-          resolve({ status, headers: res.headers, body: Buffer.concat(chunks).toString(), req, res }),
-        )
-        res.on('error', reject)
-      },
-    )
-    req.on('error', reject)
-    req.end()
-  })
+async function get(
+  http: HttpServer,
+  path: string,
+  localAddress = '127.0.0.1',
+  method = 'GET',
+): Promise<Answer> {
+  const { req, res } = await requestFrom(http, path, { localAddress, method })
+  const status = res.statusCode ?? 0
+  if (status === 200 && method === 'GET') {
+    open.push(req)
+    return { status, headers: res.headers, body: undefined, req, res }
+  }
+  return { status, headers: res.headers, body: await readBody(res), req, res }
 }
 
 /** Reads a held 200 to its end; its byte count. */
@@ -265,36 +242,18 @@ describe('gateway whole-DAG CAR exports at once', () => {
   })
 
   test('behavior: a keep-alive socket serving many exports one after another keeps no listener of theirs', async () => {
-    const http = createHttpServer()
     // A route on the same server that tells how many 'close' listeners the socket of its request holds.
-    http.register('probe', async (app) => {
-      app.get('/probe', async (request) => ({ close: request.raw.socket.listenerCount('close') }))
-    })
-    await createGateway({ maxCarExportsPerClient: 2 }, { http, storage: countedStorage() }).start()
-    await http.start()
-    servers.push(http)
+    const http = await servers.serve({ maxCarExportsPerClient: 2 }, countedStorage(), (server) =>
+      server.register('probe', async (app) => {
+        app.get('/probe', async (request) => ({ close: request.raw.socket.listenerCount('close') }))
+      }),
+    )
     const agent = new Agent({ keepAlive: true, maxSockets: 1 })
-    const fetchAll = (path: string) =>
-      new Promise<{ status: number; body: Buffer; port: number }>((resolve, reject) => {
-        const url = new URL(path, http.url)
-        const req = httpRequest(
-          { host: url.hostname, port: url.port, path: url.pathname + url.search, agent },
-          (res) => {
-            const chunks: Buffer[] = []
-            res.on('data', (c: Buffer) => chunks.push(c))
-            res.on('end', () =>
-              resolve({
-                status: res.statusCode ?? 0,
-                body: Buffer.concat(chunks),
-                port: req.socket?.localPort ?? 0,
-              }),
-            )
-            res.on('error', reject)
-          },
-        )
-        req.on('error', reject)
-        req.end()
-      })
+    const fetchAll = async (path: string) => {
+      const { req, res } = await requestFrom(http, path, { agent })
+      const body = await readBody(res)
+      return { status: res.statusCode ?? 0, body, port: req.socket?.localPort ?? 0 }
+    }
     try {
       const before = await fetchAll('/probe')
       for (let i = 0; i < 12; i++) {

@@ -2,16 +2,16 @@
  * The gateway's per-IP token bucket over real HTTP on 127.0.0.1, over a real (embedded) Helia store. A second
  * client address is another loopback address (127.0.0.2), which Linux routes to the same listener.
  */
-import { request as httpRequest } from 'node:http'
 import { createStorage, type Storage } from '@medvault/storage'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { gatewayServers, readBody, requestFrom } from '../../../test/node-daemon/gateway-server.ts'
 import { GatewayRateLimitedError } from './daemon-errors.ts'
 import { createGateway } from './gateway.ts'
 import { createHttpServer, type HttpServer } from './http-server.ts'
 
 let storage: Storage
 let cid: string
-const servers: HttpServer[] = []
+const servers = gatewayServers()
 
 beforeAll(async () => {
   storage = await createStorage()
@@ -19,21 +19,17 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()))
+  await servers.stop()
   await storage?.stop()
 })
 
 /** A gateway with `rateLimit` and, beside it on the same listener, a liveness route like the daemon's. */
-async function serve(rateLimit: Parameters<typeof createGateway>[0]['rateLimit']): Promise<HttpServer> {
-  const http = createHttpServer()
-  const gateway = createGateway({ rateLimit }, { http, storage })
-  http.register('health', async (app) => {
-    app.get('/healthz', async (_req, reply) => reply.send({ ok: true }))
-  })
-  await gateway.start()
-  await http.start()
-  servers.push(http)
-  return http
+function serve(rateLimit: Parameters<typeof createGateway>[0]['rateLimit']): Promise<HttpServer> {
+  return servers.serve({ rateLimit }, storage, (http) =>
+    http.register('health', async (app) => {
+      app.get('/healthz', async (_req, reply) => reply.send({ ok: true }))
+    }),
+  )
 }
 
 interface Answer {
@@ -42,35 +38,13 @@ interface Answer {
   body: string
 }
 
-/** A GET from a chosen local address (node:http, so the source address can be set). */
-function get(http: HttpServer, path: string, localAddress = '127.0.0.1'): Promise<Answer> {
-  const url = new URL(path, http.url)
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname + url.search,
-        localAddress,
-        agent: false,
-        headers: { accept: 'application/vnd.ipld.raw' },
-      },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-          }),
-        )
-        res.on('error', reject)
-      },
-    )
-    req.on('error', reject)
-    req.end()
+/** A GET from a chosen local address, read to its end. */
+async function get(http: HttpServer, path: string, localAddress = '127.0.0.1'): Promise<Answer> {
+  const { res } = await requestFrom(http, path, {
+    localAddress,
+    headers: { accept: 'application/vnd.ipld.raw' },
   })
+  return { status: res.statusCode ?? 0, headers: res.headers, body: await readBody(res) }
 }
 
 describe('gateway rate limit', () => {

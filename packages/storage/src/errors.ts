@@ -330,9 +330,9 @@ export type BlockTooLargeErrorType = BlockTooLargeError & { name: 'BlockTooLarge
 
 /**
  * A block is larger than any block this storage makes, stores or serves (`MAX_BLOCK_SIZE`, 2 MiB, the block size
- * bitswap peers accept). In a CAR it is refused before its bytes are read; in the local store the file under its
- * CID was not written by this storage (another program, a damaged file system), and is neither read nor
- * deleted: it stays on disk for gc.
+ * bitswap peers accept). It is not stored (a `putEnvelope` that large, a block from a gateway); in a CAR it is
+ * refused before its bytes are read; in the local store the file under its CID was not written by this storage
+ * (another program, a damaged file system), and is neither read nor deleted: it stays on disk for gc.
  */
 export class BlockTooLargeError extends BaseError {
   override name = 'BlockTooLargeError' as const
@@ -341,7 +341,7 @@ export class BlockTooLargeError extends BaseError {
   readonly bytes: number
   readonly maxBytes: number
 
-  constructor(parameters: { cid: string; bytes: number; maxBytes: number; source: 'local' | 'car' }) {
+  constructor(parameters: { cid: string; bytes: number; maxBytes: number; source: 'local' | 'car' | 'put' }) {
     const { cid, bytes, maxBytes, source } = parameters
     super(`Block ${cid} is ${bytes} bytes, over the ${maxBytes}-byte limit of a block.`, {
       metaMessages: [

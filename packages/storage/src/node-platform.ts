@@ -1,5 +1,5 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
-import { readdir, readFile, unlink } from 'node:fs/promises'
+import { type FileHandle, open, readdir, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
@@ -11,7 +11,9 @@ import { FsDatastore } from 'datastore-fs'
 import type { Key } from 'interface-datastore'
 import type { CID } from 'multiformats/cid'
 import { lockDirectory } from './directory-lock.ts'
+import { BlockReadError, BlockTooLargeError } from './errors.ts'
 import type { Platform } from './platform.ts'
+import { cidLabel, MAX_BLOCK_SIZE } from './verify.ts'
 
 /** Node: blocks and the datastore on disk under `directory` (locked while open) or in memory; TCP and WebSockets. */
 export const nodePlatform: Platform = {
@@ -115,8 +117,9 @@ class SmallWriteDatastore extends FsDatastore {
 /**
  * blockstore-fs reads a block through a file read stream, which allocates a 64 KiB buffer per read however
  * small the block: envelopes and kfrag bundles are a few hundred bytes, and reading one cost more in
- * allocation and garbage collection than in I/O. A block is at most a few MiB and is wanted whole (it is
- * hashed before use), so it is read whole, in one buffer of its own size.
+ * allocation and garbage collection than in I/O. A block is at most {@link MAX_BLOCK_SIZE} and is wanted whole
+ * (it is hashed before use), so it is read whole, in one buffer of its own size, and no file larger than that is
+ * read at all.
  */
 class WholeFileBlockstore extends FsBlockstore {
   // blockstore-fs's own default, kept here too: its field is private, and both must map a CID to one path.
@@ -138,20 +141,61 @@ class WholeFileBlockstore extends FsBlockstore {
   }
 
   override async *get(key: CID, options?: { signal?: AbortSignal }): AsyncGenerator<Uint8Array> {
+    options?.signal?.throwIfAborted()
     const { dir, file } = this.#sharding.encode(key)
-    let bytes: Uint8Array
-    try {
-      bytes = await readFile(
-        join(this.path, dir, file),
-        options?.signal === undefined ? {} : { signal: options.signal },
-      )
-    } catch (err) {
-      if ((err as { name?: unknown } | null)?.name === 'AbortError') throw err
-      // The name the stores' callers (Helia, this package's reader) test for, as blockstore-fs's own error has.
+    yield await readBlockFile(join(this.path, dir, file), key)
+  }
+}
+
+/**
+ * A block file, whole, but never more than {@link MAX_BLOCK_SIZE} bytes of it: this storage writes no larger
+ * block, so a larger file is another program's or a damaged file system's, and reading it whole would allocate
+ * whatever its size is. It is refused unread ({@link BlockTooLargeError}) and left in place: it is not proven
+ * wrong (an older version may have imported a block that large), and gc removes it once no pin reaches it.
+ *
+ * A missing file (or shard directory) is a missing block, thrown with the name the stores' callers (Helia, this
+ * package's reader) test for, as blockstore-fs's own error has; any other failure (permissions, an I/O error, a
+ * directory in the file's place) is a {@link BlockReadError}: fetching the block again would not help.
+ */
+async function readBlockFile(path: string, cid: CID): Promise<Uint8Array> {
+  let handle: FileHandle | undefined
+  try {
+    handle = await open(path, 'r')
+    const { size } = await handle.stat()
+    if (size > MAX_BLOCK_SIZE) throw tooLarge(cid, size)
+    // One byte more than fstat said, so that one read both fills the block and sees its end: a regular file
+    // answers short only at its end. A file that grew since (written in place by another program) takes more
+    // reads, never past the limit.
+    let buffer = Buffer.allocUnsafeSlow(size + 1)
+    let filled = 0
+    for (;;) {
+      const wanted = buffer.length - filled
+      const { bytesRead } = await handle.read(buffer, filled, wanted, filled)
+      filled += bytesRead
+      if (bytesRead < wanted) return buffer.subarray(0, filled)
+      if (filled > MAX_BLOCK_SIZE) throw tooLarge(cid, filled)
+      const grown = Buffer.allocUnsafeSlow(Math.min(buffer.length * 2, MAX_BLOCK_SIZE + 1))
+      grown.set(buffer)
+      buffer = grown
+    }
+  } catch (err) {
+    if (err instanceof BlockTooLargeError) throw err
+    const code = (err as { code?: unknown } | null)?.code
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw Object.assign(new Error('Block not found in the file system store.', { cause: err }), {
         name: 'NotFoundError',
       })
     }
-    yield bytes
+    throw new BlockReadError({
+      cid: cidLabel(cid),
+      code: typeof code === 'string' ? code : undefined,
+      cause: err,
+    })
+  } finally {
+    await handle?.close().catch(() => {})
   }
+}
+
+function tooLarge(cid: CID, bytes: number): BlockTooLargeError {
+  return new BlockTooLargeError({ cid: cidLabel(cid), bytes, maxBytes: MAX_BLOCK_SIZE, source: 'local' })
 }

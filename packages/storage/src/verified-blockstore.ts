@@ -1,8 +1,15 @@
 import type { AbortOptions } from '@libp2p/interface'
 import type { Blockstore, InputPair, Pair } from 'interface-blockstore'
 import type { CID } from 'multiformats/cid'
-import { BlockVerificationError } from './errors.ts'
-import { assertVerifiableCid, blockMatchesCid, collect, type HasherLookup } from './verify.ts'
+import { BlockTooLargeError, BlockVerificationError } from './errors.ts'
+import {
+  assertVerifiableCid,
+  blockMatchesCid,
+  cidLabel,
+  collect,
+  type HasherLookup,
+  MAX_BLOCK_SIZE,
+} from './verify.ts'
 
 /**
  * Wraps the local blockstore so that every block read back is checked against its CID.
@@ -43,6 +50,7 @@ export class VerifiedBlockstore implements Blockstore {
     options?: AbortOptions,
   ): Promise<CID> {
     await assertVerifiableCid(cid, this.#getHasher)
+    assertBlockSize(cid, bytes)
     return this.#child.put(cid, bytes, options)
   }
 
@@ -52,6 +60,7 @@ export class VerifiedBlockstore implements Blockstore {
       (async function* () {
         for await (const pair of source) {
           await assertVerifiableCid(pair.cid, getHasher)
+          assertBlockSize(pair.cid, pair.bytes)
           yield pair
         }
       })(),
@@ -93,5 +102,17 @@ export class VerifiedBlockstore implements Blockstore {
 
   deleteMany(source: Iterable<CID> | AsyncIterable<CID>, options?: AbortOptions) {
     return this.#child.deleteMany(source, options)
+  }
+}
+
+/** Nothing larger than {@link MAX_BLOCK_SIZE} is written, so the Node store can refuse a larger file as not its own. */
+function assertBlockSize(cid: CID, bytes: unknown): void {
+  if (bytes instanceof Uint8Array && bytes.byteLength > MAX_BLOCK_SIZE) {
+    throw new BlockTooLargeError({
+      cid: cidLabel(cid),
+      bytes: bytes.byteLength,
+      maxBytes: MAX_BLOCK_SIZE,
+      source: 'put',
+    })
   }
 }

@@ -1,0 +1,86 @@
+/**
+ * The Node blockstore's files can be changed by another program or a damaged file system. A file over
+ * `MAX_BLOCK_SIZE` under a block's name is not this storage's (it writes no larger block), so it is refused
+ * unread with `BlockTooLargeError` instead of being read whole, whatever its size; a file that exists but cannot
+ * be read is a `BlockReadError`, not a missing block; a missing one is still `NotFoundError`.
+ */
+import { mkdir, mkdtemp, readdir, rm, stat, truncate } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createStorage, MAX_BLOCK_SIZE, type Storage } from '@medvault/storage'
+import { afterEach, beforeEach, expect, test } from 'vitest'
+import { concat } from './helpers.ts'
+
+let dir: string
+let storage: Storage
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'medvault-block-file-'))
+  storage = await createStorage({ directory: dir })
+})
+afterEach(async () => {
+  await storage.stop()
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** A one-block file put and pinned, and the path of its block file. */
+async function oneBlock() {
+  const cid = await storage.putBytes(new TextEncoder().encode('one raw block'))
+  const files = (await readdir(join(dir, 'blocks'), { recursive: true })).filter((f) => f.endsWith('.data'))
+  expect(files).toHaveLength(1)
+  return { cid, path: join(dir, 'blocks', files[0]!) }
+}
+
+test('attack: a block file grown past MAX_BLOCK_SIZE is refused unread with BlockTooLargeError, and left in place', async () => {
+  const { cid, path } = await oneBlock()
+  // Sparse: no disk space taken, but reading it whole would allocate all of it.
+  const size = 64 * 1024 * 1024
+  await truncate(path, size)
+  const err = await concat(storage.get(cid)).catch((e: unknown) => e)
+  expect(err).toMatchObject({
+    name: 'BlockTooLargeError',
+    cid: cid.toString(),
+    bytes: size,
+    maxBytes: MAX_BLOCK_SIZE,
+  })
+  expect((err as { shortMessage: string }).shortMessage).toBe(
+    `Block ${cid} is ${size} bytes, over the ${MAX_BLOCK_SIZE}-byte limit of a block.`,
+  )
+  // Not proven wrong, so not deleted: gc takes it once no pin reaches it.
+  expect((await stat(path)).size).toBe(size)
+  await storage.unpin(cid)
+  expect(await storage.gc()).toEqual({ removed: 1, kept: 0 })
+})
+
+test('default: a block file of exactly MAX_BLOCK_SIZE bytes is read (and, not matching its CID, refused as damaged)', async () => {
+  const { cid, path } = await oneBlock()
+  await truncate(path, MAX_BLOCK_SIZE)
+  await expect(concat(storage.get(cid))).rejects.toMatchObject({ name: 'BlockVerificationError' })
+})
+
+test('error: a block file that cannot be read is BlockReadError with its code, not a missing block', async () => {
+  const { cid, path } = await oneBlock()
+  await rm(path)
+  await mkdir(path)
+  const err = await concat(storage.get(cid)).catch((e: unknown) => e)
+  expect(err).toMatchObject({ name: 'BlockReadError', cid: cid.toString(), code: 'EISDIR' })
+  expect((err as { shortMessage: string }).shortMessage).toBe(
+    `Block ${cid} could not be read from the local blockstore (EISDIR).`,
+  )
+  expect((err as Error).message).not.toContain(dir)
+})
+
+test('default: a missing block file is still NotFoundError', async () => {
+  const { cid, path } = await oneBlock()
+  await rm(path)
+  await expect(concat(storage.get(cid))).rejects.toMatchObject({ name: 'NotFoundError' })
+})
+
+test('error: a block over MAX_BLOCK_SIZE is never written (an envelope that large)', async () => {
+  const err = await storage
+    .putEnvelope({ note: 'x'.repeat(MAX_BLOCK_SIZE) }, { pin: false })
+    .catch((e: unknown) => e)
+  expect(err).toMatchObject({ name: 'BlockTooLargeError', maxBytes: MAX_BLOCK_SIZE })
+  expect(
+    (await readdir(join(dir, 'blocks'), { recursive: true })).filter((f) => f.endsWith('.data')),
+  ).toEqual([])
+})

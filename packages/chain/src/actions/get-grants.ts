@@ -45,11 +45,18 @@ export type GetGrantsReturnType = GrantListing[]
 export type GetGrantsErrorType = ActionErrorType
 
 /**
+ * Grant ids per `GrantRecordsScoped` query (an OR of topic values): well under what public providers accept in
+ * one filter, and few queries even for an account with thousands of records grants.
+ */
+const GRANT_IDS_PER_QUERY = 100
+
+/**
  * Lists grants by grantor and/or grantee from the `AccessGranted`/`AccessRevoked` event topics, oldest first.
  *
  * `eth_getLogs` per event over `fromBlock..toBlock`, in ranges of at most `maxBlockRange` blocks (halved where a
  * provider refuses one): on a long chain pass the deployment block as `fromBlock`, or keep an index with
- * `followEvents`.
+ * `followEvents`. The record lists of records grants are read by grant id (100 ids per query, over those
+ * grants' blocks only), never every account's.
  */
 export async function getGrants(
   client: ReadClient,
@@ -86,11 +93,27 @@ export async function getGrants(
   ])
   const revokedIds = new Set(revoked.map((log) => log.args.grantId))
   const recordSets = new Map<Hex, Hex[]>()
-  if (granted.some((log) => log.args.scopeKind === 2)) {
+  // A records grant's list is in a `GrantRecordsScoped` event of its own transaction. That event is indexed by
+  // grant id only, and anyone can emit it (by granting to their own records): a query without the ids would
+  // read every account's, so one flooding account could make every listing slow, or fail outright with one
+  // block over a provider's result limit. The ids go in the topic filter, a batch at a time, each batch over
+  // its own grants' blocks only.
+  const listed = granted.filter((log) => log.args.scopeKind === 2)
+  for (let i = 0; i < listed.length; i += GRANT_IDS_PER_QUERY) {
+    const batch = listed.slice(i, i + GRANT_IDS_PER_QUERY)
     const scoped = await readLogsChunked({
       ...range,
+      // `granted` is in chain order.
+      fromBlock: batch[0]!.blockNumber,
+      toBlock: batch[batch.length - 1]!.blockNumber,
       read: (fromBlock, toBlock) =>
-        getContractEvents(client, { ...common, eventName: 'GrantRecordsScoped', fromBlock, toBlock }),
+        getContractEvents(client, {
+          ...common,
+          eventName: 'GrantRecordsScoped',
+          args: { grantId: batch.map((log) => log.args.grantId) },
+          fromBlock,
+          toBlock,
+        }),
     })
     for (const log of scoped) recordSets.set(log.args.grantId, [...log.args.records])
   }

@@ -22,6 +22,7 @@ import {
   DEFAULT_MAX_LOG_TIMEOUTS,
   getLogsChunked,
   type LogRangeProgressEvent,
+  LogRangeReader,
   logQueryRefusal,
   readLogsChunked,
 } from './get-logs-chunked.ts'
@@ -485,4 +486,33 @@ test('attack: logs a node returns outside the range asked are dropped, so none c
     read: async () => [0, 1, 2, 3, 4, 5].map((b) => ({ blockNumber: `0x${b.toString(16)}` })),
   })
   expect(raw.map((l) => l.blockNumber)).toEqual(['0x0', '0x1', '0x2', '0x3', '0x4', '0x5'])
+})
+
+test('behavior: a time-out answered at half the range keeps the span that answered; a hang leaves the span as it was', async () => {
+  const timeout = () =>
+    Object.assign(new Error('The request took too long to respond.'), { name: 'TimeoutError' })
+  // Slow on wide ranges: the half that answered is kept, as after a block-range cap.
+  const slow = new LogRangeReader({ maxBlockRange: 100 })
+  await slow.read(0n, 999n, async (from, to) => {
+    if (to - from + 1n > 50n) throw timeout()
+    return []
+  })
+  expect(slow.span).toBe(50n)
+  await slow.read(50n, 999n, async () => [])
+  expect(slow.span).toBe(50n)
+  // Hung: after maxTimeouts in a row the reader fails, and reads at its full span once the node answers again
+  // (a follower polls on after the error).
+  const hung = new LogRangeReader({ maxBlockRange: 100 })
+  let asked = 0
+  const hang = async () => {
+    asked++
+    throw timeout()
+  }
+  await expect(hung.read(0n, 999n, hang)).rejects.toBeInstanceOf(LogQueryTimeoutError)
+  expect(asked).toBe(DEFAULT_MAX_LOG_TIMEOUTS)
+  expect(hung.span).toBe(100n)
+  // Still hung at the next poll: one request, not another series of halvings.
+  await expect(hung.read(0n, 999n, hang)).rejects.toBeInstanceOf(LogQueryTimeoutError)
+  expect(asked).toBe(DEFAULT_MAX_LOG_TIMEOUTS + 1)
+  expect((await hung.read(0n, 999n, async () => [])).toBlock).toBe(99n)
 })

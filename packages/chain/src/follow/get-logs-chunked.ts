@@ -71,7 +71,7 @@ export interface LogRangeReaderInit {
  * The node chooses its refusals, so their cost is bounded: a range is never split below `minBlockRange` blocks
  * (refusing that fails with {@link LogRangeTooLargeError}), `maxTimeouts` time-outs in a row fail with
  * {@link LogQueryTimeoutError}, and `maxRefusals` refusals for too many results with no log in any answer since
- * fail with {@link LogQueryRefusedError}. Without these a node refusing every range wider than one block would
+ * fail with {@link LogQueryRefusedError} (a hang leaves the span as it was before its time-outs). Without these a node refusing every range wider than one block would
  * have the read walk the chain at two requests per block, and one that hangs would be waited out some 14 times.
  *
  * Any other error is thrown as it came, after one attempt: retrying is the transport's business (viem's
@@ -86,6 +86,8 @@ export class LogRangeReader {
   readonly #maxRefusals: number
   /** Time-outs since the last answer. */
   #timeouts = 0
+  /** The span and maximum before the first of those time-outs. */
+  #beforeTimeouts: { span: bigint; max: bigint } | undefined
   /** Refusals for too many results since the last answer holding a log. */
   #refusals = 0
   readonly #onProgress: ((event: LogRangeProgressEvent) => void) | undefined
@@ -139,7 +141,12 @@ export class LogRangeReader {
         const kind = refusalKind(err)
         if (kind === undefined) throw err
         if (kind === 'time') {
+          if (this.#timeouts === 0) this.#beforeTimeouts = { span: this.#span, max: this.#max }
           if (++this.#timeouts >= this.#maxTimeouts) {
+            // The node hangs, whatever the range: the halvings it caused say nothing of what fits, and a
+            // follower reading again once it answers should not be left at an eighth of its span.
+            if (this.#beforeTimeouts !== undefined)
+              ({ span: this.#span, max: this.#max } = this.#beforeTimeouts)
             throw new LogQueryTimeoutError(from, end, this.#timeouts, { cause: err })
           }
         } else if (kind === 'size' && ++this.#refusals >= this.#maxRefusals) {
@@ -158,6 +165,7 @@ export class LogRangeReader {
         continue
       }
       this.#timeouts = 0
+      this.#beforeTimeouts = undefined
       if (logs.length > 0) this.#refusals = 0
       if (logs.length > this.#mostLogs) this.#mostLogs = logs.length
       if (this.#span < this.#max && 2 * logs.length <= this.#mostLogs) {

@@ -183,6 +183,40 @@ describe('grants', () => {
     await expect(clinic.records.get(rec.id)).rejects.toBeInstanceOf(NoGrantError)
   })
 
+  test('behavior: a relayer wallet client refused because its node submitted the signed grant first: the grant exists, so RelayError keeps its bundle and the grantee reads', async () => {
+    const rec = await patient.records.put('front-run')
+    // The relayer's node sees the signed grant in the simulation's calldata and sends it itself, first.
+    const { devnet } = net
+    const direct = http(devnet.rpcUrl)({ chain: devnet.chain, retryCount: 0 })
+    let frontRun = false
+    const relayer = createWalletClient({
+      account: devnet.accounts[5]!,
+      chain: devnet.chain,
+      transport: intercepting(http(devnet.rpcUrl), (args) => {
+        if (args.method !== 'eth_call' || frontRun) return undefined
+        const [call] = args.params as [{ to: Hex; data?: Hex; input?: Hex }]
+        const data = (call.data ?? call.input)!
+        if (decodeFunctionData({ abi: consentRegistryAbi, data }).functionName !== 'grantBySig')
+          return undefined
+        frontRun = true
+        return (async () => {
+          const thief = devnet.walletClients[6]!
+          const hash = await thief.sendTransaction({ to: call.to, data })
+          await devnet.publicClient.waitForTransactionReceipt({ hash })
+          return direct.request(args as Parameters<typeof direct.request>[0])
+        })()
+      }),
+    })
+    const err = await patient.grants
+      .create({ to: clinic.address, records: [rec.id], purpose: 'TREAT', expiresIn: '1d', relay: relayer })
+      .catch((e: unknown) => e)
+    expect(frontRun).toBe(true)
+    expect(err).toBeInstanceOf(RelayError)
+    const { bundleCid } = err as RelayError
+    expect(await net.storage.isPinned(bundleCid!)).toBe(true)
+    expect(text(await clinic.records.get(rec.id))).toBe('front-run')
+  })
+
   test('behavior: a grantee reads new versions; rotate re-issues the grants that carry the old key', async () => {
     const rec = await patient.records.put('v1')
     const sibling = await patient.records.put('sibling')

@@ -280,10 +280,10 @@ export class CheckpointCorruptError extends BaseError {
 export type LogRangeTooLargeErrorType = LogRangeTooLargeError & { name: 'LogRangeTooLargeError' }
 
 /**
- * The node refused the logs of a range already at the smallest span read (`minBlockRange`, by default 2 blocks;
- * too many results, a block-range cap, or no answer in time): splitting it further would let a node that refuses
- * everything drive the read to a request or two per block. Query with a narrower filter (fewer addresses or
- * events), or use a node without that cap.
+ * The node refused the logs of a range that is not split further: a single block (too many results), or a range
+ * of at most `minBlockRange` blocks (by default 2) refused for its block count or for time, since splitting
+ * further would let a node that refuses everything drive the read to a request or two per block. Query with a
+ * narrower filter (fewer addresses or events), or use a node without that cap.
  */
 export class LogRangeTooLargeError extends BaseError {
   override name = 'LogRangeTooLargeError' as const

@@ -270,29 +270,42 @@ describe('getLogsChunked', () => {
   })
 
   test('attack: a node refusing every range wider than one block fails fast, not at two requests per block', async () => {
-    for (const as of ['range', 'results'] as const) {
-      const hostile = await front({ kind: 'wide', maxBlocks: 1, as })
-      try {
-        const err = await getLogsChunked(hostile.client, {
-          address: emitter,
-          event: ping,
-          fromBlock: 0n,
-          toBlock: last,
-          maxBlockRange: 10_000,
-        }).catch((e: unknown) => e)
-        // Halved from the whole range down to 2 blocks, whose refusal is final: one request per halving, the
-        // ranges before it answered, instead of ~2 per block over the whole range.
-        expect(err).toBeInstanceOf(LogRangeTooLargeError)
-        const { fromBlock, toBlock } = err as LogRangeTooLargeError
-        expect(toBlock - fromBlock + 1n).toBe(2n)
-        expect((err as LogRangeTooLargeError).shortMessage).toBe(
-          `The node refused the logs of blocks ${fromBlock} to ${toBlock} (2 blocks), the smallest range read: no smaller range is asked.`,
-        )
-        expect(hostile.refused.length + hostile.served.length).toBeLessThanOrEqual(2 * 10)
-        expect(hostile.served).toEqual([])
-      } finally {
-        await hostile.close()
-      }
+    // As a block-range cap: halved from the whole range down to 2 blocks, whose refusal is final.
+    const capped = await front({ kind: 'wide', maxBlocks: 1, as: 'range' })
+    try {
+      const err = await getLogsChunked(capped.client, {
+        address: emitter,
+        event: ping,
+        fromBlock: 0n,
+        toBlock: last,
+      }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(LogRangeTooLargeError)
+      const { fromBlock, toBlock } = err as LogRangeTooLargeError
+      expect(toBlock - fromBlock + 1n).toBe(2n)
+      expect((err as LogRangeTooLargeError).shortMessage).toBe(
+        `The node refused the logs of blocks ${fromBlock} to ${toBlock} (2 blocks), the smallest range read: no smaller range is asked.`,
+      )
+      // One request per halving of the ~420 blocks; the old reader walked them at two per block.
+      expect(capped.refused.length).toBeLessThanOrEqual(10)
+      expect(capped.served).toEqual([])
+    } finally {
+      await capped.close()
+    }
+    // As a result cap, answering single blocks with no log: split down to single blocks (logs can be that
+    // dense), but refusals whose ranges keep coming back empty are counted.
+    const liar = await front({ kind: 'wide', maxBlocks: 1, as: 'results' })
+    try {
+      const err = await getLogsChunked(liar.client, {
+        address: '0x000000000000000000000000000000000000dEaD',
+        event: ping,
+        fromBlock: 0n,
+        toBlock: last,
+      }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(LogQueryRefusedError)
+      expect(liar.refused).toHaveLength(DEFAULT_MAX_LOG_REFUSALS)
+      expect(liar.served.length).toBeLessThan(DEFAULT_MAX_LOG_REFUSALS)
+    } finally {
+      await liar.close()
     }
   })
 

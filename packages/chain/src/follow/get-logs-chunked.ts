@@ -6,10 +6,11 @@ import { AbortError, LogQueryRefusedError, LogQueryTimeoutError, LogRangeTooLarg
 export const DEFAULT_LOG_BLOCK_RANGE = 10_000
 
 /**
- * Default fewest blocks a refused range is split into ({@link LogRangeReaderInit.minBlockRange}): a refusal of a
- * range this small is final. Provider block-range caps are 5 blocks at the smallest (free tiers), result caps are
- * 10,000 logs: no honest node refuses 2 blocks of one application's events, while a node that refuses everything
- * wider than one block would otherwise have the whole range read at two requests per block.
+ * Default fewest blocks a range refused for its block count or for time is split into
+ * ({@link LogRangeReaderInit.minBlockRange}): such a refusal of a range this small is final. Provider block-range
+ * caps are 5 blocks at the smallest (free tiers), and a node that cannot answer for 2 blocks in time hangs; a node
+ * that refused every range wider than one block would otherwise have the whole range read at two requests per
+ * block. Refusals for too many results go down to single blocks, bounded by {@link DEFAULT_MAX_LOG_REFUSALS}.
  */
 export const DEFAULT_MIN_LOG_BLOCK_RANGE = 2
 
@@ -40,8 +41,9 @@ export interface LogRangeReaderInit {
   /** Most blocks read by one request. Default {@link DEFAULT_LOG_BLOCK_RANGE}. */
   maxBlockRange?: number | bigint | undefined
   /**
-   * Fewest blocks a refused range is split into: a range of at most this many blocks that the node refuses fails
-   * with {@link LogRangeTooLargeError}. Default {@link DEFAULT_MIN_LOG_BLOCK_RANGE}; 1 splits down to single blocks.
+   * Fewest blocks a range refused for its block count or for time is split into: such a refusal of a range of at
+   * most this many blocks fails with {@link LogRangeTooLargeError}. Default {@link DEFAULT_MIN_LOG_BLOCK_RANGE}; 1
+   * splits down to single blocks. A range refused for too many results is split down to single blocks.
    */
   minBlockRange?: number | bigint | undefined
   /**
@@ -68,8 +70,9 @@ export interface LogRangeReaderInit {
  * since, because logs are dense in places only; after a refusal for the block count, or a time-out, it never
  * grows past what fitted, since that cap is the same everywhere and each time-out costs the client's wait.
  *
- * The node chooses its refusals, so their cost is bounded: a range is never split below `minBlockRange` blocks
- * (refusing that fails with {@link LogRangeTooLargeError}), `maxTimeouts` time-outs in a row fail with
+ * The node chooses its refusals, so their cost is bounded: a block-range cap or a time-out never splits a range
+ * below `minBlockRange` blocks (refusing that fails with {@link LogRangeTooLargeError}; a result cap splits down
+ * to a single block, as logs can be that dense), `maxTimeouts` time-outs in a row fail with
  * {@link LogQueryTimeoutError}, and `maxRefusals` refusals for too many results with no log in any answer since
  * fail with {@link LogQueryRefusedError} (a hang leaves the span as it was before its time-outs). Without these a node refusing every range wider than one block would
  * have the read walk the chain at two requests per block, and one that hangs would be waited out some 14 times.
@@ -118,7 +121,8 @@ export class LogRangeReader {
    * The logs `fetch` returns for `from` to at most `to`, and the last block they cover (read the rest from the
    * block after it). `fetch` must read exactly the blocks it is given.
    *
-   * @throws {LogRangeTooLargeError} a range of at most `minBlockRange` blocks was refused;
+   * @throws {LogRangeTooLargeError} a single block, or for a block-range cap or a time-out a range of at most
+   *   `minBlockRange` blocks, was refused;
    *   {@link LogQueryTimeoutError} `maxTimeouts` time-outs in a row; {@link LogQueryRefusedError} `maxRefusals`
    *   refusals for too many results with no log answered since; {@link AbortError} `signal` aborted; anything
    *   else `fetch` threw.
@@ -152,11 +156,14 @@ export class LogRangeReader {
         } else if (kind === 'size' && ++this.#refusals >= this.#maxRefusals) {
           throw new LogQueryRefusedError(from, end, this.#refusals, { cause: err })
         }
+        // Too many results is split down to single blocks (logs can be that dense, and a lie is caught by the
+        // count above); a block-range cap or a time-out no further than the floor.
+        const floor = kind === 'size' ? 1n : this.#min
         const blocks = end - from + 1n
-        if (blocks <= this.#min) throw new LogRangeTooLargeError(from, end, { cause: err })
+        if (blocks <= floor) throw new LogRangeTooLargeError(from, end, { cause: err })
         const reason = kind === 'range' ? 'range' : 'size'
         this.#onProgress?.({ type: 'logs:split', fromBlock: from, toBlock: end, reason })
-        this.#span = blocks / 2n < this.#min ? this.#min : blocks / 2n
+        this.#span = blocks / 2n < floor ? floor : blocks / 2n
         // A block-range cap holds everywhere, and a time-out costs the client's whole wait: never ask for more
         // than fitted again.
         if (kind !== 'size') this.#max = this.#span
@@ -202,7 +209,7 @@ export interface ReadLogsChunkedParameters<T> extends LogRangeReaderInit {
  * `maxBlockRange` blocks as {@link LogRangeReader} describes. For log queries viem's `getLogs` cannot express
  * (raw topic filters, `getContractEvents`); {@link getLogsChunked} wraps `getLogs` itself.
  *
- * @throws {LogRangeTooLargeError} a range of at most `minBlockRange` blocks was refused; {@link LogQueryTimeoutError},
+ * @throws {LogRangeTooLargeError} a range that cannot be split further was refused; {@link LogQueryTimeoutError},
  * {@link LogQueryRefusedError} the node hangs or keeps refusing (see {@link LogRangeReader}); {@link AbortError}
  * `signal` aborted.
  */
@@ -263,7 +270,7 @@ export type GetLogsChunkedErrorType =
  * })
  * ```
  *
- * @throws {LogRangeTooLargeError} a range of at most `minBlockRange` blocks was refused; {@link LogQueryTimeoutError},
+ * @throws {LogRangeTooLargeError} a range that cannot be split further was refused; {@link LogQueryTimeoutError},
  * {@link LogQueryRefusedError} the node hangs or keeps refusing (see {@link LogRangeReader}); {@link AbortError}
  * `signal` aborted.
  */

@@ -108,3 +108,30 @@ test('default: a block of exactly MAX_BLOCK_SIZE bytes is imported', async () =>
   ])
   expect(await storage.stat(cid)).toMatchObject({ local: true, localBlocks: 1 })
 })
+
+/** A CARv2 around a CARv1 payload (pragma, 40-byte header, payload), with `trailer` after the payload. */
+function carV2(v1: Uint8Array[], trailer = new Uint8Array(0)): Uint8Array[] {
+  const length = v1.reduce((n, part) => n + part.length, 0)
+  const pragma = [0x0a, 0xa1, 0x67, ...Buffer.from('version'), 0x02]
+  const header = new Uint8Array(40)
+  const view = new DataView(header.buffer)
+  view.setBigUint64(16, BigInt(pragma.length + 40), true)
+  view.setBigUint64(24, BigInt(length), true)
+  return [Uint8Array.from([...pragma, ...header]), ...v1, trailer]
+}
+
+test('behavior: a CARv2 is read the same way: its payload imported, an oversized block in it refused', async () => {
+  const bytes = new TextEncoder().encode('in a CARv2')
+  const cid = rawCid(bytes)
+  // Bytes after the payload (where an index would be) are not read as blocks.
+  const trailer = Uint8Array.from([0xff, 0xff, 0xff, 0xff])
+  expect(
+    (await storage.importCar(carV2([header([cid]), ...section(cid, bytes)], trailer))).map(String),
+  ).toEqual([cid.toString()])
+  const huge = new Uint8Array(MAX_BLOCK_SIZE + 1)
+  const hugeCid = rawCid(huge)
+  const err = await storage
+    .importCar(carV2([header([]), ...section(hugeCid, huge)]), { pin: false })
+    .catch((e: unknown) => e)
+  expect((err as Error).cause).toMatchObject({ name: 'BlockTooLargeError', cid: hugeCid.toString() })
+})

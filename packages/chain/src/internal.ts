@@ -15,7 +15,6 @@ import type {
   ContractFunctionName,
   ContractFunctionReturnType,
   Hash,
-  Hex,
   Log,
   TransactionReceipt,
   Transport,

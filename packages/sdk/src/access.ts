@@ -23,7 +23,6 @@ import {
 } from '@medvault/chain'
 import { publicKeys } from '@medvault/crypto'
 import {
-  Capsule,
   CapsuleFrag,
   decryptReencrypted,
   PublicKey,
@@ -48,7 +47,7 @@ import {
   wrappedKeyOf,
 } from '@medvault/protocol'
 import { type Address, type Hex, isAddressEqual } from 'viem'
-import { cidFromHex, type LoadedRecord, storageIntegrity } from './content.ts'
+import { cidFromHex, type LoadedRecord, parsedCapsule, storageIntegrity } from './content.ts'
 import type { VaultContext } from './context.ts'
 import {
   EmergencyAccessClosedError,
@@ -206,7 +205,7 @@ export async function openAsGrantee(
       cause,
     })
   }
-  const capsule = Capsule.fromBytesSimple(capsuleBytes)
+  const capsule = parsedCapsule(capsuleBytes)
   const verifyingPk = PublicKey.fromCompressedBytes(bundle.verifyingKey)
   const delegatingPk = PublicKey.fromCompressedBytes(entry.delegatingKey)
   const receivingPk = PublicKey.fromCompressedBytes(mine.receiving)

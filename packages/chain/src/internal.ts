@@ -328,7 +328,7 @@ async function knowsTransaction(client: WriteClient, hash: Hash): Promise<boolea
 /** The chain id and gas of filled fields, without nonce or fees (none when the gas was not filled). */
 function gasOnly(fields: Record<string, unknown>): Record<string, unknown> {
   const { chainId, gas } = fields
-  return chainId === undefined ? {} : { chainId, gas }
+  return chainId === undefined || gas === undefined ? {} : { chainId, gas }
 }
 
 /** True when `error` holds a revert with revert data (a selector at least): the node ran the call and refused it. */

@@ -17,7 +17,7 @@ import {
   type Vault,
 } from '@medvault/sdk'
 import { CID } from '@medvault/storage'
-import { createWalletClient, decodeFunctionData, type Hex, hexToBytes, http } from 'viem'
+import { createWalletClient, decodeFunctionData, type Hex, hexToBytes, http, TimeoutError } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { intercepting } from './transports.ts'
@@ -181,6 +181,42 @@ describe('grants', () => {
     // ever refer to the bundle. A relay that kept it pinned would leave it on the grantor's node for good.
     expect(await net.storage.isPinned(CID.decode(hexToBytes(kfragsCid!)))).toBe(false)
     await expect(clinic.records.get(rec.id)).rejects.toBeInstanceOf(NoGrantError)
+  })
+
+  test('behavior: a relayer wallet client whose simulation times out has already shown the signed grant to its node: RelayError keeps the kfrag bundle pinned', async () => {
+    const rec = await patient.records.put('relay timed out')
+    // The relayer's node takes the simulation's eth_call (the signed grant in its calldata) and never answers:
+    // the client hears viem's time-out. Whoever saw the call may submit the grant until its deadline.
+    const { devnet } = net
+    let seen: Hex | undefined
+    const relayer = createWalletClient({
+      account: devnet.accounts[5]!,
+      chain: devnet.chain,
+      transport: intercepting(http(devnet.rpcUrl, { retryCount: 0 }), (args) => {
+        if (args.method !== 'eth_call') return undefined
+        const [call] = args.params as [{ data?: Hex; input?: Hex }]
+        const data = (call.data ?? call.input)!
+        if (decodeFunctionData({ abi: consentRegistryAbi, data }).functionName !== 'grantBySig')
+          return undefined
+        seen = data
+        return Promise.reject(new TimeoutError({ body: { method: args.method }, url: devnet.rpcUrl }))
+      }),
+    })
+    const err = await patient.grants
+      .create({ to: clinic.address, records: [rec.id], purpose: 'TREAT', expiresIn: '1d', relay: relayer })
+      .catch((e: unknown) => e)
+    expect(seen).toBeDefined()
+    expect(err).toBeInstanceOf(RelayError)
+    const { bundleCid } = err as RelayError
+    expect(bundleCid).toBeDefined()
+    expect(await net.storage.isPinned(bundleCid!)).toBe(true)
+    // The one who saw the call submits it later: the grant lands and its bundle is there for the grantee.
+    const thief = devnet.walletClients[6]!
+    const { consentRegistry } = devnet.addresses
+    await devnet.publicClient.waitForTransactionReceipt({
+      hash: await thief.sendTransaction({ to: consentRegistry, data: seen! }),
+    })
+    expect(text(await clinic.records.get(rec.id))).toBe('relay timed out')
   })
 
   test('behavior: a relayer wallet client refused because its node submitted the signed grant first: the grant exists, so RelayError keeps its bundle and the grantee reads', async () => {

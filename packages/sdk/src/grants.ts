@@ -10,7 +10,7 @@ import {
   AbortError as ChainAbortError,
   RecordNotFoundError as ChainRecordNotFoundError,
   computeGrantId,
-  GrantAlreadyExistsError,
+  GrantIdCancelledError,
   type GrantListing,
   getGrants,
   getLogsChunked,
@@ -19,13 +19,14 @@ import {
   getRecord,
   grantAccess,
   grantBySig,
+  InvalidSignatureError,
   type Purpose,
   revokeAccess,
   type Scope,
+  SignatureExpiredError,
   type SignedGrant,
   signGrant,
   TransactionOutcomeUnknownError,
-  TransactionRevertedError,
 } from '@medvault/chain'
 import { type DerivedKeys, deriveDelegatingKey, eciesEncrypt } from '@medvault/crypto'
 import { generateKFrags, PublicKey, SecretKey, Signer } from '@medvault/crypto/umbral'
@@ -103,9 +104,9 @@ export interface CreateGrantOptions extends CallOptions {
   /**
    * Sign the grant and let this relayer submit it (the grantor pays no gas). A relay function's failure is a
    * `RelayError` and keeps the kfrag bundle pinned (it may still submit the signed grant until its deadline);
-   * so does a wallet client's once its transaction may be out. A wallet client that failed before sending
-   * (a revert at its simulation, an abort) gave the signed grant to no one: its error is thrown as is and
-   * the bundle unpinned, as for a grant sent directly.
+   * so does a wallet client's, since its node saw the signed grant in the simulation's call: whoever saw it
+   * may submit it. Only a refusal that makes the signature unusable for good (`SignatureExpiredError`,
+   * `GrantIdCancelledError`, `InvalidSignatureError`) is thrown as is, with the bundle unpinned.
    */
   relay?: Relay
   /** How long a relayed signature stays valid. Default `'10m'`. */
@@ -143,10 +144,10 @@ export class Grants {
    *
    * @throws {InvalidOptionError} bad terms; {@link KeyNotPublishedError} the grantee has no keys on chain;
    *   {@link NotRecordOwnerError} a listed record is someone else's; {@link NotEnoughProxiesError} fewer
-   *   than `threshold` proxies of the set are active; {@link RelayError} a relay function failed, or a
-   *   relayer's wallet client failed once its transaction may be out (the bundle stays pinned). A wallet
-   *   client that failed before sending (e.g. `SignatureExpiredError` at its simulation) throws that error,
-   *   and the bundle is unpinned.
+   *   than `threshold` proxies of the set are active; {@link RelayError} a relay function or a relayer's
+   *   wallet client failed (the bundle stays pinned: the signed grant may still be submitted). A relayer's
+   *   wallet client refused with `SignatureExpiredError`, `GrantIdCancelledError` or `InvalidSignatureError`
+   *   (the signature can never register the grant) throws that error, and the bundle is unpinned.
    */
   async create(options: CreateGrantOptions): Promise<Grant> {
     return issueGrant(this.#ctx, options)
@@ -474,27 +475,27 @@ async function relayGrant(
     return hash
   } catch (cause) {
     if (cause instanceof InvalidOptionError) throw cause
-    // A relayer's wallet client that failed before its transaction went out (a revert at simulation such as an
-    // expired or cancelled signature, an abort before the send, a node that did not answer the simulation)
-    // handed the signed grant to no one: nothing can ever register it, so the error passes through as a direct
-    // grant's does and the bundle is unpinned. A relay function may have queued it anywhere: RelayError.
-    if (typeof relay !== 'function' && !mayHaveSent(cause)) throw cause
+    // A relayer's wallet client has handed the signed grant out by the time anything can fail: its simulation's
+    // eth_call carries the signature to the relayer's node, and whoever saw it there can submit grantBySig until
+    // the deadline. So the bundle is unpinned (and the chain's error passed through, as for a direct grant) only
+    // when the chain says the signature can never register the grant; any other failure (a time-out or a bad
+    // answer to the simulation, an abort, a revert a lagging node gave, a lost send or receipt) may still be
+    // followed by the grant landing, which needs its bundle. A relay function may have queued it anywhere.
+    if (typeof relay !== 'function' && signatureUnusable(cause)) throw cause
     throw new RelayError({ grantId, cause })
   }
 }
 
 /**
- * Whether a failed `grantBySig` of a wallet client may have put the signed grant on chain or in a mempool: its
- * send failed or its receipt did not come (the outcome is unknown), it was aborted after the send, it was mined
- * and reverted (its calldata, the signature, is public from then on), or the grant id exists already (the
- * signed terms, seen by the node that simulated them, may have been submitted by another account).
+ * Whether a failed `grantBySig` was refused for a reason that makes the signed grant unusable for good: its
+ * deadline has passed, its salt was cancelled (the grant id can never be created), or the signature is not the
+ * grantor's. No one can register the grant with it after that, whoever holds it.
  */
-function mayHaveSent(error: unknown): boolean {
+function signatureUnusable(error: unknown): boolean {
   return (
-    error instanceof TransactionOutcomeUnknownError ||
-    error instanceof TransactionRevertedError ||
-    error instanceof GrantAlreadyExistsError ||
-    (error instanceof ChainAbortError && error.hash !== undefined)
+    error instanceof SignatureExpiredError ||
+    error instanceof GrantIdCancelledError ||
+    error instanceof InvalidSignatureError
   )
 }
 

@@ -5,15 +5,16 @@
  * import is the one operation that writes blocks it did not make, and its rollback needs care of its own.
  */
 import type { Helia } from '@helia/interface'
-import { asyncIterableReader, limitReader, readBlockHead, readHeader } from '@ipld/car/decoder'
+import { asyncIterableReader, limitReader, readHeader } from '@ipld/car/decoder'
 import { CarWriter } from '@ipld/car/writer'
-import type { CID } from 'multiformats/cid'
+import { CID } from 'multiformats/cid'
 import { isInline, walkDag } from './dag.ts'
 import {
   BaseError,
   BlockTooLargeError,
   BlockVerificationError,
   CarImportError,
+  CarSectionTooLargeError,
   InlineDagTooDeepError,
   MalformedBlockError,
   UnsupportedCodecError,
@@ -122,6 +123,7 @@ export async function importCar(
     try {
       car = await openCar(source)
     } catch (err) {
+      if (err instanceof CarImportError) throw err
       throw new CarImportError({
         reason: 'The stream is not a readable CAR (v1 or v2) header.',
         cause: err,
@@ -222,23 +224,41 @@ export async function importCar(
   }
 }
 
+/** The longest CAR header read: a header is its roots (a CID each) and a version; real ones are under 1 KiB. */
+const MAX_CAR_HEADER_BYTES = 64 * 1024
+
 /**
- * A CAR's roots and blocks, as `@ipld/car`'s `CarBlockIterator` reads them, but with each block's declared size
- * checked before its bytes are read: the iterator would gather a section of any declared length in memory (up to
- * the whole stream) before its caller could refuse it.
+ * The longest CID read from a CAR. The longest this storage can verify is an identity CID holding 128 bytes
+ * (`MAX_IDENTITY_DIGEST_LENGTH`): a version, a codec, a hash code and a digest length (varints of 1,
+ * at most 8, at most 8 and 2 bytes) before the 128-byte digest, 147 bytes in all; other digests are 64 bytes at
+ * most. Any longer CID would be refused anyway, so its bytes are not waited for.
+ */
+const MAX_CAR_CID_BYTES = 200
+
+/** The longest CAR section (a CID, then a block) read. */
+const MAX_CAR_SECTION_BYTES = MAX_BLOCK_SIZE + MAX_CAR_CID_BYTES
+
+type BytesReader = ReturnType<typeof asyncIterableReader>
+
+/**
+ * A CAR's roots and blocks, as `@ipld/car`'s `CarBlockIterator` reads them, but with every declared length checked
+ * before the bytes it covers are read: `@ipld/car`'s reader gathers whatever length it is asked for in memory (up to
+ * the whole stream) before its caller could refuse it, and the sender declares each length (the header's, each
+ * section's, and each CID's digest length).
  */
 async function openCar(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
-  let reader = asyncIterableReader(toAsync(source))
-  const header = await readHeader(reader)
-  if (header.version === 2) {
-    // The blocks are the CARv1 payload only; the index that may follow it is not read.
-    reader = limitReader(reader, header.dataSize - (reader.pos - header.dataOffset))
-  }
+  const stream = asyncIterableReader(toAsync(source))
+  // readHeader reads the header, and a CARv2's inner CARv1 header, with `exactly(declared length)`: the guard
+  // refuses a length over the limit before it is read.
+  const header = await readHeader(headerGuard(stream))
+  // The blocks of a CARv2 are its CARv1 payload only; the index that may follow it is not read.
+  const reader =
+    header.version === 2 ? limitReader(stream, header.dataSize - (stream.pos - header.dataOffset)) : stream
   return {
     roots: header.roots,
     async *blocks(): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
       for (let index = 0; (await reader.upTo(8)).length > 0; index++) {
-        const { cid, blockLength } = await readBlockHead(reader)
+        const { cid, blockLength } = await readSectionHead(reader, index)
         if (blockLength > MAX_BLOCK_SIZE) {
           const label = cidLabel(cid)
           throw new CarImportError({
@@ -255,6 +275,82 @@ async function openCar(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>)
       }
     },
   }
+}
+
+/** `reader` for the header only: a length over {@link MAX_CAR_HEADER_BYTES} is refused before it is read. */
+function headerGuard(reader: BytesReader): BytesReader {
+  return {
+    upTo: (length) => reader.upTo(length),
+    async exactly(length, seek) {
+      if (length > MAX_CAR_HEADER_BYTES) {
+        const cause = new CarSectionTooLargeError({
+          section: 'header',
+          bytes: length,
+          maxBytes: MAX_CAR_HEADER_BYTES,
+        })
+        throw new CarImportError({ reason: cause.shortMessage, cause })
+      }
+      return reader.exactly(length, seek)
+    },
+    seek: (length) => reader.seek(length),
+    get pos() {
+      return reader.pos
+    },
+  }
+}
+
+/**
+ * A section's length and CID, as `@ipld/car`'s `readBlockHead` reads them, but bounded: the length is refused
+ * over {@link MAX_CAR_SECTION_BYTES} before anything after it is read, and the CID is decoded from at most
+ * {@link MAX_CAR_CID_BYTES} bytes (`readBlockHead` waits for as many bytes as the CID's digest length says).
+ */
+async function readSectionHead(
+  reader: BytesReader,
+  index: number,
+): Promise<{ cid: CID; blockLength: number }> {
+  const prefix = await reader.upTo(8)
+  const declared = peekVarint(prefix)
+  if (declared === undefined) throw new Error(`Invalid CAR section ${index} (unreadable length)`)
+  const { value: length, size } = declared
+  if (length === 0) throw new Error(`Invalid CAR section ${index} (zero length)`)
+  if (length > MAX_CAR_SECTION_BYTES) {
+    const cause = new CarSectionTooLargeError({
+      section: index,
+      bytes: length,
+      maxBytes: MAX_CAR_SECTION_BYTES,
+    })
+    throw new CarImportError({ reason: cause.shortMessage, cause })
+  }
+  reader.seek(size)
+  const head = await reader.upTo(Math.min(length, MAX_CAR_CID_BYTES))
+  // the CID's own length, from its varints (throws when they are cut short)
+  const cidLength = CID.inspectBytes(head).size
+  if (cidLength > head.length) {
+    if (cidLength > MAX_CAR_CID_BYTES) {
+      throw new CarImportError({
+        reason: `Block ${index} of the CAR starts with a CID of ${cidLength} bytes, over the ${MAX_CAR_CID_BYTES}-byte limit of a CID.`,
+      })
+    }
+    throw new Error(`Invalid CAR section ${index} (its CID is cut short)`)
+  }
+  // a copy, so that the CID does not hold on to the chunk the reader read it from
+  const cid = CID.decode(head.slice(0, cidLength))
+  reader.seek(cidLength)
+  return { cid, blockLength: length - cidLength }
+}
+
+/**
+ * An unsigned varint at the start of `bytes`, not consumed; undefined when it does not end within them (at most 8
+ * bytes are given: 2^56 is past any length accepted).
+ */
+function peekVarint(bytes: Uint8Array): { value: number; size: number } | undefined {
+  let value = 0
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!
+    value += (byte & 0x7f) * 2 ** (7 * i)
+    if ((byte & 0x80) === 0) return { value, size: i + 1 }
+  }
+  return undefined
 }
 
 /** A block of a root's DAG that the CAR did not hold (and that was not here before). */

@@ -397,6 +397,39 @@ export class CarImportError extends BaseError {
   }
 }
 
+export type CarSectionTooLargeErrorType = CarSectionTooLargeError & { name: 'CarSectionTooLargeError' }
+
+/**
+ * A CAR declares a header, or a section (a block's CID and bytes), longer than any this storage accepts: the
+ * header over 64 KiB, a section over `MAX_BLOCK_SIZE` plus the longest CID it can verify. Refused from the
+ * declared length, before the bytes are read, so the sender cannot make an import gather them in memory. A CAR
+ * import reports it as the cause of a `CarImportError`. The message names the section by its place, never its
+ * bytes.
+ */
+export class CarSectionTooLargeError extends BaseError {
+  override name = 'CarSectionTooLargeError' as const
+  /** `'header'`, or the place of the block's section in the CAR (0 for the first block) */
+  readonly section: 'header' | number
+  /** the length the CAR declares */
+  readonly bytes: number
+  readonly maxBytes: number
+
+  constructor(parameters: { section: 'header' | number; bytes: number; maxBytes: number }) {
+    const { section, bytes, maxBytes } = parameters
+    super(
+      section === 'header'
+        ? `The CAR header declares ${bytes} bytes, over the ${maxBytes}-byte limit of a header.`
+        : `Block ${section} of the CAR declares a section of ${bytes} bytes, over the ${maxBytes}-byte limit of a block and its CID.`,
+      {
+        metaMessages: ['No medvault storage makes, stores or serves a CAR like that; it is refused unread.'],
+      },
+    )
+    this.section = section
+    this.bytes = bytes
+    this.maxBytes = maxBytes
+  }
+}
+
 export type NotAFileErrorType = NotAFileError & { name: 'NotAFileError' }
 
 /** `get` was asked for a CID that is not a UnixFS file or raw block (a directory, a dag-cbor envelope…). */

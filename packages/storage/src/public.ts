@@ -11,6 +11,8 @@ export {
   type BlockVerificationErrorType,
   CarImportError,
   type CarImportErrorType,
+  CarSectionTooLargeError,
+  type CarSectionTooLargeErrorType,
   DagTooLargeError,
   type DagTooLargeErrorType,
   DagTooWideError,

@@ -281,7 +281,7 @@ export type LogRangeTooLargeErrorType = LogRangeTooLargeError & { name: 'LogRang
 
 /**
  * The node refused the logs of a range that is not split further: a single block (too many results), or a range
- * of at most `minBlockRange` blocks (by default 2) refused for its block count or for time, since splitting
+ * of at most `minBlockRange` blocks (by default 2) refused for its block count, since splitting
  * further would let a node that refuses everything drive the read to a request or two per block. Query with a
  * narrower filter (fewer addresses or events), or use a node without that cap.
  */
@@ -317,7 +317,8 @@ export type LogQueryTimeoutErrorType = LogQueryTimeoutError & { name: 'LogQueryT
 /**
  * The node answered no log query in time several times in a row (`maxTimeouts`, by default 3), each over half the
  * blocks of the one before: a node that hangs is not helped by smaller ranges, and each try costs a client
- * time-out.
+ * time-out. Also thrown at once when a range of at most `minBlockRange` blocks (by default 2) gets no answer in
+ * time: no smaller range is asked.
  */
 export class LogQueryTimeoutError extends BaseError {
   override name = 'LogQueryTimeoutError' as const
@@ -326,7 +327,9 @@ export class LogQueryTimeoutError extends BaseError {
 
   constructor(fromBlock: bigint, toBlock: bigint, timeouts: number, parameters: { cause?: unknown } = {}) {
     super(
-      `The node answered no log query in time ${timeouts} times in a row, the last for blocks ${fromBlock} to ${toBlock}.`,
+      timeouts === 1
+        ? `The node answered no log query in time once, for blocks ${fromBlock} to ${toBlock}.`
+        : `The node answered no log query in time ${timeouts} times in a row, the last for blocks ${fromBlock} to ${toBlock}.`,
       {
         ...parameters,
         metaMessages: [

@@ -13,6 +13,7 @@ import {
   toHex,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { getLogs } from 'viem/actions'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type Anvil, startAnvil } from '../anvil.ts'
@@ -52,6 +53,8 @@ type Refusal =
   | { kind: 'wide'; maxBlocks: number; as: 'range' | 'results' }
   /** Never answers eth_getLogs. */
   | { kind: 'hang' }
+  /** Never answers its first eth_getLogs; answers every later one. */
+  | { kind: 'blip' }
 
 /**
  * A real JSON-RPC front on 127.0.0.1 for the real anvil that answers eth_getLogs as a capped provider does:
@@ -61,6 +64,7 @@ type Refusal =
 async function front(refusal: Refusal) {
   const served: bigint[] = []
   const refused: bigint[] = []
+  let blipped = false
   const server = createServer(async (req, res) => {
     let body = ''
     for await (const chunk of req) body += chunk
@@ -85,7 +89,8 @@ async function front(refusal: Refusal) {
       send({ jsonrpc: '2.0', id: request.id, error: { code, message } })
     }
     if (refusal.kind === 'invalid') return refuse(-32602, 'invalid argument 0: hex string without 0x prefix')
-    if (refusal.kind === 'hang') {
+    if (refusal.kind === 'hang' || (refusal.kind === 'blip' && !blipped)) {
+      blipped = true
       refused.push(blocks)
       return
     }
@@ -120,7 +125,9 @@ async function front(refusal: Refusal) {
       chain: foundry,
       transport: http(url, {
         retryCount: 0,
-        ...(refusal.kind === 'stall' || refusal.kind === 'hang' ? { timeout: 500 } : {}),
+        ...(refusal.kind === 'stall' || refusal.kind === 'hang' || refusal.kind === 'blip'
+          ? { timeout: 500 }
+          : {}),
       }),
     }),
     served,
@@ -352,6 +359,55 @@ describe('getLogsChunked', () => {
     }
   })
 
+  test('behavior: one time-out of a long-lived reader near the head does not cap its range: a later catch-up reads at full span', async () => {
+    const blip = await front({ kind: 'blip' })
+    try {
+      const reader = new LogRangeReader({ maxBlockRange: 100 })
+      const readAll = async (fromBlock: bigint, toBlock: bigint) => {
+        const out: bigint[] = []
+        for (let from = fromBlock; from <= toBlock; ) {
+          const { logs, toBlock: end } = await reader.read(from, toBlock, (f, t) =>
+            getLogs(blip.client, { address: emitter, event: ping, fromBlock: f, toBlock: t }),
+          )
+          for (const n of values(logs)) out.push(n as bigint)
+          from = end + 1n
+        }
+        return out
+      }
+      // A follower's poll of the last 4 blocks: the node misses one answer, the range is halved and read.
+      expect(await readAll(last - 3n, last)).toEqual(all.slice(20))
+      expect(blip.refused).toEqual([4n])
+      // A long catch-up later on the same reader: the span grows back to its maximum within a few answers,
+      // instead of the whole stretch being read 2 blocks a request.
+      blip.served.length = 0
+      expect(await readAll(first, last)).toEqual(all)
+      expect(blip.served.filter((blocks) => blocks === 100n).length).toBeGreaterThanOrEqual(2)
+      expect(blip.served.length).toBeLessThanOrEqual(12)
+      expect(reader.span).toBe(100n)
+    } finally {
+      await blip.close()
+    }
+  })
+
+  test('error: a time-out on a range already at the floor is LogQueryTimeoutError, not a refused range', async () => {
+    const blip = await front({ kind: 'blip' })
+    try {
+      const err = await getLogsChunked(blip.client, {
+        address: emitter,
+        event: ping,
+        fromBlock: last - 1n,
+        toBlock: last,
+      }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(LogQueryTimeoutError)
+      expect((err as LogQueryTimeoutError).shortMessage).toBe(
+        `The node answered no log query in time once, for blocks ${last - 1n} to ${last}.`,
+      )
+      expect(blip.refused).toEqual([2n])
+    } finally {
+      await blip.close()
+    }
+  })
+
   test('error: a refusal no smaller range can fix is thrown as it came, after one request', async () => {
     const broken = await front({ kind: 'invalid' })
     try {
@@ -501,18 +557,29 @@ test('attack: logs a node returns outside the range asked are dropped, so none c
   expect(raw.map((l) => l.blockNumber)).toEqual(['0x0', '0x1', '0x2', '0x3', '0x4', '0x5'])
 })
 
-test('behavior: a time-out answered at half the range keeps the span that answered; a hang leaves the span as it was', async () => {
+test('behavior: a time-out answered at half the range: the span grows back after answers in time; a hang leaves the span as it was', async () => {
   const timeout = () =>
     Object.assign(new Error('The request took too long to respond.'), { name: 'TimeoutError' })
-  // Slow on wide ranges: the half that answered is kept, as after a block-range cap.
+  // Slow once on a wide range: the half is read, and the span grows back as after a result cap (a light answer
+  // in time), not held at the half for good as after a block-range cap.
   const slow = new LogRangeReader({ maxBlockRange: 100 })
-  await slow.read(0n, 999n, async (from, to) => {
-    if (to - from + 1n > 50n) throw timeout()
+  const spans: bigint[] = []
+  let slowOnce = true
+  const { toBlock } = await slow.read(0n, 999n, async (from, to) => {
+    spans.push(to - from + 1n)
+    if (slowOnce && to - from + 1n > 50n) {
+      slowOnce = false
+      throw timeout()
+    }
     return []
   })
-  expect(slow.span).toBe(50n)
-  await slow.read(50n, 999n, async () => [])
-  expect(slow.span).toBe(50n)
+  expect(toBlock).toBe(49n)
+  expect(slow.span).toBe(100n)
+  await slow.read(50n, 999n, async (from, to) => {
+    spans.push(to - from + 1n)
+    return []
+  })
+  expect(spans).toEqual([100n, 50n, 100n])
   // Hung: after maxTimeouts in a row the reader fails, and reads at its full span once the node answers again
   // (a follower polls on after the error).
   const hung = new LogRangeReader({ maxBlockRange: 100 })

@@ -42,8 +42,9 @@ export interface LogRangeReaderInit {
   maxBlockRange?: number | bigint | undefined
   /**
    * Fewest blocks a range refused for its block count or for time is split into: such a refusal of a range of at
-   * most this many blocks fails with {@link LogRangeTooLargeError}. Default {@link DEFAULT_MIN_LOG_BLOCK_RANGE}; 1
-   * splits down to single blocks. A range refused for too many results is split down to single blocks.
+   * most this many blocks fails with {@link LogRangeTooLargeError} ({@link LogQueryTimeoutError} for a time-out).
+   * Default {@link DEFAULT_MIN_LOG_BLOCK_RANGE}; 1 splits down to single blocks. A range refused for too many
+   * results is split down to single blocks.
    */
   minBlockRange?: number | bigint | undefined
   /**
@@ -66,16 +67,17 @@ export interface LogRangeReaderInit {
  * an answer of too many logs (Infura: 10,000), or answer too late; viem also refuses a body over its size limit.
  * A refused range is cut in half, down to a single block, and the smaller span is kept for the next ranges: a
  * long stretch of chain is then not refused again range after range. After a refusal for the size of the
- * answer the span doubles back (up to the maximum) once an answer holds at most half the most logs one has held
- * since, because logs are dense in places only; after a refusal for the block count, or a time-out, it never
- * grows past what fitted, since that cap is the same everywhere and each time-out costs the client's wait.
+ * answer, or a time-out, the span doubles back (up to the maximum) once an answer holds at most half the most
+ * logs one has held since, because logs are dense in places only and a node is slow at times only; after a
+ * refusal for the block count it never grows past what fitted, since that cap is the same everywhere.
  *
  * The node chooses its refusals, so their cost is bounded: a block-range cap or a time-out never splits a range
- * below `minBlockRange` blocks (refusing that fails with {@link LogRangeTooLargeError}; a result cap splits down
- * to a single block, as logs can be that dense), `maxTimeouts` time-outs in a row fail with
- * {@link LogQueryTimeoutError}, and `maxRefusals` refusals for too many results with no log in any answer since
- * fail with {@link LogQueryRefusedError} (a hang leaves the span as it was before its time-outs). Without these a node refusing every range wider than one block would
- * have the read walk the chain at two requests per block, and one that hangs would be waited out some 14 times.
+ * below `minBlockRange` blocks (a block-range cap of that fails with {@link LogRangeTooLargeError}, a time-out
+ * with {@link LogQueryTimeoutError}; a result cap splits down to a single block, as logs can be that dense),
+ * `maxTimeouts` time-outs in a row fail with {@link LogQueryTimeoutError}, and `maxRefusals` refusals for too
+ * many results with no log in any answer since fail with {@link LogQueryRefusedError} (a hang leaves the span as
+ * it was before its time-outs). Without these a node refusing every range wider than one block would have the
+ * read walk the chain at two requests per block, and one that hangs would be waited out some 14 times.
  *
  * Any other error is thrown as it came, after one attempt: retrying is the transport's business (viem's
  * `retryCount`), and a malformed filter or an unreachable node would fail every smaller range too.
@@ -89,8 +91,8 @@ export class LogRangeReader {
   readonly #maxRefusals: number
   /** Time-outs since the last answer. */
   #timeouts = 0
-  /** The span and maximum before the first of those time-outs. */
-  #beforeTimeouts: { span: bigint; max: bigint } | undefined
+  /** The span before the first of those time-outs. */
+  #spanBeforeTimeouts: bigint | undefined
   /** Refusals for too many results since the last answer holding a log. */
   #refusals = 0
   readonly #onProgress: ((event: LogRangeProgressEvent) => void) | undefined
@@ -121,9 +123,9 @@ export class LogRangeReader {
    * The logs `fetch` returns for `from` to at most `to`, and the last block they cover (read the rest from the
    * block after it). `fetch` must read exactly the blocks it is given.
    *
-   * @throws {LogRangeTooLargeError} a single block, or for a block-range cap or a time-out a range of at most
-   *   `minBlockRange` blocks, was refused;
-   *   {@link LogQueryTimeoutError} `maxTimeouts` time-outs in a row; {@link LogQueryRefusedError} `maxRefusals`
+   * @throws {LogRangeTooLargeError} a single block, or for a block-range cap a range of at most `minBlockRange`
+   *   blocks, was refused; {@link LogQueryTimeoutError} `maxTimeouts` time-outs in a row, or one for a range of
+   *   at most `minBlockRange` blocks; {@link LogQueryRefusedError} `maxRefusals`
    *   refusals for too many results with no log answered since; {@link AbortError} `signal` aborted; anything
    *   else `fetch` threw.
    */
@@ -144,13 +146,15 @@ export class LogRangeReader {
         throwIfAborted(signal)
         const kind = refusalKind(err)
         if (kind === undefined) throw err
+        const blocks = end - from + 1n
         if (kind === 'time') {
-          if (this.#timeouts === 0) this.#beforeTimeouts = { span: this.#span, max: this.#max }
-          if (++this.#timeouts >= this.#maxTimeouts) {
-            // The node hangs, whatever the range: the halvings it caused say nothing of what fits, and a
-            // follower reading again once it answers should not be left at an eighth of its span.
-            if (this.#beforeTimeouts !== undefined)
-              ({ span: this.#span, max: this.#max } = this.#beforeTimeouts)
+          if (this.#timeouts === 0) this.#spanBeforeTimeouts = this.#span
+          // Past `maxTimeouts` in a row the node hangs, whatever the range; a time-out of a range already at the
+          // floor is not a range the node refuses to serve (LogRangeTooLargeError would send the operator after
+          // a block-range cap that is not there). Either way the halvings it caused say nothing of what fits:
+          // a follower reading again once the node answers starts from the span it had.
+          if (++this.#timeouts >= this.#maxTimeouts || blocks <= this.#min) {
+            if (this.#spanBeforeTimeouts !== undefined) this.#span = this.#spanBeforeTimeouts
             throw new LogQueryTimeoutError(from, end, this.#timeouts, { cause: err })
           }
         } else if (kind === 'size' && ++this.#refusals >= this.#maxRefusals) {
@@ -159,20 +163,21 @@ export class LogRangeReader {
         // Too many results is split down to single blocks (logs can be that dense, and a lie is caught by the
         // count above); a block-range cap or a time-out no further than the floor.
         const floor = kind === 'size' ? 1n : this.#min
-        const blocks = end - from + 1n
         if (blocks <= floor) throw new LogRangeTooLargeError(from, end, { cause: err })
         const reason = kind === 'range' ? 'range' : 'size'
         this.#onProgress?.({ type: 'logs:split', fromBlock: from, toBlock: end, reason })
         this.#span = blocks / 2n < floor ? floor : blocks / 2n
-        // A block-range cap holds everywhere, and a time-out costs the client's whole wait: never ask for more
-        // than fitted again.
-        if (kind !== 'size') this.#max = this.#span
+        // A block-range cap holds everywhere: never ask for more than fitted again. A time-out may be a blip
+        // (a busy node, a slow link) or dense logs: like a result cap it lowers the span only, which grows back
+        // as answers come in time and light, so that a long-lived follower is not left reading a few blocks a
+        // request for good after a few isolated time-outs.
+        if (kind === 'range') this.#max = this.#span
         // What fits is measured anew: the limit refused an answer larger than any seen so far.
         this.#mostLogs = 0
         continue
       }
       this.#timeouts = 0
-      this.#beforeTimeouts = undefined
+      this.#spanBeforeTimeouts = undefined
       if (logs.length > 0) this.#refusals = 0
       if (logs.length > this.#mostLogs) this.#mostLogs = logs.length
       if (this.#span < this.#max && 2 * logs.length <= this.#mostLogs) {

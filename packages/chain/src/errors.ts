@@ -290,7 +290,17 @@ export class LogRangeTooLargeError extends BaseError {
   readonly fromBlock: bigint
   readonly toBlock: bigint
 
-  constructor(fromBlock: bigint, toBlock: bigint = fromBlock, parameters: { cause?: unknown } = {}) {
+  constructor(fromBlock: bigint, parameters?: { cause?: unknown })
+  constructor(fromBlock: bigint, toBlock?: bigint, parameters?: { cause?: unknown })
+  constructor(
+    fromBlock: bigint,
+    toBlockOrParameters?: bigint | { cause?: unknown },
+    parametersIfRange: { cause?: unknown } = {},
+  ) {
+    // `(blockNumber, { cause })`, the single-block form, is accepted as well as `(fromBlock, toBlock, { cause })`.
+    const single = typeof toBlockOrParameters === 'object' && toBlockOrParameters !== null
+    const toBlock = single || toBlockOrParameters === undefined ? fromBlock : toBlockOrParameters
+    const parameters = single ? toBlockOrParameters : parametersIfRange
     super(
       toBlock === fromBlock
         ? `The node refused the logs of block ${fromBlock}, a single block: no smaller range can be asked.`

@@ -596,3 +596,19 @@ test('behavior: a time-out answered at half the range: the span grows back after
   expect(asked).toBe(DEFAULT_MAX_LOG_TIMEOUTS + 1)
   expect((await hung.read(0n, 999n, async () => [])).toBlock).toBe(99n)
 })
+
+test('behavior: LogRangeTooLargeError built in its single-block form (blockNumber, { cause }) names that block', () => {
+  const cause = new Error('query returned more than 10000 results')
+  const err = new LogRangeTooLargeError(7n, { cause })
+  expect(err.fromBlock).toBe(7n)
+  expect(err.toBlock).toBe(7n)
+  expect(err.blockNumber).toBe(7n)
+  expect(err.cause).toBe(cause)
+  expect(err.shortMessage).toBe(
+    'The node refused the logs of block 7, a single block: no smaller range can be asked.',
+  )
+  // The range form, with and without its parameters.
+  expect(new LogRangeTooLargeError(7n, 8n, { cause }).cause).toBe(cause)
+  expect(new LogRangeTooLargeError(7n, 8n).toBlock).toBe(8n)
+  expect(new LogRangeTooLargeError(7n).toBlock).toBe(7n)
+})

@@ -51,6 +51,25 @@ test('attack: a block file grown past MAX_BLOCK_SIZE is refused unread with Bloc
   expect(await storage.gc()).toEqual({ removed: 1, kept: 0 })
 })
 
+test('behavior: a pinned block whose file grew past MAX_BLOCK_SIZE is healed by putting or importing the same content again', async () => {
+  const content = new TextEncoder().encode('one raw block')
+  const { cid, path } = await oneBlock()
+  const car = await concat(storage.exportCar(cid))
+  const heals = {
+    put: () => storage.putBytes(content),
+    importCar: async () => (await storage.importCar([car]))[0]!,
+  }
+  for (const [how, heal] of Object.entries(heals)) {
+    await truncate(path, 64 * 1024 * 1024)
+    await expect(concat(storage.get(cid)), how).rejects.toMatchObject({ name: 'BlockTooLargeError' })
+    // The oversized file counts as a missing block, so the write is not skipped as a block already there.
+    expect((await heal()).toString(), how).toBe(cid.toString())
+    expect((await stat(path)).size, how).toBe(content.length)
+    expect(Buffer.from(await concat(storage.get(cid))).toString(), how).toBe('one raw block')
+  }
+  expect((await storage.stat(cid)).local).toBe(true)
+})
+
 test('default: a block file of exactly MAX_BLOCK_SIZE bytes is read (and, not matching its CID, refused as damaged)', async () => {
   const { cid, path } = await oneBlock()
   await truncate(path, MAX_BLOCK_SIZE)

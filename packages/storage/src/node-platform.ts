@@ -1,5 +1,5 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
-import { type FileHandle, open, readdir, unlink } from 'node:fs/promises'
+import { type FileHandle, open, readdir, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
@@ -138,6 +138,22 @@ class WholeFileBlockstore extends FsBlockstore {
       if (writeSmall(join(this.path, dir, file), value)) return key
     }
     return super.put(key, value, options)
+  }
+
+  /**
+   * A block file over {@link MAX_BLOCK_SIZE} is reported absent (blockstore-fs says present for any file): `get`
+   * refuses it unread, and Helia's put, a CAR import and a fetch all skip a block the store says it has, so only
+   * then does putting, importing or fetching the block again write it over the file and heal the store.
+   */
+  override async has(key: CID, options?: { signal?: AbortSignal }): Promise<boolean> {
+    options?.signal?.throwIfAborted()
+    const { dir, file } = this.#sharding.encode(key)
+    try {
+      return (await stat(join(this.path, dir, file))).size <= MAX_BLOCK_SIZE
+    } catch {
+      // missing (ENOENT, ENOTDIR), or not reachable: absent, as blockstore-fs answers
+      return false
+    }
   }
 
   override async *get(key: CID, options?: { signal?: AbortSignal }): AsyncGenerator<Uint8Array> {

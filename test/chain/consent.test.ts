@@ -8,6 +8,7 @@ import {
   GrantNotYetValidError,
   GrantOutlivesDelegationError,
   GrantRevokedError,
+  getGrants,
   grantBySig,
   InvalidNonceError,
   InvalidSignatureError,
@@ -21,7 +22,17 @@ import {
   UnauthorizedError,
 } from '@medvault/chain'
 import { createDevnet, type Devnet } from '@medvault/chain/node'
-import { ContractFunctionRevertedError, encodeAbiParameters, type Hex, keccak256 } from 'viem'
+import { consentRegistryAbi } from '@medvault/contracts'
+import {
+  ContractFunctionRevertedError,
+  createPublicClient,
+  custom,
+  encodeAbiParameters,
+  encodeEventTopics,
+  type Hex,
+  http,
+  keccak256,
+} from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { cid, compressedKey, testKey } from './helpers.ts'
 
@@ -171,6 +182,39 @@ describe('grantAccess / isAccessAllowed / revokeAccess', () => {
     expect(set?.records).toEqual([records[2]])
     expect(set?.kfragsCid).toBe(cid('kfrags'))
     expect(listed.find((g) => g.grantId === byTag.grantId)?.scopeTarget).toBe(`${tag}${'0'.repeat(48)}`)
+  })
+
+  test("behavior: getGrants finds every records grant's list when the node answers AccessGranted out of chain order", async () => {
+    const first = await patient().grantAccess(
+      await terms({ scope: { kind: 'records', recordIds: [records[0]!, records[1]!] } }),
+    )
+    const second = await patient().grantAccess(
+      await terms({ scope: { kind: 'records', recordIds: [records[2]!] } }),
+    )
+    expect(second.receipt.blockNumber).toBeGreaterThan(first.receipt.blockNumber)
+    // A real node behind a transport that hands its AccessGranted logs back newest first (nothing in
+    // eth_getLogs promises an order to a client talking to an arbitrary provider).
+    const [accessGranted] = encodeEventTopics({ abi: consentRegistryAbi, eventName: 'AccessGranted' })
+    const node = http(devnet.rpcUrl)({ chain: devnet.chain, retryCount: 0 })
+    const reversing = createPublicClient({
+      chain: devnet.chain,
+      transport: custom({
+        async request({ method, params }) {
+          const answer = await node.request({ method, params } as Parameters<typeof node.request>[0])
+          const [filter] = (params ?? []) as [{ topics?: (Hex | null)[] }?]
+          return method === 'eth_getLogs' && filter?.topics?.[0] === accessGranted && Array.isArray(answer)
+            ? [...answer].reverse()
+            : answer
+        },
+      }),
+    })
+    const listed = await getGrants(reversing, {
+      addresses: devnet.addresses,
+      grantor: patient().account.address,
+      fromBlock: devnet.deployBlock,
+    })
+    expect(listed.find((g) => g.grantId === first.grantId)?.records).toEqual([records[0], records[1]])
+    expect(listed.find((g) => g.grantId === second.grantId)?.records).toEqual([records[2]])
   })
 
   test('behavior: notBefore and expiry follow chain time', async () => {

@@ -101,11 +101,18 @@ export async function getGrants(
   const listed = granted.filter((log) => log.args.scopeKind === 2)
   for (let i = 0; i < listed.length; i += GRANT_IDS_PER_QUERY) {
     const batch = listed.slice(i, i + GRANT_IDS_PER_QUERY)
+    // The batch's lowest and highest blocks, not its first and last: a node need not answer in chain order, and
+    // a range cut from two middle grants would miss the lists of the grants outside it.
+    let lowest = batch[0]!.blockNumber
+    let highest = lowest
+    for (const { blockNumber } of batch) {
+      if (blockNumber < lowest) lowest = blockNumber
+      if (blockNumber > highest) highest = blockNumber
+    }
     const scoped = await readLogsChunked({
       ...range,
-      // `granted` is in chain order.
-      fromBlock: batch[0]!.blockNumber,
-      toBlock: batch[batch.length - 1]!.blockNumber,
+      fromBlock: lowest,
+      toBlock: highest,
       read: (fromBlock, toBlock) =>
         getContractEvents(client, {
           ...common,

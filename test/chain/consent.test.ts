@@ -191,7 +191,7 @@ describe('grantAccess / isAccessAllowed / revokeAccess', () => {
     const second = await patient().grantAccess(
       await terms({ scope: { kind: 'records', recordIds: [records[2]!] } }),
     )
-    expect(second.receipt.blockNumber).toBeGreaterThan(first.receipt.blockNumber)
+    expect(second.receipt!.blockNumber).toBeGreaterThan(first.receipt!.blockNumber)
     // A real node behind a transport that hands its AccessGranted logs back newest first (nothing in
     // eth_getLogs promises an order to a client talking to an arbitrary provider).
     const [accessGranted] = encodeEventTopics({ abi: consentRegistryAbi, eventName: 'AccessGranted' })

@@ -3,10 +3,11 @@
  * pins consistent; gc then removes exactly the orphans.
  */
 import { spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { createHash, pbkdf2 } from 'node:crypto'
+import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { promisify } from 'node:util'
 import { type CID, createStorage, type Storage } from '@medvault/storage'
 import { afterEach, expect, test } from 'vitest'
 import { concat, det, sha256Hex, tempDir } from './helpers.ts'
@@ -212,6 +213,7 @@ test('behavior: temp files a crash left are removed when the store opens; gc lea
   const leftovers = [
     join(dir.path, 'blocks', '.crashed.data.tmp'),
     join(dir.path, 'datastore', '.crashed.data.tmp'),
+    join(dir.path, 'datastore', '.crashed.data.4242.s.tmp'),
   ]
   for (const f of leftovers) await writeFile(f, 'half')
   const storage = await createStorage({ directory: dir.path })
@@ -266,14 +268,70 @@ test('error: a small write the disk refuses is reported, not lost: the put fails
   expect(file).toBeDefined()
   await storage.unpin(cid)
   await storage.gc()
-  // A directory where the block's temp file goes: the in-place write fails, then the store's own writer.
+  // Directories where the block's temp files go: the in-place write fails, then the store's own writer.
   const parts = (file as string).split('/')
-  const temp = join(path, 'blocks', ...parts.slice(0, -1), `.${parts.at(-1)}.tmp`)
-  await mkdir(temp)
+  const temps = [`.${parts.at(-1)}.${process.pid}.s.tmp`, `.${parts.at(-1)}.tmp`].map((name) =>
+    join(path, 'blocks', ...parts.slice(0, -1), name),
+  )
+  for (const temp of temps) await mkdir(temp)
   const pinned = await pins(storage)
   await expect(storage.putBytes(bytes)).rejects.toThrow()
   expect(await pins(storage)).toEqual(pinned)
-  await rm(temp, { recursive: true })
+  for (const temp of temps) await rm(temp, { recursive: true })
   expect((await storage.putBytes(bytes)).equals(cid)).toBe(true)
   expect(new TextDecoder().decode(await concat(storage.get(cid)))).toBe('refused')
+})
+
+/** The pin record of `cid`: its key, as the datastore lists it, and its file. */
+async function pinRecord(storage: Storage, path: string, cid: CID) {
+  const keys = []
+  for await (const key of storage.helia.datastore.queryKeys({ prefix: '/medvault/pins/' })) {
+    if (key.toString().endsWith(cid.toString())) keys.push(key)
+  }
+  expect(keys).toHaveLength(1)
+  const key = keys[0]!
+  return { key, file: join(path, 'datastore', `${key.toString()}.data`) }
+}
+
+test('behavior: a small write does not share its temp file with an asynchronous write of the same record in flight', async () => {
+  const { storage, path } = await persistent()
+  const cid = await storage.putBytes(new TextEncoder().encode('pinned'))
+  const { key, file } = await pinRecord(storage, path, cid)
+  const record = await readFile(file)
+  // The datastore's asynchronous writer (steno) is half-way through writing a larger value of the same record:
+  // its temp file is open and partly written.
+  const inFlight = await open(join(dirname(file), `.${basename(file)}.tmp`), 'w')
+  try {
+    await inFlight.write(new Uint8Array(20 * 1024).fill(1))
+    await storage.helia.datastore.put(key, record)
+    // the in-flight write goes on into its own file, not the one just put in place
+    await inFlight.write(new Uint8Array(20 * 1024).fill(2))
+  } finally {
+    await inFlight.close()
+  }
+  expect(await readFile(file)).toEqual(record)
+})
+
+test('behavior: a datastore delete issued before a put of the same key lands first, even with the thread pool busy', async () => {
+  // An unpin racing a pin of the same CID: the record must end as the later operation left it. Deletes are file
+  // calls libuv runs on its thread pool, small puts synchronous: with the pool busy (other file I/O, hashing) an
+  // unlink issued first could run last and take the newer record.
+  const { storage, path } = await persistent()
+  const cid = await storage.putBytes(new TextEncoder().encode('unpinned, pinned again'))
+  const { key, file } = await pinRecord(storage, path, cid)
+  const record = await readFile(file)
+  const pbkdf2Async = promisify(pbkdf2)
+  for (let i = 0; i < 3; i++) {
+    // four tasks (the pool's default size) of a few tens of milliseconds each keep the pool busy
+    const busy = Array.from({ length: 4 }, () => pbkdf2Async('busy', 'pool', 100_000, 32, 'sha256'))
+    const deleted = storage.helia.datastore.delete(key)
+    const put = storage.helia.datastore.put(key, record)
+    await Promise.all([deleted, put, ...busy])
+    expect(await storage.helia.datastore.has(key)).toBe(true)
+    expect(await pins(storage)).toEqual([cid.toString()])
+  }
+  // and a delete of a missing record is no error
+  await storage.helia.datastore.delete(key)
+  await storage.helia.datastore.delete(key)
+  expect(await pins(storage)).toEqual([])
 })

@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { type FileHandle, open, readdir, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { tcp } from '@libp2p/tcp'
@@ -73,7 +73,7 @@ async function removeStaleTempFiles(directory: string): Promise<void> {
 const SMALL_WRITE = 16 * 1024
 
 /**
- * Writes a small file as blockstore-fs and datastore-fs do (the bytes to `.<name>.tmp` beside it, then a rename,
+ * Writes a small file as blockstore-fs and datastore-fs do (the bytes to a temp file beside it, then a rename,
  * so a crash never leaves a torn file under its real name, and start-up removes a stale temp file), but with
  * synchronous calls. Each asynchronous file call is a round trip through libuv's thread pool, and the stores make
  * four or five per file (mkdir, open, write, close, rename): a few hundred microseconds per small file, against
@@ -87,7 +87,10 @@ const SMALL_WRITE = 16 * 1024
  */
 function writeSmall(file: string, bytes: Uint8Array): boolean {
   const directory = dirname(file)
-  const temp = join(directory, `.${basename(file)}.tmp`)
+  // Not steno's `.<name>.tmp`: a write through the asynchronous writer to the same file may be in flight (a
+  // datastore value that crossed SMALL_WRITE, a fallback), and sharing its temp file would truncate and rename its
+  // inode mid-write, so the file could end up a mix of both values. Still `.….tmp`, so start-up removes a leftover.
+  const temp = join(directory, `.${basename(file)}.${process.pid}.s.tmp`)
   try {
     try {
       writeFileSync(temp, bytes)
@@ -111,6 +114,22 @@ class SmallWriteDatastore extends FsDatastore {
       if (writeSmall(this._encode(key).file, value)) return key
     }
     return super.put(key, value, options)
+  }
+
+  /**
+   * Deletes in place, as `put` writes: datastore-fs's delete is a `fs.unlink` run on libuv's thread pool, so a
+   * delete issued before a small put of the same key (an unpin racing a pin of the same CID) could run after it
+   * and take the newer value. Synchronous, both land in the order they were issued. A missing file is no error, as
+   * in datastore-fs; any other failure goes to datastore-fs's own delete, which reports it its way.
+   */
+  override async delete(key: Key, options?: { signal?: AbortSignal }): Promise<void> {
+    options?.signal?.throwIfAborted()
+    try {
+      unlinkSync(this._encode(key).file)
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code === 'ENOENT') return
+      return super.delete(key, options)
+    }
   }
 }
 

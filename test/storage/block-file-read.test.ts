@@ -70,6 +70,23 @@ test('behavior: a pinned block whose file grew past MAX_BLOCK_SIZE is healed by 
   expect((await storage.stat(cid)).local).toBe(true)
 })
 
+test('behavior: a block read from disk owns exactly its bytes: nothing else in its ArrayBuffer or a structured clone of it', async () => {
+  const contents = [
+    new TextEncoder().encode('a block of a few bytes'),
+    new Uint8Array(1024 * 1024).map((_, i) => i % 251),
+  ]
+  for (const content of contents) {
+    const cid = await storage.putBytes(content)
+    const chunks: Uint8Array[] = []
+    for await (const chunk of storage.helia.blockstore.get(cid)) chunks.push(chunk)
+    expect(chunks).toHaveLength(1)
+    const [block] = chunks as [Uint8Array]
+    expect(Buffer.compare(block, content)).toBe(0)
+    expect([block.byteOffset, block.buffer.byteLength]).toEqual([0, content.length])
+    expect(structuredClone(block.buffer).byteLength).toBe(content.length)
+  }
+})
+
 test('default: a block file of exactly MAX_BLOCK_SIZE bytes is read (and, not matching its CID, refused as damaged)', async () => {
   const { cid, path } = await oneBlock()
   await truncate(path, MAX_BLOCK_SIZE)

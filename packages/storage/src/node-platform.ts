@@ -198,16 +198,26 @@ async function readBlockFile(path: string, cid: CID): Promise<Uint8Array> {
     handle = await open(path, 'r')
     const { size } = await handle.stat()
     if (size > MAX_BLOCK_SIZE) throw tooLarge(cid, size)
-    // One byte more than fstat said, so that one read both fills the block and sees its end: a regular file
-    // answers short only at its end. A file that grew since (written in place by another program) takes more
-    // reads, never past the limit.
-    let buffer = Buffer.allocUnsafeSlow(size + 1)
-    let filled = 0
+    // A buffer of exactly the size fstat said (the block owns all of it: nothing past its end in `.buffer`, nor
+    // in a structured clone), and one spare byte in the same read, so that one call both fills the block and sees
+    // its end: a regular file answers short only at its end.
+    const block = Buffer.allocUnsafeSlow(size)
+    const spare = Buffer.allocUnsafe(1)
+    const { bytesRead } = await handle.readv([block, spare], 0)
+    if (bytesRead === size) return block
+    // Shrunk since fstat: only the bytes read, in a buffer of their own.
+    if (bytesRead < size) return new Uint8Array(block.subarray(0, bytesRead))
+    // Grown since fstat (written in place by another program): more reads, never past the limit.
+    let filled = size + 1
+    if (filled > MAX_BLOCK_SIZE) throw tooLarge(cid, filled)
+    let buffer = Buffer.allocUnsafeSlow(Math.min(Math.max(filled * 2, 4096), MAX_BLOCK_SIZE + 1))
+    buffer.set(block)
+    buffer.set(spare, size)
     for (;;) {
       const wanted = buffer.length - filled
       const { bytesRead } = await handle.read(buffer, filled, wanted, filled)
       filled += bytesRead
-      if (bytesRead < wanted) return buffer.subarray(0, filled)
+      if (bytesRead < wanted) return new Uint8Array(buffer.subarray(0, filled))
       if (filled > MAX_BLOCK_SIZE) throw tooLarge(cid, filled)
       const grown = Buffer.allocUnsafeSlow(Math.min(buffer.length * 2, MAX_BLOCK_SIZE + 1))
       grown.set(buffer)

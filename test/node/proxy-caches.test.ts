@@ -143,6 +143,43 @@ describe('published keys cache', () => {
     expect((await ask()).status).toBe(200)
   })
 
+  test('error: a wall clock set back as fast as time passes while the index is halted does not keep the cache trusted: the rotated key is still seen (422)', async () => {
+    const g = await grant(net, record, { grantee: net.stranger })
+    const ask = async () =>
+      post(proxy(), (await signedRequest(net, g, record, { signer: net.stranger })).body)
+    expect((await ask()).status).toBe(200)
+    await indexed()
+
+    const own = publicKeys(net.keysOf(3))
+    // From the moment the index halts, the host's wall clock is set back as fast as time passes (steps back by
+    // NTP or an operator): it reads the same instant throughout. The requests are signed by the same clock, so
+    // they stay fresh to the proxy (and its rate limits, on the same clock, refill nothing and go no lower);
+    // only the age of the index's last pass must not be taken from it, or the halted index looks live forever.
+    const wall = Date.now
+    const halted = wall.call(Date)
+    const stepped = vi.spyOn(Date, 'now').mockImplementation(() => halted)
+    failLogs = true
+    try {
+      await net.stranger.publishKeys({
+        receivingKey: SecretKey.random().publicKey().toCompressedBytes(),
+        verifyingKey: own.verifying,
+      })
+      await vi.waitFor(
+        async () => {
+          const answer = await ask()
+          expect(refusal(answer)).toEqual([422, 'invalid_bundle'])
+        },
+        { timeout: 10_000, interval: 250 },
+      )
+    } finally {
+      stepped.mockRestore()
+      failLogs = false
+      await net.stranger.publishKeys({ receivingKey: own.receiving, verifyingKey: own.verifying })
+    }
+    await indexed()
+    expect((await ask()).status).toBe(200)
+  })
+
   test('error: a grant revoked after its keys and kfrag were cached is refused on the next request', async () => {
     const g = await grant(net, record)
     expect((await post(proxy(), (await signedRequest(net, g, record)).body)).status).toBe(200)

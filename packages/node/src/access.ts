@@ -626,7 +626,10 @@ async function keysOf(
     // rotated, perhaps compromised, key trusted for good. So once its last complete pass is too old, the keys
     // are read at the latest block on every request, as the chain has them now, and not kept.
     const synced = ctx.index.syncedAt
-    if (synced === undefined || Date.now() - synced > ctx.keyCacheMaxAgeMs) return await read(undefined)
+    // `syncedAt` is `performance.now()`: a wall clock stepped back (NTP, an operator) cannot keep a halted
+    // index looking live.
+    if (synced === undefined || performance.now() - synced > ctx.keyCacheMaxAgeMs)
+      return await read(undefined)
     // At the block the index has read: publications up to it are in the answer, later ones reach the
     // cache's forget (see published-keys.ts).
     return await ctx.keys.get(account, ctx.index.deliveredBlock, read)

@@ -136,7 +136,8 @@ export interface GrantIndex {
    */
   readonly deliveredBlock: bigint | undefined
   /**
-   * When (`Date.now()`) the last pass that reached the head began: every event mined before that moment, and
+   * When (`performance.now()`, a monotonic clock: a wall-clock step back must not make a halted index look
+   * live) the last pass that reached the head began: every event mined before that moment, and
    * `confirmations` deep then, has been handed to the handlers. Undefined before the first such pass. It stops
    * moving while the index is halted (a reorganisation deeper than `confirmations`, a node whose `eth_getLogs`
    * keeps failing): what the handlers were told is then only as recent as this.
@@ -204,7 +205,8 @@ export function createGrantIndex(
 
   const pass = async (): Promise<void> => {
     // The pass reads up to the head as it is when the pass begins: a later event may not be in it.
-    const began = Date.now()
+    // Monotonic: `syncedAt` is compared with the time since, and a wall clock set back would stretch that.
+    const began = performance.now()
     await store.open()
     await follower.sync()
     if (syncedAt === undefined || began > syncedAt) syncedAt = began

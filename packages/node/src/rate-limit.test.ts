@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest'
+import { describe, expect, test, vi } from 'vitest'
 import { clientKey, createTokenBuckets } from './rate-limit.ts'
 
 describe('createTokenBuckets', () => {
@@ -24,6 +24,19 @@ describe('createTokenBuckets', () => {
     const buckets = createTokenBuckets({ perSecond: 1, burst: 1 }, 100)
     for (let i = 0; i < 10_000; i++) buckets.take(`k${i}`, 0)
     expect(buckets.size).toBe(100)
+  })
+
+  test('behavior: a wall clock set back does not empty the buckets (they run on a monotonic clock)', () => {
+    const buckets = createTokenBuckets({ perSecond: 1, burst: 2 })
+    expect(buckets.take('a')).toBe(0)
+    const now = Date.now()
+    const spy = vi.spyOn(Date, 'now').mockReturnValue(now - 3_600_000)
+    try {
+      // An hour back on the wall clock: the bucket still holds its second token.
+      expect(buckets.take('a')).toBe(0)
+    } finally {
+      spy.mockRestore()
+    }
   })
 })
 

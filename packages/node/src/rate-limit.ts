@@ -21,7 +21,9 @@ export interface TokenBuckets {
 export function createTokenBuckets(limit: RateLimit, maxKeys = 100_000): TokenBuckets {
   const buckets = new Map<string, { tokens: number; at: number }>()
   return {
-    take(key, nowMs = Date.now()) {
+    // A monotonic clock: with the wall clock, setting it back by S seconds would cost every known client
+    // S × perSecond tokens and lock it out for about S seconds.
+    take(key, nowMs = performance.now()) {
       const known = buckets.get(key)
       const bucket = known ?? { tokens: limit.burst, at: nowMs }
       bucket.tokens = Math.min(limit.burst, bucket.tokens + ((nowMs - bucket.at) / 1000) * limit.perSecond)

@@ -1,5 +1,5 @@
-import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
-import { type FileHandle, open, readdir, stat, unlink } from 'node:fs/promises'
+import { mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { type FileHandle, open, readdir, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
@@ -106,6 +106,21 @@ function writeSmall(file: string, bytes: Uint8Array): boolean {
   }
 }
 
+/**
+ * Whether a file is there and at most `maxBytes` long, with one synchronous `stat`: Helia asks `has` before
+ * every block it puts and the store before every link it pins, and, like the small writes above, a call made in
+ * place costs a few microseconds where a round trip through the thread pool costs a hundred or more. Missing
+ * (ENOENT, ENOTDIR) or not reachable: absent, as blockstore-fs and datastore-fs answer.
+ */
+function presentAtMost(file: string, maxBytes: number): boolean {
+  try {
+    const found = statSync(file, { throwIfNoEntry: false })
+    return found !== undefined && found.size <= maxBytes
+  } catch {
+    return false
+  }
+}
+
 /** datastore-fs with small values (pin records and the like, all of them in practice) written in place. */
 class SmallWriteDatastore extends FsDatastore {
   override async put(key: Key, value: Uint8Array, options?: { signal?: AbortSignal }): Promise<Key> {
@@ -114,6 +129,11 @@ class SmallWriteDatastore extends FsDatastore {
       if (writeSmall(this._encode(key).file, value)) return key
     }
     return super.put(key, value, options)
+  }
+
+  override async has(key: Key, options?: { signal?: AbortSignal }): Promise<boolean> {
+    options?.signal?.throwIfAborted()
+    return presentAtMost(this._encode(key).file, Number.MAX_SAFE_INTEGER)
   }
 
   /**
@@ -167,12 +187,7 @@ class WholeFileBlockstore extends FsBlockstore {
   override async has(key: CID, options?: { signal?: AbortSignal }): Promise<boolean> {
     options?.signal?.throwIfAborted()
     const { dir, file } = this.#sharding.encode(key)
-    try {
-      return (await stat(join(this.path, dir, file))).size <= MAX_BLOCK_SIZE
-    } catch {
-      // missing (ENOENT, ENOTDIR), or not reachable: absent, as blockstore-fs answers
-      return false
-    }
+    return presentAtMost(join(this.path, dir, file), MAX_BLOCK_SIZE)
   }
 
   override async *get(key: CID, options?: { signal?: AbortSignal }): AsyncGenerator<Uint8Array> {

@@ -153,8 +153,8 @@ describe('published keys cache', () => {
     const own = publicKeys(net.keysOf(3))
     // From the moment the index halts, the host's wall clock is set back as fast as time passes (steps back by
     // NTP or an operator): it reads the same instant throughout. The requests are signed by the same clock, so
-    // they stay fresh to the proxy (and its rate limits, on the same clock, refill nothing and go no lower);
-    // only the age of the index's last pass must not be taken from it, or the halted index looks live forever.
+    // they stay fresh to the proxy (its rate limits run on a monotonic clock and do not see the step); only the
+    // age of the index's last pass must not be taken from it, or the halted index looks live forever.
     const wall = Date.now
     const halted = wall.call(Date)
     const stepped = vi.spyOn(Date, 'now').mockImplementation(() => halted)

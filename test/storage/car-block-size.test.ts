@@ -182,13 +182,17 @@ test('default: a block of exactly MAX_BLOCK_SIZE bytes is imported', async () =>
 })
 
 /** A CARv2 around a CARv1 payload (pragma, 40-byte header, payload), with `trailer` after the payload. */
-function carV2(v1: Uint8Array[], trailer = new Uint8Array(0)): Uint8Array[] {
+function carV2(
+  v1: Uint8Array[],
+  trailer = new Uint8Array(0),
+  declared: { dataOffset?: bigint; dataSize?: bigint } = {},
+): Uint8Array[] {
   const length = v1.reduce((n, part) => n + part.length, 0)
   const pragma = [0x0a, 0xa1, 0x67, ...Buffer.from('version'), 0x02]
   const header = new Uint8Array(40)
   const view = new DataView(header.buffer)
-  view.setBigUint64(16, BigInt(pragma.length + 40), true)
-  view.setBigUint64(24, BigInt(length), true)
+  view.setBigUint64(16, declared.dataOffset ?? BigInt(pragma.length + 40), true)
+  view.setBigUint64(24, declared.dataSize ?? BigInt(length), true)
   return [Uint8Array.from([...pragma, ...header]), ...v1, trailer]
 }
 
@@ -245,4 +249,113 @@ test('default: a section of exactly the limit is read: a block of MAX_BLOCK_SIZE
     cid: cid.toString(),
     bytes: MAX_SECTION - 36,
   })
+})
+
+/** The 11-byte pragma and the 40-byte CARv2 header: where the payload starts when nothing lies between. */
+const V2_HEADER_END = 51
+
+test('attack: a CARv2 whose dataOffset lies far past its header is refused before the stream is pulled up to it', async () => {
+  // Reading up to the declared offset would pull and drop the whole stream (up to 2^62 bytes) before refusing it.
+  const body = lazyBody()
+  async function* source(): AsyncGenerator<Uint8Array> {
+    yield* carV2([], undefined, { dataOffset: 2n ** 62n })
+    yield* body.chunks()
+  }
+  const err = await storage.importCar(source(), { pin: false }).catch((e: unknown) => e)
+  expect(err).toMatchObject({ name: 'CarImportError' })
+  expect((err as Error).cause).toMatchObject({
+    name: 'CarV2RangeError',
+    field: 'dataOffset',
+    declared: 2 ** 62,
+    min: V2_HEADER_END,
+    max: V2_HEADER_END + 65536,
+  })
+  expect(body.pulled()).toBeLessThanOrEqual(1024)
+})
+
+test('default: a CARv2 whose payload starts up to 64 KiB after its header is read', async () => {
+  const bytes = new TextEncoder().encode('after padding')
+  const cid = rawCid(bytes)
+  const gap = new Uint8Array(65536)
+  const [head, ...payload] = carV2([header([cid]), ...section(cid, bytes)], undefined, {
+    dataOffset: BigInt(V2_HEADER_END + gap.length),
+  })
+  expect((await storage.importCar([head as Uint8Array, gap, ...payload])).map(String)).toEqual([
+    cid.toString(),
+  ])
+})
+
+test('attack: a CARv2 whose dataOffset points back into its header is refused', async () => {
+  // A backwards skip leaves the reader at a negative position: what it read from there would be garbage.
+  const bytes = new TextEncoder().encode('in a CARv2')
+  const cid = rawCid(bytes)
+  for (const dataOffset of [0n, 50n]) {
+    const err = await storage
+      .importCar(carV2([header([cid]), ...section(cid, bytes)], undefined, { dataOffset }), { pin: false })
+      .catch((e: unknown) => e)
+    expect(err).toMatchObject({ name: 'CarImportError' })
+    expect((err as Error).cause).toMatchObject({
+      name: 'CarV2RangeError',
+      field: 'dataOffset',
+      declared: Number(dataOffset),
+      min: V2_HEADER_END,
+    })
+    expect(await storage.stat(cid)).toMatchObject({ localBlocks: 0 })
+  }
+})
+
+test('attack: a CARv2 whose dataSize is shorter than its payload header is refused, nothing kept', async () => {
+  const bytes = new TextEncoder().encode('in a CARv2')
+  const cid = rawCid(bytes)
+  const inner = header([cid])
+  for (const dataSize of [0n, BigInt(inner.length - 1)]) {
+    const err = await storage
+      .importCar(carV2([inner, ...section(cid, bytes)], undefined, { dataSize }), { pin: false })
+      .catch((e: unknown) => e)
+    expect(err).toMatchObject({ name: 'CarImportError' })
+    expect((err as Error).cause).toMatchObject({
+      name: 'CarV2RangeError',
+      field: 'dataSize',
+      declared: Number(dataSize),
+      min: inner.length,
+    })
+    expect(await storage.stat(cid)).toMatchObject({ localBlocks: 0 })
+  }
+  // a dataSize of exactly the payload header is an empty payload: no block, nothing refused
+  expect(
+    await storage.importCar(
+      carV2([inner, ...section(cid, bytes)], undefined, { dataSize: BigInt(inner.length) }),
+      {
+        pin: false,
+      },
+    ),
+  ).toEqual([cid])
+  expect(await storage.stat(cid)).toMatchObject({ localBlocks: 0 })
+})
+
+test('attack: malformed sections are refused with a CarImportError and roll back the blocks before them', async () => {
+  const small = new TextEncoder().encode('a small valid block')
+  const smallCid = rawCid(small)
+  const digest = createHash('sha256').update(small).digest()
+  const malformed: Record<string, Uint8Array> = {
+    'a zero-length section': Uint8Array.from([0x00]),
+    'an unterminated 8-byte length': new Uint8Array(8).fill(0xff),
+    'a section shorter than its CID': Uint8Array.from([...varint(10), ...smallCid.bytes, ...small]),
+    'a CID of version 2': Uint8Array.from([
+      ...varint(36 + small.length),
+      0x02,
+      RAW,
+      0x12,
+      0x20,
+      ...digest,
+      ...small,
+    ]),
+  }
+  for (const [label, bytes] of Object.entries(malformed)) {
+    const err = await storage
+      .importCar([header([]), ...section(smallCid, small), bytes], { pin: false })
+      .catch((e: unknown) => e)
+    expect(err, label).toMatchObject({ name: 'CarImportError' })
+    expect(await storage.stat(smallCid), label).toMatchObject({ localBlocks: 0 })
+  }
 })

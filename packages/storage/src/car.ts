@@ -15,6 +15,7 @@ import {
   BlockVerificationError,
   CarImportError,
   CarSectionTooLargeError,
+  CarV2RangeError,
   InlineDagTooDeepError,
   MalformedBlockError,
   UnsupportedCodecError,
@@ -251,9 +252,17 @@ async function openCar(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>)
   // readHeader reads the header, and a CARv2's inner CARv1 header, with `exactly(declared length)`: the guard
   // refuses a length over the limit before it is read.
   const header = await readHeader(headerGuard(stream))
-  // The blocks of a CARv2 are its CARv1 payload only; the index that may follow it is not read.
-  const reader =
-    header.version === 2 ? limitReader(stream, header.dataSize - (stream.pos - header.dataOffset)) : stream
+  // The blocks of a CARv2 are its CARv1 payload only; the index that may follow it is not read. Its declared size
+  // must cover the payload's header, already read: a shorter one would leave the payload a negative length.
+  let reader = stream
+  if (header.version === 2) {
+    const headerBytes = stream.pos - header.dataOffset
+    if (header.dataSize < headerBytes) {
+      const cause = new CarV2RangeError({ field: 'dataSize', declared: header.dataSize, min: headerBytes })
+      throw new CarImportError({ reason: cause.shortMessage, cause })
+    }
+    reader = limitReader(stream, header.dataSize - headerBytes)
+  }
   return {
     roots: header.roots,
     async *blocks(): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
@@ -277,7 +286,12 @@ async function openCar(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>)
   }
 }
 
-/** `reader` for the header only: a length over {@link MAX_CAR_HEADER_BYTES} is refused before it is read. */
+/**
+ * `reader` for the header only: a length over {@link MAX_CAR_HEADER_BYTES} is refused before it is read, and so is a
+ * skip backwards or over that bound. `readHeader` skips a varint's few bytes, and, in a CARv2, from the end of its
+ * 51-byte header to the payload's `dataOffset`: the sender's number, which would otherwise make the reader pull and
+ * drop the stream up to any offset (forwards), or read from a negative position (backwards).
+ */
 function headerGuard(reader: BytesReader): BytesReader {
   return {
     upTo: (length) => reader.upTo(length),
@@ -292,7 +306,18 @@ function headerGuard(reader: BytesReader): BytesReader {
       }
       return reader.exactly(length, seek)
     },
-    seek: (length) => reader.seek(length),
+    seek(length) {
+      if (length < 0 || length > MAX_CAR_HEADER_BYTES) {
+        const cause = new CarV2RangeError({
+          field: 'dataOffset',
+          declared: reader.pos + length,
+          min: reader.pos,
+          max: reader.pos + MAX_CAR_HEADER_BYTES,
+        })
+        throw new CarImportError({ reason: cause.shortMessage, cause })
+      }
+      reader.seek(length)
+    },
     get pos() {
       return reader.pos
     },

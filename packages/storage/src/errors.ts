@@ -430,6 +430,42 @@ export class CarSectionTooLargeError extends BaseError {
   }
 }
 
+export type CarV2RangeErrorType = CarV2RangeError & { name: 'CarV2RangeError' }
+
+/**
+ * A CARv2 header places its CARv1 payload where no medvault storage reads it: `dataOffset` before the end of the
+ * CARv2 header, or more than 64 KiB past it (reading up to there would pull and drop the stream unchecked), or a
+ * `dataSize` shorter than the payload's own header. Refused before the payload is read; a CAR import reports it as
+ * the cause of a `CarImportError`. The message names the field and the values, never the CAR's bytes.
+ */
+export class CarV2RangeError extends BaseError {
+  override name = 'CarV2RangeError' as const
+  /** the CARv2 header field that is out of range */
+  readonly field: 'dataOffset' | 'dataSize'
+  /** the value the CAR declares */
+  readonly declared: number
+  /** the lowest value accepted */
+  readonly min: number
+  /** the highest value accepted, when there is one */
+  readonly max: number | undefined
+
+  constructor(parameters: { field: 'dataOffset' | 'dataSize'; declared: number; min: number; max?: number }) {
+    const { field, declared, min, max } = parameters
+    super(
+      max === undefined
+        ? `The CARv2 header declares a ${field} of ${declared}, under the ${min} its payload's header takes.`
+        : `The CARv2 header declares a ${field} of ${declared}, outside ${min} to ${max}.`,
+      {
+        metaMessages: ['No medvault storage makes, stores or serves a CAR like that; it is refused unread.'],
+      },
+    )
+    this.field = field
+    this.declared = declared
+    this.min = min
+    this.max = max
+  }
+}
+
 export type NotAFileErrorType = NotAFileError & { name: 'NotAFileError' }
 
 /** `get` was asked for a CID that is not a UnixFS file or raw block (a directory, a dag-cbor envelope…). */

@@ -13,6 +13,8 @@ export {
   type CarImportErrorType,
   CarSectionTooLargeError,
   type CarSectionTooLargeErrorType,
+  CarV2RangeError,
+  type CarV2RangeErrorType,
   DagTooLargeError,
   type DagTooLargeErrorType,
   DagTooWideError,

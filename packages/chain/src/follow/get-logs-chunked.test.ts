@@ -574,12 +574,31 @@ test('behavior: a time-out answered at half the range: the span grows back after
     return []
   })
   expect(toBlock).toBe(49n)
-  expect(slow.span).toBe(100n)
-  await slow.read(50n, 999n, async (from, to) => {
+  // The rest of this call (the same last block) stays at the half that answered: a node slow on wide ranges
+  // would otherwise cost a time-out every other request.
+  expect(slow.span).toBe(50n)
+  for (let from = 50n; from <= 999n; ) {
+    from =
+      (
+        await slow.read(from, 999n, async (f, t) => {
+          spans.push(t - f + 1n)
+          return []
+        })
+      ).toBlock + 1n
+  }
+  expect(spans).toEqual([100n, ...Array<bigint>(20).fill(50n)])
+  // The next call (a follower's next pass) grows back up to the full span.
+  await slow.read(1000n, 1999n, async (from, to) => {
     spans.push(to - from + 1n)
     return []
   })
-  expect(spans).toEqual([100n, 50n, 100n])
+  expect(spans.at(-1)).toBe(50n)
+  expect(slow.span).toBe(100n)
+  await slow.read(1050n, 1999n, async (from, to) => {
+    spans.push(to - from + 1n)
+    return []
+  })
+  expect(spans.at(-1)).toBe(100n)
   // Hung: after maxTimeouts in a row the reader fails, and reads at its full span once the node answers again
   // (a follower polls on after the error).
   const hung = new LogRangeReader({ maxBlockRange: 100 })
@@ -595,6 +614,56 @@ test('behavior: a time-out answered at half the range: the span grows back after
   await expect(hung.read(0n, 999n, hang)).rejects.toBeInstanceOf(LogQueryTimeoutError)
   expect(asked).toBe(DEFAULT_MAX_LOG_TIMEOUTS + 1)
   expect((await hung.read(0n, 999n, async () => [])).toBlock).toBe(99n)
+})
+
+test('attack: a node timing out on every range over 50 blocks costs one time-out per call, not one every other request', async () => {
+  const timeout = () =>
+    Object.assign(new Error('The request took too long to respond.'), { name: 'TimeoutError' })
+  let timeouts = 0
+  let answered = 0
+  const read = async (from: bigint, to: bigint): Promise<bigint[]> => {
+    if (to - from + 1n > 50n) {
+      timeouts++
+      throw timeout()
+    }
+    answered++
+    return []
+  }
+  // A 10,000-block read: one time-out, then the rest at the 50 blocks that answered (each time-out a full
+  // client wait; the span doubling back after every empty answer cost about 100 of them).
+  await readLogsChunked({ fromBlock: 0n, toBlock: 9_999n, maxBlockRange: 100, read })
+  expect(timeouts).toBe(1)
+  expect(answered).toBe(200)
+  // A long-lived reader (a follower): one time-out per call, each call free to grow back to the full span.
+  const reader = new LogRangeReader({ maxBlockRange: 100 })
+  timeouts = 0
+  for (const [fromBlock, toBlock] of [
+    [0n, 4_999n],
+    [5_000n, 9_999n],
+  ] as const) {
+    for (let from = fromBlock; from <= toBlock; ) from = (await reader.read(from, toBlock, read)).toBlock + 1n
+  }
+  expect(timeouts).toBe(2)
+  // A node slowing down within one call (answering ever fewer blocks in time): each time-out at least halves
+  // the ceiling, so one time-out per halving, 3 here (100, then 50, then 25 blocks), however long the read.
+  let limit = 50n
+  timeouts = 0
+  answered = 0
+  await readLogsChunked({
+    fromBlock: 0n,
+    toBlock: 9_999n,
+    maxBlockRange: 100,
+    read: async (from, to) => {
+      if (to - from + 1n > limit) {
+        timeouts++
+        throw timeout()
+      }
+      // Every 20 answers, the node answers half the blocks in time, down to 12.
+      if (++answered % 20 === 0 && limit > 12n) limit /= 2n
+      return []
+    },
+  })
+  expect(timeouts).toBe(3)
 })
 
 test('behavior: LogRangeTooLargeError built in its single-block form (blockNumber, { cause }) names that block', () => {

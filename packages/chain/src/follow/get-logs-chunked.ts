@@ -49,7 +49,8 @@ export interface LogRangeReaderInit {
   minBlockRange?: number | bigint | undefined
   /**
    * Most time-outs in a row (the client's, or the node's own "query timeout"), each range half the last, before
-   * {@link LogQueryTimeoutError}. Default {@link DEFAULT_MAX_LOG_TIMEOUTS}.
+   * {@link LogQueryTimeoutError}. Default {@link DEFAULT_MAX_LOG_TIMEOUTS}. Time-outs with answers between are
+   * bounded per call instead (see {@link LogRangeReader}).
    */
   maxTimeouts?: number | undefined
   /**
@@ -69,7 +70,13 @@ export interface LogRangeReaderInit {
  * long stretch of chain is then not refused again range after range. After a refusal for the size of the
  * answer, or a time-out, the span doubles back (up to the maximum) once an answer holds at most half the most
  * logs one has held since, because logs are dense in places only and a node is slow at times only; after a
- * refusal for the block count it never grows past what fitted, since that cap is the same everywhere.
+ * refusal for the block count it never grows past what fitted, since that cap is the same everywhere. A
+ * time-out also caps the span at the half tried next for the rest of the call (the reads towards one `to`, until
+ * its last range is delivered or a read throws: one {@link readLogsChunked}, one pass of a follower), each
+ * further time-out in the call halving that cap again: a node that answers narrow ranges in time but not wide
+ * ones costs one time-out per halving from `maxBlockRange` to `minBlockRange` per call (13 at the defaults),
+ * not one every other request. The next call may grow back to `maxBlockRange`, so isolated time-outs do not
+ * cap a long-lived follower for good.
  *
  * The node chooses its refusals, so their cost is bounded: a block-range cap or a time-out never splits a range
  * below `minBlockRange` blocks (a block-range cap of that fails with {@link LogRangeTooLargeError}, a time-out
@@ -93,6 +100,14 @@ export class LogRangeReader {
   #timeouts = 0
   /** The span before the first of those time-outs. */
   #spanBeforeTimeouts: bigint | undefined
+  /**
+   * Most blocks per request for the rest of the current call after a time-out in it (half the span that timed
+   * out), and that call's last block: a node that times out on wide ranges but answers narrower ones would
+   * otherwise cost a time-out every other request as the span doubled back. Dropped when the call ends (its
+   * last range delivered, a read failing, or a read towards another last block), so the next call may grow
+   * back up to `#max` and an isolated time-out does not cap a long-lived follower for good.
+   */
+  #ceiling: { span: bigint; to: bigint } | undefined
   /** Refusals for too many results since the last answer holding a log. */
   #refusals = 0
   readonly #onProgress: ((event: LogRangeProgressEvent) => void) | undefined
@@ -136,6 +151,28 @@ export class LogRangeReader {
     signal?: AbortSignal | undefined,
   ): Promise<{ logs: T[]; toBlock: bigint }> {
     if (to < from) throw new RangeError('toBlock must not be below fromBlock')
+    // A read towards another last block starts another call (a follower's next pass, say).
+    if (this.#ceiling !== undefined && this.#ceiling.to !== to) this.#endCall()
+    try {
+      return await this.#read(from, to, fetch, signal)
+    } catch (err) {
+      // The call fails with it: the next read is a call anew (a follower polling on after the error).
+      this.#endCall()
+      throw err
+    }
+  }
+
+  /** The span may grow back from here as after a result cap: up to `#max` over light answers in time. */
+  #endCall(): void {
+    this.#ceiling = undefined
+  }
+
+  async #read<T>(
+    from: bigint,
+    to: bigint,
+    fetch: (fromBlock: bigint, toBlock: bigint) => Promise<readonly T[]>,
+    signal: AbortSignal | undefined,
+  ): Promise<{ logs: T[]; toBlock: bigint }> {
     for (;;) {
       throwIfAborted(signal)
       const end = from + this.#span - 1n < to ? from + this.#span - 1n : to
@@ -157,6 +194,11 @@ export class LogRangeReader {
             if (this.#spanBeforeTimeouts !== undefined) this.#span = this.#spanBeforeTimeouts
             throw new LogQueryTimeoutError(from, end, this.#timeouts, { cause: err })
           }
+          // The rest of this call stays at most at the half that is tried next: each further time-out in it
+          // halves this ceiling again, so a call costs one time-out per halving from `maxBlockRange` down to
+          // `minBlockRange` at most, not one every other request.
+          const half = blocks / 2n < this.#min ? this.#min : blocks / 2n
+          if (this.#ceiling === undefined || half < this.#ceiling.span) this.#ceiling = { span: half, to }
         } else if (kind === 'size' && ++this.#refusals >= this.#maxRefusals) {
           throw new LogQueryRefusedError(from, end, this.#refusals, { cause: err })
         }
@@ -180,9 +222,13 @@ export class LogRangeReader {
       this.#spanBeforeTimeouts = undefined
       if (logs.length > 0) this.#refusals = 0
       if (logs.length > this.#mostLogs) this.#mostLogs = logs.length
-      if (this.#span < this.#max && 2 * logs.length <= this.#mostLogs) {
-        this.#span = this.#span * 2n < this.#max ? this.#span * 2n : this.#max
+      const top =
+        this.#ceiling !== undefined && this.#ceiling.span < this.#max ? this.#ceiling.span : this.#max
+      if (this.#span < top && 2 * logs.length <= this.#mostLogs) {
+        this.#span = this.#span * 2n < top ? this.#span * 2n : top
       }
+      // The call's last range is delivered: the next read is another call.
+      if (end === to) this.#endCall()
       this.#onProgress?.({ type: 'logs:range', fromBlock: from, toBlock: end, logs: logs.length })
       return { logs: [...logs], toBlock: end }
     }

@@ -215,6 +215,14 @@ describe('grantAccess / isAccessAllowed / revokeAccess', () => {
     })
     expect(listed.find((g) => g.grantId === first.grantId)?.records).toEqual([records[0], records[1]])
     expect(listed.find((g) => g.grantId === second.grantId)?.records).toEqual([records[2]])
+    // Listed in chain order all the same, as the documentation promises.
+    const order = listed.map((g) => [g.blockNumber, g.grantId] as const)
+    expect(order.findIndex(([, id]) => id === first.grantId)).toBeLessThan(
+      order.findIndex(([, id]) => id === second.grantId),
+    )
+    expect(order.map(([n]) => n)).toEqual(
+      [...order.map(([n]) => n)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+    )
   })
 
   test('behavior: notBefore and expiry follow chain time', async () => {

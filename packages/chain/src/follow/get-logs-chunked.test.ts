@@ -537,6 +537,36 @@ test('behavior: readLogsChunked keeps chain order across split ranges of any fet
   expect(asked.slice(4).every(([f, t]) => t - f + 1n <= 8n)).toBe(true)
 })
 
+test('behavior: logs a node answers out of chain order come sorted by block, then log index', async () => {
+  const order: [bigint, number][] = []
+  for (let block = 0n; block < 20n; block++)
+    for (let index = 0; index < 3; index++) order.push([block, index])
+  const logs = await readLogsChunked({
+    fromBlock: 0n,
+    toBlock: 19n,
+    maxBlockRange: 8,
+    // Newest first, as some providers (or a hostile one) answer.
+    read: async (from, to) =>
+      order
+        .filter(([block]) => block >= from && block <= to)
+        .reverse()
+        .map(([blockNumber, logIndex]) => ({ blockNumber, logIndex })),
+  })
+  expect(logs.map((l) => [l.blockNumber, l.logIndex])).toEqual(order)
+  // Raw logs (hex), through a long-lived reader.
+  const reader = new LogRangeReader({ maxBlockRange: 10 })
+  const { logs: raw } = await reader.read(0n, 9n, async () => [
+    { blockNumber: '0x2', logIndex: '0x0' },
+    { blockNumber: '0x1', logIndex: '0xa' },
+    { blockNumber: '0x1', logIndex: '0x2' },
+  ])
+  expect(raw).toEqual([
+    { blockNumber: '0x1', logIndex: '0x2' },
+    { blockNumber: '0x1', logIndex: '0xa' },
+    { blockNumber: '0x2', logIndex: '0x0' },
+  ])
+})
+
 test('attack: logs a node returns outside the range asked are dropped, so none comes twice or out of order', async () => {
   // A node that ignores toBlock: every answer runs to the head.
   const logs = await readLogsChunked({

@@ -230,9 +230,42 @@ export class LogRangeReader {
       // The call's last range is delivered: the next read is another call.
       if (end === to) this.#endCall()
       this.#onProgress?.({ type: 'logs:range', fromBlock: from, toBlock: end, logs: logs.length })
-      return { logs: [...logs], toBlock: end }
+      return { logs: inChainOrder(logs), toBlock: end }
     }
   }
+}
+
+/**
+ * The logs of one range sorted by (`blockNumber`, `logIndex`): nothing in `eth_getLogs` binds a provider to
+ * answer in chain order, and callers (a follower's `onEvents`, `getGrants`) hand logs on in the order read.
+ * Logs without a readable block number are left in the order the node gave (there is no order to restore).
+ */
+function inChainOrder<T>(logs: readonly T[]): T[] {
+  const keyed = logs.map((log) => ({
+    log,
+    block: position((log as { blockNumber?: unknown } | null)?.blockNumber),
+    index: position((log as { logIndex?: unknown } | null)?.logIndex) ?? -1n,
+  }))
+  if (keyed.some((k) => k.block === undefined)) return [...logs]
+  keyed.sort((a, b) =>
+    a.block! !== b.block!
+      ? a.block! < b.block!
+        ? -1
+        : 1
+      : a.index < b.index
+        ? -1
+        : a.index > b.index
+          ? 1
+          : 0,
+  )
+  return keyed.map((k) => k.log)
+}
+
+/** A block number or log index as viem decodes it (bigint, number) or as a raw log carries it (hex). */
+function position(n: unknown): bigint | undefined {
+  if (typeof n === 'bigint') return n
+  if (typeof n === 'number' && Number.isSafeInteger(n)) return BigInt(n)
+  return typeof n === 'string' && /^0x[0-9a-fA-F]+$/.test(n) ? BigInt(n) : undefined
 }
 
 /**
@@ -250,7 +283,7 @@ export interface ReadLogsChunkedParameters<T> extends LogRangeReaderInit {
   fromBlock: bigint
   /** Last block read (inclusive): a number, so that every range reads the same chain. */
   toBlock: bigint
-  /** Reads the logs of exactly `fromBlock..toBlock` in chain order (one `eth_getLogs`). */
+  /** Reads the logs of exactly `fromBlock..toBlock` (one `eth_getLogs`); in any order, they are sorted by block and log index. */
   read: (fromBlock: bigint, toBlock: bigint) => Promise<readonly T[]>
   signal?: AbortSignal | undefined
 }

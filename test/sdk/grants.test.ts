@@ -3,7 +3,7 @@
  * grants, versions under a grant, rotation re-issuing grants, identities from wallets, the audit trail, and
  * expiry by chain time.
  */
-import { cancelGrantSalt, GrantIdCancelledError, grantBySig } from '@medvault/chain'
+import { cancelGrantSalt, GrantIdCancelledError, grantBySig, SignatureExpiredError } from '@medvault/chain'
 import { consentRegistryAbi } from '@medvault/contracts'
 import {
   createLocalNetwork,
@@ -17,7 +17,15 @@ import {
   type Vault,
 } from '@medvault/sdk'
 import { CID } from '@medvault/storage'
-import { createWalletClient, decodeFunctionData, type Hex, hexToBytes, http, TimeoutError } from 'viem'
+import {
+  createWalletClient,
+  decodeFunctionData,
+  encodeFunctionData,
+  type Hex,
+  hexToBytes,
+  http,
+  TimeoutError,
+} from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { intercepting } from './transports.ts'
@@ -251,6 +259,121 @@ describe('grants', () => {
     const { bundleCid } = err as RelayError
     expect(await net.storage.isPinned(bundleCid!)).toBe(true)
     expect(text(await clinic.records.get(rec.id))).toBe('front-run')
+  })
+
+  test('error: a relayer wallet client whose simulation runs past the signed deadline: SignatureExpiredError is thrown and the kfrag bundle is unpinned', async () => {
+    const rec = await patient.records.put('relay too late')
+    // Before the relayer's node answers its first simulation, the chain's clock passes the signed deadline (10
+    // minutes by default): no one can ever register the grant with that signature.
+    const { devnet } = net
+    const direct = http(devnet.rpcUrl)({ chain: devnet.chain, retryCount: 0 })
+    let seen: Hex | undefined
+    // The clock jump is undone afterwards (other tests compare chain time with the proxies' clocks).
+    let snapshot: Hex | undefined
+    const relayer = createWalletClient({
+      account: devnet.accounts[5]!,
+      chain: devnet.chain,
+      transport: intercepting(http(devnet.rpcUrl), (args) => {
+        if (args.method !== 'eth_call' || seen !== undefined) return undefined
+        const [call] = args.params as [{ data?: Hex; input?: Hex }]
+        const data = (call.data ?? call.input)!
+        if (decodeFunctionData({ abi: consentRegistryAbi, data }).functionName !== 'grantBySig')
+          return undefined
+        seen = data
+        return (async () => {
+          snapshot = await devnet.testClient.snapshot()
+          await devnet.testClient.increaseTime({ seconds: 3600 })
+          await devnet.testClient.mine({ blocks: 1 })
+          return direct.request(args as Parameters<typeof direct.request>[0])
+        })()
+      }),
+    })
+    const err = await patient.grants
+      .create({ to: clinic.address, records: [rec.id], purpose: 'TREAT', expiresIn: '1d', relay: relayer })
+      .catch((e: unknown) => e)
+    if (snapshot !== undefined) await devnet.testClient.revert({ id: snapshot })
+    expect(err).toBeInstanceOf(SignatureExpiredError)
+    const [, params] = decodeFunctionData({ abi: consentRegistryAbi, data: seen! }).args as unknown as [
+      Hex,
+      { kfragsCid: Hex },
+    ]
+    expect(await net.storage.isPinned(CID.decode(hexToBytes(params.kfragsCid)))).toBe(false)
+    await expect(clinic.records.get(rec.id)).rejects.toBeInstanceOf(NoGrantError)
+  })
+
+  test('behavior: a relayer wallet client whose node refuses the signature as invalid: not final (a contract signer may answer otherwise later), so RelayError keeps the kfrag bundle and the grant can still land', async () => {
+    const rec = await patient.records.put('refused as invalid')
+    // The relayer's node answers InvalidSignature, as a node that has not yet seen a contract wallet's deployment
+    // would: it simulates the call with a spoiled signature. The signed grant it saw is good on the chain.
+    const { devnet } = net
+    const direct = http(devnet.rpcUrl)({ chain: devnet.chain, retryCount: 0 })
+    let seen: Hex | undefined
+    const relayer = createWalletClient({
+      account: devnet.accounts[5]!,
+      chain: devnet.chain,
+      transport: intercepting(http(devnet.rpcUrl), (args) => {
+        if (args.method !== 'eth_call' || seen !== undefined) return undefined
+        const [call] = args.params as [{ to: Hex; data?: Hex; input?: Hex }]
+        const data = (call.data ?? call.input)!
+        const decoded = decodeFunctionData({ abi: consentRegistryAbi, data })
+        if (decoded.functionName !== 'grantBySig') return undefined
+        seen = data
+        const [grantor, params, signer, deadline, signature] = decoded.args
+        const spoiled =
+          `${signature.slice(0, 4)}${signature[4] === '0' ? '1' : '0'}${signature.slice(5)}` as Hex
+        const spoiledData = encodeFunctionData({
+          abi: consentRegistryAbi,
+          functionName: 'grantBySig',
+          args: [grantor, params, signer, deadline, spoiled],
+        })
+        const [, ...rest] = args.params as unknown[]
+        return direct.request({
+          method: 'eth_call',
+          params: [{ ...call, data: spoiledData, input: undefined }, ...rest],
+        } as Parameters<typeof direct.request>[0])
+      }),
+    })
+    const err = await patient.grants
+      .create({ to: clinic.address, records: [rec.id], purpose: 'TREAT', expiresIn: '1d', relay: relayer })
+      .catch((e: unknown) => e)
+    expect(seen).toBeDefined()
+    expect(err).toBeInstanceOf(RelayError)
+    expect((err as RelayError).cause).toMatchObject({ name: 'InvalidSignatureError' })
+    const { bundleCid } = err as RelayError
+    expect(bundleCid).toBeDefined()
+    expect(await net.storage.isPinned(bundleCid!)).toBe(true)
+    // Submitted as signed, the grant registers, and its bundle is there for the grantee.
+    const thief = devnet.walletClients[6]!
+    await devnet.publicClient.waitForTransactionReceipt({
+      hash: await thief.sendTransaction({ to: devnet.addresses.consentRegistry, data: seen! }),
+    })
+    expect(text(await clinic.records.get(rec.id))).toBe('refused as invalid')
+  })
+
+  test('attack: a relayer wallet client on another chain is refused before the signed grant is sent to its node', async () => {
+    const { devnet } = net
+    const otherId = devnet.chain.id + 1
+    for (const declared of ['chain', 'node'] as const) {
+      const rec = await patient.records.put(`other chain (${declared})`)
+      const methods: string[] = []
+      // Declared by the client's chain, or, with none, answered by its node to eth_chainId.
+      const relayer = createWalletClient({
+        account: devnet.accounts[5]!,
+        ...(declared === 'chain' ? { chain: { ...devnet.chain, id: otherId } } : {}),
+        transport: intercepting(http(devnet.rpcUrl), (args) => {
+          methods.push(args.method)
+          if (args.method === 'eth_chainId') return Promise.resolve(`0x${otherId.toString(16)}`)
+          return undefined
+        }),
+      })
+      const err = await patient.grants
+        .create({ to: clinic.address, records: [rec.id], purpose: 'TREAT', expiresIn: '1d', relay: relayer })
+        .catch((e: unknown) => e)
+      expect(err, declared).toMatchObject({ name: 'InvalidOptionError' })
+      expect((err as Error).message, declared).toContain('relay')
+      expect(methods, declared).toEqual(declared === 'chain' ? [] : ['eth_chainId'])
+      await expect(clinic.records.get(rec.id)).rejects.toBeInstanceOf(NoGrantError)
+    }
   })
 
   test('behavior: a grantee reads new versions; rotate re-issues the grants that carry the old key', async () => {

@@ -341,7 +341,10 @@ export class KeyMismatchError extends BaseError {
 
 export type RelayErrorType = RelayError & { name: 'RelayError' }
 
-/** The relayer given to `grants.create({ relay })` failed to submit the signed grant. */
+/**
+ * The relayer given to `grants.create({ relay })` failed: it did not submit the signed grant, or its transaction
+ * reverted, or its receipt was lost, or the grant id was already taken. The grant may or may not be registered.
+ */
 export class RelayError extends BaseError {
   override name = 'RelayError' as const
   readonly grantId: Hex
@@ -349,7 +352,7 @@ export class RelayError extends BaseError {
   readonly bundleCid: CID | undefined
 
   constructor({ grantId, bundleCid, cause }: { grantId: Hex; bundleCid?: CID | undefined; cause: unknown }) {
-    super(`The relayer did not submit grant ${grantId}.`, {
+    super(`The relayer failed; grant ${grantId} may not have been registered.`, {
       cause,
       metaMessages: [
         'The signed grant is valid until its deadline and can be submitted again (its salt makes it single-use).',

@@ -19,7 +19,6 @@ import {
   getRecord,
   grantAccess,
   grantBySig,
-  InvalidSignatureError,
   type Purpose,
   revokeAccess,
   type Scope,
@@ -106,7 +105,8 @@ export interface CreateGrantOptions extends CallOptions {
    * `RelayError` and keeps the kfrag bundle pinned (it may still submit the signed grant until its deadline);
    * so does a wallet client's, since its node saw the signed grant in the simulation's call: whoever saw it
    * may submit it. Only a refusal that makes the signature unusable for good (`SignatureExpiredError`,
-   * `GrantIdCancelledError`, `InvalidSignatureError`) is thrown as is, with the bundle unpinned.
+   * `GrantIdCancelledError`) is thrown as is, with the bundle unpinned. A wallet client must be on the vault's
+   * chain (`InvalidOptionError` otherwise, before the signature is sent anywhere).
    */
   relay?: Relay
   /** How long a relayed signature stays valid. Default `'10m'`. */
@@ -146,8 +146,8 @@ export class Grants {
    *   {@link NotRecordOwnerError} a listed record is someone else's; {@link NotEnoughProxiesError} fewer
    *   than `threshold` proxies of the set are active; {@link RelayError} a relay function or a relayer's
    *   wallet client failed (the bundle stays pinned: the signed grant may still be submitted). A relayer's
-   *   wallet client refused with `SignatureExpiredError`, `GrantIdCancelledError` or `InvalidSignatureError`
-   *   (the signature can never register the grant) throws that error, and the bundle is unpinned.
+   *   wallet client refused with `SignatureExpiredError` or `GrantIdCancelledError` (the signature can never
+   *   register the grant) throws that error, and the bundle is unpinned.
    */
   async create(options: CreateGrantOptions): Promise<Grant> {
     return issueGrant(this.#ctx, options)
@@ -466,6 +466,16 @@ async function relayGrant(
         expected: 'a wallet client with an account, or a function',
       })
     }
+    // The signature is checked against the registry's EIP-712 domain, which names the chain: a wallet client on
+    // another chain (a registry at the same address there) would carry the grantor's signature to a foreign node,
+    // whose simulation fails though the signature is good here. Checked before the signature leaves the process.
+    const relayChainId = relay.chain?.id ?? (await relay.request({ method: 'eth_chainId' }).then(Number))
+    if (relayChainId !== ctx.chainId) {
+      throw new InvalidOptionError({
+        option: 'relay',
+        expected: `a wallet client on the vault's chain (${ctx.chainId}), not chain ${relayChainId}`,
+      })
+    }
     const { hash } = await grantBySig(relay, {
       addresses: ctx.addresses,
       signedGrant: signed,
@@ -479,8 +489,9 @@ async function relayGrant(
     // eth_call carries the signature to the relayer's node, and whoever saw it there can submit grantBySig until
     // the deadline. So the bundle is unpinned (and the chain's error passed through, as for a direct grant) only
     // when the chain says the signature can never register the grant; any other failure (a time-out or a bad
-    // answer to the simulation, an abort, a revert a lagging node gave, a lost send or receipt) may still be
-    // followed by the grant landing, which needs its bundle. A relay function may have queued it anywhere.
+    // answer to the simulation, an abort, a revert a lagging node gave, a lost send or receipt, a signature
+    // refused now) may still be followed by the grant landing, which needs its bundle. A relay function may have
+    // queued it anywhere.
     if (typeof relay !== 'function' && signatureUnusable(cause)) throw cause
     throw new RelayError({ grantId, cause })
   }
@@ -488,15 +499,13 @@ async function relayGrant(
 
 /**
  * Whether a failed `grantBySig` was refused for a reason that makes the signed grant unusable for good: its
- * deadline has passed, its salt was cancelled (the grant id can never be created), or the signature is not the
- * grantor's. No one can register the grant with it after that, whoever holds it.
+ * deadline has passed, or its salt was cancelled (the grant id can never be created). No one can register the grant
+ * with it after that, whoever holds it. A signature refused as invalid is not final: the registry accepts
+ * contract signers (ERC-1271), whose answer can change (a wallet deployed later, or in a block the relayer's node
+ * has not seen yet; a multisig whose owners change).
  */
 function signatureUnusable(error: unknown): boolean {
-  return (
-    error instanceof SignatureExpiredError ||
-    error instanceof GrantIdCancelledError ||
-    error instanceof InvalidSignatureError
-  )
+  return error instanceof SignatureExpiredError || error instanceof GrantIdCancelledError
 }
 
 const breakGlassAuthorized = parseAbiItem(

@@ -293,13 +293,16 @@ export class LogRangeTooLargeError extends BaseError {
   constructor(fromBlock: bigint, parameters?: { cause?: unknown })
   constructor(fromBlock: bigint, toBlock?: bigint, parameters?: { cause?: unknown })
   constructor(
-    fromBlock: bigint,
+    fromBlockIn: bigint,
     toBlockOrParameters?: bigint | { cause?: unknown },
     parametersIfRange: { cause?: unknown } = {},
   ) {
     // `(blockNumber, { cause })`, the single-block form, is accepted as well as `(fromBlock, toBlock, { cause })`.
     const single = typeof toBlockOrParameters === 'object' && toBlockOrParameters !== null
-    const toBlock = single || toBlockOrParameters === undefined ? fromBlock : toBlockOrParameters
+    // A JavaScript caller may pass block numbers as numbers: mixed with bigints, the block count below would
+    // throw a TypeError instead of this error.
+    const fromBlock = BigInt(fromBlockIn)
+    const toBlock = single || toBlockOrParameters === undefined ? fromBlock : BigInt(toBlockOrParameters)
     const parameters = single ? toBlockOrParameters : parametersIfRange
     super(
       toBlock === fromBlock

@@ -710,4 +710,19 @@ test('behavior: LogRangeTooLargeError built in its single-block form (blockNumbe
   expect(new LogRangeTooLargeError(7n, 8n, { cause }).cause).toBe(cause)
   expect(new LogRangeTooLargeError(7n, 8n).toBlock).toBe(8n)
   expect(new LogRangeTooLargeError(7n).toBlock).toBe(7n)
+  // A JavaScript caller passing numbers gets the error, with bigint blocks, not a TypeError.
+  const fromJs = new (
+    LogRangeTooLargeError as unknown as new (
+      from: number,
+      to?: number,
+    ) => LogRangeTooLargeError
+  )(7, 9)
+  expect(fromJs.fromBlock).toBe(7n)
+  expect(fromJs.toBlock).toBe(9n)
+  expect(fromJs.shortMessage).toBe(
+    'The node refused the logs of blocks 7 to 9 (3 blocks), the smallest range read: no smaller range is asked.',
+  )
+  expect(
+    new (LogRangeTooLargeError as unknown as new (from: number) => LogRangeTooLargeError)(7).toBlock,
+  ).toBe(7n)
 })

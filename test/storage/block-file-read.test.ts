@@ -120,3 +120,35 @@ test('error: a block over MAX_BLOCK_SIZE is never written (an envelope that larg
     (await readdir(join(dir, 'blocks'), { recursive: true })).filter((f) => f.endsWith('.data')),
   ).toEqual([])
 })
+
+test('behavior: a dag-pb root whose file grew past MAX_BLOCK_SIZE is fetched from a peer on read, and healed', async () => {
+  // Raw leaves are skipped as missing before they are read; a root, a directory or an envelope is read, and an
+  // oversized file there must not stop the read from asking the network, which holds the block.
+  const content = new Uint8Array(1536 * 1024).map((_, i) => (i * 7) % 251)
+  const peer = await createStorage({ network: {}, blockTimeoutMs: 10_000 })
+  const networkedDir = await mkdtemp(join(tmpdir(), 'medvault-block-file-net-'))
+  const networked = await createStorage({
+    directory: networkedDir,
+    network: {},
+    blockTimeoutMs: 10_000,
+  })
+  try {
+    const cid = await networked.putBytes(content)
+    expect((await peer.putBytes(content)).toString()).toBe(cid.toString())
+    expect(cid.code).toBe(0x70)
+    // The root is the smallest block file: two 1 MiB-or-less leaves and a dag-pb node of a few dozen bytes.
+    const blocks = join(networkedDir, 'blocks')
+    const files = (await readdir(blocks, { recursive: true })).filter((f) => f.endsWith('.data'))
+    const sizes = await Promise.all(files.map(async (f) => ({ f, size: (await stat(join(blocks, f))).size })))
+    const root = sizes.sort((x, y) => x.size - y.size)[0]!
+    const rootPath = join(blocks, root.f)
+    await truncate(rootPath, 64 * 1024 * 1024)
+    await networked.connect(peer.multiaddrs()[0]!)
+    expect(Buffer.from(await concat(networked.get(cid))).equals(Buffer.from(content))).toBe(true)
+    expect((await stat(rootPath)).size).toBe(root.size)
+  } finally {
+    await networked.stop()
+    await peer.stop()
+    await rm(networkedDir, { recursive: true, force: true })
+  }
+})

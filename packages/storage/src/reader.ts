@@ -73,7 +73,11 @@ export class BlockReader {
       try {
         return await collect(local.get(cid, signalOption(signal)))
       } catch (err) {
-        if ((err as { name?: unknown } | null)?.name !== 'NotFoundError') throw err
+        const name = (err as { name?: unknown } | null)?.name
+        // A block file over MAX_BLOCK_SIZE is not this storage's block, and the store counts it as missing
+        // (`has` is false): with a network, the block is fetched like a missing one, and Helia's networked
+        // store writes it over the file, which heals the store. Offline, the read fails with that error.
+        if (name !== 'NotFoundError' && (name !== 'BlockTooLargeError' || offline)) throw err
       }
     }
     if (offline) throw new NotFoundError({ cid: cid.toString(), offline: true })

@@ -48,7 +48,8 @@ afterAll(async () => {
 async function snapshot(): Promise<{ pins: string[]; block: bigint }> {
   const pins: string[] = []
   for await (const cid of net.storage.listPins()) pins.push(cid.toString())
-  return { pins: pins.sort(), block: await net.devnet.publicClient.getBlockNumber() }
+  // cacheTime 0: viem otherwise answers from its cache for a polling interval, and a put mined within it is missed.
+  return { pins: pins.sort(), block: await net.devnet.publicClient.getBlockNumber({ cacheTime: 0 }) }
 }
 
 async function rawBlock(cid: CID): Promise<Uint8Array> {

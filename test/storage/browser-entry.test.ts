@@ -48,7 +48,7 @@ describe('module graph', () => {
       '@helia/libp2p',
       '@helia/trustless-gateway-client',
       '@helia/unixfs',
-      '@ipld/car/iterator',
+      '@ipld/car/decoder',
       '@ipld/car/writer',
       '@ipld/dag-cbor',
       '@ipld/dag-pb',

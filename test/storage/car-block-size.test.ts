@@ -337,25 +337,35 @@ test('attack: malformed sections are refused with a CarImportError and roll back
   const small = new TextEncoder().encode('a small valid block')
   const smallCid = rawCid(small)
   const digest = createHash('sha256').update(small).digest()
-  const malformed: Record<string, Uint8Array> = {
-    'a zero-length section': Uint8Array.from([0x00]),
-    'an unterminated 8-byte length': new Uint8Array(8).fill(0xff),
-    'a section shorter than its CID': Uint8Array.from([...varint(10), ...smallCid.bytes, ...small]),
-    'a CID of version 2': Uint8Array.from([
-      ...varint(36 + small.length),
-      0x02,
-      RAW,
-      0x12,
-      0x20,
-      ...digest,
-      ...small,
-    ]),
+  // each with the reason it is refused for: a reader that failed on it for another reason (a truncated stream, a
+  // length misread) would not pass
+  const malformed: Record<string, { bytes: Uint8Array; reason: RegExp }> = {
+    'a zero-length section': {
+      bytes: Uint8Array.from([0x00]),
+      reason: /^Invalid CAR section 1 \(zero length\)$/,
+    },
+    'an unterminated 8-byte length': {
+      bytes: new Uint8Array(8).fill(0xff),
+      reason: /^Invalid CAR section 1 \(unreadable length\)$/,
+    },
+    'a section shorter than its CID': {
+      bytes: Uint8Array.from([...varint(10), ...smallCid.bytes, ...small]),
+      reason: /^Invalid CAR section 1 \(its CID is cut short\)$/,
+    },
+    'a CID of version 2': {
+      bytes: Uint8Array.from([...varint(36 + small.length), 0x02, RAW, 0x12, 0x20, ...digest, ...small]),
+      reason: /^Invalid CID version 2$/,
+    },
   }
-  for (const [label, bytes] of Object.entries(malformed)) {
+  for (const [label, { bytes, reason }] of Object.entries(malformed)) {
     const err = await storage
       .importCar([header([]), ...section(smallCid, small), bytes], { pin: false })
       .catch((e: unknown) => e)
-    expect(err, label).toMatchObject({ name: 'CarImportError' })
+    expect(err, label).toMatchObject({
+      name: 'CarImportError',
+      details: 'The CAR stream is truncated or malformed.',
+    })
+    expect(((err as Error).cause as Error).message, label).toMatch(reason)
     expect(await storage.stat(smallCid), label).toMatchObject({ localBlocks: 0 })
   }
 })

@@ -290,11 +290,11 @@ export class LogRangeTooLargeError extends BaseError {
   readonly fromBlock: bigint
   readonly toBlock: bigint
 
-  constructor(fromBlock: bigint, parameters?: { cause?: unknown })
-  constructor(fromBlock: bigint, toBlock?: bigint, parameters?: { cause?: unknown })
+  constructor(fromBlock: bigint | number, parameters?: { cause?: unknown })
+  constructor(fromBlock: bigint | number, toBlock?: bigint | number, parameters?: { cause?: unknown })
   constructor(
-    fromBlockIn: bigint,
-    toBlockOrParameters?: bigint | { cause?: unknown },
+    fromBlockIn: bigint | number,
+    toBlockOrParameters?: bigint | number | { cause?: unknown },
     parametersIfRange: { cause?: unknown } = {},
   ) {
     // `(blockNumber, { cause })`, the single-block form, is accepted as well as `(fromBlock, toBlock, { cause })`.
@@ -338,7 +338,16 @@ export class LogQueryTimeoutError extends BaseError {
   readonly fromBlock: bigint
   readonly toBlock: bigint
 
-  constructor(fromBlock: bigint, toBlock: bigint, timeouts: number, parameters: { cause?: unknown } = {}) {
+  constructor(
+    fromBlockIn: bigint | number,
+    toBlockIn: bigint | number,
+    timeoutsIn: number | bigint,
+    parameters: { cause?: unknown } = {},
+  ) {
+    // As LogRangeTooLargeError: a JavaScript caller may pass numbers for the blocks (or a bigint count).
+    const fromBlock = BigInt(fromBlockIn)
+    const toBlock = BigInt(toBlockIn)
+    const timeouts = Number(timeoutsIn)
     super(
       timeouts === 1
         ? `The node answered no log query in time once, for blocks ${fromBlock} to ${toBlock}.`
@@ -368,7 +377,16 @@ export class LogQueryRefusedError extends BaseError {
   readonly fromBlock: bigint
   readonly toBlock: bigint
 
-  constructor(fromBlock: bigint, toBlock: bigint, refusals: number, parameters: { cause?: unknown } = {}) {
+  constructor(
+    fromBlockIn: bigint | number,
+    toBlockIn: bigint | number,
+    refusalsIn: number | bigint,
+    parameters: { cause?: unknown } = {},
+  ) {
+    // As LogRangeTooLargeError: a JavaScript caller may pass numbers for the blocks (or a bigint count).
+    const fromBlock = BigInt(fromBlockIn)
+    const toBlock = BigInt(toBlockIn)
+    const refusals = Number(refusalsIn)
     super(
       `The node refused ${refusals} log queries for too many results, the last for blocks ${fromBlock} to ${toBlock}, yet answered every range since the last log found with none.`,
       {

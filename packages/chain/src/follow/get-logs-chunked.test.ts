@@ -726,3 +726,31 @@ test('behavior: LogRangeTooLargeError built in its single-block form (blockNumbe
     new (LogRangeTooLargeError as unknown as new (from: number) => LogRangeTooLargeError)(7).toBlock,
   ).toBe(7n)
 })
+
+test('behavior: LogQueryTimeoutError and LogQueryRefusedError take block numbers as numbers too, as LogRangeTooLargeError does', () => {
+  // A JavaScript caller (or a reader of blocks as numbers) gets the errors with bigint blocks, not a TypeError
+  // or a message built from mixed types.
+  const timeout = new (
+    LogQueryTimeoutError as unknown as new (
+      from: number,
+      to: number,
+      timeouts: bigint,
+    ) => LogQueryTimeoutError
+  )(7, 9, 1n)
+  expect(timeout.fromBlock).toBe(7n)
+  expect(timeout.toBlock).toBe(9n)
+  expect(timeout.shortMessage).toBe('The node answered no log query in time once, for blocks 7 to 9.')
+  expect(new LogQueryTimeoutError(7, 9, 3).shortMessage).toBe(
+    'The node answered no log query in time 3 times in a row, the last for blocks 7 to 9.',
+  )
+  const refused = new (
+    LogQueryRefusedError as unknown as new (
+      from: number,
+      to: number,
+      refusals: bigint,
+    ) => LogQueryRefusedError
+  )(7, 9, 2n)
+  expect(refused.fromBlock).toBe(7n)
+  expect(refused.toBlock).toBe(9n)
+  expect(new LogQueryRefusedError(7n, 9n, 2).shortMessage).toBe(refused.shortMessage)
+})

@@ -4,9 +4,13 @@
  * unread with `BlockTooLargeError` instead of being read whole, whatever its size; a file that exists but cannot
  * be read is a `BlockReadError`, not a missing block; a missing one is still `NotFoundError`.
  */
-import { mkdir, mkdtemp, readdir, rm, stat, truncate } from 'node:fs/promises'
+import { existsSync, readFileSync } from 'node:fs'
+import { mkdir, mkdtemp, readdir, rename, rm, stat, symlink, truncate } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { inspect } from 'node:util'
+import { Worker } from 'node:worker_threads'
 import { createStorage, MAX_BLOCK_SIZE, type Storage } from '@medvault/storage'
 import { afterEach, beforeEach, expect, test } from 'vitest'
 import { concat } from './helpers.ts'
@@ -23,8 +27,8 @@ afterEach(async () => {
 })
 
 /** A one-block file put and pinned, and the path of its block file. */
-async function oneBlock() {
-  const cid = await storage.putBytes(new TextEncoder().encode('one raw block'))
+async function oneBlock(content: Uint8Array = new TextEncoder().encode('one raw block')) {
+  const cid = await storage.putBytes(content)
   const files = (await readdir(join(dir, 'blocks'), { recursive: true })).filter((f) => f.endsWith('.data'))
   expect(files).toHaveLength(1)
   return { cid, path: join(dir, 'blocks', files[0]!) }
@@ -87,6 +91,71 @@ test('behavior: a block read from disk owns exactly its bytes: nothing else in i
   }
 })
 
+/** A sysfs file: stat says 4096 bytes, a read gives its few bytes of text and then the end. */
+const SYSFS_FILE = '/sys/kernel/mm/transparent_hugepage/enabled'
+
+test.skipIf(!existsSync(SYSFS_FILE))(
+  'behavior: a block file holding fewer bytes than stat says is read up to its end, in a buffer of exactly those bytes',
+  async () => {
+    const content = readFileSync(SYSFS_FILE)
+    const { cid, path } = await oneBlock(content)
+    await rm(path)
+    await symlink(SYSFS_FILE, path)
+    expect((await stat(path)).size).toBeGreaterThan(content.length)
+    const chunks: Uint8Array[] = []
+    for await (const chunk of storage.helia.blockstore.get(cid)) chunks.push(chunk)
+    const block = Buffer.concat(chunks)
+    expect(block.equals(content)).toBe(true)
+    expect(chunks.map((c) => [c.byteOffset, c.buffer.byteLength])).toEqual([[0, content.length]])
+  },
+)
+
+test('behavior: a block file growing while it is read is read as some prefix of it, in a buffer of exactly those bytes', async () => {
+  // Another program appends to the file in place (this storage never writes a block file in place), so it grows
+  // between the store's fstat and its reads. A read returns bytes the file held, never uninitialised memory, and
+  // nothing past them in its buffer. Unverified reads, so that the changed file is returned rather than removed as
+  // damaged. (Only growth: a file cut while it is read can be seen torn by the kernel itself, its cut page zeroed.)
+  await storage.stop()
+  storage = await createStorage({ directory: dir, verifyLocalBlocks: false })
+  const long = 1024 * 1024
+  const start = 100
+  const pattern = new Uint8Array(long).map((_, i) => (i * 31 + 7) % 251)
+  const { cid, path } = await oneBlock(pattern.subarray(0, start))
+  const done = new Int32Array(new SharedArrayBuffer(4))
+  const writer = new Worker(
+    `const { workerData } = require('node:worker_threads')
+    const { openSync, writeSync, closeSync } = require('node:fs')
+    const { path, pattern, start, done } = workerData
+    const fd = openSync(path, 'r+')
+    for (let at = start; at < pattern.length; at += 1024) {
+      writeSync(fd, pattern, at, Math.min(1024, pattern.length - at), at)
+    }
+    closeSync(fd)
+    Atomics.store(done, 0, 1)`,
+    { eval: true, workerData: { path, pattern, start, done } },
+  )
+  const exited = new Promise((resolve) => writer.once('exit', resolve))
+  const wrong: string[] = []
+  try {
+    for (let i = 0; i < 2000 && (i < 20 || Atomics.load(done, 0) === 0); i++) {
+      const chunks: Uint8Array[] = []
+      for await (const chunk of storage.helia.blockstore.get(cid)) chunks.push(chunk)
+      for (const chunk of chunks) {
+        if (chunk.byteOffset !== 0 || chunk.buffer.byteLength !== chunk.length)
+          wrong.push(`buffer of read ${i}`)
+        if (Buffer.compare(chunk, pattern.subarray(0, chunk.length)) !== 0) wrong.push(`bytes of read ${i}`)
+      }
+    }
+  } finally {
+    await exited
+  }
+  expect(wrong).toEqual([])
+  // the last read, after the writer, has the whole file
+  const chunks: Uint8Array[] = []
+  for await (const chunk of storage.helia.blockstore.get(cid)) chunks.push(chunk)
+  expect(Buffer.concat(chunks).equals(pattern)).toBe(true)
+})
+
 test('default: a block file of exactly MAX_BLOCK_SIZE bytes is read (and, not matching its CID, refused as damaged)', async () => {
   const { cid, path } = await oneBlock()
   await truncate(path, MAX_BLOCK_SIZE)
@@ -103,12 +172,38 @@ test('error: a block file that cannot be read is BlockReadError with its code, n
     `Block ${cid} could not be read from the local blockstore (EISDIR).`,
   )
   expect((err as Error).message).not.toContain(dir)
+  // nor in its causes, as a log printing the error shows them (messages, stacks, properties such as `path`)
+  expect(inspect(err, { depth: 20 })).not.toContain(dir)
+  expect((err as Error).cause).toMatchObject({ code: 'EISDIR', syscall: 'read' })
 })
 
-test('default: a missing block file is still NotFoundError', async () => {
+test('default: a missing block file is still NotFoundError, and names no path', async () => {
   const { cid, path } = await oneBlock()
   await rm(path)
-  await expect(concat(storage.get(cid))).rejects.toMatchObject({ name: 'NotFoundError' })
+  const err = await concat(storage.get(cid)).catch((e: unknown) => e)
+  expect(err).toMatchObject({ name: 'NotFoundError' })
+  expect(inspect(err, { depth: 20 })).not.toContain(dir)
+})
+
+test('error: a block file that cannot be opened is BlockReadError, and names no path in it or its causes', async () => {
+  // A socket in the file's place: open() fails (ENXIO), and Node's message for that names the absolute path,
+  // which a log printing the causes would show. Made at a short path (a socket's is limited), then moved there.
+  const { cid, path } = await oneBlock()
+  await rm(path)
+  const socket = join(dir, 's')
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(socket, resolve))
+  try {
+    await rename(socket, path)
+    for (const read of [() => concat(storage.get(cid)), () => concat(storage.helia.blockstore.get(cid))]) {
+      const err = await read().catch((e: unknown) => e)
+      expect(err).toMatchObject({ name: 'BlockReadError', cid: cid.toString(), code: 'ENXIO' })
+      expect((err as Error).cause).toMatchObject({ code: 'ENXIO', syscall: 'open' })
+      expect(inspect(err, { depth: 20 })).not.toContain(dir)
+    }
+  } finally {
+    await new Promise((resolve) => server.close(resolve))
+  }
 })
 
 test('error: a block over MAX_BLOCK_SIZE is never written (an envelope that large)', async () => {

@@ -361,7 +361,8 @@ export type BlockReadErrorType = BlockReadError & { name: 'BlockReadError' }
 /**
  * The local blockstore holds a block's file but it could not be read (permissions, an I/O error, a directory in
  * its place). Not a missing block: fetching it again would not help, and writing it again would fail the same
- * way. The message names the CID and the system error code only.
+ * way. The message names the CID and the system error code only; its `cause` is the system error reduced to its
+ * `code` and `syscall` (Node's own message names the file's absolute path, which tells where the store lives).
  */
 export class BlockReadError extends BaseError {
   override name = 'BlockReadError' as const

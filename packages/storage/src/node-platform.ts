@@ -205,7 +205,8 @@ class WholeFileBlockstore extends FsBlockstore {
  *
  * A missing file (or shard directory) is a missing block, thrown with the name the stores' callers (Helia, this
  * package's reader) test for, as blockstore-fs's own error has; any other failure (permissions, an I/O error, a
- * directory in the file's place) is a {@link BlockReadError}: fetching the block again would not help.
+ * directory in the file's place) is a {@link BlockReadError}: fetching the block again would not help. Neither
+ * keeps the file system's own error, whose message names the file's absolute path: see {@link withoutPath}.
  */
 async function readBlockFile(path: string, cid: CID): Promise<Uint8Array> {
   let handle: FileHandle | undefined
@@ -213,47 +214,65 @@ async function readBlockFile(path: string, cid: CID): Promise<Uint8Array> {
     handle = await open(path, 'r')
     const { size } = await handle.stat()
     if (size > MAX_BLOCK_SIZE) throw tooLarge(cid, size)
-    // A buffer of exactly the size fstat said (the block owns all of it: nothing past its end in `.buffer`, nor
-    // in a structured clone), and one spare byte in the same read, so that one call both fills the block and sees
-    // its end: a regular file answers short only at its end.
+    // A buffer of exactly the size fstat said, so the block owns all of it: nothing past its end in `.buffer`, nor
+    // in a structured clone.
     const block = Buffer.allocUnsafeSlow(size)
-    const spare = Buffer.allocUnsafe(1)
-    const { bytesRead } = await handle.readv([block, spare], 0)
-    if (bytesRead === size) return block
-    // Shrunk since fstat: only the bytes read, in a buffer of their own.
-    if (bytesRead < size) return new Uint8Array(block.subarray(0, bytesRead))
-    // Grown since fstat (written in place by another program): more reads, never past the limit.
-    let filled = size + 1
-    if (filled > MAX_BLOCK_SIZE) throw tooLarge(cid, filled)
-    let buffer = Buffer.allocUnsafeSlow(Math.min(Math.max(filled * 2, 4096), MAX_BLOCK_SIZE + 1))
-    buffer.set(block)
-    buffer.set(spare, size)
-    for (;;) {
-      const wanted = buffer.length - filled
-      const { bytesRead } = await handle.read(buffer, filled, wanted, filled)
+    let filled = 0
+    // A read may return fewer bytes than asked before the end of the file (NFS, FUSE, a signal): only 0 is the end.
+    while (filled < size) {
+      const { bytesRead } = await handle.read(block, filled, size - filled, filled)
+      if (bytesRead === 0) break
       filled += bytesRead
-      if (bytesRead < wanted) return new Uint8Array(buffer.subarray(0, filled))
-      if (filled > MAX_BLOCK_SIZE) throw tooLarge(cid, filled)
-      const grown = Buffer.allocUnsafeSlow(Math.min(buffer.length * 2, MAX_BLOCK_SIZE + 1))
-      grown.set(buffer)
-      buffer = grown
     }
+    if (filled === size) return block
+    // Shorter than fstat said: changed in place since (this storage replaces a block file by a rename, never in
+    // place, so another program or a damaged file system did it). The bytes read, in a buffer of their own (never
+    // the unread, uninitialised rest), go to the CID check like any others. Bytes added past fstat's size are not
+    // read, for the same reason: the CID check judges what was, and a later read sees the new size.
+    return new Uint8Array(block.subarray(0, filled))
   } catch (err) {
     if (err instanceof BlockTooLargeError) throw err
     const code = (err as { code?: unknown } | null)?.code
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw Object.assign(new Error('Block not found in the file system store.', { cause: err }), {
-        name: 'NotFoundError',
-      })
+      throw Object.assign(
+        new Error('Block not found in the file system store.', { cause: withoutPath(err) }),
+        {
+          name: 'NotFoundError',
+        },
+      )
     }
     throw new BlockReadError({
       cid: cidLabel(cid),
       code: typeof code === 'string' ? code : undefined,
-      cause: err,
+      cause: withoutPath(err),
     })
   } finally {
     await handle?.close().catch(() => {})
   }
+}
+
+/**
+ * A file system error as a cause that names no path: Node's message (and its `path` and `dest`) holds the block
+ * file's absolute path, which tells where the store lives (a user's home directory, a patient's name in a folder)
+ * to every log that prints an error's causes. The error code and the system call are what a reader of the log
+ * needs; the message names the CID already.
+ */
+function withoutPath(err: unknown): Error {
+  const { code, syscall, errno } = (err ?? {}) as { code?: unknown; syscall?: unknown; errno?: unknown }
+  const call = typeof syscall === 'string' ? syscall : 'file system call'
+  const sanitized = new Error(
+    typeof code === 'string' ? `${call} failed (${code})` : `${call} failed (${errorName(err)})`,
+  )
+  return Object.assign(sanitized, {
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(typeof syscall === 'string' ? { syscall } : {}),
+    ...(typeof errno === 'number' ? { errno } : {}),
+  })
+}
+
+function errorName(err: unknown): string {
+  const name = (err as { name?: unknown } | null)?.name
+  return typeof name === 'string' ? name : 'unknown error'
 }
 
 function tooLarge(cid: CID, bytes: number): BlockTooLargeError {

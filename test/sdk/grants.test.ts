@@ -3,7 +3,13 @@
  * grants, versions under a grant, rotation re-issuing grants, identities from wallets, the audit trail, and
  * expiry by chain time.
  */
-import { cancelGrantSalt, GrantIdCancelledError, grantBySig, SignatureExpiredError } from '@medvault/chain'
+import {
+  cancelGrantSalt,
+  computeGrantId,
+  GrantIdCancelledError,
+  grantBySig,
+  SignatureExpiredError,
+} from '@medvault/chain'
 import { consentRegistryAbi } from '@medvault/contracts'
 import {
   createLocalNetwork,
@@ -20,6 +26,7 @@ import { CID } from '@medvault/storage'
 import {
   createWalletClient,
   decodeFunctionData,
+  encodeErrorResult,
   encodeFunctionData,
   type Hex,
   hexToBytes,
@@ -28,7 +35,7 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { intercepting } from './transports.ts'
+import { fakingReverts, intercepting } from './transports.ts'
 
 let net: LocalNetwork
 let patient: Vault
@@ -350,28 +357,161 @@ describe('grants', () => {
     expect(text(await clinic.records.get(rec.id))).toBe('refused as invalid')
   })
 
-  test('attack: a relayer wallet client on another chain is refused before the signed grant is sent to its node', async () => {
+  test("attack: a relayer wallet client whose node fakes SignatureExpired or GrantIdCancelled before the deadline: the vault's own node does not confirm it, so RelayError keeps the kfrag bundle and the grant the relayer still holds lands", async () => {
     const { devnet } = net
-    const otherId = devnet.chain.id + 1
-    for (const declared of ['chain', 'node'] as const) {
-      const rec = await patient.records.put(`other chain (${declared})`)
-      const methods: string[] = []
-      // Declared by the client's chain, or, with none, answered by its node to eth_chainId.
+    for (const reported of ['SignatureExpired', 'GrantIdCancelled'] as const) {
+      const rec = await patient.records.put(`lied about (${reported})`)
+      // The relayer's node answers the simulation with the refusal, without running it; the signed grant in its
+      // calldata is good on the chain until its deadline, and the relayer keeps it.
+      let seen: Hex | undefined
       const relayer = createWalletClient({
         account: devnet.accounts[5]!,
-        ...(declared === 'chain' ? { chain: { ...devnet.chain, id: otherId } } : {}),
-        transport: intercepting(http(devnet.rpcUrl), (args) => {
-          methods.push(args.method)
-          if (args.method === 'eth_chainId') return Promise.resolve(`0x${otherId.toString(16)}`)
-          return undefined
+        chain: devnet.chain,
+        transport: fakingReverts(devnet.rpcUrl, ({ data }) => {
+          const decoded = decodeFunctionData({ abi: consentRegistryAbi, data })
+          if (decoded.functionName !== 'grantBySig') return undefined
+          seen = data
+          const [grantor, params, , deadline] = decoded.args
+          return reported === 'SignatureExpired'
+            ? encodeErrorResult({
+                abi: consentRegistryAbi,
+                errorName: 'SignatureExpired',
+                args: [deadline, deadline + 1n],
+              })
+            : encodeErrorResult({
+                abi: consentRegistryAbi,
+                errorName: 'GrantIdCancelled',
+                args: [computeGrantId(grantor, params.salt)],
+              })
         }),
       })
       const err = await patient.grants
         .create({ to: clinic.address, records: [rec.id], purpose: 'TREAT', expiresIn: '1d', relay: relayer })
         .catch((e: unknown) => e)
-      expect(err, declared).toMatchObject({ name: 'InvalidOptionError' })
-      expect((err as Error).message, declared).toContain('relay')
-      expect(methods, declared).toEqual(declared === 'chain' ? [] : ['eth_chainId'])
+      expect(seen, reported).toBeDefined()
+      expect(err, reported).toBeInstanceOf(RelayError)
+      const { bundleCid, cause, grantId, unconfirmed, shortMessage } = err as RelayError
+      expect(cause, reported).toMatchObject({ name: `${reported}Error` })
+      expect(unconfirmed, reported).toEqual({ reported: `${reported}Error` })
+      expect(shortMessage.replace(grantId, '<grantId>')).toBe(
+        `The relayer reported ${reported}Error for grant <grantId>, but the vault's chain does not confirm it; the grant may still be registered.`,
+      )
+      expect(await net.storage.isPinned(bundleCid!), reported).toBe(true)
+      // The relayer submits the signed grant it still holds, before its deadline: the grant lands, and its bundle
+      // is there for the grantee.
+      await devnet.publicClient.waitForTransactionReceipt({
+        hash: await devnet.walletClients[5]!.sendTransaction({
+          to: devnet.addresses.consentRegistry,
+          data: seen!,
+        }),
+      })
+      expect(text(await clinic.records.get(rec.id)), reported).toBe(`lied about (${reported})`)
+    }
+  })
+
+  test("behavior: a relayer wallet client reports SignatureExpired and the vault's own node cannot be asked: RelayError keeps the kfrag bundle", async () => {
+    const { devnet } = net
+    // The patient's vault on a node that stops answering once the relayer's node has answered.
+    let down = false
+    const vault = await createVault({
+      account: net.accounts[0]!.privateKey,
+      proxySet: net.proxySet,
+      storage: net.storage,
+      chain: {
+        transport: intercepting(http(devnet.rpcUrl, { retryCount: 0 }), (args) =>
+          down
+            ? Promise.reject(new TimeoutError({ body: { method: args.method }, url: devnet.rpcUrl }))
+            : undefined,
+        ),
+        addresses: devnet.addresses,
+        chain: devnet.chain,
+        deployBlock: devnet.deployBlock,
+      },
+    })
+    try {
+      const rec = await vault.records.put('unchecked')
+      let seen: Hex | undefined
+      const relayer = createWalletClient({
+        account: devnet.accounts[5]!,
+        chain: devnet.chain,
+        transport: fakingReverts(devnet.rpcUrl, ({ data }) => {
+          const decoded = decodeFunctionData({ abi: consentRegistryAbi, data })
+          if (decoded.functionName !== 'grantBySig') return undefined
+          seen = data
+          down = true
+          const deadline = decoded.args[3]
+          return encodeErrorResult({
+            abi: consentRegistryAbi,
+            errorName: 'SignatureExpired',
+            args: [deadline, deadline + 1n],
+          })
+        }),
+      })
+      const err = await vault.grants
+        .create({ to: clinic.address, records: [rec.id], purpose: 'TREAT', expiresIn: '1d', relay: relayer })
+        .catch((e: unknown) => e)
+      down = false
+      expect(err).toBeInstanceOf(RelayError)
+      const { bundleCid, unconfirmed } = err as RelayError
+      expect(unconfirmed?.reported).toBe('SignatureExpiredError')
+      expect(unconfirmed?.checkError).toMatchObject({ name: 'TimeoutError' })
+      expect(await net.storage.isPinned(bundleCid!)).toBe(true)
+      await devnet.publicClient.waitForTransactionReceipt({
+        hash: await devnet.walletClients[5]!.sendTransaction({
+          to: devnet.addresses.consentRegistry,
+          data: seen!,
+        }),
+      })
+      expect(text(await clinic.records.get(rec.id))).toBe('unchecked')
+    } finally {
+      down = false
+    }
+  })
+
+  test('attack: a relayer wallet client on another chain is refused before the grant is signed or stored', async () => {
+    const { devnet } = net
+    const otherId = devnet.chain.id + 1
+    const pins = async () => {
+      const out: string[] = []
+      for await (const cid of net.storage.listPins()) out.push(cid.toString())
+      return out.sort()
+    }
+    // Set to another chain; or set to none, its node answering another chain's id; or set to the vault's chain,
+    // its node answering another's (the setting is only what the client's owner meant); or its node not
+    // answering at all.
+    for (const relayerCase of ['chain', 'node', 'node behind the right chain', 'node down'] as const) {
+      const rec = await patient.records.put(`other chain (${relayerCase})`)
+      const methods: string[] = []
+      const relayer = createWalletClient({
+        account: devnet.accounts[5]!,
+        ...(relayerCase === 'chain'
+          ? { chain: { ...devnet.chain, id: otherId } }
+          : relayerCase === 'node behind the right chain'
+            ? { chain: devnet.chain }
+            : {}),
+        transport: intercepting(http(devnet.rpcUrl), (args) => {
+          methods.push(args.method)
+          if (args.method !== 'eth_chainId') return undefined
+          if (relayerCase === 'node down') {
+            return Promise.reject(new TimeoutError({ body: { method: args.method }, url: devnet.rpcUrl }))
+          }
+          return Promise.resolve(`0x${otherId.toString(16)}`)
+        }),
+      })
+      const before = await pins()
+      const err = await patient.grants
+        .create({ to: clinic.address, records: [rec.id], purpose: 'TREAT', expiresIn: '1d', relay: relayer })
+        .catch((e: unknown) => e)
+      if (relayerCase === 'node down') {
+        expect(err, relayerCase).toMatchObject({ name: 'TimeoutError' })
+      } else {
+        expect(err, relayerCase).toMatchObject({ name: 'InvalidOptionError' })
+        expect((err as Error).message, relayerCase).toContain('relay')
+      }
+      // Nothing but the chain id was asked of the relayer's node (no simulation carried a signature to it), and
+      // nothing was stored for the grant.
+      expect(methods, relayerCase).toEqual(relayerCase === 'chain' ? [] : ['eth_chainId'])
+      expect(await pins(), relayerCase).toEqual(before)
       await expect(clinic.records.get(rec.id)).rejects.toBeInstanceOf(NoGrantError)
     }
   })

@@ -1,4 +1,12 @@
-import { createPublicClient, type Hash, type Hex, http, TimeoutError, type Transport } from 'viem'
+import {
+  createPublicClient,
+  type Hash,
+  type Hex,
+  http,
+  RpcRequestError,
+  TimeoutError,
+  type Transport,
+} from 'viem'
 
 /**
  * A viem transport that shows each JSON-RPC request to `answer` first: what `answer` returns is the reply, and
@@ -51,5 +59,31 @@ export function losingSendAnswers(url: string, options: LosingSendAnswersOptions
       // What viem's http transport throws when the node's answer does not come in time.
       throw new TimeoutError({ body: { method: args.method }, url })
     })()
+  })
+}
+
+/**
+ * A viem transport to the node at `url` whose node lies about calls: each `eth_call` is shown to `revert` (its
+ * target and calldata), and where it returns revert data (from `encodeErrorResult`) the call is answered with
+ * that revert, as a node answers `execution reverted` (JSON-RPC error 3 with the data; viem's http transport
+ * throws it as an `RpcRequestError`), without running it. `undefined` lets the call through. For tests of a
+ * client that must not take a node's word for a refusal. Every other request reaches the node unchanged.
+ */
+export function fakingReverts(
+  url: string,
+  revert: (call: { to: Hex | undefined; data: Hex }) => Hex | undefined,
+): Transport {
+  return intercepting(http(url), (args) => {
+    if (args.method !== 'eth_call') return undefined
+    const [call] = args.params as [{ to?: Hex; data?: Hex; input?: Hex }]
+    const data = revert({ to: call.to, data: (call.data ?? call.input ?? '0x') as Hex })
+    if (data === undefined) return undefined
+    return Promise.reject(
+      new RpcRequestError({
+        body: { method: args.method, params: args.params },
+        error: { code: 3, message: 'execution reverted', data },
+        url,
+      }),
+    )
   })
 }

@@ -343,28 +343,58 @@ export type RelayErrorType = RelayError & { name: 'RelayError' }
 
 /**
  * The relayer given to `grants.create({ relay })` failed: it did not submit the signed grant, or its transaction
- * reverted, or its receipt was lost, or the grant id was already taken. The grant may or may not be registered.
+ * reverted, or its receipt was lost, or the grant id was already taken, or it reported the signature unusable
+ * (expired, salt cancelled) and the vault's own node does not confirm it. The grant may or may not be registered.
  */
 export class RelayError extends BaseError {
   override name = 'RelayError' as const
   readonly grantId: Hex
   /** The grant's kfrag bundle, kept pinned: the relayer may still submit the signed grant until its deadline. */
   readonly bundleCid: CID | undefined
+  /**
+   * Set when the relayer's wallet client reported that the signature can never register the grant (the error's
+   * name, which is also `cause`), and the vault's own node did not confirm it: it showed the deadline not yet
+   * passed or the salt not cancelled (`checkError` undefined), or the check failed (`checkError`).
+   */
+  readonly unconfirmed: { reported: string; checkError?: unknown } | undefined
 
-  constructor({ grantId, bundleCid, cause }: { grantId: Hex; bundleCid?: CID | undefined; cause: unknown }) {
-    super(`The relayer failed; grant ${grantId} may not have been registered.`, {
-      cause,
-      metaMessages: [
-        'The signed grant is valid until its deadline and can be submitted again (its salt makes it single-use).',
-        ...(bundleCid === undefined
-          ? []
-          : [
-              'Its kfrag bundle stays pinned (bundleCid) for that: unpin it once the deadline has passed unused.',
-            ]),
-      ],
-    })
+  constructor({
+    grantId,
+    bundleCid,
+    cause,
+    unconfirmed,
+  }: {
+    grantId: Hex
+    bundleCid?: CID | undefined
+    cause: unknown
+    unconfirmed?: { reported: string; checkError?: unknown } | undefined
+  }) {
+    super(
+      unconfirmed === undefined
+        ? `The relayer failed; grant ${grantId} may not have been registered.`
+        : `The relayer reported ${unconfirmed.reported} for grant ${grantId}, but the vault's chain does not confirm it; the grant may still be registered.`,
+      {
+        cause,
+        metaMessages: [
+          ...(unconfirmed === undefined
+            ? []
+            : [
+                unconfirmed.checkError === undefined
+                  ? "The vault's node shows the deadline not passed or the salt not cancelled: the relayer's node may be lying, or be ahead of the vault's."
+                  : "The check on the vault's node failed (see checkError).",
+              ]),
+          'The signed grant is valid until its deadline and can be submitted again (its salt makes it single-use).',
+          ...(bundleCid === undefined
+            ? []
+            : [
+                'Its kfrag bundle stays pinned (bundleCid) for that: unpin it once the deadline has passed unused.',
+              ]),
+        ],
+      },
+    )
     this.grantId = grantId
     this.bundleCid = bundleCid
+    this.unconfirmed = unconfirmed
   }
 }
 

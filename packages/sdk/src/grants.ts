@@ -12,6 +12,8 @@ import {
   computeGrantId,
   GrantIdCancelledError,
   type GrantListing,
+  GrantNotFoundError,
+  getGrant,
   getGrants,
   getLogsChunked,
   getProxy,
@@ -105,8 +107,10 @@ export interface CreateGrantOptions extends CallOptions {
    * `RelayError` and keeps the kfrag bundle pinned (it may still submit the signed grant until its deadline);
    * so does a wallet client's, since its node saw the signed grant in the simulation's call: whoever saw it
    * may submit it. Only a refusal that makes the signature unusable for good (`SignatureExpiredError`,
-   * `GrantIdCancelledError`) is thrown as is, with the bundle unpinned. A wallet client must be on the vault's
-   * chain (`InvalidOptionError` otherwise, before the signature is sent anywhere).
+   * `GrantIdCancelledError`), once the vault's own node confirms it (the latest block past the deadline, the
+   * salt cancelled), is thrown as is, with the bundle unpinned; unconfirmed, it is a `RelayError` that keeps the
+   * bundle. A wallet client's node must answer the vault's chain id to `eth_chainId` (`InvalidOptionError`
+   * otherwise, before anything is stored or signed).
    */
   relay?: Relay
   /** How long a relayed signature stays valid. Default `'10m'`. */
@@ -147,7 +151,9 @@ export class Grants {
    *   than `threshold` proxies of the set are active; {@link RelayError} a relay function or a relayer's
    *   wallet client failed (the bundle stays pinned: the signed grant may still be submitted). A relayer's
    *   wallet client refused with `SignatureExpiredError` or `GrantIdCancelledError` (the signature can never
-   *   register the grant) throws that error, and the bundle is unpinned.
+   *   register the grant) throws that error, and the bundle is unpinned, if the vault's own node confirms it;
+   *   otherwise a {@link RelayError} with `unconfirmed` set, and the bundle is kept. {@link InvalidOptionError}
+   *   also for a relayer's wallet client whose node is on another chain (checked before anything is stored).
    */
   async create(options: CreateGrantOptions): Promise<Grant> {
     return issueGrant(this.#ctx, options)
@@ -242,6 +248,10 @@ export async function issueGrant(
       option: 'proxySet',
       expected: 'a proxy set id (in createVault({ proxySet }) or in this call)',
     })
+  }
+  // Before anything is made or stored: a refused relayer leaves nothing behind, and has seen nothing.
+  if (breakGlass === undefined && options?.relay !== undefined && typeof options.relay !== 'function') {
+    await checkRelayClient(ctx, options.relay)
   }
   const members = [...(await getProxySet(ctx.publicClient, { addresses: ctx.addresses, setId }))]
   const terms = parseGrantTerms(options, await chainTime(ctx), members.length)
@@ -365,7 +375,9 @@ export async function issueGrant(
     // their deadline), the grant may exist or come to: its bundle is kept, since a grant whose bundle is gone
     // opens nothing. Before that, nothing on chain can refer to the bundle: it is not kept.
     if (granted) throw err
-    if (err instanceof RelayError) throw new RelayError({ grantId, bundleCid, cause: err.cause })
+    if (err instanceof RelayError) {
+      throw new RelayError({ grantId, bundleCid, cause: err.cause, unconfirmed: err.unconfirmed })
+    }
     const hash =
       err instanceof TransactionOutcomeUnknownError || err instanceof ChainAbortError ? err.hash : undefined
     if (err instanceof TransactionOutcomeUnknownError || hash !== undefined) {
@@ -450,31 +462,16 @@ async function relayGrant(
   common: Parameters<typeof signGrant>[1] extends infer P ? Omit<P & object, 'deadline'> : never,
   grantId: Hex,
 ): Promise<Hash | undefined> {
+  // A wallet client was checked (checkRelayClient) before anything was stored.
+  const relay = options.relay as Relay
   const deadline = (await chainTime(ctx)) + parseDuration(options.relayDeadline ?? '10m', 'relayDeadline')
   const signed = await signGrant(ctx.walletClient, { ...(common as object), deadline } as Parameters<
     typeof signGrant
   >[1])
-  const relay = options.relay as Relay
   try {
     if (typeof relay === 'function') {
       const result = await relay(signed)
       return typeof result === 'string' && /^0x[0-9a-fA-F]{64}$/.test(result) ? (result as Hash) : undefined
-    }
-    if (relay === null || typeof relay !== 'object' || relay.account === undefined) {
-      throw new InvalidOptionError({
-        option: 'relay',
-        expected: 'a wallet client with an account, or a function',
-      })
-    }
-    // The signature is checked against the registry's EIP-712 domain, which names the chain: a wallet client on
-    // another chain (a registry at the same address there) would carry the grantor's signature to a foreign node,
-    // whose simulation fails though the signature is good here. Checked before the signature leaves the process.
-    const relayChainId = relay.chain?.id ?? (await relay.request({ method: 'eth_chainId' }).then(Number))
-    if (relayChainId !== ctx.chainId) {
-      throw new InvalidOptionError({
-        option: 'relay',
-        expected: `a wallet client on the vault's chain (${ctx.chainId}), not chain ${relayChainId}`,
-      })
     }
     const { hash } = await grantBySig(relay, {
       addresses: ctx.addresses,
@@ -484,16 +481,58 @@ async function relayGrant(
     options.onProgress?.({ type: 'chain:transaction', action: 'grantBySig', hash })
     return hash
   } catch (cause) {
-    if (cause instanceof InvalidOptionError) throw cause
     // A relayer's wallet client has handed the signed grant out by the time anything can fail: its simulation's
     // eth_call carries the signature to the relayer's node, and whoever saw it there can submit grantBySig until
     // the deadline. So the bundle is unpinned (and the chain's error passed through, as for a direct grant) only
-    // when the chain says the signature can never register the grant; any other failure (a time-out or a bad
-    // answer to the simulation, an abort, a revert a lagging node gave, a lost send or receipt, a signature
-    // refused now) may still be followed by the grant landing, which needs its bundle. A relay function may have
-    // queued it anywhere.
-    if (typeof relay !== 'function' && signatureUnusable(cause)) throw cause
+    // when the chain says the signature can never register the grant, and the vault's own node confirms it: the
+    // relayer's node may lie, and a grant registered after its bundle was dropped opens nothing while its
+    // grantor, told it failed, would not revoke it. Any other failure (a time-out or a bad answer to the
+    // simulation, an abort, a revert a lagging node gave, a lost send or receipt, a signature refused now) may
+    // still be followed by the grant landing, which needs its bundle. A relay function may have queued it
+    // anywhere.
+    if (typeof relay !== 'function' && signatureUnusable(cause)) {
+      const check = await confirmUnusable(ctx, cause, signed.deadline, grantId)
+      if (check.confirmed) throw cause
+      throw new RelayError({
+        grantId,
+        cause,
+        unconfirmed: {
+          reported: cause.name,
+          ...(check.checkError === undefined ? {} : { checkError: check.checkError }),
+        },
+      })
+    }
     throw new RelayError({ grantId, cause })
+  }
+}
+
+/**
+ * Refuses a relayer's wallet client that cannot submit the grant on the vault's chain. The signature is checked
+ * against the registry's EIP-712 domain, which names the chain: a client on another chain (a registry at the same
+ * address there) would carry the grantor's signature to a foreign node, whose simulation fails though the
+ * signature is good here. The client's node is asked (`eth_chainId`): the client's `chain` setting says only what
+ * its owner meant, not where its transport leads.
+ */
+async function checkRelayClient(ctx: VaultContext, relay: Relay): Promise<void> {
+  if (relay === null || typeof relay !== 'object' || relay.account === undefined) {
+    throw new InvalidOptionError({
+      option: 'relay',
+      expected: 'a wallet client with an account, or a function',
+    })
+  }
+  const declared = relay.chain?.id
+  if (declared !== undefined && declared !== ctx.chainId) {
+    throw new InvalidOptionError({
+      option: 'relay',
+      expected: `a wallet client on the vault's chain (${ctx.chainId}), not one set to chain ${declared}`,
+    })
+  }
+  const answered = Number(await relay.request({ method: 'eth_chainId' }))
+  if (answered !== ctx.chainId) {
+    throw new InvalidOptionError({
+      option: 'relay',
+      expected: `a wallet client on the vault's chain (${ctx.chainId}), not one whose node answers chain ${answered}`,
+    })
   }
 }
 
@@ -504,8 +543,48 @@ async function relayGrant(
  * contract signers (ERC-1271), whose answer can change (a wallet deployed later, or in a block the relayer's node
  * has not seen yet; a multisig whose owners change).
  */
-function signatureUnusable(error: unknown): boolean {
+function signatureUnusable(error: unknown): error is SignatureExpiredError | GrantIdCancelledError {
   return error instanceof SignatureExpiredError || error instanceof GrantIdCancelledError
+}
+
+/**
+ * Checks on the vault's own node that the signed grant is unusable for good, for this grant's own deadline and
+ * id (not the ones the relayer's error names): the latest block is past the deadline (the registry refuses a
+ * signature when `block.timestamp > deadline`, and no later block has an earlier time), or the registry holds the
+ * grant id as a cancelled salt. The reported reason is checked first; either one makes the signature unusable.
+ * `confirmed: false` with `checkError` when neither was confirmed and a check failed.
+ */
+async function confirmUnusable(
+  ctx: VaultContext,
+  reported: SignatureExpiredError | GrantIdCancelledError,
+  deadline: bigint,
+  grantId: Hex,
+): Promise<{ confirmed: boolean; checkError?: unknown }> {
+  const expired = async () => {
+    const block = await ctx.publicClient.getBlock({ blockTag: 'latest' })
+    return block.timestamp > deadline
+  }
+  const cancelled = async () => {
+    try {
+      // Found: the id holds a grant (the relayer's node lied, or someone already submitted the signed grant).
+      await getGrant(ctx.publicClient, { addresses: ctx.addresses, grantId })
+      return false
+    } catch (err) {
+      if (err instanceof GrantIdCancelledError) return true
+      if (err instanceof GrantNotFoundError) return false
+      throw err
+    }
+  }
+  const checks = reported instanceof SignatureExpiredError ? [expired, cancelled] : [cancelled, expired]
+  let checkError: unknown
+  for (const check of checks) {
+    try {
+      if (await check()) return { confirmed: true }
+    } catch (err) {
+      checkError ??= err
+    }
+  }
+  return checkError === undefined ? { confirmed: false } : { confirmed: false, checkError }
 }
 
 const breakGlassAuthorized = parseAbiItem(

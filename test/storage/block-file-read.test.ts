@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { Worker } from 'node:worker_threads'
-import { createStorage, MAX_BLOCK_SIZE, type Storage } from '@medvault/storage'
+import { CID, createStorage, MAX_BLOCK_SIZE, type Storage } from '@medvault/storage'
+import { sha256 } from 'multiformats/hashes/sha2'
 import { afterEach, beforeEach, expect, test } from 'vitest'
 import { concat } from './helpers.ts'
 
@@ -214,6 +215,65 @@ test('error: a block over MAX_BLOCK_SIZE is never written (an envelope that larg
   expect(
     (await readdir(join(dir, 'blocks'), { recursive: true })).filter((f) => f.endsWith('.data')),
   ).toEqual([])
+})
+
+/** A block over MAX_BLOCK_SIZE given in 64 KiB chunks, made only as they are pulled; `pulled()` counts them. */
+async function chunkedBlock(total = MAX_BLOCK_SIZE + 1024 * 1024) {
+  let pulled = 0
+  const piece = 64 * 1024
+  const cid = CID.createV1(0x55, await sha256.digest(new Uint8Array(total)))
+  return {
+    cid,
+    pulled: () => pulled,
+    *sync(): Generator<Uint8Array> {
+      while (pulled < total) {
+        pulled += piece
+        yield new Uint8Array(piece)
+      }
+    },
+    async *async(): AsyncGenerator<Uint8Array> {
+      yield* this.sync()
+    },
+  }
+}
+
+test('attack: a block over MAX_BLOCK_SIZE put in chunks (an iterable or async iterable) is refused unwritten, the rest unread', async () => {
+  const blockFiles = async () =>
+    (await readdir(join(dir, 'blocks'), { recursive: true })).filter((f) => f.endsWith('.data'))
+  const ways = {
+    'put, iterable': (b: Awaited<ReturnType<typeof chunkedBlock>>) =>
+      storage.helia.blockstore.put(b.cid, b.sync()),
+    'put, async iterable': (b: Awaited<ReturnType<typeof chunkedBlock>>) =>
+      storage.helia.blockstore.put(b.cid, b.async()),
+    putMany: async (b: Awaited<ReturnType<typeof chunkedBlock>>) => {
+      for await (const _ of storage.helia.blockstore.putMany([{ cid: b.cid, bytes: b.async() }])) {
+        // drained
+      }
+    },
+  }
+  for (const [how, put] of Object.entries(ways)) {
+    const block = await chunkedBlock()
+    const err = await Promise.resolve(put(block)).catch((e: unknown) => e)
+    expect(err, how).toMatchObject({
+      name: 'BlockTooLargeError',
+      cid: block.cid.toString(),
+      bytes: MAX_BLOCK_SIZE + 64 * 1024,
+      maxBytes: MAX_BLOCK_SIZE,
+    })
+    // refused at the first chunk past the limit
+    expect(block.pulled(), how).toBe(MAX_BLOCK_SIZE + 64 * 1024)
+    expect(await blockFiles(), how).toEqual([])
+  }
+})
+
+test('default: a block of up to MAX_BLOCK_SIZE put in chunks is written whole', async () => {
+  const content = new Uint8Array(MAX_BLOCK_SIZE).map((_, i) => i % 253)
+  const cid = CID.createV1(0x55, await sha256.digest(content))
+  async function* chunks() {
+    for (let at = 0; at < content.length; at += 300_000) yield content.subarray(at, at + 300_000)
+  }
+  await storage.helia.blockstore.put(cid, chunks())
+  expect(Buffer.from(await concat(storage.helia.blockstore.get(cid))).equals(content)).toBe(true)
 })
 
 test('behavior: a dag-pb root whose file grew past MAX_BLOCK_SIZE is fetched from a peer on read, and healed', async () => {

@@ -337,7 +337,10 @@ export type BlockTooLargeErrorType = BlockTooLargeError & { name: 'BlockTooLarge
 export class BlockTooLargeError extends BaseError {
   override name = 'BlockTooLargeError' as const
   readonly cid: string
-  /** the block's size as the CAR declares it, or the file's size; a lower bound when the file is still growing */
+  /**
+   * the block's size as the CAR declares it, or the file's size; for a block put in chunks, the bytes counted when
+   * it was refused (a lower bound: the rest is not read)
+   */
   readonly bytes: number
   readonly maxBytes: number
 

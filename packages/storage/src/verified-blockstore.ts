@@ -50,8 +50,7 @@ export class VerifiedBlockstore implements Blockstore {
     options?: AbortOptions,
   ): Promise<CID> {
     await assertVerifiableCid(cid, this.#getHasher)
-    assertBlockSize(cid, bytes)
-    return this.#child.put(cid, bytes, options)
+    return this.#child.put(cid, await boundedBlock(cid, bytes), options)
   }
 
   putMany(source: Iterable<InputPair> | AsyncIterable<InputPair>, options?: AbortOptions) {
@@ -60,8 +59,7 @@ export class VerifiedBlockstore implements Blockstore {
       (async function* () {
         for await (const pair of source) {
           await assertVerifiableCid(pair.cid, getHasher)
-          assertBlockSize(pair.cid, pair.bytes)
-          yield pair
+          yield { cid: pair.cid, bytes: await boundedBlock(pair.cid, pair.bytes) }
         }
       })(),
       options,
@@ -105,14 +103,37 @@ export class VerifiedBlockstore implements Blockstore {
   }
 }
 
-/** Nothing larger than {@link MAX_BLOCK_SIZE} is written, so the Node store can refuse a larger file as not its own. */
-function assertBlockSize(cid: CID, bytes: unknown): void {
-  if (bytes instanceof Uint8Array && bytes.byteLength > MAX_BLOCK_SIZE) {
-    throw new BlockTooLargeError({
-      cid: cidLabel(cid),
-      bytes: bytes.byteLength,
-      maxBytes: MAX_BLOCK_SIZE,
-      source: 'put',
-    })
+/**
+ * The block to write, refused with {@link BlockTooLargeError} over {@link MAX_BLOCK_SIZE}, so the Node store can
+ * refuse a larger file as not its own. A block given in chunks (an iterable or async iterable, as the blockstore
+ * interface allows) is gathered here, counted as it comes, and refused at the first chunk past the limit: the rest
+ * is not pulled, and nothing of it reaches the store (a chunked write could otherwise leave part of it there).
+ */
+async function boundedBlock(
+  cid: CID,
+  bytes: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+): Promise<Uint8Array> {
+  if (bytes instanceof Uint8Array) {
+    if (bytes.byteLength > MAX_BLOCK_SIZE) throw tooLarge(cid, bytes.byteLength)
+    return bytes
   }
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for await (const chunk of bytes) {
+    total += chunk.byteLength
+    if (total > MAX_BLOCK_SIZE) throw tooLarge(cid, total)
+    chunks.push(chunk)
+  }
+  if (chunks.length === 1) return chunks[0]!
+  const block = new Uint8Array(total)
+  let offset = 0
+  for (const chunk of chunks) {
+    block.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  return block
+}
+
+function tooLarge(cid: CID, bytes: number): BlockTooLargeError {
+  return new BlockTooLargeError({ cid: cidLabel(cid), bytes, maxBytes: MAX_BLOCK_SIZE, source: 'put' })
 }

@@ -8,7 +8,9 @@
  *   (`storage.putStream` of that ciphertext / `storage.get` of it), Umbral (`encrypt` of the data key once per
  *   capsule the SDK makes for an untagged record — record and all — / one `decryptOriginal`) and one chain
  *   call (`registerRecord`, mined / `getRecord`).
- * The ratio is SDK time / sum of the parts (target ≤ 1.2×). The SDK runs the AEAD and the store as one
+ * The ratio is the SDK's median time / the median of each round's parts added up (target ≤ 1.2×): both sides
+ * are then one timing per round, so a pause (GC, the other core busy) falling on any step counts alike. The sum
+ * of each step's median, shown beside it, drops every step's slow rounds and reads lower. The SDK runs the AEAD and the store as one
  * pipeline, so it can come out below 1; everything else it does (key derivation from cache, the envelope, the
  * metadata seal, the envelope's own block, checks) is its overhead.
  *
@@ -58,6 +60,10 @@ async function* iterate(chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
   yield* chunks
 }
 
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0)
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.floor(s.length / 2)]!
@@ -92,8 +98,9 @@ for (const { size, label, rounds } of SIZES) {
   // warm (with one round, the first size's put came out slower than the next size's), so small sizes get five.
   const warmup = size > 64 * MiB ? 1 : 5
   for (let round = -warmup; round < rounds; round++) {
-    const record = (k: string, ms: number) => {
+    const record = (k: string, ms: number): number => {
       if (round >= 0) add(k, ms)
+      return ms
     }
     const dek = randomBytes(32)
     const recordId = bytesToHex(randomBytes(32))
@@ -117,29 +124,32 @@ for (const { size, label, rounds } of SIZES) {
       [
         'parts put',
         async () => {
-          record(
-            'aead encrypt',
-            await time(async () => {
-              ciphertext = await collect(encryptStream(dek, plaintext(size), { aad }))
-            }),
-          )
-          record(
-            'storage put',
-            await time(async () => {
-              partsCid = await net.storage.putStream(iterate(ciphertext))
-            }),
-          )
-          record(
-            'umbral encrypt ×2',
-            await time(async () => {
-              capsuleAndKey = encrypt(umbralPk, dek)
-              encrypt(umbralPk, dek)
-            }),
-          )
-          record(
-            'chain write',
-            await time(() => registerRecord(writer, { addresses, recordId, cid: partsCid!.bytes })),
-          )
+          const steps = [
+            record(
+              'aead encrypt',
+              await time(async () => {
+                ciphertext = await collect(encryptStream(dek, plaintext(size), { aad }))
+              }),
+            ),
+            record(
+              'storage put',
+              await time(async () => {
+                partsCid = await net.storage.putStream(iterate(ciphertext))
+              }),
+            ),
+            record(
+              'umbral encrypt ×2',
+              await time(async () => {
+                capsuleAndKey = encrypt(umbralPk, dek)
+                encrypt(umbralPk, dek)
+              }),
+            ),
+            record(
+              'chain write',
+              await time(() => registerRecord(writer, { addresses, recordId, cid: partsCid!.bytes })),
+            ),
+          ]
+          record('parts put', sum(steps))
         },
       ],
     ]
@@ -155,26 +165,33 @@ for (const { size, label, rounds } of SIZES) {
         )
       },
       async () => {
-        record('chain read', await time(() => getRecord(net.devnet.publicClient, { addresses, recordId })))
-        record(
-          'umbral decryptOriginal',
-          await time(async () => decryptOriginal(umbralSk, capsuleAndKey![0], capsuleAndKey![1])),
-        )
-        record('storage get', await time(() => drain(net.storage.get(partsCid!))))
-        record('aead decrypt', await time(() => drain(decryptStream(dek, iterate(ciphertext), { aad }))))
+        const steps = [
+          record('chain read', await time(() => getRecord(net.devnet.publicClient, { addresses, recordId }))),
+          record(
+            'umbral decryptOriginal',
+            await time(async () => decryptOriginal(umbralSk, capsuleAndKey![0], capsuleAndKey![1])),
+          ),
+          record('storage get', await time(() => drain(net.storage.get(partsCid!)))),
+          record('aead decrypt', await time(() => drain(decryptStream(dek, iterate(ciphertext), { aad })))),
+        ]
+        record('parts get', sum(steps))
       },
     ]
     for (let i = 0; i < gets.length; i++) await gets[(round + warmup + i) % gets.length]!()
     ciphertext = []
   }
   const m = (k: string) => median(samples[k]!)
-  const putParts = m('aead encrypt') + m('storage put') + m('umbral encrypt ×2') + m('chain write')
-  const getParts = m('chain read') + m('umbral decryptOriginal') + m('storage get') + m('aead decrypt')
+  // The median of each round's parts added up, not the sum of each part's median: a pause (GC, the other core
+  // busy) that lands on any one step counts for the parts as it counts for the SDK, whose one timing spans all
+  // of its steps. A sum of medians drops every part's slow rounds and so reads low by their tails.
+  const putParts = m('parts put')
+  const getParts = m('parts get')
   const verdict = (r: number) => (r <= 1.2 ? 'met' : 'missed')
   putRows.push({
     size: label,
     'sdk put ms': m('sdk put'),
     'parts ms': putParts,
+    'Σ step medians': m('aead encrypt') + m('storage put') + m('umbral encrypt ×2') + m('chain write'),
     ratio: m('sdk put') / putParts,
     'target ≤ 1.2': verdict(m('sdk put') / putParts),
   })
@@ -182,6 +199,7 @@ for (const { size, label, rounds } of SIZES) {
     size: label,
     'sdk get ms': m('sdk get'),
     'parts ms': getParts,
+    'Σ step medians': m('chain read') + m('umbral decryptOriginal') + m('storage get') + m('aead decrypt'),
     ratio: m('sdk get') / getParts,
     'target ≤ 1.2': verdict(m('sdk get') / getParts),
   })
@@ -191,7 +209,7 @@ for (const { size, label, rounds } of SIZES) {
 }
 
 const notes = [
-  `Median per size over interleaved rounds (${SIZES.map((s) => `${s.rounds} × ${s.label}`).join(', ')}) after five warm-up rounds (one for 256 MiB); embedded store on disk (createLocalNetwork), anvil on 127.0.0.1 mining each transaction; 2 cores shared with other work running at the same time.`,
+  `Median per size over interleaved rounds (${SIZES.map((s) => `${s.rounds} × ${s.label}`).join(', ')}) after five warm-up rounds (one for 256 MiB); "parts ms" is the median of each round's parts added up, "Σ step medians" the sum of each step's own median; embedded store on disk (createLocalNetwork), anvil on 127.0.0.1 mining each transaction; 2 cores shared with other work running at the same time.`,
 ]
 const putTable: Table = {
   title:

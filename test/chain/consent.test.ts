@@ -14,6 +14,7 @@ import {
   InvalidSignatureError,
   InvalidThresholdError,
   isAccessAllowed,
+  MalformedLogError,
   NotRecordOwnerError,
   PurposeMismatchError,
   RecordOutOfScopeError,
@@ -223,6 +224,39 @@ describe('grantAccess / isAccessAllowed / revokeAccess', () => {
     expect(order.map(([n]) => n)).toEqual(
       [...order.map(([n]) => n)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
     )
+  })
+
+  test('attack: getGrants through a node answering AccessGranted logs without a block number or log index: MalformedLogError', async () => {
+    // A records grant, whose record list is read over the blocks of its AccessGranted log.
+    await patient().grantAccess(await terms({ scope: { kind: 'records', recordIds: [records[0]!] } }))
+    const [accessGranted] = encodeEventTopics({ abi: consentRegistryAbi, eventName: 'AccessGranted' })
+    const node = http(devnet.rpcUrl)({ chain: devnet.chain, retryCount: 0 })
+    for (const [field, tamper] of [
+      // A pending log's shape (viem gives it `blockNumber: null`), and a log with its index left out.
+      ['blockNumber', (log: Record<string, unknown>) => ({ ...log, blockNumber: null, blockHash: null })],
+      ['logIndex', ({ logIndex: _, ...log }: Record<string, unknown>) => log],
+    ] as const) {
+      const tampering = createPublicClient({
+        chain: devnet.chain,
+        transport: custom({
+          async request({ method, params }) {
+            const answer = await node.request({ method, params } as Parameters<typeof node.request>[0])
+            const [filter] = (params ?? []) as [{ topics?: (Hex | null)[] }?]
+            return method === 'eth_getLogs' && filter?.topics?.[0] === accessGranted && Array.isArray(answer)
+              ? answer.map((log: Record<string, unknown>) => tamper(log))
+              : answer
+          },
+        }),
+      })
+      const err = await getGrants(tampering, {
+        addresses: devnet.addresses,
+        grantor: patient().account.address,
+        fromBlock: devnet.deployBlock,
+      }).catch((e: unknown) => e)
+      // Not a TypeError from comparing a missing block number, nor a listing in the node's order.
+      expect(err).toBeInstanceOf(MalformedLogError)
+      expect((err as MalformedLogError).field).toBe(field)
+    }
   })
 
   test('behavior: notBefore and expiry follow chain time', async () => {

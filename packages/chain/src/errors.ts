@@ -399,6 +399,42 @@ export class LogQueryRefusedError extends BaseError {
   }
 }
 
+export type MalformedLogErrorType = MalformedLogError & { name: 'MalformedLogError' }
+
+/**
+ * The node answered a log query over mined blocks with a log that has no readable place in the chain: no block
+ * number (a pending log, which a query over numbered blocks never holds) or no log index. Such a log can be
+ * placed neither in the range asked for nor in chain order, so the whole answer is refused instead of handed on
+ * out of order or missing a field every caller reads. The log's content is not repeated here.
+ */
+export class MalformedLogError extends BaseError {
+  override name = 'MalformedLogError' as const
+  readonly fromBlock: bigint
+  readonly toBlock: bigint
+  /** The field the log lacked, or held in no readable form. */
+  readonly field: 'blockNumber' | 'logIndex'
+
+  constructor(
+    fromBlockIn: bigint | number,
+    toBlockIn: bigint | number,
+    field: 'blockNumber' | 'logIndex',
+    parameters: { cause?: unknown } = {},
+  ) {
+    const fromBlock = BigInt(fromBlockIn)
+    const toBlock = BigInt(toBlockIn)
+    super(
+      `The node answered the logs of blocks ${fromBlock} to ${toBlock} with a log without ${field === 'blockNumber' ? 'a block number (a pending log)' : 'a log index'}: the logs of mined blocks have both.`,
+      {
+        ...parameters,
+        metaMessages: ['The node is broken or not answering what was asked: use another node.'],
+      },
+    )
+    this.fromBlock = fromBlock
+    this.toBlock = toBlock
+    this.field = field
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Contract reverts: one class per custom error of the medvault contracts
 // ---------------------------------------------------------------------------------------------------------

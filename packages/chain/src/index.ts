@@ -427,6 +427,8 @@ export {
   type LogQueryTimeoutErrorType,
   LogRangeTooLargeError,
   type LogRangeTooLargeErrorType,
+  MalformedLogError,
+  type MalformedLogErrorType,
   type MedvaultContractErrorType,
   NotActiveProxyError,
   type NotActiveProxyErrorType,

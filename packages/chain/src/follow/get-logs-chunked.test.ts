@@ -17,7 +17,13 @@ import { getLogs } from 'viem/actions'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type Anvil, startAnvil } from '../anvil.ts'
-import { AbortError, LogQueryRefusedError, LogQueryTimeoutError, LogRangeTooLargeError } from '../errors.ts'
+import {
+  AbortError,
+  LogQueryRefusedError,
+  LogQueryTimeoutError,
+  LogRangeTooLargeError,
+  MalformedLogError,
+} from '../errors.ts'
 import {
   DEFAULT_MAX_LOG_REFUSALS,
   DEFAULT_MAX_LOG_TIMEOUTS,
@@ -55,6 +61,14 @@ type Refusal =
   | { kind: 'hang' }
   /** Never answers its first eth_getLogs; answers every later one. */
   | { kind: 'blip' }
+  /**
+   * Answers eth_getLogs with the node's raw logs for the range rewritten, or refuses it for too many results
+   * (Infura's wording) when `answer` says so: a hostile or broken node.
+   */
+  | {
+      kind: 'custom'
+      answer: (logs: Record<string, unknown>[], fromBlock: bigint, toBlock: bigint) => unknown[] | 'refuse'
+    }
 
 /**
  * A real JSON-RPC front on 127.0.0.1 for the real anvil that answers eth_getLogs as a capped provider does:
@@ -103,6 +117,16 @@ async function front(refusal: Refusal) {
       return refuse(-32600, `eth_getLogs is limited to a ${refusal.maxBlocks} block range`)
     }
     const answer = await upstream()
+    if (refusal.kind === 'custom') {
+      const rewritten = refusal.answer(
+        answer.result as Record<string, unknown>[],
+        BigInt(fromBlock),
+        BigInt(toBlock),
+      )
+      if (rewritten === 'refuse') return refuse(-32005, 'query returned more than 10000 results')
+      served.push(blocks)
+      return send({ ...answer, result: rewritten })
+    }
     if (
       refusal.kind !== 'range' &&
       Array.isArray(answer.result) &&
@@ -522,10 +546,13 @@ test('behavior: readLogsChunked keeps chain order across split ranges of any fet
     read: async (from, to) => {
       asked.push([from, to])
       if (to - from + 1n > 10n) throw new Error('block range too large')
-      return Array.from({ length: Number(to - from + 1n) }, (_, i) => from + BigInt(i))
+      return Array.from({ length: Number(to - from + 1n) }, (_, i) => ({
+        blockNumber: from + BigInt(i),
+        logIndex: 0,
+      }))
     },
   })
-  expect(logs).toEqual(Array.from({ length: 100 }, (_, i) => BigInt(i)))
+  expect(logs.map((l) => l.blockNumber)).toEqual(Array.from({ length: 100 }, (_, i) => BigInt(i)))
   // 64 → 32 → 16 → 8 blocks, then the rest of the range at 8.
   expect(asked.slice(0, 5)).toEqual([
     [0n, 63n],
@@ -582,7 +609,8 @@ test('attack: logs a node returns outside the range asked are dropped, so none c
     fromBlock: 0n,
     toBlock: 5n,
     maxBlockRange: 3,
-    read: async () => [0, 1, 2, 3, 4, 5].map((b) => ({ blockNumber: `0x${b.toString(16)}` })),
+    read: async () =>
+      [0, 1, 2, 3, 4, 5].map((b) => ({ blockNumber: `0x${b.toString(16)}`, logIndex: '0x0' })),
   })
   expect(raw.map((l) => l.blockNumber)).toEqual(['0x0', '0x1', '0x2', '0x3', '0x4', '0x5'])
 })
@@ -694,6 +722,51 @@ test('attack: a node timing out on every range over 50 blocks costs one time-out
     },
   })
   expect(timeouts).toBe(3)
+})
+
+test('attack: a log without a block number (a pending log) or a log index fails the read with MalformedLogError', async () => {
+  // A node answering a query over mined blocks with a pending log (no block number: viem gives it
+  // `blockNumber: null`) or a log with its index left out: such a log can be neither range-checked nor put in
+  // chain order, so the read fails instead of handing on an answer in the node's order.
+  for (const [field, tamper] of [
+    ['blockNumber', (log: Record<string, unknown>) => ({ ...log, blockNumber: null, blockHash: null })],
+    ['logIndex', ({ logIndex: _, ...log }: Record<string, unknown>) => log],
+  ] as const) {
+    const node = await front({
+      kind: 'custom',
+      // The second log of each answer, newest first.
+      answer: (logs) => logs.map((log, i) => (i === 1 ? tamper(log) : log)).reverse(),
+    })
+    try {
+      const err = await getLogsChunked(node.client, {
+        address: emitter,
+        event: ping,
+        fromBlock: first,
+        toBlock: last,
+      }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(MalformedLogError)
+      expect((err as MalformedLogError).field).toBe(field)
+      expect((err as MalformedLogError).shortMessage).toBe(
+        `The node answered the logs of blocks ${first} to ${last} with a log without ${field === 'blockNumber' ? 'a block number (a pending log)' : 'a log index'}: the logs of mined blocks have both.`,
+      )
+      expect(node.served).toHaveLength(1)
+    } finally {
+      await node.close()
+    }
+  }
+  // Any fetcher, through a long-lived reader: decoded logs as viem hands pending ones over, or garbage.
+  for (const bad of [
+    { blockNumber: null, logIndex: 0 },
+    { blockNumber: 3n, logIndex: -1 },
+    { blockNumber: '0xzz', logIndex: 0 },
+    7n,
+  ]) {
+    const reader = new LogRangeReader({ maxBlockRange: 10 })
+    const err = await reader
+      .read(0n, 9n, async () => [{ blockNumber: 5n, logIndex: 0 }, bad])
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(MalformedLogError)
+  }
 })
 
 test('behavior: LogRangeTooLargeError built in its single-block form (blockNumber, { cause }) names that block', () => {

@@ -1,6 +1,12 @@
 import type { AbiEvent, Chain, Client, GetLogsParameters, GetLogsReturnType, Transport } from 'viem'
 import { getLogs } from 'viem/actions'
-import { AbortError, LogQueryRefusedError, LogQueryTimeoutError, LogRangeTooLargeError } from '../errors.ts'
+import {
+  AbortError,
+  LogQueryRefusedError,
+  LogQueryTimeoutError,
+  LogRangeTooLargeError,
+  MalformedLogError,
+} from '../errors.ts'
 
 /** Default most blocks per `eth_getLogs` of {@link getLogsChunked} and {@link readLogsChunked}. */
 export const DEFAULT_LOG_BLOCK_RANGE = 10_000
@@ -86,6 +92,10 @@ export interface LogRangeReaderInit {
  * it was before its time-outs). Without these a node refusing every range wider than one block would have the
  * read walk the chain at two requests per block, and one that hangs would be waited out some 14 times.
  *
+ * Each answer's logs are checked and sorted before anything is learnt from it: a log outside the range asked for
+ * is dropped, and a log without a readable block number or log index (a pending log, or a hostile node's) fails
+ * the read with {@link MalformedLogError}.
+ *
  * Any other error is thrown as it came, after one attempt: retrying is the transport's business (viem's
  * `retryCount`), and a malformed filter or an unreachable node would fail every smaller range too.
  */
@@ -141,8 +151,8 @@ export class LogRangeReader {
    * @throws {LogRangeTooLargeError} a single block, or for a block-range cap a range of at most `minBlockRange`
    *   blocks, was refused; {@link LogQueryTimeoutError} `maxTimeouts` time-outs in a row, or one for a range of
    *   at most `minBlockRange` blocks; {@link LogQueryRefusedError} `maxRefusals`
-   *   refusals for too many results with no log answered since; {@link AbortError} `signal` aborted; anything
-   *   else `fetch` threw.
+   *   refusals for too many results with no log answered since; {@link MalformedLogError} a log without a
+   *   readable block number or log index; {@link AbortError} `signal` aborted; anything else `fetch` threw.
    */
   async read<T>(
     from: bigint,
@@ -176,9 +186,9 @@ export class LogRangeReader {
     for (;;) {
       throwIfAborted(signal)
       const end = from + this.#span - 1n < to ? from + this.#span - 1n : to
-      let logs: readonly T[]
+      let answer: readonly T[]
       try {
-        logs = (await fetch(from, end)).filter((log) => inRange(log, from, end))
+        answer = await fetch(from, end)
       } catch (err) {
         throwIfAborted(signal)
         const kind = refusalKind(err)
@@ -218,6 +228,8 @@ export class LogRangeReader {
         this.#mostLogs = 0
         continue
       }
+      // Before anything is learnt from the answer: a malformed one fails the call, as any other error.
+      const logs = inChainOrder(answer, from, end)
       this.#timeouts = 0
       this.#spanBeforeTimeouts = undefined
       if (logs.length > 0) this.#refusals = 0
@@ -230,60 +242,64 @@ export class LogRangeReader {
       // The call's last range is delivered: the next read is another call.
       if (end === to) this.#endCall()
       this.#onProgress?.({ type: 'logs:range', fromBlock: from, toBlock: end, logs: logs.length })
-      return { logs: inChainOrder(logs), toBlock: end }
+      return { logs, toBlock: end }
     }
   }
 }
 
 /**
- * The logs of one range sorted by (`blockNumber`, `logIndex`): nothing in `eth_getLogs` binds a provider to
- * answer in chain order, and callers (a follower's `onEvents`, `getGrants`) hand logs on in the order read.
- * Logs without a readable block number are left in the order the node gave (there is no order to restore).
+ * The logs of one answer for `from..to` that lie in that range, sorted by (`blockNumber`, `logIndex`).
+ *
+ * Nothing in `eth_getLogs` binds a provider to answer in chain order, and callers (a follower's `onEvents`,
+ * `getGrants`) hand logs on in the order read. A log outside the range is dropped: a node that ignores `toBlock`,
+ * or lies, would otherwise have it delivered again with the next range, out of chain order. A log whose block
+ * number or log index cannot be read (viem gives a pending log `blockNumber: null`; a hostile node may leave
+ * either out) fails the answer with {@link MalformedLogError}: a query over numbered blocks holds only mined
+ * logs, and such a log could be neither range-checked nor ordered, nor read by callers that use its block.
  */
-function inChainOrder<T>(logs: readonly T[]): T[] {
-  const keyed = logs.map((log) => ({
-    log,
-    block: position((log as { blockNumber?: unknown } | null)?.blockNumber),
-    index: position((log as { logIndex?: unknown } | null)?.logIndex) ?? -1n,
-  }))
-  if (keyed.some((k) => k.block === undefined)) return [...logs]
-  keyed.sort((a, b) =>
-    a.block! !== b.block!
-      ? a.block! < b.block!
-        ? -1
-        : 1
-      : a.index < b.index
-        ? -1
-        : a.index > b.index
-          ? 1
-          : 0,
+function inChainOrder<T>(answer: readonly T[], from: bigint, to: bigint): T[] {
+  const placed: { log: T; block: bigint; index: bigint }[] = []
+  for (const log of answer) {
+    const place = logPosition(log)
+    if (typeof place === 'string') throw new MalformedLogError(from, to, place)
+    if (place.block >= from && place.block <= to) placed.push({ log, ...place })
+  }
+  placed.sort((a, b) =>
+    a.block !== b.block ? (a.block < b.block ? -1 : 1) : a.index < b.index ? -1 : a.index > b.index ? 1 : 0,
   )
-  return keyed.map((k) => k.log)
-}
-
-/** A block number or log index as viem decodes it (bigint, number) or as a raw log carries it (hex). */
-function position(n: unknown): bigint | undefined {
-  if (typeof n === 'bigint') return n
-  if (typeof n === 'number' && Number.isSafeInteger(n)) return BigInt(n)
-  return typeof n === 'string' && /^0x[0-9a-fA-F]+$/.test(n) ? BigInt(n) : undefined
+  return placed.map((p) => p.log)
 }
 
 /**
- * Whether a log lies in `from..to` by its `blockNumber` (logs without one are kept). A node that ignores `toBlock`,
- * or lies, would otherwise have a log delivered again with the next range, out of chain order.
+ * Where a log sits in the chain, read as viem decodes it (bigint block, number index) or as a raw log carries it
+ * (hex quantities); else the first field that cannot be read. The one parser behind both the range filter and
+ * the order, so that no log passes one and defeats the other.
  */
-function inRange(log: unknown, from: bigint, to: bigint): boolean {
-  const n = (log as { blockNumber?: unknown } | null)?.blockNumber
-  const block =
-    typeof n === 'bigint' ? n : typeof n === 'string' && /^0x[0-9a-fA-F]+$/.test(n) ? BigInt(n) : undefined
-  return block === undefined || (block >= from && block <= to)
+function logPosition(log: unknown): { block: bigint; index: bigint } | 'blockNumber' | 'logIndex' {
+  const fields =
+    typeof log === 'object' && log !== null ? (log as { blockNumber?: unknown; logIndex?: unknown }) : {}
+  const block = quantity(fields.blockNumber)
+  if (block === undefined) return 'blockNumber'
+  const index = quantity(fields.logIndex)
+  if (index === undefined) return 'logIndex'
+  return { block, index }
+}
+
+/** A non-negative integer as bigint, safe-integer number or hex quantity; anything else (null included) is none. */
+function quantity(n: unknown): bigint | undefined {
+  if (typeof n === 'bigint') return n >= 0n ? n : undefined
+  if (typeof n === 'number') return Number.isSafeInteger(n) && n >= 0 ? BigInt(n) : undefined
+  return typeof n === 'string' && /^0x[0-9a-fA-F]{1,64}$/.test(n) ? BigInt(n) : undefined
 }
 
 export interface ReadLogsChunkedParameters<T> extends LogRangeReaderInit {
   fromBlock: bigint
   /** Last block read (inclusive): a number, so that every range reads the same chain. */
   toBlock: bigint
-  /** Reads the logs of exactly `fromBlock..toBlock` (one `eth_getLogs`); in any order, they are sorted by block and log index. */
+  /**
+   * Reads the logs of exactly `fromBlock..toBlock` (one `eth_getLogs`); in any order, they are sorted by block and
+   * log index. Each must carry its `blockNumber` and `logIndex` (bigint, number or hex), as mined logs do.
+   */
   read: (fromBlock: bigint, toBlock: bigint) => Promise<readonly T[]>
   signal?: AbortSignal | undefined
 }
@@ -294,8 +310,9 @@ export interface ReadLogsChunkedParameters<T> extends LogRangeReaderInit {
  * (raw topic filters, `getContractEvents`); {@link getLogsChunked} wraps `getLogs` itself.
  *
  * @throws {LogRangeTooLargeError} a range that cannot be split further was refused; {@link LogQueryTimeoutError},
- * {@link LogQueryRefusedError} the node hangs or keeps refusing (see {@link LogRangeReader}); {@link AbortError}
- * `signal` aborted.
+ * {@link LogQueryRefusedError} the node hangs or keeps refusing (see {@link LogRangeReader});
+ * {@link MalformedLogError} the node answered a log without a block number (a pending log) or log index;
+ * {@link AbortError} `signal` aborted.
  */
 export async function readLogsChunked<T>(parameters: ReadLogsChunkedParameters<T>): Promise<T[]> {
   const { fromBlock, toBlock, read, signal } = parameters
@@ -336,6 +353,7 @@ export type GetLogsChunkedErrorType =
   | LogRangeTooLargeError
   | LogQueryTimeoutError
   | LogQueryRefusedError
+  | MalformedLogError
   | AbortError
   | Error
 
@@ -355,8 +373,9 @@ export type GetLogsChunkedErrorType =
  * ```
  *
  * @throws {LogRangeTooLargeError} a range that cannot be split further was refused; {@link LogQueryTimeoutError},
- * {@link LogQueryRefusedError} the node hangs or keeps refusing (see {@link LogRangeReader}); {@link AbortError}
- * `signal` aborted.
+ * {@link LogQueryRefusedError} the node hangs or keeps refusing (see {@link LogRangeReader});
+ * {@link MalformedLogError} the node answered a log without a block number (a pending log) or log index;
+ * {@link AbortError} `signal` aborted.
  */
 export async function getLogsChunked<
   chain extends Chain | undefined,

@@ -8,41 +8,9 @@ import { createHash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CID, createStorage, MAX_BLOCK_SIZE, type Storage } from '@medvault/storage'
+import { createStorage, MAX_BLOCK_SIZE, type Storage } from '@medvault/storage'
 import { afterEach, beforeEach, expect, test } from 'vitest'
-
-const RAW = 0x55
-
-function varint(n: number): number[] {
-  const out: number[] = []
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80)
-    n = Math.floor(n / 0x80)
-  }
-  out.push(n)
-  return out
-}
-
-function rawCid(bytes: Uint8Array): CID {
-  const digest = createHash('sha256').update(bytes).digest()
-  return CID.decode(Uint8Array.from([0x01, RAW, 0x12, 0x20, ...digest]))
-}
-
-/** A CARv1 header `{ roots, version: 1 }` (hand-written dag-cbor). */
-function header(roots: CID[]): Uint8Array {
-  const h: number[] = [0xa2, 0x65, ...Buffer.from('roots'), 0x80 + roots.length]
-  for (const root of roots) {
-    const link = [0x00, ...root.bytes]
-    h.push(0xd8, 0x2a, 0x58, link.length, ...link)
-  }
-  h.push(0x67, ...Buffer.from('version'), 0x01)
-  return Uint8Array.from([...varint(h.length), ...h])
-}
-
-/** A CAR section: its length (which the sender chooses), the CID, then the bytes. */
-function section(cid: CID, bytes: Uint8Array, declared = cid.bytes.length + bytes.length): Uint8Array[] {
-  return [Uint8Array.from([...varint(declared), ...cid.bytes]), bytes]
-}
+import { header, RAW, rawCid, section, varint } from './car-bytes.ts'
 
 let dir: string
 let storage: Storage

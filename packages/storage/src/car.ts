@@ -15,6 +15,7 @@ import {
   BlockVerificationError,
   CarImportError,
   CarSectionTooLargeError,
+  CarTooLargeError,
   CarV2RangeError,
   InlineDagTooDeepError,
   MalformedBlockError,
@@ -110,8 +111,16 @@ export async function importCar(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: ImportCarOptions,
 ): Promise<CID[]> {
-  const { signal, onProgress } = options
+  const { signal, onProgress, maxBytes, maxBlocks } = options
   const { pins, local, getHasher } = c
+  for (const [name, value] of [
+    ['maxBytes', maxBytes],
+    ['maxBlocks', maxBlocks],
+  ] as const) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
+      throw new RangeError(`importCar: ${name} must be a non-negative safe integer.`)
+    }
+  }
   signal?.throwIfAborted()
   const release = await pins.lock.shared()
   // what the finally releases: the shared lock, or the exclusive one a rollback takes instead
@@ -122,9 +131,9 @@ export async function importCar(
   try {
     let car: Awaited<ReturnType<typeof openCar>>
     try {
-      car = await openCar(source)
+      car = await openCar(guardSource(source, signal, maxBytes), maxBlocks)
     } catch (err) {
-      if (err instanceof CarImportError) throw err
+      if (err instanceof CarImportError || isAbort(err, signal)) throw err
       throw new CarImportError({
         reason: 'The stream is not a readable CAR (v1 or v2) header.',
         cause: err,
@@ -247,8 +256,8 @@ type BytesReader = ReturnType<typeof asyncIterableReader>
  * the whole stream) before its caller could refuse it, and the sender declares each length (the header's, each
  * section's, and each CID's digest length).
  */
-async function openCar(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) {
-  const stream = asyncIterableReader(toAsync(source))
+async function openCar(source: AsyncIterable<Uint8Array>, maxBlocks: number | undefined) {
+  const stream = asyncIterableReader(source)
   // readHeader reads the header, and a CARv2's inner CARv1 header, with `exactly(declared length)`: the guard
   // refuses a length over the limit before it is read.
   const header = await readHeader(headerGuard(stream))
@@ -267,6 +276,10 @@ async function openCar(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>)
     roots: header.roots,
     async *blocks(): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
       for (let index = 0; (await reader.upTo(8)).length > 0; index++) {
+        if (maxBlocks !== undefined && index >= maxBlocks) {
+          const cause = new CarTooLargeError({ limit: 'maxBlocks', max: maxBlocks, count: index + 1 })
+          throw new CarImportError({ reason: cause.shortMessage, cause })
+        }
         const { cid, blockLength } = await readSectionHead(reader, index)
         if (blockLength > MAX_BLOCK_SIZE) {
           const label = cidLabel(cid)
@@ -412,8 +425,59 @@ async function localOrMissingLeaf(local: VerifiedBlockstore, cid: CID): Promise<
   return true
 }
 
-async function* toAsync(
+/**
+ * The CAR's chunks as the reader pulls them, with the caller's signal and `maxBytes` applied at the source. The reader
+ * waits on the source for every chunk, and the import holds the pins' lock meanwhile (gc waits behind it): a sender
+ * that stops sending would hold both until it sends again, whatever the signal says, were the signal only checked
+ * between blocks. So a pending read rejects with the signal's reason as soon as it fires. The source is left as it is
+ * (not returned): it is the caller's, who may still answer on the connection it reads from.
+ *
+ * A chunk that takes the bytes received past `maxBytes` is refused before the reader sees it.
+ */
+function guardSource(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-): AsyncGenerator<Uint8Array> {
-  yield* source
+  signal: AbortSignal | undefined,
+  maxBytes: number | undefined,
+): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator]() {
+      const iterator: AsyncIterator<Uint8Array> | Iterator<Uint8Array> =
+        Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]()
+      let received = 0
+      return {
+        async next() {
+          signal?.throwIfAborted()
+          const pending = Promise.resolve(iterator.next())
+          const next = signal === undefined ? await pending : await untilAborted(pending, signal)
+          if (next.done !== true && maxBytes !== undefined) {
+            received += next.value.byteLength
+            if (received > maxBytes) {
+              const cause = new CarTooLargeError({ limit: 'maxBytes', max: maxBytes, count: received })
+              throw new CarImportError({ reason: cause.shortMessage, cause })
+            }
+          }
+          return next
+        },
+      }
+    },
+  }
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as it fires, whichever comes first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    // the promise is always handled, so a source failing after the abort raises no unhandled rejection
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(err)
+      },
+    )
+  })
 }

@@ -470,6 +470,41 @@ export class CarV2RangeError extends BaseError {
   }
 }
 
+export type CarTooLargeErrorType = CarTooLargeError & { name: 'CarTooLargeError' }
+
+/**
+ * A CAR import with `maxBytes` or `maxBlocks` met a CAR larger than that: more bytes received from the source than
+ * `maxBytes` (refused at the first chunk past it, before that chunk is read), or more blocks than `maxBlocks`
+ * (refused when the next block's section starts, before it is read). A CAR import reports it as the cause of a
+ * `CarImportError`; nothing of the CAR is kept. The message names the limit and the count, never the CAR's bytes.
+ */
+export class CarTooLargeError extends BaseError {
+  override name = 'CarTooLargeError' as const
+  /** the import option that was exceeded */
+  readonly limit: 'maxBytes' | 'maxBlocks'
+  /** its value */
+  readonly max: number
+  /** the bytes received, or the blocks met, when the CAR was refused: a lower bound of the CAR's size */
+  readonly count: number
+
+  constructor(parameters: { limit: 'maxBytes' | 'maxBlocks'; max: number; count: number }) {
+    const { limit, max, count } = parameters
+    super(
+      limit === 'maxBytes'
+        ? `The CAR is over the limit of ${max} bytes (${count} bytes received when it was refused).`
+        : `The CAR holds more than ${max} blocks (refused at block ${count}).`,
+      {
+        metaMessages: [
+          `Raise \`${limit}\` if a CAR this large is expected, or import its content in smaller CARs.`,
+        ],
+      },
+    )
+    this.limit = limit
+    this.max = max
+    this.count = count
+  }
+}
+
 export type NotAFileErrorType = NotAFileError & { name: 'NotAFileError' }
 
 /** `get` was asked for a CID that is not a UnixFS file or raw block (a directory, a dag-cbor envelope…). */

@@ -13,6 +13,8 @@ export {
   type CarImportErrorType,
   CarSectionTooLargeError,
   type CarSectionTooLargeErrorType,
+  CarTooLargeError,
+  type CarTooLargeErrorType,
   CarV2RangeError,
   type CarV2RangeErrorType,
   DagTooLargeError,

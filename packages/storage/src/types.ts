@@ -146,6 +146,20 @@ export interface ImportCarOptions extends OperationOptions<ProgressOf<'storage:c
    * @default true
    */
   pin?: boolean
+  /**
+   * The most bytes the CAR may hold, counted as they come from the source (a CARv2's index, when its sender sends
+   * one, counts as received). Past it the import fails with a `CarImportError` caused by a `CarTooLargeError`, the
+   * rest of the stream unread, and keeps nothing. Unlimited by default, as a CAR of your own (a backup, an export)
+   * can be any size; set it, and `maxBlocks`, whenever the CAR comes from someone else (an upload, a peer), or the
+   * sender decides how much disk the import takes.
+   */
+  maxBytes?: number
+  /**
+   * The most blocks (sections) the CAR may hold, repeated ones included. Past it the import fails with a
+   * `CarImportError` caused by a `CarTooLargeError` before the next block is read, and keeps nothing. Unlimited by
+   * default. Each block is a file in a Node store, so a CAR of many tiny blocks costs far more than its bytes say.
+   */
+  maxBlocks?: number
 }
 
 export interface StatResult {
@@ -213,7 +227,12 @@ export interface Storage extends Startable {
 
   /** Stream a DAG as a CARv1 (one root, depth-first, each block once). Fetches missing blocks when networked. */
   exportCar(cid: CidLike, options?: ExportCarOptions): AsyncIterable<Uint8Array>
-  /** Import a CAR (v1 or v2): every block is verified before it is kept; on any failure nothing is kept. */
+  /**
+   * Import a CAR (v1 or v2): every block is verified before it is kept; on any failure nothing is kept. The import
+   * holds gc off while it runs, so `signal` also ends a wait on a source that stops sending: the import rejects with
+   * the signal's reason at once, rolls back, and leaves the source as it is (close it if it is yours). Bound a CAR
+   * from someone else with `maxBytes` and `maxBlocks`.
+   */
   importCar(
     source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
     options?: ImportCarOptions,

@@ -203,9 +203,15 @@ test('default: init, proxy register, start with the proxy service; a doctor read
   expect(metrics).toMatch(/^medvault_http_request_duration_seconds_count\{service="gateway",/m)
   expect(metrics).toMatch(/^medvault_http_request_duration_seconds_count\{service="pinning",/m)
   expect(metrics).toMatch(/^medvault_proxy_indexed_block [1-9]/m)
+  // Whether the grant index keeps up (1) or its polls fail (0); the proxy's own tests make it fail.
+  expect(metrics).toMatch(/^medvault_proxy_index_live [01]$/m)
   expect((await fetch(`${daemon.url}/readyz`)).status).toBe(200)
   const status = await daemon.status()
-  expect(status.proxy as { address: string; url: string }).toMatchObject({ address: operator, url: endpoint })
+  expect(status.proxy as { address: string; url: string }).toMatchObject({
+    address: operator,
+    url: endpoint,
+    index: { live: expect.any(Boolean), syncAgeMs: expect.any(Number), maxSyncAgeMs: expect.any(Number) },
+  })
 
   const updated = await runNode(
     ['proxy', 'register', '--repo', repo, '--endpoint', `${endpoint}/`, ...chainArgs],

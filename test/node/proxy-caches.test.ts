@@ -192,6 +192,49 @@ describe('published keys cache', () => {
   })
 })
 
+describe('health of the grant index', () => {
+  type IndexHealth = { live: boolean; syncAgeMs: number | null; maxSyncAgeMs: number }
+  const viaHttp = async () =>
+    (await (await fetch(`${proxy().url}/v1/health`)).json()) as { indexedBlock: string; index: IndexHealth }
+
+  test('behavior: GET /v1/health says whether the index keeps up: live while its polls succeed, not live (its last pass growing old) once eth_getLogs fails, live again when it recovers; nothing but times and blocks', async () => {
+    await indexed()
+    // 3 × pollingInterval (50 ms in the fixture) + 1 s: the age past which requests stop using cached keys.
+    const live = await viaHttp()
+    expect(live.index).toEqual({ live: true, syncAgeMs: expect.any(Number), maxSyncAgeMs: 1150 })
+    expect(live.index.syncAgeMs).toBeLessThanOrEqual(1150)
+    expect(proxy().health().index.live).toBe(true)
+
+    failLogs = true
+    try {
+      // A new block: with none, the index has nothing to read and stays rightly live without eth_getLogs.
+      await net.devnet.publicClient.request({ method: 'evm_mine' } as never)
+      // On the old code health said nothing of this: operators saw only 'index poll failed' log lines.
+      await vi.waitFor(
+        async () => {
+          expect((await viaHttp()).index.live).toBe(false)
+        },
+        { timeout: 10_000, interval: 100 },
+      )
+      const halted = await viaHttp()
+      expect(halted.index.syncAgeMs).toBeGreaterThan(1150)
+      expect(halted.index.maxSyncAgeMs).toBe(1150)
+      expect(proxy().health().index.live).toBe(false)
+      expect(Object.keys(halted).sort()).toEqual(['address', 'chainId', 'index', 'indexedBlock', 'ok'])
+      // No error text (it could name the RPC endpoint): the log has the error's name, health has the verdict.
+      expect(JSON.stringify(halted)).not.toMatch(/eth_getLogs|unavailable|http/i)
+    } finally {
+      failLogs = false
+    }
+    await vi.waitFor(
+      async () => {
+        expect((await viaHttp()).index.live).toBe(true)
+      },
+      { timeout: 10_000, interval: 50 },
+    )
+  })
+})
+
 describe('signer keys', () => {
   test('error: once the grantee’s public key is known, another account’s signature, the grantee’s signature of other fields, or with the other v are refused (403 not_grantee)', async () => {
     const g = await grant(net, record)

@@ -432,6 +432,7 @@ describe('GET /v1/health', () => {
       address: proxy().address,
       chainId: net.devnet.chain.id,
       indexedBlock: expect.stringMatching(/^\d+$/),
+      index: { live: true, syncAgeMs: expect.any(Number), maxSyncAgeMs: expect.any(Number) },
     })
   })
 })

@@ -53,6 +53,7 @@ test('README example', async () => {
       address: operator.account.address,
       chainId: 31_337,
       indexedBlock: expect.any(String),
+      index: { live: true, syncAgeMs: expect.any(Number), maxSyncAgeMs: 4000 },
     })
 
     // --- README: asking a proxy (what the SDK does for a grantee) ---

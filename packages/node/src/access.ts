@@ -97,7 +97,7 @@ import {
   UpstreamUnavailableError,
   WrongProxyError,
 } from './errors.ts'
-import type { GrantIndex, IndexedGrant, IndexedRecord } from './grant-index.ts'
+import { type GrantIndex, type IndexedGrant, type IndexedRecord, syncAgeMs } from './grant-index.ts'
 import type { PublishedKeys, PublishedKeysCache } from './published-keys.ts'
 import type { TokenBuckets } from './rate-limit.ts'
 import type { ReceiptLog } from './receipt-log.ts'
@@ -625,11 +625,10 @@ async function keysOf(
     // reorganisation deeper than `confirmations`, a node whose eth_getLogs keeps failing) would leave a
     // rotated, perhaps compromised, key trusted for good. So once its last complete pass is too old, the keys
     // are read at the latest block on every request, as the chain has them now, and not kept.
-    const synced = ctx.index.syncedAt
     // `syncedAt` is `performance.now()`: a wall clock stepped back (NTP, an operator) cannot keep a halted
-    // index looking live.
-    if (synced === undefined || performance.now() - synced > ctx.keyCacheMaxAgeMs)
-      return await read(undefined)
+    // index looking live. The same rule is the `index.live` the proxy's health reports.
+    const age = syncAgeMs(ctx.index)
+    if (age === undefined || age > ctx.keyCacheMaxAgeMs) return await read(undefined)
     // At the block the index has read: publications up to it are in the answer, later ones reach the
     // cache's forget (see published-keys.ts).
     return await ctx.keys.get(account, ctx.index.deliveredBlock, read)

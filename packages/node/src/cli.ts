@@ -25,6 +25,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { CONFIG_ENV, type ConfigFlags, defaultConfigFile, loadConfig, REPO_FILES } from './config.ts'
 import type { DaemonStatus } from './daemon.ts'
 import { InvalidNodeConfigError, KeystoreError, TokenNameError } from './daemon-errors.ts'
+import type { ProxyIndexHealth } from './http.ts'
 import { createKeystore, keystoreAddress, openKeystore, PASSPHRASE_ENV } from './keystore.ts'
 import { createLogger } from './logger.ts'
 import { createTokenStore } from './token-store.ts'
@@ -433,11 +434,20 @@ function formatStatus(s: DaemonStatus, operator: string | null): string {
     )
   if (s.proxy !== null)
     lines.push(
-      `proxy     ${s.proxy.url} as ${s.proxy.address}, grant index at block ${s.proxy.indexedBlock ?? '-'}`,
+      `proxy     ${s.proxy.url} as ${s.proxy.address}, grant index at block ${s.proxy.indexedBlock ?? '-'}${describeIndex(s.proxy.index)}`,
     )
   for (const [remote, counts] of Object.entries(s.replication))
     lines.push(`remote    ${remote}: ${describeCounts(counts)}`)
   return `${lines.join('\n')}\n`
+}
+
+/** The index's liveness; an older node's status has none (its `medvault-node` may be another version). */
+function describeIndex(index: ProxyIndexHealth | undefined): string {
+  if (index === undefined) return ''
+  if (index.live) return ' (live)'
+  return index.syncAgeMs === null
+    ? ' (not live: no pass has reached the head yet)'
+    : ` (not live: its last pass reached the head ${Math.round(index.syncAgeMs / 1000)} s ago)`
 }
 
 function describeCounts(counts: Record<string, number>): string {

@@ -30,6 +30,7 @@ import { type ChainFollower, createChainFollower, FOLLOWER_OWNER } from './chain
 import { type NodeConfig, REPO_FILES } from './config.ts'
 import { InvalidNodeConfigError } from './daemon-errors.ts'
 import { createGateway, type Gateway } from './gateway.ts'
+import type { ProxyIndexHealth } from './http.ts'
 import { createHttpServer, type HttpServer } from './http-server.ts'
 import { errorField, type NodeLogger, silentLogger } from './logger.ts'
 import { createMetrics, type NodeMetrics } from './metrics.ts'
@@ -60,7 +61,7 @@ export interface DaemonStatus {
   waiting: string[]
   http: string
   operator: string | null
-  proxy: { url: string; address: string; indexedBlock: string | null } | null
+  proxy: { url: string; address: string; indexedBlock: string | null; index: ProxyIndexHealth } | null
   storage: { peerId: string | null; addresses: string[] }
   pins: { api: Record<string, number>; follower: Record<string, number> }
   follower: {
@@ -221,6 +222,17 @@ class MedvaultNode implements Daemon {
         const block = this.#proxy?.health().indexedBlock
         if (block === null || block === undefined) indexed.reset()
         else indexed.set(Number(block))
+      },
+    })
+    // 0 while the index's polls fail: each request then reads keys from the chain (see ProxyIndexHealth).
+    const live: Gauge = new Gauge({
+      name: 'medvault_proxy_index_live',
+      help: "1 while the re-encryption proxy's grant index keeps up with the chain, 0 while it does not.",
+      registers: [metrics.registry],
+      collect: () => {
+        const health = this.#proxy?.health()
+        if (health === undefined) live.reset()
+        else live.set(health.index.live ? 1 : 0)
       },
     })
     this.#http.register('health', async (app) => {
@@ -402,7 +414,12 @@ class MedvaultNode implements Daemon {
       proxy:
         this.#proxy === undefined || health === undefined
           ? null
-          : { url: this.#proxy.url, address: this.#proxy.address, indexedBlock: health.indexedBlock },
+          : {
+              url: this.#proxy.url,
+              address: this.#proxy.address,
+              indexedBlock: health.indexedBlock,
+              index: health.index,
+            },
       storage: { peerId: this.#safePeerId(), addresses },
       pins: {
         api: this.#pins.counts((o) => o.startsWith(API_OWNER_PREFIX)),

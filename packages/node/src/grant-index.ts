@@ -146,6 +146,16 @@ export interface GrantIndex {
   readonly counts: { grants: number; records: number; proxySets: number }
 }
 
+/**
+ * Milliseconds since the index's last pass that reached the head began (`syncedAt`), on the same monotonic
+ * clock; undefined before the first such pass. The proxy judges the index live while this stays under three
+ * polling intervals and a second.
+ */
+export function syncAgeMs(index: Pick<GrantIndex, 'syncedAt'>): number | undefined {
+  const synced = index.syncedAt
+  return synced === undefined ? undefined : performance.now() - synced
+}
+
 /** The index file name inside its directory. */
 export const GRANT_INDEX_FILE = 'grant-index.ndjson'
 

@@ -33,6 +33,24 @@ export interface ProxyHealth {
   chainId: number
   /** The last block the grant index has fully read, as a decimal string; null before the first pass. */
   indexedBlock: string | null
+  /** Whether the grant index keeps up with the chain (times and block numbers only, nothing of a request). */
+  index: ProxyIndexHealth
+}
+
+/** The grant index's liveness, as `GET /v1/health` reports it. */
+export interface ProxyIndexHealth {
+  /**
+   * True while the index's last pass that reached the chain's head began less than `maxSyncAgeMs` ago. False
+   * before the first pass, while the proxy is stopped, and while its polls fail (a node whose `eth_getLogs`
+   * keeps failing, a reorganisation deeper than `confirmations`): requests are still decided, the chain's own
+   * `checkAccess` being the final word, but each one then reads the grantor's and grantee's published keys
+   * from the chain instead of the cache, and grants, records and revocations not yet indexed cost a catch-up.
+   */
+  live: boolean
+  /** Milliseconds since that pass began (whole, rounded down); null before the first. */
+  syncAgeMs: number | null
+  /** The age past which the index is not live: three polling intervals and a second. */
+  maxSyncAgeMs: number
 }
 
 /** What the proxy reports about each request: codes and ids only, never request or key bytes. */

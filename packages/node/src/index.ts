@@ -190,6 +190,7 @@ export {
 } from './grant-index.ts'
 export {
   type ProxyHealth,
+  type ProxyIndexHealth,
   type ProxyLogger,
   ProxyStartingError,
   type ProxyStartingErrorType,

@@ -27,7 +27,7 @@ import { getChainId } from 'viem/actions'
 import { type AccessContext, type CfragTamper, createDocumentCache } from './access.ts'
 import { Anchorer } from './anchors.ts'
 import { InvalidProxyInitError } from './errors.ts'
-import { createGrantIndex, type GrantIndex } from './grant-index.ts'
+import { createGrantIndex, type GrantIndex, syncAgeMs } from './grant-index.ts'
 import { buildServer, type ProxyHealth, type ProxyLogger, proxyRoutes } from './http.ts'
 import type { HttpServer } from './http-server.ts'
 import { createPublishedKeysCache } from './published-keys.ts'
@@ -404,11 +404,20 @@ class ProxyService implements ReencryptionProxy {
 
   health(): ProxyHealth {
     const block = this.#index.indexedBlock
+    const age = syncAgeMs(this.#index)
+    const maxSyncAgeMs = keyCacheMaxAgeMs(this.#init.pollingInterval)
     return {
       ok: true,
       address: this.address,
       chainId: this.#chainId ?? this.#components.publicClient.chain?.id ?? 0,
       indexedBlock: block === undefined ? null : block.toString(),
+      // The rule the key cache is trusted by (access.ts): an operator sees what each request does. A stopped
+      // proxy's index does not poll, so it is not live whatever its last pass.
+      index: {
+        live: this.#running !== undefined && age !== undefined && age <= maxSyncAgeMs,
+        syncAgeMs: age === undefined ? null : Math.floor(age),
+        maxSyncAgeMs,
+      },
     }
   }
 

@@ -16,7 +16,8 @@
  *   before its content is fetched, so one registrant cannot fill the node's disk with many records of the
  *   largest allowed size.
  * - Fetching (from connected peers and configured gateways, through `@medvault/storage`) is retried with
- *   exponential backoff for as long as it takes; so are failed chain reads.
+ *   exponential backoff for as long as it takes; so are failed chain reads. Between attempts a record holds
+ *   only what it fetched under the bounds, so records whose blocks never come do not starve later ones.
  *
  * @module
  */

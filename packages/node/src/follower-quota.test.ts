@@ -142,6 +142,19 @@ const start = (
 /** For records whose content never comes: each attempt gives up on it soon, and eight are tried at once. */
 const impatient = { blockTimeoutMs: 300, pinner: { concurrency: 8 } }
 
+/** How many attempts at a request have failed, from its `status_details` (0 before the first). */
+const tries = (r: PinRecord | undefined) =>
+  Number(/^attempt (\d+) failed/.exec(r?.info?.status_details ?? '')?.[1] ?? 0)
+
+/**
+ * Waits until `done()` holds, or 30 s have passed (the caller then asserts, and fails with what it sees):
+ * a bound on how long a test waits for something that never happens on broken code, not a timing assertion.
+ */
+async function until(done: () => boolean): Promise<void> {
+  const end = Date.now() + 30_000
+  while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+}
+
 describe('follower storage bounds', () => {
   const dir = () => join(root, 'owner')
   let fromBlock: bigint
@@ -256,8 +269,8 @@ describe('follower storage bounds', () => {
     const run = (maxBytesPerOwner: number | false) =>
       start(join(root, 'late'), from, { maxBytesPerOwner }, impatient)
     // First without a bound (as before the operator set one): every envelope is admitted, requests its content
-    // and times out on it. An attempt that is retried keeps its share, so under a bound only a restart lets
-    // envelopes that already requested their content be weighed again, and refused.
+    // and times out on it. After the restart under a bound, each is weighed again and the content requests
+    // already made must not fetch anything for the records refused.
     const contentRequests = (node: FollowingNode) =>
       followed(node.pins).filter((r) => r.meta?.kind === 'content')
     const open = await run(false)
@@ -334,7 +347,7 @@ describe('follower storage bounds', () => {
     }
   }, 60_000)
 
-  test('attack: an account registers records whose content never arrives, so every attempt times out and is retried: the records admitted keep their share through the retries, so no more than fit under follower.maxBytesPerOwner are ever fetched, and a record’s content is not fetched on its own (uncharged) before its envelope is pinned', async () => {
+  test('attack: an account registers records whose content never arrives, so every attempt times out and is retried: between attempts a record keeps only what it fetched (its envelope block), not its whole bound, so every record is tried in turn under follower.maxBytesPerOwner and none holds it for good; a record’s content is not fetched on its own (uncharged) before its envelope is pinned', async () => {
     const wallet = devnet.walletClients[3]!
     const from = (await devnet.publicClient.getBlockNumber()) + 1n
     // Content CIDs whose blocks no peer has: each attempt fetches the envelope and waits on the content.
@@ -352,27 +365,47 @@ describe('follower storage bounds', () => {
         followed(node.pins).filter(
           (r) => r.meta?.kind === 'envelope' && wanted.has((r.meta?.recordId ?? '').toLowerCase()),
         )
-      const tries = (r: PinRecord) =>
-        Number(/^attempt (\d+) failed/.exec(r.info?.status_details ?? '')?.[1] ?? 0)
-      // Every record has been tried (admitted, or told to wait) several times.
-      while (envelopes().length < 5 || envelopes().some((r) => tries(r) < 4))
-        await new Promise((r) => setTimeout(r, 20))
-      // An admitted attempt requests its record's content: on the old code each timed-out attempt gave its
-      // share back, the next record was admitted, and all five were fetched as far as they go.
-      const contentRequests = followed(node.pins).filter((r) => r.meta?.kind === 'content')
-      expect(contentRequests).toHaveLength(2)
+      const contentRequests = () => followed(node.pins).filter((r) => r.meta?.kind === 'content')
+      // An admitted attempt requests its record's content. On the old code the first two admitted kept their
+      // whole bound through every retry, so the other three waited for good (two content requests, ever).
+      await until(() => contentRequests().length === 5)
+      expect(contentRequests()).toHaveLength(5)
       // Nor is their content fetched on its own while the envelope is only in flight: uncharged until it is
-      // pinned (on the old code the content requests timed out fetching it, next to their envelopes).
-      while (followed(node.pins).some((r) => r.meta?.kind === 'content' && tries(r) < 2))
-        await new Promise((r) => setTimeout(r, 20))
-      for (const r of followed(node.pins).filter((c) => c.meta?.kind === 'content'))
+      // pinned.
+      await until(() => contentRequests().every((r) => tries(r) >= 2))
+      for (const r of contentRequests())
         expect(r.info?.status_details).toMatch(/waiting for the record's envelope pin/)
-      const waiting = envelopes().filter((r) =>
-        /follower\.maxBytesPerOwner\)/.test(r.info?.status_details ?? ''),
-      )
-      expect(waiting).toHaveLength(3)
       expect(envelopes().every((r) => r.status !== 'pinned')).toBe(true)
       expect(node.follower.ownerBytes(ownerOf(wallet))).toBe(0)
+    } finally {
+      await node.stop()
+    }
+  }, 60_000)
+
+  test('attack: a record whose content no peer serves does not hold follower.maxTotalBytes for good: once its attempt has timed out, a later record of another owner is admitted and pinned (on the old code it waited for good behind the stuck record’s share)', async () => {
+    const [stranger, honest] = [devnet.walletClients[1]!, devnet.walletClients[2]!]
+    const from = (await devnet.publicClient.getBlockNumber()) + 1n
+    const [stuck] = await register(stranger, 1, { contentReachable: false })
+    // Room for one record in flight next to one pinned: not for two in flight.
+    const node = await start(
+      join(root, 'held'),
+      from,
+      { maxBytesPerOwner: false, maxTotalBytes: recordBound + recordBytes },
+      impatient,
+    )
+    try {
+      const envelopeOf = (recordId: Hex) =>
+        followed(node.pins).find((r) => r.meta?.kind === 'envelope' && r.meta.recordId === recordId)
+      // Past the attempt's bound (the storage's block time-out), more than once.
+      await until(() => tries(envelopeOf(stuck!.recordId)) >= 2)
+      const [later] = await register(honest, 1)
+      await until(() => envelopeOf(later!.recordId)?.status === 'pinned')
+      expect(envelopeOf(later!.recordId)?.status).toBe('pinned')
+      expect(node.follower.storedBytes).toBe(recordBytes)
+      expect(node.follower.ownerBytes(ownerOf(honest))).toBe(recordBytes)
+      // The stuck record is still tried (it fits next to the pinned one), never pinned, never charged.
+      expect(envelopeOf(stuck!.recordId)?.status).not.toBe('pinned')
+      expect(node.follower.ownerBytes(ownerOf(stranger))).toBe(0)
     } finally {
       await node.stop()
     }

@@ -13,12 +13,17 @@
  * its bytes at the next start.
  *
  * A record is admitted only when the most it can take (the byte limit of its pin) still fits under each bound
- * next to what is already pinned, so the bounds are never exceeded. While pins of the same owner (or any, for
- * the total) are still in flight and would make it not fit, the attempt waits and is retried: those pins may
- * end up smaller than their limit, or fail. A pin in flight keeps its share through its own retries (the
- * blocks its attempts fetched are on disk) until it is pinned, fails for good or is removed. A record that does not fit next to what is already pinned is
- * refused for good (`failed`, with the reason): it is not fetched, not retried, and stays refused after a
- * restart. Owners the operator lists (`follower.exemptOwners`) are never refused; their bytes still count
+ * next to what is already pinned and what other attempts hold, so the bounds are never exceeded. While they
+ * would make it not fit, the attempt waits and is retried: those pins may end up smaller than their limit, or
+ * fail. An attempt holds its whole limit only while it runs. When it ends without a pin (a block that never
+ * arrives, a peer that stalls, the attempt's time-out) and is to be retried, it keeps only what its walk found
+ * of the DAG in the store (the blocks it and earlier attempts fetched, which stay on disk) and gives the rest
+ * back: a record whose content never comes holds its envelope block between attempts, not the bytes it might
+ * have taken, so records announced by a peer that never serves them cannot starve the follower, while what
+ * they did fetch is still counted. That share is kept through every later attempt (one told to wait
+ * included) until the record is pinned (then charged what its pin counted), fails for good or is removed
+ * (then freed). A record that does not fit next to what is already pinned is refused for good (`failed`,
+ * with the reason): it is not fetched, not retried, and stays refused after a restart. Owners the operator lists (`follower.exemptOwners`) are never refused; their bytes still count
  * toward the total, so other owners' records are refused once it is reached.
  *
  * @module
@@ -82,8 +87,11 @@ export class FollowerQuota {
   readonly #followerOwner: string
   readonly #used = new Map<string, number>()
   #usedTotal = 0
-  /** Bytes set aside for attempts in flight, by request id. */
-  readonly #reserved = new Map<string, { owner: string; bytes: number }>()
+  /**
+   * Bytes held by request id: an attempt in flight holds its limit (`bytes`); between attempts a record holds
+   * what its attempts left in the store (`fetched`, then also `bytes`).
+   */
+  readonly #reserved = new Map<string, Reservation>()
   readonly #reservedByOwner = new Map<string, number>()
   #reservedTotal = 0
   #loaded = false
@@ -124,10 +132,11 @@ export class FollowerQuota {
    */
   admit(record: PinRecord, bound: number): void {
     this.load()
-    // A retried attempt still holds what its last attempt set aside: it is set aside anew (and, since no
-    // later admission counted on it being free, fits again).
-    this.#unreserve(record.requestid)
     const owner = ownerOf(record)
+    // What this record holds already (its earlier attempts' blocks) is part of `bound` (its walk counts them):
+    // it is weighed without it, and keeps it when told to wait or refused here.
+    const held = this.#reserved.get(record.requestid)
+    const ownHeld = held !== undefined && held.owner === owner ? held.bytes : 0
     if (!this.#exempt.has(owner)) {
       if (this.#perOwner !== undefined && owner !== '') {
         const used = this.#used.get(owner) ?? 0
@@ -137,7 +146,7 @@ export class FollowerQuota {
             `refused: the records of owner ${owner} hold ${used} bytes on this node and this one may take up to ${bound} more, over follower.maxBytesPerOwner (${this.#perOwner})`,
           )
         }
-        if (used + (this.#reservedByOwner.get(owner) ?? 0) + bound > this.#perOwner)
+        if (used + (this.#reservedByOwner.get(owner) ?? 0) - ownHeld + bound > this.#perOwner)
           throw new QuotaBusyError('owner_quota')
       }
       if (this.#total !== undefined) {
@@ -147,26 +156,48 @@ export class FollowerQuota {
             `refused: followed records hold ${this.#usedTotal} bytes on this node and this one (owner ${owner || 'unknown'}) may take up to ${bound} more, over follower.maxTotalBytes (${this.#total})`,
           )
         }
-        if (this.#usedTotal + this.#reservedTotal + bound > this.#total)
+        if (this.#usedTotal + this.#reservedTotal - (held?.bytes ?? 0) + bound > this.#total)
           throw new QuotaBusyError('total_quota')
       }
     }
-    this.#reserved.set(record.requestid, { owner, bytes: bound })
-    this.#reservedByOwner.set(owner, (this.#reservedByOwner.get(owner) ?? 0) + bound)
-    this.#reservedTotal += bound
+    this.#hold(record.requestid, { owner, bytes: bound, fetched: held?.fetched ?? 0, bound })
   }
 
   /**
-   * The end of an attempt: a pin is charged what it counted (its limit when unknown) in place of its
-   * reservation; a failed or stopped one gives its reservation back. An attempt to be retried keeps it: the
-   * blocks it fetched stay in the store, uncounted, so giving the share back at each time-out would let an
-   * owner whose records never complete have every next record admitted and fetched as far as it goes.
+   * The end of an attempt: a pin is charged what it counted (its limit when unknown) in place of what it held;
+   * a failed or stopped one frees it. One to be retried keeps only the bytes of its DAG in the store — as far as
+   * its walk counted them, and never less than earlier attempts found — until its next attempt: holding its
+   * whole limit between attempts would let records whose blocks never arrive hold the bounds for good, and
+   * holding nothing would let an owner whose records never complete have every next record admitted and
+   * fetched as far as it goes, uncounted.
    */
   settle(record: PinRecord, outcome: PinOutcome): void {
     const reservation = this.#reserved.get(record.requestid)
-    if (reservation === undefined || outcome.status === 'retry') return
+    if (reservation === undefined) return
+    if (outcome.status === 'retry') {
+      // An attempt that did not reach its walk (its envelope not found, told to wait) found nothing new.
+      const fetched = Math.min(reservation.bound, Math.max(reservation.fetched, outcome.walked ?? 0))
+      this.#hold(record.requestid, { ...reservation, bytes: fetched, fetched })
+      return
+    }
     this.#unreserve(record.requestid)
-    if (outcome.status === 'pinned') this.#charge(reservation.owner, outcome.bytes ?? reservation.bytes)
+    if (outcome.status === 'pinned') this.#charge(reservation.owner, outcome.bytes ?? reservation.bound)
+  }
+
+  /** Bytes held now by attempts in flight and by records between attempts (what the bounds count besides pins). */
+  get heldBytes(): number {
+    return this.#reservedTotal
+  }
+
+  /** Replaces what `requestid` holds. */
+  #hold(requestid: string, reservation: Reservation): void {
+    this.#unreserve(requestid)
+    this.#reserved.set(requestid, reservation)
+    this.#reservedByOwner.set(
+      reservation.owner,
+      (this.#reservedByOwner.get(reservation.owner) ?? 0) + reservation.bytes,
+    )
+    this.#reservedTotal += reservation.bytes
   }
 
   #unreserve(requestid: string): void {
@@ -183,6 +214,16 @@ export class FollowerQuota {
     this.#usedTotal += bytes
     if (owner !== '') this.#used.set(owner, (this.#used.get(owner) ?? 0) + bytes)
   }
+}
+
+interface Reservation {
+  owner: string
+  /** What the bounds count for it now: `bound` in flight, `fetched` between attempts. */
+  bytes: number
+  /** The bytes of its DAG its attempts' walks found in the store (the most any of them counted). */
+  fetched: number
+  /** Its pin's byte limit, as last admitted. */
+  bound: number
 }
 
 /** The owner a follower request is charged to (lowercase address), or '' when it names none. */

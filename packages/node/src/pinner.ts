@@ -62,8 +62,9 @@ export interface OwnerPolicy {
   /**
    * Runs once at the end of every attempt that got as far as `prepare`, however it ended: `pinned` with the bytes
    * the pin counted (the whole DAG when a byte limit applied), `failed` for good, `retry` (a retry is
-   * scheduled) or `stopped` (the node stops or the request was removed). The follower's storage bounds hold
-   * what `prepare` set aside for the attempt until then.
+   * scheduled) or `stopped` (the node stops or the request was removed); the last three with the bytes the
+   * attempt's walk had counted when it ended, if it began one under a byte limit. The follower's storage
+   * bounds hold what `prepare` set aside for the attempt until then.
    */
   settle?: ((record: PinRecord, outcome: PinOutcome) => void) | undefined
 }
@@ -71,7 +72,15 @@ export interface OwnerPolicy {
 /** How one attempt ended, as `OwnerPolicy.settle` hears it. */
 export type PinOutcome =
   | { status: 'pinned'; bytes: number | undefined }
-  | { status: 'failed' | 'retry' | 'stopped' }
+  | {
+      status: 'failed' | 'retry' | 'stopped'
+      /**
+       * The bytes of the DAG in the store as far as the attempt's walk got: every block it counted (fetched by
+       * this attempt or left by an earlier one), under a byte limit only (without one, blocks already here are
+       * not read). Undefined when the attempt ended before its walk began, or had no byte limit.
+       */
+      walked?: number | undefined
+    }
 
 /** What an owner's `prepare` learnt about a request before its pin. */
 export interface PreparedPin {
@@ -306,6 +315,9 @@ class PinQueue implements Pinner {
     const attemptSignal = attempt.signal
     let outcome: PinOutcome = { status: 'stopped' }
     let ranPrepare = false
+    // Under a byte limit, what the walk has counted so far (see PinOutcome): an attempt that ends early tells
+    // the owner's `settle` how much of the DAG is in the store.
+    let walked: number | undefined
     try {
       await pins.setStatus(requestid, 'pinning')
       ranPrepare = true
@@ -316,6 +328,7 @@ class PinQueue implements Pinner {
       const maxBytes = lowerLimit(byteLimitOf(record), prepared?.maxBytes)
       await this.#turn(record.key, async () => {
         if (pins.get(requestid) === undefined) return
+        if (maxBytes !== undefined) walked = 0
         // A DAG larger than its request allows is stopped as it is fetched, not after: whoever made the
         // request (an envelope on chain that anyone can register) must not make this node store more. The
         // storage counts every block, those an earlier, cut-off attempt left in the store included.
@@ -325,6 +338,7 @@ class PinQueue implements Pinner {
           onProgress: (event) => {
             blocks = event.blocks
             bytes = event.bytes
+            if (maxBytes !== undefined) walked = event.bytes
           },
         })
       })
@@ -357,11 +371,12 @@ class PinQueue implements Pinner {
     } catch (err) {
       if (signal.aborted) {
         // Stopping or removed: a stop leaves it queued for the next start.
+        outcome = { status: 'stopped', walked }
         if (pins.get(requestid)?.status === 'pinning')
           await pins.setStatus(requestid, 'queued').catch(() => {})
         return
       }
-      outcome = { status: await this.#failed(requestid, record, policy, asPermanent(err)) }
+      outcome = { status: await this.#failed(requestid, record, policy, asPermanent(err)), walked }
     } finally {
       clearTimeout(timer)
       signal.removeEventListener('abort', forward)

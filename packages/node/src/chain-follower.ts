@@ -45,8 +45,10 @@ import {
   hexToBytes,
   type ParseEventLogsReturnType,
   type Transport,
+  zeroAddress,
 } from 'viem'
 import { readContract } from 'viem/actions'
+import { RecordOwnerUnknownError } from './daemon-errors.ts'
 import { FollowerQuota, QuotaBusyError, QuotaExceededError } from './follower-quota.ts'
 import { errorField, type NodeLogger, silentLogger } from './logger.ts'
 import type { NodeMetrics } from './metrics.ts'
@@ -288,12 +290,18 @@ class Follower implements ChainFollower {
     for (let i = 0; i < pending.length; i += OWNER_READS_AT_ONCE) {
       await Promise.all(
         pending.slice(i, i + OWNER_READS_AT_ONCE).map(async (recordId) => {
+          // At the latest block, not the event's: a record's owner is written once and never changes, and an
+          // old block's state is gone from a node that is not an archive node, which would halt a catch-up.
           const owner = await readContract(this.#components.publicClient, {
             address: this.#components.addresses.consentRegistry,
             abi: consentRegistryAbi,
             functionName: 'ownerOf',
             args: [recordId],
           })
+          // The version's event proves the record registered, so no owner means a node behind that block (a
+          // backend of a load-balanced endpoint): charged to the zero address, the version would count
+          // toward no one's bound. The range fails and is read again.
+          if (owner === zeroAddress) throw new RecordOwnerUnknownError({ recordId })
           owners.set(recordId, owner)
         }),
       )

@@ -283,3 +283,22 @@ export class TokenNameError extends BaseError {
     )
   }
 }
+
+export type RecordOwnerUnknownErrorType = RecordOwnerUnknownError & { name: 'RecordOwnerUnknownError' }
+
+/**
+ * The chain follower read a new version of a record whose owner the chain node says is nobody: the node is
+ * behind the block that registered it (one backend of a load-balanced endpoint). The block range is read
+ * again after a pause; the version is never charged to the zero address.
+ */
+export class RecordOwnerUnknownError extends BaseError {
+  override name = 'RecordOwnerUnknownError' as const
+  readonly recordId: string
+
+  constructor({ recordId }: { recordId: string }) {
+    super(
+      `The chain node says record ${recordId} has no owner, though a version of it is on chain: the node is behind the block that registered it. The block range is read again.`,
+    )
+    this.recordId = recordId
+  }
+}

@@ -15,7 +15,15 @@ import { createDevnet, type Devnet, type DevnetWalletClient } from '@medvault/ch
 import { encrypt, SecretKey } from '@medvault/crypto/umbral'
 import { encodeRecordEnvelope, type RecordEnvelope } from '@medvault/protocol'
 import { type CID, createStorage, type Storage } from '@medvault/storage'
-import { bytesToHex, type Hex } from 'viem'
+import {
+  bytesToHex,
+  createPublicClient,
+  type Hex,
+  http,
+  numberToHex,
+  type Transport,
+  zeroAddress,
+} from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
   type FollowingNode,
@@ -406,6 +414,62 @@ describe('follower storage bounds', () => {
       // The stuck record is still tried (it fits next to the pinned one), never pinned, never charged.
       expect(envelopeOf(stuck!.recordId)?.status).not.toBe('pinned')
       expect(node.follower.ownerBytes(ownerOf(stranger))).toBe(0)
+    } finally {
+      await node.stop()
+    }
+  }, 60_000)
+
+  test('attack: a version added right after its record was registered, read through a chain node a block behind (one backend of a load-balanced RPC endpoint): the record’s owner is not taken as the zero address, which charged the version to no one’s bound; the range is read again and the version is charged to, and refused under, the owner’s bound', async () => {
+    const owner = devnet.walletClients[1]!
+    const from = (await devnet.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n
+    const [first] = await register(owner, 1)
+    const registeredAt = await devnet.publicClient.getBlockNumber({ cacheTime: 0 })
+    // While set, the node answers every call at 'latest' as of this block: before the registration.
+    let behind: bigint | undefined
+    let callsBehind = 0
+    const lagging: Transport = (options) => {
+      const inner = http(devnet.rpcUrl)(options)
+      return {
+        ...inner,
+        request: ((args: { method: string; params?: unknown }) => {
+          const params = args.params as unknown[] | undefined
+          if (behind !== undefined && args.method === 'eth_call' && params?.[1] === 'latest') {
+            callsBehind++
+            return inner.request({ ...args, params: [params[0], numberToHex(behind)] } as never)
+          }
+          return inner.request(args as never)
+        }) as typeof inner.request,
+      }
+    }
+    const node = await startFollowingNode({
+      dir: join(root, 'lagging'),
+      peers: source.multiaddrs(),
+      publicClient: createPublicClient({ chain: devnet.chain, transport: lagging }),
+      addresses: devnet.addresses,
+      fromBlock: from,
+      blockTimeoutMs: 5000,
+      // Room for one record of this owner.
+      follower: { pollingIntervalMs: 50, maxBackoffMs: 200, maxBytesPerOwner: recordBound },
+    })
+    const versionRequest = () =>
+      followed(node.pins).find((r) => r.meta?.kind === 'envelope' && r.meta.version === '2')
+    try {
+      await settled(node, [first!.recordId])
+      expect(node.follower.ownerBytes(ownerOf(owner))).toBe(recordBytes)
+      behind = registeredAt - 1n
+      const content = await source.putBytes(randomBytes(SIZE))
+      const version = await source.putEnvelope({ ...template, content })
+      await owner.registerRecordVersion({ recordId: first!.recordId, cid: bytesToHex(version.bytes) })
+      // The range naming the version is read (and, now, refused) at least twice while the node is behind.
+      await until(() => callsBehind >= 2 || versionRequest() !== undefined)
+      behind = undefined
+      await until(() => versionRequest()?.status === 'failed' || versionRequest()?.status === 'pinned')
+      // On the old code the version was requested for owner 0x000…0, whose bound was empty, and pinned.
+      expect(followed(node.pins).filter((r) => r.meta?.owner === zeroAddress)).toEqual([])
+      expect(versionRequest()?.meta?.owner).toBe(ownerOf(owner))
+      expect(versionRequest()?.status).toBe('failed')
+      expect(versionRequest()?.info?.status_details).toMatch(/over follower\.maxBytesPerOwner/)
+      expect(node.follower.ownerBytes(ownerOf(owner))).toBe(recordBytes)
     } finally {
       await node.stop()
     }

@@ -88,6 +88,8 @@ export {
   type PinningUnavailableErrorType,
   PinningUnsupportedMediaTypeError,
   type PinningUnsupportedMediaTypeErrorType,
+  RecordOwnerUnknownError,
+  type RecordOwnerUnknownErrorType,
   TokenNameError,
   type TokenNameErrorType,
   TooManyPendingPinsError,

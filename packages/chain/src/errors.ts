@@ -367,35 +367,42 @@ export class LogQueryTimeoutError extends BaseError {
 export type LogQueryRefusedErrorType = LogQueryRefusedError & { name: 'LogQueryRefusedError' }
 
 /**
- * The node refused log queries for too many results many times (`maxRefusals`, by default 64) while none of its
- * answers since held a single log. A range refused for holding too many logs holds logs, so pieces of it answered
- * empty time after time mean the refusals are not what they claim: a broken or hostile node driving the read to
- * ever smaller ranges.
+ * The node's refusals of log queries for too many results are not what they claim, so smaller ranges would not
+ * help: a broken or hostile node driving the read to ever smaller ranges. Either it answered every block of a
+ * range it had refused with no log at all (`answeredEmpty`; a range refused for holding too many logs holds
+ * logs), or it refused many queries (`maxRefusals`, by default 64) while none of its answers since held a log.
+ * `fromBlock` and `toBlock` are the range answered empty, or the last range refused.
  */
 export class LogQueryRefusedError extends BaseError {
   override name = 'LogQueryRefusedError' as const
   readonly fromBlock: bigint
   readonly toBlock: bigint
+  /** Whether the node answered every block of the refused range with no log. */
+  readonly answeredEmpty: boolean
 
   constructor(
     fromBlockIn: bigint | number,
     toBlockIn: bigint | number,
     refusalsIn: number | bigint,
-    parameters: { cause?: unknown } = {},
+    parameters: { cause?: unknown; answeredEmpty?: boolean | undefined } = {},
   ) {
     // As LogRangeTooLargeError: a JavaScript caller may pass numbers for the blocks (or a bigint count).
     const fromBlock = BigInt(fromBlockIn)
     const toBlock = BigInt(toBlockIn)
     const refusals = Number(refusalsIn)
+    const { answeredEmpty = false, ...rest } = parameters
     super(
-      `The node refused ${refusals} log queries for too many results, the last for blocks ${fromBlock} to ${toBlock}, yet answered every range since the last log found with none.`,
+      answeredEmpty
+        ? `The node refused the logs of blocks ${fromBlock} to ${toBlock} for too many results, then answered each of those blocks with none (${refusals === 1 ? '1 refusal' : `${refusals} refusals`} since the last log found).`
+        : `The node refused ${refusals} log queries for too many results, the last for blocks ${fromBlock} to ${toBlock}, yet answered every range since the last log found with none.`,
       {
-        ...parameters,
+        ...rest,
         metaMessages: ['The node is broken or lying about its result cap: use another node.'],
       },
     )
     this.fromBlock = fromBlock
     this.toBlock = toBlock
+    this.answeredEmpty = answeredEmpty
   }
 }
 

@@ -25,7 +25,6 @@ import {
   MalformedLogError,
 } from '../errors.ts'
 import {
-  DEFAULT_MAX_LOG_REFUSALS,
   DEFAULT_MAX_LOG_TIMEOUTS,
   getLogsChunked,
   type LogRangeProgressEvent,
@@ -62,12 +61,16 @@ type Refusal =
   /** Never answers its first eth_getLogs; answers every later one. */
   | { kind: 'blip' }
   /**
-   * Answers eth_getLogs with the node's raw logs for the range rewritten, or refuses it for too many results
-   * (Infura's wording) when `answer` says so: a hostile or broken node.
+   * Answers eth_getLogs with the node's raw logs for the range rewritten, or refuses it (code -32005) with the
+   * message `answer` gives: a hostile or broken node, or a provider's own wording.
    */
   | {
       kind: 'custom'
-      answer: (logs: Record<string, unknown>[], fromBlock: bigint, toBlock: bigint) => unknown[] | 'refuse'
+      answer: (
+        logs: Record<string, unknown>[],
+        fromBlock: bigint,
+        toBlock: bigint,
+      ) => unknown[] | { refuse: string }
     }
 
 /**
@@ -123,7 +126,7 @@ async function front(refusal: Refusal) {
         BigInt(fromBlock),
         BigInt(toBlock),
       )
-      if (rewritten === 'refuse') return refuse(-32005, 'query returned more than 10000 results')
+      if (!Array.isArray(rewritten)) return refuse(-32005, rewritten.refuse)
       served.push(blocks)
       return send({ ...answer, result: rewritten })
     }
@@ -197,6 +200,10 @@ afterAll(async () => {
   await anvil?.stop()
 })
 
+/** A result cap in Infura's words, and Alchemy's, which also name a block range. */
+const INFURA = 'query returned more than 10000 results'
+const ALCHEMY =
+  'Log response size exceeded. You can make eth_getLogs requests with up to a 2K block range and no limit on the response size, or you can request any block range with a cap of 10K logs in the response.'
 const values = (logs: readonly { args: unknown }[]) => logs.map((l) => (l.args as { n?: bigint }).n)
 const all = Array.from({ length: 40 }, (_, i) => BigInt(i + 1))
 
@@ -323,7 +330,7 @@ describe('getLogsChunked', () => {
       await capped.close()
     }
     // As a result cap, answering single blocks with no log: split down to single blocks (logs can be that
-    // dense), but refusals whose ranges keep coming back empty are counted.
+    // dense), but a refused range whose blocks all come back empty ends the read.
     const liar = await front({ kind: 'wide', maxBlocks: 1, as: 'results' })
     try {
       const err = await getLogsChunked(liar.client, {
@@ -333,16 +340,18 @@ describe('getLogsChunked', () => {
         toBlock: last,
       }).catch((e: unknown) => e)
       expect(err).toBeInstanceOf(LogQueryRefusedError)
-      expect(liar.refused).toHaveLength(DEFAULT_MAX_LOG_REFUSALS)
-      expect(liar.served.length).toBeLessThan(DEFAULT_MAX_LOG_REFUSALS)
+      expect((err as LogQueryRefusedError).answeredEmpty).toBe(true)
+      // The halvings down to 2 blocks (9), then one more refused 2-block range: the first 2-block one is empty.
+      expect(liar.refused.length).toBeLessThanOrEqual(12)
+      expect(liar.served.length).toBeLessThanOrEqual(3)
     } finally {
       await liar.close()
     }
   })
 
   test('attack: a node claiming too many results for every range wider than 2 blocks, answering none: LogQueryRefusedError', async () => {
-    // Above the floor, the span grows back after every empty answer and is refused again: the refusals are
-    // counted while no answer holds a log.
+    // Above the floor, the span grows back after every empty answer and is refused again: a refused range
+    // answered block by block with no log fails the read.
     const hostile = await front({ kind: 'wide', maxBlocks: 2, as: 'results' })
     try {
       const err = await getLogsChunked(hostile.client, {
@@ -353,13 +362,92 @@ describe('getLogsChunked', () => {
         toBlock: last,
       }).catch((e: unknown) => e)
       expect(err).toBeInstanceOf(LogQueryRefusedError)
-      expect(hostile.refused).toHaveLength(DEFAULT_MAX_LOG_REFUSALS)
-      expect(hostile.served.length).toBeLessThanOrEqual(DEFAULT_MAX_LOG_REFUSALS)
-      expect((err as LogQueryRefusedError).shortMessage).toMatch(
-        /^The node refused 64 log queries for too many results, the last for blocks \d+ to \d+, yet answered every range since the last log found with none\.$/,
+      // The halvings from ~420 blocks down to 4 (8), and one more 4-block range refused once the first 2
+      // blocks of the smallest refused range came back empty; its last 2 blocks answered empty as well.
+      expect(hostile.refused.length).toBeLessThanOrEqual(10)
+      expect(hostile.served.length).toBeLessThanOrEqual(3)
+      const { fromBlock, toBlock } = err as LogQueryRefusedError
+      expect(toBlock - fromBlock + 1n).toBe(3n)
+      expect((err as LogQueryRefusedError).shortMessage).toBe(
+        `The node refused the logs of blocks ${fromBlock} to ${toBlock} for too many results, then answered each of those blocks with none (${hostile.refused.length} refusals since the last log found).`,
       )
     } finally {
       await hostile.close()
+    }
+  })
+
+  test('attack: a node refusing every range wider than one block, with a made-up log every few blocks, fails fast instead of walking the chain', async () => {
+    // A made-up log: a real Ping log of the emitter moved to the block asked for. One every 8 blocks kept the
+    // old reader's refusal count (reset by any answer holding a log) below its limit for good: it walked all
+    // ~420 blocks at two requests per block. Every range refused for too many results must now hold a log,
+    // whether the refusal claims too many results alone (Infura's words) or also names a block range (Alchemy's).
+    const [template] = await publicClient().request({
+      method: 'eth_getLogs',
+      params: [{ address: emitter, fromBlock: toHex(first), toBlock: toHex(last) }],
+    })
+    for (const refuse of [INFURA, ALCHEMY]) {
+      const liar = await front({
+        kind: 'custom',
+        answer: (_, from, to) =>
+          to > from
+            ? { refuse }
+            : from % 8n === 0n
+              ? [{ ...template, blockNumber: toHex(from), logIndex: '0x0', transactionIndex: '0x0' }]
+              : [],
+      })
+      try {
+        const err = await getLogsChunked(liar.client, {
+          address: emitter,
+          event: ping,
+          fromBlock: 0n,
+          toBlock: last,
+        }).catch((e: unknown) => e)
+        expect(err).toBeInstanceOf(LogQueryRefusedError)
+        expect((err as LogQueryRefusedError).answeredEmpty).toBe(true)
+        const { fromBlock, toBlock } = err as LogQueryRefusedError
+        expect(toBlock - fromBlock + 1n).toBe(2n)
+        // The halvings down to 2 blocks, a made-up log at block 0, then the first refused range answered empty.
+        expect(liar.refused.length + liar.served.length).toBeLessThanOrEqual(24)
+      } finally {
+        await liar.close()
+      }
+    }
+  })
+
+  test("behavior: a block-range cap in a result cap's words (Alchemy's), over blocks without logs, is read as a block-range cap", async () => {
+    // A refused range that comes back without a log was not refused for its logs: a refusal that also names a
+    // block range is then taken for a block-range cap (never grown past what fitted), not for a lie. The old
+    // reader kept growing the span back and being refused, and gave up after 64 refusals.
+    const capped = await front({
+      kind: 'custom',
+      answer: (logs, from, to) => (to - from + 1n > 30n ? { refuse: ALCHEMY } : logs),
+    })
+    try {
+      const none = await getLogsChunked(capped.client, {
+        address: '0x000000000000000000000000000000000000dEaD',
+        event: ping,
+        fromBlock: 0n,
+        toBlock: last,
+        maxBlockRange: 1_000,
+      })
+      expect(none).toEqual([])
+      expect(capped.served.every((n) => n <= 30n)).toBe(true)
+      // The halvings down to what fits, one more once the span grew back, then none.
+      expect(capped.refused.length).toBeLessThanOrEqual(8)
+      // Where logs are, each refused range holds some: read as a result cap, nothing missed.
+      expect(
+        values(
+          await getLogsChunked(capped.client, {
+            address: emitter,
+            event: ping,
+            fromBlock: 0n,
+            toBlock: last,
+            maxBlockRange: 1_000,
+          }),
+        ),
+      ).toEqual(all)
+    } finally {
+      await capped.close()
     }
   })
 
@@ -766,6 +854,79 @@ test('attack: a log without a block number (a pending log) or a log index fails 
       .read(0n, 9n, async () => [{ blockNumber: 5n, logIndex: 0 }, bad])
       .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(MalformedLogError)
+  }
+})
+
+test('error: maxRefusals refusals for too many results with no log answered since: LogQueryRefusedError', async () => {
+  let asked = 0
+  const err = await readLogsChunked({
+    fromBlock: 0n,
+    toBlock: 999n,
+    maxBlockRange: 512,
+    maxRefusals: 3,
+    read: async (from, to) => {
+      asked++
+      if (to - from + 1n > 16n) throw new Error('query returned more than 10000 results')
+      return [{ blockNumber: from, logIndex: 0 }]
+    },
+  }).catch((e: unknown) => e)
+  expect(err).toBeInstanceOf(LogQueryRefusedError)
+  expect((err as LogQueryRefusedError).answeredEmpty).toBe(false)
+  expect(asked).toBe(3)
+  expect((err as LogQueryRefusedError).shortMessage).toBe(
+    'The node refused 3 log queries for too many results, the last for blocks 0 to 127, yet answered every range since the last log found with none.',
+  )
+})
+
+test('behavior: honest nodes with small result caps over dense, sparse and spiky stretches: every log read, no refusal taken for a lie', async () => {
+  // Deterministic pseudo-random chains; a node refusing any range of more than `cap` logs for too many results,
+  // and (in half the runs) any range of more than `maxBlocks` blocks for its block count.
+  let seed = 7
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
+    return seed / 2_147_483_648
+  }
+  const span = 3_000
+  for (const cap of [1, 3, 25]) {
+    for (const maxBlockRange of [8, 256, 10_000]) {
+      for (const shape of ['spikes', 'clusters', 'alternating'] as const) {
+        for (const maxBlocks of [Number.POSITIVE_INFINITY, 40]) {
+          const perBlock = new Array<number>(span).fill(0)
+          if (shape === 'spikes') {
+            for (let i = 0; i < 12; i++)
+              perBlock[Math.floor(random() * span)] = 1 + Math.floor(random() * cap)
+          } else if (shape === 'clusters') {
+            for (let i = 0; i < 8; i++) {
+              const start = Math.floor(random() * span)
+              const width = 1 + Math.floor(random() * 200)
+              for (let b = start; b < Math.min(span, start + width); b++)
+                perBlock[b] = Math.floor(random() * (cap + 1))
+            }
+          } else {
+            const period = 1 + Math.floor(random() * 32)
+            for (let b = 0; b < span; b++)
+              if (Math.floor(b / period) % 2 === 0) perBlock[b] = Math.floor(random() * (cap + 1))
+          }
+          const logs = perBlock.flatMap((n, block) =>
+            Array.from({ length: n }, (_, logIndex) => ({ blockNumber: BigInt(block), logIndex })),
+          )
+          const read = await readLogsChunked({
+            fromBlock: 0n,
+            toBlock: BigInt(span - 1),
+            maxBlockRange,
+            minBlockRange: 1,
+            read: async (from, to) => {
+              if (to - from + 1n > BigInt(Math.min(maxBlocks, Number.MAX_SAFE_INTEGER)))
+                throw new Error(`eth_getLogs is limited to a ${maxBlocks} block range`)
+              const answer = logs.filter((l) => l.blockNumber >= from && l.blockNumber <= to)
+              if (answer.length > cap) throw new Error(`query returned more than ${cap} results`)
+              return answer
+            },
+          })
+          expect(read).toEqual(logs)
+        }
+      }
+    }
   }
 })
 

@@ -16,7 +16,8 @@ export const DEFAULT_LOG_BLOCK_RANGE = 10_000
  * ({@link LogRangeReaderInit.minBlockRange}): such a refusal of a range this small is final. Provider block-range
  * caps are 5 blocks at the smallest (free tiers), and a node that cannot answer for 2 blocks in time hangs; a node
  * that refused every range wider than one block would otherwise have the whole range read at two requests per
- * block. Refusals for too many results go down to single blocks, bounded by {@link DEFAULT_MAX_LOG_REFUSALS}.
+ * block. Refusals for too many results go down to single blocks: each refused range must then turn out to hold a
+ * log (see {@link LogRangeReader}).
  */
 export const DEFAULT_MIN_LOG_BLOCK_RANGE = 2
 
@@ -30,7 +31,8 @@ export const DEFAULT_MAX_LOG_TIMEOUTS = 3
  * Default most refusals for too many results while no answer holds a log ({@link LogRangeReaderInit.maxRefusals}).
  * A range refused for too many logs holds logs, so an answer holds one within a few halvings of the first refusal:
  * about two refusals per halving from `maxBlockRange` down to one block, 31 at most in simulations of honest
- * result-capped nodes read 100,000 blocks at a time. A node whose refused ranges keep coming back empty lies.
+ * result-capped nodes read 100,000 blocks at a time. A second bound: a refused range whose blocks all come back
+ * empty already fails the read, which keeps a node's refusals between two logs to about two per halving.
  */
 export const DEFAULT_MAX_LOG_REFUSALS = 64
 
@@ -61,7 +63,8 @@ export interface LogRangeReaderInit {
   maxTimeouts?: number | undefined
   /**
    * Most refusals for too many results while none of the node's answers holds a log, before
-   * {@link LogQueryRefusedError}. Default {@link DEFAULT_MAX_LOG_REFUSALS}.
+   * {@link LogQueryRefusedError}. Default {@link DEFAULT_MAX_LOG_REFUSALS}. Whatever this is, a range refused
+   * for too many results whose blocks are all answered with no log fails the read with that error at once.
    */
   maxRefusals?: number | undefined
   onProgress?: ((event: LogRangeProgressEvent) => void) | undefined
@@ -87,10 +90,19 @@ export interface LogRangeReaderInit {
  * The node chooses its refusals, so their cost is bounded: a block-range cap or a time-out never splits a range
  * below `minBlockRange` blocks (a block-range cap of that fails with {@link LogRangeTooLargeError}, a time-out
  * with {@link LogQueryTimeoutError}; a result cap splits down to a single block, as logs can be that dense),
- * `maxTimeouts` time-outs in a row fail with {@link LogQueryTimeoutError}, and `maxRefusals` refusals for too
- * many results with no log in any answer since fail with {@link LogQueryRefusedError} (a hang leaves the span as
- * it was before its time-outs). Without these a node refusing every range wider than one block would have the
- * read walk the chain at two requests per block, and one that hangs would be waited out some 14 times.
+ * `maxTimeouts` time-outs in a row fail with {@link LogQueryTimeoutError} (a hang leaves the span as it was
+ * before its time-outs), and a range refused for too many results must hold a log: once every block of such a
+ * range is answered with none, the read fails with {@link LogQueryRefusedError} (as it does after `maxRefusals`
+ * refusals with no log in any answer since). A refusal in a result cap's words that also names a block range
+ * (Alchemy's "Log response size exceeded ... up to a 2K block range") or says neither why may be a block-range cap
+ * instead: when such a refused range, wider than `minBlockRange`, comes back without a log, the node's refusals in
+ * those words are taken for a block-range cap from then on (never split below `minBlockRange`, never grown past
+ * half that range), as if it had said so. Without these a node refusing every range wider than one block
+ * would have the read walk the chain at two requests per block (with a made-up log now and then, had only the
+ * refusals between logs been counted), and one that hangs would be waited out some 14 times. What a node can
+ * still make the reader ask beyond an honest node's halvings it pays for in logs handed back, at least one per
+ * range it refuses: one that answers every block with a made-up log is read at one request per block, like an
+ * honest node whose result cap is a single log, and the caller holds each log it made up.
  *
  * Each answer's logs are checked and sorted before anything is learnt from it: a log outside the range asked for
  * is dropped, and a log without a readable block number or log index (a pending log, or a hostile node's) fails
@@ -120,6 +132,20 @@ export class LogRangeReader {
   #ceiling: { span: bigint; to: bigint } | undefined
   /** Refusals for too many results since the last answer holding a log. */
   #refusals = 0
+  /**
+   * Of the ranges refused for too many results since the last answer holding a log, the one that ends first. A
+   * range refused for holding too many logs holds logs: once every one of its blocks is answered with none, the
+   * refusal was a lie, and a node free to lie so could keep every range down to a block or two (see `#read`).
+   */
+  #unproven: { from: bigint; to: bigint; namesRange: boolean } | undefined
+  /**
+   * Whether the node's refusals worded as too many results that also name a block range (Alchemy's "Log response
+   * size exceeded ... up to a 2K block range") are taken for a block-range cap: set once such a refused range
+   * came back without a log, which no result cap explains.
+   */
+  #sizeMeansRange = false
+  /** The last block of the current call (the reads towards one `to`). */
+  #callTo: bigint | undefined
   readonly #onProgress: ((event: LogRangeProgressEvent) => void) | undefined
 
   constructor(init: LogRangeReaderInit = {}) {
@@ -146,7 +172,9 @@ export class LogRangeReader {
 
   /**
    * The logs `fetch` returns for `from` to at most `to`, and the last block they cover (read the rest from the
-   * block after it). `fetch` must read exactly the blocks it is given.
+   * block after it). `fetch` must read exactly the blocks it is given, and hand back what the node answered: a
+   * range refused for too many results whose answers `fetch` returns without a single log is taken for a lie
+   * (with viem's `strict: true` and no `address`, logs of another contract's same-named event are dropped).
    *
    * @throws {LogRangeTooLargeError} a single block, or for a block-range cap a range of at most `minBlockRange`
    *   blocks, was refused; {@link LogQueryTimeoutError} `maxTimeouts` time-outs in a row, or one for a range of
@@ -162,7 +190,10 @@ export class LogRangeReader {
   ): Promise<{ logs: T[]; toBlock: bigint }> {
     if (to < from) throw new RangeError('toBlock must not be below fromBlock')
     // A read towards another last block starts another call (a follower's next pass, say).
-    if (this.#ceiling !== undefined && this.#ceiling.to !== to) this.#endCall()
+    if (this.#callTo !== to) {
+      this.#endCall()
+      this.#callTo = to
+    }
     try {
       return await this.#read(from, to, fetch, signal)
     } catch (err) {
@@ -172,9 +203,14 @@ export class LogRangeReader {
     }
   }
 
-  /** The span may grow back from here as after a result cap: up to `#max` over light answers in time. */
+  /**
+   * The span may grow back from here as after a result cap: up to `#max` over light answers in time. A refused
+   * range still unproven is dropped: the call ended in an error, and its blocks are read again by the next one.
+   */
   #endCall(): void {
     this.#ceiling = undefined
+    this.#unproven = undefined
+    this.#callTo = undefined
   }
 
   async #read<T>(
@@ -191,8 +227,9 @@ export class LogRangeReader {
         answer = await fetch(from, end)
       } catch (err) {
         throwIfAborted(signal)
-        const kind = refusalKind(err)
-        if (kind === undefined) throw err
+        const said = refusalKind(err)
+        if (said === undefined) throw err
+        const kind = said === 'sizeOrRange' ? (this.#sizeMeansRange ? 'range' : 'size') : said
         const blocks = end - from + 1n
         if (kind === 'time') {
           if (this.#timeouts === 0) this.#spanBeforeTimeouts = this.#span
@@ -209,8 +246,13 @@ export class LogRangeReader {
           // `minBlockRange` at most, not one every other request.
           const half = blocks / 2n < this.#min ? this.#min : blocks / 2n
           if (this.#ceiling === undefined || half < this.#ceiling.span) this.#ceiling = { span: half, to }
-        } else if (kind === 'size' && ++this.#refusals >= this.#maxRefusals) {
-          throw new LogQueryRefusedError(from, end, this.#refusals, { cause: err })
+        } else if (kind === 'size') {
+          if (++this.#refusals >= this.#maxRefusals) {
+            throw new LogQueryRefusedError(from, end, this.#refusals, { cause: err })
+          }
+          if (this.#unproven === undefined || end < this.#unproven.to) {
+            this.#unproven = { from, to: end, namesRange: said === 'sizeOrRange' }
+          }
         }
         // Too many results is split down to single blocks (logs can be that dense, and a lie is caught by the
         // count above); a block-range cap or a time-out no further than the floor.
@@ -229,7 +271,31 @@ export class LogRangeReader {
         continue
       }
       // Before anything is learnt from the answer: a malformed one fails the call, as any other error.
-      const logs = inChainOrder(answer, from, end)
+      const { logs, first } = inChainOrder(answer, from, end)
+      // A range refused for too many results must hold a log. Without this check, a node could refuse every
+      // range wider than a block "for too many results" and answer the blocks one by one, empty but for a
+      // made-up log now and then to reset the refusal count: a walk of the chain at two requests per block.
+      // Now every range it refuses needs a log of its own in the answers, which the caller then holds: whatever
+      // a node makes the reader ask beyond the halvings an honest node's logs need, it pays for in logs.
+      const unproven = this.#unproven
+      if (unproven !== undefined) {
+        if (first === undefined ? unproven.to <= end : unproven.to < first) {
+          const refused = unproven.to - unproven.from + 1n
+          // A refusal that also named a block range may have been a block-range cap in a result cap's words: from
+          // here on such refusals are one, never split below `minBlockRange` nor grown past what fitted. A range
+          // that small refused, or one refused for results alone, is a lie.
+          if (!unproven.namesRange || refused <= this.#min) {
+            throw new LogQueryRefusedError(unproven.from, unproven.to, this.#refusals, {
+              answeredEmpty: true,
+            })
+          }
+          this.#sizeMeansRange = true
+          const fitted = refused / 2n < this.#min ? this.#min : refused / 2n
+          if (fitted < this.#max) this.#max = fitted
+          if (this.#span > this.#max) this.#span = this.#max
+          this.#unproven = undefined
+        } else if (first !== undefined) this.#unproven = undefined
+      }
       this.#timeouts = 0
       this.#spanBeforeTimeouts = undefined
       if (logs.length > 0) this.#refusals = 0
@@ -257,7 +323,11 @@ export class LogRangeReader {
  * either out) fails the answer with {@link MalformedLogError}: a query over numbered blocks holds only mined
  * logs, and such a log could be neither range-checked nor ordered, nor read by callers that use its block.
  */
-function inChainOrder<T>(answer: readonly T[], from: bigint, to: bigint): T[] {
+function inChainOrder<T>(
+  answer: readonly T[],
+  from: bigint,
+  to: bigint,
+): { logs: T[]; first: bigint | undefined } {
   const placed: { log: T; block: bigint; index: bigint }[] = []
   for (const log of answer) {
     const place = logPosition(log)
@@ -267,7 +337,7 @@ function inChainOrder<T>(answer: readonly T[], from: bigint, to: bigint): T[] {
   placed.sort((a, b) =>
     a.block !== b.block ? (a.block < b.block ? -1 : 1) : a.index < b.index ? -1 : a.index > b.index ? 1 : 0,
   )
-  return placed.map((p) => p.log)
+  return { logs: placed.map((p) => p.log), first: placed[0]?.block }
 }
 
 /**
@@ -430,23 +500,29 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
  */
 export function logQueryRefusal(err: unknown): 'range' | 'size' | undefined {
   const kind = refusalKind(err)
-  return kind === 'time' ? 'size' : kind
+  return kind === 'time' || kind === 'sizeOrRange' ? 'size' : kind
 }
 
-/** {@link logQueryRefusal}, with time-outs (the client's or the node's) told apart from result caps. */
-function refusalKind(err: unknown): 'range' | 'size' | 'time' | undefined {
+/**
+ * {@link logQueryRefusal}, with time-outs (the client's or the node's) told apart from result caps, and result caps
+ * whose words also name a block range, or that say neither why (`'sizeOrRange'`), told apart from those that claim
+ * too many results alone: the former may be a block-range cap (see `LogRangeReader`'s `#sizeMeansRange`).
+ */
+function refusalKind(err: unknown): 'range' | 'size' | 'sizeOrRange' | 'time' | undefined {
   let range = false
   let other = false
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
     // Rate limits share the result cap's code (-32005) at some providers: a smaller range does not help.
     if (RATE.test(e.message)) return undefined
     if (e.name === 'TimeoutError' || TIME.test(e.message)) return 'time'
-    if (e.name === 'ResponseBodyTooLargeError' || SIZE.test(e.message)) return 'size'
+    if (e.name === 'ResponseBodyTooLargeError' || SIZE.test(e.message)) {
+      return range || RANGE.test(e.message) ? 'sizeOrRange' : 'size'
+    }
     if (RANGE.test(e.message)) range = true
     else if (e.name === 'LimitExceededRpcError' || TOO_LARGE.test(e.message)) other = true
   }
   // A refusal that says neither why is taken for the size of the answer: the span may then grow back.
-  return range ? 'range' : other ? 'size' : undefined
+  return range ? 'range' : other ? 'sizeOrRange' : undefined
 }
 
 const SIZE =

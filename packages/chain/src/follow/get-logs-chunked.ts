@@ -255,7 +255,8 @@ export class LogRangeReader {
           }
         }
         // Too many results is split down to single blocks (logs can be that dense, and a lie is caught by the
-        // count above); a block-range cap or a time-out no further than the floor.
+        // count above, or once the refused range comes back without a log); a block-range cap or a time-out no
+        // further than the floor.
         const floor = kind === 'size' ? 1n : this.#min
         if (blocks <= floor) throw new LogRangeTooLargeError(from, end, { cause: err })
         const reason = kind === 'range' ? 'range' : 'size'

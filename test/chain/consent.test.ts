@@ -5,6 +5,7 @@ import {
   type GrantEvent,
   GrantExpiredError,
   GrantIdCancelledError,
+  GrantNotFoundError,
   GrantNotYetValidError,
   GrantOutlivesDelegationError,
   GrantRevokedError,
@@ -114,10 +115,16 @@ describe('grantAccess / isAccessAllowed / revokeAccess', () => {
       ).slice(0, 26),
     )
     expect(salt).toMatch(/^0x[0-9a-f]{64}$/)
+    const grantedAt = await devnet.publicClient.getBlockNumber({ cacheTime: 0 })
 
     await patient().revokeAccess({ grantId })
     expect(await devnet.publicClient.isAccessAllowed(query)).toBe(false)
     expect((await devnet.publicClient.getGrant({ grantId })).revoked).toBe(true)
+    // As it stood at a past block: not yet revoked, and not yet there before it was granted.
+    expect((await devnet.publicClient.getGrant({ grantId, blockNumber: grantedAt })).revoked).toBe(false)
+    await expect(
+      devnet.publicClient.getGrant({ grantId, blockNumber: grantedAt - 1n }),
+    ).rejects.toBeInstanceOf(GrantNotFoundError)
     const err = await devnet.publicClient.checkAccess(query).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(GrantRevokedError)
     expect((err as GrantRevokedError).args).toEqual({ grantId })

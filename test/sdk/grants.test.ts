@@ -468,6 +468,45 @@ describe('grants', () => {
     }
   })
 
+  test("behavior: a relayer wallet client whose node never answers eth_chainId: the caller's signal ends grants.create with its reason, before anything is stored", async () => {
+    const { devnet } = net
+    const rec = await patient.records.put('relayer silent')
+    const pins = async () => {
+      const out: string[] = []
+      for await (const cid of net.storage.listPins()) out.push(cid.toString())
+      return out.sort()
+    }
+    const controller = new AbortController()
+    const methods: string[] = []
+    const relayer = createWalletClient({
+      account: devnet.accounts[5]!,
+      chain: devnet.chain,
+      // No time-out on this transport: without the signal, the call would wait for good.
+      transport: intercepting(http(devnet.rpcUrl, { retryCount: 0, timeout: 0 }), (args) => {
+        methods.push(args.method)
+        if (args.method !== 'eth_chainId') return undefined
+        setImmediate(() => controller.abort())
+        return new Promise(() => {})
+      }),
+    })
+    const before = await pins()
+    const err = await patient.grants
+      .create({
+        to: clinic.address,
+        records: [rec.id],
+        purpose: 'TREAT',
+        expiresIn: '1d',
+        relay: relayer,
+        signal: controller.signal,
+      })
+      .catch((e: unknown) => e)
+    expect(err).toBe(controller.signal.reason)
+    expect(err).toMatchObject({ name: 'AbortError' })
+    expect(methods).toEqual(['eth_chainId'])
+    expect(await pins()).toEqual(before)
+    await expect(clinic.records.get(rec.id)).rejects.toBeInstanceOf(NoGrantError)
+  })
+
   test('attack: a relayer wallet client on another chain is refused before the grant is signed or stored', async () => {
     const { devnet } = net
     const otherId = devnet.chain.id + 1
@@ -664,6 +703,68 @@ describe('grants', () => {
   })
 
   // Last: it moves the chain's clock.
+  test("attack: a relayer's node submits the signed grant itself, holds back its answer past the deadline, then reports SignatureExpired or GrantIdCancelled: the vault's own node shows the grant registered, so the grant is returned and its bundle kept", async () => {
+    const { devnet } = net
+    for (const reported of ['SignatureExpired', 'GrantIdCancelled'] as const) {
+      const rec = await patient.records.put(`submitted behind a refusal (${reported})`)
+      // Runs late in the file: it moves the chain's clock ahead of the proxies' (wall) clocks, which the audit
+      // trail's order compares.
+      // The relayer's node takes the signed grant from the simulation's call and submits it from another account
+      // (it lands before its deadline), waits until the chain is past the deadline, and only then answers the
+      // simulation with a refusal. Past the deadline even an honest node answers SignatureExpired: the registry
+      // checks the deadline before the grant id.
+      let submitted: { grantId: Hex; hash: Hex } | undefined
+      const relayer = createWalletClient({
+        account: devnet.accounts[5]!,
+        chain: devnet.chain,
+        transport: fakingReverts(devnet.rpcUrl, ({ to, data }) => {
+          const decoded = decodeFunctionData({ abi: consentRegistryAbi, data })
+          if (decoded.functionName !== 'grantBySig') return undefined
+          const [grantor, params, , deadline] = decoded.args
+          const grantId = computeGrantId(grantor, params.salt)
+          return (async () => {
+            const hash = await devnet.walletClients[6]!.sendTransaction({ to: to!, data })
+            await devnet.publicClient.waitForTransactionReceipt({ hash })
+            submitted = { grantId, hash }
+            await devnet.testClient.increaseTime({ seconds: 60 })
+            await devnet.testClient.mine({ blocks: 1 })
+            const head = await devnet.publicClient.getBlock({ blockTag: 'latest' })
+            expect(head.timestamp > deadline, reported).toBe(true)
+            return reported === 'SignatureExpired'
+              ? encodeErrorResult({
+                  abi: consentRegistryAbi,
+                  errorName: 'SignatureExpired',
+                  args: [deadline, head.timestamp],
+                })
+              : encodeErrorResult({ abi: consentRegistryAbi, errorName: 'GrantIdCancelled', args: [grantId] })
+          })()
+        }),
+      })
+      const grant = await patient.grants.create({
+        to: clinic.address,
+        records: [rec.id],
+        purpose: 'TREAT',
+        expiresIn: '1d',
+        relay: relayer,
+        relayDeadline: '30s',
+      })
+      expect(submitted, reported).toBeDefined()
+      // The grant as it stands on chain, as for a relay that succeeded: the one who submitted it sent it.
+      expect(grant, reported).toMatchObject({
+        id: submitted!.grantId,
+        grantor: patient.address,
+        grantee: clinic.address,
+        transactionHash: submitted!.hash,
+        revoked: false,
+        active: true,
+      })
+      expect(await net.storage.isPinned(grant.bundleCid), reported).toBe(true)
+      expect(text(await clinic.records.get(rec.id)), reported).toBe(
+        `submitted behind a refusal (${reported})`,
+      )
+    }
+  })
+
   test('error: after the expiry (chain time), reads fail with GrantExpiredError', async () => {
     const rec = await patient.records.put(utf8('expires'))
     const grant = await patient.grants.create({

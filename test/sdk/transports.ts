@@ -66,24 +66,33 @@ export function losingSendAnswers(url: string, options: LosingSendAnswersOptions
  * A viem transport to the node at `url` whose node lies about calls: each `eth_call` is shown to `revert` (its
  * target and calldata), and where it returns revert data (from `encodeErrorResult`) the call is answered with
  * that revert, as a node answers `execution reverted` (JSON-RPC error 3 with the data; viem's http transport
- * throws it as an `RpcRequestError`), without running it. `undefined` lets the call through. For tests of a
- * client that must not take a node's word for a refusal. Every other request reaches the node unchanged.
+ * throws it as an `RpcRequestError`), without running it. `undefined` lets the call through. `revert` may answer
+ * later (a promise), to act on the chain before the client hears anything, as a node holding back its answer
+ * would. For tests of a client that must not take a node's word for a refusal. Every other request reaches the
+ * node unchanged.
  */
 export function fakingReverts(
   url: string,
-  revert: (call: { to: Hex | undefined; data: Hex }) => Hex | undefined,
+  revert: (call: { to: Hex | undefined; data: Hex }) => Hex | undefined | Promise<Hex | undefined>,
 ): Transport {
+  // A call let through after a delayed answer reaches the node on a client of its own, past the interception.
+  const direct = createPublicClient({ transport: http(url) })
   return intercepting(http(url), (args) => {
     if (args.method !== 'eth_call') return undefined
     const [call] = args.params as [{ to?: Hex; data?: Hex; input?: Hex }]
+    const refuse = (data: Hex) =>
+      Promise.reject(
+        new RpcRequestError({
+          body: { method: args.method, params: args.params },
+          error: { code: 3, message: 'execution reverted', data },
+          url,
+        }),
+      )
     const data = revert({ to: call.to, data: (call.data ?? call.input ?? '0x') as Hex })
     if (data === undefined) return undefined
-    return Promise.reject(
-      new RpcRequestError({
-        body: { method: args.method, params: args.params },
-        error: { code: 3, message: 'execution reverted', data },
-        url,
-      }),
+    if (typeof data === 'string') return refuse(data)
+    return data.then((later) =>
+      later === undefined ? direct.request(args as Parameters<typeof direct.request>[0]) : refuse(later),
     )
   })
 }

@@ -107,10 +107,12 @@ export interface CreateGrantOptions extends CallOptions {
    * `RelayError` and keeps the kfrag bundle pinned (it may still submit the signed grant until its deadline);
    * so does a wallet client's, since its node saw the signed grant in the simulation's call: whoever saw it
    * may submit it. Only a refusal that makes the signature unusable for good (`SignatureExpiredError`,
-   * `GrantIdCancelledError`), once the vault's own node confirms it (the latest block past the deadline, the
-   * salt cancelled), is thrown as is, with the bundle unpinned; unconfirmed, it is a `RelayError` that keeps the
-   * bundle. A wallet client's node must answer the vault's chain id to `eth_chainId` (`InvalidOptionError`
-   * otherwise, before anything is stored or signed).
+   * `GrantIdCancelledError`), once the vault's own node confirms it (at its latest block, the grant id a
+   * cancelled salt, or free with the deadline past), is thrown as is, with the bundle unpinned; unconfirmed, it
+   * is a `RelayError` that keeps the bundle. If that node shows the grant registered (someone submitted the
+   * signed grant, whatever the relayer reported), the grant is returned as for a relay that succeeded. A wallet
+   * client's node must answer the vault's chain id to `eth_chainId` (`InvalidOptionError` otherwise, before
+   * anything is stored or signed; `signal` ends the wait for its answer).
    */
   relay?: Relay
   /** How long a relayed signature stays valid. Default `'10m'`. */
@@ -152,7 +154,8 @@ export class Grants {
    *   wallet client failed (the bundle stays pinned: the signed grant may still be submitted). A relayer's
    *   wallet client refused with `SignatureExpiredError` or `GrantIdCancelledError` (the signature can never
    *   register the grant) throws that error, and the bundle is unpinned, if the vault's own node confirms it;
-   *   otherwise a {@link RelayError} with `unconfirmed` set, and the bundle is kept. {@link InvalidOptionError}
+   *   otherwise a {@link RelayError} with `unconfirmed` set, and the bundle is kept; if that node shows the
+   *   grant registered, the grant is returned. {@link InvalidOptionError}
    *   also for a relayer's wallet client whose node is on another chain (checked before anything is stored).
    */
   async create(options: CreateGrantOptions): Promise<Grant> {
@@ -251,7 +254,7 @@ export async function issueGrant(
   }
   // Before anything is made or stored: a refused relayer leaves nothing behind, and has seen nothing.
   if (breakGlass === undefined && options?.relay !== undefined && typeof options.relay !== 'function') {
-    await checkRelayClient(ctx, options.relay)
+    await checkRelayClient(ctx, options.relay, signal)
   }
   const members = [...(await getProxySet(ctx.publicClient, { addresses: ctx.addresses, setId }))]
   const terms = parseGrantTerms(options, await chainTime(ctx), members.length)
@@ -491,8 +494,11 @@ async function relayGrant(
     // still be followed by the grant landing, which needs its bundle. A relay function may have queued it
     // anywhere.
     if (typeof relay !== 'function' && signatureUnusable(cause)) {
-      const check = await confirmUnusable(ctx, cause, signed.deadline, grantId)
-      if (check.confirmed) throw cause
+      const check = await judgeRefusal(ctx, signed.deadline, grantId, options.signal)
+      // The grant is on chain: whoever reported the refusal (or submitted it first and then reported one) did
+      // not stop it. The caller gets the grant as for a relay that succeeded, its bundle kept.
+      if (check.outcome === 'granted') return undefined
+      if (check.outcome === 'unusable') throw cause
       throw new RelayError({
         grantId,
         cause,
@@ -513,7 +519,11 @@ async function relayGrant(
  * signature is good here. The client's node is asked (`eth_chainId`): the client's `chain` setting says only what
  * its owner meant, not where its transport leads.
  */
-async function checkRelayClient(ctx: VaultContext, relay: Relay): Promise<void> {
+async function checkRelayClient(
+  ctx: VaultContext,
+  relay: Relay,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   if (relay === null || typeof relay !== 'object' || relay.account === undefined) {
     throw new InvalidOptionError({
       option: 'relay',
@@ -527,7 +537,9 @@ async function checkRelayClient(ctx: VaultContext, relay: Relay): Promise<void> 
       expected: `a wallet client on the vault's chain (${ctx.chainId}), not one set to chain ${declared}`,
     })
   }
-  const answered = Number(await relay.request({ method: 'eth_chainId' }))
+  // viem's requests take no signal: without it, a node that never answers (and a transport without a time-out)
+  // would hold create() for good.
+  const answered = Number(await untilAborted(signal, () => relay.request({ method: 'eth_chainId' })))
   if (answered !== ctx.chainId) {
     throw new InvalidOptionError({
       option: 'relay',
@@ -548,43 +560,73 @@ function signatureUnusable(error: unknown): error is SignatureExpiredError | Gra
 }
 
 /**
- * Checks on the vault's own node that the signed grant is unusable for good, for this grant's own deadline and
- * id (not the ones the relayer's error names): the latest block is past the deadline (the registry refuses a
- * signature when `block.timestamp > deadline`, and no later block has an earlier time), or the registry holds the
- * grant id as a cancelled salt. The reported reason is checked first; either one makes the signature unusable.
- * `confirmed: false` with `checkError` when neither was confirmed and a check failed.
+ * What the vault's own node says of a relayer's report that the signed grant is unusable for good, for this
+ * grant's own deadline and id (not the ones the relayer's error names), read at one block B (the latest):
+ *
+ * - `granted`: the grant id holds a grant at B. The report was false, or the relayer (or whoever saw the signed
+ *   grant) submitted it and then reported a refusal. The registry checks the signature and its deadline before it
+ *   checks whether the id is taken, so once the deadline has passed even an honest node answers
+ *   `SignatureExpired` for a grant that is already registered: the deadline alone proves nothing.
+ * - `unusable`: the id is a cancelled salt's tombstone at B, or it is free at B and B is past the deadline (the
+ *   registry refuses a signature when `block.timestamp > deadline`, and no later block has an earlier time).
+ * - `unconfirmed`: free at B and B not past the deadline, or a check failed (`checkError`; an abort of `signal`
+ *   is one).
+ *
+ * The grant is read at B itself, not at the latest block again: the deadline is judged by B's time, and the
+ * grant must be looked for in a state at least as late, or a grant mined between the two reads would be missed.
+ * A node of a load-balanced endpoint that does not have B yet fails the read (`unconfirmed`). B is the latest
+ * block, not a finalized one: a reorganisation that replaces the blocks around the deadline could still bring the
+ * grant in after it was judged unusable. Waiting for finality would keep every expired relay's bundle pinned for
+ * the chain's finality time (minutes on Ethereum) and is left to a caller who needs it: a `RelayError` grant can
+ * be looked up again later.
  */
-async function confirmUnusable(
+async function judgeRefusal(
   ctx: VaultContext,
-  reported: SignatureExpiredError | GrantIdCancelledError,
   deadline: bigint,
   grantId: Hex,
-): Promise<{ confirmed: boolean; checkError?: unknown }> {
-  const expired = async () => {
-    const block = await ctx.publicClient.getBlock({ blockTag: 'latest' })
-    return block.timestamp > deadline
+  signal: AbortSignal | undefined,
+): Promise<
+  { outcome: 'granted' } | { outcome: 'unusable' } | { outcome: 'unconfirmed'; checkError?: unknown }
+> {
+  let block: { number: bigint; timestamp: bigint }
+  try {
+    block = await untilAborted(signal, () => ctx.publicClient.getBlock({ blockTag: 'latest' }))
+  } catch (checkError) {
+    return { outcome: 'unconfirmed', checkError }
   }
-  const cancelled = async () => {
-    try {
-      // Found: the id holds a grant (the relayer's node lied, or someone already submitted the signed grant).
-      await getGrant(ctx.publicClient, { addresses: ctx.addresses, grantId })
-      return false
-    } catch (err) {
-      if (err instanceof GrantIdCancelledError) return true
-      if (err instanceof GrantNotFoundError) return false
-      throw err
-    }
+  try {
+    await untilAborted(signal, () =>
+      getGrant(ctx.publicClient, { addresses: ctx.addresses, grantId, blockNumber: block.number }),
+    )
+    return { outcome: 'granted' }
+  } catch (err) {
+    if (err instanceof GrantIdCancelledError) return { outcome: 'unusable' }
+    if (!(err instanceof GrantNotFoundError)) return { outcome: 'unconfirmed', checkError: err }
   }
-  const checks = reported instanceof SignatureExpiredError ? [expired, cancelled] : [cancelled, expired]
-  let checkError: unknown
-  for (const check of checks) {
-    try {
-      if (await check()) return { confirmed: true }
-    } catch (err) {
-      checkError ??= err
-    }
-  }
-  return checkError === undefined ? { confirmed: false } : { confirmed: false, checkError }
+  return block.timestamp > deadline ? { outcome: 'unusable' } : { outcome: 'unconfirmed' }
+}
+
+/**
+ * Runs `run`, and rejects with the signal's reason (as `signal.throwIfAborted()` does) as soon as `signal`
+ * aborts. For requests that take no signal: the request is left to settle on its own, its outcome ignored.
+ */
+function untilAborted<T>(signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
+  if (signal === undefined) return run()
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    run().then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(err)
+      },
+    )
+  })
 }
 
 const breakGlassAuthorized = parseAbiItem(

@@ -5,7 +5,11 @@ import { decodePurpose, type Purpose, type ScopeKindName, scopeKindName } from '
 import type { GrantNotFoundErrorType } from '../errors.ts'
 import { type ActionErrorType, type ReadClient, read } from '../internal.ts'
 
-export type GetGrantParameters = MedvaultContractsParameter & { grantId: Hex }
+export type GetGrantParameters = MedvaultContractsParameter & {
+  grantId: Hex
+  /** Read the grant as it stood at this block (default: the latest). Old blocks need a node that keeps their state. */
+  blockNumber?: bigint | undefined
+}
 
 export type GetGrantReturnType = {
   grantId: Hex
@@ -43,6 +47,7 @@ export async function getGrant(
     abi: consentRegistryAbi,
     functionName: 'getGrant',
     args: [parameters.grantId],
+    ...(parameters.blockNumber === undefined ? {} : { blockNumber: parameters.blockNumber }),
   })
   return {
     grantId: parameters.grantId,

@@ -4,7 +4,8 @@
  * unread with `BlockTooLargeError` instead of being read whole, whatever its size; a file that exists but cannot
  * be read is a `BlockReadError`, not a missing block; a missing one is still `NotFoundError`.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { closeSync, constants, existsSync, openSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, rename, rm, stat, symlink, truncate } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -163,20 +164,68 @@ test('default: a block file of exactly MAX_BLOCK_SIZE bytes is read (and, not ma
   await expect(concat(storage.get(cid))).rejects.toMatchObject({ name: 'BlockVerificationError' })
 })
 
-test('error: a block file that cannot be read is BlockReadError with its code, not a missing block', async () => {
+test("error: a directory in a block file's place is BlockReadError (not a regular file), and counts as missing for has", async () => {
   const { cid, path } = await oneBlock()
   await rm(path)
   await mkdir(path)
   const err = await concat(storage.get(cid)).catch((e: unknown) => e)
-  expect(err).toMatchObject({ name: 'BlockReadError', cid: cid.toString(), code: 'EISDIR' })
+  expect(err).toMatchObject({ name: 'BlockReadError', cid: cid.toString(), code: undefined, notAFile: true })
   expect((err as { shortMessage: string }).shortMessage).toBe(
-    `Block ${cid} could not be read from the local blockstore (EISDIR).`,
+    `Block ${cid} could not be read from the local blockstore: its file is not a regular file.`,
   )
-  expect((err as Error).message).not.toContain(dir)
-  // nor in its causes, as a log printing the error shows them (messages, stacks, properties such as `path`)
   expect(inspect(err, { depth: 20 })).not.toContain(dir)
-  expect((err as Error).cause).toMatchObject({ code: 'EISDIR', syscall: 'read' })
+  expect(await storage.helia.blockstore.has(cid)).toBe(false)
 })
+
+const hasMkfifo = (() => {
+  try {
+    execFileSync('mkfifo', ['--version'], { stdio: 'ignore' })
+    return process.platform !== 'win32'
+  } catch {
+    return false
+  }
+})()
+
+test.skipIf(!hasMkfifo)(
+  "attack: a named pipe in a block file's place is refused with BlockReadError instead of hanging the read, and a put replaces it",
+  async () => {
+    const content = new TextEncoder().encode('one raw block')
+    const { cid, path } = await oneBlock(content)
+    await rm(path)
+    execFileSync('mkfifo', [path])
+    // open() for reading waited for a writer that never came, holding one of libuv's four threads: four such reads
+    // stalled every file and crypto call of the process
+    try {
+      const reads = Array.from({ length: 5 }, () => concat(storage.get(cid)).catch((e: unknown) => e))
+      const settled = reads.map((read) => {
+        let done = false
+        void read.then(() => {
+          done = true
+        })
+        return () => done
+      })
+      await expect.poll(() => settled.every((done) => done()), { timeout: 10_000 }).toBe(true)
+      for (const read of reads) {
+        const err = await read
+        expect(err).toMatchObject({ name: 'BlockReadError', cid: cid.toString(), notAFile: true })
+        expect(inspect(err, { depth: 20 })).not.toContain(dir)
+      }
+    } finally {
+      // a read still waiting in open() (the old code) is let go: a writer that opens and closes the pipe
+      try {
+        closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK))
+      } catch {
+        // no reader waiting (ENXIO), or no pipe any more
+      }
+    }
+    // counted as missing (has() said present, its size being 0), so putting the same content writes the block
+    // over the pipe
+    expect(await storage.helia.blockstore.has(cid)).toBe(false)
+    expect((await storage.putBytes(content)).toString()).toBe(cid.toString())
+    expect((await stat(path)).isFile()).toBe(true)
+    expect(Buffer.from(await concat(storage.get(cid))).toString()).toBe('one raw block')
+  },
+)
 
 test('default: a missing block file is still NotFoundError, and names no path', async () => {
   const { cid, path } = await oneBlock()
@@ -196,12 +245,15 @@ test('error: a block file that cannot be opened is BlockReadError, and names no 
   await new Promise<void>((resolve) => server.listen(socket, resolve))
   try {
     await rename(socket, path)
-    for (const read of [() => concat(storage.get(cid)), () => concat(storage.helia.blockstore.get(cid))]) {
-      const err = await read().catch((e: unknown) => e)
-      expect(err).toMatchObject({ name: 'BlockReadError', cid: cid.toString(), code: 'ENXIO' })
-      expect((err as Error).cause).toMatchObject({ code: 'ENXIO', syscall: 'open' })
-      expect(inspect(err, { depth: 20 })).not.toContain(dir)
-    }
+    const err = await concat(storage.get(cid)).catch((e: unknown) => e)
+    expect(err).toMatchObject({ name: 'BlockReadError', cid: cid.toString(), code: 'ENXIO' })
+    expect((err as Error).cause).toMatchObject({ code: 'ENXIO', syscall: 'open' })
+    expect(inspect(err, { depth: 20 })).not.toContain(dir)
+    // Helia's own blockstore asks `has` first, which counts anything but a regular file as missing: it goes to
+    // the network as for a missing block (none here), and its error names no path either
+    const viaHelia = await concat(storage.helia.blockstore.get(cid)).catch((e: unknown) => e)
+    expect(viaHelia).toBeInstanceOf(Error)
+    expect(inspect(viaHelia, { depth: 20 })).not.toContain(dir)
   } finally {
     await new Promise((resolve) => server.close(resolve))
   }
@@ -262,6 +314,30 @@ test('attack: a block over MAX_BLOCK_SIZE put in chunks (an iterable or async it
     })
     // refused at the first chunk past the limit
     expect(block.pulled(), how).toBe(MAX_BLOCK_SIZE + 64 * 1024)
+    expect(await blockFiles(), how).toEqual([])
+  }
+})
+
+test('error: a block put in chunks that are not Uint8Array is refused with a TypeError, nothing written', async () => {
+  const blockFiles = async () =>
+    (await readdir(join(dir, 'blocks'), { recursive: true })).filter((f) => f.endsWith('.data'))
+  const { cid } = await chunkedBlock()
+  // a chunk with no byteLength counted as NaN, and the total never passed the limit: here 3 MiB after it
+  const after = Array.from({ length: 48 }, () => new Uint8Array(64 * 1024))
+  const ways: Record<string, () => Promise<unknown>> = {
+    'a string among the chunks': () => storage.helia.blockstore.put(cid, ['x' as never, ...after]),
+    'a plain array of numbers': () => storage.helia.blockstore.put(cid, [1, 2, 3] as never),
+    'a string as the block': () => storage.helia.blockstore.put(cid, 'not bytes' as never),
+    putMany: async () => {
+      for await (const _ of storage.helia.blockstore.putMany([{ cid, bytes: [42 as never, ...after] }])) {
+        // drained
+      }
+    },
+  }
+  for (const [how, put] of Object.entries(ways)) {
+    const err = await put().catch((e: unknown) => e)
+    expect(err, how).toBeInstanceOf(TypeError)
+    expect((err as Error).message, how).toBe('Blockstore puts must give a block as Uint8Array chunks.')
     expect(await blockFiles(), how).toEqual([])
   }
 })

@@ -23,10 +23,11 @@ export function rawCid(bytes: Uint8Array): CID {
 
 /** A CARv1 header `{ roots, version: 1 }` (hand-written dag-cbor). */
 export function header(roots: CID[]): Uint8Array {
-  const h: number[] = [0xa2, 0x65, ...Buffer.from('roots'), 0x80 + roots.length]
+  const h: number[] = [0xa2, 0x65, ...Buffer.from('roots'), ...arrayHead(roots.length)]
   for (const root of roots) {
     const link = [0x00, ...root.bytes]
-    h.push(0xd8, 0x2a, 0x58, link.length, ...link)
+    // a byte string's length, minimal as dag-cbor requires (an identity CID can be under 24 bytes)
+    h.push(0xd8, 0x2a, ...(link.length < 24 ? [0x40 + link.length] : [0x58, link.length]), ...link)
   }
   h.push(0x67, ...Buffer.from('version'), 0x01)
   return Uint8Array.from([...varint(h.length), ...h])
@@ -39,4 +40,11 @@ export function section(
   declared = cid.bytes.length + bytes.length,
 ): Uint8Array[] {
   return [Uint8Array.from([...varint(declared), ...cid.bytes]), bytes]
+}
+
+/** A dag-cbor array's head for `length` items (up to 65,535). */
+function arrayHead(length: number): number[] {
+  if (length < 24) return [0x80 + length]
+  if (length < 256) return [0x98, length]
+  return [0x99, length >> 8, length & 0xff]
 }

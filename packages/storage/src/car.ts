@@ -133,7 +133,7 @@ export async function importCar(
     try {
       car = await openCar(guardSource(source, signal, maxBytes), maxBlocks)
     } catch (err) {
-      if (err instanceof CarImportError || isAbort(err, signal)) throw err
+      if (err instanceof CarImportError || err instanceof ChunkTypeError || isAbort(err, signal)) throw err
       throw new CarImportError({
         reason: 'The stream is not a readable CAR (v1 or v2) header.',
         cause: err,
@@ -155,14 +155,17 @@ export async function importCar(
           })
         }
         if (!isInline(cid) && !(await local.has(cid))) {
-          await c.blockstore.put(cid, bytes, signalOption(signal))
+          // Listed before the write: a put that fails after its file was renamed into place (an abort as it
+          // returns) has still written it. Listing a block that was never written is harmless: the rollback
+          // deletes only blocks no pin reaches, and a missing file is no error.
           written.push(cid)
+          await c.blockstore.put(cid, bytes, signalOption(signal))
         }
         blocks++
         onProgress?.({ type: 'storage:car:import:block', cid, blocks })
       }
     } catch (err) {
-      if (err instanceof CarImportError || isAbort(err, signal)) throw err
+      if (err instanceof CarImportError || err instanceof ChunkTypeError || isAbort(err, signal)) throw err
       throw new CarImportError({ reason: 'The CAR stream is truncated or malformed.', cause: err })
     }
     if (options.pin !== false) {
@@ -208,11 +211,23 @@ export async function importCar(
     }
     return roots
   } catch (err) {
+    const failure =
+      err instanceof MissingBlockError
+        ? new CarImportError({
+            reason: `The CAR does not hold the complete DAG of its roots (block ${err.cid} is missing); import it with pin: false to keep a partial DAG.`,
+          })
+        : err
+    // Nothing written and nothing pinned (a bad header, an abort or a refused block before the first write): there
+    // is nothing to roll back, so the import fails at once, without the exclusive lock. Waiting for it would queue
+    // an exclusive request, which every new put, pin and import waits behind, until every operation now holding
+    // the lock shared ends: a refused CAR of a few bytes would stall every write for as long as the slowest
+    // upload or fetch under way, and its own rejection with it.
+    if (written.length === 0 && pinned.length === 0) throw c.reader.mapError(failure, undefined, signal)
     // Roll back: nothing from a refused CAR stays. Blocks that were here before the import are not
     // touched. A block this import wrote may meanwhile be relied on by another operation (a put or an
     // import of the same content skips blocks that exist, then pins them), so the rollback waits until no
     // put, pin or import runs (the exclusive lock) and deletes only the blocks that no pin reaches: it is a
-    // gc limited to this import's blocks.
+    // gc limited to this import's blocks (see `Pins.undo` for which pins can reach them).
     // The same goes for this import's pin records: one that another put or pin wrote again meanwhile is
     // that operation's pin now, and stays.
     release()
@@ -220,14 +235,8 @@ export async function importCar(
     // stop() ran first and gave up the directory, which another storage may own by now: deleting
     // anything could take blocks it relies on. The import's pins and blocks stay, as after a crash (pins
     // only of complete DAGs; the blocks are unpinned garbage otherwise).
-    if (c.status() === 'stopped') throw c.reader.mapError(err, undefined, signal)
-    await pins.undo(pinned, written, repinned)
-    if (err instanceof MissingBlockError) {
-      throw new CarImportError({
-        reason: `The CAR does not hold the complete DAG of its roots (block ${err.cid} is missing); import it with pin: false to keep a partial DAG.`,
-      })
-    }
-    throw c.reader.mapError(err, undefined, signal)
+    if (c.status() !== 'stopped') await pins.undo(pinned, written, repinned)
+    throw c.reader.mapError(failure, undefined, signal)
   } finally {
     pins.unwatch(repinned)
     releaseAll()
@@ -261,6 +270,17 @@ async function openCar(source: AsyncIterable<Uint8Array>, maxBlocks: number | un
   // readHeader reads the header, and a CARv2's inner CARv1 header, with `exactly(declared length)`: the guard
   // refuses a length over the limit before it is read.
   const header = await readHeader(headerGuard(stream))
+  // Each root costs a pin record (a file in a Node store) and needs no section when it is an identity CID or a
+  // block the store holds already, so a header of 64 KiB could make thousands of pins past any bound on sections.
+  if (maxBlocks !== undefined && header.roots.length > maxBlocks) {
+    const cause = new CarTooLargeError({
+      limit: 'maxBlocks',
+      max: maxBlocks,
+      count: header.roots.length,
+      roots: true,
+    })
+    throw new CarImportError({ reason: cause.shortMessage, cause })
+  }
   // The blocks of a CARv2 are its CARv1 payload only; the index that may follow it is not read. Its declared size
   // must cover the payload's header, already read: a shorter one would leave the payload a negative length.
   let reader = stream
@@ -449,6 +469,9 @@ function guardSource(
           signal?.throwIfAborted()
           const pending = Promise.resolve(iterator.next())
           const next = signal === undefined ? await pending : await untilAborted(pending, signal)
+          // Anything else (a string, a number, a plain array) has no byteLength: `maxBytes` would count NaN and
+          // never trip, and the reader would take it apart in ways of its own.
+          if (next.done !== true && !(next.value instanceof Uint8Array)) throw new ChunkTypeError()
           if (next.done !== true && maxBytes !== undefined) {
             received += next.value.byteLength
             if (received > maxBytes) {
@@ -460,6 +483,14 @@ function guardSource(
         },
       }
     },
+  }
+}
+
+/** A chunk of the source that is not a `Uint8Array`: a `TypeError`, passed on as it is rather than as a bad CAR. */
+class ChunkTypeError extends TypeError {
+  override name = 'TypeError'
+  constructor() {
+    super('importCar sources must yield Uint8Array chunks.')
   }
 }
 

@@ -362,10 +362,12 @@ export class BlockTooLargeError extends BaseError {
 export type BlockReadErrorType = BlockReadError & { name: 'BlockReadError' }
 
 /**
- * The local blockstore holds a block's file but it could not be read (permissions, an I/O error, a directory in
- * its place). Not a missing block: fetching it again would not help, and writing it again would fail the same
- * way. The message names the CID and the system error code only; its `cause` is the system error reduced to its
- * `code` and `syscall` (Node's own message names the file's absolute path, which tells where the store lives).
+ * The local blockstore holds a block's file but it could not be read (permissions, an I/O error), or holds
+ * something other than a regular file under its name (a directory, a named pipe, a socket, a device: `notAFile`,
+ * refused before any read, since a pipe's read could wait for ever). Not a missing block: fetching it again would
+ * not help. The message names the CID and the system error code only; its `cause`, when there is one, is the system
+ * error reduced to its `code` and `syscall` (Node's own message names the file's absolute path, which tells where
+ * the store lives).
  */
 export class BlockReadError extends BaseError {
   override name = 'BlockReadError' as const
@@ -373,17 +375,28 @@ export class BlockReadError extends BaseError {
   /** the system error code (`EACCES`, `EIO`, `EISDIR`…), when there is one */
   readonly code: string | undefined
 
-  constructor(parameters: { cid: string; code: string | undefined; cause?: unknown }) {
+  /** true when the block's name holds something other than a regular file (a directory, a pipe, a socket, a device) */
+  readonly notAFile: boolean
+
+  constructor(parameters: { cid: string; code: string | undefined; notAFile?: boolean; cause?: unknown }) {
     const { cid, code, cause } = parameters
+    const notAFile = parameters.notAFile === true
     super(
-      `Block ${cid} could not be read from the local blockstore${code !== undefined ? ` (${code})` : ''}.`,
+      `Block ${cid} could not be read from the local blockstore${
+        code !== undefined ? ` (${code})` : notAFile ? ': its file is not a regular file' : ''
+      }.`,
       {
         cause,
-        metaMessages: ['Check the permissions and the health of the storage directory.'],
+        metaMessages: [
+          notAFile
+            ? 'This storage writes only regular files, so another program put it there: remove it, then put or import the same content again.'
+            : 'Check the permissions and the health of the storage directory.',
+        ],
       },
     )
     this.cid = cid
     this.code = code
+    this.notAFile = notAFile
   }
 }
 
@@ -474,8 +487,9 @@ export type CarTooLargeErrorType = CarTooLargeError & { name: 'CarTooLargeError'
 
 /**
  * A CAR import with `maxBytes` or `maxBlocks` met a CAR larger than that: more bytes received from the source than
- * `maxBytes` (refused at the first chunk past it, before that chunk is read), or more blocks than `maxBlocks`
- * (refused when the next block's section starts, before it is read). A CAR import reports it as the cause of a
+ * `maxBytes` (refused at the first chunk past it, before that chunk is read), more blocks than `maxBlocks`
+ * (refused when the next block's section starts, before it is read), or a header naming more roots than
+ * `maxBlocks` (refused once the header is read, `roots` set). A CAR import reports it as the cause of a
  * `CarImportError`; nothing of the CAR is kept. The message names the limit and the count, never the CAR's bytes.
  */
 export class CarTooLargeError extends BaseError {
@@ -484,15 +498,23 @@ export class CarTooLargeError extends BaseError {
   readonly limit: 'maxBytes' | 'maxBlocks'
   /** its value */
   readonly max: number
-  /** the bytes received, or the blocks met, when the CAR was refused: a lower bound of the CAR's size */
+  /**
+   * the bytes received, the blocks met, or (`roots`) the roots the header names, when the CAR was refused: a lower
+   * bound of the CAR's size
+   */
   readonly count: number
+  /** true when `maxBlocks` was exceeded by the header's roots, each of which would be a pin */
+  readonly roots: boolean
 
-  constructor(parameters: { limit: 'maxBytes' | 'maxBlocks'; max: number; count: number }) {
+  constructor(parameters: { limit: 'maxBytes' | 'maxBlocks'; max: number; count: number; roots?: boolean }) {
     const { limit, max, count } = parameters
+    const roots = limit === 'maxBlocks' && parameters.roots === true
     super(
       limit === 'maxBytes'
         ? `The CAR is over the limit of ${max} bytes (${count} bytes received when it was refused).`
-        : `The CAR holds more than ${max} blocks (refused at block ${count}).`,
+        : roots
+          ? `The CAR names ${count} roots, more than the limit of ${max} blocks.`
+          : `The CAR holds more than ${max} blocks (refused at block ${count}).`,
       {
         metaMessages: [
           `Raise \`${limit}\` if a CAR this large is expected, or import its content in smaller CARs.`,
@@ -502,6 +524,7 @@ export class CarTooLargeError extends BaseError {
     this.limit = limit
     this.max = max
     this.count = count
+    this.roots = roots
   }
 }
 

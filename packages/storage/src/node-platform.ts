@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { constants, mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { type FileHandle, open, readdir, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { tcp } from '@libp2p/tcp'
@@ -107,15 +107,18 @@ function writeSmall(file: string, bytes: Uint8Array): boolean {
 }
 
 /**
- * Whether a file is there and at most `maxBytes` long, with one synchronous `stat`: Helia asks `has` before
+ * Whether a regular file is there and at most `maxBytes` long, with one synchronous `stat`: Helia asks `has` before
  * every block it puts and the store before every link it pins, and, like the small writes above, a call made in
  * place costs a few microseconds where a round trip through the thread pool costs a hundred or more. Missing
- * (ENOENT, ENOTDIR) or not reachable: absent, as blockstore-fs and datastore-fs answer.
+ * (ENOENT, ENOTDIR) or not reachable: absent, as blockstore-fs and datastore-fs answer. Anything but a regular file
+ * (a named pipe, a socket, a device, a directory) is absent too: the stores write only regular files, and such a
+ * thing's size says nothing of what a read would give (a pipe's is 0), so a put writes over it where it can.
+ * Symbolic links are followed, as the stores' own reads follow them: what counts is the file they lead to.
  */
 function presentAtMost(file: string, maxBytes: number): boolean {
   try {
     const found = statSync(file, { throwIfNoEntry: false })
-    return found !== undefined && found.size <= maxBytes
+    return found?.isFile() === true && found.size <= maxBytes
   } catch {
     return false
   }
@@ -198,6 +201,15 @@ class WholeFileBlockstore extends FsBlockstore {
 }
 
 /**
+ * Read-only, and non-blocking where the platform has it: opening a named pipe (FIFO) for reading otherwise waits
+ * until something opens it for writing, holding one of libuv's four threads the while (four such reads stall every
+ * file and crypto call of the process). With `O_NONBLOCK` the open returns at once and the type check after `fstat`
+ * refuses it. On a regular file the flag changes nothing. Symbolic links are followed (no `O_NOFOLLOW`), as `has`
+ * follows them: a link to a regular file is read like one, and a link to anything else is refused the same way.
+ */
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)
+
+/**
  * A block file, whole, but never more than {@link MAX_BLOCK_SIZE} bytes of it: this storage writes no larger
  * block, so a larger file is another program's or a damaged file system's, and reading it whole would allocate
  * whatever its size is. It is refused unread ({@link BlockTooLargeError}) and left in place: it is not proven
@@ -205,14 +217,17 @@ class WholeFileBlockstore extends FsBlockstore {
  *
  * A missing file (or shard directory) is a missing block, thrown with the name the stores' callers (Helia, this
  * package's reader) test for, as blockstore-fs's own error has; any other failure (permissions, an I/O error, a
- * directory in the file's place) is a {@link BlockReadError}: fetching the block again would not help. Neither
+ * directory, a pipe, a socket or a device in the file's place) is a {@link BlockReadError}: fetching the block again would not help. Neither
  * keeps the file system's own error, whose message names the file's absolute path: see {@link withoutPath}.
  */
 async function readBlockFile(path: string, cid: CID): Promise<Uint8Array> {
   let handle: FileHandle | undefined
   try {
-    handle = await open(path, 'r')
-    const { size } = await handle.stat()
+    handle = await open(path, READ_FLAGS)
+    const stats = await handle.stat()
+    // Not a regular file: nothing this storage wrote, and a read could wait for ever (a pipe with no writer).
+    if (!stats.isFile()) throw new BlockReadError({ cid: cidLabel(cid), code: undefined, notAFile: true })
+    const { size } = stats
     if (size > MAX_BLOCK_SIZE) throw tooLarge(cid, size)
     // A buffer of exactly the size fstat said, so the block owns all of it: nothing past its end in `.buffer`, nor
     // in a structured clone.
@@ -231,7 +246,7 @@ async function readBlockFile(path: string, cid: CID): Promise<Uint8Array> {
     // read, for the same reason: the CID check judges what was, and a later read sees the new size.
     return new Uint8Array(block.subarray(0, filled))
   } catch (err) {
-    if (err instanceof BlockTooLargeError) throw err
+    if (err instanceof BlockTooLargeError || err instanceof BlockReadError) throw err
     const code = (err as { code?: unknown } | null)?.code
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw Object.assign(

@@ -120,6 +120,24 @@ export class Pins {
    * those another operation wrote again meanwhile (`rewritten`, from `watch`), and of the blocks it wrote,
    * those no pin reaches: a gc limited to the import's blocks. Best effort: a failure here must not hide
    * the import's own error.
+   *
+   * Only the pins in `rewritten` that are still recorded are walked, not every pin: a rollback walking every
+   * pinned DAG would cost, on every refused CAR that wrote a block, as much as a gc's mark, under the lock every
+   * write waits for. That set is enough because:
+   * - the import wrote only blocks the store did not have when it looked (`has` false), and it looked holding
+   *   the lock shared, so no gc or rollback ran between its look and this rollback;
+   * - a pin record is written only once its whole DAG is local (see `write`), so a pin whose write began before
+   *   the import's look had its DAG complete without the block, and does not reach it;
+   * - a pin whose write began after the import's look was written by the import itself (`pinned`, deleted
+   *   above unless rewritten) or by another operation, which `write` added to `rewritten` before writing it:
+   *   the import watches from before its first look;
+   * - no put, pin or import runs now (the exclusive lock), so none is between relying on a block (a put or an
+   *   import of the same content that found it present and skipped it) and pinning it: every one that did ended
+   *   with its pin written, in `rewritten`, or with `pin: false`, which is not protected, as it is not from gc.
+   * A pin recorded before the import whose DAG had lost a block since (a damaged copy deleted on read, a file
+   * removed by hand) is the exception: the import's copy of that block healed it, and is deleted here, so the DAG
+   * is left as it was before the import, incomplete until `pin()` or another import repairs it. Keeping it would
+   * need every pinned DAG walked. A walk that fails (a rewritten DAG that lost a block) deletes nothing.
    */
   async undo(pinned: CID[], written: CID[], rewritten: Set<string>): Promise<void> {
     for (const root of pinned) {
@@ -128,11 +146,18 @@ export class Pins {
     }
     await ignoreFailure(async () => {
       if (written.length === 0) return
-      const live = await this.markLive(undefined)
+      const live = await this.markLive(undefined, this.#stillPinned(rewritten))
       for (const cid of written) {
         if (!live.has(multihashKey(cid))) await ignoreFailure(async () => this.#c.blocks.delete(cid))
       }
     })
+  }
+
+  /** The roots of the pin records `keys` names that are still recorded (an unpin may have removed some since). */
+  async *#stillPinned(keys: Set<string>): AsyncGenerator<CID> {
+    for (const key of keys) {
+      if (await this.#c.datastore.has(new Key(key))) yield CID.parse(key.slice(PIN_PREFIX.length))
+    }
   }
 
   /**
@@ -177,12 +202,15 @@ export class Pins {
   /**
    * Mark: the multihash of every block reachable from a pin, read from local blocks only. A pinned DAG
    * with a block missing or corrupt throws rather than guess (a sweep on a wrong live set would delete
-   * data). Call it holding the exclusive lock.
+   * data). Call it holding the exclusive lock. `roots` are the pins to mark from: all of them by default.
    */
-  async markLive(signal: AbortSignal | undefined): Promise<Set<string>> {
+  async markLive(
+    signal: AbortSignal | undefined,
+    roots: AsyncIterable<CID> = this.roots(signal),
+  ): Promise<Set<string>> {
     const local = this.#c.local
     const live = new Set<string>()
-    for await (const root of this.roots(signal)) {
+    for await (const root of roots) {
       let reading: CID | undefined
       try {
         for await (const block of walkDag(

@@ -107,7 +107,8 @@ export class VerifiedBlockstore implements Blockstore {
  * The block to write, refused with {@link BlockTooLargeError} over {@link MAX_BLOCK_SIZE}, so the Node store can
  * refuse a larger file as not its own. A block given in chunks (an iterable or async iterable, as the blockstore
  * interface allows) is gathered here, counted as it comes, and refused at the first chunk past the limit: the rest
- * is not pulled, and nothing of it reaches the store (a chunked write could otherwise leave part of it there).
+ * is not pulled, and nothing of it reaches the store (a chunked write could otherwise leave part of it there). A
+ * chunk that is not a `Uint8Array` is refused with a `TypeError`.
  */
 async function boundedBlock(
   cid: CID,
@@ -119,7 +120,11 @@ async function boundedBlock(
   }
   const chunks: Uint8Array[] = []
   let total = 0
-  for await (const chunk of bytes) {
+  for await (const chunk of bytes as AsyncIterable<unknown>) {
+    // Anything else (a string's characters, a plain array's numbers) has no byteLength: the total would be NaN and
+    // never pass the limit.
+    if (!(chunk instanceof Uint8Array))
+      throw new TypeError('Blockstore puts must give a block as Uint8Array chunks.')
     total += chunk.byteLength
     if (total > MAX_BLOCK_SIZE) throw tooLarge(cid, total)
     chunks.push(chunk)

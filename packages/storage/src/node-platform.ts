@@ -110,15 +110,17 @@ function writeSmall(file: string, bytes: Uint8Array): boolean {
  * Whether a regular file is there and at most `maxBytes` long, with one synchronous `stat`: Helia asks `has` before
  * every block it puts and the store before every link it pins, and, like the small writes above, a call made in
  * place costs a few microseconds where a round trip through the thread pool costs a hundred or more. Missing
- * (ENOENT, ENOTDIR) or not reachable: absent, as blockstore-fs and datastore-fs answer. Anything but a regular file
- * (a named pipe, a socket, a device, a directory) is absent too: the stores write only regular files, and such a
- * thing's size says nothing of what a read would give (a pipe's is 0), so a put writes over it where it can.
- * Symbolic links are followed, as the stores' own reads follow them: what counts is the file they lead to.
+ * (ENOENT, ENOTDIR) or not reachable: absent, as blockstore-fs and datastore-fs answer. A named pipe, a socket or a
+ * device is absent too: the stores write only regular files, a read refuses it, and its size says nothing (a pipe's
+ * is 0), so a put writes over it (a rename replaces it). A directory is left present, as before: a rename cannot
+ * replace it, so counting it absent would only turn a put that skips the block into one that fails, with
+ * blockstore-fs's error, whose message names the file's path. Symbolic links are followed, as the reads follow them.
  */
 function presentAtMost(file: string, maxBytes: number): boolean {
   try {
     const found = statSync(file, { throwIfNoEntry: false })
-    return found?.isFile() === true && found.size <= maxBytes
+    if (found === undefined) return false
+    return found.isDirectory() || (found.isFile() && found.size <= maxBytes)
   } catch {
     return false
   }

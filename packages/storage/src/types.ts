@@ -150,14 +150,17 @@ export interface ImportCarOptions extends OperationOptions<ProgressOf<'storage:c
    * The most bytes the CAR may hold, counted as they come from the source (a CARv2's index, when its sender sends
    * one, counts as received). Past it the import fails with a `CarImportError` caused by a `CarTooLargeError`, the
    * rest of the stream unread, and keeps nothing. Unlimited by default, as a CAR of your own (a backup, an export)
-   * can be any size; set it, and `maxBlocks`, whenever the CAR comes from someone else (an upload, a peer), or the
-   * sender decides how much disk the import takes.
+   * can be any size; set it, `maxBlocks`, and a `signal` with a deadline (`AbortSignal.timeout`), whenever the CAR
+   * comes from someone else (an upload, a peer), or the sender decides how much disk the import takes. The limits do
+   * not bound time: a sender that stalls, or sends empty chunks, is ended only by the signal.
    */
   maxBytes?: number
   /**
-   * The most blocks (sections) the CAR may hold, repeated ones included. Past it the import fails with a
-   * `CarImportError` caused by a `CarTooLargeError` before the next block is read, and keeps nothing. Unlimited by
-   * default. Each block is a file in a Node store, so a CAR of many tiny blocks costs far more than its bytes say.
+   * The most blocks (sections) the CAR may hold, repeated ones included, and the most roots its header may name
+   * (each root is a pin record, and an identity CID or a block held already needs no section). Past it the import
+   * fails with a `CarImportError` caused by a `CarTooLargeError`, before the next block is read (or, for roots, once
+   * the header is read), and keeps nothing. Unlimited by default. Each block is a file in a Node store, so a CAR of
+   * many tiny blocks costs far more than its bytes say.
    */
   maxBlocks?: number
 }
@@ -229,9 +232,12 @@ export interface Storage extends Startable {
   exportCar(cid: CidLike, options?: ExportCarOptions): AsyncIterable<Uint8Array>
   /**
    * Import a CAR (v1 or v2): every block is verified before it is kept; on any failure nothing is kept. The import
-   * holds gc off while it runs, so `signal` also ends a wait on a source that stops sending: the import rejects with
-   * the signal's reason at once, rolls back, and leaves the source as it is (close it if it is yours). Bound a CAR
-   * from someone else with `maxBytes` and `maxBlocks`.
+   * holds gc off while it runs, so `signal` also ends a wait on a source that stops sending, and the source is left
+   * as it is (close it if it is yours). The import rejects with the signal's reason (or its own error) at once when
+   * it had written no block and no pin; otherwise once it has rolled them back, which waits until the puts, pins and
+   * imports running at that moment have finished (they may rely on its blocks), and holds new ones off meanwhile.
+   * Bound a CAR from someone else with `maxBytes`, `maxBlocks` and a `signal` with a deadline
+   * (`AbortSignal.timeout`); a source yielding anything but `Uint8Array` chunks is refused with a `TypeError`.
    */
   importCar(
     source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,

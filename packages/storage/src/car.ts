@@ -204,9 +204,10 @@ export async function importCar(
         }
         // Written even when the root is pinned already, for the same reason as in pin(): another import
         // of it that fails must not take this import's pin with it.
-        const existed = await pins.has(root)
+        // Listed before the write, as blocks are: a write that fails once its record is in place (an abort as it
+        // returns) has still pinned. Deleting a record that was never written is no error.
+        if (!(await pins.has(root))) pinned.push(root)
         await pins.write(root, signal, repinned)
-        if (!existed) pinned.push(root)
       }
     }
     return roots

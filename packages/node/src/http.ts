@@ -33,7 +33,10 @@ export interface ProxyHealth {
   chainId: number
   /** The last block the grant index has fully read, as a decimal string; null before the first pass. */
   indexedBlock: string | null
-  /** Whether the grant index keeps up with the chain (times and block numbers only, nothing of a request). */
+  /**
+   * Whether the grant index keeps up with the head the RPC node reports (times and block numbers only, nothing
+   * of a request).
+   */
   index: ProxyIndexHealth
 }
 

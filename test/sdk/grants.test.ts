@@ -234,38 +234,147 @@ describe('grants', () => {
     expect(text(await clinic.records.get(rec.id))).toBe('relay timed out')
   })
 
-  test('behavior: a relayer wallet client refused because its node submitted the signed grant first: the grant exists, so RelayError keeps its bundle and the grantee reads', async () => {
+  test("behavior: a relayer wallet client refused with GrantAlreadyExists because its node submitted the signed grant first: the vault's own node shows the grant with the terms signed, so it is returned, its bundle kept, and the grantee reads", async () => {
     const rec = await patient.records.put('front-run')
-    // The relayer's node sees the signed grant in the simulation's calldata and sends it itself, first.
+    // The relayer's node sees the signed grant in the simulation's calldata and sends it itself, first; the
+    // simulation then honestly reverts with GrantAlreadyExists.
     const { devnet } = net
     const direct = http(devnet.rpcUrl)({ chain: devnet.chain, retryCount: 0 })
-    let frontRun = false
+    let frontRun: Hex | undefined
     const relayer = createWalletClient({
       account: devnet.accounts[5]!,
       chain: devnet.chain,
       transport: intercepting(http(devnet.rpcUrl), (args) => {
-        if (args.method !== 'eth_call' || frontRun) return undefined
+        if (args.method !== 'eth_call' || frontRun !== undefined) return undefined
         const [call] = args.params as [{ to: Hex; data?: Hex; input?: Hex }]
         const data = (call.data ?? call.input)!
         if (decodeFunctionData({ abi: consentRegistryAbi, data }).functionName !== 'grantBySig')
           return undefined
-        frontRun = true
         return (async () => {
           const thief = devnet.walletClients[6]!
           const hash = await thief.sendTransaction({ to: call.to, data })
           await devnet.publicClient.waitForTransactionReceipt({ hash })
+          frontRun = hash
           return direct.request(args as Parameters<typeof direct.request>[0])
         })()
+      }),
+    })
+    const grant = await patient.grants.create({
+      to: clinic.address,
+      records: [rec.id],
+      purpose: 'TREAT',
+      expiresIn: '1d',
+      relay: relayer,
+    })
+    expect(frontRun).toBeDefined()
+    // The grant as it stands on chain, as for a relay that succeeded: the one who front-ran sent it.
+    expect(grant).toMatchObject({
+      grantor: patient.address,
+      grantee: clinic.address,
+      purpose: 'TREAT',
+      transactionHash: frontRun,
+      revoked: false,
+      active: true,
+    })
+    expect(grant.scope).toEqual({ kind: 'record', records: [rec.id.toLowerCase()] })
+    expect(await net.storage.isPinned(grant.bundleCid)).toBe(true)
+    expect(text(await clinic.records.get(rec.id))).toBe('front-run')
+  })
+
+  test("attack: a relayer wallet client reports GrantAlreadyExists that the vault's own node does not show (a lie, or a node ahead of the vault's): RelayError keeps the kfrag bundle, and the grant the relayer still holds lands", async () => {
+    const { devnet } = net
+    const rec = await patient.records.put('already exists?')
+    let seen: Hex | undefined
+    const relayer = createWalletClient({
+      account: devnet.accounts[5]!,
+      chain: devnet.chain,
+      transport: fakingReverts(devnet.rpcUrl, ({ data }) => {
+        const decoded = decodeFunctionData({ abi: consentRegistryAbi, data })
+        if (decoded.functionName !== 'grantBySig') return undefined
+        seen = data
+        const [grantor, params] = decoded.args
+        return encodeErrorResult({
+          abi: consentRegistryAbi,
+          errorName: 'GrantAlreadyExists',
+          args: [computeGrantId(grantor, params.salt)],
+        })
       }),
     })
     const err = await patient.grants
       .create({ to: clinic.address, records: [rec.id], purpose: 'TREAT', expiresIn: '1d', relay: relayer })
       .catch((e: unknown) => e)
-    expect(frontRun).toBe(true)
+    expect(seen).toBeDefined()
     expect(err).toBeInstanceOf(RelayError)
-    const { bundleCid } = err as RelayError
+    const { bundleCid, cause, unconfirmed, metaMessages } = err as RelayError
+    expect(cause).toMatchObject({ name: 'GrantAlreadyExistsError' })
+    expect(unconfirmed).toEqual({ reported: 'GrantAlreadyExistsError' })
+    expect(metaMessages?.[0]).toBe(
+      "The vault's node shows no grant under this id: the relayer's node may be lying, or be ahead of the vault's.",
+    )
     expect(await net.storage.isPinned(bundleCid!)).toBe(true)
-    expect(text(await clinic.records.get(rec.id))).toBe('front-run')
+    await devnet.publicClient.waitForTransactionReceipt({
+      hash: await devnet.walletClients[5]!.sendTransaction({
+        to: devnet.addresses.consentRegistry,
+        data: seen!,
+      }),
+    })
+    expect(text(await clinic.records.get(rec.id))).toBe('already exists?')
+  })
+
+  test("attack: a relayer's node takes the salt from the simulation and has other terms registered under the grant id first, then reports GrantAlreadyExists or SignatureExpired: the vault's own node shows a grant that is not the one signed, so it is not returned (RelayError, otherTerms) and the bundle is kept", async () => {
+    const { devnet } = net
+    // Anyone the registry lets create this grantor's grants can reuse the salt with other terms: here the
+    // grantor's own account (another session of it, or a wallet tricked into it) with another purpose.
+    const grantorWallet = createWalletClient({
+      account: privateKeyToAccount(net.accounts[0]!.privateKey),
+      chain: devnet.chain,
+      transport: http(devnet.rpcUrl),
+    })
+    for (const reported of ['GrantAlreadyExists', 'SignatureExpired'] as const) {
+      const rec = await patient.records.put(`other terms (${reported})`)
+      let taken: Hex | undefined
+      const relayer = createWalletClient({
+        account: devnet.accounts[5]!,
+        chain: devnet.chain,
+        transport: fakingReverts(devnet.rpcUrl, ({ to, data }) => {
+          const decoded = decodeFunctionData({ abi: consentRegistryAbi, data })
+          if (decoded.functionName !== 'grantBySig') return undefined
+          const [grantor, params, , deadline] = decoded.args
+          return (async () => {
+            await devnet.publicClient.waitForTransactionReceipt({
+              hash: await grantorWallet.writeContract({
+                address: to!,
+                abi: consentRegistryAbi,
+                functionName: 'grant',
+                args: [{ ...params, purpose: params.purpose === 1 ? 2 : 1 }],
+              }),
+            })
+            taken = computeGrantId(grantor, params.salt)
+            // GrantAlreadyExists: the simulation then runs on the node as it is, and reverts with it honestly.
+            return reported === 'GrantAlreadyExists'
+              ? undefined
+              : encodeErrorResult({
+                  abi: consentRegistryAbi,
+                  errorName: 'SignatureExpired',
+                  args: [deadline, deadline + 1n],
+                })
+          })()
+        }),
+      })
+      const err = await patient.grants
+        .create({ to: clinic.address, records: [rec.id], purpose: 'TREAT', expiresIn: '1d', relay: relayer })
+        .catch((e: unknown) => e)
+      expect(taken, reported).toBeDefined()
+      expect(err, reported).toBeInstanceOf(RelayError)
+      const { bundleCid, cause, grantId, unconfirmed, metaMessages } = err as RelayError
+      expect(grantId, reported).toBe(taken)
+      expect(cause, reported).toMatchObject({ name: `${reported}Error` })
+      expect(unconfirmed, reported).toEqual({ reported: `${reported}Error`, otherTerms: true })
+      expect(metaMessages?.[0], reported).toBe(
+        "The vault's node shows a grant under this id with other terms than those signed.",
+      )
+      expect(await net.storage.isPinned(bundleCid!), reported).toBe(true)
+    }
   })
 
   test('error: a relayer wallet client whose simulation runs past the signed deadline: SignatureExpiredError is thrown and the kfrag bundle is unpinned', async () => {
@@ -409,7 +518,7 @@ describe('grants', () => {
     }
   })
 
-  test("behavior: a relayer wallet client reports SignatureExpired and the vault's own node cannot be asked: RelayError keeps the kfrag bundle", async () => {
+  test("behavior: a relayer wallet client reports SignatureExpired or GrantAlreadyExists and the vault's own node cannot be asked: RelayError keeps the kfrag bundle", async () => {
     const { devnet } = net
     // The patient's vault on a node that stops answering once the relayer's node has answered.
     let down = false
@@ -429,40 +538,54 @@ describe('grants', () => {
       },
     })
     try {
-      const rec = await vault.records.put('unchecked')
-      let seen: Hex | undefined
-      const relayer = createWalletClient({
-        account: devnet.accounts[5]!,
-        chain: devnet.chain,
-        transport: fakingReverts(devnet.rpcUrl, ({ data }) => {
-          const decoded = decodeFunctionData({ abi: consentRegistryAbi, data })
-          if (decoded.functionName !== 'grantBySig') return undefined
-          seen = data
-          down = true
-          const deadline = decoded.args[3]
-          return encodeErrorResult({
-            abi: consentRegistryAbi,
-            errorName: 'SignatureExpired',
-            args: [deadline, deadline + 1n],
+      for (const reported of ['SignatureExpired', 'GrantAlreadyExists'] as const) {
+        const rec = await vault.records.put(`unchecked (${reported})`)
+        let seen: Hex | undefined
+        const relayer = createWalletClient({
+          account: devnet.accounts[5]!,
+          chain: devnet.chain,
+          transport: fakingReverts(devnet.rpcUrl, ({ data }) => {
+            const decoded = decodeFunctionData({ abi: consentRegistryAbi, data })
+            if (decoded.functionName !== 'grantBySig') return undefined
+            seen = data
+            down = true
+            const [grantor, params, , deadline] = decoded.args
+            return reported === 'SignatureExpired'
+              ? encodeErrorResult({
+                  abi: consentRegistryAbi,
+                  errorName: 'SignatureExpired',
+                  args: [deadline, deadline + 1n],
+                })
+              : encodeErrorResult({
+                  abi: consentRegistryAbi,
+                  errorName: 'GrantAlreadyExists',
+                  args: [computeGrantId(grantor, params.salt)],
+                })
+          }),
+        })
+        const err = await vault.grants
+          .create({
+            to: clinic.address,
+            records: [rec.id],
+            purpose: 'TREAT',
+            expiresIn: '1d',
+            relay: relayer,
           })
-        }),
-      })
-      const err = await vault.grants
-        .create({ to: clinic.address, records: [rec.id], purpose: 'TREAT', expiresIn: '1d', relay: relayer })
-        .catch((e: unknown) => e)
-      down = false
-      expect(err).toBeInstanceOf(RelayError)
-      const { bundleCid, unconfirmed } = err as RelayError
-      expect(unconfirmed?.reported).toBe('SignatureExpiredError')
-      expect(unconfirmed?.checkError).toMatchObject({ name: 'TimeoutError' })
-      expect(await net.storage.isPinned(bundleCid!)).toBe(true)
-      await devnet.publicClient.waitForTransactionReceipt({
-        hash: await devnet.walletClients[5]!.sendTransaction({
-          to: devnet.addresses.consentRegistry,
-          data: seen!,
-        }),
-      })
-      expect(text(await clinic.records.get(rec.id))).toBe('unchecked')
+          .catch((e: unknown) => e)
+        down = false
+        expect(err, reported).toBeInstanceOf(RelayError)
+        const { bundleCid, unconfirmed } = err as RelayError
+        expect(unconfirmed?.reported, reported).toBe(`${reported}Error`)
+        expect(unconfirmed?.checkError, reported).toMatchObject({ name: 'TimeoutError' })
+        expect(await net.storage.isPinned(bundleCid!), reported).toBe(true)
+        await devnet.publicClient.waitForTransactionReceipt({
+          hash: await devnet.walletClients[5]!.sendTransaction({
+            to: devnet.addresses.consentRegistry,
+            data: seen!,
+          }),
+        })
+        expect(text(await clinic.records.get(rec.id)), reported).toBe(`unchecked (${reported})`)
+      }
     } finally {
       down = false
     }

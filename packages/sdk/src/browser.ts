@@ -104,6 +104,7 @@ export {
   type RegistrationUnknownErrorType,
   RelayError,
   type RelayErrorType,
+  type RelayUnconfirmed,
   type UnconfirmedRecordVersion,
 } from './errors.ts'
 export {

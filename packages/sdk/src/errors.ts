@@ -343,20 +343,26 @@ export type RelayErrorType = RelayError & { name: 'RelayError' }
 
 /**
  * The relayer given to `grants.create({ relay })` failed: it did not submit the signed grant, or its transaction
- * reverted, or its receipt was lost, or the grant id was already taken, or it reported the signature unusable
- * (expired, salt cancelled) and the vault's own node does not confirm it. The grant may or may not be registered.
+ * reverted, or its receipt was lost, or it reported the signature unusable (expired, salt cancelled) or the grant
+ * id already taken and the vault's own node does not confirm it. The grant may or may not be registered.
  */
+/** What the vault's own node showed of a relayer's refusal it could not confirm (see {@link RelayError}). */
+export type RelayUnconfirmed = { reported: string; checkError?: unknown; otherTerms?: true }
+
 export class RelayError extends BaseError {
   override name = 'RelayError' as const
   readonly grantId: Hex
   /** The grant's kfrag bundle, kept pinned: the relayer may still submit the signed grant until its deadline. */
   readonly bundleCid: CID | undefined
   /**
-   * Set when the relayer's wallet client reported that the signature can never register the grant (the error's
-   * name, which is also `cause`), and the vault's own node did not confirm it: it showed the deadline not yet
-   * passed or the salt not cancelled (`checkError` undefined), or the check failed (`checkError`).
+   * Set when the relayer's wallet client reported that the signature can never register the grant, or that the
+   * grant id is already taken (the error's name, which is also `cause`), and the vault's own node did not confirm
+   * the signed grant registered nor the signature unusable: it showed the deadline not yet passed or the salt not
+   * cancelled, or no grant under the id (`checkError` undefined), or the check failed (`checkError`).
+   * `otherTerms` when the id holds a grant whose terms are not those signed (someone allowed to create this
+   * grantor's grants registered other terms under the same salt).
    */
-  readonly unconfirmed: { reported: string; checkError?: unknown } | undefined
+  readonly unconfirmed: RelayUnconfirmed | undefined
 
   constructor({
     grantId,
@@ -367,7 +373,7 @@ export class RelayError extends BaseError {
     grantId: Hex
     bundleCid?: CID | undefined
     cause: unknown
-    unconfirmed?: { reported: string; checkError?: unknown } | undefined
+    unconfirmed?: RelayUnconfirmed | undefined
   }) {
     super(
       unconfirmed === undefined
@@ -379,9 +385,13 @@ export class RelayError extends BaseError {
           ...(unconfirmed === undefined
             ? []
             : [
-                unconfirmed.checkError === undefined
-                  ? "The vault's node shows the deadline not passed or the salt not cancelled: the relayer's node may be lying, or be ahead of the vault's."
-                  : "The check on the vault's node failed (see checkError).",
+                unconfirmed.otherTerms === true
+                  ? "The vault's node shows a grant under this id with other terms than those signed."
+                  : unconfirmed.checkError !== undefined
+                    ? "The check on the vault's node failed (see checkError)."
+                    : unconfirmed.reported === 'GrantAlreadyExistsError'
+                      ? "The vault's node shows no grant under this id: the relayer's node may be lying, or be ahead of the vault's."
+                      : "The vault's node shows the deadline not passed or the salt not cancelled: the relayer's node may be lying, or be ahead of the vault's.",
               ]),
           'The signed grant is valid until its deadline and can be submitted again (its salt makes it single-use).',
           ...(bundleCid === undefined

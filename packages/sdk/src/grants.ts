@@ -10,9 +10,12 @@ import {
   AbortError as ChainAbortError,
   RecordNotFoundError as ChainRecordNotFoundError,
   computeGrantId,
+  encodePurpose,
+  GrantAlreadyExistsError,
   GrantIdCancelledError,
   type GrantListing,
   GrantNotFoundError,
+  type GrantParams,
   getGrant,
   getGrants,
   getLogsChunked,
@@ -26,6 +29,7 @@ import {
   type Scope,
   SignatureExpiredError,
   type SignedGrant,
+  scopeKindName,
   signGrant,
   TransactionOutcomeUnknownError,
 } from '@medvault/chain'
@@ -109,8 +113,9 @@ export interface CreateGrantOptions extends CallOptions {
    * may submit it. Only a refusal that makes the signature unusable for good (`SignatureExpiredError`,
    * `GrantIdCancelledError`), once the vault's own node confirms it (at its latest block, the grant id a
    * cancelled salt, or free with the deadline past), is thrown as is, with the bundle unpinned; unconfirmed, it
-   * is a `RelayError` that keeps the bundle. If that node shows the grant registered (someone submitted the
-   * signed grant, whatever the relayer reported), the grant is returned as for a relay that succeeded. A wallet
+   * is a `RelayError` that keeps the bundle. If that node shows the grant registered with the terms signed
+   * (someone submitted the signed grant, whatever the relayer reported: an expired signature, a cancelled salt
+   * or a grant id already taken), the grant is returned as for a relay that succeeded. A wallet
    * client's node must answer the vault's chain id to `eth_chainId` (`InvalidOptionError` otherwise, before
    * anything is stored or signed; `signal` ends the wait for its answer).
    */
@@ -155,7 +160,10 @@ export class Grants {
    *   wallet client refused with `SignatureExpiredError` or `GrantIdCancelledError` (the signature can never
    *   register the grant) throws that error, and the bundle is unpinned, if the vault's own node confirms it;
    *   otherwise a {@link RelayError} with `unconfirmed` set, and the bundle is kept; if that node shows the
-   *   grant registered, the grant is returned. {@link InvalidOptionError}
+   *   grant registered with the terms signed, the grant is returned. A wallet client refused with
+   *   `GrantAlreadyExistsError` returns the grant likewise, and is otherwise a {@link RelayError} with
+   *   `unconfirmed` set (`otherTerms` for a grant with other terms under the id), the bundle kept.
+   *   {@link InvalidOptionError}
    *   also for a relayer's wallet client whose node is on another chain (checked before anything is stored).
    */
   async create(options: CreateGrantOptions): Promise<Grant> {
@@ -493,18 +501,27 @@ async function relayGrant(
     // simulation, an abort, a revert a lagging node gave, a lost send or receipt, a signature refused now) may
     // still be followed by the grant landing, which needs its bundle. A relay function may have queued it
     // anywhere.
-    if (typeof relay !== 'function' && signatureUnusable(cause)) {
-      const check = await judgeRefusal(ctx, signed.deadline, grantId, options.signal)
-      // The grant is on chain: whoever reported the refusal (or submitted it first and then reported one) did
-      // not stop it. The caller gets the grant as for a relay that succeeded, its bundle kept.
+    if (
+      typeof relay !== 'function' &&
+      (signatureUnusable(cause) || cause instanceof GrantAlreadyExistsError)
+    ) {
+      const check = await judgeRefusal(ctx, grantId, signed, options.signal)
+      // The grant is on chain, with the terms signed: whoever reported the refusal (or submitted it first and
+      // then reported one, as a relayer's node that front-runs its own simulation does) did not stop it. The
+      // caller gets the grant as for a relay that succeeded, its bundle kept.
       if (check.outcome === 'granted') return undefined
-      if (check.outcome === 'unusable') throw cause
+      // `GrantAlreadyExists` is never thrown as is: its only honest meaning is that the grant is registered,
+      // which the vault's own node did not show here.
+      if (check.outcome === 'unusable' && !(cause instanceof GrantAlreadyExistsError)) throw cause
       throw new RelayError({
         grantId,
         cause,
         unconfirmed: {
           reported: cause.name,
-          ...(check.checkError === undefined ? {} : { checkError: check.checkError }),
+          ...(check.outcome === 'otherTerms' ? { otherTerms: true } : {}),
+          ...(check.outcome === 'unconfirmed' && check.checkError !== undefined
+            ? { checkError: check.checkError }
+            : {}),
         },
       })
     }
@@ -560,17 +577,24 @@ function signatureUnusable(error: unknown): error is SignatureExpiredError | Gra
 }
 
 /**
- * What the vault's own node says of a relayer's report that the signed grant is unusable for good, for this
- * grant's own deadline and id (not the ones the relayer's error names), read at one block B (the latest):
+ * What the vault's own node says of a relayer's report that the signed grant is unusable for good or already
+ * registered, for this grant's own deadline and id (not the ones the relayer's error names), read at one block B
+ * (the latest):
  *
- * - `granted`: the grant id holds a grant at B. The report was false, or the relayer (or whoever saw the signed
- *   grant) submitted it and then reported a refusal. The registry checks the signature and its deadline before it
- *   checks whether the id is taken, so once the deadline has passed even an honest node answers
- *   `SignatureExpired` for a grant that is already registered: the deadline alone proves nothing.
+ * - `granted`: the grant id holds a grant at B with the terms signed. The report was false, or the relayer (or
+ *   whoever saw the signed grant) submitted it and then reported a refusal. The registry checks the signature and
+ *   its deadline before it checks whether the id is taken, so once the deadline has passed even an honest node
+ *   answers `SignatureExpired` for a grant that is already registered: the deadline alone proves nothing.
+ * - `otherTerms`: the grant id holds a grant at B, but not the one signed. The registry derives the id from the
+ *   grantor and the salt alone (`keccak256(abi.encode(grantor, salt))`, in `_grant`), not from the terms, so
+ *   anyone the registry lets create grants for this grantor (the grantor's own account through `grant`, a grant
+ *   delegate through `grantFor` or `grantBySig`) who learnt the salt, as the relayer's node did from the
+ *   simulation's call, can register other terms under it first. The grant returned must be the one signed: its
+ *   grantee, scope, purpose, validity, threshold, proxy set and kfrag bundle are compared.
  * - `unusable`: the id is a cancelled salt's tombstone at B, or it is free at B and B is past the deadline (the
  *   registry refuses a signature when `block.timestamp > deadline`, and no later block has an earlier time).
  * - `unconfirmed`: free at B and B not past the deadline, or a check failed (`checkError`; an abort of `signal`
- *   is one).
+ *   is one), or the grant's `AccessGranted` event was not found up to B.
  *
  * The grant is read at B itself, not at the latest block again: the deadline is judged by B's time, and the
  * grant must be looked for in a state at least as late, or a grant mined between the two reads would be missed.
@@ -582,11 +606,14 @@ function signatureUnusable(error: unknown): error is SignatureExpiredError | Gra
  */
 async function judgeRefusal(
   ctx: VaultContext,
-  deadline: bigint,
   grantId: Hex,
+  signed: SignedGrant,
   signal: AbortSignal | undefined,
 ): Promise<
-  { outcome: 'granted' } | { outcome: 'unusable' } | { outcome: 'unconfirmed'; checkError?: unknown }
+  | { outcome: 'granted' }
+  | { outcome: 'otherTerms' }
+  | { outcome: 'unusable' }
+  | { outcome: 'unconfirmed'; checkError?: unknown }
 > {
   let block: { number: bigint; timestamp: bigint }
   try {
@@ -594,16 +621,71 @@ async function judgeRefusal(
   } catch (checkError) {
     return { outcome: 'unconfirmed', checkError }
   }
+  let stored: Awaited<ReturnType<typeof getGrant>>
   try {
-    await untilAborted(signal, () =>
+    stored = await untilAborted(signal, () =>
       getGrant(ctx.publicClient, { addresses: ctx.addresses, grantId, blockNumber: block.number }),
     )
-    return { outcome: 'granted' }
   } catch (err) {
     if (err instanceof GrantIdCancelledError) return { outcome: 'unusable' }
     if (!(err instanceof GrantNotFoundError)) return { outcome: 'unconfirmed', checkError: err }
+    return block.timestamp > signed.deadline ? { outcome: 'unusable' } : { outcome: 'unconfirmed' }
   }
-  return block.timestamp > deadline ? { outcome: 'unusable' } : { outcome: 'unconfirmed' }
+  // The stored state has no scope target, proxy set or bundle CID: those are only in the grant's event, read up
+  // to B (the grantee filter is safe: a grant for another grantee is told apart by the stored state first).
+  if (
+    stored.breakGlass ||
+    !sameAddress(stored.grantor, signed.grantor) ||
+    !sameAddress(stored.grantee, signed.params.grantee)
+  ) {
+    return { outcome: 'otherTerms' }
+  }
+  let listing: GrantListing | undefined
+  try {
+    ;[listing] = (
+      await untilAborted(signal, () =>
+        getGrants(ctx.publicClient, {
+          addresses: ctx.addresses,
+          grantor: signed.grantor,
+          grantee: signed.params.grantee,
+          fromBlock: ctx.fromBlock,
+          toBlock: block.number,
+          maxBlockRange: ctx.logBlockRange,
+          ...(signal === undefined ? {} : { signal }),
+        }),
+      )
+    ).filter((g) => g.grantId.toLowerCase() === grantId.toLowerCase())
+  } catch (checkError) {
+    return { outcome: 'unconfirmed', checkError }
+  }
+  // Stored at B but no event up to B: the node's logs lag its state (or it lies); nothing to compare.
+  if (listing === undefined) return { outcome: 'unconfirmed' }
+  return matchesSigned(listing, signed.params) ? { outcome: 'granted' } : { outcome: 'otherTerms' }
+}
+
+function sameAddress(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase()
+}
+
+/** Whether a grant's `AccessGranted` event carries every term that was signed (the salt made its id). */
+function matchesSigned(listing: GrantListing, signed: GrantParams): boolean {
+  const records = (list: readonly Hex[]) =>
+    list
+      .map((r) => r.toLowerCase())
+      .sort()
+      .join()
+  return (
+    sameAddress(listing.grantee, signed.grantee) &&
+    listing.scopeKind === scopeKindName(signed.scopeKind) &&
+    listing.scopeTarget.toLowerCase() === signed.scopeTarget.toLowerCase() &&
+    records(listing.records) === records(signed.records) &&
+    encodePurpose(listing.purpose) === signed.purpose &&
+    listing.notBefore === signed.notBefore &&
+    listing.expiry === signed.expiry &&
+    listing.threshold === signed.threshold &&
+    listing.proxySetId === signed.proxySetId &&
+    listing.kfragsCid.toLowerCase() === signed.kfragsCid.toLowerCase()
+  )
 }
 
 /**

@@ -251,7 +251,10 @@ class Follower implements ChainFollower {
         continue
       }
       const owner = wanted.owner ?? owners.get(wanted.meta.recordId ?? '')
-      const meta = owner === undefined ? wanted.meta : { ...wanted.meta, owner: owner.toLowerCase() }
+      // Every envelope and bundle is charged to an owner: one requested without would pass the per-owner bound.
+      // `#versionOwners` names the owner of every version, so this fails the range only if that breaks.
+      if (owner === undefined) throw new RecordOwnerUnknownError({ recordId: wanted.meta.recordId ?? '' })
+      const meta = { ...wanted.meta, owner: owner.toLowerCase() }
       adds.push(this.#add(cid, wanted.kind, wanted.name, meta))
     }
     const added = (await Promise.all(adds)).filter((r): r is PinRecord => r !== undefined)
@@ -272,17 +275,23 @@ class Follower implements ChainFollower {
       else if (event.eventName === 'RecordVersionAdded' && !owners.has(event.args.recordId)) {
         const cid = cidFromChain(event.args.cid)
         if (cid === undefined) continue
-        // Only a request of this very record (a replayed range) tells its owner: another record naming the
-        // same CID may be anyone's.
-        const requested = this.#components.pins
+        // Only a request of this very record (a replayed range, or the same CID re-added as a new version)
+        // tells its owner, which is written once and never changes: another record naming the same CID may
+        // be anyone's. The owner is taken from it, never skipped: a version requested without one would be
+        // keyed apart from the owner's request and charged to no one's bound.
+        const owner = this.#components.pins
           .byKey(cidKey(cid))
-          .some(
+          .find(
             (r) =>
               r.owner === FOLLOWER_OWNER &&
               r.meta?.kind === 'envelope' &&
-              r.meta.recordId === event.args.recordId,
-          )
-        if (!requested) unknown.add(event.args.recordId)
+              r.meta.recordId === event.args.recordId &&
+              r.meta.owner !== undefined &&
+              r.meta.owner !== '' &&
+              r.meta.owner !== zeroAddress,
+          )?.meta?.owner
+        if (owner === undefined) unknown.add(event.args.recordId)
+        else owners.set(event.args.recordId, owner)
       }
     }
     // A few reads at a time: a catch-up range may name thousands of versions, and the RPC endpoint is shared.

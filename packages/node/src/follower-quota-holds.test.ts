@@ -8,7 +8,7 @@ import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { beforeEach, describe, expect, test } from 'vitest'
 import { FOLLOWER_OWNER } from './chain-follower.ts'
-import { FollowerQuota, QuotaBusyError } from './follower-quota.ts'
+import { FollowerQuota, QuotaBusyError, QuotaExceededError } from './follower-quota.ts'
 import { createPinStore, type PinRecord, type PinStore } from './pin-store.ts'
 
 const RAW = 0x55
@@ -105,5 +105,36 @@ describe('what an attempt that ends without a pin holds', () => {
     // Stopped (the node stops, or the request is removed): freed.
     quota.settle(first, { status: 'stopped' })
     expect(quota.heldBytes).toBe(900)
+  })
+})
+
+describe('a request that names no owner', () => {
+  test('attack: an envelope request naming no owner (a pin store line written without one) is refused for good under follower.maxBytesPerOwner, not admitted past it and charged to no one (on the old code it was admitted with the per-owner bound skipped)', async () => {
+    const quota = new FollowerQuota({ maxBytesPerOwner: 1000, maxTotalBytes: 10_000 }, pins, FOLLOWER_OWNER)
+    const full = await request(attacker)
+    quota.admit(full, 1000)
+    quota.settle(full, { status: 'pinned', bytes: 1000 })
+    // The owner is at its bound; the same bytes asked for under no owner name are refused, with the reason.
+    const digest = await sha256.digest(new TextEncoder().encode(`record ${serial++}`))
+    const nameless = await pins.add({
+      owner: FOLLOWER_OWNER,
+      cid: CID.create(1, RAW, digest).toString(),
+      meta: { kind: 'envelope' },
+    })
+    let refusal: unknown
+    try {
+      quota.admit(nameless, 1000)
+    } catch (err) {
+      refusal = err
+    }
+    expect(refusal).toBeInstanceOf(QuotaExceededError)
+    expect((refusal as QuotaExceededError).bound).toBe('owner_quota')
+    expect((refusal as QuotaExceededError).reason).toMatch(/^refused: the request names no record owner/)
+    expect(quota.heldBytes).toBe(0)
+    expect(quota.totalBytes).toBe(1000)
+    // Without a per-owner bound there is nothing to evade: it is weighed under the total alone.
+    const unbounded = new FollowerQuota({ maxTotalBytes: 10_000 }, pins, FOLLOWER_OWNER)
+    unbounded.admit(nameless, 1000)
+    expect(unbounded.heldBytes).toBe(1000)
   })
 })

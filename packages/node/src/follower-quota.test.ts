@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createDevnet, type Devnet, type DevnetWalletClient } from '@medvault/chain/node'
+import { createDevnet, type Devnet, type DevnetWalletClient, fileCheckpointStore } from '@medvault/chain/node'
 import { encrypt, SecretKey } from '@medvault/crypto/umbral'
 import { encodeRecordEnvelope, type RecordEnvelope } from '@medvault/protocol'
 import { type CID, createStorage, type Storage } from '@medvault/storage'
@@ -26,6 +26,7 @@ import {
 } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
+  CHECKPOINT_FILE,
   type FollowingNode,
   type FollowingNodeInit,
   followed,
@@ -517,6 +518,97 @@ describe('follower storage bounds', () => {
       const [lateRequest] = await settled(node, [late[0]!.recordId])
       expect(lateRequest!.info?.status_details).toMatch(/over follower\.maxTotalBytes/)
       expect(await refusals(metrics, 'total_quota')).toBe(3)
+    } finally {
+      await node.stop()
+    }
+  }, 60_000)
+})
+
+describe('every charged request names its owner', () => {
+  /** Follower requests an owner's bound would not count: envelopes and bundles (and their content) naming none. */
+  const ownerless = (node: FollowingNode) => followed(node.pins).filter((r) => !r.meta?.owner)
+
+  /** Waits until the follower has handled every block up to the head now, and the pinner is idle. */
+  async function handledToHead(node: FollowingNode): Promise<void> {
+    const head = await devnet.publicClient.getBlockNumber({ cacheTime: 0 })
+    await until(() => (node.follower.block ?? 0n) >= head)
+    expect(node.follower.block).toBeGreaterThanOrEqual(head)
+    await node.pinner.idle()
+  }
+
+  test('attack: an account over follower.maxBytesPerOwner re-adds the CID of its refused record as a new version of that record: no request without an owner is made (on the old code one was, admitted past the per-owner bound and pinned, counted only toward maxTotalBytes), the CID stays refused and its content is never fetched', async () => {
+    const attacker = devnet.walletClients[1]!
+    const from = (await devnet.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n
+    const [first] = await register(attacker, 1)
+    // Room for one record of this owner.
+    const node = await start(join(root, 'readd'), from, { maxBytesPerOwner: recordBound })
+    try {
+      await settled(node, [first!.recordId])
+      const [refused] = await register(attacker, 1)
+      const [refusedRequest] = await settled(node, [refused!.recordId])
+      expect(refusedRequest!.status).toBe('failed')
+      expect(refusedRequest!.info?.status_details).toMatch(/over follower\.maxBytesPerOwner/)
+
+      // Twice, as an attacker would repeat it to fill maxTotalBytes with records no owner is charged for.
+      for (let i = 0; i < 2; i++) {
+        await attacker.registerRecordVersion({
+          recordId: refused!.recordId,
+          cid: bytesToHex(refused!.envelope.bytes),
+        })
+      }
+      await handledToHead(node)
+      await until(() => followed(node.pins).every((r) => r.status === 'pinned' || r.status === 'failed'))
+      await node.pinner.idle()
+
+      expect(ownerless(node)).toEqual([])
+      const ofRefused = followed(node.pins).filter((r) => r.meta?.recordId === refused!.recordId)
+      expect(ofRefused.filter((r) => r.status === 'pinned')).toEqual([])
+      expect(ofRefused.every((r) => r.meta?.owner === ownerOf(attacker))).toBe(true)
+      expect(await node.storage.helia.blockstore.has(refused!.content)).toBe(false)
+      expect(node.follower.ownerBytes(ownerOf(attacker))).toBe(recordBytes)
+      expect(node.follower.storedBytes).toBe(recordBytes)
+    } finally {
+      await node.stop()
+    }
+  }, 60_000)
+
+  test('attack: a range naming a pinned version is read again (a restart whose checkpoint is before the version’s block, as after a crash or a failed checkpoint save): the version is not requested again without an owner (on the old code it was, and pinned a second time, charged to no owner)', async () => {
+    const owner = devnet.walletClients[2]!
+    const from = (await devnet.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n
+    const [first] = await register(owner, 1)
+    const dir = join(root, 'replay')
+    // Room for two records of this owner: the first and its version.
+    const bounds = { maxBytesPerOwner: recordBound + recordBytes + Math.floor(recordBytes / 2) }
+    let node = await start(dir, from, bounds)
+    try {
+      await settled(node, [first!.recordId])
+      const registeredAt = await devnet.publicClient.getBlockNumber({ cacheTime: 0 })
+      const content = await source.putBytes(randomBytes(SIZE))
+      const version = await source.putEnvelope({ ...template, content })
+      await owner.registerRecordVersion({ recordId: first!.recordId, cid: bytesToHex(version.bytes) })
+      await handledToHead(node)
+      const versionRequest = () =>
+        followed(node.pins).filter((r) => r.meta?.kind === 'envelope' && r.meta.version === '2')
+      await until(() => versionRequest()[0]?.status === 'pinned')
+      await node.pinner.idle()
+      expect(versionRequest().map((r) => [r.status, r.meta?.owner])).toEqual([['pinned', ownerOf(owner)]])
+      expect(node.follower.ownerBytes(ownerOf(owner))).toBe(2 * recordBytes)
+      const requestsBefore = followed(node.pins).length
+
+      // The checkpoint goes back to the registration's block: the range read again names the version but not
+      // the registration, so the owner comes from the version's own request (or the chain), never from nowhere.
+      await node.stop()
+      await fileCheckpointStore(join(dir, CHECKPOINT_FILE)).save({ blockNumber: registeredAt })
+      node = await start(dir, from, bounds)
+      await handledToHead(node)
+      await until(() => followed(node.pins).every((r) => r.status === 'pinned' || r.status === 'failed'))
+      await node.pinner.idle()
+
+      expect(ownerless(node)).toEqual([])
+      expect(followed(node.pins)).toHaveLength(requestsBefore)
+      expect(versionRequest().map((r) => [r.status, r.meta?.owner])).toEqual([['pinned', ownerOf(owner)]])
+      expect(node.follower.ownerBytes(ownerOf(owner))).toBe(2 * recordBytes)
+      expect(node.follower.storedBytes).toBe(2 * recordBytes)
     } finally {
       await node.stop()
     }

@@ -127,8 +127,8 @@ export class FollowerQuota {
 
   /**
    * Sets `bound` bytes aside for the attempt on `record` (its owner in `meta.owner`), or throws:
-   * `QuotaExceededError` when it does not fit next to what is pinned, `QuotaBusyError` when it does not fit
-   * only because of attempts in flight.
+   * `QuotaExceededError` when it does not fit next to what is pinned or, under a per-owner bound, names no
+   * owner; `QuotaBusyError` when it does not fit only because of attempts in flight.
    */
   admit(record: PinRecord, bound: number): void {
     this.load()
@@ -137,8 +137,17 @@ export class FollowerQuota {
     // it is weighed without it, and keeps it when told to wait or refused here.
     const held = this.#reserved.get(record.requestid)
     const ownHeld = held !== undefined && held.owner === owner ? held.bytes : 0
+    // A request naming no owner could be charged to no one's bound, so it would pass `maxBytesPerOwner` for
+    // good: the follower names the owner of every envelope and bundle, and one without (a damaged pin store
+    // line) is refused, not pinned past the bound.
+    if (this.#perOwner !== undefined && owner === '') {
+      throw new QuotaExceededError(
+        'owner_quota',
+        `refused: the request names no record owner, so follower.maxBytesPerOwner (${this.#perOwner}) cannot be applied to it`,
+      )
+    }
     if (!this.#exempt.has(owner)) {
-      if (this.#perOwner !== undefined && owner !== '') {
+      if (this.#perOwner !== undefined) {
         const used = this.#used.get(owner) ?? 0
         if (used + bound > this.#perOwner) {
           throw new QuotaExceededError(

@@ -988,3 +988,111 @@ test('behavior: LogQueryTimeoutError and LogQueryRefusedError take block numbers
   expect(refused.toBlock).toBe(9n)
   expect(new LogQueryRefusedError(7n, 9n, 2).shortMessage).toBe(refused.shortMessage)
 })
+
+describe('a node answering a refused range empty once (a load balancer over a lagging backend)', () => {
+  type Log = { blockNumber: bigint; logIndex: number }
+  /** A refusal as a provider words it, for the range refused. */
+  type Words = (from: bigint, to: bigint) => Error
+  const infura: Words = (from, to) =>
+    new Error(
+      `query returned more than 3 results. Try with this block range [0x${from.toString(16)}, 0x${to.toString(16)}].`,
+    )
+  const alchemy: Words = () => new Error(ALCHEMY)
+  const vague: Words = () => Object.assign(new Error('Limit exceeded'), { name: 'LimitExceededRpcError' })
+  /** Reads `from..to` as a follower's pass does: one call of `reader`, range after range. */
+  const pass = async (
+    reader: LogRangeReader,
+    from: bigint,
+    to: bigint,
+    fetch: (from: bigint, to: bigint) => Promise<readonly Log[]>,
+  ) => {
+    const out: Log[] = []
+    for (let at = from; at <= to; ) {
+      const { logs, toBlock } = await reader.read(at, to, fetch)
+      out.push(...logs)
+      at = toBlock + 1n
+    }
+    return out
+  }
+  /** An honest node with a result cap of 3 logs over `logs`, refusing in `words`. */
+  const honest =
+    (logs: readonly Log[], words: (from: bigint, to: bigint) => Error) =>
+    async (from: bigint, to: bigint) => {
+      const answer = logs.filter((l) => l.blockNumber >= from && l.blockNumber <= to)
+      if (answer.length > 3) throw words(from, to)
+      return answer
+    }
+  /** Two logs in each of `blocks`: any two neighbours hold more than the cap of 3. */
+  const dense = (...blocks: bigint[]) =>
+    blocks.flatMap((blockNumber) => [0, 1].map((logIndex) => ({ blockNumber, logIndex })))
+
+  test('behavior: later passes of the same reader split dense blocks down to single blocks and read every log', async () => {
+    // The old reader took every later refusal of that node for a block-range cap: a range of 2 blocks holding
+    // 4 logs under a cap of 3 failed with LogRangeTooLargeError on every pass, and the follower was stuck there.
+    for (const words of [alchemy, vague, infura]) {
+      const reader = new LogRangeReader({ maxBlockRange: 1_000 })
+      // Pass 1: a synced backend refuses the wide range, a lagging one answers its halves with no log.
+      const lagging = async (from: bigint, to: bigint): Promise<Log[]> => {
+        if (to - from + 1n > 500n) throw words(from, to)
+        return []
+      }
+      const first = await pass(reader, 0n, 999n, lagging).catch((e: unknown) => e)
+      if (words === infura) {
+        // Too many results, said outright, is a result cap: a refused range answered empty fails the pass (the
+        // follower reads it again next pass), as a lie would.
+        expect(first).toBeInstanceOf(LogQueryRefusedError)
+        expect((first as LogQueryRefusedError).answeredEmpty).toBe(true)
+      } else {
+        // Words that may mean a block-range cap: read as one for the rest of the pass.
+        expect(first).toEqual([])
+      }
+      // Later passes, the backends in sync: dense stretches, each pass ending beyond them.
+      const logs = [...dense(2_000n, 2_001n), ...dense(2_500n, 2_501n, 2_502n), ...dense(4_000n, 4_001n)]
+      expect(await pass(reader, 1_000n, 3_000n, honest(logs, words))).toEqual(logs.slice(0, 10))
+      expect(await pass(reader, 3_001n, 5_000n, honest(logs, words))).toEqual(logs.slice(10))
+      // And the whole range again, as a fresh reader reads it.
+      expect(await pass(reader, 0n, 5_000n, honest(logs, words))).toEqual(logs)
+      expect(
+        await pass(new LogRangeReader({ maxBlockRange: 1_000 }), 0n, 5_000n, honest(logs, words)),
+      ).toEqual(logs)
+    }
+  })
+
+  test('behavior: within one pass, a dense stretch after a refused range answered empty is read down to single blocks', async () => {
+    for (const words of [alchemy, vague]) {
+      const reader = new LogRangeReader({ maxBlockRange: 1_000 })
+      const logs = dense(2_000n, 2_001n, 2_700n, 2_701n)
+      let lagging = true
+      const fetch = async (from: bigint, to: bigint) => {
+        // The first wide range is refused by a synced backend, its pieces answered by a lagging one.
+        if (lagging && from < 1_000n) {
+          if (to - from + 1n > 500n) throw words(from, to)
+          return []
+        }
+        lagging = false
+        return honest(logs, words)(from, to)
+      }
+      expect(await pass(reader, 0n, 3_000n, fetch)).toEqual(logs)
+    }
+  })
+
+  test('error: a node refusing every range wider than one block in words that may mean a block-range cap, answering none, still fails fast with LogQueryRefusedError', async () => {
+    // Each refused range answered empty lowers the cap for the rest of the call; one of `minBlockRange` blocks
+    // answered empty is a lie.
+    for (const words of [alchemy, vague]) {
+      let asked = 0
+      const err = await readLogsChunked<Log>({
+        fromBlock: 0n,
+        toBlock: 100_000n,
+        read: async (from, to) => {
+          asked++
+          if (to > from) throw words(from, to)
+          return []
+        },
+      }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(LogQueryRefusedError)
+      expect((err as LogQueryRefusedError).answeredEmpty).toBe(true)
+      expect(asked).toBeLessThanOrEqual(40)
+    }
+  })
+})

@@ -93,13 +93,19 @@ export interface LogRangeReaderInit {
  * `maxTimeouts` time-outs in a row fail with {@link LogQueryTimeoutError} (a hang leaves the span as it was
  * before its time-outs), and a range refused for too many results must hold a log: once every block of such a
  * range is answered with none, the read fails with {@link LogQueryRefusedError} (as it does after `maxRefusals`
- * refusals with no log in any answer since). A refusal in a result cap's words that also names a block range
- * (Alchemy's "Log response size exceeded ... up to a 2K block range") or says neither why may be a block-range cap
- * instead: when such a refused range, wider than `minBlockRange`, comes back without a log, the node's refusals in
- * those words are taken for a block-range cap from then on (never split below `minBlockRange`, never grown past
- * half that range), as if it had said so. Without these a node refusing every range wider than one block
- * would have the read walk the chain at two requests per block (with a made-up log now and then, had only the
- * refusals between logs been counted), and one that hangs would be waited out some 14 times. What a node can
+ * refusals with no log in any answer since). Too many results said outright is a result cap, even with a block
+ * range suggested (Infura's "query returned more than 10000 results. Try with this block range [...]"). A refusal
+ * in a result cap's words that also names a block range (Alchemy's "Log response size exceeded ... up to a 2K
+ * block range") or says neither why may be a block-range cap instead: when such a refused range, wider than
+ * `minBlockRange`, comes back without a log, the rest of the call reads at most half that range (lower again each
+ * time this recurs). Such refusals are still split down to single blocks, so a dense stretch is read whatever the
+ * node said before, and the next call starts without that cap: a node behind a load balancer whose lagging
+ * backend once answers a refused range empty does not leave a long-lived follower stuck or slowed for good.
+ * These bounds hold per call: a node refusing every range wider than one block fails each call within a few
+ * requests, though a follower polling on is still moved by whatever ranges it answered. Without these a node
+ * refusing every range wider than one block would have the read walk the chain at two requests per block (with
+ * a made-up log now and then, had only the refusals between logs been counted), and one that hangs would be
+ * waited out some 14 times. What a node can
  * still make the reader ask beyond an honest node's halvings it pays for in logs handed back, at least one per
  * range it refuses: one that answers every block with a made-up log is read at one request per block, like an
  * honest node whose result cap is a single log, and the caller holds each log it made up.
@@ -139,11 +145,15 @@ export class LogRangeReader {
    */
   #unproven: { from: bigint; to: bigint; namesRange: boolean } | undefined
   /**
-   * Whether the node's refusals worded as too many results that also name a block range (Alchemy's "Log response
-   * size exceeded ... up to a 2K block range") are taken for a block-range cap: set once such a refused range
-   * came back without a log, which no result cap explains.
+   * Most blocks per request for the rest of the current call once a range refused in words that may mean a
+   * block-range cap (Alchemy's "Log response size exceeded ... up to a 2K block range", or a refusal that says
+   * neither why) came back without a log, which no result cap explains: half that range. Dropped when the call
+   * ends, like `#ceiling`: a node behind a load balancer may answer a refused range empty from a lagging backend
+   * once, and a cap kept for good would leave a long-lived follower at a few blocks per request. Such refusals
+   * are still split down to single blocks, as a result cap's are (a range refused again below this cap holds
+   * dense logs, or must turn out to).
    */
-  #sizeMeansRange = false
+  #rangeCap: bigint | undefined
   /** The last block of the current call (the reads towards one `to`). */
   #callTo: bigint | undefined
   readonly #onProgress: ((event: LogRangeProgressEvent) => void) | undefined
@@ -209,6 +219,7 @@ export class LogRangeReader {
    */
   #endCall(): void {
     this.#ceiling = undefined
+    this.#rangeCap = undefined
     this.#unproven = undefined
     this.#callTo = undefined
   }
@@ -229,7 +240,10 @@ export class LogRangeReader {
         throwIfAborted(signal)
         const said = refusalKind(err)
         if (said === undefined) throw err
-        const kind = said === 'sizeOrRange' ? (this.#sizeMeansRange ? 'range' : 'size') : said
+        // A refusal that may be a block-range cap is split as a result cap's is, down to single blocks: a range
+        // refused again below what fitted holds dense logs (or must turn out to, see below), and treating it as a
+        // block-range cap would fail with LogRangeTooLargeError at `minBlockRange` for good.
+        const kind = said === 'sizeOrRange' ? 'size' : said
         const blocks = end - from + 1n
         if (kind === 'time') {
           if (this.#timeouts === 0) this.#spanBeforeTimeouts = this.#span
@@ -282,18 +296,18 @@ export class LogRangeReader {
       if (unproven !== undefined) {
         if (first === undefined ? unproven.to <= end : unproven.to < first) {
           const refused = unproven.to - unproven.from + 1n
-          // A refusal that also named a block range may have been a block-range cap in a result cap's words: from
-          // here on such refusals are one, never split below `minBlockRange` nor grown past what fitted. A range
-          // that small refused, or one refused for results alone, is a lie.
+          // A refusal that also named a block range may have been a block-range cap in a result cap's words: the
+          // rest of this call reads at most half that range, which fitted (a lower cap each time this recurs, so a
+          // liar's empty answers drive it down to `minBlockRange`). A range that small refused, or one refused
+          // for results alone, is a lie (or a node answering from a lagging backend): the call fails.
           if (!unproven.namesRange || refused <= this.#min) {
             throw new LogQueryRefusedError(unproven.from, unproven.to, this.#refusals, {
               answeredEmpty: true,
             })
           }
-          this.#sizeMeansRange = true
           const fitted = refused / 2n < this.#min ? this.#min : refused / 2n
-          if (fitted < this.#max) this.#max = fitted
-          if (this.#span > this.#max) this.#span = this.#max
+          if (this.#rangeCap === undefined || fitted < this.#rangeCap) this.#rangeCap = fitted
+          if (this.#span > fitted) this.#span = fitted
           this.#unproven = undefined
         } else if (first !== undefined) this.#unproven = undefined
       }
@@ -301,8 +315,9 @@ export class LogRangeReader {
       this.#spanBeforeTimeouts = undefined
       if (logs.length > 0) this.#refusals = 0
       if (logs.length > this.#mostLogs) this.#mostLogs = logs.length
-      const top =
-        this.#ceiling !== undefined && this.#ceiling.span < this.#max ? this.#ceiling.span : this.#max
+      let top = this.#max
+      if (this.#ceiling !== undefined && this.#ceiling.span < top) top = this.#ceiling.span
+      if (this.#rangeCap !== undefined && this.#rangeCap < top) top = this.#rangeCap
       if (this.#span < top && 2 * logs.length <= this.#mostLogs) {
         this.#span = this.#span * 2n < top ? this.#span * 2n : top
       }
@@ -507,7 +522,7 @@ export function logQueryRefusal(err: unknown): 'range' | 'size' | undefined {
 /**
  * {@link logQueryRefusal}, with time-outs (the client's or the node's) told apart from result caps, and result caps
  * whose words also name a block range, or that say neither why (`'sizeOrRange'`), told apart from those that claim
- * too many results alone: the former may be a block-range cap (see `LogRangeReader`'s `#sizeMeansRange`).
+ * too many results alone: the former may be a block-range cap (see `LogRangeReader`'s `#rangeCap`).
  */
 function refusalKind(err: unknown): 'range' | 'size' | 'sizeOrRange' | 'time' | undefined {
   let range = false
@@ -516,6 +531,9 @@ function refusalKind(err: unknown): 'range' | 'size' | 'sizeOrRange' | 'time' | 
     // Rate limits share the result cap's code (-32005) at some providers: a smaller range does not help.
     if (RATE.test(e.message)) return undefined
     if (e.name === 'TimeoutError' || TIME.test(e.message)) return 'time'
+    // Too many results, said outright, is a result cap, even where the node suggests a smaller block range
+    // (Infura's "Try with this block range [...]" is a hint at what would fit, not a cap).
+    if (RESULTS.test(e.message)) return 'size'
     if (e.name === 'ResponseBodyTooLargeError' || SIZE.test(e.message)) {
       return range || RANGE.test(e.message) ? 'sizeOrRange' : 'size'
     }
@@ -526,8 +544,8 @@ function refusalKind(err: unknown): 'range' | 'size' | 'sizeOrRange' | 'time' | 
   return range ? 'range' : other ? 'sizeOrRange' : undefined
 }
 
-const SIZE =
-  /more than \d+ (results|logs)|query returned more than|too many (results|logs)|response size|response is too (large|big)|log response|result set too large/i
+const RESULTS = /more than \d+ (results|logs)|query returned more than|too many (results|logs)/i
+const SIZE = /response size|response is too (large|big)|log response|result set too large/i
 const TIME = /query (timeout|timed out)|timeout exceeded/i
 const RANGE =
   /block range|range (is )?too (large|wide|big)|range limit|exceeds? (the )?(max(imum)?|allowed) (block )?range|limited to (a )?[\d,]+ (block )?range|max(imum)? block range|blocks? range|range of \d+ blocks/i

@@ -377,6 +377,48 @@ describe('grants', () => {
     }
   })
 
+  test("attack: a relay function that reports success after other terms were registered under the grant id (the salt reused): the grant is not returned as the caller's (RelayError, otherTerms) and the bundle is kept", async () => {
+    const { devnet } = net
+    // Someone the registry lets create this grantor's grants (here the grantor's own account) registers another
+    // purpose under the signed salt and hands back that transaction's hash as the relay's.
+    const grantorWallet = createWalletClient({
+      account: privateKeyToAccount(net.accounts[0]!.privateKey),
+      chain: devnet.chain,
+      transport: http(devnet.rpcUrl),
+    })
+    const rec = await patient.records.put('other terms, success reported')
+    let taken: Hex | undefined
+    const err = await patient.grants
+      .create({
+        to: clinic.address,
+        records: [rec.id],
+        purpose: 'TREAT',
+        expiresIn: '1d',
+        relay: async (signedGrant) => {
+          const { params } = signedGrant
+          const hash = await grantorWallet.writeContract({
+            address: devnet.addresses.consentRegistry,
+            abi: consentRegistryAbi,
+            functionName: 'grant',
+            args: [{ ...params, purpose: params.purpose === 1 ? 2 : 1 }],
+          })
+          await devnet.publicClient.waitForTransactionReceipt({ hash })
+          taken = computeGrantId(signedGrant.grantor, params.salt)
+          return hash
+        },
+      })
+      .catch((e: unknown) => e)
+    expect(taken).toBeDefined()
+    expect(err).toBeInstanceOf(RelayError)
+    const { bundleCid, grantId, unconfirmed, metaMessages } = err as RelayError
+    expect(grantId).toBe(taken)
+    expect(unconfirmed).toEqual({ reported: 'success', otherTerms: true })
+    expect(metaMessages?.[0]).toBe(
+      "The vault's node shows a grant under this id with other terms than those signed.",
+    )
+    expect(await net.storage.isPinned(bundleCid!)).toBe(true)
+  })
+
   test('error: a relayer wallet client whose simulation runs past the signed deadline: SignatureExpiredError is thrown and the kfrag bundle is unpinned', async () => {
     const rec = await patient.records.put('relay too late')
     // Before the relayer's node answers its first simulation, the chain's clock passes the signed deadline (10

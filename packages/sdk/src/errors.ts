@@ -360,7 +360,8 @@ export class RelayError extends BaseError {
    * the signed grant registered nor the signature unusable: it showed the deadline not yet passed or the salt not
    * cancelled, or no grant under the id (`checkError` undefined), or the check failed (`checkError`).
    * `otherTerms` when the id holds a grant whose terms are not those signed (someone allowed to create this
-   * grantor's grants registered other terms under the same salt).
+   * grantor's grants registered other terms under the same salt). `reported` is `'success'` when the relay
+   * reported the grant registered and the vault's node shows other terms under its id.
    */
   readonly unconfirmed: RelayUnconfirmed | undefined
 

@@ -349,6 +349,8 @@ export async function issueGrant(
     salt,
   }
   let hash: Hash | undefined
+  /** The relayed grant as signed, for the check of what the chain holds under its id. */
+  let signed: SignedGrant | undefined
   // Set once the grant's transaction is mined (before any progress callback runs): from then on the grant
   // exists, whatever fails after.
   let granted = false
@@ -379,7 +381,7 @@ export async function issueGrant(
       )
       hash = result.hash
     } else {
-      hash = await relayGrant(ctx, options, common, grantId)
+      ;({ hash, signed } = await relayGrant(ctx, options, common, grantId))
     }
   } catch (err) {
     // Once the transaction may be out, or the signed terms are with a relayer (who may still submit them until
@@ -396,6 +398,19 @@ export async function issueGrant(
     }
     await ctx.storage.unpin(bundleCid).catch(() => {})
     throw err
+  }
+  // A relayer's success is its own word (a wallet client's receipt comes from the relayer's node; a function
+  // returns what it likes), and whoever learnt the salt from the relayer may have registered other terms under
+  // the grant id first (see judgeRefusal): the grant under the id must be the one signed on the vault's own
+  // node. Such a grant is not returned as the caller's; the bundle is kept (the error names it), and the
+  // grantor can revoke the grant under the id.
+  if (signed !== undefined && (await judgeRefusal(ctx, grantId, signed, signal)).outcome === 'otherTerms') {
+    throw new RelayError({
+      grantId,
+      bundleCid,
+      cause: undefined,
+      unconfirmed: { reported: 'success', otherTerms: true },
+    })
   }
   const [listing] = (
     await getGrants(ctx.publicClient, {
@@ -472,7 +487,7 @@ async function relayGrant(
   options: CreateGrantOptions,
   common: Parameters<typeof signGrant>[1] extends infer P ? Omit<P & object, 'deadline'> : never,
   grantId: Hex,
-): Promise<Hash | undefined> {
+): Promise<{ hash: Hash | undefined; signed: SignedGrant }> {
   // A wallet client was checked (checkRelayClient) before anything was stored.
   const relay = options.relay as Relay
   const deadline = (await chainTime(ctx)) + parseDuration(options.relayDeadline ?? '10m', 'relayDeadline')
@@ -482,7 +497,10 @@ async function relayGrant(
   try {
     if (typeof relay === 'function') {
       const result = await relay(signed)
-      return typeof result === 'string' && /^0x[0-9a-fA-F]{64}$/.test(result) ? (result as Hash) : undefined
+      return {
+        hash: typeof result === 'string' && /^0x[0-9a-fA-F]{64}$/.test(result) ? (result as Hash) : undefined,
+        signed,
+      }
     }
     const { hash } = await grantBySig(relay, {
       addresses: ctx.addresses,
@@ -490,7 +508,7 @@ async function relayGrant(
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     })
     options.onProgress?.({ type: 'chain:transaction', action: 'grantBySig', hash })
-    return hash
+    return { hash, signed }
   } catch (cause) {
     // A relayer's wallet client has handed the signed grant out by the time anything can fail: its simulation's
     // eth_call carries the signature to the relayer's node, and whoever saw it there can submit grantBySig until
@@ -509,7 +527,7 @@ async function relayGrant(
       // The grant is on chain, with the terms signed: whoever reported the refusal (or submitted it first and
       // then reported one, as a relayer's node that front-runs its own simulation does) did not stop it. The
       // caller gets the grant as for a relay that succeeded, its bundle kept.
-      if (check.outcome === 'granted') return undefined
+      if (check.outcome === 'granted') return { hash: undefined, signed }
       // `GrantAlreadyExists` is never thrown as is: its only honest meaning is that the grant is registered,
       // which the vault's own node did not show here.
       if (check.outcome === 'unusable' && !(cause instanceof GrantAlreadyExistsError)) throw cause

@@ -35,6 +35,8 @@ export class Pins {
   readonly #c: PinsComponents
   /** one set per CAR import under way: the pin keys other operations wrote meanwhile (see importCar) */
   readonly #watchers = new Set<Set<string>>()
+  /** pin records being written now, by key, with how many writes of each are under way */
+  readonly #inflight = new Map<string, number>()
 
   constructor(components: PinsComponents) {
     this.#c = components
@@ -96,9 +98,19 @@ export class Pins {
   async write(cid: CID, signal: AbortSignal | undefined, writer?: Set<string>): Promise<void> {
     const record = dagCbor.encode({ v: 1, cid, pinnedAt: Date.now() })
     const key = pinKey(cid)
+    const name = key.toString()
     // Told before the write, so a rollback never deletes a record whose writer has already returned.
-    for (const watcher of this.#watchers) if (watcher !== writer) watcher.add(key.toString())
-    await this.#c.datastore.put(key, record, signalOption(signal))
+    for (const watcher of this.#watchers) if (watcher !== writer) watcher.add(name)
+    // Also known as in flight until the write settles: an import that starts watching meanwhile, and may find
+    // the record not there yet, must count it as another operation's (see watch).
+    this.#inflight.set(name, (this.#inflight.get(name) ?? 0) + 1)
+    try {
+      await this.#c.datastore.put(key, record, signalOption(signal))
+    } finally {
+      const left = this.#inflight.get(name)! - 1
+      if (left === 0) this.#inflight.delete(name)
+      else this.#inflight.set(name, left)
+    }
   }
 
   /**
@@ -106,7 +118,9 @@ export class Pins {
    * import's rollback (`undo`) leaves those records alone.
    */
   watch(): Set<string> {
-    const written = new Set<string>()
+    // A write under way began before this watcher existed, so it did not tell it; its record may land after the
+    // import looked for it and found none, and its writer return success: the import must not undo it.
+    const written = new Set<string>(this.#inflight.keys())
     this.#watchers.add(written)
     return written
   }

@@ -404,7 +404,8 @@ export async function issueGrant(
   // the grant id first (see judgeRefusal): the grant under the id must be the one signed on the vault's own
   // node. Such a grant is not returned as the caller's; the bundle is kept (the error names it), and the
   // grantor can revoke the grant under the id.
-  if (signed !== undefined && (await judgeRefusal(ctx, grantId, signed, signal)).outcome === 'otherTerms') {
+  const judged = signed === undefined ? undefined : await judgeRefusal(ctx, grantId, signed, signal)
+  if (judged?.outcome === 'otherTerms') {
     throw new RelayError({
       grantId,
       bundleCid,
@@ -412,15 +413,19 @@ export async function issueGrant(
       unconfirmed: { reported: 'success', otherTerms: true },
     })
   }
-  const [listing] = (
-    await getGrants(ctx.publicClient, {
-      addresses: ctx.addresses,
-      grantor: ctx.address,
-      grantee: terms.to,
-      fromBlock: ctx.fromBlock,
-      maxBlockRange: ctx.logBlockRange,
-    })
-  ).filter((g) => g.grantId === grantId)
+  // The check found the signed grant's event already: the history is not read twice.
+  const [listing] =
+    judged?.outcome === 'granted'
+      ? [judged.listing]
+      : (
+          await getGrants(ctx.publicClient, {
+            addresses: ctx.addresses,
+            grantor: ctx.address,
+            grantee: terms.to,
+            fromBlock: ctx.fromBlock,
+            maxBlockRange: ctx.logBlockRange,
+          })
+        ).filter((g) => g.grantId === grantId)
   if (listing === undefined) {
     // A relay function may have only queued the grant: report it from its terms.
     return {
@@ -628,7 +633,7 @@ async function judgeRefusal(
   signed: SignedGrant,
   signal: AbortSignal | undefined,
 ): Promise<
-  | { outcome: 'granted' }
+  | { outcome: 'granted'; listing: GrantListing }
   | { outcome: 'otherTerms' }
   | { outcome: 'unusable' }
   | { outcome: 'unconfirmed'; checkError?: unknown }
@@ -678,7 +683,7 @@ async function judgeRefusal(
   }
   // Stored at B but no event up to B: the node's logs lag its state (or it lies); nothing to compare.
   if (listing === undefined) return { outcome: 'unconfirmed' }
-  return matchesSigned(listing, signed.params) ? { outcome: 'granted' } : { outcome: 'otherTerms' }
+  return matchesSigned(listing, signed.params) ? { outcome: 'granted', listing } : { outcome: 'otherTerms' }
 }
 
 function sameAddress(a: string, b: string): boolean {

@@ -118,25 +118,19 @@ async function boundedBlock(
     if (bytes.byteLength > MAX_BLOCK_SIZE) throw tooLarge(cid, bytes.byteLength)
     return bytes
   }
-  const chunks: Uint8Array[] = []
   let total = 0
-  for await (const chunk of bytes as AsyncIterable<unknown>) {
-    // Anything else (a string's characters, a plain array's numbers) has no byteLength: the total would be NaN and
-    // never pass the limit.
-    if (!(chunk instanceof Uint8Array))
-      throw new TypeError('Blockstore puts must give a block as Uint8Array chunks.')
-    total += chunk.byteLength
-    if (total > MAX_BLOCK_SIZE) throw tooLarge(cid, total)
-    chunks.push(chunk)
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of bytes as AsyncIterable<unknown>) {
+      // Anything else (a string's characters, a plain array's numbers) has no byteLength: the total would be NaN
+      // and never pass the limit.
+      if (!(chunk instanceof Uint8Array))
+        throw new TypeError('Blockstore puts must give a block as Uint8Array chunks.')
+      total += chunk.byteLength
+      if (total > MAX_BLOCK_SIZE) throw tooLarge(cid, total)
+      yield chunk
+    }
   }
-  if (chunks.length === 1) return chunks[0]!
-  const block = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    block.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return block
+  return collect(counted())
 }
 
 function tooLarge(cid: CID, bytes: number): BlockTooLargeError {
